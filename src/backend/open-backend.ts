@@ -1,0 +1,25 @@
+/** openBackend(): options or a URL in, a migrated, ready DatabaseBackend out. */
+import { resolveOptions, type BackendOptions } from "../config.js";
+import { openDriver } from "../db/open.js";
+import { DatabaseBackend } from "./database-backend.js";
+import { withRetry } from "./retry.js";
+
+/**
+ * Opens a backend. The URL defaults to TASKLEDGER_URL, then the SQLite file ./taskledger.db;
+ * pending migrations are applied under a lock unless `migrate: false`.
+ */
+export async function openBackend(options: BackendOptions | string = {}): Promise<DatabaseBackend> {
+  const resolved = resolveOptions(typeof options === "string" ? { url: options } : options);
+  const transientOpen = (error: unknown) => (error as { code?: string } | null)?.code?.startsWith("SQLITE_BUSY") === true;
+  // Opening SQLite sets WAL mode, which can meet another process's lock on a fresh file.
+  const driver = await withRetry(resolved.retry, transientOpen, "open", resolved.target.display, async () =>
+    openDriver(resolved.target, { poolSize: resolved.poolSize, busyTimeoutMs: resolved.busyTimeoutMs }),
+  );
+  try {
+    if (resolved.migrate) await withRetry(resolved.retry, (e) => driver.isTransient(e), "migrate", resolved.target.display, () => driver.migrate());
+  } catch (error) {
+    await driver.close();
+    throw error;
+  }
+  return new DatabaseBackend(driver, resolved);
+}

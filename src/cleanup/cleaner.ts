@@ -1,0 +1,108 @@
+/**
+ * Expiry, the way River's JobCleaner works: bounded DELETE batches on the date_done index, a loop
+ * that stops on a short batch, a pause between batches so concurrent writers get the lock, and a
+ * progress hook. Celery's cleanup() is one DELETE per table: a sequential scan on PostgreSQL
+ * (Celery #10097) and one long write lock on SQLite.
+ */
+import { parseDuration, resolveExpires, type Duration } from "../config.js";
+import type { Driver } from "../db/driver.js";
+import { CleanupLockedError, ConfigError } from "../errors.js";
+import type { CleanupProgress, CleanupReport } from "../types.js";
+
+export const CLEANUP_BATCH_SIZE_DEFAULT = 5_000;
+/** Unready rows seen without a date_updated are stamped this many at a time. */
+const STAMP_BATCH_SIZE = 5_000;
+
+export interface CleanupOptions {
+  /** Retention for results; default the backend's resultExpires. null or 0 keeps them all. */
+  expires?: Duration | null;
+  /** Per-state retention overriding `expires`, e.g. `{ FAILURE: "90d" }`; null keeps that state forever. */
+  keep?: Readonly<Record<string, Duration | null>>;
+  /**
+   * Also delete unready rows (STARTED, RETRY, …; date_done NULL) not written for this long.
+   * Rows other writers made (no date_updated) are first stamped with the time cleanup saw them.
+   */
+  staleAfter?: Duration | null;
+  /** Rows per DELETE statement. Default 5000. */
+  batchSize?: number;
+  /** Stop cleanly between batches after this long. */
+  maxRuntime?: Duration | null;
+  /** Pause between batches; default: none on PostgreSQL, half the last batch's time on SQLite. */
+  pauseMs?: number;
+  /** "fail" (default) throws CleanupLockedError when another cleanup runs; "wait" queues behind it. */
+  lock?: "fail" | "wait";
+  onProgress?: (progress: CleanupProgress) => void;
+  /** The clock, for tests and replays. */
+  now?: Date;
+}
+
+interface Pass {
+  phase: CleanupProgress["phase"];
+  state?: string;
+  run: (limit: number) => Promise<number>;
+}
+
+export async function runCleanup(
+  driver: Driver,
+  defaultExpiresMs: number | null,
+  options: CleanupOptions,
+  retrying: <T>(operation: string, attempt: () => Promise<T>) => Promise<T>,
+): Promise<CleanupReport> {
+  const started = Date.now();
+  const now = options.now ?? new Date();
+  const batchSize = options.batchSize ?? CLEANUP_BATCH_SIZE_DEFAULT;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new ConfigError("batchSize", `expected a positive integer, got ${batchSize}`);
+  const expiresMs = options.expires === undefined ? defaultExpiresMs : resolveExpires(options.expires, "expires");
+  const deadline = options.maxRuntime == null ? Infinity : started + parseDuration(options.maxRuntime, "maxRuntime");
+  const staleMs = options.staleAfter == null ? null : resolveExpires(options.staleAfter, "staleAfter");
+  const before = (ms: number) => new Date(now.getTime() - ms);
+
+  const keep = Object.entries(options.keep ?? {}).map(([state, value]) => ({ state, ms: resolveExpires(value, `keep.${state}`) }));
+  const overridden = keep.map((k) => k.state);
+  const passes: Pass[] = [];
+  if (expiresMs !== null) {
+    passes.push({
+      phase: "tasks",
+      run: (limit) => driver.taskDeleteExpired({ before: before(expiresMs), limit, exceptStatuses: overridden.length > 0 ? overridden : undefined }),
+    });
+  }
+  for (const { state, ms } of keep) {
+    if (ms !== null) passes.push({ phase: "tasks", state, run: (limit) => driver.taskDeleteExpired({ before: before(ms), limit, onlyStatuses: [state] }) });
+  }
+  if (expiresMs !== null) passes.push({ phase: "groups", run: (limit) => driver.groupDeleteExpired({ before: before(expiresMs), limit }) });
+  if (staleMs !== null) {
+    passes.push({ phase: "stamp", run: (limit) => driver.taskStampUnaged({ now, limit: Math.min(limit, STAMP_BATCH_SIZE) }) });
+    passes.push({ phase: "stale", run: (limit) => driver.taskDeleteStale({ before: before(staleMs), limit }) });
+  }
+
+  const lock = await retrying("cleanup lock", () => driver.cleanupLock(options.lock === "wait"));
+  if (!lock) throw new CleanupLockedError();
+  const report: CleanupReport = { tasks: 0, groups: 0, stale: 0, stamped: 0, complete: true, durationMs: 0 };
+  let total = 0;
+  try {
+    for (const pass of passes) {
+      for (;;) {
+        if (Date.now() >= deadline) {
+          report.complete = false;
+          break;
+        }
+        const batchStarted = Date.now();
+        const count = await retrying(`cleanup ${pass.phase}`, () => pass.run(batchSize));
+        if (pass.phase === "stamp") report.stamped += count;
+        else {
+          report[pass.phase] += count;
+          total += count;
+        }
+        options.onProgress?.({ phase: pass.phase, ...(pass.state ? { state: pass.state } : {}), batch: count, total, elapsedMs: Date.now() - started });
+        if (count < (pass.phase === "stamp" ? Math.min(batchSize, STAMP_BATCH_SIZE) : batchSize)) break;
+        const pause = options.pauseMs ?? (driver.concurrentWriters ? 0 : Math.min(50, (Date.now() - batchStarted) / 2));
+        await new Promise((resolve) => (pause > 0 ? setTimeout(resolve, pause) : setImmediate(resolve)));
+      }
+      if (!report.complete) break;
+    }
+  } finally {
+    await lock.release();
+  }
+  report.durationMs = Date.now() - started;
+  return report;
+}

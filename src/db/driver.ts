@@ -1,0 +1,122 @@
+/**
+ * The database seam. Each dialect implements Driver once (src/db/pg, src/db/sqlite); everything
+ * above src/db speaks only these entity-first methods and never sees SQL, drizzle or a driver.
+ * Values cross this seam already encoded (bytes) and dates as JS Dates in UTC.
+ */
+
+/** One task row as written: every column taskledger sets. */
+export interface TaskWrite {
+  taskId: string;
+  status: string;
+  result: Buffer | null;
+  traceback: string | null;
+  /** When the task became ready; null for unready states, as Celery writes it. */
+  dateDone: Date | null;
+  /** Celery's extended columns; null leaves whatever the row holds. */
+  extended: {
+    name: string | null;
+    args: Buffer | null;
+    kwargs: Buffer | null;
+    worker: string | null;
+    retries: number | null;
+    queue: string | null;
+  } | null;
+  /** taskledger's lineage columns; null leaves whatever the row holds. */
+  parentId: string | null;
+  groupId: string | null;
+  children: Buffer | null;
+  /** When this write happened; ages stale unready rows. */
+  dateUpdated: Date;
+  /**
+   * Whether a ready state may replace a ready row (Celery's last-writer-wins among ready states).
+   * False for "revoke unless finished". An unready state never replaces a ready row either way.
+   */
+  replaceReady: boolean;
+}
+
+/** One task row as read. */
+export interface TaskRow {
+  taskId: string;
+  status: string | null;
+  result: Buffer | null;
+  traceback: string | null;
+  dateDone: Date | null;
+  name: string | null;
+  args: Buffer | null;
+  kwargs: Buffer | null;
+  worker: string | null;
+  retries: number | null;
+  queue: string | null;
+  children: Buffer | null;
+  parentId: string | null;
+  groupId: string | null;
+  dateUpdated: Date | null;
+}
+
+export interface GroupRow {
+  groupId: string;
+  result: Buffer | null;
+  dateDone: Date | null;
+}
+
+export interface DeleteExpiredParams {
+  /** Rows whose date_done is strictly before this go. */
+  before: Date;
+  /** At most this many rows in one statement. */
+  limit: number;
+  /** Only these statuses (tasks only). */
+  onlyStatuses?: readonly string[] | undefined;
+  /** Never these statuses (tasks only). */
+  exceptStatuses?: readonly string[] | undefined;
+}
+
+export interface MigrationStatus {
+  applied: string[];
+  pending: string[];
+}
+
+export type Dialect = "postgresql" | "sqlite";
+
+/** A lock held until released; see Driver.cleanupLock. */
+export interface HeldLock {
+  release(): Promise<void>;
+}
+
+export interface Driver {
+  readonly dialect: Dialect;
+  /** True when commits by other processes are pushed (LISTEN/NOTIFY). */
+  readonly supportsNotify: boolean;
+  /** False when one writer holds the whole database (SQLite): batch loops then pause for others. */
+  readonly concurrentWriters: boolean;
+
+  /** Upserts one task; false when the precedence guard kept the existing row. */
+  taskStore(write: TaskWrite): Promise<boolean>;
+  /** Upserts many tasks in as few statements as the dialect allows; returns rows written. */
+  taskStoreMany(writes: readonly TaskWrite[]): Promise<number>;
+  taskGet(taskId: string): Promise<TaskRow | undefined>;
+  /** One query for all ids; rows come back in no particular order, missing ids are absent. */
+  taskGetMany(taskIds: readonly string[]): Promise<TaskRow[]>;
+  taskExists(taskId: string): Promise<boolean>;
+  taskForget(taskIds: readonly string[]): Promise<number>;
+  /** Deletes one bounded batch of expired task rows (date_done index); returns the count. */
+  taskDeleteExpired(params: DeleteExpiredParams): Promise<number>;
+  /** Deletes one bounded batch of unready rows (date_done NULL) last written before `before`. */
+  taskDeleteStale(params: { before: Date; limit: number }): Promise<number>;
+  /** Gives unready rows that have no date_updated (written by Celery) one, so they can age. */
+  taskStampUnaged(params: { now: Date; limit: number }): Promise<number>;
+
+  groupSave(row: GroupRow): Promise<void>;
+  groupGet(groupId: string): Promise<GroupRow | undefined>;
+  groupDelete(groupId: string): Promise<boolean>;
+  groupDeleteExpired(params: { before: Date; limit: number }): Promise<number>;
+
+  /** Applies pending migrations under a lock, so concurrent starters all succeed. */
+  migrate(): Promise<MigrationStatus>;
+  migrationStatus(): Promise<MigrationStatus>;
+  /** Takes the cleanup lock; undefined when another holder has it and `wait` is false. */
+  cleanupLock(wait: boolean): Promise<HeldLock | undefined>;
+
+  /** Whether an error is worth retrying: connection loss, server restart, busy database. */
+  isTransient(error: unknown): boolean;
+  close(): Promise<void>;
+}

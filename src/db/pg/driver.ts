@@ -1,0 +1,205 @@
+/**
+ * The PostgreSQL driver: a node-postgres pool, named prepared statements (./statements.ts),
+ * advisory locks for migrations and cleanup, and NOTIFY on every committed store.
+ */
+import pg from "pg";
+import type { DeleteExpiredParams, Driver, GroupRow, HeldLock, MigrationStatus, TaskRow, TaskWrite } from "../driver.js";
+import { toNaiveUtc } from "../naive-utc.js";
+import { toGroupRow, toTaskRow, type RawGroupRow, type RawTaskRow } from "../rows.js";
+import { quoteTables, type QuotedTables } from "../tables.js";
+import { isTransientPgError } from "./errors.js";
+import { migratePg } from "./migrate.js";
+import { buildStatements, type PgStatements } from "./statements.js";
+
+const TIMESTAMP_OID = 1114;
+const CLEANUP_LOCK_KEY = "taskledger.cleanup";
+
+// Timestamps without time zone come back as text and are read as UTC in naive-utc.ts; the
+// default parser would read them in the process's local zone.
+const types = {
+  getTypeParser: ((oid: number, format?: "text" | "binary") =>
+    oid === TIMESTAMP_OID ? (value: string) => value : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
+};
+
+export interface PgDriverOptions {
+  url: string;
+  poolSize: number;
+}
+
+
+export class PgDriver implements Driver {
+  readonly dialect = "postgresql" as const;
+  readonly concurrentWriters = true;
+  readonly supportsNotify = true;
+  readonly pool: pg.Pool;
+  private readonly sql: PgStatements;
+  private readonly tables: QuotedTables;
+
+  constructor(private readonly options: PgDriverOptions) {
+    this.pool = new pg.Pool({ connectionString: options.url, max: options.poolSize, types, application_name: "taskledger" });
+    // An idle client whose server went away emits 'error' on the pool; without a listener that
+    // would crash the process. The next checkout gets a fresh connection.
+    this.pool.on("error", () => undefined);
+    this.tables = quoteTables();
+    this.sql = buildStatements(this.tables);
+  }
+
+  /** The channel stores NOTIFY on; listeners pass it to LISTEN. */
+  get notifyChannel(): string {
+    return this.tables.channel;
+  }
+
+  /** A connection string for a dedicated LISTEN client. */
+  get connectionString(): string {
+    return this.options.url;
+  }
+
+  async taskStore(w: TaskWrite): Promise<boolean> {
+    const result = await this.pool.query({ name: "tl_task_store", text: this.sql.taskStore, values: [...writeValues(w), w.extended !== null, w.replaceReady, this.tables.channel] });
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  async taskStoreMany(writes: readonly TaskWrite[]): Promise<number> {
+    let written = 0;
+    // extended and replaceReady are per statement, so a mixed batch becomes one statement per kind.
+    for (const batch of groupBy(writes, (w) => `${w.extended !== null}:${w.replaceReady}`)) {
+      const columns: unknown[][] = Array.from({ length: 15 }, () => []);
+      for (const w of batch) writeValues(w).forEach((value, i) => columns[i]!.push(value));
+      const result = await this.pool.query({
+        name: "tl_task_store_many",
+        text: this.sql.taskStoreMany,
+        values: [...columns, batch[0]!.extended !== null, batch[0]!.replaceReady, this.tables.channel],
+      });
+      written += result.rows[0].written as number;
+    }
+    return written;
+  }
+
+  async taskGet(taskId: string): Promise<TaskRow | undefined> {
+    const result = await this.pool.query<RawTaskRow>({ name: "tl_task_get", text: this.sql.taskGet, values: [taskId] });
+    const row = result.rows[0];
+    return row ? toTaskRow(row) : undefined;
+  }
+
+  async taskGetMany(taskIds: readonly string[]): Promise<TaskRow[]> {
+    if (taskIds.length === 0) return [];
+    const result = await this.pool.query<RawTaskRow>({ name: "tl_task_get_many", text: this.sql.taskGetMany, values: [taskIds] });
+    return result.rows.map(toTaskRow);
+  }
+
+  async taskExists(taskId: string): Promise<boolean> {
+    const result = await this.pool.query({ name: "tl_task_exists", text: this.sql.taskExists, values: [taskId] });
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  async taskForget(taskIds: readonly string[]): Promise<number> {
+    if (taskIds.length === 0) return 0;
+    const result = await this.pool.query({ name: "tl_task_forget", text: this.sql.taskForget, values: [taskIds] });
+    return result.rowCount ?? 0;
+  }
+
+  async taskDeleteExpired(p: DeleteExpiredParams): Promise<number> {
+    const result = await this.pool.query({
+      name: "tl_task_delete_expired",
+      text: this.sql.taskDeleteExpired,
+      values: [toNaiveUtc(p.before), p.limit, p.onlyStatuses ?? null, p.exceptStatuses ?? null],
+    });
+    return result.rowCount ?? 0;
+  }
+
+  async taskDeleteStale(p: { before: Date; limit: number }): Promise<number> {
+    const result = await this.pool.query({ name: "tl_task_delete_stale", text: this.sql.taskDeleteStale, values: [toNaiveUtc(p.before), p.limit] });
+    return result.rowCount ?? 0;
+  }
+
+  async taskStampUnaged(p: { now: Date; limit: number }): Promise<number> {
+    const result = await this.pool.query({ name: "tl_task_stamp_unaged", text: this.sql.taskStampUnaged, values: [toNaiveUtc(p.now), p.limit] });
+    return result.rowCount ?? 0;
+  }
+
+  async groupSave(row: GroupRow): Promise<void> {
+    await this.pool.query({ name: "tl_group_save", text: this.sql.groupSave, values: [row.groupId, row.result, row.dateDone && toNaiveUtc(row.dateDone)] });
+  }
+
+  async groupGet(groupId: string): Promise<GroupRow | undefined> {
+    const result = await this.pool.query<RawGroupRow>({ name: "tl_group_get", text: this.sql.groupGet, values: [groupId] });
+    const row = result.rows[0];
+    return row ? toGroupRow(row) : undefined;
+  }
+
+  async groupDelete(groupId: string): Promise<boolean> {
+    const result = await this.pool.query({ name: "tl_group_delete", text: this.sql.groupDelete, values: [groupId] });
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  async groupDeleteExpired(p: { before: Date; limit: number }): Promise<number> {
+    const result = await this.pool.query({ name: "tl_group_delete_expired", text: this.sql.groupDeleteExpired, values: [toNaiveUtc(p.before), p.limit] });
+    return result.rowCount ?? 0;
+  }
+
+  migrate(): Promise<MigrationStatus> {
+    return migratePg(this.pool, { apply: true });
+  }
+
+  migrationStatus(): Promise<MigrationStatus> {
+    return migratePg(this.pool, { apply: false });
+  }
+
+  /** A session advisory lock on a dedicated connection, released with it. */
+  async cleanupLock(wait: boolean): Promise<HeldLock | undefined> {
+    const client = await this.pool.connect();
+    try {
+      if (wait) {
+        await client.query("SELECT pg_advisory_lock(hashtext($1))", [CLEANUP_LOCK_KEY]);
+      } else {
+        const taken = await client.query("SELECT pg_try_advisory_lock(hashtext($1)) AS taken", [CLEANUP_LOCK_KEY]);
+        if (!taken.rows[0].taken) {
+          client.release();
+          return undefined;
+        }
+      }
+    } catch (error) {
+      client.release(true);
+      throw error;
+    }
+    return {
+      release: async () => {
+        try {
+          await client.query("SELECT pg_advisory_unlock(hashtext($1))", [CLEANUP_LOCK_KEY]);
+          client.release();
+        } catch {
+          client.release(true); // a dead connection has lost its lock anyway
+        }
+      },
+    };
+  }
+
+  isTransient(error: unknown): boolean {
+    return isTransientPgError(error);
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+function writeValues(w: TaskWrite): unknown[] {
+  const x = w.extended;
+  return [
+    w.taskId, w.status, w.result, w.dateDone && toNaiveUtc(w.dateDone), w.traceback,
+    x?.name ?? null, x?.args ?? null, x?.kwargs ?? null, x?.worker ?? null, x?.retries ?? null, x?.queue ?? null,
+    w.children, w.parentId, w.groupId, toNaiveUtc(w.dateUpdated),
+  ];
+}
+
+
+function groupBy<T>(items: readonly T[], key: (item: T) => string): T[][] {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const group = groups.get(k);
+    if (group) group.push(item);
+    else groups.set(k, [item]);
+  }
+  return [...groups.values()];
+}

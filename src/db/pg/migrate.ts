@@ -1,0 +1,57 @@
+/**
+ * Applies migrations/pg under a session advisory lock. drizzle's own migrator takes no lock, and
+ * ten workers starting on a fresh database race on CREATE SEQUENCE/TABLE (Celery #4653 is the
+ * same race in SQLAlchemy's create_all); with the lock the first applies and the rest find
+ * nothing to do.
+ */
+import type pg from "pg";
+import { MigrationError } from "../../errors.js";
+import type { MigrationStatus } from "../driver.js";
+import { MIGRATIONS_TABLE, pendingOf, readMigrations } from "../migrations.js";
+
+const LOCK_KEY = "taskledger.migrate";
+
+export async function migratePg(pool: pg.Pool, options: { apply: boolean }): Promise<MigrationStatus> {
+  const all = readMigrations("postgresql");
+  const client = await pool.connect();
+  let broken = false;
+  try {
+    await client.query("SELECT pg_advisory_lock(hashtext($1))", [LOCK_KEY]);
+    try {
+      const applied = await readApplied(client, options.apply);
+      const pending = pendingOf(all, applied);
+      if (!options.apply) return { applied: [...applied], pending: pending.map((m) => m.tag) };
+      for (const migration of pending) {
+        await client.query("BEGIN");
+        try {
+          for (const statement of migration.statements) await client.query(statement);
+          await client.query(`INSERT INTO ${MIGRATIONS_TABLE} (tag, hash, created_at) VALUES ($1, $2, $3)`, [migration.tag, migration.hash, migration.createdAt]);
+          await client.query("COMMIT");
+        } catch (error) {
+          await client.query("ROLLBACK").catch(() => undefined);
+          throw new MigrationError(`migration ${migration.tag} failed on PostgreSQL: ${(error as Error).message}`, { cause: error });
+        }
+      }
+      return { applied: [...applied, ...pending.map((m) => m.tag)], pending: [] };
+    } finally {
+      await client.query("SELECT pg_advisory_unlock(hashtext($1))", [LOCK_KEY]);
+    }
+  } catch (error) {
+    broken = true;
+    throw error;
+  } finally {
+    client.release(broken);
+  }
+}
+
+async function readApplied(client: pg.PoolClient, create: boolean): Promise<Set<string>> {
+  if (create) {
+    await client.query(`CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (
+      id serial PRIMARY KEY, tag text NOT NULL UNIQUE, hash text NOT NULL, created_at bigint, applied_at timestamptz NOT NULL DEFAULT now())`);
+  } else {
+    const exists = await client.query("SELECT to_regclass($1) IS NOT NULL AS present", [MIGRATIONS_TABLE]);
+    if (!exists.rows[0].present) return new Set();
+  }
+  const rows = await client.query<{ tag: string }>(`SELECT tag FROM ${MIGRATIONS_TABLE} ORDER BY id`);
+  return new Set(rows.rows.map((r) => r.tag));
+}

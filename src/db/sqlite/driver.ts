@@ -1,0 +1,172 @@
+/**
+ * The SQLite driver: one better-sqlite3 connection per backend in WAL mode, so readers never
+ * block the writer and several processes can share one file. better-sqlite3 is synchronous; each
+ * method runs one short statement (or one transaction) and returns a settled promise, and a
+ * short busy timeout plus the backend's async retry keeps lock waits from freezing the event loop.
+ */
+import { randomUUID } from "node:crypto";
+import Database from "better-sqlite3";
+import type { DeleteExpiredParams, Driver, GroupRow, HeldLock, MigrationStatus, TaskRow, TaskWrite } from "../driver.js";
+import { toNaiveUtc } from "../naive-utc.js";
+import { toGroupRow, toTaskRow, type RawGroupRow, type RawTaskRow } from "../rows.js";
+import { quoteTables } from "../tables.js";
+import { isTransientSqliteError } from "./errors.js";
+import { migrateSqlite } from "./migrate.js";
+import { buildStatements } from "./statements.js";
+
+const CLEANUP_LOCK = "cleanup";
+const LOCK_LEASE_MS = 30_000;
+const LOCK_POLL_MS = 200;
+
+export interface SqliteDriverOptions {
+  file: string;
+  busyTimeoutMs: number;
+}
+
+
+type Statements = { [K in keyof ReturnType<typeof buildStatements>]: Database.Statement };
+
+export class SqliteDriver implements Driver {
+  readonly dialect = "sqlite" as const;
+  readonly concurrentWriters = false;
+  readonly supportsNotify = false;
+  readonly db: Database.Database;
+  private statements: Statements | undefined;
+  private readonly texts = buildStatements(quoteTables());
+  private readonly storeManyTx: Database.Transaction<(writes: readonly TaskWrite[]) => number>;
+
+  constructor(options: SqliteDriverOptions) {
+    this.db = new Database(options.file);
+    this.db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs)}`);
+    if (options.file !== ":memory:") this.db.pragma("journal_mode = WAL");
+    // WAL with synchronous=NORMAL survives a process crash; only an OS crash or power loss can
+    // lose the last commits. FULL would cost an fsync per store (BENCHMARKS.md).
+    this.db.pragma("synchronous = NORMAL");
+    this.storeManyTx = this.db.transaction((writes: readonly TaskWrite[]) => {
+      let written = 0;
+      for (const w of writes) written += this.prepared().taskStore.run(writeParams(w)).changes;
+      return written;
+    });
+  }
+
+  // Statements are prepared on first use: the tables exist only once migrations have run.
+  private prepared(): Statements {
+    if (!this.statements) {
+      this.statements = Object.fromEntries(Object.entries(this.texts).map(([key, text]) => [key, this.db.prepare(text)])) as Statements;
+    }
+    return this.statements;
+  }
+
+  async taskStore(w: TaskWrite): Promise<boolean> {
+    return this.prepared().taskStore.run(writeParams(w)).changes > 0;
+  }
+
+  async taskStoreMany(writes: readonly TaskWrite[]): Promise<number> {
+    return this.storeManyTx.immediate(writes);
+  }
+
+  async taskGet(taskId: string): Promise<TaskRow | undefined> {
+    const row = this.prepared().taskGet.get(taskId) as RawTaskRow | undefined;
+    return row ? toTaskRow(row) : undefined;
+  }
+
+  async taskGetMany(taskIds: readonly string[]): Promise<TaskRow[]> {
+    if (taskIds.length === 0) return [];
+    return (this.prepared().taskGetMany.all(JSON.stringify(taskIds)) as RawTaskRow[]).map(toTaskRow);
+  }
+
+  async taskExists(taskId: string): Promise<boolean> {
+    return this.prepared().taskExists.get(taskId) !== undefined;
+  }
+
+  async taskForget(taskIds: readonly string[]): Promise<number> {
+    if (taskIds.length === 0) return 0;
+    return this.prepared().taskForget.run(JSON.stringify(taskIds)).changes;
+  }
+
+  async taskDeleteExpired(p: DeleteExpiredParams): Promise<number> {
+    return this.prepared().taskDeleteExpired.run({
+      before: toNaiveUtc(p.before),
+      limit: p.limit,
+      only: p.onlyStatuses ? JSON.stringify(p.onlyStatuses) : null,
+      except: p.exceptStatuses ? JSON.stringify(p.exceptStatuses) : null,
+    }).changes;
+  }
+
+  async taskDeleteStale(p: { before: Date; limit: number }): Promise<number> {
+    return this.prepared().taskDeleteStale.run({ before: toNaiveUtc(p.before), limit: p.limit }).changes;
+  }
+
+  async taskStampUnaged(p: { now: Date; limit: number }): Promise<number> {
+    return this.prepared().taskStampUnaged.run({ now: toNaiveUtc(p.now), limit: p.limit }).changes;
+  }
+
+  async groupSave(row: GroupRow): Promise<void> {
+    this.prepared().groupSave.run(row.groupId, row.result, row.dateDone && toNaiveUtc(row.dateDone));
+  }
+
+  async groupGet(groupId: string): Promise<GroupRow | undefined> {
+    const row = this.prepared().groupGet.get(groupId) as RawGroupRow | undefined;
+    return row ? toGroupRow(row) : undefined;
+  }
+
+  async groupDelete(groupId: string): Promise<boolean> {
+    return this.prepared().groupDelete.run(groupId).changes > 0;
+  }
+
+  async groupDeleteExpired(p: { before: Date; limit: number }): Promise<number> {
+    return this.prepared().groupDeleteExpired.run({ before: toNaiveUtc(p.before), limit: p.limit }).changes;
+  }
+
+  async migrate(): Promise<MigrationStatus> {
+    return migrateSqlite(this.db, { apply: true });
+  }
+
+  async migrationStatus(): Promise<MigrationStatus> {
+    return migrateSqlite(this.db, { apply: false });
+  }
+
+  /** A lease row in taskledger_lock, renewed while held; a crashed holder's lease runs out. */
+  async cleanupLock(wait: boolean): Promise<HeldLock | undefined> {
+    const holder = randomUUID();
+    const s = this.prepared();
+    const take = () => s.lockTake.run({ name: CLEANUP_LOCK, holder, expires_at: Date.now() + LOCK_LEASE_MS, now: Date.now() }).changes > 0;
+    while (!take()) {
+      if (!wait) return undefined;
+      await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
+    }
+    const renew = setInterval(() => {
+      try {
+        s.lockRenew.run({ name: CLEANUP_LOCK, holder, expires_at: Date.now() + LOCK_LEASE_MS });
+      } catch {
+        // a busy database delays one renewal; the lease has room for two more
+      }
+    }, LOCK_LEASE_MS / 3);
+    renew.unref();
+    return {
+      release: async () => {
+        clearInterval(renew);
+        s.lockRelease.run({ name: CLEANUP_LOCK, holder });
+      },
+    };
+  }
+
+  isTransient(error: unknown): boolean {
+    return isTransientSqliteError(error);
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}
+
+function writeParams(w: TaskWrite): Record<string, unknown> {
+  const x = w.extended;
+  return {
+    task_id: w.taskId, status: w.status, result: w.result, date_done: w.dateDone && toNaiveUtc(w.dateDone), traceback: w.traceback,
+    name: x?.name ?? null, args: x?.args ?? null, kwargs: x?.kwargs ?? null, worker: x?.worker ?? null, retries: x?.retries ?? null,
+    queue: x?.queue ?? null, children: w.children, parent_id: w.parentId, group_id: w.groupId, date_updated: toNaiveUtc(w.dateUpdated),
+    extended: x !== null ? 1 : 0, replace_ready: w.replaceReady ? 1 : 0,
+  };
+}
+

@@ -1,0 +1,47 @@
+/**
+ * Applies migrations/sqlite inside one BEGIN IMMEDIATE transaction: the write lock is the
+ * migration lock, so of several processes opening a fresh file one applies and the others wait
+ * (busy timeout, then the backend's retry) and find nothing left to do. drizzle's own SQLite
+ * migrator opens its transaction only after reading what is applied, which races.
+ */
+import type Database from "better-sqlite3";
+import { MigrationError } from "../../errors.js";
+import type { MigrationStatus } from "../driver.js";
+import { MIGRATIONS_TABLE, pendingOf, readMigrations } from "../migrations.js";
+import { isTransientSqliteError } from "./errors.js";
+
+export function migrateSqlite(db: Database.Database, options: { apply: boolean }): MigrationStatus {
+  const all = readMigrations("sqlite");
+  if (!options.apply) {
+    const present = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(MIGRATIONS_TABLE);
+    const applied = present ? readApplied(db) : new Set<string>();
+    return { applied: [...applied], pending: pendingOf(all, applied).map((m) => m.tag) };
+  }
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    db.exec(`CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (
+      id INTEGER PRIMARY KEY AUTOINCREMENT, tag TEXT NOT NULL UNIQUE, hash TEXT NOT NULL, created_at INTEGER, applied_at TEXT NOT NULL DEFAULT (datetime('now')))`);
+    const applied = readApplied(db);
+    const pending = pendingOf(all, applied);
+    const record = db.prepare(`INSERT INTO ${MIGRATIONS_TABLE} (tag, hash, created_at) VALUES (?, ?, ?)`);
+    for (const migration of pending) {
+      try {
+        for (const statement of migration.statements) db.exec(statement);
+      } catch (error) {
+        throw new MigrationError(`migration ${migration.tag} failed on SQLite: ${(error as Error).message}`, { cause: error });
+      }
+      record.run(migration.tag, migration.hash, migration.createdAt);
+    }
+    db.exec("COMMIT");
+    return { applied: [...applied, ...pending.map((m) => m.tag)], pending: [] };
+  } catch (error) {
+    if (db.inTransaction) db.exec("ROLLBACK");
+    if (isTransientSqliteError(error)) throw error; // the caller's retry waits for the other migrator
+    throw error instanceof MigrationError ? error : new MigrationError(`migrating the SQLite database failed: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+function readApplied(db: Database.Database): Set<string> {
+  const rows = db.prepare(`SELECT tag FROM ${MIGRATIONS_TABLE} ORDER BY id`).all() as { tag: string }[];
+  return new Set(rows.map((r) => r.tag));
+}

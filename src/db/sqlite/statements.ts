@@ -1,0 +1,67 @@
+/**
+ * SQLite statements, prepared once per connection with better-sqlite3: drizzle's builder costs
+ * 0.06x of raw better-sqlite3 inside a transaction here (research/toolchain.md §6). Lists are bound
+ * as one JSON text and expanded with json_each, so each statement has a fixed shape.
+ */
+import type { QuotedTables } from "../tables.js";
+
+const READY = "('SUCCESS', 'FAILURE', 'REVOKED')";
+const TASK_COLUMNS = "task_id, status, result, date_done, traceback, name, args, kwargs, worker, retries, queue, children, parent_id, group_id, date_updated";
+
+export function buildStatements(t: QuotedTables) {
+  return {
+    // Unlike PostgreSQL, SQLite's UPSERT keeps the id when it updates, so a plain upsert draws
+    // no id needlessly; the precedence guard is the WHERE of the DO UPDATE.
+    taskStore: `
+      INSERT INTO ${t.task} (${TASK_COLUMNS})
+      VALUES (@task_id, @status, @result, @date_done, @traceback, @name, @args, @kwargs, @worker, @retries, @queue,
+              @children, @parent_id, @group_id, @date_updated)
+      ON CONFLICT (task_id) DO UPDATE SET
+        status = excluded.status, result = excluded.result, date_done = excluded.date_done, traceback = excluded.traceback,
+        name = CASE WHEN @extended THEN excluded.name ELSE name END,
+        args = CASE WHEN @extended THEN excluded.args ELSE args END,
+        kwargs = CASE WHEN @extended THEN excluded.kwargs ELSE kwargs END,
+        worker = CASE WHEN @extended THEN excluded.worker ELSE worker END,
+        retries = CASE WHEN @extended THEN excluded.retries ELSE retries END,
+        queue = CASE WHEN @extended THEN excluded.queue ELSE queue END,
+        children = COALESCE(excluded.children, children),
+        parent_id = COALESCE(excluded.parent_id, parent_id),
+        group_id = COALESCE(excluded.group_id, group_id),
+        date_updated = excluded.date_updated
+      WHERE status IS NULL OR status NOT IN ${READY} OR (excluded.status IN ${READY} AND @replace_ready)`,
+    taskGet: `SELECT ${TASK_COLUMNS} FROM ${t.task} WHERE task_id = ?`,
+    taskGetMany: `SELECT ${TASK_COLUMNS} FROM ${t.task} WHERE task_id IN (SELECT value FROM json_each(?))`,
+    taskExists: `SELECT 1 FROM ${t.task} WHERE task_id = ?`,
+    taskForget: `DELETE FROM ${t.task} WHERE task_id IN (SELECT value FROM json_each(?))`,
+    // One bounded batch per statement (and so per write-lock hold), oldest first on the index.
+    taskDeleteExpired: `
+      DELETE FROM ${t.task} WHERE id IN (
+        SELECT id FROM ${t.task}
+        WHERE date_done < @before
+          AND (@only IS NULL OR status IN (SELECT value FROM json_each(@only)))
+          AND (@except IS NULL OR status IS NULL OR status NOT IN (SELECT value FROM json_each(@except)))
+        ORDER BY date_done LIMIT @limit)`,
+    taskDeleteStale: `
+      DELETE FROM ${t.task} WHERE id IN (
+        SELECT id FROM ${t.task} WHERE date_done IS NULL AND date_updated < @before ORDER BY date_updated LIMIT @limit)`,
+    taskStampUnaged: `
+      UPDATE ${t.task} SET date_updated = @now WHERE id IN (
+        SELECT id FROM ${t.task} WHERE date_done IS NULL AND date_updated IS NULL LIMIT @limit)`,
+    groupSave: `
+      INSERT INTO ${t.group} (taskset_id, result, date_done) VALUES (?, ?, ?)
+      ON CONFLICT (taskset_id) DO UPDATE SET result = excluded.result, date_done = excluded.date_done`,
+    groupGet: `SELECT taskset_id, result, date_done FROM ${t.group} WHERE taskset_id = ?`,
+    groupDelete: `DELETE FROM ${t.group} WHERE taskset_id = ?`,
+    groupDeleteExpired: `
+      DELETE FROM ${t.group} WHERE id IN (
+        SELECT id FROM ${t.group} WHERE date_done < @before ORDER BY date_done LIMIT @limit)`,
+    lockTake: `
+      INSERT INTO taskledger_lock (name, holder, expires_at) VALUES (@name, @holder, @expires_at)
+      ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+      WHERE taskledger_lock.expires_at < @now`,
+    lockRenew: `UPDATE taskledger_lock SET expires_at = @expires_at WHERE name = @name AND holder = @holder`,
+    lockRelease: `DELETE FROM taskledger_lock WHERE name = @name AND holder = @holder`,
+  };
+}
+
+export type SqliteStatementTexts = ReturnType<typeof buildStatements>;

@@ -1,0 +1,146 @@
+/**
+ * Every error taskledger throws on purpose is a TaskledgerError subclass, so callers can catch
+ * one family and switch on the class. Messages say what to do next and never carry passwords or
+ * bound SQL values.
+ */
+export class TaskledgerError extends Error {
+  override name = "TaskledgerError";
+}
+
+/** Thrown by openBackend() and the CLI when an option is missing, malformed or out of range. */
+export class ConfigError extends TaskledgerError {
+  override name = "ConfigError";
+  constructor(
+    /** The option at fault, as the caller spelled it (for example `resultExpires`). */
+    readonly option: string,
+    message: string,
+  ) {
+    super(`${option}: ${message}`);
+  }
+}
+
+/** Thrown when a database URL cannot be parsed or names a database taskledger does not support. */
+export class InvalidUrlError extends ConfigError {
+  override name = "InvalidUrlError";
+  constructor(
+    /** The URL with any password replaced by `***`. */
+    readonly maskedUrl: string,
+    reason: string,
+  ) {
+    super("url", `${reason} (got "${maskedUrl}"). Use sqlite:<path>, a file path, :memory:, postgres://… or Celery's db+sqlite:///… / db+postgresql://…`);
+  }
+}
+
+/** Thrown when a task id or group id is empty or longer than its column (155 characters). */
+export class InvalidIdError extends TaskledgerError {
+  override name = "InvalidIdError";
+  constructor(readonly kind: "task" | "group", readonly id: unknown, reason: string) {
+    super(`invalid ${kind} id ${JSON.stringify(String(id).slice(0, 40))}: ${reason}`);
+  }
+}
+
+/** Thrown before anything is written when a result, args or kwargs value cannot be encoded. */
+export class EncodeError extends TaskledgerError {
+  override name = "EncodeError";
+  constructor(
+    /** Where in the value the problem sits, as a JavaScript path (`$.rows[3].at`). */
+    readonly path: string,
+    reason: string,
+  ) {
+    super(`cannot encode value at ${path}: ${reason}. Convert it to plain JSON data (objects, arrays, strings, numbers, booleans, null, Date, Uint8Array, bigint) first.`);
+  }
+}
+
+/** A stored value that cannot be decoded. Reported for one task; never stops a listing or cleanup. */
+export class CorruptValueError extends TaskledgerError {
+  override name = "CorruptValueError";
+  constructor(
+    readonly taskId: string,
+    readonly column: string,
+    reason: string,
+  ) {
+    super(`stored ${column} of task ${taskId} cannot be decoded: ${reason}. Inspect the row with \`taskledger show ${taskId}\` or forget it.`);
+  }
+}
+
+/**
+ * A database operation failed: either a permanent error, or a transient one (connection reset,
+ * server restart, SQLITE_BUSY) that persisted after every retry.
+ */
+export class DatabaseError extends TaskledgerError {
+  override name = "DatabaseError";
+  constructor(
+    /** The backend operation, for example `storeResult`. */
+    readonly operation: string,
+    /** The task or group id the operation was about, when there is one. */
+    readonly subject: string | undefined,
+    /** How many attempts were made. */
+    readonly attempts: number,
+    options: { cause: unknown },
+  ) {
+    const about = subject === undefined ? "" : ` for ${subject}`;
+    const tries = attempts > 1 ? ` after ${attempts} attempts` : "";
+    super(`${operation}${about} failed${tries}: ${describeCause(options.cause)}`, options);
+  }
+}
+
+/** Migrations could not be applied, or (with a check) some are pending. */
+export class MigrationError extends TaskledgerError {
+  override name = "MigrationError";
+}
+
+/** Cleanup did not start because another cleanup holds the lock on this database. */
+export class CleanupLockedError extends TaskledgerError {
+  override name = "CleanupLockedError";
+  constructor() {
+    super("another backend-cleanup is running on this database; it was left to finish. Run again later, or pass wait to queue behind it.");
+  }
+}
+
+/** `get()` waited longer than its timeout. */
+export class TimeoutError extends TaskledgerError {
+  override name = "TimeoutError";
+  constructor(
+    readonly taskId: string,
+    readonly waitedMs: number,
+  ) {
+    super(`task ${taskId} was not ready after waiting ${waitedMs} ms. Raise the timeout or check that a worker is running.`);
+  }
+}
+
+/** `get()` was called inside a running task, where waiting on another task can deadlock a worker. */
+export class WouldBlockError extends TaskledgerError {
+  override name = "WouldBlockError";
+  constructor() {
+    super("never call result.get() within a task: waiting on another task from inside a task can deadlock the worker pool. Pass { disableSyncSubtasks: false } or wrap the call in allowJoinResult() if you accept the risk.");
+  }
+}
+
+/** A task was revoked; thrown by `get()` for REVOKED tasks and stored as their result. */
+export class TaskRevokedError extends TaskledgerError {
+  override name = "TaskRevokedError";
+}
+
+/**
+ * A task failure rebuilt from its stored form whose type is not in the allowlist (JavaScript's
+ * built-in errors plus registered classes). It carries what was stored, and nothing was evaluated.
+ */
+export class RemoteError extends TaskledgerError {
+  override name = "RemoteError";
+  constructor(
+    readonly excType: string,
+    readonly excModule: string | null,
+    readonly excMessage: readonly unknown[],
+    readonly remoteTraceback: string | null = null,
+  ) {
+    super(excMessage.length === 1 ? String(excMessage[0]) : JSON.stringify(excMessage));
+  }
+}
+
+function describeCause(cause: unknown): string {
+  if (cause instanceof Error) {
+    const code = (cause as { code?: unknown }).code;
+    return typeof code === "string" && !cause.message.includes(code) ? `${cause.message} (${code})` : cause.message;
+  }
+  return String(cause);
+}

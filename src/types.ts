@@ -1,0 +1,90 @@
+/**
+ * Domain types shared by the backend, the client API, the worker helpers and the CLI.
+ * A leaf module: it imports nothing but states.
+ */
+import type { TaskState } from "./states.js";
+
+/** What a worker knows about the task it runs; stored in the extended and lineage columns. */
+export interface TaskRequest {
+  /** Task name, e.g. "reports.generate". */
+  name?: string | null;
+  args?: readonly unknown[] | null;
+  kwargs?: Readonly<Record<string, unknown>> | null;
+  /** Worker host name, e.g. "celery@worker1". */
+  worker?: string | null;
+  retries?: number | null;
+  /** Queue (Celery's delivery_info.routing_key). */
+  queue?: string | null;
+  /** Id of the task that spawned this one. */
+  parentId?: string | null;
+  /** Id of the group this task belongs to. */
+  groupId?: string | null;
+  /** Ids of the tasks this one spawned. */
+  children?: readonly string[] | null;
+}
+
+/** Everything stored about one task, decoded. An unknown id reads as PENDING with nulls. */
+export interface TaskMeta<T = unknown> {
+  taskId: string;
+  status: TaskState;
+  /** The return value; for FAILURE, RETRY and REVOKED the rebuilt Error. */
+  result: T | Error | null;
+  traceback: string | null;
+  /** When the task became ready (UTC); null while unready. */
+  dateDone: Date | null;
+  name: string | null;
+  args: unknown[] | null;
+  kwargs: Record<string, unknown> | null;
+  worker: string | null;
+  retries: number | null;
+  queue: string | null;
+  parentId: string | null;
+  groupId: string | null;
+  children: string[];
+  /** When taskledger last wrote the row (UTC); null for rows other writers made. */
+  dateUpdated: Date | null;
+  /** False for an id with no row (PENDING by default). */
+  exists: boolean;
+}
+
+/** One result in a batch store. */
+export interface StoreItem {
+  taskId: string;
+  status: TaskState;
+  result?: unknown;
+  traceback?: string | null;
+  request?: TaskRequest | null;
+}
+
+/** A saved group: its id and the ids of its results, in order. */
+export interface SavedGroup {
+  groupId: string;
+  results: string[];
+  dateDone: Date | null;
+}
+
+/** Counts returned by cleanup. */
+export interface CleanupReport {
+  /** Expired task rows deleted (or, in a dry run, none). */
+  tasks: number;
+  /** Expired group rows deleted. */
+  groups: number;
+  /** Stale unready task rows deleted. */
+  stale: number;
+  /** Unready rows written by others that were given a date_updated to age from. */
+  stamped: number;
+  /** False when maxRuntime stopped the run between batches. */
+  complete: boolean;
+  durationMs: number;
+}
+
+export interface CleanupProgress {
+  phase: "tasks" | "groups" | "stale" | "stamp";
+  /** The state whose retention this pass applies, when the pass is per state. */
+  state?: string;
+  /** Rows deleted (or stamped) by the batch just finished. */
+  batch: number;
+  /** Rows deleted so far in the whole run. */
+  total: number;
+  elapsedMs: number;
+}

@@ -1,0 +1,48 @@
+/**
+ * The shared backend suite: every backend behaviour, run on each dialect by a ~40-line file
+ * (backend.sqlite.test.ts, backend.pg.test.ts) that supplies a Harness.
+ */
+import { after, before, describe } from "node:test";
+import { openBackend, type DatabaseBackend } from "../../src/index.js";
+import type { Harness, OpenFor } from "../helpers/harness.js";
+import { expirySuite } from "./expiry.js";
+import { faultSuite } from "./faults.js";
+import { groupSuite } from "./group.js";
+import { precedenceSuite } from "./precedence.js";
+import { storeReadSuite } from "./store-read.js";
+
+export interface SuiteContext {
+  harness: Harness;
+  /** The suite's shared, migrated database. */
+  url: () => string;
+  open: OpenFor;
+  /** A backend on the shared database with resultExtended on. */
+  backend: () => DatabaseBackend;
+}
+
+export function backendSuite(harness: Harness, skip: string | false): void {
+  describe(`backend on ${harness.dialect}`, { skip }, () => {
+    let url = "";
+    let shared: DatabaseBackend | undefined;
+    const opened: DatabaseBackend[] = [];
+    const open: OpenFor = async (target, options = {}) => {
+      const backend = await openBackend({ url: target, ...options });
+      opened.push(backend);
+      return backend;
+    };
+    before(async () => {
+      url = await harness.freshUrl("suite");
+      shared = await open(url, { resultExtended: true });
+    });
+    after(async () => {
+      await Promise.all(opened.map((b) => b.close()));
+      await harness.cleanup();
+    });
+    const context: SuiteContext = { harness, url: () => url, open, backend: () => shared! };
+    storeReadSuite(context);
+    precedenceSuite(context);
+    groupSuite(context);
+    expirySuite(context);
+    faultSuite(context);
+  });
+}

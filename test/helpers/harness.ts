@@ -1,0 +1,29 @@
+/**
+ * What the shared backend suite needs from a dialect: fresh databases, and the few raw
+ * operations a test must do behind taskledger's back (corrupt a value, write a row the way
+ * Celery would, cause a transient fault). Everything else in the suite is dialect-blind.
+ */
+import type { BackendOptions, DatabaseBackend } from "../../src/index.js";
+
+
+export interface Harness {
+  dialect: "postgresql" | "sqlite";
+  /** A URL for a new, empty database. */
+  freshUrl(label: string): Promise<string>;
+  /** Sets one column of a task row to raw bytes or text, as if another writer had. */
+  setRaw(url: string, taskId: string, column: string, value: Buffer | string | null): Promise<void>;
+  /** Sets the result of a group row to raw bytes. */
+  setRawGroup(url: string, groupId: string, value: Buffer): Promise<void>;
+  /** date_done of a row as the database holds it, as text. */
+  readDateDoneText(url: string, taskId: string): Promise<string>;
+  /** Inserts an unready row the way Celery does: date_done NULL and no taskledger columns. */
+  insertCeleryStarted(url: string, taskId: string): Promise<void>;
+  /** Runs `operation` so that it meets a transient fault (a killed connection, a held lock) that then clears. */
+  withTransientFault<T>(url: string, operation: () => Promise<T>): Promise<T>;
+  /** A URL whose every operation meets a transient fault until release() (unreachable or locked). */
+  persistentFault(url: string): Promise<{ url: string; release(): Promise<void> }>;
+  /** Drops what freshUrl created. */
+  cleanup(): Promise<void>;
+}
+
+export type OpenFor = (url: string, options?: Omit<BackendOptions, "url">) => Promise<DatabaseBackend>;

@@ -97,14 +97,28 @@ export class CleanupLockedError extends TaskledgerError {
   }
 }
 
-/** `get()` waited longer than its timeout. */
+/** `get()` or `join()` waited longer than its timeout. */
 export class TimeoutError extends TaskledgerError {
   override name = "TimeoutError";
+  /** The first task that was still not ready. */
+  readonly taskId: string;
   constructor(
-    readonly taskId: string,
+    /** Every task that was still not ready. */
+    readonly pendingTaskIds: readonly string[],
     readonly waitedMs: number,
+    total = pendingTaskIds.length,
   ) {
-    super(`task ${taskId} was not ready after waiting ${waitedMs} ms. Raise the timeout or check that a worker is running.`);
+    const what = total === 1 ? `task ${pendingTaskIds[0]} was` : `${pendingTaskIds.length} of ${total} tasks (first: ${pendingTaskIds[0]}) were`;
+    super(`${what} not ready after waiting ${Math.round(waitedMs)} ms. Raise the timeout or check that a worker is running.`);
+    this.taskId = pendingTaskIds[0]!;
+  }
+}
+
+/** collect() met a task that is not ready while intermediate results were not asked for. */
+export class IncompleteStreamError extends TaskledgerError {
+  override name = "IncompleteStreamError";
+  constructor(readonly taskId: string) {
+    super(`task ${taskId} in the result graph is not ready yet; wait for it or pass { intermediate: true } to collect().`);
   }
 }
 

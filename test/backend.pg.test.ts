@@ -53,6 +53,12 @@ const harness: Harness = {
     }
   },
   persistentFault: async () => ({ url: "postgres://postgres:secret@127.0.0.1:1/nowhere", release: async () => undefined }),
+  connectionCount: async (url) =>
+    Number((await queryDatabase<{ n: string }>(url, "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"))[0]!.n),
+  dropListeners: async (url) =>
+    (await queryDatabase(url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'taskledger-listen'")).length,
+  listenerCount: async (url) =>
+    Number((await queryDatabase<{ n: string }>(url, "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'taskledger-listen'"))[0]!.n),
   cleanup: async () => {
     await Promise.all(databases.splice(0).map((db) => db.drop()));
   },

@@ -59,6 +59,9 @@ const harness: Harness = {
     const release = holdWriteLock(url);
     return { url, release: async () => release() };
   },
+  connectionCount: async () => 0,
+  dropListeners: async () => 0,
+  listenerCount: async () => 0,
   cleanup: async () => dir.remove(),
 };
 

@@ -12,6 +12,7 @@ import { runCleanup, type CleanupOptions } from "../cleanup/cleaner.js";
 import { CorruptValueError, TaskRevokedError } from "../errors.js";
 import { FAILURE, mayReplace, RETRY, REVOKED, STARTED, SUCCESS, type TaskState } from "../states.js";
 import type { CleanupReport, SavedGroup, StoreItem, TaskMeta, TaskRequest } from "../types.js";
+import { ChangeHub } from "./change-hub.js";
 import { withRetry } from "./retry.js";
 import { pendingMeta, rowToMeta } from "./task-meta.js";
 import { buildTaskWrite, validateId } from "./task-write.js";
@@ -19,6 +20,8 @@ import { buildTaskWrite, validateId } from "./task-write.js";
 export interface StoreOptions {
   traceback?: string | null;
   request?: TaskRequest | null;
+  /** Write only if the task is not ready yet (a finished task keeps its outcome). */
+  onlyIfUnready?: boolean;
   /** The clock, for tests and replays. */
   now?: Date;
 }
@@ -34,6 +37,8 @@ export interface BackendEvents {
 export class DatabaseBackend {
   /** Emits `stored` after each committed write from this process. */
   readonly events = new EventEmitter<BackendEvents>();
+  /** Wakes waiters (get(), join()) when their tasks change; see change-hub.ts. */
+  readonly changes: ChangeHub;
   private closed = false;
 
   constructor(
@@ -41,6 +46,8 @@ export class DatabaseBackend {
     readonly options: ResolvedOptions,
   ) {
     this.events.setMaxListeners(0);
+    this.changes = new ChangeHub(driver);
+    this.events.on("stored", (ids) => this.changes.notify(ids));
   }
 
   /** "postgresql" or "sqlite". */
@@ -63,7 +70,8 @@ export class DatabaseBackend {
    * the row was written.
    */
   async storeResult(taskId: string, result: unknown, state: TaskState, options: StoreOptions = {}): Promise<boolean> {
-    return this.storeWrite(this.toWrite({ taskId, status: state, result, traceback: options.traceback, request: options.request }, options.now));
+    const write = this.toWrite({ taskId, status: state, result, traceback: options.traceback, request: options.request }, options.now);
+    return this.storeWrite({ ...write, replaceReady: !options.onlyIfUnready });
   }
 
   /** STARTED, with optional meta (for example `{ pid, hostname }`) as its result. */
@@ -88,9 +96,8 @@ export class DatabaseBackend {
    * REVOKED with a TaskRevokedError. With `onlyIfUnready`, a task that already finished keeps its
    * outcome (what a client-side revoke wants); otherwise it follows the ready-replaces-ready rule.
    */
-  async markAsRevoked(taskId: string, reason = "revoked", options: StoreOptions & { onlyIfUnready?: boolean } = {}): Promise<boolean> {
-    const write = this.toWrite({ taskId, status: REVOKED, result: exceptionToStored(new TaskRevokedError(reason)), request: options.request }, options.now);
-    return this.storeWrite({ ...write, replaceReady: !options.onlyIfUnready });
+  markAsRevoked(taskId: string, reason = "revoked", options: StoreOptions = {}): Promise<boolean> {
+    return this.storeResult(taskId, exceptionToStored(new TaskRevokedError(reason)), REVOKED, options);
   }
 
   /**
@@ -185,6 +192,7 @@ export class DatabaseBackend {
     if (this.closed) return;
     this.closed = true;
     this.events.removeAllListeners();
+    await this.changes.close();
     await this.driver.close();
   }
 

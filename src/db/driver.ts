@@ -77,6 +77,20 @@ export interface MigrationStatus {
 
 export type Dialect = "postgresql" | "sqlite";
 
+/**
+ * A subscription to other connections' commits. `ready` settles once changes are being watched
+ * (PostgreSQL: LISTEN is in place). Watching may pause while nobody waits.
+ */
+export interface ChangeWatch {
+  readonly ready: Promise<void>;
+  pause(): void;
+  resume(): void;
+  close(): Promise<void>;
+}
+
+/** Called with the task ids that changed, or null when anything may have changed. */
+export type ChangeListener = (taskIds: readonly string[] | null) => void;
+
 /** A lock held until released; see Driver.cleanupLock. */
 export interface HeldLock {
   release(): Promise<void>;
@@ -115,6 +129,13 @@ export interface Driver {
   migrationStatus(): Promise<MigrationStatus>;
   /** Takes the cleanup lock; undefined when another holder has it and `wait` is false. */
   cleanupLock(wait: boolean): Promise<HeldLock | undefined>;
+
+  /**
+   * Watches for task rows committed by other connections and processes: pushed per task id on
+   * PostgreSQL (LISTEN/NOTIFY, reconnecting when the connection drops), a cheap change check on
+   * SQLite (PRAGMA data_version). Writes through this driver are not reported here.
+   */
+  watchChanges(onChange: ChangeListener): ChangeWatch;
 
   /** Whether an error is worth retrying: connection loss, server restart, busy database. */
   isTransient(error: unknown): boolean;

@@ -5,6 +5,7 @@
 import { after, before, describe } from "node:test";
 import { openBackend, type DatabaseBackend } from "../../src/index.js";
 import type { Harness, OpenFor } from "../helpers/harness.js";
+import { clientSuite } from "./client.js";
 import { expirySuite } from "./expiry.js";
 import { faultSuite } from "./faults.js";
 import { groupSuite } from "./group.js";
@@ -44,5 +45,6 @@ export function backendSuite(harness: Harness, skip: string | false): void {
     groupSuite(context);
     expirySuite(context);
     faultSuite(context);
+    clientSuite(context);
   });
 }

@@ -22,6 +22,12 @@ export interface Harness {
   withTransientFault<T>(url: string, operation: () => Promise<T>): Promise<T>;
   /** A URL whose every operation meets a transient fault until release() (unreachable or locked). */
   persistentFault(url: string): Promise<{ url: string; release(): Promise<void> }>;
+  /** Connections open to the database (PostgreSQL); 0 where that does not apply (SQLite). */
+  connectionCount(url: string): Promise<number>;
+  /** Kills the LISTEN connections taskledger holds (PostgreSQL); returns how many. */
+  dropListeners(url: string): Promise<number>;
+  /** LISTEN connections currently open (PostgreSQL). */
+  listenerCount(url: string): Promise<number>;
   /** Drops what freshUrl created. */
   cleanup(): Promise<void>;
 }

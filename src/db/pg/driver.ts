@@ -7,7 +7,9 @@ import type { DeleteExpiredParams, Driver, GroupRow, HeldLock, MigrationStatus, 
 import { toNaiveUtc } from "../naive-utc.js";
 import { toGroupRow, toTaskRow, type RawGroupRow, type RawTaskRow } from "../rows.js";
 import { quoteTables, type QuotedTables } from "../tables.js";
+import type { ChangeListener, ChangeWatch } from "../driver.js";
 import { isTransientPgError } from "./errors.js";
+import { PgListener } from "./listener.js";
 import { migratePg } from "./migrate.js";
 import { buildStatements, type PgStatements } from "./statements.js";
 
@@ -172,6 +174,10 @@ export class PgDriver implements Driver {
         }
       },
     };
+  }
+
+  watchChanges(onChange: ChangeListener): ChangeWatch {
+    return new PgListener(this.options.url, this.tables.channel, onChange);
   }
 
   isTransient(error: unknown): boolean {

@@ -10,6 +10,8 @@ import type { DeleteExpiredParams, Driver, GroupRow, HeldLock, MigrationStatus, 
 import { toNaiveUtc } from "../naive-utc.js";
 import { toGroupRow, toTaskRow, type RawGroupRow, type RawTaskRow } from "../rows.js";
 import { quoteTables } from "../tables.js";
+import type { ChangeListener, ChangeWatch } from "../driver.js";
+import { SqliteChangePoller } from "./change-poller.js";
 import { isTransientSqliteError } from "./errors.js";
 import { migrateSqlite } from "./migrate.js";
 import { buildStatements } from "./statements.js";
@@ -149,6 +151,10 @@ export class SqliteDriver implements Driver {
         s.lockRelease.run({ name: CLEANUP_LOCK, holder });
       },
     };
+  }
+
+  watchChanges(onChange: ChangeListener): ChangeWatch {
+    return new SqliteChangePoller(this.db, onChange);
   }
 
   isTransient(error: unknown): boolean {

@@ -1,0 +1,126 @@
+/**
+ * The worker's side: runs a task function for a request and records its life in the backend.
+ * STARTED (when asked), then SUCCESS with the value, FAILURE with the error and its stack, or
+ * RETRY when the function calls ctx.retry(). A task already REVOKED is not run; one revoked while
+ * running sees ctx.signal abort (revokes reach it pushed, like get()'s wake-ups). Inside the
+ * function get() refuses to block (see result/context.ts).
+ */
+import { hostname } from "node:os";
+import type { DatabaseBackend } from "../backend/database-backend.js";
+import { parseDuration, type Duration } from "../config.js";
+import { TaskRevokedError } from "../errors.js";
+import { runInTaskContext } from "../result/context.js";
+import { REVOKED, RETRY, FAILURE, SUCCESS, isReady } from "../states.js";
+import type { TaskRequest } from "../types.js";
+import { Retry } from "./retry-signal.js";
+
+/** A task delivered to a worker: its id plus what Celery calls the request. */
+export interface RunRequest extends TaskRequest {
+  id: string;
+}
+
+export interface TaskContext {
+  id: string;
+  request: RunRequest;
+  /** Aborts when the task is revoked while it runs. */
+  signal: AbortSignal;
+  /** Records a task this one spawned, so children() and collect() find it. */
+  addChild(taskId: string): void;
+  /** Asks for another attempt: throws the Retry signal, which runTask records as RETRY. */
+  retry(options?: { reason?: unknown; countdown?: Duration }): never;
+}
+
+export interface RunTaskOptions {
+  /** Record STARTED before running (Celery's task_track_started). Default false. */
+  trackStarted?: boolean;
+  /** How often a running task re-checks for a revoke if no wake-up arrives. Default 1 s. */
+  revokeCheckInterval?: Duration;
+}
+
+export type TaskOutcome<T> =
+  | { taskId: string; status: typeof SUCCESS; result: T }
+  | { taskId: string; status: typeof FAILURE; error: unknown }
+  | { taskId: string; status: typeof RETRY; error: Error; countdownMs: number | null }
+  | { taskId: string; status: typeof REVOKED; ran: boolean };
+
+const REVOKE_CHECK_DEFAULT_MS = 1_000;
+
+export async function runTask<T>(
+  backend: DatabaseBackend,
+  request: RunRequest,
+  fn: (ctx: TaskContext) => T | Promise<T>,
+  options: RunTaskOptions = {},
+): Promise<TaskOutcome<T>> {
+  const taskId = request.id;
+  const stored: TaskRequest = { worker: `taskledger@${hostname()}`, ...request };
+  const before = await backend.getTaskMeta(taskId);
+  if (before.status === REVOKED) return { taskId, status: REVOKED, ran: false };
+  if (options.trackStarted) {
+    const written = await backend.markAsStarted(taskId, { pid: process.pid, hostname: stored.worker }, { request: stored, onlyIfUnready: true });
+    if (!written && (await backend.getTaskMeta(taskId)).status === REVOKED) return { taskId, status: REVOKED, ran: false };
+  }
+
+  const controller = new AbortController();
+  const children: string[] = [...(request.children ?? [])];
+  const stopWatching = await watchForRevoke(backend, taskId, controller, parseDuration(options.revokeCheckInterval ?? REVOKE_CHECK_DEFAULT_MS, "revokeCheckInterval"));
+  const ctx: TaskContext = {
+    id: taskId,
+    request,
+    signal: controller.signal,
+    addChild: (id) => void children.push(id),
+    retry: ({ reason, countdown } = {}) => {
+      const error = reason instanceof Error ? reason : new Error(reason === undefined ? "retry" : String(reason));
+      throw new Retry(error, countdown === undefined ? null : parseDuration(countdown, "countdown"));
+    },
+  };
+  const finalRequest = () => ({ ...stored, children });
+  try {
+    let value: T;
+    try {
+      value = await runInTaskContext(taskId, () => fn(ctx));
+    } catch (error) {
+      if (controller.signal.aborted) return { taskId, status: REVOKED, ran: true };
+      if (error instanceof Retry) {
+        await backend.markAsRetry(taskId, error.reason, { request: { ...finalRequest(), retries: (request.retries ?? 0) + 1 }, onlyIfUnready: true });
+        return { taskId, status: RETRY, error: error.reason, countdownMs: error.countdownMs };
+      }
+      // A revoke that lands now wins: the failure is written only over an unready row.
+      await backend.markAsFailure(taskId, error, { request: finalRequest(), onlyIfUnready: true });
+      return { taskId, status: FAILURE, error };
+    }
+    if (controller.signal.aborted) return { taskId, status: REVOKED, ran: true };
+    const written = await backend.markAsDone(taskId, value, { request: finalRequest(), onlyIfUnready: true });
+    if (!written && (await backend.getTaskMeta(taskId)).status === REVOKED) return { taskId, status: REVOKED, ran: true };
+    return { taskId, status: SUCCESS, result: value };
+  } finally {
+    stopWatching();
+  }
+}
+
+/** Aborts `controller` when the task's row turns REVOKED; woken by the backend's change hub. */
+async function watchForRevoke(backend: DatabaseBackend, taskId: string, controller: AbortController, intervalMs: number): Promise<() => void> {
+  const subscription = await backend.changes.subscribe([taskId]);
+  let stopped = false;
+  void (async () => {
+    while (!stopped) {
+      await subscription.wait(intervalMs);
+      if (stopped) break;
+      try {
+        const meta = await backend.getTaskMeta(taskId);
+        if (meta.status === REVOKED) {
+          const reason = meta.result instanceof Error ? meta.result.message : "revoked";
+          controller.abort(new TaskRevokedError(reason));
+          break;
+        }
+        if (isReady(meta.status)) break;
+      } catch {
+        // a transient read failure: check again on the next wake-up
+      }
+    }
+    subscription.close();
+  })();
+  return () => {
+    stopped = true;
+    subscription.close();
+  };
+}

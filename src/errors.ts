@@ -84,6 +84,14 @@ export class DatabaseError extends TaskledgerError {
   }
 }
 
+/** An operation was attempted on (or was waiting when) the backend was closed. */
+export class BackendClosedError extends TaskledgerError {
+  override name = "BackendClosedError";
+  constructor(operation: string) {
+    super(`${operation}: the backend is closed; open a new one with openBackend()`);
+  }
+}
+
 /** Migrations could not be applied, or (with a check) some are pending. */
 export class MigrationError extends TaskledgerError {
   override name = "MigrationError";

@@ -9,7 +9,7 @@ import { decodeStored, encodeGroupTuple, idsFromGroupTuple } from "../codec/stor
 import type { ResolvedOptions } from "../config.js";
 import type { Driver, TaskWrite } from "../db/driver.js";
 import { runCleanup, type CleanupOptions } from "../cleanup/cleaner.js";
-import { CorruptValueError, TaskRevokedError } from "../errors.js";
+import { BackendClosedError, CorruptValueError, TaskRevokedError } from "../errors.js";
 import { FAILURE, mayReplace, RETRY, REVOKED, STARTED, SUCCESS, type TaskState } from "../states.js";
 import type { CleanupReport, SavedGroup, StoreItem, TaskMeta, TaskRequest } from "../types.js";
 import { ChangeHub } from "./change-hub.js";
@@ -210,6 +210,7 @@ export class DatabaseBackend {
   }
 
   private retrying<T>(operation: string, subject: string | undefined, attempt: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new BackendClosedError(operation));
     return withRetry(this.options.retry, (error) => this.driver.isTransient(error), operation, subject, attempt);
   }
 }

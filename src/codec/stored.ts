@@ -6,6 +6,7 @@ import { CorruptValueError } from "../errors.js";
 import { decodeJsonText, encodeJsonText, encodeValue } from "./json.js";
 
 const PICKLE_PROTOCOL_MARKER = 0x80;
+const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** Decodes a stored value; null stays null (Celery stores a None result as NULL). */
 export function decodeStored(bytes: Buffer | null, subject: string, column: string): unknown {
@@ -15,7 +16,7 @@ export function decodeStored(bytes: Buffer | null, subject: string, column: stri
   }
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    text = utf8.decode(bytes);
   } catch {
     throw new CorruptValueError(subject, column, "it is neither UTF-8 JSON nor a pickle");
   }

@@ -8,6 +8,7 @@ import { toNaiveUtc } from "../naive-utc.js";
 import { toGroupRow, toTaskRow, type RawGroupRow, type RawTaskRow } from "../rows.js";
 import { quoteTables, type QuotedTables } from "../tables.js";
 import type { ChangeListener, ChangeWatch } from "../driver.js";
+import { ClientPool } from "./client-pool.js";
 import { isTransientPgError } from "./errors.js";
 import { PgListener } from "./listener.js";
 import { migratePg } from "./migrate.js";
@@ -33,15 +34,12 @@ export class PgDriver implements Driver {
   readonly dialect = "postgresql" as const;
   readonly concurrentWriters = true;
   readonly supportsNotify = true;
-  readonly pool: pg.Pool;
+  readonly pool: ClientPool;
   private readonly sql: PgStatements;
   private readonly tables: QuotedTables;
 
   constructor(private readonly options: PgDriverOptions) {
-    this.pool = new pg.Pool({ connectionString: options.url, max: options.poolSize, types, application_name: "taskledger" });
-    // An idle client whose server went away emits 'error' on the pool; without a listener that
-    // would crash the process. The next checkout gets a fresh connection.
-    this.pool.on("error", () => undefined);
+    this.pool = new ClientPool({ connectionString: options.url, types, application_name: "taskledger" }, options.poolSize);
     this.tables = quoteTables();
     this.sql = buildStatements(this.tables);
   }
@@ -67,12 +65,12 @@ export class PgDriver implements Driver {
     for (const batch of groupBy(writes, (w) => `${w.extended !== null}:${w.replaceReady}`)) {
       const columns: unknown[][] = Array.from({ length: 15 }, () => []);
       for (const w of batch) writeValues(w).forEach((value, i) => columns[i]!.push(value));
-      const result = await this.pool.query({
+      const result = await this.pool.query<{ written: number }>({
         name: "tl_task_store_many",
         text: this.sql.taskStoreMany,
         values: [...columns, batch[0]!.extended !== null, batch[0]!.replaceReady, this.tables.channel],
       });
-      written += result.rows[0].written as number;
+      written += result.rows[0]!.written;
     }
     return written;
   }
@@ -149,31 +147,23 @@ export class PgDriver implements Driver {
 
   /** A session advisory lock on a dedicated connection, released with it. */
   async cleanupLock(wait: boolean): Promise<HeldLock | undefined> {
-    const client = await this.pool.connect();
+    const client = await this.pool.dedicated();
     try {
       if (wait) {
         await client.query("SELECT pg_advisory_lock(hashtext($1))", [CLEANUP_LOCK_KEY]);
       } else {
         const taken = await client.query("SELECT pg_try_advisory_lock(hashtext($1)) AS taken", [CLEANUP_LOCK_KEY]);
         if (!taken.rows[0].taken) {
-          client.release();
+          await client.end();
           return undefined;
         }
       }
     } catch (error) {
-      client.release(true);
+      await client.end().catch(() => undefined);
       throw error;
     }
-    return {
-      release: async () => {
-        try {
-          await client.query("SELECT pg_advisory_unlock(hashtext($1))", [CLEANUP_LOCK_KEY]);
-          client.release();
-        } catch {
-          client.release(true); // a dead connection has lost its lock anyway
-        }
-      },
-    };
+    // Ending the session releases the lock, also when the connection is already gone.
+    return { release: () => client.end().catch(() => undefined) };
   }
 
   watchChanges(onChange: ChangeListener): ChangeWatch {

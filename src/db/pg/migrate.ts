@@ -5,16 +5,16 @@
  * nothing to do.
  */
 import type pg from "pg";
+import type { ClientPool } from "./client-pool.js";
 import { MigrationError } from "../../errors.js";
 import type { MigrationStatus } from "../driver.js";
 import { MIGRATIONS_TABLE, pendingOf, readMigrations } from "../migrations.js";
 
 const LOCK_KEY = "taskledger.migrate";
 
-export async function migratePg(pool: pg.Pool, options: { apply: boolean }): Promise<MigrationStatus> {
+export async function migratePg(pool: ClientPool, options: { apply: boolean }): Promise<MigrationStatus> {
   const all = readMigrations("postgresql");
-  const client = await pool.connect();
-  let broken = false;
+  const client = await pool.dedicated();
   try {
     await client.query("SELECT pg_advisory_lock(hashtext($1))", [LOCK_KEY]);
     try {
@@ -36,15 +36,12 @@ export async function migratePg(pool: pg.Pool, options: { apply: boolean }): Pro
     } finally {
       await client.query("SELECT pg_advisory_unlock(hashtext($1))", [LOCK_KEY]);
     }
-  } catch (error) {
-    broken = true;
-    throw error;
   } finally {
-    client.release(broken);
+    await client.end().catch(() => undefined);
   }
 }
 
-async function readApplied(client: pg.PoolClient, create: boolean): Promise<Set<string>> {
+async function readApplied(client: pg.Client, create: boolean): Promise<Set<string>> {
   if (create) {
     await client.query(`CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (
       id serial PRIMARY KEY, tag text NOT NULL UNIQUE, hash text NOT NULL, created_at bigint, applied_at timestamptz NOT NULL DEFAULT now())`);

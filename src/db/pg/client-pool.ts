@@ -1,0 +1,99 @@
+/**
+ * A lean pool for single-statement queries: up to `max` connected clients, each query sent to
+ * the least busy one (a pg.Client queues what it cannot run yet). Every store and read is one
+ * statement, so nothing needs pg.Pool's checkout/release per query, which cost about 10–15% of
+ * a single upsert here (BENCHMARKS.md). A client that errors or ends is dropped; the query that
+ * met the error fails as transient and the backend's retry runs it on a fresh client.
+ * Multi-statement work (migrations, cleanup's advisory lock) uses a dedicated client instead.
+ */
+import pg from "pg";
+
+/** A connection unused this long is closed (pg.Pool's habit too), keeping at least one. */
+const IDLE_CLOSE_MS = 30_000;
+
+interface Entry {
+  client: pg.Client;
+  ready: Promise<void>;
+  inFlight: number;
+  lastUsed: number;
+}
+
+export class ClientPool {
+  private readonly clients: Entry[] = [];
+  private closed = false;
+  private readonly reaper: NodeJS.Timeout;
+
+  constructor(
+    private readonly config: pg.ClientConfig,
+    private readonly max: number,
+  ) {
+    this.reaper = setInterval(() => this.closeIdle(), IDLE_CLOSE_MS / 3);
+    this.reaper.unref();
+  }
+
+  /** Connected clients, for tests and leak checks. */
+  get size(): number {
+    return this.clients.length;
+  }
+
+  async query<R extends pg.QueryResultRow = pg.QueryResultRow>(config: pg.QueryConfig): Promise<pg.QueryResult<R>> {
+    const entry = this.pick();
+    entry.inFlight++;
+    try {
+      await entry.ready;
+      return await entry.client.query<R>(config);
+    } finally {
+      entry.inFlight--;
+      entry.lastUsed = Date.now();
+    }
+  }
+
+  /** A client of its own, connected, for work that needs one session (the caller ends it). */
+  async dedicated(): Promise<pg.Client> {
+    const client = new pg.Client(this.config);
+    client.on("error", () => undefined); // surfaced by the query that meets it
+    await client.connect();
+    return client;
+  }
+
+  async end(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.reaper);
+    const all = this.clients.splice(0);
+    await Promise.all(all.map((e) => e.client.end().catch(() => undefined)));
+  }
+
+  private closeIdle(): void {
+    const cutoff = Date.now() - IDLE_CLOSE_MS;
+    for (const entry of [...this.clients]) {
+      if (this.clients.length <= 1) break;
+      if (entry.inFlight === 0 && entry.lastUsed < cutoff) entry.client.end().catch(() => undefined);
+    }
+  }
+
+  private pick(): Entry {
+    if (this.closed) throw new Error("the pool is closed");
+    let best = this.clients[0];
+    for (const entry of this.clients) if (entry.inFlight < best!.inFlight) best = entry;
+    if (best && (best.inFlight === 0 || this.clients.length >= this.max)) return best;
+    return this.open();
+  }
+
+  private open(): Entry {
+    const client = new pg.Client(this.config);
+    const entry: Entry = { client, ready: Promise.resolve(), inFlight: 0, lastUsed: Date.now() };
+    const drop = () => {
+      const index = this.clients.indexOf(entry);
+      if (index >= 0) this.clients.splice(index, 1);
+      client.end().catch(() => undefined);
+    };
+    client.on("error", drop);
+    client.on("end", drop);
+    entry.ready = client.connect().then(() => undefined, (error: unknown) => {
+      drop();
+      throw error;
+    });
+    this.clients.push(entry);
+    return entry;
+  }
+}

@@ -86,7 +86,7 @@ function isExceptionClass(ref: GlobalRef): boolean {
   return EXCEPTION_MODULES.has(ref.module) || EXCEPTION_NAME.test(ref.name);
 }
 
-type Handler = (args: unknown[], raw: () => Buffer) => unknown;
+type Handler = (args: unknown[]) => unknown;
 
 /** Handlers return undefined when the arguments are not the shape Python pickles; the caller then keeps a PythonObject. */
 const KNOWN_CALLS = new Map<string, Handler>([
@@ -101,9 +101,6 @@ const KNOWN_CALLS = new Map<string, Handler>([
   ["collections OrderedDict", (args) => (args.length === 0 ? new Map() : undefined)],
   ["collections defaultdict", () => new Map()],
   ["collections Counter", (args) => (args.length === 0 ? new Map() : args[0] instanceof Map ? new Map(args[0]) : undefined)],
-  ["copyreg _reconstructor", (args, raw) => (args[0] instanceof GlobalRef ? applyGlobal(args[0], args[2] == null ? [] : [args[2]], raw) : undefined)],
-  ["copyreg __newobj__", (args, raw) => (args[0] instanceof GlobalRef ? applyGlobal(args[0], args.slice(1), raw) : undefined)],
-  ["copyreg __newobj_ex__", (args, raw) => (args[0] instanceof GlobalRef && Array.isArray(args[1]) ? applyGlobal(args[0], args[1], raw, args[2]) : undefined)],
   ["datetime datetime", (args) => toDate(args)],
   ["datetime date", (args) => dateText(args)],
   ["datetime time", (args) => timeText(args)],
@@ -122,12 +119,55 @@ const KNOWN_CALLS = new Map<string, Handler>([
  * dict, or a PythonObject recording the call. `raw` yields the whole pickle for PythonObject.raw.
  */
 export function applyGlobal(ref: GlobalRef, args: unknown[], raw: () => Buffer, kwargs: unknown = null): unknown {
-  const known = KNOWN_CALLS.get(`${ref.module} ${ref.name}`)?.(args, raw);
+  const forwarded = forwardedCall(ref, args, kwargs);
+  return forwarded ? construct(forwarded.ref, forwarded.args, raw, forwarded.kwargs) : construct(ref, args, raw, kwargs);
+}
+
+interface Call {
+  ref: GlobalRef;
+  args: unknown[];
+  kwargs: unknown;
+}
+
+/**
+ * The class a helper call only passes its arguments to: copyreg's _reconstructor, __newobj__ and
+ * __newobj_ex__ (protocols 0-1), and getattr(cls, '__new__') (protocol 2's NEWOBJ_EX). Resolved
+ * one level only, so a chain of helpers cannot recurse.
+ */
+function forwardedCall(ref: GlobalRef, args: unknown[], kwargs: unknown): Call | null {
+  const cls = args[0];
+  if (!(cls instanceof GlobalRef)) return null;
+  switch (`${ref.module} ${ref.name}`) {
+    case "copyreg _reconstructor": return { ref: cls, args: args[2] == null ? [] : [args[2]], kwargs: null };
+    case "copyreg __newobj__": return { ref: cls, args: args.slice(1), kwargs: null };
+    case "copyreg __newobj_ex__": return Array.isArray(args[1]) ? { ref: cls, args: args[1], kwargs: args[2] ?? null } : null;
+    default: return ref.name.endsWith(".__new__") ? { ref: cls, args: args.slice(1), kwargs } : null;
+  }
+}
+
+function construct(ref: GlobalRef, args: unknown[], raw: () => Buffer, kwargs: unknown): unknown {
+  const known = KNOWN_CALLS.get(`${ref.module} ${ref.name}`)?.(args);
   if (known !== undefined) return known;
   if (isExceptionClass(ref)) return { exc_type: ref.name, exc_message: args, exc_module: ref.module } satisfies PickledException;
-  // getattr(SomeClass, '__new__') applied to (SomeClass, *args): how protocol 2 spells NEWOBJ_EX.
-  if (ref.name.endsWith(".__new__") && args[0] instanceof GlobalRef) return applyGlobal(args[0], args.slice(1), raw, kwargs);
   const object = new PythonObject(ref.module, ref.name, args, raw());
+  object.kwargs = kwargs;
+  return object;
+}
+
+/**
+ * What calling `callee` with `args` stands for, or undefined when Python could not call it (a
+ * number, a list, ...). Besides globals, a functools.partial object is callable: protocol 2 wraps
+ * getattr(SomeClass, '__new__') in one for classes with keyword-only constructor arguments.
+ */
+export function applyCall(callee: unknown, args: unknown[], raw: () => Buffer, kwargs: unknown = null): unknown {
+  if (callee instanceof GlobalRef) return applyGlobal(callee, args, raw, kwargs);
+  if (!(callee instanceof PythonObject)) return undefined;
+  if (callee.module === "functools" && callee.name === "partial") {
+    // partial's BUILD state is (func, args, keywords, __dict__).
+    const [func = callee.args[0], bound = [], keywords = null] = Array.isArray(callee.state) ? callee.state : [];
+    if (func instanceof GlobalRef && Array.isArray(bound)) return applyGlobal(func, [...bound, ...args], raw, keywords ?? kwargs);
+  }
+  const object = new PythonObject(callee.module, callee.name, args, raw());
   object.kwargs = kwargs;
   return object;
 }

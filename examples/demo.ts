@@ -1,25 +1,28 @@
 /**
- * `npm start`: the whole loop on the embedded SQLite file ./taskledger.db.
- * A worker records a success and a failure; a client reads them back; cleanup expires them.
- * It never uses TASKLEDGER_URL: its cleanup runs "two days from now" and would expire real results.
+ * `npm start`: the whole loop on the embedded SQLite file ./taskledger.db. A worker records a
+ * success and a failure, a client reads them back, cleanup expires last week's results, and the
+ * CLI's `list` and `stats` show what is kept. It never uses TASKLEDGER_URL: its cleanup would
+ * expire real results there.
  */
 import { randomUUID } from "node:crypto";
-import { DEFAULT_SQLITE_FILE, openBackend } from "../src/index.js";
+import { DEFAULT_SQLITE_FILE, openBackend, runTask, states } from "../src/index.js";
+import { processOutput } from "../src/cli/output.js";
+import { buildProgram } from "../src/cli/program.js";
 
 const backend = await openBackend({ url: DEFAULT_SQLITE_FILE, resultExtended: true, resultExpires: "1d" });
 console.log(`taskledger demo on ${backend.url}\n`);
 try {
   // Worker side: the broker delivered two tasks; their outcomes go to the second mailbox.
   const addId = randomUUID();
-  await backend.markAsStarted(addId, null, { request: { name: "math.add", args: [2, 3], worker: "demo@localhost", queue: "default" } });
-  await backend.markAsDone(addId, 5, { request: { name: "math.add", args: [2, 3], worker: "demo@localhost", queue: "default" } });
-
+  await runTask(backend, { id: addId, name: "math.add", args: [2, 3], worker: "demo@localhost", queue: "default" }, ({ request }) => {
+    const [a, b] = request.args as number[];
+    return a! + b!;
+  }, { trackStarted: true });
   const reportId = randomUUID();
-  try {
-    JSON.parse("{ not json"); // the task's own bug
-  } catch (error) {
-    await backend.markAsFailure(reportId, error, { request: { name: "reports.parse", kwargs: { file: "q3.json" }, worker: "demo@localhost" } });
-  }
+  await runTask(backend, { id: reportId, name: "reports.parse", kwargs: { file: "q3.json" }, worker: "demo@localhost", queue: "reports" }, () => JSON.parse("{ not json"));
+  // Results from last week, which resultExpires (1 day) no longer keeps.
+  const lastWeek = new Date(Date.now() - 7 * 86_400_000);
+  await backend.storeMany(Array.from({ length: 3 }, (_, i) => ({ taskId: randomUUID(), status: states.SUCCESS, result: i, request: { name: "old.task", worker: "demo@localhost" } })), { now: lastWeek });
 
   // Client side, any time later: ask the store what happened.
   const done = await backend.getTaskMeta(addId);
@@ -31,11 +34,16 @@ try {
   const unknown = await backend.getTaskMeta(randomUUID());
   console.log(`an id nobody stored -> ${unknown.status} (exists: ${await backend.exists(unknown.taskId)})`);
 
-  // Operations: two days from now both results are past resultExpires (1 day) and go.
-  const inTwoDays = new Date(Date.now() + 2 * 86_400_000);
-  const report = await backend.cleanup({ now: inTwoDays, batchSize: 1000 });
-  console.log(`\ncleanup two days later: ${report.tasks} task rows and ${report.groups} group rows deleted in ${report.durationMs} ms`);
-  console.log(`${addId} now reads as ${(await backend.getTaskMeta(addId)).status}`);
+  // Operations: what cron runs nightly.
+  const report = await backend.cleanup({ batchSize: 1000 });
+  console.log(`\ncleanup: ${report.tasks} expired task rows deleted in ${report.durationMs} ms\n`);
 } finally {
   await backend.close();
 }
+
+// Auditing: the CLI's view of the same file.
+const cli = buildProgram(processOutput());
+console.log("$ taskledger list --limit 5");
+await cli.run(["--url", DEFAULT_SQLITE_FILE, "list", "--limit", "5"]);
+console.log("\n$ taskledger stats");
+await cli.run(["--url", DEFAULT_SQLITE_FILE, "stats", "--top", "5"]);

@@ -40,6 +40,8 @@ export interface BackendOptions {
   retry?: Partial<RetryOptions> | false;
   /** SQLite busy timeout in milliseconds. Default 100; longer waits are retried without blocking. */
   busyTimeoutMs?: number;
+  /** Create a missing SQLite file (default true); false makes a missing file an error. */
+  createIfMissing?: boolean;
 }
 
 export type DatabaseTarget =
@@ -54,6 +56,7 @@ export interface ResolvedOptions {
   migrate: boolean;
   retry: RetryOptions;
   busyTimeoutMs: number;
+  createIfMissing: boolean;
 }
 
 const UNITS_MS: Record<string, number> = {
@@ -155,6 +158,7 @@ export function resolveOptions(options: BackendOptions = {}): ResolvedOptions {
     migrate: options.migrate ?? true,
     retry: resolveRetry(options.retry),
     busyTimeoutMs,
+    createIfMissing: options.createIfMissing ?? true,
   };
 }
 

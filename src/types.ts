@@ -76,6 +76,8 @@ export interface CleanupReport {
   /** False when maxRuntime stopped the run between batches. */
   complete: boolean;
   durationMs: number;
+  /** True when nothing was deleted and the counts say what would have been. */
+  dryRun: boolean;
 }
 
 export interface CleanupProgress {

@@ -7,11 +7,13 @@ import { EventEmitter } from "node:events";
 import { exceptionToStored, tracebackOf } from "../codec/exception.js";
 import { decodeStored, encodeGroupTuple, idsFromGroupTuple } from "../codec/stored.js";
 import type { ResolvedOptions } from "../config.js";
-import type { Driver, TaskWrite } from "../db/driver.js";
+import type { Driver, MigrationStatus, TaskWrite } from "../db/driver.js";
 import { runCleanup, type CleanupOptions } from "../cleanup/cleaner.js";
 import { BackendClosedError, CorruptValueError, TaskRevokedError } from "../errors.js";
 import { FAILURE, mayReplace, RETRY, REVOKED, STARTED, SUCCESS, type TaskState } from "../states.js";
 import type { CleanupReport, SavedGroup, StoreItem, TaskMeta, TaskRequest } from "../types.js";
+import { quoteTables } from "../db/tables.js";
+import { TaskAuditor } from "./auditor.js";
 import { ChangeHub } from "./change-hub.js";
 import { withRetry } from "./retry.js";
 import { pendingMeta, rowToMeta } from "./task-meta.js";
@@ -39,6 +41,8 @@ export class DatabaseBackend {
   readonly events = new EventEmitter<BackendEvents>();
   /** Wakes waiters (get(), join()) when their tasks change; see change-hub.ts. */
   readonly changes: ChangeHub;
+  /** Listing, counting, stats and export over stored tasks (the CLI's audit commands). */
+  readonly audit: TaskAuditor;
   private closed = false;
 
   constructor(
@@ -48,6 +52,7 @@ export class DatabaseBackend {
     this.events.setMaxListeners(0);
     this.changes = new ChangeHub(driver);
     this.events.on("stored", (ids) => this.changes.notify(ids));
+    this.audit = new TaskAuditor(driver, quoteTables(), (operation, attempt) => this.retrying(operation, undefined, attempt));
   }
 
   /** "postgresql" or "sqlite". */
@@ -185,6 +190,16 @@ export class DatabaseBackend {
   /** Deletes expired task and group rows in bounded batches; see CleanupOptions. */
   cleanup(options: CleanupOptions = {}): Promise<CleanupReport> {
     return runCleanup(this.driver, this.options.resultExpiresMs, options, (operation, attempt) => this.retrying(operation, undefined, attempt));
+  }
+
+  /** Applies pending migrations under the migration lock; returns applied and pending tags. */
+  migrate(): Promise<MigrationStatus> {
+    return this.retrying("migrate", undefined, () => this.driver.migrate());
+  }
+
+  /** What migrations are applied and pending, without changing anything. */
+  migrationStatus(): Promise<MigrationStatus> {
+    return this.retrying("migrationStatus", undefined, () => this.driver.migrationStatus());
   }
 
   /** Closes the pool or file. Idempotent. */

@@ -5,7 +5,10 @@
  * (Celery #10097) and one long write lock on SQLite.
  */
 import { parseDuration, resolveExpires, type Duration } from "../config.js";
+import type { SQL } from "drizzle-orm";
+import { countExpiredGroups, countExpiredTasks, countStaleTasks } from "../db/audit.js";
 import type { Driver } from "../db/driver.js";
+import { quoteTables } from "../db/tables.js";
 import { CleanupLockedError, ConfigError } from "../errors.js";
 import type { CleanupProgress, CleanupReport } from "../types.js";
 
@@ -32,6 +35,8 @@ export interface CleanupOptions {
   /** "fail" (default) throws CleanupLockedError when another cleanup runs; "wait" queues behind it. */
   lock?: "fail" | "wait";
   onProgress?: (progress: CleanupProgress) => void;
+  /** Count what would be deleted, delete nothing (no lock is taken, nothing is stamped). */
+  dryRun?: boolean;
   /** The clock, for tests and replays. */
   now?: Date;
 }
@@ -40,6 +45,8 @@ interface Pass {
   phase: CleanupProgress["phase"];
   state?: string;
   run: (limit: number) => Promise<number>;
+  /** The dry run's count of what `run` would delete, on the same predicate. */
+  count?: () => SQL;
 }
 
 export async function runCleanup(
@@ -57,6 +64,7 @@ export async function runCleanup(
   const staleMs = options.staleAfter == null ? null : resolveExpires(options.staleAfter, "staleAfter");
   const before = (ms: number) => new Date(now.getTime() - ms);
 
+  const tables = quoteTables();
   const keep = Object.entries(options.keep ?? {}).map(([state, value]) => ({ state, ms: resolveExpires(value, `keep.${state}`) }));
   const overridden = keep.map((k) => k.state);
   const passes: Pass[] = [];
@@ -64,20 +72,42 @@ export async function runCleanup(
     passes.push({
       phase: "tasks",
       run: (limit) => driver.taskDeleteExpired({ before: before(expiresMs), limit, exceptStatuses: overridden.length > 0 ? overridden : undefined }),
+      count: () => countExpiredTasks(tables, before(expiresMs), undefined, overridden),
     });
   }
   for (const { state, ms } of keep) {
-    if (ms !== null) passes.push({ phase: "tasks", state, run: (limit) => driver.taskDeleteExpired({ before: before(ms), limit, onlyStatuses: [state] }) });
+    if (ms !== null) {
+      passes.push({
+        phase: "tasks",
+        state,
+        run: (limit) => driver.taskDeleteExpired({ before: before(ms), limit, onlyStatuses: [state] }),
+        count: () => countExpiredTasks(tables, before(ms), [state]),
+      });
+    }
   }
-  if (expiresMs !== null) passes.push({ phase: "groups", run: (limit) => driver.groupDeleteExpired({ before: before(expiresMs), limit }) });
+  if (expiresMs !== null) {
+    passes.push({ phase: "groups", run: (limit) => driver.groupDeleteExpired({ before: before(expiresMs), limit }), count: () => countExpiredGroups(tables, before(expiresMs)) });
+  }
   if (staleMs !== null) {
     passes.push({ phase: "stamp", run: (limit) => driver.taskStampUnaged({ now, limit: Math.min(limit, STAMP_BATCH_SIZE) }) });
-    passes.push({ phase: "stale", run: (limit) => driver.taskDeleteStale({ before: before(staleMs), limit }) });
+    passes.push({ phase: "stale", run: (limit) => driver.taskDeleteStale({ before: before(staleMs), limit }), count: () => countStaleTasks(tables, before(staleMs)) });
+  }
+
+  if (options.dryRun) {
+    const report: CleanupReport = { tasks: 0, groups: 0, stale: 0, stamped: 0, complete: true, durationMs: 0, dryRun: true };
+    for (const pass of passes) {
+      if (!pass.count || pass.phase === "stamp") continue;
+      const query = pass.count();
+      const rows = await retrying(`cleanup dry run ${pass.phase}`, () => driver.audit(query));
+      report[pass.phase] += Number(rows[0]?.["n"] ?? 0);
+    }
+    report.durationMs = Date.now() - started;
+    return report;
   }
 
   const lock = await retrying("cleanup lock", () => driver.cleanupLock(options.lock === "wait"));
   if (!lock) throw new CleanupLockedError();
-  const report: CleanupReport = { tasks: 0, groups: 0, stale: 0, stamped: 0, complete: true, durationMs: 0 };
+  const report: CleanupReport = { tasks: 0, groups: 0, stale: 0, stamped: 0, complete: true, durationMs: 0, dryRun: false };
   let total = 0;
   try {
     for (const pass of passes) {

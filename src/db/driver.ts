@@ -3,6 +3,8 @@
  * above src/db speaks only these entity-first methods and never sees SQL, drizzle or a driver.
  * Values cross this seam already encoded (bytes) and dates as JS Dates in UTC.
  */
+import type { SQL } from "drizzle-orm";
+import type { AuditFragments } from "./audit.js";
 
 /** One task row as written: every column taskledger sets. */
 export interface TaskWrite {
@@ -77,6 +79,9 @@ export interface MigrationStatus {
 
 export type Dialect = "postgresql" | "sqlite";
 
+/** Rows of an audit query, with columns as the database returns them. */
+export type AuditRow = Record<string, unknown>;
+
 /**
  * A subscription to other connections' commits. `ready` settles once changes are being watched
  * (PostgreSQL: LISTEN is in place). Watching may pause while nobody waits.
@@ -136,6 +141,11 @@ export interface Driver {
    * SQLite (PRAGMA data_version). Writes through this driver are not reported here.
    */
   watchChanges(onChange: ChangeListener): ChangeWatch;
+
+  /** Runs a cold-path audit query built in ./audit.ts (rendered for this dialect). */
+  audit(query: SQL): Promise<AuditRow[]>;
+  /** The SQL pieces audit queries need that differ between dialects. */
+  readonly auditFragments: AuditFragments;
 
   /** Whether an error is worth retrying: connection loss, server restart, busy database. */
   isTransient(error: unknown): boolean;

@@ -1,11 +1,15 @@
 /** Opens the driver for a parsed database target: the only place that picks a dialect. */
+import { existsSync } from "node:fs";
 import type { DatabaseTarget } from "../config.js";
+import { ConfigError } from "../errors.js";
 import type { Driver } from "./driver.js";
 import { PgDriver } from "./pg/driver.js";
 import { SqliteDriver } from "./sqlite/driver.js";
 
-export function openDriver(target: DatabaseTarget, options: { poolSize: number; busyTimeoutMs: number }): Driver {
-  return target.dialect === "postgresql"
-    ? new PgDriver({ url: target.url, poolSize: options.poolSize })
-    : new SqliteDriver({ file: target.file, busyTimeoutMs: options.busyTimeoutMs });
+export function openDriver(target: DatabaseTarget, options: { poolSize: number; busyTimeoutMs: number; createIfMissing: boolean }): Driver {
+  if (target.dialect === "postgresql") return new PgDriver({ url: target.url, poolSize: options.poolSize });
+  if (!options.createIfMissing && target.file !== ":memory:" && !existsSync(target.file)) {
+    throw new ConfigError("url", `no SQLite database at ${target.file}; check the path, or run \`taskledger migrate\` to create one`);
+  }
+  return new SqliteDriver({ file: target.file, busyTimeoutMs: options.busyTimeoutMs });
 }

@@ -2,8 +2,11 @@
  * The PostgreSQL driver: a node-postgres pool, named prepared statements (./statements.ts),
  * advisory locks for migrations and cleanup, and NOTIFY on every committed store.
  */
+import { sql, type SQL } from "drizzle-orm";
+import { PgDialect } from "drizzle-orm/pg-core";
 import pg from "pg";
-import type { DeleteExpiredParams, Driver, GroupRow, HeldLock, MigrationStatus, TaskRow, TaskWrite } from "../driver.js";
+import type { AuditFragments } from "../audit.js";
+import type { AuditRow, DeleteExpiredParams, Driver, GroupRow, HeldLock, MigrationStatus, TaskRow, TaskWrite } from "../driver.js";
 import { toNaiveUtc } from "../naive-utc.js";
 import { toGroupRow, toTaskRow, type RawGroupRow, type RawTaskRow } from "../rows.js";
 import { quoteTables, type QuotedTables } from "../tables.js";
@@ -164,6 +167,14 @@ export class PgDriver implements Driver {
     }
     // Ending the session releases the lock, also when the connection is already gone.
     return { release: () => client.end().catch(() => undefined) };
+  }
+
+  readonly auditFragments: AuditFragments = { hourBucket: sql`to_char(date_done, 'YYYY-MM-DD HH24')` };
+  private readonly drizzleDialect = new PgDialect();
+
+  async audit(query: SQL): Promise<AuditRow[]> {
+    const { sql: text, params } = this.drizzleDialect.sqlToQuery(query);
+    return (await this.pool.query({ text, values: params })).rows;
   }
 
   watchChanges(onChange: ChangeListener): ChangeWatch {

@@ -6,7 +6,10 @@
  */
 import { randomUUID } from "node:crypto";
 import Database from "better-sqlite3";
-import type { DeleteExpiredParams, Driver, GroupRow, HeldLock, MigrationStatus, TaskRow, TaskWrite } from "../driver.js";
+import { sql, type SQL } from "drizzle-orm";
+import { SQLiteSyncDialect } from "drizzle-orm/sqlite-core";
+import type { AuditFragments } from "../audit.js";
+import type { AuditRow, DeleteExpiredParams, Driver, GroupRow, HeldLock, MigrationStatus, TaskRow, TaskWrite } from "../driver.js";
 import { toNaiveUtc } from "../naive-utc.js";
 import { toGroupRow, toTaskRow, type RawGroupRow, type RawTaskRow } from "../rows.js";
 import { quoteTables } from "../tables.js";
@@ -151,6 +154,15 @@ export class SqliteDriver implements Driver {
         s.lockRelease.run({ name: CLEANUP_LOCK, holder });
       },
     };
+  }
+
+  // date_done is text 'YYYY-MM-DD HH:MM:SS.ffffff' here, so its first 13 characters are the hour.
+  readonly auditFragments: AuditFragments = { hourBucket: sql`substr(date_done, 1, 13)` };
+  private readonly drizzleDialect = new SQLiteSyncDialect();
+
+  async audit(query: SQL): Promise<AuditRow[]> {
+    const { sql: text, params } = this.drizzleDialect.sqlToQuery(query);
+    return this.db.prepare(text).all(...params) as AuditRow[];
   }
 
   watchChanges(onChange: ChangeListener): ChangeWatch {

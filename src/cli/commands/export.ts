@@ -1,0 +1,39 @@
+/**
+ * `taskledger export --format jsonl|csv`: every matching row, streamed a page at a time with
+ * stdout's backpressure, so memory stays flat for any number of rows.
+ */
+import { ConfigError } from "../../errors.js";
+import { queryFrom, withBackend, type CommandDeps, type FilterOptions } from "../context.js";
+import { EXIT } from "../exit-codes.js";
+import { taskRecord } from "../values.js";
+
+export interface ExportOptions extends FilterOptions {
+  format?: string;
+}
+
+const CSV_COLUMNS = ["task_id", "status", "name", "worker", "queue", "retries", "date_done", "date_updated", "parent_id", "group_id", "args", "kwargs", "children", "result", "traceback", "error"];
+
+export async function run(options: ExportOptions, deps: CommandDeps): Promise<number> {
+  const format = options.format ?? "jsonl";
+  if (format !== "jsonl" && format !== "csv") throw new ConfigError("--format", `expected jsonl or csv, got "${format}"`);
+  const query = queryFrom(options);
+  return withBackend(deps, async (backend) => {
+    let count = 0;
+    let corrupt = 0;
+    if (format === "csv") await deps.out.write(`${CSV_COLUMNS.join(",")}\n`);
+    for await (const entry of backend.audit.iterate(query)) {
+      const record = taskRecord(entry);
+      if (entry.corrupt) corrupt++;
+      await deps.out.write(format === "csv" ? `${CSV_COLUMNS.map((c) => csvCell(record[c])).join(",")}\n` : `${JSON.stringify(record)}\n`);
+      count++;
+    }
+    deps.out.err(`exported ${count} tasks${corrupt > 0 ? ` (${corrupt} with undecodable values: see their "error" field)` : ""}`);
+    return EXIT.OK;
+  });
+}
+
+function csvCell(value: unknown): string {
+  if (value === null || value === undefined) return "";
+  const text = typeof value === "string" ? value : typeof value === "number" ? String(value) : JSON.stringify(value);
+  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}

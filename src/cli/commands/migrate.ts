@@ -1,0 +1,25 @@
+/** `taskledger migrate [--check]`: apply pending migrations (idempotent), or report them. */
+import { EXIT } from "../exit-codes.js";
+import { withBackend, type CommandDeps } from "../context.js";
+
+export interface MigrateOptions {
+  check?: boolean;
+}
+
+export async function run(options: MigrateOptions, deps: CommandDeps): Promise<number> {
+  return withBackend(deps, async (backend) => {
+    const before = await backend.migrationStatus();
+    if (options.check) {
+      if (deps.json) deps.out.out(JSON.stringify({ url: backend.url, applied: before.applied, pending: before.pending }));
+      else if (before.pending.length === 0) deps.out.out(`${backend.url}: up to date (${before.applied.length} migrations applied)`);
+      else deps.out.out(`${backend.url}: ${before.pending.length} pending: ${before.pending.join(", ")}`);
+      return before.pending.length === 0 ? EXIT.OK : EXIT.FAILURE;
+    }
+    const after = await backend.migrate();
+    const appliedNow = after.applied.filter((tag) => !before.applied.includes(tag));
+    if (deps.json) deps.out.out(JSON.stringify({ url: backend.url, applied: after.applied, appliedNow, pending: after.pending }));
+    else if (appliedNow.length === 0) deps.out.out(`${backend.url}: already up to date (${after.applied.length} migrations applied)`);
+    else deps.out.out(`${backend.url}: applied ${appliedNow.join(", ")}`);
+    return EXIT.OK;
+  }, { migrate: false, create: !options.check });
+}

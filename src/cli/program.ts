@@ -1,0 +1,122 @@
+/**
+ * The commander program: global options, one subcommand per file under ./commands, help with
+ * examples, and every outcome mapped to an exit code (./exit-codes.ts).
+ */
+import { Command, CommanderError, Option } from "commander";
+import { depsFor, reportError, type GlobalOptions } from "./context.js";
+import { EXIT } from "./exit-codes.js";
+import type { Output } from "./output.js";
+import * as cleanup from "./commands/backend-cleanup.js";
+import * as exportCommand from "./commands/export.js";
+import * as forget from "./commands/forget.js";
+import * as groups from "./commands/groups.js";
+import * as list from "./commands/list.js";
+import * as migrate from "./commands/migrate.js";
+import * as show from "./commands/show.js";
+import * as stats from "./commands/stats.js";
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+function addFilters(command: Command): Command {
+  return command
+    .option("--state <states...>", "only these states, e.g. --state FAILURE RETRY (or FAILURE,RETRY)", collect)
+    .option("--name <names...>", "only these task names, e.g. --name reports.generate", collect)
+    .option("--worker <workers...>", "only these workers, e.g. --worker celery@worker1", collect)
+    .option("--queue <queues...>", "only these queues", collect)
+    .option("--since <when>", "only tasks done (or, while unready, last written) since: a duration ago (24h, 7d) or an ISO date (2026-11-17, 2026-11-17T08:00Z)")
+    .option("--until <when>", "only tasks done before: a duration ago or an ISO date");
+}
+
+/** Builds the program; `run` resolves to the exit code. */
+export function buildProgram(out: Output): { program: Command; run: (argv: string[]) => Promise<number> } {
+  let exitCode: number = EXIT.OK;
+  const program = new Command("taskledger")
+    .description("Audit and maintain a taskledger / Celery result store (PostgreSQL or SQLite).")
+    .addOption(new Option("--url <url>", "database URL: postgres://…, sqlite:<file>, a file path, or Celery's db+… form (password masked in all output)").env("TASKLEDGER_URL"))
+    .option("--json", "machine-readable JSON output")
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride()
+    .configureOutput({ writeOut: (text) => out.out(text.trimEnd()), writeErr: (text) => out.err(text.trimEnd()) })
+    .addHelpText("after", `
+Examples:
+  taskledger --url postgres://app:secret@db/app migrate
+  TASKLEDGER_URL=sqlite:/var/lib/app/results.db taskledger list --state FAILURE --since 24h
+  taskledger backend-cleanup --expires 7d --keep-failures 90d --batch-size 5000
+  taskledger show 0b6f6d0e-1c1e-4c56-9b1e-3b1f4c8a2d10 --json
+  taskledger export --format csv --since 2026-11-01 > november.csv
+
+Exit codes: 0 done, 1 failure, 2 usage error, 3 backend-cleanup skipped (another cleanup holds the lock).`);
+
+  const action = <A extends unknown[]>(body: (...args: A) => Promise<number>) => async (...args: A) => {
+    exitCode = await body(...args);
+  };
+  const deps = () => depsFor(program.opts<GlobalOptions>(), out);
+
+  program.command("migrate")
+    .description("apply pending migrations (idempotent); --check only reports them")
+    .option("--check", "report pending migrations and exit 1 if there are any, without applying")
+    .addHelpText("after", "\nExample:\n  taskledger migrate --check || taskledger migrate")
+    .action(action((options: migrate.MigrateOptions) => migrate.run(options, deps())));
+
+  program.command("backend-cleanup")
+    .description("delete results older than result_expires, in bounded batches (run it from cron)")
+    .option("--expires <duration>", "retention, e.g. 7d or 36h; 'never' keeps all (default: TASKLEDGER_RESULT_EXPIRES, else 1d)")
+    .option("--keep-failures <duration>", "keep FAILURE rows this long instead, e.g. 90d")
+    .option("--keep <state=duration...>", "per-state retention, e.g. --keep REVOKED=30d RETRY=forever", collect)
+    .option("--stale-after <duration>", "also delete unready rows (STARTED, RETRY…) not written for this long, e.g. 30d")
+    .option("--batch-size <rows>", "rows per DELETE statement (default 5000)")
+    .option("--max-runtime <duration>", "stop cleanly between batches after this long, e.g. 10m")
+    .option("--dry-run", "count what would be deleted; delete nothing")
+    .option("--wait", "wait for a running cleanup to finish instead of exiting with code 3")
+    .addHelpText("after", "\nExample (crontab, 04:00 daily):\n  0 4 * * * TASKLEDGER_URL=postgres://app@db/app taskledger backend-cleanup --expires 7d --keep-failures 90d >> /var/log/taskledger-cleanup.log 2>&1")
+    .action(action((options: cleanup.CleanupCommandOptions) => cleanup.run(options, deps())));
+
+  program.command("show")
+    .description("every stored field of tasks: status, result or error, traceback, extended meta, parent, children")
+    .argument("<task-id...>")
+    .addHelpText("after", "\nExample:\n  taskledger show 0b6f6d0e-1c1e-4c56-9b1e-3b1f4c8a2d10")
+    .action(action((ids: string[]) => show.run(ids, deps())));
+
+  addFilters(program.command("list").description("list tasks, newest first"))
+    .option("--limit <n>", "at most this many rows (default 50)")
+    .option("--order <order>", "newest (default) or oldest first")
+    .option("--jsonl", "one JSON object per line")
+    .addHelpText("after", "\nExample:\n  taskledger list --state FAILURE --worker celery@worker1 --since 2026-11-17 --until 2026-11-18")
+    .action(action((options: list.ListOptions) => list.run(options, deps())));
+
+  addFilters(program.command("stats").description("counts by state, task name, worker and hour; failure rate (default window: last 24h)"))
+    .option("--all", "all time instead of the last 24h")
+    .option("--top <n>", "rows per table (default 10)")
+    .addHelpText("after", "\nExample:\n  taskledger stats --since 7d --name reports.generate")
+    .action(action((options: stats.StatsOptions) => stats.run(options, deps())));
+
+  addFilters(program.command("export").description("stream every matching task as JSON lines or CSV, in constant memory"))
+    .option("--format <format>", "jsonl (default) or csv")
+    .addHelpText("after", "\nExample:\n  taskledger export --format csv --state FAILURE > failures.csv")
+    .action(action((options: exportCommand.ExportOptions) => exportCommand.run(options, deps())));
+
+  program.command("forget")
+    .description("delete the stored results of tasks")
+    .argument("<task-id...>")
+    .action(action((ids: string[]) => forget.run(ids, deps())));
+
+  program.command("groups").description("saved groups (celery_tasksetmeta)")
+    .command("show")
+    .description("a saved group's members and their states")
+    .argument("<group-id>")
+    .action(action((id: string) => groups.show(id, deps())));
+
+  const run = async (argv: string[]): Promise<number> => {
+    exitCode = EXIT.OK;
+    try {
+      await program.parseAsync(argv, { from: "user" });
+      return exitCode;
+    } catch (error) {
+      if (error instanceof CommanderError) {
+        return error.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+      }
+      return reportError(error, out);
+    }
+  };
+  return { program, run };
+}

@@ -1,0 +1,49 @@
+/**
+ * Turning decoded task values into something JSON and CSV can hold: bigint as a string-free
+ * number literal is impossible in JSON.parse land, so bigints become decimal strings; bytes become
+ * base64; Errors their stored form. Used by show --json, list --json and export.
+ */
+import { exceptionToStored } from "../codec/exception.js";
+import type { ListedTask } from "../backend/auditor.js";
+
+export function toPlain(value: unknown): unknown {
+  if (value === null || value === undefined) return null;
+  if (typeof value === "bigint") return value.toString();
+  if (value instanceof Date) return value.toISOString();
+  if (value instanceof Uint8Array) return { base64: Buffer.from(value).toString("base64") };
+  if (value instanceof Error) {
+    const stored = exceptionToStored(value);
+    return { exc_type: stored.exc_type, exc_module: stored.exc_module, exc_message: stored.exc_message.map(toPlain) };
+  }
+  if (value instanceof Map) return Object.fromEntries([...value].map(([k, v]) => [String(k), toPlain(v)]));
+  if (value instanceof Set) return [...value].map(toPlain);
+  if (Array.isArray(value)) return value.map(toPlain);
+  if (typeof value === "object") {
+    const described = (value as { toJSON?: () => unknown }).toJSON;
+    if (typeof described === "function" && Object.getPrototypeOf(value) !== Object.prototype) return toPlain(described.call(value));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toPlain(v)]));
+  }
+  return value;
+}
+
+/** A listed task as a flat record for JSON lines and CSV. */
+export function taskRecord(entry: ListedTask): Record<string, unknown> {
+  const row = entry.row;
+  const base = {
+    task_id: row.taskId,
+    status: row.status,
+    name: row.name,
+    worker: row.worker,
+    queue: row.queue,
+    retries: row.retries,
+    date_done: row.dateDone?.toISOString() ?? null,
+    date_updated: row.dateUpdated?.toISOString() ?? null,
+    parent_id: row.parentId,
+    group_id: row.groupId,
+  };
+  if (entry.corrupt) {
+    return { ...base, args: null, kwargs: null, children: null, result: null, traceback: row.traceback, error: entry.corrupt.message };
+  }
+  const meta = entry.meta;
+  return { ...base, args: toPlain(meta.args), kwargs: toPlain(meta.kwargs), children: meta.children, result: toPlain(meta.result), traceback: meta.traceback, error: null };
+}

@@ -1,0 +1,92 @@
+/**
+ * The auditing queries behind the CLI (list, count, stats, export, dry-run counts): cold paths,
+ * so they are built with drizzle's `sql` template, written once for both dialects, and rendered
+ * by each driver's drizzle dialect (placeholders differ: $1 vs ?). Where SQL itself differs
+ * (hour buckets), the driver supplies the fragment.
+ */
+import { sql, type SQL } from "drizzle-orm";
+import { toNaiveUtc } from "./naive-utc.js";
+import type { RawTaskRow } from "./rows.js";
+import type { QuotedTables } from "./tables.js";
+
+export interface TaskQuery {
+  states?: readonly string[] | undefined;
+  names?: readonly string[] | undefined;
+  workers?: readonly string[] | undefined;
+  queues?: readonly string[] | undefined;
+  /** Rows whose date_done (or, while unready, date_updated) is at or after this. */
+  since?: Date | undefined;
+  /** … and before this. */
+  until?: Date | undefined;
+}
+
+export type ListOrder = "newest" | "oldest";
+
+export interface AuditFragments {
+  /** The hour a row's time falls in, as text 'YYYY-MM-DD HH'. */
+  hourBucket: SQL;
+}
+
+export interface RawListedRow extends RawTaskRow {
+  id: number;
+}
+
+const COLUMNS = sql.raw("id, task_id, status, result, date_done, traceback, name, args, kwargs, worker, retries, queue, children, parent_id, group_id, date_updated");
+
+export function whereTasks(q: TaskQuery): SQL {
+  const parts: SQL[] = [sql`1 = 1`];
+  if (q.states?.length) parts.push(sql`status IN ${[...q.states]}`);
+  if (q.names?.length) parts.push(sql`name IN ${[...q.names]}`);
+  if (q.workers?.length) parts.push(sql`worker IN ${[...q.workers]}`);
+  if (q.queues?.length) parts.push(sql`queue IN ${[...q.queues]}`);
+  // Two index-friendly branches instead of COALESCE: date_done for ready rows, the partial
+  // date_updated index for unready ones.
+  if (q.since) {
+    const at = toNaiveUtc(q.since);
+    parts.push(sql`(date_done >= ${at} OR (date_done IS NULL AND date_updated >= ${at}))`);
+  }
+  if (q.until) {
+    const at = toNaiveUtc(q.until);
+    parts.push(sql`(date_done < ${at} OR (date_done IS NULL AND date_updated < ${at}))`);
+  }
+  return sql.join(parts, sql` AND `);
+}
+
+/** One page of rows in id order (creation order), after `afterId` when paging. */
+export function listTasks(t: QuotedTables, q: TaskQuery, page: { limit: number; afterId?: number | undefined; order: ListOrder }): SQL {
+  const newest = page.order === "newest";
+  const cursor = page.afterId === undefined ? sql`` : newest ? sql` AND id < ${page.afterId}` : sql` AND id > ${page.afterId}`;
+  return sql`SELECT ${COLUMNS} FROM ${sql.raw(t.task)} WHERE ${whereTasks(q)}${cursor} ORDER BY id ${sql.raw(newest ? "DESC" : "ASC")} LIMIT ${page.limit}`;
+}
+
+export function countTasks(t: QuotedTables, q: TaskQuery): SQL {
+  return sql`SELECT count(*) AS n FROM ${sql.raw(t.task)} WHERE ${whereTasks(q)}`;
+}
+
+export function countByColumn(t: QuotedTables, q: TaskQuery, column: "status" | "name" | "worker", limit: number): SQL {
+  const col = sql.raw(column);
+  return sql`SELECT ${col} AS key, count(*) AS n, sum(CASE WHEN status = 'FAILURE' THEN 1 ELSE 0 END) AS failures
+    FROM ${sql.raw(t.task)} WHERE ${whereTasks(q)} GROUP BY ${col} ORDER BY n DESC, key LIMIT ${limit}`;
+}
+
+export function countByHour(t: QuotedTables, q: TaskQuery, fragments: AuditFragments, limit: number): SQL {
+  return sql`SELECT ${fragments.hourBucket} AS key, count(*) AS n, sum(CASE WHEN status = 'FAILURE' THEN 1 ELSE 0 END) AS failures
+    FROM ${sql.raw(t.task)} WHERE ${whereTasks(q)} AND date_done IS NOT NULL GROUP BY key ORDER BY n DESC, key LIMIT ${limit}`;
+}
+
+/** What a cleanup would delete: the dry run's counts, on the same predicates as the deletes. */
+export function countExpiredTasks(t: QuotedTables, before: Date, only?: readonly string[], except?: readonly string[]): SQL {
+  const parts: SQL[] = [sql`date_done < ${toNaiveUtc(before)}`];
+  if (only?.length) parts.push(sql`status IN ${[...only]}`);
+  if (except?.length) parts.push(sql`(status IS NULL OR status NOT IN ${[...except]})`);
+  return sql`SELECT count(*) AS n FROM ${sql.raw(t.task)} WHERE ${sql.join(parts, sql` AND `)}`;
+}
+
+export function countExpiredGroups(t: QuotedTables, before: Date): SQL {
+  return sql`SELECT count(*) AS n FROM ${sql.raw(t.group)} WHERE date_done < ${toNaiveUtc(before)}`;
+}
+
+/** Stale unready rows: aged by date_updated; unstamped ones would only be stamped this run. */
+export function countStaleTasks(t: QuotedTables, before: Date): SQL {
+  return sql`SELECT count(*) AS n FROM ${sql.raw(t.task)} WHERE date_done IS NULL AND date_updated < ${toNaiveUtc(before)}`;
+}

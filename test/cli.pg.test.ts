@@ -1,0 +1,30 @@
+/** The CLI suite on a real PostgreSQL server (see test/cli/suite.ts). */
+import { cliSuite } from "./cli/suite.js";
+import type { Harness } from "./helpers/harness.js";
+import { createTestDatabase, pgSkip, queryDatabase, type TestDatabase } from "./helpers/pg.js";
+
+const databases: TestDatabase[] = [];
+const harness = {
+  dialect: "postgresql",
+  freshUrl: async (label: string) => {
+    const db = await createTestDatabase(label);
+    databases.push(db);
+    return db.url;
+  },
+  setRaw: async (url: string, taskId: string, column: string, value: Buffer | string | null) => {
+    await queryDatabase(url, `UPDATE celery_taskmeta SET ${column === "result" ? "result" : "traceback"} = $1 WHERE task_id = $2`, [value, taskId]);
+  },
+  cleanup: async () => {
+    await Promise.all(databases.splice(0).map((db) => db.drop()));
+  },
+} as unknown as Harness;
+
+// The test server trusts local connections, so a password in the URL is accepted and ignored:
+// every successful command prints a URL that must come out masked.
+cliSuite(harness, await pgSkip(), {
+  withPassword: (url) => {
+    const parsed = new URL(url);
+    parsed.password = "hunter2";
+    return parsed.toString();
+  },
+});

@@ -1,0 +1,20 @@
+/** The CLI suite on real SQLite files (see test/cli/suite.ts). */
+import Database from "better-sqlite3";
+import { cliSuite } from "./cli/suite.js";
+import type { Harness } from "./helpers/harness.js";
+import { tempDir } from "./helpers/sqlite.js";
+
+const dir = tempDir("cli");
+const harness = {
+  dialect: "sqlite",
+  freshUrl: async (label: string) => `sqlite:${dir.file(`${label}.db`)}`,
+  setRaw: async (url: string, taskId: string, column: string, value: Buffer | string | null) => {
+    const db = new Database(url.replace(/^sqlite:/, ""));
+    db.prepare(`UPDATE celery_taskmeta SET ${column === "result" ? "result" : "traceback"} = ? WHERE task_id = ?`).run(value, taskId);
+    db.close();
+  },
+  cleanup: async () => dir.remove(),
+} as unknown as Harness;
+
+// SQLite URLs carry no password; a file path cannot leak one.
+cliSuite(harness, false, { withPassword: (url) => url });

@@ -2,6 +2,7 @@
  * Options, their defaults, database URLs and durations. Nothing here touches a database.
  */
 import { resolve } from "node:path";
+import { CELERY_TABLES, type TableConfig } from "./db/tables.js";
 import { ConfigError, InvalidUrlError } from "./errors.js";
 
 /** Celery's `result_expires` default: one day. */
@@ -42,6 +43,10 @@ export interface BackendOptions {
   busyTimeoutMs?: number;
   /** Create a missing SQLite file (default true); false makes a missing file an error. */
   createIfMissing?: boolean;
+  /** Table names, as Celery's `database_table_names` (default celery_taskmeta / celery_tasksetmeta). */
+  tableNames?: { task?: string; group?: string };
+  /** PostgreSQL schemas of the tables and their sequences, as Celery's `database_table_schemas`. */
+  tableSchemas?: { task?: string | null; group?: string | null };
 }
 
 export type DatabaseTarget =
@@ -57,6 +62,7 @@ export interface ResolvedOptions {
   retry: RetryOptions;
   busyTimeoutMs: number;
   createIfMissing: boolean;
+  tables: TableConfig;
 }
 
 const UNITS_MS: Record<string, number> = {
@@ -159,6 +165,12 @@ export function resolveOptions(options: BackendOptions = {}): ResolvedOptions {
     retry: resolveRetry(options.retry),
     busyTimeoutMs,
     createIfMissing: options.createIfMissing ?? true,
+    tables: {
+      task: options.tableNames?.task ?? CELERY_TABLES.task,
+      group: options.tableNames?.group ?? CELERY_TABLES.group,
+      taskSchema: options.tableSchemas?.task ?? null,
+      groupSchema: options.tableSchemas?.group ?? null,
+    },
   };
 }
 

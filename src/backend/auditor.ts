@@ -6,7 +6,7 @@
 import { countByColumn, countByHour, countTasks, listTasks, type ListOrder, type RawListedRow, type TaskQuery } from "../db/audit.js";
 import type { Driver, TaskRow } from "../db/driver.js";
 import { toTaskRow } from "../db/rows.js";
-import type { QuotedTables } from "../db/tables.js";
+import type { Tables } from "../db/tables.js";
 import { CorruptValueError } from "../errors.js";
 import type { TaskMeta } from "../types.js";
 import { rowToMeta } from "./task-meta.js";
@@ -38,7 +38,7 @@ export interface TaskStats {
 export class TaskAuditor {
   constructor(
     private readonly driver: Driver,
-    private readonly tables: QuotedTables,
+    private readonly tables: Tables,
     private readonly retrying: <T>(operation: string, attempt: () => Promise<T>) => Promise<T>,
   ) {}
 

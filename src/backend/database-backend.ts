@@ -12,7 +12,6 @@ import { runCleanup, type CleanupOptions } from "../cleanup/cleaner.js";
 import { BackendClosedError, CorruptValueError, TaskRevokedError } from "../errors.js";
 import { FAILURE, mayReplace, RETRY, REVOKED, STARTED, SUCCESS, type TaskState } from "../states.js";
 import type { CleanupReport, SavedGroup, StoreItem, TaskMeta, TaskRequest } from "../types.js";
-import { quoteTables } from "../db/tables.js";
 import { TaskAuditor } from "./auditor.js";
 import { ChangeHub } from "./change-hub.js";
 import { withRetry } from "./retry.js";
@@ -52,7 +51,7 @@ export class DatabaseBackend {
     this.events.setMaxListeners(0);
     this.changes = new ChangeHub(driver);
     this.events.on("stored", (ids) => this.changes.notify(ids));
-    this.audit = new TaskAuditor(driver, quoteTables(), (operation, attempt) => this.retrying(operation, undefined, attempt));
+    this.audit = new TaskAuditor(driver, driver.tables, (operation, attempt) => this.retrying(operation, undefined, attempt));
   }
 
   /** "postgresql" or "sqlite". */

@@ -13,7 +13,7 @@ export async function openBackend(options: BackendOptions | string = {}): Promis
   const transientOpen = (error: unknown) => (error as { code?: string } | null)?.code?.startsWith("SQLITE_BUSY") === true;
   // Opening SQLite sets WAL mode, which can meet another process's lock on a fresh file.
   const driver = await withRetry(resolved.retry, transientOpen, "open", resolved.target.display, async () =>
-    openDriver(resolved.target, { poolSize: resolved.poolSize, busyTimeoutMs: resolved.busyTimeoutMs, createIfMissing: resolved.createIfMissing }),
+    openDriver(resolved.target, { poolSize: resolved.poolSize, busyTimeoutMs: resolved.busyTimeoutMs, createIfMissing: resolved.createIfMissing, tables: resolved.tables }),
   );
   try {
     if (resolved.migrate) await withRetry(resolved.retry, (e) => driver.isTransient(e), "migrate", resolved.target.display, () => driver.migrate());

@@ -8,7 +8,6 @@ import { parseDuration, resolveExpires, type Duration } from "../config.js";
 import type { SQL } from "drizzle-orm";
 import { countExpiredGroups, countExpiredTasks, countStaleTasks } from "../db/audit.js";
 import type { Driver } from "../db/driver.js";
-import { quoteTables } from "../db/tables.js";
 import { CleanupLockedError, ConfigError } from "../errors.js";
 import type { CleanupProgress, CleanupReport } from "../types.js";
 
@@ -64,7 +63,7 @@ export async function runCleanup(
   const staleMs = options.staleAfter == null ? null : resolveExpires(options.staleAfter, "staleAfter");
   const before = (ms: number) => new Date(now.getTime() - ms);
 
-  const tables = quoteTables();
+  const tables = driver.tables;
   const keep = Object.entries(options.keep ?? {}).map(([state, value]) => ({ state, ms: resolveExpires(value, `keep.${state}`) }));
   const overridden = keep.map((k) => k.state);
   const passes: Pass[] = [];

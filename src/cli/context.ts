@@ -13,6 +13,9 @@ import type { Output } from "./output.js";
 export interface GlobalOptions {
   url?: string;
   json?: boolean;
+  taskTable?: string;
+  groupTable?: string;
+  schema?: string;
 }
 
 export interface CommandDeps {
@@ -32,6 +35,8 @@ export function depsFor(globals: GlobalOptions, out: Output): CommandDeps {
         url,
         migrate: options.migrate ?? false,
         createIfMissing: options.create ?? false,
+        tableNames: { ...(globals.taskTable ? { task: globals.taskTable } : {}), ...(globals.groupTable ? { group: globals.groupTable } : {}) },
+        tableSchemas: { task: globals.schema ?? null, group: globals.schema ?? null },
         resultExpires: process.env["TASKLEDGER_RESULT_EXPIRES"] === undefined ? undefined : resolveExpiresEnv(process.env["TASKLEDGER_RESULT_EXPIRES"]),
       }),
   };

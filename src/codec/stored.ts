@@ -4,15 +4,23 @@
  */
 import { CorruptValueError } from "../errors.js";
 import { decodeJsonText, encodeJsonText, encodeValue } from "./json.js";
+import { looksLikePickle, PythonResultRef, readPickle } from "./pickle.js";
 
-const PICKLE_PROTOCOL_MARKER = 0x80;
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
-/** Decodes a stored value; null stays null (Celery stores a None result as NULL). */
+/**
+ * Decodes a stored value; null stays null (Celery stores a None result as NULL). The format is
+ * told per row by its first byte: 0x80 starts a pickle (Celery 5.6 and older pickle `result`
+ * whatever the serializer), anything else is JSON (taskledger, and Celery 5.7's serializer).
+ */
 export function decodeStored(bytes: Buffer | null, subject: string, column: string): unknown {
   if (bytes === null || bytes.length === 0) return null;
-  if (bytes[0] === PICKLE_PROTOCOL_MARKER) {
-    throw new CorruptValueError(subject, column, "it is a Python pickle (written by Celery 5.6 or older), which this version of taskledger does not read");
+  if (looksLikePickle(bytes)) {
+    try {
+      return readPickle(bytes);
+    } catch (error) {
+      throw new CorruptValueError(subject, column, `unreadable Python pickle (${(error as Error).message})`);
+    }
   }
   let text: string;
   try {
@@ -47,6 +55,7 @@ export function idsFromTuples(value: unknown, subject: string, column: string): 
   const ids: string[] = [];
   for (const item of value) {
     if (typeof item === "string") ids.push(item);
+    else if (item instanceof PythonResultRef) ids.push(...(item.kind === "GroupResult" ? idsFromGroupTuple(item, subject) : [item.id]));
     else if (Array.isArray(item) && Array.isArray(item[0]) && typeof item[0][0] === "string") {
       if (Array.isArray(item[1])) ids.push(...idsFromTuples(item[1], subject, column));
       else ids.push(item[0][0]);
@@ -55,10 +64,14 @@ export function idsFromTuples(value: unknown, subject: string, column: string): 
   return ids;
 }
 
-/** The member ids of a stored group tuple `[[groupId, parent], [...members]]`. */
+/**
+ * The member ids of a stored group: the tuple `[[groupId, parent], [...members]]` taskledger and
+ * Celery 5.7 write, or the pickled GroupResult Celery 5.6 and older write.
+ */
 export function idsFromGroupTuple(value: unknown, groupId: string): string[] {
+  if (value instanceof PythonResultRef) return value.children.flatMap((child) => (child.kind === "GroupResult" ? idsFromGroupTuple(child, groupId) : [child.id]));
   if (Array.isArray(value) && value.length === 2 && Array.isArray(value[1])) return idsFromTuples(value[1], groupId, "group result");
-  throw new CorruptValueError(groupId, "group result", "expected a group tuple [[groupId, parent], [members]]");
+  throw new CorruptValueError(groupId, "group result", "expected a group tuple [[groupId, parent], [members]] or a pickled GroupResult");
 }
 
 export { encodeValue };

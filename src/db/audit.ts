@@ -7,7 +7,7 @@
 import { sql, type SQL } from "drizzle-orm";
 import { toNaiveUtc } from "./naive-utc.js";
 import type { RawTaskRow } from "./rows.js";
-import type { QuotedTables } from "./tables.js";
+import type { Tables } from "./tables.js";
 
 export interface TaskQuery {
   states?: readonly string[] | undefined;
@@ -53,40 +53,40 @@ export function whereTasks(q: TaskQuery): SQL {
 }
 
 /** One page of rows in id order (creation order), after `afterId` when paging. */
-export function listTasks(t: QuotedTables, q: TaskQuery, page: { limit: number; afterId?: number | undefined; order: ListOrder }): SQL {
+export function listTasks(t: Tables, q: TaskQuery, page: { limit: number; afterId?: number | undefined; order: ListOrder }): SQL {
   const newest = page.order === "newest";
   const cursor = page.afterId === undefined ? sql`` : newest ? sql` AND id < ${page.afterId}` : sql` AND id > ${page.afterId}`;
   return sql`SELECT ${COLUMNS} FROM ${sql.raw(t.task)} WHERE ${whereTasks(q)}${cursor} ORDER BY id ${sql.raw(newest ? "DESC" : "ASC")} LIMIT ${page.limit}`;
 }
 
-export function countTasks(t: QuotedTables, q: TaskQuery): SQL {
+export function countTasks(t: Tables, q: TaskQuery): SQL {
   return sql`SELECT count(*) AS n FROM ${sql.raw(t.task)} WHERE ${whereTasks(q)}`;
 }
 
-export function countByColumn(t: QuotedTables, q: TaskQuery, column: "status" | "name" | "worker", limit: number): SQL {
+export function countByColumn(t: Tables, q: TaskQuery, column: "status" | "name" | "worker", limit: number): SQL {
   const col = sql.raw(column);
   return sql`SELECT ${col} AS key, count(*) AS n, sum(CASE WHEN status = 'FAILURE' THEN 1 ELSE 0 END) AS failures
     FROM ${sql.raw(t.task)} WHERE ${whereTasks(q)} GROUP BY ${col} ORDER BY n DESC, key LIMIT ${limit}`;
 }
 
-export function countByHour(t: QuotedTables, q: TaskQuery, fragments: AuditFragments, limit: number): SQL {
+export function countByHour(t: Tables, q: TaskQuery, fragments: AuditFragments, limit: number): SQL {
   return sql`SELECT ${fragments.hourBucket} AS key, count(*) AS n, sum(CASE WHEN status = 'FAILURE' THEN 1 ELSE 0 END) AS failures
     FROM ${sql.raw(t.task)} WHERE ${whereTasks(q)} AND date_done IS NOT NULL GROUP BY key ORDER BY n DESC, key LIMIT ${limit}`;
 }
 
 /** What a cleanup would delete: the dry run's counts, on the same predicates as the deletes. */
-export function countExpiredTasks(t: QuotedTables, before: Date, only?: readonly string[], except?: readonly string[]): SQL {
+export function countExpiredTasks(t: Tables, before: Date, only?: readonly string[], except?: readonly string[]): SQL {
   const parts: SQL[] = [sql`date_done < ${toNaiveUtc(before)}`];
   if (only?.length) parts.push(sql`status IN ${[...only]}`);
   if (except?.length) parts.push(sql`(status IS NULL OR status NOT IN ${[...except]})`);
   return sql`SELECT count(*) AS n FROM ${sql.raw(t.task)} WHERE ${sql.join(parts, sql` AND `)}`;
 }
 
-export function countExpiredGroups(t: QuotedTables, before: Date): SQL {
+export function countExpiredGroups(t: Tables, before: Date): SQL {
   return sql`SELECT count(*) AS n FROM ${sql.raw(t.group)} WHERE date_done < ${toNaiveUtc(before)}`;
 }
 
 /** Stale unready rows: aged by date_updated; unstamped ones would only be stamped this run. */
-export function countStaleTasks(t: QuotedTables, before: Date): SQL {
+export function countStaleTasks(t: Tables, before: Date): SQL {
   return sql`SELECT count(*) AS n FROM ${sql.raw(t.task)} WHERE date_done IS NULL AND date_updated < ${toNaiveUtc(before)}`;
 }

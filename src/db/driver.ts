@@ -5,6 +5,7 @@
  */
 import type { SQL } from "drizzle-orm";
 import type { AuditFragments } from "./audit.js";
+import type { Tables } from "./tables.js";
 
 /** One task row as written: every column taskledger sets. */
 export interface TaskWrite {
@@ -105,6 +106,8 @@ export interface Driver {
   readonly dialect: Dialect;
   /** True when commits by other processes are pushed (LISTEN/NOTIFY). */
   readonly supportsNotify: boolean;
+  /** The configured table, sequence and schema names. */
+  readonly tables: Tables;
   /** False when one writer holds the whole database (SQLite): batch loops then pause for others. */
   readonly concurrentWriters: boolean;
 

@@ -19,6 +19,7 @@ export interface Migration {
   statements: string[];
 }
 
+/** Where SQLite records applied migrations (PostgreSQL: beside the task table, see tables.ts). */
 export const MIGRATIONS_TABLE = "taskledger_migrations";
 
 const folders: Record<Dialect, URL> = {

@@ -2,14 +2,16 @@
 import { existsSync } from "node:fs";
 import type { DatabaseTarget } from "../config.js";
 import { ConfigError } from "../errors.js";
+import { resolveTables, type TableConfig } from "./tables.js";
 import type { Driver } from "./driver.js";
 import { PgDriver } from "./pg/driver.js";
 import { SqliteDriver } from "./sqlite/driver.js";
 
-export function openDriver(target: DatabaseTarget, options: { poolSize: number; busyTimeoutMs: number; createIfMissing: boolean }): Driver {
-  if (target.dialect === "postgresql") return new PgDriver({ url: target.url, poolSize: options.poolSize });
+export function openDriver(target: DatabaseTarget, options: { poolSize: number; busyTimeoutMs: number; createIfMissing: boolean; tables: TableConfig }): Driver {
+  const tables = resolveTables(target.dialect, options.tables);
+  if (target.dialect === "postgresql") return new PgDriver({ url: target.url, poolSize: options.poolSize, tables });
   if (!options.createIfMissing && target.file !== ":memory:" && !existsSync(target.file)) {
     throw new ConfigError("url", `no SQLite database at ${target.file}; check the path, or run \`taskledger migrate\` to create one`);
   }
-  return new SqliteDriver({ file: target.file, busyTimeoutMs: options.busyTimeoutMs });
+  return new SqliteDriver({ file: target.file, busyTimeoutMs: options.busyTimeoutMs, tables });
 }

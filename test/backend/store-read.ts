@@ -218,9 +218,13 @@ export function storeReadSuite(ctx: SuiteContext): void {
       await b.markAsDone(bad, 2);
       await b.markAsDone(pickled, 3);
       await ctx.harness.setRaw(ctx.url(), bad, "result", Buffer.from("{not json", "utf8"));
-      await ctx.harness.setRaw(ctx.url(), pickled, "result", Buffer.from([0x80, 0x05, 0x4b, 0x05, 0x2e]));
+      await ctx.harness.setRaw(ctx.url(), pickled, "result", Buffer.from([0x80, 0x05, 0x95, 0x10])); // a truncated pickle
       await assert.rejects(b.getTaskMeta(bad), (e: unknown) => e instanceof CorruptValueError && e.taskId === bad && e.column === "result");
       await assert.rejects(b.getTaskMeta(pickled), (e: unknown) => e instanceof CorruptValueError && /pickle/.test(e.message));
+      const celeryInt = id();
+      await b.markAsDone(celeryInt, 0);
+      await ctx.harness.setRaw(ctx.url(), celeryInt, "result", Buffer.from([0x80, 0x05, 0x4b, 0x05, 0x2e])); // Celery's pickle of 5
+      assert.equal((await b.getTaskMeta(celeryInt)).result, 5);
       const metas = await b.getManyTaskMeta([good, bad, pickled]);
       assert.equal((metas.get(good) as { result: unknown }).result, 1);
       assert.ok(metas.get(bad) instanceof CorruptValueError);

@@ -9,7 +9,7 @@ import type { AuditFragments } from "../audit.js";
 import type { AuditRow, DeleteExpiredParams, Driver, GroupRow, HeldLock, MigrationStatus, TaskRow, TaskWrite } from "../driver.js";
 import { toNaiveUtc } from "../naive-utc.js";
 import { toGroupRow, toTaskRow, type RawGroupRow, type RawTaskRow } from "../rows.js";
-import { quoteTables, type QuotedTables } from "../tables.js";
+import type { Tables } from "../tables.js";
 import type { ChangeListener, ChangeWatch } from "../driver.js";
 import { ClientPool } from "./client-pool.js";
 import { isTransientPgError } from "./errors.js";
@@ -30,6 +30,7 @@ const types = {
 export interface PgDriverOptions {
   url: string;
   poolSize: number;
+  tables: Tables;
 }
 
 
@@ -39,11 +40,11 @@ export class PgDriver implements Driver {
   readonly supportsNotify = true;
   readonly pool: ClientPool;
   private readonly sql: PgStatements;
-  private readonly tables: QuotedTables;
+  readonly tables: Tables;
 
   constructor(private readonly options: PgDriverOptions) {
     this.pool = new ClientPool({ connectionString: options.url, types, application_name: "taskledger" }, options.poolSize);
-    this.tables = quoteTables();
+    this.tables = options.tables;
     this.sql = buildStatements(this.tables);
   }
 
@@ -141,11 +142,11 @@ export class PgDriver implements Driver {
   }
 
   migrate(): Promise<MigrationStatus> {
-    return migratePg(this.pool, { apply: true });
+    return migratePg(this.pool, this.tables, { apply: true });
   }
 
   migrationStatus(): Promise<MigrationStatus> {
-    return migratePg(this.pool, { apply: false });
+    return migratePg(this.pool, this.tables, { apply: false });
   }
 
   /** A session advisory lock on a dedicated connection, released with it. */

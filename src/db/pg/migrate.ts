@@ -8,24 +8,27 @@ import type pg from "pg";
 import type { ClientPool } from "./client-pool.js";
 import { MigrationError } from "../../errors.js";
 import type { MigrationStatus } from "../driver.js";
-import { MIGRATIONS_TABLE, pendingOf, readMigrations } from "../migrations.js";
+import { pendingOf, readMigrations } from "../migrations.js";
+import type { Tables } from "../tables.js";
 
 const LOCK_KEY = "taskledger.migrate";
 
-export async function migratePg(pool: ClientPool, options: { apply: boolean }): Promise<MigrationStatus> {
+export async function migratePg(pool: ClientPool, tables: Tables, options: { apply: boolean }): Promise<MigrationStatus> {
   const all = readMigrations("postgresql");
   const client = await pool.dedicated();
   try {
-    await client.query("SELECT pg_advisory_lock(hashtext($1))", [LOCK_KEY]);
+    // One lock per migrations table: schemas migrate independently.
+    const lockKey = `${LOCK_KEY}:${tables.migrations}`;
+    await client.query("SELECT pg_advisory_lock(hashtext($1))", [lockKey]);
     try {
-      const applied = await readApplied(client, options.apply);
+      const applied = await readApplied(client, tables, options.apply);
       const pending = pendingOf(all, applied);
       if (!options.apply) return { applied: [...applied], pending: pending.map((m) => m.tag) };
       for (const migration of pending) {
         await client.query("BEGIN");
         try {
-          for (const statement of migration.statements) await client.query(statement);
-          await client.query(`INSERT INTO ${MIGRATIONS_TABLE} (tag, hash, created_at) VALUES ($1, $2, $3)`, [migration.tag, migration.hash, migration.createdAt]);
+          for (const statement of migration.statements) await client.query(tables.rewriteMigration(statement));
+          await client.query(`INSERT INTO ${tables.migrations} (tag, hash, created_at) VALUES ($1, $2, $3)`, [migration.tag, migration.hash, migration.createdAt]);
           await client.query("COMMIT");
         } catch (error) {
           await client.query("ROLLBACK").catch(() => undefined);
@@ -34,21 +37,25 @@ export async function migratePg(pool: ClientPool, options: { apply: boolean }): 
       }
       return { applied: [...applied, ...pending.map((m) => m.tag)], pending: [] };
     } finally {
-      await client.query("SELECT pg_advisory_unlock(hashtext($1))", [LOCK_KEY]);
+      await client.query("SELECT pg_advisory_unlock(hashtext($1))", [lockKey]);
     }
   } finally {
     await client.end().catch(() => undefined);
   }
 }
 
-async function readApplied(client: pg.Client, create: boolean): Promise<Set<string>> {
+async function readApplied(client: pg.Client, tables: Tables, create: boolean): Promise<Set<string>> {
   if (create) {
-    await client.query(`CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (
+    // Celery expects the schemas to exist; creating them here saves a manual step.
+    for (const schema of new Set([tables.config.taskSchema, tables.config.groupSchema])) {
+      if (schema) await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+    }
+    await client.query(`CREATE TABLE IF NOT EXISTS ${tables.migrations} (
       id serial PRIMARY KEY, tag text NOT NULL UNIQUE, hash text NOT NULL, created_at bigint, applied_at timestamptz NOT NULL DEFAULT now())`);
   } else {
-    const exists = await client.query("SELECT to_regclass($1) IS NOT NULL AS present", [MIGRATIONS_TABLE]);
+    const exists = await client.query("SELECT to_regclass($1) IS NOT NULL AS present", [tables.migrations]);
     if (!exists.rows[0].present) return new Set();
   }
-  const rows = await client.query<{ tag: string }>(`SELECT tag FROM ${MIGRATIONS_TABLE} ORDER BY id`);
+  const rows = await client.query<{ tag: string }>(`SELECT tag FROM ${tables.migrations} ORDER BY id`);
   return new Set(rows.rows.map((r) => r.tag));
 }

@@ -3,7 +3,7 @@
  * (parsed once per connection) and with unnest() arrays for batches: drizzle's builder costs
  * 0.65x of raw pg per single upsert and 0.19x on a 10k batch here (research/toolchain.md §6).
  */
-import type { QuotedTables } from "../tables.js";
+import type { Tables } from "../tables.js";
 
 const READY = "('SUCCESS', 'FAILURE', 'REVOKED')";
 
@@ -14,7 +14,7 @@ function guard(current: string, status: string, replaceReady: string): string {
 
 const TASK_COLUMNS = "task_id, status, result, date_done, traceback, name, args, kwargs, worker, retries, queue, children, parent_id, group_id, date_updated";
 
-export function buildStatements(t: QuotedTables) {
+export function buildStatements(t: Tables) {
   const setFrom = (src: (column: string, cast: string) => string, ext: string) => `
       status = ${src("status", "varchar")}, result = ${src("result", "bytea")}, date_done = ${src("date_done", "timestamp")},
       traceback = ${src("traceback", "text")},

@@ -12,7 +12,7 @@ import type { AuditFragments } from "../audit.js";
 import type { AuditRow, DeleteExpiredParams, Driver, GroupRow, HeldLock, MigrationStatus, TaskRow, TaskWrite } from "../driver.js";
 import { toNaiveUtc } from "../naive-utc.js";
 import { toGroupRow, toTaskRow, type RawGroupRow, type RawTaskRow } from "../rows.js";
-import { quoteTables } from "../tables.js";
+import type { Tables } from "../tables.js";
 import type { ChangeListener, ChangeWatch } from "../driver.js";
 import { SqliteChangePoller } from "./change-poller.js";
 import { isTransientSqliteError } from "./errors.js";
@@ -26,6 +26,7 @@ const LOCK_POLL_MS = 200;
 export interface SqliteDriverOptions {
   file: string;
   busyTimeoutMs: number;
+  tables: Tables;
 }
 
 
@@ -37,10 +38,13 @@ export class SqliteDriver implements Driver {
   readonly supportsNotify = false;
   readonly db: Database.Database;
   private statements: Statements | undefined;
-  private readonly texts = buildStatements(quoteTables());
+  readonly tables: Tables;
+  private readonly texts: ReturnType<typeof buildStatements>;
   private readonly storeManyTx: Database.Transaction<(writes: readonly TaskWrite[]) => number>;
 
   constructor(options: SqliteDriverOptions) {
+    this.tables = options.tables;
+    this.texts = buildStatements(options.tables);
     this.db = new Database(options.file);
     this.db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs)}`);
     if (options.file !== ":memory:") this.db.pragma("journal_mode = WAL");
@@ -124,11 +128,11 @@ export class SqliteDriver implements Driver {
   }
 
   async migrate(): Promise<MigrationStatus> {
-    return migrateSqlite(this.db, { apply: true });
+    return migrateSqlite(this.db, this.tables, { apply: true });
   }
 
   async migrationStatus(): Promise<MigrationStatus> {
-    return migrateSqlite(this.db, { apply: false });
+    return migrateSqlite(this.db, this.tables, { apply: false });
   }
 
   /** A lease row in taskledger_lock, renewed while held; a crashed holder's lease runs out. */

@@ -8,9 +8,10 @@ import type Database from "better-sqlite3";
 import { MigrationError } from "../../errors.js";
 import type { MigrationStatus } from "../driver.js";
 import { MIGRATIONS_TABLE, pendingOf, readMigrations } from "../migrations.js";
+import type { Tables } from "../tables.js";
 import { isTransientSqliteError } from "./errors.js";
 
-export function migrateSqlite(db: Database.Database, options: { apply: boolean }): MigrationStatus {
+export function migrateSqlite(db: Database.Database, tables: Tables, options: { apply: boolean }): MigrationStatus {
   const all = readMigrations("sqlite");
   if (!options.apply) {
     const present = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(MIGRATIONS_TABLE);
@@ -26,7 +27,7 @@ export function migrateSqlite(db: Database.Database, options: { apply: boolean }
     const record = db.prepare(`INSERT INTO ${MIGRATIONS_TABLE} (tag, hash, created_at) VALUES (?, ?, ?)`);
     for (const migration of pending) {
       try {
-        for (const statement of migration.statements) db.exec(statement);
+        for (const statement of migration.statements) db.exec(tables.rewriteMigration(statement));
       } catch (error) {
         throw new MigrationError(`migration ${migration.tag} failed on SQLite: ${(error as Error).message}`, { cause: error });
       }

@@ -3,12 +3,12 @@
  * 0.06x of raw better-sqlite3 inside a transaction here (research/toolchain.md §6). Lists are bound
  * as one JSON text and expanded with json_each, so each statement has a fixed shape.
  */
-import type { QuotedTables } from "../tables.js";
+import type { Tables } from "../tables.js";
 
 const READY = "('SUCCESS', 'FAILURE', 'REVOKED')";
 const TASK_COLUMNS = "task_id, status, result, date_done, traceback, name, args, kwargs, worker, retries, queue, children, parent_id, group_id, date_updated";
 
-export function buildStatements(t: QuotedTables) {
+export function buildStatements(t: Tables) {
   return {
     // Unlike PostgreSQL, SQLite's UPSERT keeps the id when it updates, so a plain upsert draws
     // no id needlessly; the precedence guard is the WHERE of the DO UPDATE.

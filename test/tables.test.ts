@@ -1,0 +1,79 @@
+/**
+ * Celery's database_table_names and database_table_schemas: custom names (and, on PostgreSQL, a
+ * schema) apply to the tables, their sequences, indexes and migrations, and to every statement.
+ */
+import assert from "node:assert/strict";
+import Database from "better-sqlite3";
+import { after, describe, it } from "node:test";
+import { resolveTables } from "../src/db/tables.js";
+import { AsyncResult, ConfigError, GroupResult, openBackend, states } from "../src/index.js";
+import { createTestDatabase, pgSkip, queryDatabase, type TestDatabase } from "./helpers/pg.js";
+import { tempDir } from "./helpers/sqlite.js";
+
+const tableNames = { task: "audit_tasks", group: "audit_groups" };
+
+describe("configured table names and schemas", async () => {
+  const dir = tempDir("tables");
+  const databases: TestDatabase[] = [];
+  after(async () => {
+    dir.remove();
+    await Promise.all(databases.map((db) => db.drop()));
+  });
+
+  it("identifiers are validated, never spliced raw", async () => {
+    assert.throws(() => resolveTables("postgresql", { task: 'x"; DROP TABLE y; --' }), ConfigError);
+    assert.throws(() => resolveTables("postgresql", { taskSchema: "a b" }), ConfigError);
+    assert.throws(() => resolveTables("sqlite", { taskSchema: "results" }), ConfigError);
+    assert.throws(() => resolveTables("sqlite", { task: "same", group: "same" }), ConfigError);
+    await assert.rejects(openBackend({ url: ":memory:", tableNames: { task: "bad-name" } }), ConfigError);
+  });
+
+  it("on SQLite the tables, indexes and every operation use the configured names", async () => {
+    const file = dir.file("names.db");
+    const backend = await openBackend({ url: `sqlite:${file}`, tableNames });
+    try {
+      await backend.markAsDone("t1", 1);
+      await new GroupResult("g1", ["t1"], backend).save();
+      assert.deepEqual((await backend.restoreGroup("g1"))?.results, ["t1"]);
+      assert.equal((await backend.cleanup({ now: new Date(Date.now() + 10 * 86_400_000) })).tasks, 1);
+      const raw = new Database(file);
+      const names = (raw.prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'index') AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
+      raw.close();
+      assert.deepEqual(names, ["audit_groups", "audit_groups_taskset_id_key", "audit_tasks", "audit_tasks_task_id_key", "ix_audit_groups_date_done", "ix_audit_tasks_date_done", "ix_audit_tasks_unready_date_updated", "taskledger_lock", "taskledger_migrations"]);
+    } finally {
+      await backend.close();
+    }
+  });
+
+  it("on PostgreSQL a schema holds the tables and their sequences; waiting and cleanup work there", { skip: await pgSkip() }, async () => {
+    const db = await createTestDatabase("tables");
+    databases.push(db);
+    const options = { url: db.url, tableNames, tableSchemas: { task: "results", group: "results" } };
+    const [a, b] = await Promise.all([openBackend(options), openBackend(options)]);
+    try {
+      const waiting = new AsyncResult("t1", a).get({ timeout: 30_000, interval: 60_000 });
+      while (a.changes.size === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+      await b.markAsDone("t1", "pushed through the schema's channel");
+      assert.equal(await waiting, "pushed through the schema's channel");
+      await b.saveGroup("g1", ["t1"]);
+      const objects = await queryDatabase<{ kind: string; name: string }>(db.url,
+        `SELECT CASE c.relkind WHEN 'r' THEN 'table' WHEN 'S' THEN 'sequence' WHEN 'i' THEN 'index' END AS kind, c.relname AS name
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'results' AND c.relkind IN ('r', 'S', 'i') AND c.relname NOT LIKE 'taskledger_migrations%' ORDER BY 1, 2`);
+      assert.deepEqual(objects.map((o) => `${o.kind} ${o.name}`), [
+        "index audit_groups_pkey", "index audit_groups_taskset_id_key", "index audit_tasks_pkey", "index audit_tasks_task_id_key",
+        "index ix_audit_groups_date_done", "index ix_audit_tasks_date_done", "index ix_audit_tasks_unready_date_updated",
+        "sequence task_id_sequence", "sequence taskset_id_sequence",
+        "table audit_groups", "table audit_tasks",
+      ]);
+      const publicTables = await queryDatabase(db.url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'");
+      assert.deepEqual(publicTables, []);
+      // Celery inserts with the schema-qualified sequence; the row is ours to read.
+      await queryDatabase(db.url, "INSERT INTO results.audit_tasks (id, task_id, status) VALUES (nextval('results.task_id_sequence'), 'celery-1', 'STARTED')");
+      assert.equal((await a.getTaskMeta("celery-1")).status, states.STARTED);
+      assert.equal((await a.cleanup({ now: new Date(Date.now() + 10 * 86_400_000) })).tasks, 1);
+      assert.deepEqual((await a.migrationStatus()).pending, []);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+});

@@ -2,6 +2,7 @@
  * Options, their defaults, database URLs and durations. Nothing here touches a database.
  */
 import { resolve } from "node:path";
+import { CELERY_FORMAT, JSON_FORMAT, type ValueFormat } from "./codec/value-format.js";
 import { CELERY_TABLES, type TableConfig } from "./db/tables.js";
 import { ConfigError, InvalidUrlError } from "./errors.js";
 
@@ -43,6 +44,12 @@ export interface BackendOptions {
   busyTimeoutMs?: number;
   /** Create a missing SQLite file (default true); false makes a missing file an error. */
   createIfMissing?: boolean;
+  /**
+   * Write what Celery 5.x reads (default false): results as pickles of plain data, failures as
+   * Celery's exception dict, groups as pickled GroupResults, args/kwargs as kombu JSON. Turn it on
+   * when Python Celery clients read the results taskledger stores. Reading needs no setting.
+   */
+  celeryCompatible?: boolean;
   /** Table names, as Celery's `database_table_names` (default celery_taskmeta / celery_tasksetmeta). */
   tableNames?: { task?: string; group?: string };
   /** PostgreSQL schemas of the tables and their sequences, as Celery's `database_table_schemas`. */
@@ -63,6 +70,7 @@ export interface ResolvedOptions {
   busyTimeoutMs: number;
   createIfMissing: boolean;
   tables: TableConfig;
+  valueFormat: ValueFormat;
 }
 
 const UNITS_MS: Record<string, number> = {
@@ -165,6 +173,7 @@ export function resolveOptions(options: BackendOptions = {}): ResolvedOptions {
     retry: resolveRetry(options.retry),
     busyTimeoutMs,
     createIfMissing: options.createIfMissing ?? true,
+    valueFormat: options.celeryCompatible ? CELERY_FORMAT : JSON_FORMAT,
     tables: {
       task: options.tableNames?.task ?? CELERY_TABLES.task,
       group: options.tableNames?.group ?? CELERY_TABLES.group,

@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from "node:events";
 import { exceptionToStored, tracebackOf } from "../codec/exception.js";
-import { decodeStored, encodeGroupTuple, idsFromGroupTuple } from "../codec/stored.js";
+import { decodeStored, idsFromGroupTuple } from "../codec/stored.js";
 import type { ResolvedOptions } from "../config.js";
 import type { Driver, MigrationStatus, TaskWrite } from "../db/driver.js";
 import { runCleanup, type CleanupOptions } from "../cleanup/cleaner.js";
@@ -168,7 +168,7 @@ export class DatabaseBackend {
   /** Saves a group's result ids (overwriting an earlier save of the same group). */
   async saveGroup(groupId: string, resultIds: readonly string[], options: { now?: Date } = {}): Promise<void> {
     validateId(groupId, "group");
-    const result = encodeGroupTuple(groupId, resultIds.map((id) => validateId(id, "task")));
+    const result = this.options.valueFormat.group(groupId, resultIds.map((id) => validateId(id, "task")));
     await this.retrying("saveGroup", groupId, () => this.driver.groupSave({ groupId, result, dateDone: options.now ?? new Date() }));
   }
 
@@ -213,7 +213,7 @@ export class DatabaseBackend {
   private toWrite(item: Omit<StoreItem, "traceback"> & { traceback?: string | null | undefined }, now: Date | undefined): TaskWrite {
     return buildTaskWrite({
       taskId: item.taskId, status: item.status, result: item.result, traceback: item.traceback, request: item.request,
-      now: now ?? new Date(), resultExtended: this.options.resultExtended,
+      now: now ?? new Date(), resultExtended: this.options.resultExtended, format: this.options.valueFormat,
     });
   }
 

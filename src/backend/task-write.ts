@@ -3,7 +3,8 @@
  * so a value that cannot be encoded fails with nothing written.
  */
 import { exceptionToStored, isStoredException, tracebackOf } from "../codec/exception.js";
-import { encodeResultIds, encodeValue } from "../codec/stored.js";
+import { encodeResultIds } from "../codec/stored.js";
+import type { ValueFormat } from "../codec/value-format.js";
 import type { TaskWrite } from "../db/driver.js";
 import { InvalidIdError } from "../errors.js";
 import { EXCEPTION_STATES, READY_STATES } from "../states.js";
@@ -28,6 +29,7 @@ export interface WriteInput {
   replaceReady?: boolean | undefined;
   now: Date;
   resultExtended: boolean;
+  format: ValueFormat;
 }
 
 export function buildTaskWrite(input: WriteInput): TaskWrite {
@@ -50,14 +52,14 @@ export function buildTaskWrite(input: WriteInput): TaskWrite {
   return {
     taskId,
     status: input.status,
-    result: encodeValue(result),
+    result: input.format.result(result),
     traceback,
     dateDone: READY_STATES.has(input.status) ? input.now : null,
     extended: input.resultExtended && request !== null
       ? {
           name: request.name ?? null,
-          args: encodeValue(request.args ?? null),
-          kwargs: encodeValue(request.kwargs ?? null),
+          args: input.format.args(request.args ?? null),
+          kwargs: input.format.args(request.kwargs ?? null),
           worker: request.worker ?? null,
           retries: request.retries ?? null,
           queue: request.queue ?? null,

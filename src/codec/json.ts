@@ -12,12 +12,6 @@ const BIGINT_IN_JSON = /"\\u0000taskledger-bigint:(-?\d+)"/g;
 // Integers beyond 2^53 have at least 16 digits; only then is the slower exact parser needed.
 const LONG_DIGIT_RUN = /\d{16,}/;
 
-/** Encodes a value for a binary column; `undefined` and `null` give SQL NULL, as Celery stores None. */
-export function encodeValue(value: unknown): Buffer | null {
-  if (value === undefined || value === null) return null;
-  return Buffer.from(encodeJsonText(value), "utf8");
-}
-
 /** Encodes to JSON text, validating on the way; throws EncodeError naming the offending path. */
 export function encodeJsonText(value: unknown): string {
   const state = { sawBigint: false };

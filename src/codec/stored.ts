@@ -3,7 +3,7 @@
  * Decoding never throws anything but CorruptValueError, naming the task and column.
  */
 import { CorruptValueError } from "../errors.js";
-import { decodeJsonText, encodeJsonText, encodeValue } from "./json.js";
+import { decodeJsonText, encodeJsonText } from "./json.js";
 import { looksLikePickle, PythonResultRef, readPickle } from "./pickle.js";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -74,4 +74,3 @@ export function idsFromGroupTuple(value: unknown, groupId: string): string[] {
   throw new CorruptValueError(groupId, "group result", "expected a group tuple [[groupId, parent], [members]] or a pickled GroupResult");
 }
 
-export { encodeValue };

@@ -76,6 +76,8 @@ export interface DeleteExpiredParams {
 export interface MigrationStatus {
   applied: string[];
   pending: string[];
+  /** The statements the pending migrations would run here (adopting existing tables where found). */
+  planned: string[];
 }
 
 export type Dialect = "postgresql" | "sqlite";

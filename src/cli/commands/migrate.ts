@@ -10,14 +10,14 @@ export async function run(options: MigrateOptions, deps: CommandDeps): Promise<n
   return withBackend(deps, async (backend) => {
     const before = await backend.migrationStatus();
     if (options.check) {
-      if (deps.json) deps.out.out(JSON.stringify({ url: backend.url, applied: before.applied, pending: before.pending }));
+      if (deps.json) deps.out.out(JSON.stringify({ url: backend.url, applied: before.applied, pending: before.pending, planned: before.planned }));
       else if (before.pending.length === 0) deps.out.out(`${backend.url}: up to date (${before.applied.length} migrations applied)`);
-      else deps.out.out(`${backend.url}: ${before.pending.length} pending: ${before.pending.join(", ")}`);
+      else deps.out.out(`${backend.url}: ${before.pending.length} pending: ${before.pending.join(", ")}; migrate would run:\n${before.planned.map((s) => `  ${s.replace(/\s+/g, " ")}`).join("\n")}`);
       return before.pending.length === 0 ? EXIT.OK : EXIT.FAILURE;
     }
     const after = await backend.migrate();
     const appliedNow = after.applied.filter((tag) => !before.applied.includes(tag));
-    if (deps.json) deps.out.out(JSON.stringify({ url: backend.url, applied: after.applied, appliedNow, pending: after.pending }));
+    if (deps.json) deps.out.out(JSON.stringify({ url: backend.url, applied: after.applied, appliedNow, pending: after.pending, ran: after.planned }));
     else if (appliedNow.length === 0) deps.out.out(`${backend.url}: already up to date (${after.applied.length} migrations applied)`);
     else deps.out.out(`${backend.url}: applied ${appliedNow.join(", ")}`);
     return EXIT.OK;

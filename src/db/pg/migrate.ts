@@ -8,6 +8,7 @@ import type pg from "pg";
 import type { ClientPool } from "./client-pool.js";
 import { MigrationError } from "../../errors.js";
 import type { MigrationStatus } from "../driver.js";
+import { createdTable, planAdoption, type ExistingSchema } from "../adopt.js";
 import { pendingOf, readMigrations } from "../migrations.js";
 import type { Tables } from "../tables.js";
 
@@ -23,11 +24,18 @@ export async function migratePg(pool: ClientPool, tables: Tables, options: { app
     try {
       const applied = await readApplied(client, tables, options.apply);
       const pending = pendingOf(all, applied);
-      if (!options.apply) return { applied: [...applied], pending: pending.map((m) => m.tag) };
+      if (!options.apply) {
+        const planned = (await Promise.all(pending.map((m) => plan(client, tables, m.statements)))).flat();
+        return { applied: [...applied], pending: pending.map((m) => m.tag), planned };
+      }
+      const ran: string[] = [];
       for (const migration of pending) {
         await client.query("BEGIN");
         try {
-          for (const statement of migration.statements) await client.query(tables.rewriteMigration(statement));
+          for (const statement of await plan(client, tables, migration.statements)) {
+            await client.query(statement);
+            ran.push(statement);
+          }
           await client.query(`INSERT INTO ${tables.migrations} (tag, hash, created_at) VALUES ($1, $2, $3)`, [migration.tag, migration.hash, migration.createdAt]);
           await client.query("COMMIT");
         } catch (error) {
@@ -35,13 +43,28 @@ export async function migratePg(pool: ClientPool, tables: Tables, options: { app
           throw new MigrationError(`migration ${migration.tag} failed on PostgreSQL: ${(error as Error).message}`, { cause: error });
         }
       }
-      return { applied: [...applied, ...pending.map((m) => m.tag)], pending: [] };
+      return { applied: [...applied, ...pending.map((m) => m.tag)], pending: [], planned: ran };
     } finally {
       await client.query("SELECT pg_advisory_unlock(hashtext($1))", [lockKey]);
     }
   } finally {
     await client.end().catch(() => undefined);
   }
+}
+
+/** A migration's statements for this database: Celery's existing tables are adopted, not re-created. */
+async function plan(client: pg.Client, tables: Tables, statements: readonly string[]): Promise<string[]> {
+  const rewritten = statements.map((s) => tables.rewriteMigration(s));
+  const existing: ExistingSchema = { columns: new Map() };
+  for (const table of rewritten.map(createdTable)) {
+    if (table === undefined) continue;
+    const rows = await client.query<{ name: string }>(
+      "SELECT attname AS name FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped",
+      [table],
+    );
+    if (rows.rows.length > 0) existing.columns.set(table, new Set(rows.rows.map((r) => r.name)));
+  }
+  return planAdoption(rewritten, existing);
 }
 
 async function readApplied(client: pg.Client, tables: Tables, create: boolean): Promise<Set<string>> {

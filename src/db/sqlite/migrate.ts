@@ -7,6 +7,7 @@
 import type Database from "better-sqlite3";
 import { MigrationError } from "../../errors.js";
 import type { MigrationStatus } from "../driver.js";
+import { createdTable, planAdoption, type ExistingSchema } from "../adopt.js";
 import { MIGRATIONS_TABLE, pendingOf, readMigrations } from "../migrations.js";
 import type { Tables } from "../tables.js";
 import { isTransientSqliteError } from "./errors.js";
@@ -16,7 +17,8 @@ export function migrateSqlite(db: Database.Database, tables: Tables, options: { 
   if (!options.apply) {
     const present = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(MIGRATIONS_TABLE);
     const applied = present ? readApplied(db) : new Set<string>();
-    return { applied: [...applied], pending: pendingOf(all, applied).map((m) => m.tag) };
+    const pending = pendingOf(all, applied);
+    return { applied: [...applied], pending: pending.map((m) => m.tag), planned: pending.flatMap((m) => plan(db, tables, m.statements)) };
   }
   db.exec("BEGIN IMMEDIATE");
   try {
@@ -25,21 +27,38 @@ export function migrateSqlite(db: Database.Database, tables: Tables, options: { 
     const applied = readApplied(db);
     const pending = pendingOf(all, applied);
     const record = db.prepare(`INSERT INTO ${MIGRATIONS_TABLE} (tag, hash, created_at) VALUES (?, ?, ?)`);
+    const ran: string[] = [];
     for (const migration of pending) {
       try {
-        for (const statement of migration.statements) db.exec(tables.rewriteMigration(statement));
+        for (const statement of plan(db, tables, migration.statements)) {
+          db.exec(statement);
+          ran.push(statement);
+        }
       } catch (error) {
         throw new MigrationError(`migration ${migration.tag} failed on SQLite: ${(error as Error).message}`, { cause: error });
       }
       record.run(migration.tag, migration.hash, migration.createdAt);
     }
     db.exec("COMMIT");
-    return { applied: [...applied, ...pending.map((m) => m.tag)], pending: [] };
+    return { applied: [...applied, ...pending.map((m) => m.tag)], pending: [], planned: ran };
   } catch (error) {
     if (db.inTransaction) db.exec("ROLLBACK");
     if (isTransientSqliteError(error)) throw error; // the caller's retry waits for the other migrator
     throw error instanceof MigrationError ? error : new MigrationError(`migrating the SQLite database failed: ${(error as Error).message}`, { cause: error });
   }
+}
+
+/** A migration's statements for this file: Celery's existing tables are adopted, not re-created. */
+function plan(db: Database.Database, tables: Tables, statements: readonly string[]): string[] {
+  const rewritten = statements.map((s) => tables.rewriteMigration(s));
+  const existing: ExistingSchema = { columns: new Map() };
+  const columnsOf = db.prepare("SELECT name FROM pragma_table_info(?)").pluck();
+  for (const table of rewritten.map(createdTable)) {
+    if (table === undefined) continue;
+    const names = columnsOf.all(table.replace(/[`"]/g, "")) as string[];
+    if (names.length > 0) existing.columns.set(table, new Set(names));
+  }
+  return planAdoption(rewritten, existing);
 }
 
 function readApplied(db: Database.Database): Set<string> {

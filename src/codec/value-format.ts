@@ -1,0 +1,52 @@
+/**
+ * How values are written to the binary columns. The default writes JSON (taskledger's format,
+ * and what Celery 5.7 writes); the Celery-compatible format writes what Celery 5.x reads:
+ * `result` as a pickle of the data subset (protocol 4), failures as Celery's pickled exception
+ * dict, groups as a pickled celery.result.GroupResult, and args/kwargs as kombu JSON. Reading
+ * needs no setting: each row's first byte tells pickle from JSON.
+ */
+import { EncodeError } from "../errors.js";
+import { isStoredException } from "./exception.js";
+import { encodeKombuJson } from "./kombu-json.js";
+import { encodeJsonText } from "./json.js";
+import { pickleException, pickleGroupResult, writePickle } from "./pickle.js";
+import { encodeGroupTuple } from "./stored.js";
+
+export interface ValueFormat {
+  readonly name: "json" | "celery";
+  /** The result column; null and undefined are SQL NULL, as Celery stores None. */
+  result(value: unknown): Buffer | null;
+  /** The args and kwargs columns. */
+  args(value: unknown): Buffer | null;
+  /** A saved group's result column. */
+  group(groupId: string, resultIds: readonly string[]): Buffer;
+}
+
+export const JSON_FORMAT: ValueFormat = {
+  name: "json",
+  result: (value) => (value == null ? null : Buffer.from(encodeJsonText(value), "utf8")),
+  args: (value) => (value == null ? null : Buffer.from(encodeJsonText(value), "utf8")),
+  group: (groupId, ids) => encodeGroupTuple(groupId, ids),
+};
+
+export const CELERY_FORMAT: ValueFormat = {
+  name: "celery",
+  result: (value) => {
+    if (value == null) return null;
+    if (isStoredException(value)) return pickled(() => pickleException(value.exc_type, value.exc_module ?? "builtins", value.exc_message));
+    return pickled(() => writePickle(value));
+  },
+  args: (value) => (value == null ? null : Buffer.from(encodeKombuJson(value), "ascii")),
+  group: (groupId, ids) => pickleGroupResult(groupId, [...ids]),
+};
+
+/** The pickle writer's TypeError names the path ("… at $.rows[3]"); callers get an EncodeError. */
+function pickled(write: () => Buffer): Buffer {
+  try {
+    return write();
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+    const path = / at (\$\S*)$/.exec(error.message)?.[1] ?? "$";
+    throw new EncodeError(path, error.message.replace(/ at \$\S*$/, ""));
+  }
+}

@@ -35,3 +35,35 @@ describe("JSON codec", () => {
     assert.equal(encodeJsonText({ a: undefined, b: [undefined, 1] }), '{"b":[null,1]}');
   });
 });
+
+describe("decoding stored values never fails with anything but CorruptValueError", () => {
+  it("random, truncated and bit-flipped JSON and pickles give typed errors only, and never hang", async () => {
+    const { decodeStored } = await import("../src/codec/stored.js");
+    const { CorruptValueError } = await import("../src/index.js");
+    let seed = 0x2545f491;
+    const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const samples = [
+      Buffer.from(encodeJsonText({ a: [1, 2n ** 70n, "é", null, true], d: new Date(0), b: Buffer.from("hi"), n: { "__type__": "datetime", "__value__": "x" } })),
+      Buffer.from('{"big": 123456789012345678901234567890, "s": "\\u00e9\\"", "f": -1.5e-300}'),
+      Buffer.from("80059525000000000000007d94288c01619468028c016294284b014b02659475", "hex"),
+      Buffer.from("8004954b000000000000007d94288c086578635f74797065948c0a56616c75654572726f72948c0b6578635f6d657373616765948c04626f6f6d948594752e", "hex"),
+    ];
+    let typed = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const base = samples[i % samples.length]!;
+      let bytes: Buffer;
+      switch (i % 3) {
+        case 0: bytes = base.subarray(0, Math.floor(random() * base.length)); break;
+        case 1: bytes = Buffer.from(base); bytes[Math.floor(random() * bytes.length)] = Math.floor(random() * 256); break;
+        default: bytes = Buffer.from(Array.from({ length: 1 + Math.floor(random() * 64) }, (_, k) => (k === 0 && random() < 0.5 ? 0x80 : Math.floor(random() * 256))));
+      }
+      try {
+        decodeStored(bytes, "fuzz", "result");
+      } catch (error) {
+        assert.ok(error instanceof CorruptValueError, `input ${bytes.toString("hex")} threw ${error}`);
+        typed++;
+      }
+    }
+    assert.ok(typed > 1000, "the fuzz inputs should mostly be unreadable");
+  });
+});

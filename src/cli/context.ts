@@ -109,7 +109,9 @@ export function reportError(error: unknown, out: Output): number {
     return EXIT.USAGE;
   }
   const message = error instanceof Error ? error.message : String(error);
-  const missing = /does not exist|no such table/i.test(message) ? " (no taskledger tables there yet? run `taskledger migrate` first)" : "";
+  const missing = /does not exist|no such table|no column named|no such column/i.test(message)
+    ? " (tables missing, or created by Celery and not adopted yet? run `taskledger migrate` first)"
+    : "";
   const known = error instanceof TaskledgerError || error instanceof DatabaseError || error instanceof MigrationError;
   out.err(`taskledger: ${known ? message : `unexpected error: ${message}`}${missing}`);
   return EXIT.FAILURE;

@@ -1,10 +1,10 @@
 /**
- * The writer half of bench/wakeup.ts: reads task ids on stdin, stores each as SUCCESS, and
+ * The writer half of the wake-up scenario: reads task ids on stdin, stores each as SUCCESS, and
  * prints "<id> <commit time>" (epoch ms, sub-millisecond) once the commit returned.
  * argv: url
  */
 import { createInterface } from "node:readline";
-import { openBackend } from "../src/index.js";
+import { openBackend } from "../../src/index.js";
 
 const backend = await openBackend({ url: process.argv[2]!, migrate: false });
 process.stdout.write("ready\n");

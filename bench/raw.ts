@@ -7,9 +7,20 @@
  */
 import Database from "better-sqlite3";
 import pg from "pg";
+import { buildStatements } from "../src/db/pg/statements.js";
+import { resolveTables } from "../src/db/tables.js";
+
+const TABLES = resolveTables("postgresql");
+const EXACT = buildStatements(TABLES);
 
 export interface RawDriver {
   store(taskId: string, value: unknown): Promise<void>;
+  /**
+   * PostgreSQL only: taskledger's own statements (the no-id-burn CTE upsert with its NOTIFY) sent
+   * by the raw driver, so the ratio to taskledger isolates the library's own overhead.
+   */
+  storeExact?(taskId: string, value: unknown): Promise<void>;
+  storeManyExact?(items: readonly { taskId: string; value: unknown }[]): Promise<number>;
   /** One row by id, its result decoded. */
   read(taskId: string): Promise<unknown>;
   /** All rows in one query, results decoded, keyed by id. */
@@ -52,6 +63,21 @@ export async function rawPg(url: string): Promise<RawDriver> {
   return {
     async store(taskId, value) {
       await client.query({ name: "raw_store", text: PG_STORE, values: [taskId, encode(value), naiveNow()] });
+    },
+    async storeExact(taskId, value) {
+      const now = naiveNow();
+      await client.query({ name: "raw_store_exact", text: EXACT.taskStore, values: [taskId, "SUCCESS", encode(value), now, null, null, null, null, null, null, null, null, null, null, now, false, true, TABLES.channel] });
+    },
+    async storeManyExact(items) {
+      const now = naiveNow();
+      const n = items.length;
+      const nulls = () => new Array(n).fill(null);
+      const r = await client.query({
+        name: "raw_store_many_exact",
+        text: EXACT.taskStoreMany,
+        values: [items.map((i) => i.taskId), new Array(n).fill("SUCCESS"), items.map((i) => encode(i.value)), new Array(n).fill(now), nulls(), nulls(), nulls(), nulls(), nulls(), nulls(), nulls(), nulls(), nulls(), nulls(), new Array(n).fill(now), false, true, TABLES.channel],
+      });
+      return r.rows[0].written;
     },
     async read(taskId) {
       const { rows } = await client.query({ name: "raw_read", text: `SELECT ${COLUMNS} FROM celery_taskmeta WHERE task_id = $1`, values: [taskId] });

@@ -118,7 +118,7 @@ async function runShape(ctx: BenchContext, side: Side, shapeName: ShapeName, rou
     `${fmt(median(runs.map((x) => x.writerStores)))}${runs.some((x) => x.writerErrors > 0) ? `, ${Math.max(...runs.map((x) => x.writerErrors))} failed` : ""}`,
     `${fmt(Math.max(...runs.map((x) => x.hwmKb)) / 1024)} MB`,
   ];
-  const rows = [{ name: "taskledger backend.cleanup() (batches of 5,000)", values: tl.map((x) => x.rowsPerSecond), extra: extra(tl) }];
+  const rows = [{ name: "taskledger backend.cleanup() (adaptive batches)", values: tl.map((x) => x.rowsPerSecond), extra: extra(tl) }];
   if (cel.length > 0) rows.push({ name: "Celery cleanup() (one DELETE)", values: cel.map((x) => x.rowsPerSecond), extra: extra(cel) });
   const label = shapeName === "most" ? "most rows expired" : "1% expired";
   printTable({

@@ -28,6 +28,9 @@ export const storeOne: Scenario = {
           { name: "raw driver upsert", round: (r) => opsPerSecond(opsFor(r, plan.ops), async () => { for (let i = opsFor(r, plan.ops); i > 0; i--) await raw.store(randomUUID(), PAYLOAD); }) },
         ];
         if (side.celery) contenders.push(celeryStore(side, "pooled", plan.celeryPooledOps), celeryStore(side, "client", plan.celeryClientOps));
+        if (raw.storeExact) {
+          contenders.push({ name: "raw driver, taskledger's statement (CTE + NOTIFY)", round: (r) => opsPerSecond(opsFor(r, plan.ops), async () => { for (let i = opsFor(r, plan.ops); i > 0; i--) await raw.storeExact!(randomUUID(), PAYLOAD); }) });
+        }
         const results = await interleave(plan.rounds, contenders);
         printTable({
           title: `${side.label}: store one result, one connection (${plan.ops} stores per round; Celery pooled ${plan.celeryPooledOps}, client ${plan.celeryClientOps})`,
@@ -37,8 +40,8 @@ export const storeOne: Scenario = {
         const tl = median(results.get("taskledger markAsDone")!);
         const minRaw = side.dialect === "postgresql" ? 0.8 : 0.7;
         ratioTarget(`store, ${side.label}`, `single store >= ${minRaw}x raw driver`, tl / median(results.get("raw driver upsert")!), minRaw);
-        ratioTarget(`store, ${side.label}`, "single store >= 3x Celery pooled", tl / medianOf(results, contenders[2]?.name), 3);
-        ratioTarget(`store, ${side.label}`, "single store >= 20x Celery client mode", tl / medianOf(results, contenders[3]?.name), 20);
+        ratioTarget(`store, ${side.label}`, "single store >= 3x Celery pooled", tl / medianOf(results, "Celery mark_as_done, pooled (worker mode)"), 3);
+        ratioTarget(`store, ${side.label}`, "single store >= 20x Celery client mode", tl / medianOf(results, "Celery mark_as_done, client mode"), 20);
       } finally {
         await backend.close();
         await raw.close();
@@ -123,6 +126,12 @@ export const storeBatch: Scenario = {
           },
         ];
         if (side.celery) contenders.push({ name: "Celery pooled, one mark_as_done per result", round: (r) => side.celery!.opsPerSecond({ op: "store", n: opsFor(r, plan.celeryPooledOps), mode: "pooled" }) });
+        if (raw.storeManyExact) {
+          contenders.push({ name: "raw driver, taskledger's statement (15 arrays + NOTIFY)", round: async (r) => {
+            const batch = items(r);
+            return opsPerSecond(batch.length, () => raw.storeManyExact!(batch));
+          } });
+        }
         const results = await interleave(plan.rounds, contenders);
         printTable({
           title: `${side.label}: batch store of ${n.toLocaleString("en-US")} results (Celery has no batch call: ${plan.celeryPooledOps} single stores per round)`,

@@ -11,7 +11,16 @@ import type { Driver } from "../db/driver.js";
 import { CleanupLockedError, ConfigError } from "../errors.js";
 import type { CleanupProgress, CleanupReport } from "../types.js";
 
+/** The first batch when no batchSize is given; later batches adapt to BATCH_TARGET_MS. */
 export const CLEANUP_BATCH_SIZE_DEFAULT = 5_000;
+const BATCH_SIZE_MIN = 500;
+const BATCH_SIZE_MAX = 100_000;
+/**
+ * How long one adaptive batch should take. SQLite's single writer waits for each batch, so its
+ * batches stay well under the 250 ms a concurrent store may stall; PostgreSQL's writers never
+ * wait on a batch, so its batches grow until per-statement overhead no longer matters.
+ */
+const BATCH_TARGET_MS = { concurrentWriters: 500, singleWriter: 100 } as const;
 /** Unready rows seen without a date_updated are stamped this many at a time. */
 const STAMP_BATCH_SIZE = 5_000;
 
@@ -25,7 +34,11 @@ export interface CleanupOptions {
    * Rows other writers made (no date_updated) are first stamped with the time cleanup saw them.
    */
   staleAfter?: Duration | null;
-  /** Rows per DELETE statement. Default 5000. */
+  /**
+   * Rows per DELETE statement, fixed. Default: adaptive, starting at 5000 and sized so each batch
+   * takes about 100 ms on SQLite (a concurrent writer waits at most that long) or 500 ms on
+   * PostgreSQL (where writers never wait on it), between 500 and 100,000 rows.
+   */
   batchSize?: number;
   /** Stop cleanly between batches after this long. */
   maxRuntime?: Duration | null;
@@ -56,8 +69,10 @@ export async function runCleanup(
 ): Promise<CleanupReport> {
   const started = Date.now();
   const now = options.now ?? new Date();
-  const batchSize = options.batchSize ?? CLEANUP_BATCH_SIZE_DEFAULT;
+  const adaptive = options.batchSize === undefined;
+  let batchSize = options.batchSize ?? CLEANUP_BATCH_SIZE_DEFAULT;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new ConfigError("batchSize", `expected a positive integer, got ${batchSize}`);
+  const targetMs = driver.concurrentWriters ? BATCH_TARGET_MS.concurrentWriters : BATCH_TARGET_MS.singleWriter;
   const expiresMs = options.expires === undefined ? defaultExpiresMs : resolveExpires(options.expires, "expires");
   const deadline = options.maxRuntime == null ? Infinity : started + parseDuration(options.maxRuntime, "maxRuntime");
   const staleMs = options.staleAfter == null ? null : resolveExpires(options.staleAfter, "staleAfter");
@@ -116,15 +131,22 @@ export async function runCleanup(
           break;
         }
         const batchStarted = Date.now();
-        const count = await retrying(`cleanup ${pass.phase}`, () => pass.run(batchSize));
+        const limit = batchSize;
+        const count = await retrying(`cleanup ${pass.phase}`, () => pass.run(limit));
+        const batchMs = Date.now() - batchStarted;
         if (pass.phase === "stamp") report.stamped += count;
         else {
           report[pass.phase] += count;
           total += count;
         }
         options.onProgress?.({ phase: pass.phase, ...(pass.state ? { state: pass.state } : {}), batch: count, total, elapsedMs: Date.now() - started });
-        if (count < (pass.phase === "stamp" ? Math.min(batchSize, STAMP_BATCH_SIZE) : batchSize)) break;
-        const pause = options.pauseMs ?? (driver.concurrentWriters ? 0 : Math.min(50, (Date.now() - batchStarted) / 2));
+        if (count < (pass.phase === "stamp" ? Math.min(limit, STAMP_BATCH_SIZE) : limit)) break;
+        if (adaptive) {
+          // Scale toward the target time, at most doubling or halving per batch.
+          const scale = Math.min(2, Math.max(0.5, targetMs / Math.max(1, batchMs)));
+          batchSize = Math.round(Math.min(BATCH_SIZE_MAX, Math.max(BATCH_SIZE_MIN, batchSize * scale)));
+        }
+        const pause = options.pauseMs ?? (driver.concurrentWriters ? 0 : Math.min(50, batchMs / 2));
         await new Promise((resolve) => (pause > 0 ? setTimeout(resolve, pause) : setImmediate(resolve)));
       }
       if (!report.complete) break;

@@ -261,6 +261,12 @@ export function storeReadSuite(ctx: SuiteContext): void {
       const meta = await b.getTaskMeta(dup);
       assert.equal(meta.status, states.SUCCESS);
       assert.equal(meta.result, "done");
+      // A batch without request metadata keeps what earlier stores wrote to those columns.
+      const started = id();
+      await b.markAsStarted(started, null, { request: { name: "kept.name", args: [1], parentId: "kept-parent" } });
+      await b.storeMany([{ taskId: started, status: states.SUCCESS, result: 2 }, { taskId: id(), status: states.SUCCESS, result: 3 }]);
+      const kept = await b.getTaskMeta(started);
+      assert.deepEqual([kept.status, kept.result, kept.name, kept.args, kept.parentId], [states.SUCCESS, 2, "kept.name", [1], "kept-parent"]);
     });
 
     it("date_done is naive UTC in the column and reads the same whatever the process's TZ", async () => {

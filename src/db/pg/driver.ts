@@ -66,7 +66,26 @@ export class PgDriver implements Driver {
   async taskStoreMany(writes: readonly TaskWrite[]): Promise<number> {
     let written = 0;
     // extended and replaceReady are per statement, so a mixed batch becomes one statement per kind.
-    for (const batch of groupBy(writes, (w) => `${w.extended !== null}:${w.replaceReady}`)) {
+    const lean = (w: TaskWrite) => w.extended === null && w.children === null && w.parentId === null && w.groupId === null;
+    for (const batch of groupBy(writes, (w) => `${w.extended !== null}:${w.replaceReady}:${lean(w)}`)) {
+      if (batch.every(lean)) {
+        const columns: unknown[][] = [[], [], [], [], [], []];
+        for (const w of batch) {
+          columns[0]!.push(w.taskId);
+          columns[1]!.push(w.status);
+          columns[2]!.push(w.result);
+          columns[3]!.push(w.dateDone && toNaiveUtc(w.dateDone));
+          columns[4]!.push(w.traceback);
+          columns[5]!.push(toNaiveUtc(w.dateUpdated));
+        }
+        const result = await this.pool.query<{ written: number }>({
+          name: "tl_task_store_many_lean",
+          text: this.sql.taskStoreManyLean,
+          values: [...columns, batch[0]!.replaceReady, this.tables.channel],
+        });
+        written += result.rows[0]!.written;
+        continue;
+      }
       const columns: unknown[][] = Array.from({ length: 15 }, () => []);
       for (const w of batch) writeValues(w).forEach((value, i) => columns[i]!.push(value));
       const result = await this.pool.query<{ written: number }>({

@@ -44,9 +44,7 @@ export class PgListener implements ChangeWatch {
 
   private async connect(): Promise<void> {
     const client = new pg.Client({ connectionString: this.connectionString, application_name: "taskledger-listen", keepAlive: true });
-    client.on("notification", (message) => {
-      if (message.payload) this.onChange([message.payload]);
-    });
+    client.on("notification", (message) => this.onChange(parsePayload(message.payload)));
     const lost = () => {
       if (this.client !== client) return;
       this.client = undefined;
@@ -77,5 +75,15 @@ export class PgListener implements ChangeWatch {
       );
     }, delay);
     this.reconnectTimer.unref();
+  }
+}
+
+/** A NOTIFY payload is a JSON array of task ids; anything else wakes every waiter to re-read. */
+function parsePayload(payload: string | undefined): string[] | null {
+  try {
+    const ids: unknown = JSON.parse(payload ?? "");
+    return Array.isArray(ids) && ids.every((id) => typeof id === "string") ? ids : null;
+  } catch {
+    return null;
   }
 }

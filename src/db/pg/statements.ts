@@ -40,7 +40,9 @@ export function buildStatements(t: Tables) {
     /**
      * One statement, one implicit transaction: update the row if it exists (so an update draws no
      * id from the sequence), else insert it; a racing insert lands in ON CONFLICT; both paths
-     * carry the precedence guard. The NOTIFY is sent on commit, only when a row was written.
+     * carry the precedence guard. The NOTIFY (a JSON array of ids) is sent on commit, only when
+     * a row was written in a ready state: waiters wait for nothing else, and notifying commits are
+     * serialized by PostgreSQL, so STARTED and RETRY stores skip it.
      * $16 extended, $17 replaceReady, $18 channel.
      */
     taskStore: `
@@ -57,7 +59,8 @@ export function buildStatements(t: Tables) {
         WHERE ${guard("t", "EXCLUDED.status", "$17::boolean")}
         RETURNING 1
       )
-      SELECT pg_notify($18::text, $1::varchar) FROM (SELECT 1 FROM updated UNION ALL SELECT 1 FROM inserted) AS written`,
+      SELECT 1 FROM (SELECT 1 FROM updated UNION ALL SELECT 1 FROM inserted) AS written
+      LEFT JOIN LATERAL (SELECT pg_notify($18::text, json_build_array($1::varchar)::text) WHERE $2::varchar IN ${READY}) AS notified ON true`,
 
     /**
      * Many rows from parallel arrays (unnest): one statement whatever the count, far below the
@@ -75,30 +78,58 @@ export function buildStatements(t: Tables) {
         SELECT nextval('${t.taskSequence}'), ${TASK_COLUMNS} FROM input
         ON CONFLICT (task_id) DO UPDATE SET ${setFrom(excluded, "$16::boolean")}
         WHERE ${guard("t", "EXCLUDED.status", "$17::boolean")}
-        RETURNING t.task_id
+        RETURNING t.task_id, t.status
       )
-      SELECT count(pg_notify($18::text, task_id))::int AS written FROM written`,
+      SELECT (SELECT count(*) FROM written)::int AS written,
+        -- One NOTIFY per 40 ready ids (a JSON array stays under the 8,000-byte payload limit).
+        (SELECT count(pg_notify($18::text, ids)) FROM (
+          SELECT json_agg(task_id)::text AS ids FROM (
+            SELECT task_id, (row_number() OVER () - 1) / 40 AS chunk FROM written WHERE status IN ${READY}) AS ready
+          GROUP BY chunk) AS chunks) AS notified`,
+
+    /**
+     * taskStoreMany for batches without request metadata (no extended or lineage columns to
+     * write, so those keep what the rows hold): 6 arrays instead of 15, about a third less time
+     * per row. $7 replaceReady, $8 channel.
+     */
+    taskStoreManyLean: `
+      WITH written AS (
+        INSERT INTO ${t.task} AS t (id, task_id, status, result, date_done, traceback, date_updated)
+        SELECT nextval('${t.taskSequence}'), i.* FROM unnest($1::varchar[], $2::varchar[], $3::bytea[], $4::timestamp[], $5::text[], $6::timestamp[])
+          AS i(task_id, status, result, date_done, traceback, date_updated)
+        ON CONFLICT (task_id) DO UPDATE SET status = EXCLUDED.status, result = EXCLUDED.result, date_done = EXCLUDED.date_done,
+          traceback = EXCLUDED.traceback, date_updated = EXCLUDED.date_updated
+        WHERE ${guard("t", "EXCLUDED.status", "$7::boolean")}
+        RETURNING t.task_id, t.status
+      )
+      SELECT (SELECT count(*) FROM written)::int AS written,
+        (SELECT count(pg_notify($8::text, ids)) FROM (
+          SELECT json_agg(task_id)::text AS ids FROM (
+            SELECT task_id, (row_number() OVER () - 1) / 40 AS chunk FROM written WHERE status IN ${READY}) AS ready
+          GROUP BY chunk) AS chunks) AS notified`,
 
     taskGet: `SELECT ${TASK_COLUMNS} FROM ${t.task} WHERE task_id = $1::varchar`,
     taskGetMany: `SELECT ${TASK_COLUMNS} FROM ${t.task} WHERE task_id = ANY($1::varchar[])`,
     taskExists: `SELECT 1 FROM ${t.task} WHERE task_id = $1::varchar`,
     taskForget: `DELETE FROM ${t.task} WHERE task_id = ANY($1::varchar[])`,
     // Oldest first on the date_done index, a bounded batch per statement; SKIP LOCKED keeps a
-    // batch from queueing behind a worker that is updating one of these rows right now.
+    // batch from queueing behind a worker that is updating one of these rows right now. The rows
+    // are named by ctid from an ARRAY(...) of the batch: `id IN (SELECT …)` let the planner hash
+    // the whole table on every batch (300–400 ms per 5,000 rows on 1M rows; 10 ms this way).
     taskDeleteExpired: `
-      DELETE FROM ${t.task} WHERE id IN (
-        SELECT id FROM ${t.task}
+      DELETE FROM ${t.task} WHERE ctid = ANY(ARRAY(
+        SELECT ctid FROM ${t.task}
         WHERE date_done < $1::timestamp
           AND ($3::varchar[] IS NULL OR status = ANY($3::varchar[]))
           AND ($4::varchar[] IS NULL OR status IS NULL OR NOT (status = ANY($4::varchar[])))
-        ORDER BY date_done LIMIT $2::int FOR UPDATE SKIP LOCKED)`,
+        ORDER BY date_done LIMIT $2::int FOR UPDATE SKIP LOCKED))`,
     taskDeleteStale: `
-      DELETE FROM ${t.task} WHERE id IN (
-        SELECT id FROM ${t.task} WHERE date_done IS NULL AND date_updated < $1::timestamp
-        ORDER BY date_updated LIMIT $2::int FOR UPDATE SKIP LOCKED)`,
+      DELETE FROM ${t.task} WHERE ctid = ANY(ARRAY(
+        SELECT ctid FROM ${t.task} WHERE date_done IS NULL AND date_updated < $1::timestamp
+        ORDER BY date_updated LIMIT $2::int FOR UPDATE SKIP LOCKED))`,
     taskStampUnaged: `
-      UPDATE ${t.task} SET date_updated = $1::timestamp WHERE id IN (
-        SELECT id FROM ${t.task} WHERE date_done IS NULL AND date_updated IS NULL LIMIT $2::int FOR UPDATE SKIP LOCKED)`,
+      UPDATE ${t.task} SET date_updated = $1::timestamp WHERE ctid = ANY(ARRAY(
+        SELECT ctid FROM ${t.task} WHERE date_done IS NULL AND date_updated IS NULL LIMIT $2::int FOR UPDATE SKIP LOCKED))`,
 
     groupSave: `
       INSERT INTO ${t.group} AS g (id, taskset_id, result, date_done)
@@ -107,8 +138,8 @@ export function buildStatements(t: Tables) {
     groupGet: `SELECT taskset_id, result, date_done FROM ${t.group} WHERE taskset_id = $1::varchar`,
     groupDelete: `DELETE FROM ${t.group} WHERE taskset_id = $1::varchar`,
     groupDeleteExpired: `
-      DELETE FROM ${t.group} WHERE id IN (
-        SELECT id FROM ${t.group} WHERE date_done < $1::timestamp ORDER BY date_done LIMIT $2::int FOR UPDATE SKIP LOCKED)`,
+      DELETE FROM ${t.group} WHERE ctid = ANY(ARRAY(
+        SELECT ctid FROM ${t.group} WHERE date_done < $1::timestamp ORDER BY date_done LIMIT $2::int FOR UPDATE SKIP LOCKED))`,
   };
 }
 

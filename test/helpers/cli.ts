@@ -15,7 +15,7 @@ export interface CliResult {
 
 export function cli(args: string[], options: { env?: NodeJS.ProcessEnv; measureMemory?: boolean; heapLimitMb?: number } = {}): Promise<CliResult> {
   const nodeArgs = [
-    ...(options.heapLimitMb ? [`--max-old-space-size=${options.heapLimitMb}`] : []),
+    ...(options.heapLimitMb ? [`--max-old-space-size=${options.heapLimitMb}`, "--max-semi-space-size=2"] : []),
     ...(options.measureMemory ? ["--import", maxRss] : []),
     main,
   ];

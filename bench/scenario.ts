@@ -1,4 +1,5 @@
 /** What every scenario gets: the run's plan (sizes by mode), one Side per dialect, the fixtures. */
+import { openBackend, type DatabaseBackend } from "../src/index.js";
 import type { CeleryProcess } from "./celery.js";
 import type { DbHandle, Dialect, Fixtures, TemplateSpec } from "./fixtures.js";
 import { rawPg, rawSqlite, type RawDriver } from "./raw.js";
@@ -39,6 +40,27 @@ export interface Side {
   /** Celery's own database (tables created by Celery) and its long-lived process, unless --no-celery. */
   cel: DbHandle | undefined;
   celery: CeleryProcess | undefined;
+}
+
+/**
+ * Runs `body` once per side (dialect) with a taskledger backend and a raw driver on that side's
+ * taskledger database, and closes both afterwards.
+ */
+export async function forEachSide(
+  ctx: BenchContext,
+  options: { poolSize?: number },
+  body: (side: Side, backend: DatabaseBackend, raw: RawDriver) => Promise<void>,
+): Promise<void> {
+  for (const side of ctx.sides) {
+    const backend = await openBackend({ url: side.tl.url, migrate: false, ...(options.poolSize ? { poolSize: options.poolSize } : {}) });
+    const raw = await openRaw(side.tl);
+    try {
+      await body(side, backend, raw);
+    } finally {
+      await backend.close();
+      await raw.close();
+    }
+  }
 }
 
 export function openRaw(db: DbHandle): Promise<RawDriver> {

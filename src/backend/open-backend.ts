@@ -1,6 +1,6 @@
 /** openBackend(): options or a URL in, a migrated, ready DatabaseBackend out. */
 import { resolveOptions, type BackendOptions } from "../config.js";
-import { openDriver } from "../db/open.js";
+import { isTransientOpenError, openDriver } from "../db/open.js";
 import { DatabaseBackend } from "./database-backend.js";
 import { withRetry } from "./retry.js";
 
@@ -10,9 +10,7 @@ import { withRetry } from "./retry.js";
  */
 export async function openBackend(options: BackendOptions | string = {}): Promise<DatabaseBackend> {
   const resolved = resolveOptions(typeof options === "string" ? { url: options } : options);
-  const transientOpen = (error: unknown) => (error as { code?: string } | null)?.code?.startsWith("SQLITE_BUSY") === true;
-  // Opening SQLite sets WAL mode, which can meet another process's lock on a fresh file.
-  const driver = await withRetry(resolved.retry, transientOpen, "open", resolved.target.display, async () =>
+  const driver = await withRetry(resolved.retry, isTransientOpenError, "open", resolved.target.display, async () =>
     openDriver(resolved.target, { poolSize: resolved.poolSize, busyTimeoutMs: resolved.busyTimeoutMs, createIfMissing: resolved.createIfMissing, tables: resolved.tables }),
   );
   try {

@@ -9,6 +9,8 @@ export interface Output {
   out(text: string): void;
   /** Standard error: progress, logs, errors. */
   err(text: string): void;
+  /** Redraws one progress line on stderr (terminals only). */
+  progress(text: string): void;
   /** Writes to stdout and waits for the stream to drain (export's backpressure). */
   write(text: string): Promise<void>;
   /** Whether stderr is a terminal (progress bars) and stdout is one (colours, charts). */
@@ -19,6 +21,7 @@ export function processOutput(): Output {
   return {
     out: (text) => void process.stdout.write(`${maskUrl(text)}\n`),
     err: (text) => void process.stderr.write(`${maskUrl(text)}\n`),
+    progress: (text) => void process.stderr.write(`\r${maskUrl(text)}`),
     write: (text) =>
       new Promise((resolve) => {
         if (process.stdout.write(maskUrl(text))) resolve();
@@ -37,6 +40,7 @@ export function bufferOutput(interactive = false): Output & { stdout: string[]; 
     stderr,
     out: (text) => void stdout.push(maskUrl(text)),
     err: (text) => void stderr.push(maskUrl(text)),
+    progress: (text) => void stderr.push(maskUrl(text)),
     write: async (text) => void stdout.push(maskUrl(text)),
     interactive,
   };

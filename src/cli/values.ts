@@ -1,7 +1,7 @@
 /**
- * Turning decoded task values into something JSON and CSV can hold: bigint as a string-free
- * number literal is impossible in JSON.parse land, so bigints become decimal strings; bytes become
- * base64; Errors their stored form. Used by show --json, list --json and export.
+ * Turning decoded task values into something JSON and CSV can hold: bigints become decimal
+ * strings (JSON.stringify refuses them), bytes base64, Errors their stored form, Maps and Sets
+ * objects and arrays. Used by show --json, list --json and export.
  */
 import { exceptionToStored } from "../codec/exception.js";
 import type { ListedTask } from "../backend/auditor.js";

@@ -2,10 +2,19 @@
 import { existsSync } from "node:fs";
 import type { DatabaseTarget } from "../config.js";
 import { ConfigError } from "../errors.js";
+import { isTransientSqliteError } from "./sqlite/errors.js";
 import { resolveTables, type TableConfig } from "./tables.js";
 import type { Driver } from "./driver.js";
 import { PgDriver } from "./pg/driver.js";
 import { SqliteDriver } from "./sqlite/driver.js";
+
+/**
+ * Whether opening failed only for now: setting WAL mode on a fresh SQLite file can meet another
+ * process's lock (opening PostgreSQL connects lazily, so it fails later, in a query).
+ */
+export function isTransientOpenError(error: unknown): boolean {
+  return isTransientSqliteError(error);
+}
 
 export function openDriver(target: DatabaseTarget, options: { poolSize: number; busyTimeoutMs: number; createIfMissing: boolean; tables: TableConfig }): Driver {
   const tables = resolveTables(target.dialect, options.tables);

@@ -58,14 +58,14 @@ export async function run(options: CleanupCommandOptions, deps: CommandDeps): Pr
     const onProgress = (p: CleanupProgress) => {
       if (deps.json) return;
       if (out.interactive) {
-        process.stderr.write(`\r${progressLine(p.total, Math.max(total, p.total), p.elapsedMs)}`);
+        out.progress(progressLine(p.total, Math.max(total, p.total), p.elapsedMs));
       } else if (Date.now() - lastLog >= LOG_EVERY_MS) {
         lastLog = Date.now();
         out.err(`backend-cleanup: ${formatCount(p.total)} rows deleted so far (${p.phase}${p.state ? ` ${p.state}` : ""}), ${formatDuration(p.elapsedMs)}`);
       }
     };
     const report = await backend.cleanup({ ...cleanup, onProgress });
-    if (out.interactive && !deps.json && !cleanup.dryRun) process.stderr.write("\n");
+    if (out.interactive && !deps.json && !cleanup.dryRun) out.err("");
     if (deps.json) out.out(JSON.stringify({ url: backend.url, ...report, kept: policy }));
     else out.out(summary(report, policy));
     return EXIT.OK;

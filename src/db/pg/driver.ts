@@ -65,34 +65,20 @@ export class PgDriver implements Driver {
 
   async taskStoreMany(writes: readonly TaskWrite[]): Promise<number> {
     let written = 0;
-    // extended and replaceReady are per statement, so a mixed batch becomes one statement per kind.
-    const lean = (w: TaskWrite) => w.extended === null && w.children === null && w.parentId === null && w.groupId === null;
-    for (const batch of groupBy(writes, (w) => `${w.extended !== null}:${w.replaceReady}:${lean(w)}`)) {
-      if (batch.every(lean)) {
-        const columns: unknown[][] = [[], [], [], [], [], []];
-        for (const w of batch) {
-          columns[0]!.push(w.taskId);
-          columns[1]!.push(w.status);
-          columns[2]!.push(w.result);
-          columns[3]!.push(w.dateDone && toNaiveUtc(w.dateDone));
-          columns[4]!.push(w.traceback);
-          columns[5]!.push(toNaiveUtc(w.dateUpdated));
-        }
-        const result = await this.pool.query<{ written: number }>({
-          name: "tl_task_store_many_lean",
-          text: this.sql.taskStoreManyLean,
-          values: [...columns, batch[0]!.replaceReady, this.tables.channel],
-        });
-        written += result.rows[0]!.written;
-        continue;
-      }
-      const columns: unknown[][] = Array.from({ length: 15 }, () => []);
-      for (const w of batch) writeValues(w).forEach((value, i) => columns[i]!.push(value));
-      const result = await this.pool.query<{ written: number }>({
-        name: "tl_task_store_many",
-        text: this.sql.taskStoreMany,
-        values: [...columns, batch[0]!.extended !== null, batch[0]!.replaceReady, this.tables.channel],
-      });
+    // extended and replaceReady are per statement, and a batch with no request metadata at all
+    // takes the lean statement, so a mixed batch becomes one statement per kind.
+    const isLean = (w: TaskWrite) => w.extended === null && w.children === null && w.parentId === null && w.groupId === null;
+    for (const batch of groupBy(writes, (w) => `${w.extended !== null}:${w.replaceReady}:${isLean(w)}`)) {
+      const first = batch[0]!;
+      const lean = isLean(first);
+      const values = lean ? leanValues : writeValues;
+      const columns: unknown[][] = Array.from({ length: lean ? 6 : 15 }, () => []);
+      for (const w of batch) values(w).forEach((value, i) => columns[i]!.push(value));
+      const result = await this.pool.query<{ written: number }>(
+        lean
+          ? { name: "tl_task_store_many_lean", text: this.sql.taskStoreManyLean, values: [...columns, first.replaceReady, this.tables.channel] }
+          : { name: "tl_task_store_many", text: this.sql.taskStoreMany, values: [...columns, first.extended !== null, first.replaceReady, this.tables.channel] },
+      );
       written += result.rows[0]!.written;
     }
     return written;
@@ -219,6 +205,11 @@ function writeValues(w: TaskWrite): unknown[] {
   ];
 }
 
+
+/** taskStoreManyLean's columns: task_id, status, result, date_done, traceback, date_updated. */
+function leanValues(w: TaskWrite): unknown[] {
+  return [w.taskId, w.status, w.result, w.dateDone && toNaiveUtc(w.dateDone), w.traceback, toNaiveUtc(w.dateUpdated)];
+}
 
 function groupBy<T>(items: readonly T[], key: (item: T) => string): T[][] {
   const groups = new Map<string, T[]>();

@@ -12,6 +12,18 @@ function guard(current: string, status: string, replaceReady: string): string {
   return `(${current}.status IS NULL OR ${current}.status NOT IN ${READY} OR (${status} IN ${READY} AND ${replaceReady}))`;
 }
 
+/**
+ * The end of a batch statement: how many rows the `written` CTE wrote, and one NOTIFY per 40
+ * ready ids among them (a JSON array of 40 ids stays under the 8,000-byte payload limit).
+ */
+function countAndNotify(channel: string): string {
+  return `SELECT (SELECT count(*) FROM written)::int AS written,
+        (SELECT count(pg_notify(${channel}::text, ids)) FROM (
+          SELECT json_agg(task_id)::text AS ids FROM (
+            SELECT task_id, (row_number() OVER () - 1) / 40 AS chunk FROM written WHERE status IN ${READY}) AS ready
+          GROUP BY chunk) AS chunks) AS notified`;
+}
+
 const TASK_COLUMNS = "task_id, status, result, date_done, traceback, name, args, kwargs, worker, retries, queue, children, parent_id, group_id, date_updated";
 
 export function buildStatements(t: Tables) {
@@ -80,12 +92,7 @@ export function buildStatements(t: Tables) {
         WHERE ${guard("t", "EXCLUDED.status", "$17::boolean")}
         RETURNING t.task_id, t.status
       )
-      SELECT (SELECT count(*) FROM written)::int AS written,
-        -- One NOTIFY per 40 ready ids (a JSON array stays under the 8,000-byte payload limit).
-        (SELECT count(pg_notify($18::text, ids)) FROM (
-          SELECT json_agg(task_id)::text AS ids FROM (
-            SELECT task_id, (row_number() OVER () - 1) / 40 AS chunk FROM written WHERE status IN ${READY}) AS ready
-          GROUP BY chunk) AS chunks) AS notified`,
+      ${countAndNotify("$18")}`,
 
     /**
      * taskStoreMany for batches without request metadata (no extended or lineage columns to
@@ -102,11 +109,7 @@ export function buildStatements(t: Tables) {
         WHERE ${guard("t", "EXCLUDED.status", "$7::boolean")}
         RETURNING t.task_id, t.status
       )
-      SELECT (SELECT count(*) FROM written)::int AS written,
-        (SELECT count(pg_notify($8::text, ids)) FROM (
-          SELECT json_agg(task_id)::text AS ids FROM (
-            SELECT task_id, (row_number() OVER () - 1) / 40 AS chunk FROM written WHERE status IN ${READY}) AS ready
-          GROUP BY chunk) AS chunks) AS notified`,
+      ${countAndNotify("$8")}`,
 
     taskGet: `SELECT ${TASK_COLUMNS} FROM ${t.task} WHERE task_id = $1::varchar`,
     taskGetMany: `SELECT ${TASK_COLUMNS} FROM ${t.task} WHERE task_id = ANY($1::varchar[])`,

@@ -1,6 +1,17 @@
-/** Runs the built CLI (dist/cli/main.js) as a subprocess, as cron or a shell would. */
+/**
+ * Runs the CLI as a test would see it from a shell: exit code, stdout and stderr.
+ *
+ * By default the command runs in this process through the program's `run(argv)` seam with an
+ * Output that collects text, exactly as main.ts wires it to the process: a subprocess costs
+ * 1-1.5 s of Node start-up on 2 cores and the CLI suites ran ~70 of them (#16 item 6).
+ * `subprocess: true` (or a memory option) runs the built dist/cli/main.js as cron would, for the
+ * few tests about the process itself: memory caps, pipes, signals.
+ */
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { maskUrl } from "../../src/config.js";
+import type { Output } from "../../src/cli/output.js";
+import { buildProgram } from "../../src/cli/program.js";
 
 const main = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
 const maxRss = fileURLToPath(new URL("./report-maxrss.mjs", import.meta.url));
@@ -13,14 +24,64 @@ export interface CliResult {
   maxRssKb?: number;
 }
 
-export function cli(args: string[], options: { env?: NodeJS.ProcessEnv; measureMemory?: boolean; heapLimitMb?: number } = {}): Promise<CliResult> {
+export interface CliOptions {
+  env?: NodeJS.ProcessEnv;
+  measureMemory?: boolean;
+  heapLimitMb?: number;
+  /** Run dist/cli/main.js in a child process instead of in this one. */
+  subprocess?: boolean;
+}
+
+export function cli(args: string[], options: CliOptions = {}): Promise<CliResult> {
+  if (options.subprocess || options.measureMemory || options.heapLimitMb) return cliProcess(args, options);
+  return cliInProcess(args, options.env ?? {});
+}
+
+/** In-process runs share process.env, so they take turns (a test file may start several at once). */
+let queue: Promise<unknown> = Promise.resolve();
+
+function cliInProcess(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
+  const turn = queue.then(async () => {
+    // The subprocess form starts with TASKLEDGER_URL="" so a developer's own URL never leaks in.
+    const overrides: NodeJS.ProcessEnv = { TASKLEDGER_URL: "", ...env };
+    const saved = new Map(Object.keys(overrides).map((key) => [key, process.env[key]]));
+    for (const [key, value] of Object.entries(overrides)) setEnv(key, value);
+    let stdout = "";
+    let stderr = "";
+    const output: Output = {
+      out: (text) => void (stdout += `${maskUrl(text)}\n`),
+      err: (text) => void (stderr += `${maskUrl(text)}\n`),
+      progress: (text) => void (stderr += `\r${maskUrl(text)}`),
+      write: async (text) => void (stdout += maskUrl(text)),
+      interactive: false,
+    };
+    try {
+      const code = await buildProgram(output).run(args);
+      return { code, stdout, stderr };
+    } finally {
+      for (const [key, value] of saved) setEnv(key, value);
+    }
+  });
+  queue = turn.catch(() => undefined);
+  return turn;
+}
+
+function setEnv(key: string, value: string | undefined): void {
+  if (value === undefined) delete process.env[key];
+  else process.env[key] = value;
+}
+
+function cliProcess(args: string[], options: CliOptions): Promise<CliResult> {
   const nodeArgs = [
     ...(options.heapLimitMb ? [`--max-old-space-size=${options.heapLimitMb}`, "--max-semi-space-size=2"] : []),
     ...(options.measureMemory ? ["--import", maxRss] : []),
     main,
   ];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...nodeArgs, ...args], { env: { ...process.env, TASKLEDGER_URL: "", ...options.env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [...nodeArgs, ...args], {
+      env: { ...process.env, TASKLEDGER_URL: "", ...options.env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     const out: Buffer[] = [];
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => out.push(chunk));

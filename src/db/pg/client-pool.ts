@@ -1,6 +1,6 @@
 /**
  * A lean pool for single-statement queries: up to `max` connected clients, each query sent to
- * the least busy one (a pg.Client queues what it cannot run yet). Every store and read is one
+ * the least busy one, queued behind that client's previous query. Every store and read is one
  * statement, so nothing needs pg.Pool's checkout/release per query, which cost about 10–15% of
  * a single upsert here (BENCHMARKS.md). A client that errors or ends is dropped; the query that
  * met the error fails as transient and the backend's retry runs it on a fresh client.
@@ -16,6 +16,13 @@ interface Entry {
   ready: Promise<void>;
   inFlight: number;
   lastUsed: number;
+  /**
+   * Settles when the client's last query does. Queries wait on it instead of being handed to a
+   * busy pg.Client: pg 8 warns "Calling client.query() when the client is already executing a
+   * query" for that, and pg 9 makes it an error (#16 item 5). A client runs one query at a time
+   * either way, so ordering and throughput are the same.
+   */
+  tail: Promise<unknown>;
 }
 
 export class ClientPool {
@@ -41,7 +48,9 @@ export class ClientPool {
     entry.inFlight++;
     try {
       await entry.ready;
-      return await entry.client.query<R>(config);
+      const run = entry.tail.then(() => entry.client.query<R>(config));
+      entry.tail = run.catch(() => undefined);
+      return await run;
     } finally {
       entry.inFlight--;
       entry.lastUsed = Date.now();
@@ -81,7 +90,7 @@ export class ClientPool {
 
   private open(): Entry {
     const client = new pg.Client(this.config);
-    const entry: Entry = { client, ready: Promise.resolve(), inFlight: 0, lastUsed: Date.now() };
+    const entry: Entry = { client, ready: Promise.resolve(), inFlight: 0, lastUsed: Date.now(), tail: Promise.resolve() };
     const drop = () => {
       const index = this.clients.indexOf(entry);
       if (index >= 0) this.clients.splice(index, 1);

@@ -1,6 +1,7 @@
 /** The CLI suite on real SQLite files (see test/cli/suite.ts). */
 import Database from "better-sqlite3";
 import { cliSuite } from "./cli/suite.js";
+import { secretsSuite } from "./cli/secrets.js";
 import type { Harness } from "./helpers/harness.js";
 import { tempDir } from "./helpers/sqlite.js";
 
@@ -15,6 +16,9 @@ const harness = {
   },
   cleanup: async () => dir.remove(),
 } as unknown as Harness;
+
+// Runs first: the CLI suite's after() removes what the harness made, this suite's database too.
+secretsSuite(harness, false);
 
 // SQLite URLs carry no password; a file path cannot leak one.
 cliSuite(harness, false, { withPassword: (url) => url });

@@ -81,6 +81,34 @@ export function storeReadSuite(ctx: SuiteContext): void {
       await b.forget(longest);
     });
 
+    it("ids that are not well-formed Unicode or hold NUL are refused with InvalidIdError before anything is written", async () => {
+      const b = ctx.backend();
+      const before = await b.audit.count({});
+      // On PostgreSQL both lone surrogates became U+FFFD, so these two tasks shared one row.
+      for (const bad of ["x\uD800", "x\uDC00", "a\uDC00\uD800b", "nul\u0000id"]) {
+        await assert.rejects(b.markAsDone(bad, 1), InvalidIdError, JSON.stringify(bad));
+        await assert.rejects(b.storeMany([{ taskId: bad, status: states.SUCCESS, result: 1 }]), InvalidIdError);
+        await assert.rejects(b.getTaskMeta(bad), InvalidIdError);
+        await assert.rejects(b.saveGroup(bad, []), InvalidIdError);
+        await assert.rejects(b.saveGroup(id(), [bad]), InvalidIdError);
+        await assert.rejects(b.markAsDone(id(), 1, { request: { groupId: bad } }), InvalidIdError);
+      }
+      assert.equal(await b.audit.count({}), before, "a refused id wrote a row");
+    });
+
+    it("the 155-character limit counts characters, as the column does: 155 emoji fit, 156 do not", async () => {
+      const b = ctx.backend();
+      const emoji = "\u{1F600}".repeat(155);
+      assert.equal(emoji.length, 310);
+      await b.markAsDone(emoji, "wide");
+      assert.equal((await b.getTaskMeta(emoji)).result, "wide");
+      await b.saveGroup(emoji, [emoji]);
+      assert.deepEqual((await b.restoreGroup(emoji))!.results, [emoji]);
+      await assert.rejects(b.markAsDone(`${emoji}\u{1F600}`, 1), /157|156 characters/);
+      await b.forget(emoji);
+      await b.deleteGroup(emoji);
+    });
+
     it("with resultExtended, the request is stored in the extended columns and decoded", async () => {
       const b = ctx.backend();
       const task = id();

@@ -12,7 +12,7 @@ const harness = {
     databases.push(db);
     return db.url;
   },
-  setRaw: async (url: string, taskId: string, column: string, value: Buffer | string | null) => {
+  setRaw: async (url: string, taskId: string, column: string, value: Buffer | string | number | null) => {
     await queryDatabase(url, `UPDATE celery_taskmeta SET ${column === "result" ? "result" : "traceback"} = $1 WHERE task_id = $2`, [value, taskId]);
   },
   cleanup: async () => {

@@ -9,7 +9,7 @@ const dir = tempDir("cli");
 const harness = {
   dialect: "sqlite",
   freshUrl: async (label: string) => `sqlite:${dir.file(`${label}.db`)}`,
-  setRaw: async (url: string, taskId: string, column: string, value: Buffer | string | null) => {
+  setRaw: async (url: string, taskId: string, column: string, value: Buffer | string | number | null) => {
     const db = new Database(url.replace(/^sqlite:/, ""));
     db.prepare(`UPDATE celery_taskmeta SET ${column === "result" ? "result" : "traceback"} = ? WHERE task_id = ?`).run(value, taskId);
     db.close();

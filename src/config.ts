@@ -94,6 +94,7 @@ export function parseDuration(value: Duration, option = "duration"): number {
     total += Number(match[1]) * UNITS_MS[(match[2] ?? "ms").toLowerCase()]!;
     rest = rest.slice(match[0].length).trimStart();
   }
+  if (!Number.isFinite(total)) throw new ConfigError(option, `duration "${value}" is too long`);
   return Math.round(total);
 }
 

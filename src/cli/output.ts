@@ -43,8 +43,22 @@ function masker(): { mask: (text: string) => string; redact: (secrets: readonly 
   };
 }
 
+/**
+ * A reader that goes away (`taskledger export | head -1`) makes the next write fail with EPIPE;
+ * unhandled, Node prints a stack trace. The CLI stops quietly instead, as Unix tools do, with
+ * exit code 0: the reader took what it wanted (#9).
+ */
+function exitQuietlyOnClosedPipe(stream: NodeJS.WriteStream): void {
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE" || error.code === "ERR_STREAM_DESTROYED") process.exit(0);
+    throw error;
+  });
+}
+
 export function processOutput(): Output {
   const { mask, redact } = masker();
+  exitQuietlyOnClosedPipe(process.stdout);
+  exitQuietlyOnClosedPipe(process.stderr);
   return {
     out: (text) => void process.stdout.write(`${mask(text)}\n`),
     err: (text) => void process.stderr.write(`${mask(text)}\n`),

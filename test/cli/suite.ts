@@ -6,6 +6,8 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { openBackend, states, type DatabaseBackend } from "../../src/index.js";
+import { bufferOutput } from "../../src/cli/output.js";
+import { buildProgram } from "../../src/cli/program.js";
 import { cli } from "../helpers/cli.js";
 import type { Harness } from "../helpers/harness.js";
 
@@ -254,6 +256,34 @@ export function cliSuite(harness: Harness, skip: string | false, options: { with
       const shownJson = await cli(["--url", fresh, "--json", "show", ...every]);
       assert.equal(shownJson.code, 0, shownJson.stderr);
       checkRecords("show --json", JSON.parse(shownJson.stdout));
+    });
+
+    it("writing into a closed pipe (export | head, list | head, --help | head) exits quietly with no stack trace", async () => {
+      await backend.storeMany(Array.from({ length: 2000 }, (_, i) => ({ taskId: `pipe-${i}`, status: states.SUCCESS, result: { i } })));
+      for (const args of [["export"], ["export", "--format", "csv"], ["list", "--jsonl", "--limit", "2000"], ["list"], ["--help"]]) {
+        const run = await cli(["--url", url, ...args], { closeStdout: true });
+        assert.equal(run.code, 0, `${args.join(" ")}: exit ${run.code}\n${run.stderr}`);
+        assert.doesNotMatch(run.stderr, /EPIPE|Error|at /, args.join(" "));
+      }
+    });
+
+    it("--since 99999999999d and stats --top abc or -5 are usage errors (exit 2) that name the option", async () => {
+      for (const [args, option] of [
+        [["list", "--since", "99999999999d"], "--since"],
+        [["list", "--until", "99999999999d"], "--until"],
+        [["stats", "--since", "9".repeat(400) + "d"], "--since"],
+        [["stats", "--top", "abc"], "--top"],
+        [["stats", "--top", "-5"], "--top"],
+        [["stats", "--top", "0"], "--top"],
+      ] as const) {
+        // In-process: the same program main.ts runs, without a process per case.
+        const out = bufferOutput();
+        const code = await buildProgram(out).run(["--url", url, ...args]);
+        const stderr = out.stderr.join("\n");
+        assert.equal(code, 2, `${args.join(" ")}: exit ${code}\n${stderr}`);
+        assert.ok(stderr.includes(`taskledger: ${option}:`), `${args.join(" ")}: ${stderr}`);
+        assert.doesNotMatch(stderr, /unexpected error|Invalid time value|syntax/i);
+      }
     });
 
     it("export streams 100,000 rows as JSON lines or CSV with flat memory", async () => {

@@ -13,7 +13,11 @@ export interface CliResult {
   maxRssKb?: number;
 }
 
-export function cli(args: string[], options: { env?: NodeJS.ProcessEnv; measureMemory?: boolean; heapLimitMb?: number } = {}): Promise<CliResult> {
+/**
+ * `closeStdout` closes the read end of stdout before the command writes, as `| head -1` does once
+ * it has its line: every write then meets EPIPE.
+ */
+export function cli(args: string[], options: { env?: NodeJS.ProcessEnv; measureMemory?: boolean; heapLimitMb?: number; closeStdout?: boolean } = {}): Promise<CliResult> {
   const nodeArgs = [
     ...(options.heapLimitMb ? [`--max-old-space-size=${options.heapLimitMb}`, "--max-semi-space-size=2"] : []),
     ...(options.measureMemory ? ["--import", maxRss] : []),
@@ -23,7 +27,8 @@ export function cli(args: string[], options: { env?: NodeJS.ProcessEnv; measureM
     const child = spawn(process.execPath, [...nodeArgs, ...args], { env: { ...process.env, TASKLEDGER_URL: "", ...options.env }, stdio: ["ignore", "pipe", "pipe"] });
     const out: Buffer[] = [];
     let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
+    if (options.closeStdout) child.stdout.destroy();
+    else child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
     child.stderr.on("data", (chunk) => (stderr += chunk));
     child.on("error", reject);
     child.on("close", (code) => {

@@ -94,12 +94,78 @@ export function parseDuration(value: Duration, option = "duration"): number {
     total += Number(match[1]) * UNITS_MS[(match[2] ?? "ms").toLowerCase()]!;
     rest = rest.slice(match[0].length).trimStart();
   }
+  if (!Number.isFinite(total)) throw new ConfigError(option, `duration "${value}" is too long`);
   return Math.round(total);
 }
 
-/** Replaces the password of any `scheme://user:password@host` in a text with `***`. */
+/**
+ * Query parameter names that carry a secret (`password`, `sslpassword`, `passwd`, `pwd`,
+ * `secret`, `token`, `api_key`, …): their values are masked like a URL's password (#9).
+ */
+const SECRET_PARAM = /(pass|pwd|secret|token|api[_-]?key|auth|credential)/i;
+
+/**
+ * A URL-like token: a scheme, `//`, and everything up to whitespace or a quote. A password may
+ * hold a raw `@`, `/`, `?` or `#` (libpq and WHATWG both take the userinfo up to the LAST `@`),
+ * so the userinfo is masked up to the last `@` of the token: masking too much beats leaking (#9).
+ */
+const URL_TOKEN = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s"'`<>]*)/gi;
+
+/**
+ * Replaces the secrets of every URL in a text with `***`: the password of `scheme://user:password@host`
+ * (up to the last `@`), and the values of password-like query parameters (`?password=`,
+ * `&sslpassword=`). Used on every line the CLI prints and in every URL an error message carries.
+ */
 export function maskUrl(text: string): string {
-  return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s]*@/gi, "$1***@");
+  return text.replace(URL_TOKEN, (_whole, scheme: string, rest: string) => {
+    const at = rest.lastIndexOf("@");
+    const colon = rest.indexOf(":");
+    let masked = rest;
+    if (at > 0 && colon >= 0 && colon < at) masked = `${rest.slice(0, colon)}:***${rest.slice(at)}`;
+    return scheme + masked;
+  }).replace(/[?&;][^=&;?#\s"'`<>]*=[^&;#\s"'`<>]*/g, maskSecretParams);
+}
+
+/** Masks the values of password-like `name=value` query parameters (`?`, `&` or `;` separated). */
+function maskSecretParams(text: string): string {
+  return text.replace(/([?&;]([^=&;?#\s"'`<>]*)=)([^&;#\s"'`<>]*)/g, (whole, head: string, name: string, value: string) =>
+    SECRET_PARAM.test(name) && value !== "" ? `${head}***` : whole,
+  );
+}
+
+/** libpq's key/value connection keywords (`host=db password=…`), which taskledger does not take. */
+const LIBPQ_KEYWORDS = /(?:^|\s)(?:host|hostaddr|port|dbname|user|password|passfile|sslmode|sslpassword|sslcert|sslkey|sslrootcert|connect_timeout|application_name|options|service|target_session_attrs)\s*=/i;
+
+/**
+ * The secrets a database URL (or a libpq key/value string) carries, raw and percent-decoded:
+ * the CLI redacts these literal strings from every line it prints, a second guard behind
+ * maskUrl for forms no pattern foresaw. Secrets shorter than 4 characters are left to maskUrl.
+ */
+export function secretsOf(raw: string): string[] {
+  const found = new Set<string>();
+  const add = (value: string | undefined) => {
+    if (!value) return;
+    for (const form of [value, safeDecode(value)]) if (form.length >= 4) found.add(form);
+  };
+  for (const match of raw.matchAll(URL_TOKEN)) {
+    const rest = match[2]!;
+    const at = rest.lastIndexOf("@");
+    const colon = rest.indexOf(":");
+    if (at > 0 && colon >= 0 && colon < at) add(rest.slice(colon + 1, at));
+    for (const param of rest.matchAll(/[?&;]([^=&;?#\s]*)=([^&;#\s]*)/g)) if (SECRET_PARAM.test(param[1]!)) add(param[2]);
+  }
+  for (const pair of raw.matchAll(/(?:^|\s)([a-z_]+)\s*=\s*('(?:[^'\\]|\\.)*'|\S*)/gi)) {
+    if (SECRET_PARAM.test(pair[1]!)) add(pair[2]!.replace(/^'(.*)'$/, "$1"));
+  }
+  return [...found];
+}
+
+function safeDecode(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
 }
 
 /**
@@ -112,6 +178,11 @@ export function parseDatabaseUrl(raw: string): DatabaseTarget {
   const text = raw.trim();
   if (text === "") throw new InvalidUrlError(masked, "the database URL is empty");
   if (text === ":memory:") return sqlite(":memory:");
+  // A libpq key/value string would otherwise be taken as a SQLite file name and echoed with its
+  // password in "no SQLite database at …" (#9); it is refused without repeating any of it.
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(text) && LIBPQ_KEYWORDS.test(text)) {
+    throw new InvalidUrlError("<libpq key/value string, not shown>", "libpq key/value connection strings (host=… password=…) are not supported; write it as a URL: postgres://user:password@host:5432/dbname");
+  }
   const withoutDb = text.replace(/^db\+/i, "");
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(withoutDb)?.[1]?.toLowerCase();
   if (scheme === undefined || /^[a-z]$/i.test(scheme)) {

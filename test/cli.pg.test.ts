@@ -1,5 +1,6 @@
 /** The CLI suite on a real PostgreSQL server (see test/cli/suite.ts). */
 import { cliSuite } from "./cli/suite.js";
+import { secretsSuite } from "./cli/secrets.js";
 import type { Harness } from "./helpers/harness.js";
 import { createTestDatabase, pgSkip, queryDatabase, type TestDatabase } from "./helpers/pg.js";
 
@@ -11,13 +12,16 @@ const harness = {
     databases.push(db);
     return db.url;
   },
-  setRaw: async (url: string, taskId: string, column: string, value: Buffer | string | null) => {
+  setRaw: async (url: string, taskId: string, column: string, value: Buffer | string | number | null) => {
     await queryDatabase(url, `UPDATE celery_taskmeta SET ${column === "result" ? "result" : "traceback"} = $1 WHERE task_id = $2`, [value, taskId]);
   },
   cleanup: async () => {
     await Promise.all(databases.splice(0).map((db) => db.drop()));
   },
 } as unknown as Harness;
+
+// Runs first: the CLI suite's after() removes what the harness made, this suite's database too.
+secretsSuite(harness, await pgSkip());
 
 // The test server trusts local connections, so a password in the URL is accepted and ignored:
 // every successful command prints a URL that must come out masked.

@@ -1,6 +1,7 @@
 /** The CLI suite on real SQLite files (see test/cli/suite.ts). */
 import Database from "better-sqlite3";
 import { cliSuite } from "./cli/suite.js";
+import { secretsSuite } from "./cli/secrets.js";
 import type { Harness } from "./helpers/harness.js";
 import { tempDir } from "./helpers/sqlite.js";
 
@@ -8,13 +9,16 @@ const dir = tempDir("cli");
 const harness = {
   dialect: "sqlite",
   freshUrl: async (label: string) => `sqlite:${dir.file(`${label}.db`)}`,
-  setRaw: async (url: string, taskId: string, column: string, value: Buffer | string | null) => {
+  setRaw: async (url: string, taskId: string, column: string, value: Buffer | string | number | null) => {
     const db = new Database(url.replace(/^sqlite:/, ""));
     db.prepare(`UPDATE celery_taskmeta SET ${column === "result" ? "result" : "traceback"} = ? WHERE task_id = ?`).run(value, taskId);
     db.close();
   },
   cleanup: async () => dir.remove(),
 } as unknown as Harness;
+
+// Runs first: the CLI suite's after() removes what the harness made, this suite's database too.
+secretsSuite(harness, false);
 
 // SQLite URLs carry no password; a file path cannot leak one.
 cliSuite(harness, false, { withPassword: (url) => url });

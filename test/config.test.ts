@@ -56,6 +56,27 @@ describe("database URLs", () => {
     assert.equal(maskUrl("failed on postgres://a:b@h/x and db+postgresql://c:d%40e@h2/y"), "failed on postgres://a:***@h/x and db+postgresql://c:***@h2/y");
     assert.equal(maskUrl("postgres://a@h/x"), "postgres://a@h/x");
   });
+
+  it("maskUrl masks the userinfo up to the last @, and password-like query parameters", () => {
+    assert.equal(maskUrl("postgres://app:p@ss@db/x"), "postgres://app:***@db/x");
+    assert.equal(maskUrl("postgres://app:se/cr?et@db/x"), "postgres://app:***@db/x");
+    assert.equal(maskUrl("postgres://db/x?user=u&password=SECRET&sslmode=require"), "postgres://db/x?user=u&password=***&sslmode=require");
+    assert.equal(maskUrl(`{"url":"postgresql://u@db/x?sslpassword=SECRET","n":1}`), `{"url":"postgresql://u@db/x?sslpassword=***","n":1}`);
+    assert.equal(maskUrl("no SQLite database at /tmp/x.db?password=SECRET;"), "no SQLite database at /tmp/x.db?password=***;");
+    assert.equal(parseDatabaseUrl("postgres://app:p@ss@db/x").display, "postgresql://app:***@db/x");
+  });
+
+  it("a libpq key/value string is refused with an InvalidUrlError that does not echo it", () => {
+    for (const text of ["host=db password=SECRET", "dbname=x user=app password='SECRET x'", "  host=/tmp port=5432"]) {
+      assert.throws(() => parseDatabaseUrl(text), (e: unknown) => {
+        assert.ok(e instanceof InvalidUrlError);
+        assert.match(e.message, /key\/value connection strings/);
+        assert.doesNotMatch(e.message, /SECRET|host=db|host=\/tmp|dbname=x/);
+        return true;
+      });
+    }
+    assert.equal(parseDatabaseUrl("./data/a=b.db").dialect, "sqlite", "a file name with = is still a path");
+  });
 });
 
 describe("durations and options", () => {

@@ -39,10 +39,49 @@ describe("configured table names and schemas", async () => {
       const raw = new Database(file);
       const names = (raw.prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'index') AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
       raw.close();
-      assert.deepEqual(names, ["audit_groups", "audit_groups_taskset_id_key", "audit_tasks", "audit_tasks_task_id_key", "ix_audit_groups_date_done", "ix_audit_tasks_date_done", "ix_audit_tasks_unready_date_updated", "taskledger_lock", "taskledger_migrations"]);
+      assert.deepEqual(names, ["audit_groups", "audit_groups_taskset_id_key", "audit_tasks", "audit_tasks_task_id_key", "ix_audit_groups_date_done", "ix_audit_tasks_date_done", "ix_audit_tasks_unready_date_updated", "taskledger_lock", "taskledger_migrations_audit_tasks_audit_groups"]);
     } finally {
       await backend.close();
     }
+  });
+
+  /** Two table sets, one after the other, in one database: each is migrated and used on its own. */
+  async function twoTableSets(url: string, second: { tableNames: { task: string; group: string }; tableSchemas?: { task: string; group: string } }) {
+    const celery = await openBackend({ url });
+    const other = await openBackend({ url, ...second });
+    try {
+      await celery.markAsDone("shared-id", "celery tables");
+      await other.markAsDone("shared-id", "other tables");
+      await other.saveGroup("g", ["shared-id"]);
+      assert.equal((await celery.getTaskMeta("shared-id")).result, "celery tables");
+      assert.equal((await other.getTaskMeta("shared-id")).result, "other tables");
+      assert.deepEqual((await other.restoreGroup("g"))?.results, ["shared-id"]);
+      assert.equal(await celery.restoreGroup("g"), null);
+      assert.deepEqual((await celery.migrationStatus()).pending, []);
+      assert.deepEqual((await other.migrationStatus()).pending, []);
+      assert.deepEqual((await other.migrate()).applied, (await celery.migrate()).applied);
+    } finally {
+      await Promise.all([celery.close(), other.close()]);
+    }
+  }
+
+  it("on SQLite two table sets live in one database: each set keeps its own migration record", async () => {
+    await twoTableSets(`sqlite:${dir.file("two-sets.db")}`, { tableNames });
+  });
+
+  it("on PostgreSQL two table sets live in one schema, and a third in another schema, each with its own migration record", { skip: await pgSkip() }, async () => {
+    const db = await createTestDatabase("two_sets");
+    databases.push(db);
+    await twoTableSets(db.url, { tableNames });
+    await twoTableSets(db.url, { tableNames: { task: "t3", group: "g3" }, tableSchemas: { task: "results", group: "results" } });
+    const records = await queryDatabase<{ name: string }>(db.url, "SELECT schemaname || '.' || tablename AS name FROM pg_tables WHERE tablename LIKE 'taskledger_migrations%' ORDER BY 1");
+    assert.deepEqual(records.map((r) => r.name), ["public.taskledger_migrations", "public.taskledger_migrations_audit_tasks_audit_groups", "results.taskledger_migrations_t3_g3"]);
+  });
+
+  it("a table set whose names make a record name longer than 63 characters gets a hashed one", () => {
+    const long = resolveTables("postgresql", { task: "t".repeat(40), group: "g".repeat(40) });
+    assert.match(long.migrationsName, /^taskledger_migrations_[0-9a-f]{16}$/);
+    assert.equal(resolveTables("postgresql", {}).migrationsName, "taskledger_migrations");
   });
 
   it("on PostgreSQL a schema holds the tables and their sequences; waiting and cleanup work there", { skip: await pgSkip() }, async () => {

@@ -7,7 +7,7 @@ import { countByColumn, countByHour, countTasks, listTasks, type ListOrder, type
 import type { Driver, TaskRow } from "../db/driver.js";
 import { toTaskRow } from "../db/rows.js";
 import type { Tables } from "../db/tables.js";
-import { CorruptValueError } from "../errors.js";
+import { ConfigError, CorruptValueError } from "../errors.js";
 import type { TaskMeta } from "../types.js";
 import { rowToMeta } from "./task-meta.js";
 
@@ -44,6 +44,7 @@ export class TaskAuditor {
 
   /** One page of matching rows, newest (by creation) first unless `order` says otherwise. */
   async list(query: TaskQuery = {}, page: { limit?: number; order?: ListOrder; afterId?: number } = {}): Promise<ListedTask[]> {
+    if (page.limit !== undefined && (!Number.isInteger(page.limit) || page.limit < 1)) throw new ConfigError("limit", `expected a positive integer, got ${page.limit}`);
     const sqlQuery = listTasks(this.tables, query, { limit: page.limit ?? 100, order: page.order ?? "newest", afterId: page.afterId });
     const rows = (await this.retrying("list", () => this.driver.audit(sqlQuery))) as unknown as RawListedRow[];
     return rows.map((raw) => this.decode(Number(raw.id), toTaskRow(raw)));
@@ -87,6 +88,7 @@ export class TaskAuditor {
   /** Counts by state, task name, worker and hour over the rows matching `query`. */
   async stats(query: TaskQuery = {}, options: { top?: number } = {}): Promise<TaskStats> {
     const top = options.top ?? 10;
+    if (!Number.isInteger(top) || top < 1) throw new ConfigError("top", `expected a positive integer, got ${top}`);
     const read = async (q: ReturnType<typeof countByColumn>) =>
       (await this.retrying("stats", () => this.driver.audit(q))).map((r) => ({
         key: r["key"] === null || r["key"] === undefined ? null : String(r["key"]),

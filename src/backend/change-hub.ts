@@ -9,6 +9,7 @@
  * delays a result until the next re-read.
  */
 import type { ChangeWatch, Driver } from "../db/driver.js";
+import { BackendClosedError } from "../errors.js";
 
 export interface Subscription {
   /** Resolves true when a watched id (or anything) changed since the last wait, false after `ms`. */
@@ -63,11 +64,15 @@ export class ChangeHub {
   private readonly byId = new Map<string, Set<Waiter>>();
   private readonly all = new Set<Waiter>();
   private watchHandle: ChangeWatch | undefined;
+  private closed = false;
 
   constructor(private readonly driver: Driver) {}
 
   /** Starts watching `taskIds`; read the tasks after this resolves, then wait(). */
   async subscribe(taskIds: Iterable<string>): Promise<Subscription> {
+    // After close, starting a watch would touch a closed SQLite handle (an untyped TypeError) or
+    // open a new LISTEN connection nobody closes on PostgreSQL (#9).
+    if (this.closed) throw new BackendClosedError("wait");
     const waiter = new Waiter(this);
     this.all.add(waiter);
     this.rewatch(waiter, [...taskIds]);
@@ -110,6 +115,7 @@ export class ChangeHub {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     for (const waiter of this.all) waiter.signal();
     this.all.clear();
     this.byId.clear();

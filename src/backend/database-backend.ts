@@ -225,6 +225,9 @@ export class DatabaseBackend {
 
   private retrying<T>(operation: string, subject: string | undefined, attempt: () => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new BackendClosedError(operation));
-    return withRetry(this.options.retry, (error) => this.driver.isTransient(error), operation, subject, attempt);
+    // Checked again before every attempt: a retry that wakes after close() would otherwise meet
+    // a closed handle (SQLite: an untyped TypeError) instead of BackendClosedError (#9).
+    const guarded = () => (this.closed ? Promise.reject(new BackendClosedError(operation)) : attempt());
+    return withRetry(this.options.retry, (error) => this.driver.isTransient(error), operation, subject, guarded);
   }
 }

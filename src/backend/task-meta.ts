@@ -16,13 +16,21 @@ export function pendingMeta(taskId: string): TaskMeta {
   };
 }
 
-/** Decodes a row; throws CorruptValueError (naming task and column) when a value cannot be read. */
+/**
+ * Decodes a row; throws CorruptValueError (naming task and column) when a value cannot be read.
+ * Any failure while decoding a column, whatever threw it, is that row's CorruptValueError, so a
+ * bad row is reported in place and never stops a listing (#9).
+ */
 export function rowToMeta(row: TaskRow): TaskMeta {
+  const wrong = row.mistyped?.[0];
+  if (wrong) throw new CorruptValueError(row.taskId, wrong.column, `it is stored as ${wrong.storedAs}, but the column holds ${wrong.expected}`);
   const status = row.status ?? PENDING;
-  let result = decodeStored(row.result, row.taskId, "result");
-  if (EXCEPTION_STATES.has(status) && isStoredException(result)) result = storedToError(result, row.traceback);
-  const args = decodeStored(row.args, row.taskId, "args");
-  const kwargs = decodeStored(row.kwargs, row.taskId, "kwargs");
+  const result = column(row, "result", () => {
+    const value = decodeStored(row.result, row.taskId, "result");
+    return EXCEPTION_STATES.has(status) && isStoredException(value) ? storedToError(value, row.traceback) : value;
+  });
+  const args = column(row, "args", () => decodeStored(row.args, row.taskId, "args"));
+  const kwargs = column(row, "kwargs", () => decodeStored(row.kwargs, row.taskId, "kwargs"));
   if (args !== null && !Array.isArray(args)) throw new CorruptValueError(row.taskId, "args", "expected a list");
   if (kwargs !== null && (typeof kwargs !== "object" || Array.isArray(kwargs))) throw new CorruptValueError(row.taskId, "kwargs", "expected an object");
   return {
@@ -39,8 +47,18 @@ export function rowToMeta(row: TaskRow): TaskMeta {
     queue: row.queue,
     parentId: row.parentId,
     groupId: row.groupId,
-    children: idsFromTuples(decodeStored(row.children, row.taskId, "children"), row.taskId, "children"),
+    children: column(row, "children", () => idsFromTuples(decodeStored(row.children, row.taskId, "children"), row.taskId, "children")),
     dateUpdated: row.dateUpdated,
     exists: true,
   };
+}
+
+/** Runs one column's decoding; an unexpected error (a stored exception whose message is an object that cannot become text) is that column's CorruptValueError. */
+function column<T>(row: TaskRow, name: string, decode: () => T): T {
+  try {
+    return decode();
+  } catch (error) {
+    if (error instanceof CorruptValueError) throw error;
+    throw new CorruptValueError(row.taskId, name, `the stored value cannot be rebuilt (${error instanceof Error ? error.message : String(error)})`);
+  }
 }

@@ -14,10 +14,31 @@ import type { TaskRequest } from "../types.js";
 export const ID_MAX_LENGTH = 155;
 const STATUS_MAX_LENGTH = 50;
 
+/**
+ * Checks an id before anything is written or read. Ids must be well-formed Unicode without NUL:
+ * PostgreSQL turns a lone surrogate into U+FFFD, so `x\uD800` and `x\uDC00` would share one row
+ * and one task would read the other's result, and it refuses NUL outright (#9). The length is
+ * counted in characters (code points), as varchar(155) counts them, not in UTF-16 units.
+ */
 export function validateId(id: unknown, kind: "task" | "group"): string {
   if (typeof id !== "string" || id.length === 0) throw new InvalidIdError(kind, id, "ids are non-empty strings");
-  if (id.length > ID_MAX_LENGTH) throw new InvalidIdError(kind, id, `it has ${id.length} characters; the column holds ${ID_MAX_LENGTH}`);
+  if (LONE_SURROGATE.test(id)) throw new InvalidIdError(kind, id, "it is not well-formed Unicode (it holds a lone surrogate); use ids such as UUIDs");
+  if (id.includes("\0")) throw new InvalidIdError(kind, id, "it contains a NUL character, which the database cannot store");
+  if (id.length > ID_MAX_LENGTH) {
+    const characters = countCharacters(id);
+    if (characters > ID_MAX_LENGTH) throw new InvalidIdError(kind, id, `it has ${characters} characters; the column holds ${ID_MAX_LENGTH}`);
+  }
   return id;
+}
+
+/** With the `u` flag a paired surrogate is one code point, so only a lone one matches. */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+
+/** Code points, as PostgreSQL's varchar counts them (an emoji is one character, two UTF-16 units). */
+function countCharacters(text: string): number {
+  let count = 0;
+  for (const _ of text) count++;
+  return count;
 }
 
 export interface WriteInput {

@@ -65,7 +65,10 @@ export function parseSince(value: string, option: string, now = new Date()): Dat
     if (Number.isNaN(date.getTime())) throw new ConfigError(option, `cannot read date "${value}"; use an ISO date such as 2026-11-17 or 2026-11-17T08:00Z, or a duration such as 24h`);
     return date;
   }
-  return new Date(now.getTime() - parseDuration(text, option));
+  const at = new Date(now.getTime() - parseDuration(text, option));
+  // "99999999999d" ago is before the first representable date (#9).
+  if (Number.isNaN(at.getTime())) throw new ConfigError(option, `"${value}" reaches before the earliest date there is; use a shorter duration or an ISO date`);
+  return at;
 }
 
 export interface FilterOptions {

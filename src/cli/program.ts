@@ -5,7 +5,7 @@
 import { Command, CommanderError, Option } from "commander";
 import { depsFor, reportError, type GlobalOptions } from "./context.js";
 import { EXIT } from "./exit-codes.js";
-import type { Output } from "./output.js";
+import { cliSecrets, type Output } from "./output.js";
 import * as cleanup from "./commands/backend-cleanup.js";
 import * as exportCommand from "./commands/export.js";
 import * as forget from "./commands/forget.js";
@@ -111,6 +111,7 @@ Exit codes: 0 done, 1 failure, 2 usage error, 3 backend-cleanup skipped (another
 
   const run = async (argv: string[]): Promise<number> => {
     exitCode = EXIT.OK;
+    out.redact(cliSecrets(argv));
     try {
       await program.parseAsync(argv, { from: "user" });
       return exitCode;

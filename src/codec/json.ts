@@ -4,6 +4,7 @@
  * integers are written as plain JSON integers (Python reads them as ints) and read back as bigint.
  */
 import { EncodeError } from "../errors.js";
+import { VALUE_MAX_DEPTH } from "./depth.js";
 
 // A bigint is first written as this marker string, then the quotes are removed from the JSON
 // text; a user string that looks like the marker is rejected so it can never be confused.
@@ -15,12 +16,12 @@ const LONG_DIGIT_RUN = /\d{16,}/;
 /** Encodes to JSON text, validating on the way; throws EncodeError naming the offending path. */
 export function encodeJsonText(value: unknown): string {
   const state = { sawBigint: false };
-  const prepared = prepare(value, "$", new Set(), state);
+  const prepared = prepare(value, "$", new Set(), state, 0);
   const text = JSON.stringify(prepared);
   return state.sawBigint ? text.replace(BIGINT_IN_JSON, "$1") : text;
 }
 
-function prepare(value: unknown, path: string, ancestors: Set<object>, state: { sawBigint: boolean }): unknown {
+function prepare(value: unknown, path: string, ancestors: Set<object>, state: { sawBigint: boolean }, depth: number): unknown {
   switch (typeof value) {
     case "string":
       if (value.startsWith(BIGINT_SENTINEL)) throw new EncodeError(path, "the string starts with a reserved marker");
@@ -51,18 +52,20 @@ function prepare(value: unknown, path: string, ancestors: Set<object>, state: { 
   }
   if (ArrayBuffer.isView(object) || object instanceof ArrayBuffer) throw new EncodeError(path, "only Uint8Array/Buffer binary data can be stored");
   if (ancestors.has(object)) throw new EncodeError(path, "the value contains a cycle");
+  // Bounded so a deep value is an EncodeError with its path, never a RangeError (#9).
+  if (depth >= VALUE_MAX_DEPTH) throw new EncodeError(path, `the value nests deeper than ${VALUE_MAX_DEPTH} levels`);
   ancestors.add(object);
   try {
     if (Array.isArray(object)) {
       return object.map((item, index) => {
-        const out = prepare(item, `${path}[${index}]`, ancestors, state);
+        const out = prepare(item, `${path}[${index}]`, ancestors, state, depth + 1);
         return out === undefined ? null : out;
       });
     }
     const out: Record<string, unknown> = {};
     for (const [key, item] of Object.entries(object)) {
-      const prepared = prepare(item, `${path}.${key}`, ancestors, state);
-      if (prepared !== undefined) out[key] = prepared;
+      const prepared = prepare(item, `${path}.${key}`, ancestors, state, depth + 1);
+      if (prepared !== undefined) setOwn(out, key, prepared);
     }
     return out;
   } finally {
@@ -86,8 +89,17 @@ function revive(value: unknown): unknown {
     if (marker !== NOT_A_MARKER) return marker;
   }
   const out: Record<string, unknown> = {};
-  for (const key of keys) out[key] = revive(record[key]);
+  for (const key of keys) setOwn(out, key, revive(record[key]));
   return out;
+}
+
+/**
+ * Sets a key as data. Plain assignment of "__proto__" swaps the object's prototype and the key
+ * vanishes; a Python dict (or a JS object) may well hold that key (#9).
+ */
+function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === "__proto__") Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
 }
 
 const NOT_A_MARKER = Symbol("not a marker");
@@ -142,7 +154,7 @@ function parseExactJson(text: string): unknown {
         const key = parseString();
         skipSpace();
         if (text[pos++] !== ":") fail("expected ':'");
-        out[key] = parseValue();
+        setOwn(out, key, parseValue());
         skipSpace();
         const sep = text[pos++];
         if (sep === "}") return out;

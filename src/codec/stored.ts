@@ -3,6 +3,7 @@
  * Decoding never throws anything but CorruptValueError, naming the task and column.
  */
 import { CorruptValueError } from "../errors.js";
+import { jsonTooDeep, unwalkable, VALUE_MAX_DEPTH } from "./depth.js";
 import { decodeJsonText, encodeJsonText } from "./json.js";
 import { looksLikePickle, PythonResultRef, readPickle } from "./pickle.js";
 
@@ -16,11 +17,16 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 export function decodeStored(bytes: Buffer | null, subject: string, column: string): unknown {
   if (bytes === null || bytes.length === 0) return null;
   if (looksLikePickle(bytes)) {
+    let value: unknown;
     try {
-      return readPickle(bytes);
+      value = readPickle(bytes);
     } catch (error) {
       throw new CorruptValueError(subject, column, `unreadable Python pickle (${(error as Error).message})`);
     }
+    // A pickle may share and contain itself; whoever walks the value next recurses (#9).
+    const refused = unwalkable(value);
+    if (refused) throw new CorruptValueError(subject, column, `the pickled value cannot be read: ${refused}`);
+    return value;
   }
   let text: string;
   try {
@@ -28,6 +34,7 @@ export function decodeStored(bytes: Buffer | null, subject: string, column: stri
   } catch {
     throw new CorruptValueError(subject, column, "it is neither UTF-8 JSON nor a pickle");
   }
+  if (jsonTooDeep(text)) throw new CorruptValueError(subject, column, `the JSON value nests deeper than ${VALUE_MAX_DEPTH} levels`);
   try {
     return decodeJsonText(text);
   } catch (error) {

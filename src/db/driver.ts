@@ -54,6 +54,8 @@ export interface TaskRow {
   parentId: string | null;
   groupId: string | null;
   dateUpdated: Date | null;
+  /** Columns that held a value of the wrong type (SQLite), set to null above and named here. */
+  mistyped?: readonly { column: string; storedAs: string; expected: string }[];
 }
 
 export interface GroupRow {

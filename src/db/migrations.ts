@@ -4,7 +4,8 @@
  *
  * taskledger records applied migrations in its own table, taskledger_migrations, never in
  * drizzle's __drizzle_migrations: an application that uses drizzle for its own schema on the same
- * database must not have its history mixed with ours.
+ * database must not have its history mixed with ours. Each set of table names has its own record
+ * (tables.ts, migrationsTableName), so two sets live in one database or schema.
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -18,9 +19,6 @@ export interface Migration {
   createdAt: number;
   statements: string[];
 }
-
-/** Where SQLite records applied migrations (PostgreSQL: beside the task table, see tables.ts). */
-export const MIGRATIONS_TABLE = "taskledger_migrations";
 
 const folders: Record<Dialect, URL> = {
   // src/db/ and dist/db/ are both two levels below the package root.

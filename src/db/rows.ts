@@ -30,11 +30,47 @@ export interface RawGroupRow {
 }
 
 export function toTaskRow(r: RawTaskRow): TaskRow {
-  return {
+  const row: TaskRow = {
     taskId: r.task_id, status: r.status, result: r.result, traceback: r.traceback, dateDone: fromNaiveUtc(r.date_done),
     name: r.name, args: r.args, kwargs: r.kwargs, worker: r.worker, retries: r.retries, queue: r.queue,
     children: r.children, parentId: r.parent_id, groupId: r.group_id, dateUpdated: fromNaiveUtc(r.date_updated),
   };
+  // SQLite keeps whatever storage class a writer used: a result as TEXT or INTEGER, a traceback as
+  // a BLOB. Such a value is taken out of the row and named, so the row is reported as corrupt
+  // instead of stopping a listing with a TypeError (#9).
+  if (!isBytes(r.result) || !isBytes(r.args) || !isBytes(r.kwargs) || !isBytes(r.children) || !isText(r.traceback)) return withMistyped(row, r);
+  return row;
+}
+
+function isBytes(value: unknown): boolean {
+  return value === null || value === undefined || Buffer.isBuffer(value);
+}
+
+function isText(value: unknown): boolean {
+  return value === null || value === undefined || typeof value === "string";
+}
+
+function storageClass(value: unknown): string {
+  if (typeof value === "string") return "text";
+  if (typeof value === "number" || typeof value === "bigint") return "a number";
+  if (Buffer.isBuffer(value)) return "bytes";
+  return typeof value;
+}
+
+function withMistyped(row: TaskRow, r: RawTaskRow): TaskRow {
+  const mistyped: { column: string; storedAs: string; expected: string }[] = [];
+  const fixed = { ...row };
+  for (const column of ["result", "args", "kwargs", "children"] as const) {
+    if (!isBytes(r[column])) {
+      mistyped.push({ column, storedAs: storageClass(r[column]), expected: "bytes" });
+      fixed[column] = null;
+    }
+  }
+  if (!isText(r.traceback)) {
+    mistyped.push({ column: "traceback", storedAs: storageClass(r.traceback), expected: "text" });
+    fixed.traceback = null;
+  }
+  return { ...fixed, mistyped };
 }
 
 export function toGroupRow(r: RawGroupRow) {

@@ -4,6 +4,7 @@
  * `database_table_schemas` map onto these: the sequences live in their table's schema and keep
  * Celery's names (its models fix them), the migrations follow the tables.
  */
+import { createHash } from "node:crypto";
 import { ConfigError } from "../errors.js";
 import type { Dialect } from "./driver.js";
 
@@ -35,8 +36,10 @@ export interface Tables {
   group: string;
   taskSequence: string;
   groupSequence: string;
-  /** Where applied migrations are recorded: beside the task table. */
+  /** Where applied migrations are recorded: beside the task table, one record per table set. */
   migrations: string;
+  /** The same table's bare name (SQLite's catalog and PostgreSQL's to_regclass look it up). */
+  migrationsName: string;
   /** The NOTIFY channel for the task table (PostgreSQL), unquoted: it is passed as a value. */
   channel: string;
   /** Rewrites drizzle-kit's migration SQL, generated for Celery's names, to these names. */
@@ -58,11 +61,29 @@ export function resolveTables(dialect: Dialect, config: Partial<TableConfig> = {
     group: qualify(full.groupSchema, group, "tableSchemas.group"),
     taskSequence: qualify(full.taskSchema, '"task_id_sequence"', "tableSchemas.task"),
     groupSequence: qualify(full.groupSchema, '"taskset_id_sequence"', "tableSchemas.group"),
-    migrations: qualify(full.taskSchema, '"taskledger_migrations"', "tableSchemas.task"),
+    migrations: qualify(full.taskSchema, quoteIdentifier(migrationsTableName(full), "tableNames"), "tableSchemas.task"),
+    migrationsName: migrationsTableName(full),
     channel: `taskledger_${full.taskSchema ? `${full.taskSchema}_` : ""}${full.task}`.slice(0, 63),
     rewriteMigration: (sql) => rewrite(sql, full, tables),
   };
   return tables;
+}
+
+/** Where Celery's own table names record their migrations (the name round 1 used for every set). */
+export const MIGRATIONS_TABLE = "taskledger_migrations";
+
+/**
+ * The record of applied migrations belongs to a set of tables, not to the database: with one
+ * record per database (or schema), a second set of configured names found the first set's
+ * migrations "applied" and its tables never existed ("no such table", #9). Celery's names keep
+ * `taskledger_migrations`, so databases migrated before keep their record; other names get
+ * `taskledger_migrations_<task>_<group>`, or a hash of the two where that exceeds 63 characters.
+ */
+export function migrationsTableName(config: TableConfig): string {
+  if (config.task === CELERY_TABLES.task && config.group === CELERY_TABLES.group) return MIGRATIONS_TABLE;
+  const readable = `${MIGRATIONS_TABLE}_${config.task}_${config.group}`;
+  if (readable.length <= 63) return readable;
+  return `${MIGRATIONS_TABLE}_${createHash("sha256").update(`${config.task}\n${config.group}`).digest("hex").slice(0, 16)}`;
 }
 
 function rewrite(sql: string, config: TableConfig, tables: Tables): string {

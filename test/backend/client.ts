@@ -109,6 +109,17 @@ export function clientSuite(ctx: SuiteContext): void {
       await b.close(); // idempotent
     });
 
+    it("on a closed backend get() and GroupResult.join() throw BackendClosedError, not a driver's TypeError, and open nothing", async () => {
+      const b = await ctx.open(ctx.url(), { migrate: false });
+      await b.close();
+      const listeners = await ctx.harness.listenerCount(ctx.url());
+      await assert.rejects(new AsyncResult(id(), b).get({ timeout: 1000 }), BackendClosedError);
+      await assert.rejects(new GroupResult(id(), [new AsyncResult(id(), b)], b).join({ timeout: 1000 }), BackendClosedError);
+      await assert.rejects(new AsyncResult(id(), b).state(), BackendClosedError);
+      assert.equal(b.changes.size, 0);
+      assert.equal(await ctx.harness.listenerCount(ctx.url()), listeners, "a wait on a closed backend opened a LISTEN connection");
+    });
+
     it("is not a thenable: awaiting it gives the result object, and promise() gives the value", async () => {
       const b = ctx.backend();
       const task = id();

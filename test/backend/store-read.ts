@@ -70,6 +70,47 @@ export function storeReadSuite(ctx: SuiteContext): void {
       assert.equal(await b.exists(task), false);
     });
 
+    it("a value nested deeper than 1,000 levels is an EncodeError naming its path, never a RangeError, in both formats", async () => {
+      const celery = await ctx.open(ctx.url(), { celeryCompatible: true, resultExtended: true });
+      let deep: unknown = 1;
+      for (let i = 0; i < 100_000; i++) deep = [deep];
+      let deepObject: unknown = 1;
+      for (let i = 0; i < 100_000; i++) deepObject = { k: deepObject };
+      for (const b of [ctx.backend(), celery]) {
+        const task = id();
+        await assert.rejects(b.markAsDone(task, deep), (e: unknown) => e instanceof EncodeError && /^\$(\[0\]){1000}$/.test(e.path) && /1000 levels/.test(e.message));
+        await assert.rejects(b.markAsDone(task, deepObject), (e: unknown) => e instanceof EncodeError && e.path.startsWith("$.k.k.k"));
+        await assert.rejects(b.markAsDone(task, 1, { request: { args: [deep] } }), EncodeError);
+        assert.equal(await b.exists(task), false);
+      }
+      let fits: unknown = "bottom";
+      for (let i = 0; i < 999; i++) fits = [fits];
+      const task = id();
+      await ctx.backend().markAsDone(task, fits);
+      let read = (await ctx.backend().getTaskMeta(task)).result;
+      for (let i = 0; i < 999; i++) read = (read as unknown[])[0];
+      assert.equal(read, "bottom");
+    });
+
+    it("a __proto__ key round-trips as data instead of vanishing, in both formats", async () => {
+      const celery = await ctx.open(ctx.url(), { celeryCompatible: true, resultExtended: true });
+      const value = JSON.parse('{"__proto__": {"polluted": true}, "plain": 1, "nested": {"__proto__": [1, 2]}}') as Record<string, unknown>;
+      const withDate = JSON.parse('{"__proto__": "text"}') as Record<string, unknown>;
+      withDate["at"] = new Date("2026-01-02T03:04:05Z"); // a kombu marker: the reviving reader runs
+      for (const b of [ctx.backend(), celery]) {
+        const task = id();
+        await b.markAsDone(task, value, { request: { kwargs: withDate } });
+        const meta = await b.getTaskMeta(task);
+        const result = meta.result as Record<string, unknown>;
+        assert.deepEqual(Object.keys(result), ["__proto__", "plain", "nested"]);
+        assert.deepEqual(Object.getOwnPropertyDescriptor(result, "__proto__")?.value, { polluted: true });
+        assert.equal(Object.getPrototypeOf(result), Object.prototype);
+        assert.deepEqual(Object.getOwnPropertyDescriptor(result["nested"], "__proto__")?.value, [1, 2]);
+        assert.equal(Object.getOwnPropertyDescriptor(meta.kwargs, "__proto__")?.value, "text");
+        assert.equal(({} as Record<string, unknown>)["polluted"], undefined);
+      }
+    });
+
     it("empty and over-long ids are typed errors", async () => {
       const b = ctx.backend();
       await assert.rejects(b.markAsDone("", 1), InvalidIdError);
@@ -79,6 +120,34 @@ export function storeReadSuite(ctx: SuiteContext): void {
       await b.markAsDone(longest, 1);
       assert.equal((await b.getTaskMeta(longest)).result, 1);
       await b.forget(longest);
+    });
+
+    it("ids that are not well-formed Unicode or hold NUL are refused with InvalidIdError before anything is written", async () => {
+      const b = ctx.backend();
+      const before = await b.audit.count({});
+      // On PostgreSQL both lone surrogates became U+FFFD, so these two tasks shared one row.
+      for (const bad of ["x\uD800", "x\uDC00", "a\uDC00\uD800b", "nul\u0000id"]) {
+        await assert.rejects(b.markAsDone(bad, 1), InvalidIdError, JSON.stringify(bad));
+        await assert.rejects(b.storeMany([{ taskId: bad, status: states.SUCCESS, result: 1 }]), InvalidIdError);
+        await assert.rejects(b.getTaskMeta(bad), InvalidIdError);
+        await assert.rejects(b.saveGroup(bad, []), InvalidIdError);
+        await assert.rejects(b.saveGroup(id(), [bad]), InvalidIdError);
+        await assert.rejects(b.markAsDone(id(), 1, { request: { groupId: bad } }), InvalidIdError);
+      }
+      assert.equal(await b.audit.count({}), before, "a refused id wrote a row");
+    });
+
+    it("the 155-character limit counts characters, as the column does: 155 emoji fit, 156 do not", async () => {
+      const b = ctx.backend();
+      const emoji = "\u{1F600}".repeat(155);
+      assert.equal(emoji.length, 310);
+      await b.markAsDone(emoji, "wide");
+      assert.equal((await b.getTaskMeta(emoji)).result, "wide");
+      await b.saveGroup(emoji, [emoji]);
+      assert.deepEqual((await b.restoreGroup(emoji))!.results, [emoji]);
+      await assert.rejects(b.markAsDone(`${emoji}\u{1F600}`, 1), /157|156 characters/);
+      await b.forget(emoji);
+      await b.deleteGroup(emoji);
     });
 
     it("with resultExtended, the request is stored in the extended columns and decoded", async () => {

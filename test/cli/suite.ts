@@ -6,6 +6,8 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { openBackend, states, type DatabaseBackend } from "../../src/index.js";
+import { bufferOutput } from "../../src/cli/output.js";
+import { buildProgram } from "../../src/cli/program.js";
 import { cli } from "../helpers/cli.js";
 import type { Harness } from "../helpers/harness.js";
 
@@ -201,6 +203,87 @@ export function cliSuite(harness: Harness, skip: string | false, options: { with
       assert.match(exported.stderr, /undecodable/);
       assert.equal((await cli(["--url", url, "backend-cleanup"])).code, 0);
       assert.equal(await backend.exists(bad), false);
+    });
+
+    it("a row holding an object message, a cycle, a 5,000-deep value or a value of the wrong type is reported in place by list, export, list --jsonl and show, and the rest completes", async () => {
+      const fresh = await harness.freshUrl("cli_corrupt");
+      const b = await openBackend({ url: fresh });
+      opened.push(b);
+      const bad: Record<string, [string, Buffer | string | number]> = {
+        "object-message": ["result", Buffer.from(JSON.stringify({ exc_type: "ValueError", exc_module: "builtins", exc_message: [{ toString: 1 }] }))],
+        // A pickled list that contains itself: EMPTY_LIST BINPUT 0 BINGET 0 APPEND STOP.
+        "self-reference": ["result", Buffer.from([0x80, 2, 0x5d, 0x71, 0, 0x68, 0, 0x61, 0x2e])],
+        "deep-pickle": ["result", Buffer.concat([Buffer.from([0x80, 2]), Buffer.alloc(5000, 0x5d), Buffer.alloc(4999, 0x61), Buffer.from([0x2e])])],
+        "deep-json": ["result", Buffer.from("[".repeat(5000) + "]".repeat(5000))],
+        // SQLite keeps any storage class; PostgreSQL's bytea and text columns cannot hold these.
+        ...(harness.dialect === "sqlite" ? { "text-result": ["result", "plain text"], "integer-result": ["result", 42], "blob-traceback": ["traceback", Buffer.from("tb")] } as Record<string, [string, Buffer | string | number]> : {}),
+      };
+      for (const id of Object.keys(bad)) await b.markAsFailure(id, new Error("x"));
+      await b.markAsDone("fine-before", 1);
+      for (const [id, [column, value]] of Object.entries(bad)) await harness.setRaw(fresh, id, column, value);
+      await b.markAsDone("fine-after", 2);
+      const ids = Object.keys(bad);
+      const every = [...ids, "fine-before", "fine-after"].sort();
+      const records = (text: string) => text.trim().split("\n").map((line) => JSON.parse(line) as { task_id: string; error: string | null; result: unknown });
+      const checkRecords = (label: string, rows: { task_id: string; error: string | null; result: unknown }[]) => {
+        assert.deepEqual(rows.map((r) => r.task_id).sort(), every, label);
+        for (const row of rows) {
+          if (ids.includes(row.task_id)) assert.match(row.error ?? "", new RegExp(`task ${row.task_id} cannot be decoded: .+`), `${label}: ${row.task_id}`);
+          else assert.equal(row.error, null);
+        }
+        assert.equal(rows.find((r) => r.task_id === "fine-after")!.result, 2);
+      };
+      const table = await cli(["--url", fresh, "list"]);
+      assert.equal(table.code, 0, table.stderr);
+      for (const id of every) assert.ok(table.stdout.includes(id), `list lost ${id}`);
+      for (const id of ids) assert.match(table.stderr, new RegExp(`task ${id} cannot be decoded`));
+      const json = await cli(["--url", fresh, "--json", "list"]);
+      assert.equal(json.code, 0, json.stderr);
+      checkRecords("list --json", JSON.parse(json.stdout));
+      const jsonl = await cli(["--url", fresh, "list", "--jsonl"]);
+      assert.equal(jsonl.code, 0, jsonl.stderr);
+      checkRecords("list --jsonl", records(jsonl.stdout));
+      const exported = await cli(["--url", fresh, "export"]);
+      assert.equal(exported.code, 0, exported.stderr);
+      checkRecords("export", records(exported.stdout));
+      const csv = await cli(["--url", fresh, "export", "--format", "csv"]);
+      assert.equal(csv.code, 0, csv.stderr);
+      for (const id of every) assert.match(csv.stdout, new RegExp(`^${id},`, "m"));
+      assert.match(csv.stderr, new RegExp(`${ids.length} with undecodable values`));
+      const shown = await cli(["--url", fresh, "show", ...ids, "fine-after"]);
+      assert.equal(shown.code, 0, shown.stderr);
+      for (const id of ids) assert.match(shown.stdout, new RegExp(`task ${id} cannot be decoded`));
+      const shownJson = await cli(["--url", fresh, "--json", "show", ...every]);
+      assert.equal(shownJson.code, 0, shownJson.stderr);
+      checkRecords("show --json", JSON.parse(shownJson.stdout));
+    });
+
+    it("writing into a closed pipe (export | head, list | head, --help | head) exits quietly with no stack trace", async () => {
+      await backend.storeMany(Array.from({ length: 2000 }, (_, i) => ({ taskId: `pipe-${i}`, status: states.SUCCESS, result: { i } })));
+      for (const args of [["export"], ["export", "--format", "csv"], ["list", "--jsonl", "--limit", "2000"], ["list"], ["--help"]]) {
+        const run = await cli(["--url", url, ...args], { closeStdout: true });
+        assert.equal(run.code, 0, `${args.join(" ")}: exit ${run.code}\n${run.stderr}`);
+        assert.doesNotMatch(run.stderr, /EPIPE|Error|at /, args.join(" "));
+      }
+    });
+
+    it("--since 99999999999d and stats --top abc or -5 are usage errors (exit 2) that name the option", async () => {
+      for (const [args, option] of [
+        [["list", "--since", "99999999999d"], "--since"],
+        [["list", "--until", "99999999999d"], "--until"],
+        [["stats", "--since", "9".repeat(400) + "d"], "--since"],
+        [["stats", "--top", "abc"], "--top"],
+        [["stats", "--top", "-5"], "--top"],
+        [["stats", "--top", "0"], "--top"],
+      ] as const) {
+        // In-process: the same program main.ts runs, without a process per case.
+        const out = bufferOutput();
+        const code = await buildProgram(out).run(["--url", url, ...args]);
+        const stderr = out.stderr.join("\n");
+        assert.equal(code, 2, `${args.join(" ")}: exit ${code}\n${stderr}`);
+        assert.ok(stderr.includes(`taskledger: ${option}:`), `${args.join(" ")}: ${stderr}`);
+        assert.doesNotMatch(stderr, /unexpected error|Invalid time value|syntax/i);
+      }
     });
 
     it("export streams 100,000 rows as JSON lines or CSV with flat memory", async () => {

@@ -30,10 +30,15 @@ export interface CliOptions {
   heapLimitMb?: number;
   /** Run dist/cli/main.js in a child process instead of in this one. */
   subprocess?: boolean;
+  /**
+   * Close the read end of stdout before the command writes, as `| head -1` does once it has its
+   * line: every write then meets EPIPE (implies a subprocess).
+   */
+  closeStdout?: boolean;
 }
 
 export function cli(args: string[], options: CliOptions = {}): Promise<CliResult> {
-  if (options.subprocess || options.measureMemory || options.heapLimitMb) return cliProcess(args, options);
+  if (options.subprocess || options.closeStdout || options.measureMemory || options.heapLimitMb) return cliProcess(args, options);
   return cliInProcess(args, options.env ?? {});
 }
 
@@ -84,7 +89,8 @@ function cliProcess(args: string[], options: CliOptions): Promise<CliResult> {
     });
     const out: Buffer[] = [];
     let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
+    if (options.closeStdout) child.stdout.destroy();
+    else child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
     child.stderr.on("data", (chunk) => (stderr += chunk));
     child.on("error", reject);
     child.on("close", (code) => {

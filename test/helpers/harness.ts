@@ -11,7 +11,7 @@ export interface Harness {
   /** A URL for a new, empty database. */
   freshUrl(label: string): Promise<string>;
   /** Sets one column of a task row to raw bytes or text, as if another writer had. */
-  setRaw(url: string, taskId: string, column: string, value: Buffer | string | null): Promise<void>;
+  setRaw(url: string, taskId: string, column: string, value: Buffer | string | number | null): Promise<void>;
   /** Sets the result of a group row to raw bytes. */
   setRawGroup(url: string, groupId: string, value: Buffer): Promise<void>;
   /** date_done of a row as the database holds it, as text. */

@@ -1,6 +1,6 @@
 /** `taskledger stats`: counts by state, task name, worker and hour over a window. */
 import type { CountEntry } from "../../backend/auditor.js";
-import { queryFrom, withBackend, type CommandDeps, type FilterOptions } from "../context.js";
+import { positiveInt, queryFrom, withBackend, type CommandDeps, type FilterOptions } from "../context.js";
 import { EXIT } from "../exit-codes.js";
 import { bar, formatCount, table } from "../format.js";
 
@@ -11,8 +11,9 @@ export interface StatsOptions extends FilterOptions {
 
 export async function run(options: StatsOptions, deps: CommandDeps): Promise<number> {
   const query = queryFrom({ ...options, since: options.all ? options.since : (options.since ?? "24h") });
+  const top = options.top === undefined ? 10 : positiveInt(options.top, "--top");
   return withBackend(deps, async (backend) => {
-    const stats = await backend.audit.stats(query, { top: options.top === undefined ? 10 : Number(options.top) });
+    const stats = await backend.audit.stats(query, { top });
     if (deps.json) {
       deps.out.out(JSON.stringify({ since: query.since?.toISOString() ?? null, until: query.until?.toISOString() ?? null, ...stats }, null, 2));
       return EXIT.OK;

@@ -18,8 +18,9 @@ export async function migratePg(pool: ClientPool, tables: Tables, options: { app
   const all = readMigrations("postgresql");
   const client = await pool.dedicated();
   try {
-    // One lock per migrations table: schemas migrate independently.
-    const lockKey = `${LOCK_KEY}:${tables.migrations}`;
+    // One lock for the database, not per record: two table sets in one schema share Celery's
+    // sequences, and CREATE SEQUENCE IF NOT EXISTS races when run at once (#9).
+    const lockKey = LOCK_KEY;
     await client.query("SELECT pg_advisory_lock(hashtext($1))", [lockKey]);
     try {
       const applied = await readApplied(client, tables, options.apply);

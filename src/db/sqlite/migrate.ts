@@ -8,25 +8,25 @@ import type Database from "better-sqlite3";
 import { MigrationError } from "../../errors.js";
 import type { MigrationStatus } from "../driver.js";
 import { createdTable, planAdoption, type ExistingSchema } from "../adopt.js";
-import { MIGRATIONS_TABLE, pendingOf, readMigrations } from "../migrations.js";
+import { pendingOf, readMigrations } from "../migrations.js";
 import type { Tables } from "../tables.js";
 import { isTransientSqliteError } from "./errors.js";
 
 export function migrateSqlite(db: Database.Database, tables: Tables, options: { apply: boolean }): MigrationStatus {
   const all = readMigrations("sqlite");
   if (!options.apply) {
-    const present = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(MIGRATIONS_TABLE);
-    const applied = present ? readApplied(db) : new Set<string>();
+    const present = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(tables.migrationsName);
+    const applied = present ? readApplied(db, tables) : new Set<string>();
     const pending = pendingOf(all, applied);
     return { applied: [...applied], pending: pending.map((m) => m.tag), planned: pending.flatMap((m) => plan(db, tables, m.statements)) };
   }
   db.exec("BEGIN IMMEDIATE");
   try {
-    db.exec(`CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (
+    db.exec(`CREATE TABLE IF NOT EXISTS ${tables.migrations} (
       id INTEGER PRIMARY KEY AUTOINCREMENT, tag TEXT NOT NULL UNIQUE, hash TEXT NOT NULL, created_at INTEGER, applied_at TEXT NOT NULL DEFAULT (datetime('now')))`);
-    const applied = readApplied(db);
+    const applied = readApplied(db, tables);
     const pending = pendingOf(all, applied);
-    const record = db.prepare(`INSERT INTO ${MIGRATIONS_TABLE} (tag, hash, created_at) VALUES (?, ?, ?)`);
+    const record = db.prepare(`INSERT INTO ${tables.migrations} (tag, hash, created_at) VALUES (?, ?, ?)`);
     const ran: string[] = [];
     for (const migration of pending) {
       try {
@@ -61,7 +61,7 @@ function plan(db: Database.Database, tables: Tables, statements: readonly string
   return planAdoption(rewritten, existing);
 }
 
-function readApplied(db: Database.Database): Set<string> {
-  const rows = db.prepare(`SELECT tag FROM ${MIGRATIONS_TABLE} ORDER BY id`).all() as { tag: string }[];
+function readApplied(db: Database.Database, tables: Tables): Set<string> {
+  const rows = db.prepare(`SELECT tag FROM ${tables.migrations} ORDER BY id`).all() as { tag: string }[];
   return new Set(rows.map((r) => r.tag));
 }

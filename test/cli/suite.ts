@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { openBackend, states, type DatabaseBackend } from "../../src/index.js";
-import { cli } from "../helpers/cli.js";
+import { cli, cliProcess } from "../helpers/cli.js";
 import type { Harness } from "../helpers/harness.js";
 
 const DAY = 86_400_000;
@@ -149,6 +149,35 @@ export function cliSuite(harness: Harness, skip: string | false, options: { with
       } finally {
         await lock.release();
       }
+    });
+
+    it("a backend-cleanup killed with -9 does not block the next run: SQLite takes over its lease at once, PostgreSQL's server released its lock", async () => {
+      const fresh = await harness.freshUrl("cli_kill");
+      const b = await openBackend({ url: fresh });
+      opened.push(b);
+      for (let i = 0; i < 4; i++) {
+        await b.storeMany(Array.from({ length: 5_000 }, () => ({ taskId: randomUUID(), status: states.SUCCESS, result: 1 })), { now: new Date(Date.now() - 10 * DAY) });
+      }
+      // One row per batch keeps the killed run inside its lock long enough to be caught there.
+      const victim = cliProcess(["--url", fresh, "backend-cleanup", "--batch-size", "1"]);
+      let holder: string | undefined;
+      for (let i = 0; i < 3_000 && !holder; i++) {
+        holder = await b.driver.cleanupLockHolder();
+        if (!holder) await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      assert.ok(holder, `the run never held the lock: ${victim.stderr()}`);
+      victim.child.kill("SIGKILL");
+      assert.equal((await victim.done).signal, "SIGKILL");
+      if (harness.dialect === "sqlite") {
+        assert.match((await b.driver.cleanupLockHolder())!, /which is no longer running/);
+      } else {
+        // The server ends the session of a vanished client, and its advisory lock with it.
+        for (let i = 0; i < 500 && (await b.driver.cleanupLockHolder()); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      const next = await cli(["--url", fresh, "backend-cleanup"]);
+      assert.equal(next.code, 0, next.stderr);
+      if (harness.dialect === "sqlite") assert.match(next.stderr, new RegExp(`took over the cleanup lock from pid ${victim.child.pid} on this host .*which is no longer running`));
+      assert.equal(await b.audit.count({}), 0);
     });
 
     it("two cleanups started together: one runs, the other is refused or serialized", async () => {

@@ -66,6 +66,7 @@ export async function run(options: CleanupCommandOptions, deps: CommandDeps): Pr
     };
     const report = await backend.cleanup({ ...cleanup, onProgress });
     if (out.interactive && !deps.json && !cleanup.dryRun) out.err("");
+    if (report.lockTakenOver && !deps.json) out.err(`backend-cleanup: took over the cleanup lock from ${report.lockTakenOver}`);
     if (deps.json) out.out(JSON.stringify({ url: backend.url, ...report, kept: policy }));
     else out.out(summary(report, policy));
     return EXIT.OK;

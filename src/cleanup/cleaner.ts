@@ -51,6 +51,8 @@ export interface CleanupOptions {
   dryRun?: boolean;
   /** The clock, for tests and replays. */
   now?: Date;
+  /** Aborting stops the run cleanly at the next batch boundary (report.complete false); see the cleanup job. */
+  signal?: AbortSignal;
 }
 
 interface Pass {
@@ -128,7 +130,7 @@ export async function runCleanup(
     for (const pass of passes) {
       for (;;) {
         // A lost lock (its heartbeat failed) means another run may have taken it: stop here.
-        if (Date.now() >= deadline || lock.lost()) {
+        if (Date.now() >= deadline || lock.lost() || options.signal?.aborted) {
           report.complete = false;
           break;
         }

@@ -24,6 +24,8 @@ export interface CliProcess {
   child: ChildProcess;
   stdout(): string;
   stderr(): string;
+  /** Resolves once stdout satisfies `predicate` (checked on every chunk). */
+  stdoutUntil(predicate: (stdout: string) => boolean): Promise<string>;
   done: Promise<CliResult>;
 }
 
@@ -45,5 +47,17 @@ export function cliProcess(args: string[], options: { env?: NodeJS.ProcessEnv; m
       resolve({ code, signal, stdout: Buffer.concat(out).toString("utf8"), stderr, ...(rss ? { maxRssKb: Number(rss[1]) } : {}) });
     });
   });
-  return { child, stdout: () => Buffer.concat(out).toString("utf8"), stderr: () => stderr, done };
+  const text = () => Buffer.concat(out).toString("utf8");
+  const stdoutUntil = (predicate: (stdout: string) => boolean) =>
+    new Promise<string>((resolve, reject) => {
+      const check = () => {
+        if (!predicate(text())) return;
+        child.stdout!.off("data", check);
+        resolve(text());
+      };
+      child.stdout!.on("data", check);
+      child.once("close", () => (predicate(text()) ? resolve(text()) : reject(new Error(`the CLI exited first; stdout: ${text()}; stderr: ${stderr}`))));
+      check();
+    });
+  return { child, stdout: text, stderr: () => stderr, stdoutUntil, done };
 }

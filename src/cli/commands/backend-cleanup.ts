@@ -3,7 +3,7 @@
  * terminal it shows a progress bar, under cron plain log lines and one summary line.
  */
 import type { CleanupOptions } from "../../cleanup/cleaner.js";
-import { describeRetention } from "../../cleanup/retention-text.js";
+import { describeRetention, durationText } from "../../cleanup/retention-text.js";
 import { ConfigError } from "../../errors.js";
 import type { CleanupProgress, CleanupReport } from "../../types.js";
 import { positiveInt, withBackend, type CommandDeps } from "../context.js";
@@ -76,7 +76,7 @@ export async function run(options: CleanupCommandOptions, deps: CommandDeps): Pr
 /** What the run keeps, in words, for its log lines. */
 export function policyOf(backend: { resultExpiresMs: number | null }, cleanup: CleanupOptions): string {
   const expiresMs = cleanup.expires === undefined ? backend.resultExpiresMs : cleanup.expires;
-  return describeRetention(expiresMs === null ? null : String(cleanup.expires ?? `${backend.resultExpiresMs} ms`), cleanup);
+  return describeRetention(expiresMs === null ? null : String(cleanup.expires ?? durationText(backend.resultExpiresMs!)), cleanup);
 }
 
 /** The one line a run logs (also each run of `--every`). */

@@ -76,4 +76,18 @@ describe("SQLite cleanup lease", () => {
     setLease(randomUUID(), -1);
     assert.equal((await backend.cleanup()).complete, true);
   });
+
+  it("a run whose lease was taken over stops at the next batch boundary", async () => {
+    await backend.storeMany(Array.from({ length: 100 }, () => ({ taskId: randomUUID(), status: "SUCCESS", result: 1 })), { now: new Date(Date.now() - 3 * 86_400_000) });
+    const report = await backend.cleanup({
+      batchSize: 10,
+      onProgress: (p) => {
+        if (p.total === 10) setLease(JSON.stringify({ ...newHolder(), pid: process.ppid }), 60_000);
+      },
+    });
+    assert.equal(report.complete, false);
+    assert.equal(report.tasks, 10);
+    assert.match((await backend.driver.cleanupLockHolder())!, /which is alive/, "the new holder's lease was left alone");
+    setLease(randomUUID(), -1);
+  });
 });

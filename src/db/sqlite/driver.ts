@@ -181,7 +181,17 @@ export class SqliteDriver implements Driver {
     renew.unref();
     return {
       ...(takenOverFrom ? { takenOverFrom } : {}),
-      lost: () => lost,
+      // Read at each batch boundary (a point read by primary key): a holder whose lease was taken
+      // over (found dead by mistake, or its heartbeat stalled past the lease) stops at once.
+      lost: () => {
+        if (lost) return true;
+        try {
+          lost = (s.lockGet.get({ name: CLEANUP_LOCK }) as { holder: string } | undefined)?.holder !== me;
+        } catch {
+          // busy: the heartbeat still decides
+        }
+        return lost;
+      },
       release: async () => {
         clearInterval(renew);
         s.lockRelease.run({ name: CLEANUP_LOCK, holder: me });

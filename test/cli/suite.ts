@@ -26,6 +26,27 @@ export function cliSuite(harness: Harness, skip: string | false, options: { with
       await harness.cleanup();
     });
 
+    /** A fresh database holding `count` results that expired days ago. */
+    async function expiredRows(label: string, count: number): Promise<{ url: string; backend: DatabaseBackend }> {
+      const fresh = await harness.freshUrl(label);
+      const b = await openBackend({ url: fresh });
+      opened.push(b);
+      for (let i = 0; i < count; i += 5_000) {
+        await b.storeMany(Array.from({ length: Math.min(5_000, count - i) }, () => ({ taskId: randomUUID(), status: states.SUCCESS, result: 1 })), { now: new Date(Date.now() - 10 * DAY) });
+      }
+      return { url: fresh, backend: b };
+    }
+
+    /** Who holds the cleanup lock, once someone does (a database state, so it is polled); undefined after 15 s. */
+    async function lockHeld(b: DatabaseBackend): Promise<string | undefined> {
+      for (let i = 0; i < 3_000; i++) {
+        const holder = await b.driver.cleanupLockHolder();
+        if (holder) return holder;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      return undefined;
+    }
+
     async function countAll(): Promise<number> {
       return backend.audit.count({});
     }
@@ -152,19 +173,10 @@ export function cliSuite(harness: Harness, skip: string | false, options: { with
     });
 
     it("a backend-cleanup killed with -9 does not block the next run: SQLite takes over its lease at once, PostgreSQL's server released its lock", async () => {
-      const fresh = await harness.freshUrl("cli_kill");
-      const b = await openBackend({ url: fresh });
-      opened.push(b);
-      for (let i = 0; i < 4; i++) {
-        await b.storeMany(Array.from({ length: 5_000 }, () => ({ taskId: randomUUID(), status: states.SUCCESS, result: 1 })), { now: new Date(Date.now() - 10 * DAY) });
-      }
+      const { url: fresh, backend: b } = await expiredRows("cli_kill", 20_000);
       // One row per batch keeps the killed run inside its lock long enough to be caught there.
       const victim = cliProcess(["--url", fresh, "backend-cleanup", "--batch-size", "1"]);
-      let holder: string | undefined;
-      for (let i = 0; i < 3_000 && !holder; i++) {
-        holder = await b.driver.cleanupLockHolder();
-        if (!holder) await new Promise((resolve) => setTimeout(resolve, 5));
-      }
+      const holder = await lockHeld(b);
       assert.ok(holder, `the run never held the lock: ${victim.stderr()}`);
       victim.child.kill("SIGKILL");
       assert.equal((await victim.done).signal, "SIGKILL");
@@ -181,10 +193,7 @@ export function cliSuite(harness: Harness, skip: string | false, options: { with
     });
 
     it("backend-cleanup --every runs at once, logs one line per run, and exits 0 on SIGTERM", async () => {
-      const fresh = await harness.freshUrl("cli_every");
-      const b = await openBackend({ url: fresh });
-      opened.push(b);
-      await b.storeMany(Array.from({ length: 10 }, () => ({ taskId: randomUUID(), status: states.SUCCESS, result: 1 })), { now: new Date(Date.now() - 10 * DAY) });
+      const { url: fresh } = await expiredRows("cli_every", 10);
       const running = cliProcess(["--url", fresh, "backend-cleanup", "--every", "200ms", "--jitter", "0", "--allow-short-interval-for-tests"]);
       await running.stdoutUntil((out) => out.trim().split("\n").length >= 2);
       running.child.kill("SIGTERM");
@@ -199,18 +208,9 @@ export function cliSuite(harness: Harness, skip: string | false, options: { with
     });
 
     it("backend-cleanup --every stopped by SIGINT during a run exits 0 between batches, and the log line counts exactly what went", async () => {
-      const fresh = await harness.freshUrl("cli_every_int");
-      const b = await openBackend({ url: fresh });
-      opened.push(b);
-      for (let i = 0; i < 4; i++) {
-        await b.storeMany(Array.from({ length: 5_000 }, () => ({ taskId: randomUUID(), status: states.SUCCESS, result: 1 })), { now: new Date(Date.now() - 10 * DAY) });
-      }
+      const { url: fresh, backend: b } = await expiredRows("cli_every_int", 20_000);
       const running = cliProcess(["--url", fresh, "--json", "backend-cleanup", "--every", "1h", "--batch-size", "1"]);
-      let holder: string | undefined;
-      for (let i = 0; i < 3_000 && !holder; i++) {
-        holder = await b.driver.cleanupLockHolder();
-        if (!holder) await new Promise((resolve) => setTimeout(resolve, 5));
-      }
+      const holder = await lockHeld(b);
       assert.ok(holder, `the run never started: ${running.stderr()}`);
       running.child.kill("SIGINT");
       const result = await running.done;

@@ -1,6 +1,6 @@
 import { openBackend, states } from "taskledger";
 
-const backend = await openBackend({ url: process.env.TASKLEDGER_URL, resultExpires: "7d", resultExtended: true });
+const backend = await openBackend({ url: process.env["TASKLEDGER_URL"], resultExpires: "7d", resultExtended: true });
 const request = { name: "reports.generate", args: [42], kwargs: { format: "pdf" }, worker: "w1", queue: "reports" };
 await backend.markAsStarted("r-42", { pid: process.pid }, { request }); // also markAsDone / markAsFailure / markAsRetry / markAsRevoked
 await backend.storeResult("r-42", { pages: 12 }, states.SUCCESS, { request, traceback: null });

@@ -1,6 +1,6 @@
 import { GroupResult, openBackend, states } from "taskledger";
 
-const backend = await openBackend({ url: process.env.TASKLEDGER_URL });
+const backend = await openBackend({ url: process.env["TASKLEDGER_URL"] });
 const group = new GroupResult("nightly-2026-11-21", ["n-1", "n-2", "n-3"], backend);
 await group.save(); // stored in celery_tasksetmeta, restorable from any process
 

@@ -1,6 +1,6 @@
 import { AsyncResult, openBackend, states } from "taskledger";
 
-const backend = await openBackend({ url: process.env.TASKLEDGER_URL });
+const backend = await openBackend({ url: process.env["TASKLEDGER_URL"] });
 await backend.markAsFailure("report-2026-11", new RangeError("quarter out of range"));
 
 // Any time later, any process: look a task up by its id, without waiting.

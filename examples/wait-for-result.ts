@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { AsyncResult, openBackend, runTask } from "taskledger";
 
-const backend = await openBackend({ url: process.env.TASKLEDGER_URL, resultExtended: true });
+const backend = await openBackend({ url: process.env["TASKLEDGER_URL"], resultExtended: true });
 
 // Producer: choose the id, send it with the job through your broker, keep the receipt.
 const taskId = randomUUID();

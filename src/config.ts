@@ -2,6 +2,7 @@
  * Options, their defaults, database URLs and durations. Nothing here touches a database.
  */
 import { resolve } from "node:path";
+import type { CleanupJobOptions } from "./cleanup/job.js";
 import { CELERY_FORMAT, JSON_FORMAT, type ValueFormat } from "./codec/value-format.js";
 import { CELERY_TABLES, type TableConfig } from "./db/tables.js";
 import { ConfigError, InvalidUrlError } from "./errors.js";
@@ -54,6 +55,8 @@ export interface BackendOptions {
   tableNames?: { task?: string; group?: string };
   /** PostgreSQL schemas of the tables and their sequences, as Celery's `database_table_schemas`. */
   tableSchemas?: { task?: string | null; group?: string | null };
+  /** Start the cleanup job on open, e.g. `{ every: "1h" }` (#15; see DatabaseBackend.startCleanupJob). */
+  cleanupJob?: CleanupJobOptions;
 }
 
 export type DatabaseTarget =

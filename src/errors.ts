@@ -100,8 +100,11 @@ export class MigrationError extends TaskledgerError {
 /** Cleanup did not start because another cleanup holds the lock on this database. */
 export class CleanupLockedError extends TaskledgerError {
   override name = "CleanupLockedError";
-  constructor() {
-    super("another backend-cleanup is running on this database; it was left to finish. Run again later, or pass wait to queue behind it.");
+  /** Who holds the lock and whether it is known to be alive, when that could be found out. */
+  readonly holder: string | undefined;
+  constructor(holder?: string) {
+    super(`another backend-cleanup is running on this database${holder ? ` (held by ${holder})` : ""}; it was left to finish. Run again later, or pass wait to queue behind it.`);
+    this.holder = holder;
   }
 }
 

@@ -5,6 +5,7 @@
 export { openBackend } from "./backend/open-backend.js";
 export { DatabaseBackend, type StoreOptions, type MetaOrCorrupt } from "./backend/database-backend.js";
 export type { CleanupOptions } from "./cleanup/cleaner.js";
+export { CleanupJob, CLEANUP_JOB_MIN_INTERVAL_MS, type CleanupJobOptions, type CleanupRun } from "./cleanup/job.js";
 export {
   parseDuration, parseDatabaseUrl, maskUrl, defaultDatabaseUrl,
   RESULT_EXPIRES_DEFAULT_MS, DEFAULT_SQLITE_FILE,

@@ -78,6 +78,8 @@ export interface CleanupReport {
   durationMs: number;
   /** True when nothing was deleted and the counts say what would have been. */
   dryRun: boolean;
+  /** Set when this run took the cleanup lock over from a holder found dead: who that was (#9 item 7). */
+  lockTakenOver?: string;
 }
 
 export interface CleanupProgress {

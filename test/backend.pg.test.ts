@@ -2,9 +2,11 @@
 import pg from "pg";
 import { backendSuite } from "./backend/suite.js";
 import type { Harness } from "./helpers/harness.js";
+import { startThrowawayCluster, type ThrowawayCluster } from "./helpers/pg-cluster.js";
 import { createTestDatabase, pgSkip, queryDatabase, type TestDatabase } from "./helpers/pg.js";
 
 const databases: TestDatabase[] = [];
+let cluster: ThrowawayCluster | undefined;
 const COLUMNS = new Set(["result", "args", "kwargs", "children", "traceback"]);
 
 const harness: Harness = {
@@ -53,6 +55,23 @@ const harness: Harness = {
     }
   },
   persistentFault: async () => ({ url: "postgres://postgres:secret@127.0.0.1:1/nowhere", release: async () => undefined }),
+  exec: (url, text) => queryDatabase(url, text),
+  awayableDatabase: async () => {
+    cluster ??= await startThrowawayCluster();
+    const c = cluster;
+    let away = false;
+    return {
+      url: c.url,
+      away: async () => {
+        await c.stopServer();
+        away = true;
+      },
+      back: async () => {
+        if (away) await c.startServer();
+        away = false;
+      },
+    };
+  },
   connectionCount: async (url) =>
     Number((await queryDatabase<{ n: string }>(url, "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"))[0]!.n),
   dropListeners: async (url) =>
@@ -61,6 +80,7 @@ const harness: Harness = {
     Number((await queryDatabase<{ n: string }>(url, "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'taskledger-listen'"))[0]!.n),
   cleanup: async () => {
     await Promise.all(databases.splice(0).map((db) => db.drop()));
+    await cluster?.remove();
   },
 };
 

@@ -1,5 +1,6 @@
 /** The shared backend suite on real SQLite files. */
 import Database from "better-sqlite3";
+import { openBackend } from "../src/index.js";
 import { backendSuite } from "./backend/suite.js";
 import type { Harness } from "./helpers/harness.js";
 import { tempDir } from "./helpers/sqlite.js";
@@ -58,6 +59,28 @@ const harness: Harness = {
   persistentFault: async (url) => {
     const release = holdWriteLock(url);
     return { url, release: async () => release() };
+  },
+  exec: async (url, text) =>
+    withDb(url, (db) => {
+      const statement = db.prepare(text);
+      if (statement.reader) return statement.all() as Record<string, unknown>[];
+      statement.run();
+      return [];
+    }),
+  awayableDatabase: async (label) => {
+    const url = `sqlite:${dir.file(`${label}.db`)}`;
+    (await openBackend({ url })).close();
+    let release: (() => void) | undefined;
+    return {
+      url,
+      away: async () => {
+        release = holdWriteLock(url);
+      },
+      back: async () => {
+        release?.();
+        release = undefined;
+      },
+    };
   },
   connectionCount: async () => 0,
   dropListeners: async () => 0,

@@ -9,6 +9,8 @@ import { decodeStored, idsFromGroupTuple } from "../codec/stored.js";
 import type { ResolvedOptions } from "../config.js";
 import type { Driver, MigrationStatus, TaskWrite } from "../db/driver.js";
 import { runCleanup, type CleanupOptions } from "../cleanup/cleaner.js";
+import { CleanupJob, type CleanupJobOptions } from "../cleanup/job.js";
+import { describeRetention, durationText } from "../cleanup/retention-text.js";
 import { BackendClosedError, CorruptValueError, TaskRevokedError } from "../errors.js";
 import { FAILURE, mayReplace, RETRY, REVOKED, STARTED, SUCCESS, type TaskState } from "../states.js";
 import type { CleanupReport, SavedGroup, StoreItem, TaskMeta, TaskRequest } from "../types.js";
@@ -43,6 +45,8 @@ export class DatabaseBackend {
   /** Listing, counting, stats and export over stored tasks (the CLI's audit commands). */
   readonly audit: TaskAuditor;
   private closed = false;
+  private closing: Promise<void> | undefined;
+  private readonly jobs = new Set<CleanupJob>();
 
   constructor(
     readonly driver: Driver,
@@ -191,6 +195,29 @@ export class DatabaseBackend {
     return runCleanup(this.driver, this.options.resultExpiresMs, options, (operation, attempt) => this.retrying(operation, undefined, attempt));
   }
 
+  /**
+   * Starts the cleanup job (#15): runs `cleanup()` with the given options within a few seconds
+   * and then every `every` (± jitter), one run at a time across processes, skipping a tick when
+   * another cleanup holds the lock. Errors go to `onError` and never escape. The timer does not
+   * keep the process alive. `close()` stops every job, waiting for a run to reach a batch boundary.
+   */
+  startCleanupJob(options: CleanupJobOptions): CleanupJob {
+    if (this.closed || this.closing) throw new BackendClosedError("startCleanupJob");
+    const job: CleanupJob = new CleanupJob(
+      (cleanupOptions) => this.cleanup(cleanupOptions),
+      (cleanupOptions) => describeRetention(this.expiresText(cleanupOptions.expires), cleanupOptions),
+      options,
+      () => this.jobs.delete(job),
+    );
+    this.jobs.add(job);
+    return job;
+  }
+
+  private expiresText(expires: CleanupOptions["expires"]): string | null {
+    if (expires === undefined) return this.options.resultExpiresMs === null ? null : durationText(this.options.resultExpiresMs);
+    return expires === null || expires === 0 ? null : String(expires);
+  }
+
   /** Applies pending migrations under the migration lock; returns applied and pending tags. */
   migrate(): Promise<MigrationStatus> {
     return this.retrying("migrate", undefined, () => this.driver.migrate());
@@ -201,9 +228,15 @@ export class DatabaseBackend {
     return this.retrying("migrationStatus", undefined, () => this.driver.migrationStatus());
   }
 
-  /** Closes the pool or file. Idempotent. */
-  async close(): Promise<void> {
-    if (this.closed) return;
+  /** Stops any cleanup job (waiting for its run to reach a batch boundary), then closes the pool or file. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= this.closeNow();
+    return this.closing;
+  }
+
+  private async closeNow(): Promise<void> {
+    // Jobs first: their run in progress still needs the connection to finish its batch.
+    await Promise.all([...this.jobs].map((job) => job.stop()));
     this.closed = true;
     this.events.removeAllListeners();
     await this.changes.close();

@@ -6,7 +6,8 @@ import { withRetry } from "./retry.js";
 
 /**
  * Opens a backend. The URL defaults to TASKLEDGER_URL, then the SQLite file ./taskledger.db;
- * pending migrations are applied under a lock unless `migrate: false`.
+ * pending migrations are applied under a lock unless `migrate: false`. With `cleanupJob`, the
+ * cleanup job starts too (see DatabaseBackend.startCleanupJob); close() stops it.
  */
 export async function openBackend(options: BackendOptions | string = {}): Promise<DatabaseBackend> {
   const resolved = resolveOptions(typeof options === "string" ? { url: options } : options);
@@ -19,5 +20,7 @@ export async function openBackend(options: BackendOptions | string = {}): Promis
     await driver.close();
     throw error;
   }
-  return new DatabaseBackend(driver, resolved);
+  const backend = new DatabaseBackend(driver, resolved);
+  if (typeof options !== "string" && options.cleanupJob) backend.startCleanupJob(options.cleanupJob);
+  return backend;
 }

@@ -51,6 +51,8 @@ export interface CleanupOptions {
   dryRun?: boolean;
   /** The clock, for tests and replays. */
   now?: Date;
+  /** Aborting stops the run cleanly at the next batch boundary (report.complete false); see the cleanup job. */
+  signal?: AbortSignal;
 }
 
 interface Pass {
@@ -120,13 +122,15 @@ export async function runCleanup(
   }
 
   const lock = await retrying("cleanup lock", () => driver.cleanupLock(options.lock === "wait"));
-  if (!lock) throw new CleanupLockedError();
+  if (!lock) throw new CleanupLockedError(await driver.cleanupLockHolder().catch(() => undefined));
   const report: CleanupReport = { tasks: 0, groups: 0, stale: 0, stamped: 0, complete: true, durationMs: 0, dryRun: false };
+  if (lock.takenOverFrom) report.lockTakenOver = lock.takenOverFrom;
   let total = 0;
   try {
     for (const pass of passes) {
       for (;;) {
-        if (Date.now() >= deadline) {
+        // A lost lock (its heartbeat failed) means another run may have taken it: stop here.
+        if (Date.now() >= deadline || lock.lost() || options.signal?.aborted) {
           report.complete = false;
           break;
         }

@@ -89,3 +89,23 @@ export function bufferOutput(interactive = false): Output & { stdout: string[]; 
     interactive,
   };
 }
+
+/**
+ * An Output that keeps stdout and stderr as the text a process would have written (lines and
+ * streamed chunks in order), masked the same way; tests run the CLI in-process through it.
+ */
+export function textOutput(): Output & { stdout(): string; stderr(): string } {
+  let stdout = "";
+  let stderr = "";
+  const { mask, redact } = masker();
+  return {
+    stdout: () => stdout,
+    stderr: () => stderr,
+    out: (text) => void (stdout += `${mask(text)}\n`),
+    err: (text) => void (stderr += `${mask(text)}\n`),
+    progress: (text) => void (stderr += `\r${mask(text)}`),
+    write: async (text) => void (stdout += mask(text)),
+    redact,
+    interactive: false,
+  };
+}

@@ -7,6 +7,7 @@ import { depsFor, reportError, type GlobalOptions } from "./context.js";
 import { EXIT } from "./exit-codes.js";
 import { cliSecrets, type Output } from "./output.js";
 import * as cleanup from "./commands/backend-cleanup.js";
+import * as cleanupEvery from "./commands/backend-cleanup-every.js";
 import * as exportCommand from "./commands/export.js";
 import * as forget from "./commands/forget.js";
 import * as groups from "./commands/groups.js";
@@ -71,8 +72,12 @@ Exit codes: 0 done, 1 failure, 2 usage error, 3 backend-cleanup skipped (another
     .option("--max-runtime <duration>", "stop cleanly between batches after this long, e.g. 10m")
     .option("--dry-run", "count what would be deleted; delete nothing")
     .option("--wait", "wait for a running cleanup to finish instead of exiting with code 3")
-    .addHelpText("after", "\nExample (crontab, 04:00 daily):\n  0 4 * * * TASKLEDGER_URL=postgres://app@db/app taskledger backend-cleanup --expires 7d --keep-failures 90d >> /var/log/taskledger-cleanup.log 2>&1")
-    .action(action((options: cleanup.CleanupCommandOptions) => cleanup.run(options, deps())));
+    .option("--every <duration>", "keep running: clean up now, then every interval (at least 1m, e.g. 1h); exits 0 on SIGTERM/SIGINT")
+    .option("--jitter <duration>", "with --every: move each interval by up to this much at random (default a tenth of it)")
+    .addOption(new Option("--allow-short-interval-for-tests", "tests only: allow --every below one minute").hideHelp())
+    .addHelpText("after", "\nExample (crontab, 04:00 daily):\n  0 4 * * * TASKLEDGER_URL=postgres://app@db/app taskledger backend-cleanup --expires 7d --keep-failures 90d >> /var/log/taskledger-cleanup.log 2>&1\nExample (a container or sidecar without cron):\n  taskledger backend-cleanup --every 1h --expires 7d")
+    .action(action((options: cleanup.CleanupCommandOptions & cleanupEvery.EveryOptions) =>
+      cleanupEvery.wantsEvery(options) ? cleanupEvery.run(options, deps()) : cleanup.run(options, deps())));
 
   program.command("show")
     .description("every stored field of tasks: status, result or error, traceback, extended meta, parent, children")

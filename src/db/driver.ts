@@ -104,6 +104,10 @@ export type ChangeListener = (taskIds: readonly string[] | null) => void;
 /** A lock held until released; see Driver.cleanupLock. */
 export interface HeldLock {
   release(): Promise<void>;
+  /** Set when the lock was taken over from a holder found dead (#9 item 7): who that was. */
+  readonly takenOverFrom?: string;
+  /** True once the lock was found lost (its heartbeat could not be renewed): stop at the next batch. */
+  lost(): boolean;
 }
 
 export interface Driver {
@@ -141,6 +145,8 @@ export interface Driver {
   migrationStatus(): Promise<MigrationStatus>;
   /** Takes the cleanup lock; undefined when another holder has it and `wait` is false. */
   cleanupLock(wait: boolean): Promise<HeldLock | undefined>;
+  /** Who holds the cleanup lock now and whether it is known to be alive, for messages; undefined when free. */
+  cleanupLockHolder(): Promise<string | undefined>;
 
   /**
    * Watches for task rows committed by other connections and processes: pushed per task id on

@@ -112,7 +112,13 @@ export function expirySuite(ctx: SuiteContext): void {
       const held = await b.driver.cleanupLock(false);
       assert.ok(held);
       const other = await ctx.open(url, { migrate: false });
-      await assert.rejects(other.cleanup(), CleanupLockedError);
+      await assert.rejects(other.cleanup(), (error: unknown) => {
+        assert.ok(error instanceof CleanupLockedError, String(error));
+        // The refusal says who holds the lock and that it is alive (#9 item 7).
+        const holder = ctx.harness.dialect === "sqlite" ? new RegExp(`pid ${process.pid} on this host .*which is alive`) : /PostgreSQL session \d+ .*which is alive/;
+        assert.match(error.message, holder);
+        return true;
+      });
       let finished = false;
       const waiting = other.cleanup({ lock: "wait" }).then((r) => ((finished = true), r));
       await new Promise((resolve) => setTimeout(resolve, 300));

@@ -5,6 +5,7 @@
 import { after, before, describe } from "node:test";
 import { openBackend, type DatabaseBackend } from "../../src/index.js";
 import type { Harness, OpenFor } from "../helpers/harness.js";
+import { cleanupJobSuite } from "./cleanup-job.js";
 import { clientSuite } from "./client.js";
 import { expirySuite } from "./expiry.js";
 import { faultSuite } from "./faults.js";
@@ -44,6 +45,7 @@ export function backendSuite(harness: Harness, skip: string | false): void {
     precedenceSuite(context);
     groupSuite(context);
     expirySuite(context);
+    cleanupJobSuite(context);
     faultSuite(context);
     clientSuite(context);
   });

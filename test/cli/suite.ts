@@ -8,7 +8,7 @@ import { after, before, describe, it } from "node:test";
 import { openBackend, states, type DatabaseBackend } from "../../src/index.js";
 import { bufferOutput } from "../../src/cli/output.js";
 import { buildProgram } from "../../src/cli/program.js";
-import { cli } from "../helpers/cli.js";
+import { cli, cliProcess } from "../helpers/cli.js";
 import type { Harness } from "../helpers/harness.js";
 
 const DAY = 86_400_000;
@@ -28,8 +28,25 @@ export function cliSuite(harness: Harness, skip: string | false, options: { with
       await harness.cleanup();
     });
 
-    async function countAll(): Promise<number> {
-      return backend.audit.count({});
+    /** A fresh database holding `count` results that expired days ago. */
+    async function expiredRows(label: string, count: number): Promise<{ url: string; backend: DatabaseBackend }> {
+      const fresh = await harness.freshUrl(label);
+      const b = await openBackend({ url: fresh });
+      opened.push(b);
+      for (let i = 0; i < count; i += 5_000) {
+        await b.storeMany(Array.from({ length: Math.min(5_000, count - i) }, () => ({ taskId: randomUUID(), status: states.SUCCESS, result: 1 })), { now: new Date(Date.now() - 10 * DAY) });
+      }
+      return { url: fresh, backend: b };
+    }
+
+    /** Who holds the cleanup lock, once someone does (a database state, so it is polled); undefined after 15 s. */
+    async function lockHeld(b: DatabaseBackend): Promise<string | undefined> {
+      for (let i = 0; i < 3_000; i++) {
+        const holder = await b.driver.cleanupLockHolder();
+        if (holder) return holder;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      return undefined;
     }
 
     it("migrate applies once and is idempotent; --check reports pending migrations with exit 1", async () => {
@@ -150,6 +167,73 @@ export function cliSuite(harness: Harness, skip: string | false, options: { with
         assert.equal(JSON.parse(waited.stdout).complete, true);
       } finally {
         await lock.release();
+      }
+    });
+
+    it("a backend-cleanup killed with -9 does not block the next run: SQLite takes over its lease at once, PostgreSQL's server released its lock", async () => {
+      const { url: fresh, backend: b } = await expiredRows("cli_kill", 20_000);
+      // One row per batch keeps the killed run inside its lock long enough to be caught there.
+      const victim = cliProcess(["--url", fresh, "backend-cleanup", "--batch-size", "1"]);
+      const holder = await lockHeld(b);
+      assert.ok(holder, `the run never held the lock: ${victim.stderr()}`);
+      victim.child.kill("SIGKILL");
+      assert.equal((await victim.done).signal, "SIGKILL");
+      if (harness.dialect === "sqlite") {
+        assert.match((await b.driver.cleanupLockHolder())!, /which is no longer running/);
+      } else {
+        // The server ends the session of a vanished client, and its advisory lock with it.
+        for (let i = 0; i < 500 && (await b.driver.cleanupLockHolder()); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      const next = await cli(["--url", fresh, "backend-cleanup"]);
+      assert.equal(next.code, 0, next.stderr);
+      if (harness.dialect === "sqlite") assert.match(next.stderr, new RegExp(`took over the cleanup lock from pid ${victim.child.pid} on this host .*which is no longer running`));
+      assert.equal(await b.audit.count({}), 0);
+    });
+
+    it("backend-cleanup --every runs at once, logs one line per run, and exits 0 on SIGTERM", async () => {
+      const { url: fresh } = await expiredRows("cli_every", 10);
+      const running = cliProcess(["--url", fresh, "backend-cleanup", "--every", "200ms", "--jitter", "0", "--allow-short-interval-for-tests"]);
+      await running.stdoutUntil((out) => out.trim().split("\n").length >= 2);
+      running.child.kill("SIGTERM");
+      const result = await running.done;
+      assert.equal(result.signal, null);
+      assert.equal(result.code, 0, result.stderr);
+      const lines = result.stdout.trim().split("\n");
+      assert.match(lines[0]!, /^backend-cleanup: deleted 10 expired task rows, 0 group rows, 0 stale unready rows in .*; kept results newer than/);
+      assert.match(lines[1]!, /^backend-cleanup: deleted 0 expired task rows/);
+      assert.match(result.stderr, /every 200ms .*SIGTERM or Ctrl-C stops it/);
+      assert.match(result.stderr, /SIGTERM, stopping at the next batch boundary/);
+    });
+
+    it("backend-cleanup --every stopped by SIGINT during a run exits 0 between batches, and the log line counts exactly what went", async () => {
+      const { url: fresh, backend: b } = await expiredRows("cli_every_int", 20_000);
+      const running = cliProcess(["--url", fresh, "--json", "backend-cleanup", "--every", "1h", "--batch-size", "1"]);
+      const holder = await lockHeld(b);
+      assert.ok(holder, `the run never started: ${running.stderr()}`);
+      running.child.kill("SIGINT");
+      const result = await running.done;
+      assert.equal(result.code, 0, result.stderr);
+      const lines = result.stdout.trim().split("\n").map((line) => JSON.parse(line));
+      assert.equal(lines.length, 1);
+      assert.equal(lines[0].complete, false, "the run was stopped before the end");
+      assert.equal(await b.audit.count({}), 20_000 - lines[0].tasks);
+      assert.equal(await b.driver.cleanupLockHolder(), undefined, "the lock was released");
+    });
+
+    // Checked before any database is opened, so once is enough.
+    it("backend-cleanup --every refuses a short interval, a non-duration, --dry-run, --wait and a stray --jitter with exit 2 and why", { skip: harness.dialect === "postgresql" && "dialect-independent (refused before the database is opened)" }, async () => {
+      const cases: [string[], RegExp][] = [
+        [["--every", "30s"], /--every: cleanup runs at most once a minute, got 30s/],
+        [["--every", "soon"], /--every: cannot read duration "soon"/],
+        [["--every", "1h", "--dry-run"], /--every: cannot be combined with --dry-run: a dry run counts once/],
+        [["--every", "1h", "--wait"], /--every: cannot be combined with --wait/],
+        [["--jitter", "5m"], /--jitter: only applies with --every/],
+        [["--every", "1h", "--jitter", "2h"], /--jitter: must be less than the interval/],
+      ];
+      for (const [args, why] of cases) {
+        const result = await cli(["--url", url, "backend-cleanup", ...args]);
+        assert.equal(result.code, 2, `${args.join(" ")}: ${result.stderr}`);
+        assert.match(result.stderr, why);
       }
     });
 

@@ -7,10 +7,9 @@
  * `subprocess: true` (or a memory option) runs the built dist/cli/main.js as cron would, for the
  * few tests about the process itself: memory caps, pipes, signals.
  */
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { maskUrl } from "../../src/config.js";
-import type { Output } from "../../src/cli/output.js";
+import { textOutput } from "../../src/cli/output.js";
 import { buildProgram } from "../../src/cli/program.js";
 
 const main = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
@@ -18,6 +17,8 @@ const maxRss = fileURLToPath(new URL("./report-maxrss.mjs", import.meta.url));
 
 export interface CliResult {
   code: number | null;
+  /** The signal that ended the process, if one did. */
+  signal?: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
   /** Peak RSS in KiB, when run with measureMemory. */
@@ -38,7 +39,7 @@ export interface CliOptions {
 }
 
 export function cli(args: string[], options: CliOptions = {}): Promise<CliResult> {
-  if (options.subprocess || options.closeStdout || options.measureMemory || options.heapLimitMb) return cliProcess(args, options);
+  if (options.subprocess || options.closeStdout || options.measureMemory || options.heapLimitMb) return cliProcess(args, options).done;
   return cliInProcess(args, options.env ?? {});
 }
 
@@ -51,18 +52,10 @@ function cliInProcess(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult
     const overrides: NodeJS.ProcessEnv = { TASKLEDGER_URL: "", ...env };
     const saved = new Map(Object.keys(overrides).map((key) => [key, process.env[key]]));
     for (const [key, value] of Object.entries(overrides)) setEnv(key, value);
-    let stdout = "";
-    let stderr = "";
-    const output: Output = {
-      out: (text) => void (stdout += `${maskUrl(text)}\n`),
-      err: (text) => void (stderr += `${maskUrl(text)}\n`),
-      progress: (text) => void (stderr += `\r${maskUrl(text)}`),
-      write: async (text) => void (stdout += maskUrl(text)),
-      interactive: false,
-    };
+    const output = textOutput();
     try {
       const code = await buildProgram(output).run(args);
-      return { code, stdout, stderr };
+      return { code, stdout: output.stdout(), stderr: output.stderr() };
     } finally {
       for (const [key, value] of saved) setEnv(key, value);
     }
@@ -76,26 +69,46 @@ function setEnv(key: string, value: string | undefined): void {
   else process.env[key] = value;
 }
 
-function cliProcess(args: string[], options: CliOptions): Promise<CliResult> {
+/** A running CLI process: the child (to signal it), its output so far, and its result. */
+export interface CliProcess {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves once stdout satisfies `predicate` (checked on every chunk). */
+  stdoutUntil(predicate: (stdout: string) => boolean): Promise<string>;
+  done: Promise<CliResult>;
+}
+
+export function cliProcess(args: string[], options: CliOptions = {}): CliProcess {
   const nodeArgs = [
     ...(options.heapLimitMb ? [`--max-old-space-size=${options.heapLimitMb}`, "--max-semi-space-size=2"] : []),
     ...(options.measureMemory ? ["--import", maxRss] : []),
     main,
   ];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...nodeArgs, ...args], {
-      env: { ...process.env, TASKLEDGER_URL: "", ...options.env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    const out: Buffer[] = [];
-    let stderr = "";
-    if (options.closeStdout) child.stdout.destroy();
-    else child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
-    child.stderr.on("data", (chunk) => (stderr += chunk));
+  const child = spawn(process.execPath, [...nodeArgs, ...args], { env: { ...process.env, TASKLEDGER_URL: "", ...options.env }, stdio: ["ignore", "pipe", "pipe"] });
+  const out: Buffer[] = [];
+  let stderr = "";
+  if (options.closeStdout) child.stdout!.destroy();
+  else child.stdout!.on("data", (chunk: Buffer) => out.push(chunk));
+  child.stderr!.on("data", (chunk) => (stderr += chunk));
+  const done = new Promise<CliResult>((resolve, reject) => {
     child.on("error", reject);
-    child.on("close", (code) => {
+    child.on("close", (code, signal) => {
       const rss = /maxrss-kb=(\d+)/.exec(stderr);
-      resolve({ code, stdout: Buffer.concat(out).toString("utf8"), stderr, ...(rss ? { maxRssKb: Number(rss[1]) } : {}) });
+      resolve({ code, signal, stdout: Buffer.concat(out).toString("utf8"), stderr, ...(rss ? { maxRssKb: Number(rss[1]) } : {}) });
     });
   });
+  const text = () => Buffer.concat(out).toString("utf8");
+  const stdoutUntil = (predicate: (stdout: string) => boolean) =>
+    new Promise<string>((resolve, reject) => {
+      const check = () => {
+        if (!predicate(text())) return;
+        child.stdout!.off("data", check);
+        resolve(text());
+      };
+      child.stdout!.on("data", check);
+      child.once("close", () => (predicate(text()) ? resolve(text()) : reject(new Error(`the CLI exited first; stdout: ${text()}; stderr: ${stderr}`))));
+      check();
+    });
+  return { child, stdout: text, stderr: () => stderr, stdoutUntil, done };
 }

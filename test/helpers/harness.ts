@@ -22,6 +22,13 @@ export interface Harness {
   withTransientFault<T>(url: string, operation: () => Promise<T>): Promise<T>;
   /** A URL whose every operation meets a transient fault until release() (unreachable or locked). */
   persistentFault(url: string): Promise<{ url: string; release(): Promise<void> }>;
+  /** Runs one statement on its own connection, behind taskledger's back; returns its rows. */
+  exec(url: string, text: string): Promise<Record<string, unknown>[]>;
+  /**
+   * A fresh migrated database that a test can take away and bring back: on SQLite another
+   * connection holding the write lock, on PostgreSQL a throwaway cluster stopped and restarted.
+   */
+  awayableDatabase(label: string): Promise<{ url: string; away(): Promise<void>; back(): Promise<void> }>;
   /** Connections open to the database (PostgreSQL); 0 where that does not apply (SQLite). */
   connectionCount(url: string): Promise<number>;
   /** Kills the LISTEN connections taskledger holds (PostgreSQL); returns how many. */

@@ -3,6 +3,7 @@
  * terminal it shows a progress bar, under cron plain log lines and one summary line.
  */
 import type { CleanupOptions } from "../../cleanup/cleaner.js";
+import { describeRetention, durationText } from "../../cleanup/retention-text.js";
 import { ConfigError } from "../../errors.js";
 import type { CleanupProgress, CleanupReport } from "../../types.js";
 import { positiveInt, withBackend, type CommandDeps } from "../context.js";
@@ -45,8 +46,7 @@ export async function run(options: CleanupCommandOptions, deps: CommandDeps): Pr
   const cleanup = cleanupOptionsFrom(options);
   const { out } = deps;
   return withBackend(deps, async (backend) => {
-    const expiresMs = cleanup.expires === undefined ? backend.resultExpiresMs : cleanup.expires;
-    const policy = describePolicy(expiresMs === null ? null : String(cleanup.expires ?? `${backend.resultExpiresMs} ms`), cleanup);
+    const policy = policyOf(backend, cleanup);
     if (!deps.json && !cleanup.dryRun) out.err(`backend-cleanup on ${backend.url}: ${policy}`);
 
     let total = 0;
@@ -66,13 +66,21 @@ export async function run(options: CleanupCommandOptions, deps: CommandDeps): Pr
     };
     const report = await backend.cleanup({ ...cleanup, onProgress });
     if (out.interactive && !deps.json && !cleanup.dryRun) out.err("");
+    if (report.lockTakenOver && !deps.json) out.err(`backend-cleanup: took over the cleanup lock from ${report.lockTakenOver}`);
     if (deps.json) out.out(JSON.stringify({ url: backend.url, ...report, kept: policy }));
     else out.out(summary(report, policy));
     return EXIT.OK;
   });
 }
 
-function summary(report: CleanupReport, policy: string): string {
+/** What the run keeps, in words, for its log lines. */
+export function policyOf(backend: { resultExpiresMs: number | null }, cleanup: CleanupOptions): string {
+  const expiresMs = cleanup.expires === undefined ? backend.resultExpiresMs : cleanup.expires;
+  return describeRetention(expiresMs === null ? null : String(cleanup.expires ?? durationText(backend.resultExpiresMs!)), cleanup);
+}
+
+/** The one line a run logs (also each run of `--every`). */
+export function summary(report: CleanupReport, policy: string): string {
   const rows = report.tasks + report.groups + report.stale;
   const rate = report.durationMs > 0 ? `, ${formatCount(Math.round((rows * 1000) / report.durationMs))} rows/s` : "";
   const what = `${formatCount(report.tasks)} expired task rows, ${formatCount(report.groups)} group rows, ${formatCount(report.stale)} stale unready rows`;
@@ -80,11 +88,4 @@ function summary(report: CleanupReport, policy: string): string {
   const stamped = report.stamped > 0 ? `; ${formatCount(report.stamped)} unready rows stamped to age from now` : "";
   const stopped = report.complete ? "" : "; stopped by --max-runtime before the end, run again to continue";
   return `backend-cleanup: deleted ${what} in ${formatDuration(report.durationMs)}${rate}${stamped}; kept ${policy}${stopped}`;
-}
-
-function describePolicy(expires: string | null, cleanup: CleanupOptions): string {
-  const parts = [expires === null ? "all results (no expiry)" : `results newer than ${expires}`];
-  for (const [state, value] of Object.entries(cleanup.keep ?? {})) parts.push(value === null ? `${state} forever` : `${state} newer than ${value}`);
-  parts.push(cleanup.staleAfter == null ? "unready rows" : `unready rows written within ${cleanup.staleAfter}`);
-  return parts.join(", ");
 }

@@ -5,6 +5,8 @@
  * a single upsert here (BENCHMARKS.md). A client that errors or ends is dropped; the query that
  * met the error fails as transient and the backend's retry runs it on a fresh client.
  * Multi-statement work (migrations, cleanup's advisory lock) uses a dedicated client instead.
+ * An idle connection does not keep the process alive (pg.Pool's allowExitOnIdle): a process left
+ * with only the cleanup job's unref'd timer exits (#15); a query in flight holds it as before.
  */
 import pg from "pg";
 
@@ -45,14 +47,14 @@ export class ClientPool {
 
   async query<R extends pg.QueryResultRow = pg.QueryResultRow>(config: pg.QueryConfig): Promise<pg.QueryResult<R>> {
     const entry = this.pick();
-    entry.inFlight++;
+    if (entry.inFlight++ === 0) refSocket(entry.client, true);
     try {
       await entry.ready;
       const run = entry.tail.then(() => entry.client.query<R>(config));
       entry.tail = run.catch(() => undefined);
       return await run;
     } finally {
-      entry.inFlight--;
+      if (--entry.inFlight === 0) refSocket(entry.client, false);
       entry.lastUsed = Date.now();
     }
   }
@@ -69,7 +71,8 @@ export class ClientPool {
     this.closed = true;
     clearInterval(this.reaper);
     const all = this.clients.splice(0);
-    await Promise.all(all.map((e) => e.client.end().catch(() => undefined)));
+    // Held again while closing, or an idle (unref'd) connection's goodbye would not be awaited.
+    await Promise.all(all.map((e) => (refSocket(e.client, true), e.client.end().catch(() => undefined))));
   }
 
   private closeIdle(): void {
@@ -98,11 +101,20 @@ export class ClientPool {
     };
     client.on("error", drop);
     client.on("end", drop);
-    entry.ready = client.connect().then(() => undefined, (error: unknown) => {
+    entry.ready = client.connect().then(() => {
+      if (entry.inFlight === 0) refSocket(client, false);
+    }, (error: unknown) => {
       drop();
       throw error;
     });
     this.clients.push(entry);
     return entry;
   }
+}
+
+/** pg.Client's ref()/unref() (node-postgres 8.x; pg.Pool's allowExitOnIdle uses them), absent from @types/pg. */
+function refSocket(client: pg.Client, held: boolean): void {
+  const socket = client as unknown as { ref?: () => void; unref?: () => void };
+  if (held) socket.ref?.();
+  else socket.unref?.();
 }

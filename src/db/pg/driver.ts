@@ -171,8 +171,29 @@ export class PgDriver implements Driver {
       await client.end().catch(() => undefined);
       throw error;
     }
-    // Ending the session releases the lock, also when the connection is already gone.
-    return { release: () => client.end().catch(() => undefined) };
+    // The server ends the lock with the session: a holder killed with -9 loses it as soon as its
+    // connection closes, so PostgreSQL needs no liveness check of its own (#9 item 7).
+    let lost = false;
+    client.on("error", () => (lost = true));
+    client.on("end", () => (lost = true));
+    return { lost: () => lost, release: () => client.end().catch(() => undefined) };
+  }
+
+  async cleanupLockHolder(): Promise<string | undefined> {
+    // A bigint advisory key is stored as classid (high 32 bits) and objid (low 32 bits).
+    const { rows } = await this.pool.query<{ pid: number; app: string | null; addr: string | null; since: string | null }>({
+      text: `SELECT a.pid, a.application_name AS app, a.client_addr::text AS addr, to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS since
+        FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+        WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+          AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+          AND l.classid::bigint = ((hashtext($1)::bigint >> 32) & 4294967295)
+          AND l.objid::bigint = (hashtext($1)::bigint & 4294967295)`,
+      values: [CLEANUP_LOCK_KEY],
+    });
+    const row = rows[0];
+    if (!row) return undefined;
+    const from = [row.app ? `application ${row.app}` : "", row.addr ? `from ${row.addr}` : "", row.since ? `connected since ${row.since}` : ""].filter(Boolean).join(", ");
+    return `PostgreSQL session ${row.pid}${from ? ` (${from})` : ""}, which is alive: the server ends the lock with the session`;
   }
 
   readonly auditFragments: AuditFragments = { hourBucket: sql`to_char(date_done, 'YYYY-MM-DD HH24')` };

@@ -4,7 +4,6 @@
  * method runs one short statement (or one transaction) and returns a settled promise, and a
  * short busy timeout plus the backend's async retry keeps lock waits from freezing the event loop.
  */
-import { randomUUID } from "node:crypto";
 import Database from "better-sqlite3";
 import { sql, type SQL } from "drizzle-orm";
 import { SQLiteSyncDialect } from "drizzle-orm/sqlite-core";
@@ -16,11 +15,17 @@ import type { Tables } from "../tables.js";
 import type { ChangeListener, ChangeWatch } from "../driver.js";
 import { SqliteChangePoller } from "./change-poller.js";
 import { isTransientSqliteError } from "./errors.js";
+import { describeHolder, holderText, livenessOf, newHolder, parseHolder } from "./lease-holder.js";
 import { migrateSqlite } from "./migrate.js";
 import { buildStatements } from "./statements.js";
 
 const CLEANUP_LOCK = "cleanup";
-const LOCK_LEASE_MS = 30_000;
+/**
+ * How long a lease outlives its last heartbeat. Only holders that cannot be checked by pid (another
+ * host or container) wait this out; it allows two missed renewals on a busy database.
+ */
+const LOCK_LEASE_MS = 15_000;
+const LOCK_RENEW_MS = 5_000;
 const LOCK_POLL_MS = 200;
 
 export interface SqliteDriverOptions {
@@ -140,29 +145,64 @@ export class SqliteDriver implements Driver {
     return migrateSqlite(this.db, this.tables, { apply: false });
   }
 
-  /** A lease row in taskledger_lock, renewed while held; a crashed holder's lease runs out. */
+  /**
+   * A lease row in taskledger_lock holding the holder's pid and host, renewed while held (the
+   * heartbeat). A holder on this machine whose pid is gone is taken over at once (#9 item 7: a
+   * killed `backend-cleanup` blocked the next run for the whole lease); one that cannot be checked
+   * from here (another host or container) only once its heartbeat stops and the lease runs out.
+   */
   async cleanupLock(wait: boolean): Promise<HeldLock | undefined> {
-    const holder = randomUUID();
+    const me = holderText(newHolder());
     const s = this.prepared();
-    const take = () => s.lockTake.run({ name: CLEANUP_LOCK, holder, expires_at: Date.now() + LOCK_LEASE_MS, now: Date.now() }).changes > 0;
-    while (!take()) {
+    let takenOverFrom: string | undefined;
+    for (;;) {
+      const now = Date.now();
+      if (s.lockTake.run({ name: CLEANUP_LOCK, holder: me, expires_at: now + LOCK_LEASE_MS, now }).changes > 0) break;
+      const current = s.lockGet.get({ name: CLEANUP_LOCK }) as { holder: string; expires_at: number } | undefined;
+      if (current) {
+        const previous = parseHolder(current.holder);
+        if (livenessOf(previous) === "dead" && s.lockTakeOver.run({ name: CLEANUP_LOCK, holder: me, expires_at: now + LOCK_LEASE_MS, previous: current.holder }).changes > 0) {
+          takenOverFrom = describeHolder(previous, "dead", current.expires_at, now);
+          break;
+        }
+      }
       if (!wait) return undefined;
       await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
     }
+    let lost = false;
     const renew = setInterval(() => {
       try {
-        s.lockRenew.run({ name: CLEANUP_LOCK, holder, expires_at: Date.now() + LOCK_LEASE_MS });
+        if (s.lockRenew.run({ name: CLEANUP_LOCK, holder: me, expires_at: Date.now() + LOCK_LEASE_MS }).changes === 0) lost = true;
       } catch {
         // a busy database delays one renewal; the lease has room for two more
       }
-    }, LOCK_LEASE_MS / 3);
+    }, LOCK_RENEW_MS);
     renew.unref();
     return {
+      ...(takenOverFrom ? { takenOverFrom } : {}),
+      // Read at each batch boundary (a point read by primary key): a holder whose lease was taken
+      // over (found dead by mistake, or its heartbeat stalled past the lease) stops at once.
+      lost: () => {
+        if (lost) return true;
+        try {
+          lost = (s.lockGet.get({ name: CLEANUP_LOCK }) as { holder: string } | undefined)?.holder !== me;
+        } catch {
+          // busy: the heartbeat still decides
+        }
+        return lost;
+      },
       release: async () => {
         clearInterval(renew);
-        s.lockRelease.run({ name: CLEANUP_LOCK, holder });
+        s.lockRelease.run({ name: CLEANUP_LOCK, holder: me });
       },
     };
+  }
+
+  async cleanupLockHolder(): Promise<string | undefined> {
+    const current = this.prepared().lockGet.get({ name: CLEANUP_LOCK }) as { holder: string; expires_at: number } | undefined;
+    if (!current || current.expires_at < Date.now()) return undefined;
+    const holder = parseHolder(current.holder);
+    return describeHolder(holder, livenessOf(holder), current.expires_at);
   }
 
   // date_done is text 'YYYY-MM-DD HH:MM:SS.ffffff' here, so its first 13 characters are the hour.

@@ -61,6 +61,10 @@ export function buildStatements(t: Tables) {
       INSERT INTO taskledger_lock (name, holder, expires_at) VALUES (@name, @holder, @expires_at)
       ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
       WHERE taskledger_lock.expires_at < @now`,
+    lockGet: `SELECT holder, expires_at FROM taskledger_lock WHERE name = @name`,
+    // Takes over a dead holder's lease only if it is still that holder's: of two runs that both
+    // found it dead, one wins.
+    lockTakeOver: `UPDATE taskledger_lock SET holder = @holder, expires_at = @expires_at WHERE name = @name AND holder = @previous`,
     lockRenew: `UPDATE taskledger_lock SET expires_at = @expires_at WHERE name = @name AND holder = @holder`,
     lockRelease: `DELETE FROM taskledger_lock WHERE name = @name AND holder = @holder`,
   };

@@ -1,0 +1,23 @@
+import { createServer } from "node:http";
+import { openBackend } from "taskledger";
+
+// An application serving requests; its backend deletes expired results on its own schedule.
+const backend = await openBackend({
+  url: process.env["TASKLEDGER_URL"],
+  resultExpires: "7d",
+  cleanupJob: {
+    every: "1h", // the first run within a few seconds, then hourly, each ± 6 min at random
+    keep: { FAILURE: "90d" }, // any backend.cleanup() option passes through
+    onRun: ({ deleted, skipped, took }) => {
+      console.log(skipped ? "cleanup skipped: another instance is running it" : `cleanup deleted ${deleted} rows in ${took} ms`);
+      void shutdown(); // this example stops after the first run
+    },
+    onError: (error) => console.error(`cleanup failed, trying again at the next tick: ${error.message}`),
+  },
+});
+const server = createServer(async (req, res) => res.end(JSON.stringify(await backend.getTaskMeta(req.url!.slice(1))))).listen(0);
+
+async function shutdown() {
+  server.close();
+  await backend.close(); // stops the job; a run in progress first finishes its batch
+}

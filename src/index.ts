@@ -8,7 +8,7 @@ export type { CleanupOptions } from "./cleanup/cleaner.js";
 export {
   parseDuration, parseDatabaseUrl, maskUrl, defaultDatabaseUrl,
   RESULT_EXPIRES_DEFAULT_MS, DEFAULT_SQLITE_FILE,
-  type BackendOptions, type Duration, type RetryOptions, type DatabaseTarget,
+  type BackendOptions, type Duration, type RetryOptions, type RetryInput, type DatabaseTarget,
 } from "./config.js";
 export { registerErrorClass, type StoredException } from "./codec/exception.js";
 export * from "./errors.js";

@@ -109,7 +109,7 @@ export function parseDuration(value: Duration, option = "duration"): number {
  * Query parameter names that carry a secret (`password`, `sslpassword`, `passwd`, `pwd`,
  * `secret`, `token`, `api_key`, …): their values are masked like a URL's password (#9).
  */
-const SECRET_PARAM = /(pass|pwd|secret|token|api[_-]?key|auth|credential)/i;
+const SECRET_PARAM = /(pass|pwd|secret|token|api[_-]?key|credential)|^auth$/i;
 
 /**
  * A URL-like token: a scheme, `//`, and everything up to whitespace or a quote. A password may

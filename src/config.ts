@@ -28,6 +28,13 @@ export interface RetryOptions {
   maxDelayMs: number;
 }
 
+/** RetryOptions as callers may write them: the delays as milliseconds or durations ("2s"). */
+export interface RetryInput {
+  maxRetries: number;
+  baseDelayMs: Duration;
+  maxDelayMs: Duration;
+}
+
 export interface BackendOptions {
   /** Database URL. Default: TASKLEDGER_URL, else the SQLite file ./taskledger.db. */
   url?: string;
@@ -39,10 +46,10 @@ export interface BackendOptions {
   poolSize?: number;
   /** Apply pending migrations when opening. Default true. */
   migrate?: boolean;
-  /** Retry transient faults with exponential backoff; false turns it off. */
-  retry?: Partial<RetryOptions> | false;
-  /** SQLite busy timeout in milliseconds. Default 100; longer waits are retried without blocking. */
-  busyTimeoutMs?: number;
+  /** Retry transient faults with exponential backoff; false turns it off. Delays take durations ("1s"). */
+  retry?: Partial<RetryInput> | false;
+  /** SQLite busy timeout: milliseconds, or a duration such as "250ms". Default 100; longer waits are retried without blocking. */
+  busyTimeoutMs?: Duration;
   /** Create a missing SQLite file (default true); false makes a missing file an error. */
   createIfMissing?: boolean;
   /**
@@ -105,7 +112,7 @@ export function parseDuration(value: Duration, option = "duration"): number {
  * Query parameter names that carry a secret (`password`, `sslpassword`, `passwd`, `pwd`,
  * `secret`, `token`, `api_key`, …): their values are masked like a URL's password (#9).
  */
-const SECRET_PARAM = /(pass|pwd|secret|token|api[_-]?key|auth|credential)/i;
+const SECRET_PARAM = /(pass|pwd|secret|token|api[_-]?key|credential)|^auth$/i;
 
 /**
  * A URL-like token: a scheme, `//`, and everything up to whitespace or a quote. A password may
@@ -236,8 +243,8 @@ export function resolveOptions(options: BackendOptions = {}): ResolvedOptions {
   const target = parseDatabaseUrl(options.url ?? defaultDatabaseUrl());
   const poolSize = options.poolSize ?? POOL_SIZE_DEFAULT;
   if (!Number.isInteger(poolSize) || poolSize < 1) throw new ConfigError("poolSize", `expected a positive integer, got ${poolSize}`);
-  const busyTimeoutMs = options.busyTimeoutMs ?? SQLITE_BUSY_TIMEOUT_DEFAULT_MS;
-  if (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0) throw new ConfigError("busyTimeoutMs", `expected a non-negative integer, got ${busyTimeoutMs}`);
+  const busyTimeoutMs = parseDuration(options.busyTimeoutMs ?? SQLITE_BUSY_TIMEOUT_DEFAULT_MS, "busyTimeoutMs");
+  if (!Number.isInteger(busyTimeoutMs)) throw new ConfigError("busyTimeoutMs", `expected a whole number of milliseconds, got ${busyTimeoutMs}`);
   return {
     target,
     resultExpiresMs: resolveExpires(options.resultExpires, "resultExpires"),
@@ -267,7 +274,11 @@ export function resolveExpires(value: Duration | null | undefined, option: strin
 
 function resolveRetry(retry: BackendOptions["retry"]): RetryOptions {
   if (retry === false) return { ...RETRY_DEFAULTS, maxRetries: 0 };
-  const merged = { ...RETRY_DEFAULTS, ...retry };
+  const merged = {
+    maxRetries: retry?.maxRetries ?? RETRY_DEFAULTS.maxRetries,
+    baseDelayMs: retry?.baseDelayMs === undefined ? RETRY_DEFAULTS.baseDelayMs : parseDuration(retry.baseDelayMs, "retry.baseDelayMs"),
+    maxDelayMs: retry?.maxDelayMs === undefined ? RETRY_DEFAULTS.maxDelayMs : parseDuration(retry.maxDelayMs, "retry.maxDelayMs"),
+  };
   for (const key of ["maxRetries", "baseDelayMs", "maxDelayMs"] as const) {
     if (!Number.isFinite(merged[key]) || merged[key] < 0) throw new ConfigError(`retry.${key}`, `expected a non-negative number, got ${merged[key]}`);
   }

@@ -9,7 +9,7 @@ export { CleanupJob, CLEANUP_JOB_MIN_INTERVAL_MS, type CleanupJobOptions, type C
 export {
   parseDuration, parseDatabaseUrl, maskUrl, defaultDatabaseUrl,
   RESULT_EXPIRES_DEFAULT_MS, DEFAULT_SQLITE_FILE,
-  type BackendOptions, type Duration, type RetryOptions, type DatabaseTarget,
+  type BackendOptions, type Duration, type RetryOptions, type RetryInput, type DatabaseTarget,
 } from "./config.js";
 export { registerErrorClass, type StoredException } from "./codec/exception.js";
 export * from "./errors.js";

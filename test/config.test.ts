@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { resolve } from "node:path";
 import { describe, it } from "node:test";
-import { ConfigError, InvalidUrlError, maskUrl, openBackend, parseDatabaseUrl, parseDuration } from "../src/index.js";
+import { AsyncResult, ConfigError, GroupResult, InvalidUrlError, maskUrl, openBackend, parseDatabaseUrl, parseDuration, TimeoutError } from "../src/index.js";
 import { defaultDatabaseUrl, resolveOptions } from "../src/config.js";
 
 describe("database URLs", () => {
@@ -90,6 +90,26 @@ describe("durations and options", () => {
     assert.equal(parseDuration("1d"), 86_400_000);
     assert.equal(parseDuration("2w"), 1_209_600_000);
     assert.equal(parseDuration("1h30m"), 5_400_000);
+  });
+
+  it("string durations are taken wherever the API takes a duration: busy timeout, retry delays, cleanup pause, get and join", async () => {
+    const resolved = resolveOptions({ url: ":memory:", busyTimeoutMs: "250ms", retry: { baseDelayMs: "1s", maxDelayMs: "1m" } });
+    assert.equal(resolved.busyTimeoutMs, 250);
+    assert.equal(resolved.retry.baseDelayMs, 1000);
+    assert.equal(resolved.retry.maxDelayMs, 60_000);
+    assert.throws(() => resolveOptions({ url: ":memory:", busyTimeoutMs: "soon" }), (e: unknown) => e instanceof ConfigError && e.option === "busyTimeoutMs");
+    assert.throws(() => resolveOptions({ url: ":memory:", retry: { maxDelayMs: "later" } }), (e: unknown) => e instanceof ConfigError && e.option === "retry.maxDelayMs");
+    const backend = await openBackend({ url: ":memory:", busyTimeoutMs: "1s", resultExpires: "1h" });
+    try {
+      await backend.markAsDone("old", 1, { now: new Date(Date.now() - 2 * 3_600_000) });
+      const report = await backend.cleanup({ pauseMs: "1ms", batchSize: 1, maxRuntime: "1m", staleAfter: "30d", keep: { FAILURE: "90d" } });
+      assert.equal(report.tasks, 1);
+      await assert.rejects(backend.cleanup({ pauseMs: "soon" }), (e: unknown) => e instanceof ConfigError && e.option === "pauseMs");
+      await assert.rejects(new AsyncResult("never", backend).get({ timeout: "20ms", interval: "5ms" }), TimeoutError);
+      await assert.rejects(new GroupResult("g", [new AsyncResult("never", backend)], backend).join({ timeout: "0.02s", interval: "5ms" }), TimeoutError);
+    } finally {
+      await backend.close();
+    }
   });
 
   it("a bad duration names the option", () => {

@@ -42,8 +42,8 @@ export interface CleanupOptions {
   batchSize?: number;
   /** Stop cleanly between batches after this long. */
   maxRuntime?: Duration | null;
-  /** Pause between batches; default: none on PostgreSQL, half the last batch's time on SQLite. */
-  pauseMs?: number;
+  /** Pause between batches (milliseconds or a duration such as "20ms"); default: none on PostgreSQL, half the last batch's time on SQLite. */
+  pauseMs?: Duration;
   /** "fail" (default) throws CleanupLockedError when another cleanup runs; "wait" queues behind it. */
   lock?: "fail" | "wait";
   onProgress?: (progress: CleanupProgress) => void;
@@ -77,6 +77,7 @@ export async function runCleanup(
   const targetMs = driver.concurrentWriters ? BATCH_TARGET_MS.concurrentWriters : BATCH_TARGET_MS.singleWriter;
   const expiresMs = options.expires === undefined ? defaultExpiresMs : resolveExpires(options.expires, "expires");
   const deadline = options.maxRuntime == null ? Infinity : started + parseDuration(options.maxRuntime, "maxRuntime");
+  const pauseMs = options.pauseMs === undefined ? undefined : parseDuration(options.pauseMs, "pauseMs");
   const staleMs = options.staleAfter == null ? null : resolveExpires(options.staleAfter, "staleAfter");
   const before = (ms: number) => new Date(now.getTime() - ms);
 
@@ -150,7 +151,7 @@ export async function runCleanup(
           const scale = Math.min(2, Math.max(0.5, targetMs / Math.max(1, batchMs)));
           batchSize = Math.round(Math.min(BATCH_SIZE_MAX, Math.max(BATCH_SIZE_MIN, batchSize * scale)));
         }
-        const pause = options.pauseMs ?? (driver.concurrentWriters ? 0 : Math.min(50, batchMs / 2));
+        const pause = pauseMs !== undefined ? pauseMs : driver.concurrentWriters ? 0 : Math.min(50, batchMs / 2);
         await new Promise((resolve) => (pause > 0 ? setTimeout(resolve, pause) : setImmediate(resolve)));
       }
       if (!report.complete) break;

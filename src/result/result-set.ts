@@ -4,7 +4,7 @@
  */
 import type { DatabaseBackend, MetaOrCorrupt } from "../backend/database-backend.js";
 import { TaskledgerError } from "../errors.js";
-import { isReady, PROPAGATE_STATES, SUCCESS } from "../states.js";
+import { FAILURE, isReady, PROPAGATE_STATES, REVOKED, SUCCESS } from "../states.js";
 import type { TaskMeta } from "../types.js";
 import { AsyncResult, type GetOptions } from "./async-result.js";
 import { resolveWait, waitUntil } from "./wait.js";
@@ -78,9 +78,14 @@ export class ResultSet {
     return (await this.metas()).every((m) => m.status === SUCCESS);
   }
 
-  /** Whether any member failed or was revoked. */
+  /** Whether any member failed (FAILURE only, as Celery's failed(); see revoked()). */
   async failed(): Promise<boolean> {
-    return (await this.metas()).some((m) => PROPAGATE_STATES.has(m.status));
+    return (await this.metas()).some((m) => m.status === FAILURE);
+  }
+
+  /** Whether any member was revoked. */
+  async revoked(): Promise<boolean> {
+    return (await this.metas()).some((m) => m.status === REVOKED);
   }
 
   /** Whether any member is not ready yet. */

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { describe, it } from "node:test";
-import { ResultSet, states } from "../../src/index.js";
+import { AsyncResult, GroupResult, resultFromTuple, ResultSet, runTask, states } from "../../src/index.js";
 import type { SuiteContext } from "./suite.js";
 
 const id = () => randomUUID();
@@ -25,6 +25,40 @@ export function celerySemanticsSuite(ctx: SuiteContext): void {
       const withFailure = new ResultSet([ok, failed], b);
       assert.equal(await withFailure.failed(), true);
       assert.equal(await withFailure.revoked(), false);
+    });
+
+    it("resultFromTuple accepts Celery's legacy [id, children] form", () => {
+      const b = ctx.backend();
+      const single = resultFromTuple(["t1", null], b);
+      assert.ok(single instanceof AsyncResult && !(single instanceof GroupResult));
+      assert.equal(single.id, "t1");
+      const group = resultFromTuple(["g1", [["a", null], [["b", null], null]]], b);
+      assert.ok(group instanceof GroupResult);
+      assert.equal(group.id, "g1");
+      assert.deepEqual(group.results.map((r) => r.id), ["a", "b"]);
+      assert.throws(() => resultFromTuple([42, null] as never, b), /not a result tuple/);
+    });
+
+    it("ignoreResult on runTask, or on the request, writes nothing; errors only when asked", async () => {
+      const b = ctx.backend();
+      const [byOption, byRequest, failing, failingKept] = [id(), id(), id(), id()];
+      assert.deepEqual(await runTask(b, { id: byOption }, () => 5, { ignoreResult: true, trackStarted: true }), { taskId: byOption, status: states.SUCCESS, result: 5 });
+      await runTask(b, { id: byRequest, ignoreResult: true }, () => 6);
+      const outcome = await runTask(b, { id: failing }, () => {
+        throw new TypeError("ignored failure");
+      }, { ignoreResult: true });
+      assert.equal(outcome.status, states.FAILURE);
+      await runTask(b, { id: failingKept }, () => {
+        throw new TypeError("kept failure");
+      }, { ignoreResult: true, storeErrorsEvenIfIgnored: true });
+      assert.deepEqual(await Promise.all([byOption, byRequest, failing].map((t) => b.exists(t))), [false, false, false]);
+      assert.equal((await b.getTaskMeta(failingKept)).status, states.FAILURE);
+    });
+
+    it("states exports IGNORED and Celery's ALL_STATES", () => {
+      assert.equal(states.IGNORED, "IGNORED");
+      assert.deepEqual([...states.ALL_STATES].sort(), ["FAILURE", "PENDING", "RECEIVED", "RETRY", "REVOKED", "STARTED", "SUCCESS"]);
+      assert.equal(states.ALL_STATES.has(states.IGNORED), false);
     });
   });
 }

@@ -155,7 +155,29 @@ export class RemoteError extends TaskledgerError {
     readonly excMessage: readonly unknown[],
     readonly remoteTraceback: string | null = null,
   ) {
-    super(excMessage.length === 1 ? String(excMessage[0]) : JSON.stringify(excMessage));
+    super(formatExceptionArgs(excMessage));
+  }
+}
+
+/**
+ * An exception's message from its stored arguments (Celery's exc_message), the way Python's
+ * str(exc) reads for one argument: `E("custom boom", 42)` reads `custom boom, 42`, not the JSON
+ * text `["custom boom",42]` (#9 item 16). The arguments themselves stay on the error as
+ * `excMessage`. Never throws, whatever the stored values are.
+ */
+export function formatExceptionArgs(args: readonly unknown[]): string {
+  return args.map(formatArg).join(", ");
+}
+
+function formatArg(value: unknown): string {
+  if (typeof value === "string") return value;
+  if (value === null || value === undefined) return "None";
+  if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint") return String(value);
+  if (value instanceof Error) return value.message;
+  try {
+    return JSON.stringify(value, (_, v: unknown) => (typeof v === "bigint" ? v.toString() : v)) ?? Object.prototype.toString.call(value);
+  } catch {
+    return Object.prototype.toString.call(value); // a cycle: never let a message stop a listing
   }
 }
 

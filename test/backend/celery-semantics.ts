@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { describe, it } from "node:test";
-import { AsyncResult, GroupResult, resultFromTuple, ResultSet, runTask, states } from "../../src/index.js";
+import { AsyncResult, GroupResult, RemoteError, resultFromTuple, ResultSet, runTask, states } from "../../src/index.js";
 import type { SuiteContext } from "./suite.js";
 
 const id = () => randomUUID();
@@ -59,6 +59,28 @@ export function celerySemanticsSuite(ctx: SuiteContext): void {
       assert.equal(states.IGNORED, "IGNORED");
       assert.deepEqual([...states.ALL_STATES].sort(), ["FAILURE", "PENDING", "RECEIVED", "RETRY", "REVOKED", "STARTED", "SUCCESS"]);
       assert.equal(states.ALL_STATES.has(states.IGNORED), false);
+    });
+
+    it("a Python exception with several arguments reads as its message, the raw args kept on the error", async () => {
+      const b = ctx.backend();
+      const [custom, builtin, odd] = [id(), id(), id()];
+      await b.storeResult(custom, { exc_type: "CustomError", exc_message: ["custom boom", 42], exc_module: "myapp.errors" }, states.FAILURE);
+      await b.storeResult(builtin, { exc_type: "TypeError", exc_message: ["bad", 2], exc_module: "builtins" }, states.FAILURE);
+      await b.storeResult(odd, { exc_type: "Odd", exc_message: [{ toString: 1 }, null], exc_module: "myapp.errors" }, states.FAILURE);
+      await assert.rejects(new AsyncResult(custom, b).get(), (e: unknown) => {
+        assert.ok(e instanceof RemoteError);
+        assert.equal(e.message, "custom boom, 42");
+        assert.deepEqual(e.excMessage, ["custom boom", 42]);
+        return true;
+      });
+      await assert.rejects(new AsyncResult(builtin, b).get(), (e: unknown) => {
+        assert.ok(e instanceof TypeError);
+        assert.equal(e.message, "bad, 2");
+        assert.deepEqual((e as TypeError & { excMessage: unknown[] }).excMessage, ["bad", 2]);
+        return true;
+      });
+      const error = await new AsyncResult(odd, b).get({ propagate: false });
+      assert.equal((error as Error).message, '{"toString":1}, None');
     });
   });
 }

@@ -12,11 +12,22 @@ import { FAILURE, isReady, PROPAGATE_STATES, SUCCESS, type TaskState } from "../
 import type { TaskMeta } from "../types.js";
 import { resolveWait, waitUntil, type WaitOptions } from "./wait.js";
 
+/** Called with each result's id and value (the Error when not propagating), as Celery's callback. */
+export type ResultCallback = (taskId: string, value: unknown) => void;
+
 export interface GetOptions extends WaitOptions {
   /** Throw the task's error for FAILURE and REVOKED (default true); otherwise return it. */
   propagate?: boolean;
-  /** With propagate, first throw a failed parent's error (default true). */
+  /**
+   * With propagate, throw the error of any failed or revoked ancestor (`parent`, its parent, ...),
+   * checked before waiting and after every wake-up (default true), as Celery's follow_parents.
+   */
   followParents?: boolean;
+  /**
+   * Called with (taskId, value) once the value is known. get() still returns the value;
+   * ResultSet.join() calls it per member in member order and returns [] (as Celery).
+   */
+  callback?: ResultCallback;
 }
 
 /** `[[id, parentTuple], null]`: Celery's as_tuple() form of one result. */
@@ -156,16 +167,27 @@ export class AsyncResult<T = unknown> {
     if (this.ignored) return null as T;
     const wait = resolveWait(options);
     const propagate = options.propagate ?? true;
-    if (propagate && (options.followParents ?? true) && this.parent) await this.parent.maybeThrow();
-    if (!this.cached) {
-      await waitUntil(this.backend, [this.id], wait, (_, meta) => {
+    // Celery's follow_parents: every ancestor (oldest first) is checked before this result, and
+    // again after every wake-up and re-read, so a failure anywhere up the chain ends the wait
+    // (#9 item 9). The unready ancestors are read in the same query as this result.
+    const ancestors = propagate && (options.followParents ?? true) ? this.ancestors() : [];
+    const throwIfAncestorFailed = (): void => {
+      for (const node of ancestors) node.throwIfCachedFailure();
+    };
+    throwIfAncestorFailed();
+    const unread = [this, ...ancestors].filter((node) => !node.cached);
+    if (unread.length > 0) {
+      const byId = new Map(unread.map((node) => [node.id, node]));
+      await waitUntil(this.backend, unread.map((node) => node.id), wait, (id, meta) => {
         if (meta instanceof Error) throw meta;
-        if (isReady(meta.status)) this.cached = meta;
-      });
+        byId.get(id)?.absorb(meta);
+      }, () => {
+        throwIfAncestorFailed();
+        return this.cached !== undefined;
+      }, 1);
+      throwIfAncestorFailed();
     }
-    const meta = this.cached!;
-    if (propagate && PROPAGATE_STATES.has(meta.status) && meta.result instanceof Error) throw meta.result;
-    return meta.result as T;
+    return this.settle(this.cached!, propagate, options.callback);
   }
 
   /** Alias of get(). */
@@ -178,10 +200,41 @@ export class AsyncResult<T = unknown> {
     return this.get(options);
   }
 
-  /** Throws the stored error if the task failed or was revoked; does not wait. */
-  async maybeThrow(): Promise<void> {
-    const meta = await this.meta();
-    if (PROPAGATE_STATES.has(meta.status) && meta.result instanceof Error) throw meta.result;
+  /**
+   * Without waiting: throws the stored error if the task failed or was revoked (unless
+   * `propagate` is false), calls `callback(taskId, value)`, and returns the value (or the
+   * Error), as Celery's maybe_throw.
+   */
+  async maybeThrow(options: { propagate?: boolean; callback?: ResultCallback } = {}): Promise<T | Error | null> {
+    return this.settle(await this.meta(), options.propagate ?? true, options.callback);
+  }
+
+  /** Throws a ready meta's error when propagating, hands the value to the callback, returns it. */
+  private settle(meta: TaskMeta, propagate: boolean, callback: ResultCallback | undefined): T {
+    if (propagate && PROPAGATE_STATES.has(meta.status) && meta.result instanceof Error) throw meta.result;
+    callback?.(this.id, meta.result);
+    return meta.result as T;
+  }
+
+  /** The results this one was chained from, oldest first (the order Celery checks them in). */
+  private ancestors(): AsyncResult[] {
+    const chain: AsyncResult[] = [];
+    const seen = new Set<string>([this.id]);
+    for (let node = this.parent; node && !seen.has(node.id); node = node.parent) {
+      seen.add(node.id);
+      chain.unshift(node);
+    }
+    return chain;
+  }
+
+  /** Keeps a meta read on this result's behalf (by a waiter reading several ids at once). */
+  private absorb(meta: TaskMeta): void {
+    if (isReady(meta.status)) this.cached = meta;
+  }
+
+  private throwIfCachedFailure(): void {
+    const meta = this.cached;
+    if (meta && PROPAGATE_STATES.has(meta.status) && meta.result instanceof Error) throw meta.result;
   }
 
   /**

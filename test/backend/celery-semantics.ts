@@ -6,13 +6,47 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { describe, it } from "node:test";
-import { AsyncResult, GroupResult, RemoteError, resultFromTuple, ResultSet, runTask, states } from "../../src/index.js";
+import { AsyncResult, GroupResult, RemoteError, resultFromTuple, ResultSet, runTask, states, TaskRevokedError } from "../../src/index.js";
 import type { SuiteContext } from "./suite.js";
 
 const id = () => randomUUID();
+// The re-read interval is far longer than the timeout: what ends these waits must be pushed.
+const PUSH_ONLY = { interval: 120_000, timeout: 20_000 } as const;
+
+/** Resolves once the backend has at least `n` subscribed waiters. */
+async function waiters(b: { changes: { size: number } }, n = 1): Promise<void> {
+  while (b.changes.size < n) await new Promise((resolve) => setTimeout(resolve, 10));
+}
 
 export function celerySemanticsSuite(ctx: SuiteContext): void {
   describe("Celery semantics (#9)", () => {
+    it("get() rethrows the error of a failed grandparent, not only of the parent", async () => {
+      const b = ctx.backend();
+      const [grand, parent, child] = [id(), id(), id()];
+      await b.markAsFailure(grand, new RangeError("grandparent failed"));
+      const chain = new AsyncResult(child, b, new AsyncResult(parent, b, new AsyncResult(grand, b)));
+      await assert.rejects(chain.get({ timeout: 5_000 }), (e: unknown) => e instanceof RangeError && e.message === "grandparent failed");
+      await b.markAsRevoked(parent, "parent revoked");
+      await assert.rejects(chain.get({ timeout: 5_000 }), RangeError, "the oldest failed ancestor wins, as in Celery");
+      await b.markAsDone(child, "value");
+      await assert.rejects(chain.get({ timeout: 5_000 }), RangeError, "even once the child itself is ready");
+      assert.equal(await chain.get({ followParents: false }), "value");
+      assert.equal(await chain.get({ propagate: false }), "value");
+      await assert.rejects(new AsyncResult(child, b, new AsyncResult(parent, b)).get(), TaskRevokedError);
+    });
+
+    it("get() notices a parent that fails while it waits, through a wake-up", async () => {
+      const b = await ctx.open(ctx.url(), { migrate: false });
+      const other = await ctx.open(ctx.url(), { migrate: false });
+      const [grand, parent, child] = [id(), id(), id()];
+      const waiting = new AsyncResult(child, b, new AsyncResult(parent, b, new AsyncResult(grand, b))).get(PUSH_ONLY);
+      await waiters(b);
+      await other.markAsDone(grand, 1);
+      await other.markAsFailure(parent, new TypeError("parent failed mid-wait"));
+      await assert.rejects(waiting, (e: unknown) => e instanceof TypeError && e.message === "parent failed mid-wait");
+      assert.equal(b.changes.size, 0, "the waiter unsubscribed");
+    });
+
     it("ResultSet.failed() is true only for a FAILURE member; revoked() tells a REVOKED one", async () => {
       const b = ctx.backend();
       const [ok, revoked, failed] = [id(), id(), id()];

@@ -6,7 +6,7 @@ import type { DatabaseBackend, MetaOrCorrupt } from "../backend/database-backend
 import { TaskledgerError } from "../errors.js";
 import { FAILURE, isReady, PROPAGATE_STATES, REVOKED, SUCCESS } from "../states.js";
 import type { TaskMeta } from "../types.js";
-import { AsyncResult, type GetOptions } from "./async-result.js";
+import { AsyncResult, type GetOptions, type ResultCallback } from "./async-result.js";
 import { resolveWait, waitUntil } from "./wait.js";
 
 export class ResultSet {
@@ -98,11 +98,19 @@ export class ResultSet {
     return (await this.metas()).filter((m) => m.status === SUCCESS).length;
   }
 
-  /** Throws the first member's error (in member order) among those failed or revoked. */
-  async maybeThrow(): Promise<void> {
-    for (const meta of await this.metas()) {
-      if (PROPAGATE_STATES.has(meta.status) && meta.result instanceof Error) throw meta.result;
-    }
+  /**
+   * Without waiting, in member order: throws the first error among members failed or revoked
+   * (unless `propagate` is false) and calls `callback(taskId, value)` for each member before it,
+   * as Celery's maybe_throw. Returns the members' values (an Error for a failed one).
+   */
+  async maybeThrow(options: { propagate?: boolean; callback?: ResultCallback } = {}): Promise<unknown[]> {
+    const propagate = options.propagate ?? true;
+    const metas = await this.metas();
+    return metas.map((meta) => {
+      if (propagate && PROPAGATE_STATES.has(meta.status) && meta.result instanceof Error) throw meta.result;
+      options.callback?.(meta.taskId, meta.result);
+      return meta.result;
+    });
   }
 
   async forget(): Promise<void> {
@@ -119,7 +127,9 @@ export class ResultSet {
 
   /**
    * Waits for every member and returns their values in member order. With `propagate` (default)
-   * the first failure to be seen is thrown at once, without waiting for the rest.
+   * the first failure to be seen is thrown at once, without waiting for the rest. With
+   * `callback`, once all are ready it is called with (taskId, value) per member in member order,
+   * and join returns [] (Celery's join with a callback returns no values either).
    */
   async join(options: GetOptions = {}): Promise<unknown[]> {
     const wait = resolveWait(options);
@@ -132,7 +142,10 @@ export class ResultSet {
         if (propagate && !(meta instanceof Error) && PROPAGATE_STATES.has(meta.status) && meta.result instanceof Error) throw meta.result;
       }, undefined, this.results.length);
     }
-    return this.results.map((r) => this.settled.get(r.id)!.result);
+    const values = this.results.map((r) => this.settled.get(r.id)!.result);
+    if (!options.callback) return values;
+    this.results.forEach((r, index) => options.callback!(r.id, values[index]));
+    return [];
   }
 
   /** Alias of join(). */

@@ -116,5 +116,39 @@ export function celerySemanticsSuite(ctx: SuiteContext): void {
       const error = await new AsyncResult(odd, b).get({ propagate: false });
       assert.equal((error as Error).message, '{"toString":1}, None');
     });
+
+    it("get() and join() call callback(taskId, value); join calls it per member in order and returns []", async () => {
+      const b = ctx.backend();
+      const [a, c, d] = [id(), id(), id()];
+      await b.markAsDone(d, 3);
+      await b.markAsDone(a, 1);
+      await b.markAsFailure(c, new TypeError("member failed"));
+      const seen: [string, unknown][] = [];
+      assert.equal(await new AsyncResult(a, b).get({ callback: (taskId, value) => seen.push([taskId, value]) }), 1);
+      assert.deepEqual(seen, [[a, 1]]);
+      seen.length = 0;
+      const set = new ResultSet([a, c, d], b);
+      assert.deepEqual(await set.join({ propagate: false, callback: (taskId, value) => seen.push([taskId, value]) }), []);
+      assert.deepEqual(seen.map(([taskId]) => taskId), [a, c, d], "member order, not completion order");
+      assert.equal(seen[0]![1], 1);
+      assert.ok(seen[1]![1] instanceof TypeError);
+      assert.equal(seen[2]![1], 3);
+    });
+
+    it("maybeThrow({ propagate, callback }) returns the value, or throws the error", async () => {
+      const b = ctx.backend();
+      const [ok, bad] = [id(), id()];
+      await b.markAsDone(ok, "v");
+      await b.markAsFailure(bad, new RangeError("bad"));
+      const seen: [string, unknown][] = [];
+      assert.equal(await new AsyncResult(ok, b).maybeThrow({ callback: (taskId, value) => seen.push([taskId, value]) }), "v");
+      assert.deepEqual(seen, [[ok, "v"]]);
+      await assert.rejects(new AsyncResult(bad, b).maybeThrow(), RangeError);
+      assert.ok((await new AsyncResult(bad, b).maybeThrow({ propagate: false })) instanceof RangeError);
+      const values = await new ResultSet([ok, bad], b).maybeThrow({ propagate: false });
+      assert.equal(values[0], "v");
+      assert.ok(values[1] instanceof RangeError);
+      await assert.rejects(new ResultSet([ok, bad], b).maybeThrow(), RangeError);
+    });
   });
 }

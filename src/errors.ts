@@ -122,11 +122,11 @@ export class TimeoutError extends TaskledgerError {
   }
 }
 
-/** collect() met a task that is not ready while intermediate results were not asked for. */
+/** collect() met a task still not ready after get() returned (an ignored result) while intermediate results were not asked for. */
 export class IncompleteStreamError extends TaskledgerError {
   override name = "IncompleteStreamError";
   constructor(readonly taskId: string) {
-    super(`task ${taskId} in the result graph is not ready yet; wait for it or pass { intermediate: true } to collect().`);
+    super(`task ${taskId} in the result graph is not ready (its result is ignored); pass { intermediate: true } to collect() to walk past it.`);
   }
 }
 

@@ -239,20 +239,23 @@ export class AsyncResult<T = unknown> {
 
   /**
    * Walks this result and its descendants breadth first, yielding [result, value] pairs as
-   * Celery's collect() does (each value through get(), so failures propagate unless
-   * `propagate: false`). An unready node throws IncompleteStreamError, unless `intermediate`,
-   * when collect waits for it.
+   * Celery's collect() does: each node's value comes from get(options), so collect waits for
+   * unready nodes (each with the same options, timeout included) and failures propagate unless
+   * `propagate: false` (#9 item 10). A node still unready after get() returned (an `ignored`
+   * result) throws IncompleteStreamError unless `intermediate`, when it is yielded without its
+   * children, as in Celery's iterdeps.
    */
   async *collect(options: GetOptions & { intermediate?: boolean } = {}): AsyncGenerator<[AsyncResult, unknown]> {
+    const { intermediate = false, ...getOptions } = options;
     const queue: AsyncResult[] = [this];
     const seen = new Set<string>();
     while (queue.length > 0) {
       const node = queue.shift()!;
       if (seen.has(node.id)) continue;
       seen.add(node.id);
-      if (!(await node.ready()) && !options.intermediate) throw new IncompleteStreamError(node.id);
-      yield [node, await node.get(options)];
-      queue.push(...(await node.children()));
+      yield [node, await node.get(getOptions)];
+      if (await node.ready()) queue.push(...(await node.children()));
+      else if (!intermediate) throw new IncompleteStreamError(node.id);
     }
   }
 

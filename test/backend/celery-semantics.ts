@@ -6,16 +6,27 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { describe, it } from "node:test";
-import { AsyncResult, GroupResult, RemoteError, resultFromTuple, ResultSet, runTask, states, TaskRevokedError } from "../../src/index.js";
+import { AsyncResult, GroupResult, IncompleteStreamError, RemoteError, resultFromTuple, ResultSet, runTask, states, TaskRevokedError } from "../../src/index.js";
 import type { SuiteContext } from "./suite.js";
 
 const id = () => randomUUID();
 // The re-read interval is far longer than the timeout: what ends these waits must be pushed.
 const PUSH_ONLY = { interval: 120_000, timeout: 20_000 } as const;
 
-/** Resolves once the backend has at least `n` subscribed waiters. */
-async function waiters(b: { changes: { size: number } }, n = 1): Promise<void> {
-  while (b.changes.size < n) await new Promise((resolve) => setTimeout(resolve, 10));
+/**
+ * Resolves once the backend has at least `n` subscribed waiters; rejects if `operation` settles
+ * first (a waiter that never subscribes must fail the test, not hang it).
+ */
+async function waiters(b: { changes: { size: number } }, operation: Promise<unknown>, n = 1): Promise<void> {
+  let settled = false;
+  operation.then(() => (settled = true), () => (settled = true));
+  while (b.changes.size < n) {
+    if (settled) {
+      await operation;
+      throw new Error("the operation finished before it waited");
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
 
 export function celerySemanticsSuite(ctx: SuiteContext): void {
@@ -40,7 +51,7 @@ export function celerySemanticsSuite(ctx: SuiteContext): void {
       const other = await ctx.open(ctx.url(), { migrate: false });
       const [grand, parent, child] = [id(), id(), id()];
       const waiting = new AsyncResult(child, b, new AsyncResult(parent, b, new AsyncResult(grand, b))).get(PUSH_ONLY);
-      await waiters(b);
+      await waiters(b, waiting);
       await other.markAsDone(grand, 1);
       await other.markAsFailure(parent, new TypeError("parent failed mid-wait"));
       await assert.rejects(waiting, (e: unknown) => e instanceof TypeError && e.message === "parent failed mid-wait");
@@ -149,6 +160,34 @@ export function celerySemanticsSuite(ctx: SuiteContext): void {
       assert.equal(values[0], "v");
       assert.ok(values[1] instanceof RangeError);
       await assert.rejects(new ResultSet([ok, bad], b).maybeThrow(), RangeError);
+    });
+
+    it("collect() waits for an unready node, with the get() options", async () => {
+      const b = await ctx.open(ctx.url(), { migrate: false });
+      const other = await ctx.open(ctx.url(), { migrate: false });
+      const [root, child] = [id(), id()];
+      await b.markAsDone(root, "root", { request: { children: [child] } });
+      const seen: [string, unknown][] = [];
+      const walk = (async () => {
+        for await (const [node, value] of new AsyncResult(root, b).collect(PUSH_ONLY)) seen.push([node.id, value]);
+      })();
+      await waiters(b, walk);
+      await other.markAsDone(child, "child");
+      await walk;
+      assert.deepEqual(seen, [[root, "root"], [child, "child"]]);
+    });
+
+    it("collect() with intermediate yields a node get() did not wait for (ignored) instead of throwing", async () => {
+      const b = ctx.backend();
+      const ignored = new AsyncResult(id(), b);
+      ignored.ignored = true;
+      const walk = async (intermediate: boolean) => {
+        const seen: unknown[] = [];
+        for await (const [node, value] of ignored.collect({ intermediate })) seen.push([node.id, value]);
+        return seen;
+      };
+      await assert.rejects(walk(false), (e: unknown) => e instanceof IncompleteStreamError && e.taskId === ignored.id);
+      assert.deepEqual(await walk(true), [[ignored.id, null]]);
     });
   });
 }

@@ -9,7 +9,8 @@
 import type { DatabaseBackend } from "../backend/database-backend.js";
 import { IncompleteStreamError, InvalidIdError } from "../errors.js";
 import { FAILURE, isReady, PROPAGATE_STATES, SUCCESS, type TaskState } from "../states.js";
-import type { TaskMeta } from "../types.js";
+import type { ResultTuple, TaskMeta } from "../types.js";
+import type { NoPropagate, Propagate, ResultLike } from "./result-like.js";
 import { resolveWait, waitUntil, type WaitOptions } from "./wait.js";
 
 /** Called with each result's id and value (the Error when not propagating), as Celery's callback. */
@@ -30,10 +31,10 @@ export interface GetOptions extends WaitOptions {
   callback?: ResultCallback;
 }
 
-/** `[[id, parentTuple], null]`: Celery's as_tuple() form of one result. */
-export type ResultTuple = [[string, ResultTuple | null], ResultTuple[] | null];
+/** Celery's as_tuple() form: `[[id, parentTuple], null]` for one result (a group's has its members). */
+export type { ResultTuple } from "../types.js";
 
-export class AsyncResult<T = unknown> {
+export class AsyncResult<T = unknown> implements ResultLike<T> {
   /** When true, get() returns null without waiting (Celery's `ignored`). */
   ignored = false;
   private cached: TaskMeta | undefined;
@@ -53,11 +54,11 @@ export class AsyncResult<T = unknown> {
   }
 
   /** The task's stored meta; read again on every call until the task is ready. */
-  async meta(): Promise<TaskMeta> {
-    if (this.cached) return this.cached;
+  async meta(): Promise<TaskMeta<T>> {
+    if (this.cached) return this.cached as TaskMeta<T>;
     const meta = await this.backend.getTaskMeta(this.id);
     if (isReady(meta.status)) this.cached = meta;
-    return meta;
+    return meta as TaskMeta<T>;
   }
 
   async state(): Promise<TaskState> {
@@ -163,7 +164,10 @@ export class AsyncResult<T = unknown> {
    * the remote traceback) unless `propagate` is false, when the error is returned. A timeout
    * throws TimeoutError naming the task and the time waited.
    */
-  async get(options: GetOptions = {}): Promise<T> {
+  get(options: NoPropagate): Promise<T | Error>;
+  get(options?: Propagate): Promise<T>;
+  get(options: GetOptions): Promise<T | Error>;
+  async get(options: GetOptions = {}): Promise<T | Error> {
     if (this.ignored) return null as T;
     const wait = resolveWait(options);
     const propagate = options.propagate ?? true;
@@ -191,12 +195,18 @@ export class AsyncResult<T = unknown> {
   }
 
   /** Alias of get(). */
-  wait(options: GetOptions = {}): Promise<T> {
+  wait(options: NoPropagate): Promise<T | Error>;
+  wait(options?: Propagate): Promise<T>;
+  wait(options: GetOptions): Promise<T | Error>;
+  wait(options: GetOptions = {}): Promise<T | Error> {
     return this.get(options);
   }
 
   /** A Promise of the value: what Celery's then() offers, without making this object a thenable. */
-  promise(options: GetOptions = {}): Promise<T> {
+  promise(options: NoPropagate): Promise<T | Error>;
+  promise(options?: Propagate): Promise<T>;
+  promise(options: GetOptions): Promise<T | Error>;
+  promise(options: GetOptions = {}): Promise<T | Error> {
     return this.get(options);
   }
 

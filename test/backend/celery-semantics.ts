@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { describe, it } from "node:test";
-import { AsyncResult, GroupResult, IncompleteStreamError, RemoteError, resultFromTuple, ResultSet, runTask, states, TaskRevokedError } from "../../src/index.js";
+import { AsyncResult, EagerResult, GroupResult, IncompleteStreamError, RemoteError, resultFromTuple, ResultSet, runTask, states, TaskRevokedError } from "../../src/index.js";
+import type { ResultLike } from "../../src/index.js";
 import type { SuiteContext } from "./suite.js";
 
 const id = () => randomUUID();
@@ -188,6 +189,78 @@ export function celerySemanticsSuite(ctx: SuiteContext): void {
       };
       await assert.rejects(walk(false), (e: unknown) => e instanceof IncompleteStreamError && e.taskId === ignored.id);
       assert.deepEqual(await walk(true), [[ignored.id, null]]);
+    });
+
+    it("a GroupResult holding a GroupResult joins to nested arrays, reading all tasks in one query per poll", async () => {
+      const b = await ctx.open(ctx.url(), { migrate: false });
+      const [a, c, d] = [id(), id(), id()];
+      await b.storeMany([{ taskId: a, status: states.SUCCESS, result: 1 }, { taskId: c, status: states.SUCCESS, result: 2 }, { taskId: d, status: states.SUCCESS, result: 3 }]);
+      const inner = new GroupResult(id(), [a, c], b);
+      const outer = new GroupResult(id(), [inner, d], b);
+      const reads: number[] = [];
+      const original = b.driver.taskGetMany.bind(b.driver);
+      b.driver.taskGetMany = (taskIds) => (reads.push(taskIds.length), original(taskIds));
+      assert.deepEqual(await outer.join({ timeout: 5_000 }), [[1, 2], 3]);
+      assert.deepEqual(reads, [3]);
+      const seen: [string, unknown][] = [];
+      assert.deepEqual(await outer.join({ callback: (taskId, value) => seen.push([taskId, value]) }), []);
+      assert.deepEqual(seen, [[inner.id, [1, 2]], [d, 3]]);
+      assert.equal(await outer.completedCount(), 2);
+      assert.deepEqual(outer.leaves().map((r) => r.id), [a, c, d]);
+    });
+
+    for (const celeryCompatible of [false, true]) {
+      it(`save/restore keeps nested groups and the group's parent (${celeryCompatible ? "pickled GroupResult" : "as_tuple JSON"})`, async () => {
+        const b = await ctx.open(ctx.url(), { migrate: false, celeryCompatible });
+        const [parent, a, c, d] = [id(), id(), id(), id()];
+        const inner = new GroupResult(id(), [a, c], b);
+        const outer = new GroupResult(id(), [inner, d], b, new AsyncResult(parent, b));
+        await outer.save();
+        const restored = await GroupResult.restore(outer.id, b);
+        assert.ok(restored);
+        assert.equal(restored.parent?.id, parent);
+        const [first, second] = restored.results;
+        assert.ok(first instanceof GroupResult, "the inner group comes back as a group, not a fake task id");
+        assert.equal(first.id, inner.id);
+        assert.deepEqual(first.results.map((r) => r.id), [a, c]);
+        assert.ok(second instanceof AsyncResult && second.id === d);
+        assert.deepEqual(restored.asTuple(), outer.asTuple());
+        assert.deepEqual((await b.restoreGroup(outer.id))?.results, [a, c, d], "restoreGroup still lists every task id");
+        await b.storeMany([a, c, d].map((taskId, i) => ({ taskId, status: states.SUCCESS, result: i })));
+        assert.deepEqual(await restored.join({ timeout: 5_000 }), [[0, 1], 2]);
+      });
+    }
+
+    it("EagerResult reads like AsyncResult through the one ResultLike interface", async () => {
+      const b = ctx.backend();
+      const stored = id();
+      const request = { name: "math.add", args: [2, 3], kwargs: { carry: true } };
+      await b.markAsDone(stored, 5, { request });
+      const read = async (r: ResultLike<number>) => {
+        const meta = await r.meta();
+        const collected: [string, unknown][] = [];
+        for await (const [node, value] of r.collect({ timeout: 1_000 })) collected.push([node.id, value]);
+        const seen: unknown[] = [];
+        return {
+          state: await r.state(), ready: await r.ready(), value: await r.get({ timeout: 1_000, interval: 50, callback: (_, v) => seen.push(v) }), seen,
+          meta: [meta.status, meta.result, meta.name, meta.args, meta.kwargs], dated: (await r.dateDone()) instanceof Date,
+          request: [await r.name(), await r.args(), await r.kwargs()], parent: await r.getParent(), collected, thrown: await r.maybeThrow(),
+          exists: await r.exists(), tuple: r.asTuple(),
+        };
+      };
+      const eager = await EagerResult.run(() => 5, { id: stored, ...request });
+      const fromStore = await read(new AsyncResult<number>(stored, b));
+      assert.deepEqual(await read(eager), fromStore);
+      assert.deepEqual(fromStore.value, 5);
+      assert.deepEqual(fromStore.request, ["math.add", [2, 3], { carry: true }]);
+      assert.deepEqual(fromStore.seen, [5]);
+      const failed = await EagerResult.run<number>(() => {
+        throw new RangeError("eager boom");
+      });
+      const error = await failed.get({ propagate: false, timeout: 1_000 });
+      assert.ok(error instanceof RangeError);
+      assert.ok((await failed.maybeThrow({ propagate: false })) instanceof RangeError);
+      await assert.rejects(failed.maybeThrow(), RangeError);
     });
   });
 }

@@ -123,12 +123,22 @@ export function celeryInteropSuite(target: InteropTarget, skip: string | false):
       await celery(url, "create");
       const saved = await celery<Record<string, { id: string; members: (string | string[])[] }>>(url, "save_groups", "fz");
       const b = await open(url);
+      const tree = (set: GroupResult): unknown[] => set.results.map((r) => (r instanceof GroupResult ? tree(r) : r.id));
       for (const [name, group] of Object.entries(saved)) {
         const restored = await GroupResult.restore(group.id, b);
         assert.ok(restored, name);
+        assert.deepEqual(tree(restored), group.members, `${name}: members in order, a nested group kept as a group (#9 item 13)`);
         assert.deepEqual((await b.restoreGroup(group.id))?.results, group.members.flat(), name);
-        assert.ok(restored.length > 0, name);
       }
+    });
+
+    it("Celery restores a nested group taskledger saved in Celery-compatible mode (#9 item 13)", async () => {
+      const url = await target.freshUrl("nested_groups");
+      await celery(url, "create");
+      const b = await open(url, { celeryCompatible: true });
+      await new GroupResult("tl-outer", [new GroupResult("tl-inner", ["tl-a", "tl-b"], b), "tl-c"], b).save();
+      const read = await celery(url, "read", { group: "tl-outer" });
+      assert.deepEqual(read.group, { type: "GroupResult", ids: [["tl-a", "tl-b"], "tl-c"] });
     });
 
     it("each side's cleanup deletes what the other wrote once expired, and nothing else", async () => {

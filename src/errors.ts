@@ -125,11 +125,11 @@ export class TimeoutError extends TaskledgerError {
   }
 }
 
-/** collect() met a task that is not ready while intermediate results were not asked for. */
+/** collect() met a task still not ready after get() returned (an ignored result) while intermediate results were not asked for. */
 export class IncompleteStreamError extends TaskledgerError {
   override name = "IncompleteStreamError";
   constructor(readonly taskId: string) {
-    super(`task ${taskId} in the result graph is not ready yet; wait for it or pass { intermediate: true } to collect().`);
+    super(`task ${taskId} in the result graph is not ready (its result is ignored); pass { intermediate: true } to collect() to walk past it.`);
   }
 }
 
@@ -158,7 +158,29 @@ export class RemoteError extends TaskledgerError {
     readonly excMessage: readonly unknown[],
     readonly remoteTraceback: string | null = null,
   ) {
-    super(excMessage.length === 1 ? String(excMessage[0]) : JSON.stringify(excMessage));
+    super(formatExceptionArgs(excMessage));
+  }
+}
+
+/**
+ * An exception's message from its stored arguments (Celery's exc_message), the way Python's
+ * str(exc) reads for one argument: `E("custom boom", 42)` reads `custom boom, 42`, not the JSON
+ * text `["custom boom",42]` (#9 item 16). The arguments themselves stay on the error as
+ * `excMessage`. Never throws, whatever the stored values are.
+ */
+export function formatExceptionArgs(args: readonly unknown[]): string {
+  return args.map(formatArg).join(", ");
+}
+
+function formatArg(value: unknown): string {
+  if (typeof value === "string") return value;
+  if (value === null || value === undefined) return "None";
+  if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint") return String(value);
+  if (value instanceof Error) return value.message;
+  try {
+    return JSON.stringify(value, (_, v: unknown) => (typeof v === "bigint" ? v.toString() : v)) ?? Object.prototype.toString.call(value);
+  } catch {
+    return Object.prototype.toString.call(value); // a cycle: never let a message stop a listing
   }
 }
 

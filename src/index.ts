@@ -17,11 +17,12 @@ export * as states from "./states.js";
 export type { TaskState } from "./states.js";
 export type { TaskMeta, TaskRequest, StoreItem, SavedGroup, CleanupReport, CleanupProgress } from "./types.js";
 
-export { AsyncResult, type GetOptions, type ResultTuple } from "./result/async-result.js";
-export { ResultSet } from "./result/result-set.js";
+export { AsyncResult, type GetOptions, type ResultCallback, type ResultTuple } from "./result/async-result.js";
+export { ResultSet, type ResultMember } from "./result/result-set.js";
 export { GroupResult, type GroupTuple } from "./result/group-result.js";
-export { EagerResult } from "./result/eager-result.js";
-export { resultFromTuple } from "./result/tuples.js";
+export { EagerResult, type EagerRequest } from "./result/eager-result.js";
+export type { ResultLike, NoPropagate, Propagate } from "./result/result-like.js";
+export { resultFromTuple, type LegacyResultTuple } from "./result/tuples.js";
 export { allowJoinResult, denyJoinResult, currentTaskId } from "./result/context.js";
 export type { WaitOptions } from "./result/wait.js";
 export { runTask, type RunRequest, type TaskContext, type TaskOutcome, type RunTaskOptions } from "./worker/run-task.js";

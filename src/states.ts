@@ -10,6 +10,8 @@ export const REJECTED = "REJECTED";
 export const FAILURE = "FAILURE";
 export const REVOKED = "REVOKED";
 export const SUCCESS = "SUCCESS";
+/** Celery's state for a task whose result was ignored (ignore_result); taskledger never stores it. */
+export const IGNORED = "IGNORED";
 
 export type KnownState =
   | typeof PENDING
@@ -19,7 +21,8 @@ export type KnownState =
   | typeof REJECTED
   | typeof FAILURE
   | typeof REVOKED
-  | typeof SUCCESS;
+  | typeof SUCCESS
+  | typeof IGNORED;
 
 /** Any Celery state; custom states are plain strings. */
 export type TaskState = KnownState | (string & {});
@@ -28,6 +31,8 @@ export type TaskState = KnownState | (string & {});
 export const READY_STATES: ReadonlySet<string> = new Set([SUCCESS, FAILURE, REVOKED]);
 /** States of a task that may still change. */
 export const UNREADY_STATES: ReadonlySet<string> = new Set([PENDING, RECEIVED, STARTED, REJECTED, RETRY]);
+/** Celery's ALL_STATES: the built-in states a task can be stored in (REJECTED and IGNORED are not among them, as in Celery). */
+export const ALL_STATES: ReadonlySet<string> = new Set([PENDING, RECEIVED, STARTED, SUCCESS, FAILURE, RETRY, REVOKED]);
 /** States whose stored result is an exception. */
 export const EXCEPTION_STATES: ReadonlySet<string> = new Set([RETRY, FAILURE, REVOKED]);
 /** States whose exception `get()` rethrows when `propagate` is on. */
@@ -58,6 +63,6 @@ export function mayReplace(current: string, incoming: string): boolean {
 }
 
 export const states = {
-  PENDING, RECEIVED, STARTED, RETRY, REJECTED, FAILURE, REVOKED, SUCCESS,
-  READY_STATES, UNREADY_STATES, EXCEPTION_STATES, PROPAGATE_STATES, PRECEDENCE,
+  PENDING, RECEIVED, STARTED, RETRY, REJECTED, FAILURE, REVOKED, SUCCESS, IGNORED,
+  READY_STATES, ALL_STATES, UNREADY_STATES, EXCEPTION_STATES, PROPAGATE_STATES, PRECEDENCE,
 } as const;

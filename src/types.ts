@@ -56,10 +56,19 @@ export interface StoreItem {
   request?: TaskRequest | null;
 }
 
-/** A saved group: its id and the ids of its results, in order. */
+/**
+ * Celery's as_tuple() form of a result: `[[id, parent], null]` for one task and
+ * `[[groupId, parent], [members...]]` for a group, members being results of either kind.
+ */
+export type ResultTuple = [[string, ResultTuple | null], ResultTuple[] | null];
+
+/** A saved group: its id, the ids of its results in order, and its stored tree. */
 export interface SavedGroup {
   groupId: string;
+  /** Every task id in the group, in order; a nested group contributes its members. */
   results: string[];
+  /** The group as stored, nesting and parent kept: `[[groupId, parent], [members...]]`. */
+  tuple: [[string, ResultTuple | null], ResultTuple[]];
   dateDone: Date | null;
 }
 

@@ -67,6 +67,45 @@ describe("bytes Celery 5.2.6 stored (shared/research/celery-ddl.md)", () => {
   });
 });
 
+describe("groups Debian's Celery 5.2.6 saved (#9 item 8)", () => {
+  interface SavedGroupFixture { id: string; members: (string | string[])[]; hex: string }
+  const { groups } = JSON.parse(readFileSync(join(FIXTURES, "celery-5.2.6-groups.json"), "utf8")) as { groups: Record<string, SavedGroupFixture> };
+  const tree = (value: PythonResultRef): unknown[] => value.children.map((child) => (child.kind === "GroupResult" ? tree(child) : child.id));
+
+  it("a group saved after group(...).freeze() restores every member in order, also when Celery pickled them as list(...)", () => {
+    assert.deepEqual(Object.keys(groups).sort(), ["chain_group", "frozen_generator", "frozen_list", "nested"]);
+    assert.ok(hex(groups["frozen_generator"]!.hex).includes(Buffer.from("\x8c\x08builtins\x94\x8c\x04list", "latin1")), "the fixture holds the list(...) call");
+    for (const [name, group] of Object.entries(groups)) {
+      const value = readPickle(hex(group.hex));
+      assert.ok(value instanceof PythonResultRef && value.kind === "GroupResult", name);
+      assert.equal(value.id, group.id, name);
+      assert.ok(value.children.length > 0, name);
+      assert.deepEqual(tree(value), group.members, name);
+    }
+  });
+
+  it("a group whose member list is a call taskledger does not know is unreadable, never empty", () => {
+    // The same bytes with builtins.list renamed to a function of the same length that no table knows.
+    const bytes = hex(groups["frozen_generator"]!.hex);
+    const known = Buffer.from("\x8c\x08builtins\x94\x8c\x04list", "latin1");
+    const at = bytes.indexOf(known);
+    assert.ok(at > 0);
+    const unknown = Buffer.concat([bytes.subarray(0, at), Buffer.from("\x8c\x08myapp.ut\x94\x8c\x04regn", "latin1"), bytes.subarray(at + known.length)]);
+    assert.throws(() => readPickle(unknown), (e: unknown) => e instanceof PickleReadError && /member list of group .* a call to myapp\.ut\.regn/.test(e.message));
+  });
+
+  it("a group member that is not a Celery result makes the group unreadable", () => {
+    const group = pickleGroupResult("g-x", ["t-1", "t-2"]);
+    // Replace the second AsyncResult's class name by one of the same length the reader does not map.
+    const name = Buffer.from("AsyncResult", "latin1");
+    const first = group.indexOf(name);
+    assert.ok(first > 0);
+    const renamed = Buffer.from(group);
+    Buffer.from("AsyncResulX", "latin1").copy(renamed, first);
+    assert.throws(() => readPickle(renamed), (e: unknown) => e instanceof PickleReadError && /member 0 of group g-x is a call to celery\.result\.AsyncResulX/.test(e.message));
+  });
+});
+
 interface Generated { name: string; protocol: number; hex: string }
 let generatedCache: Generated[] | undefined;
 function generated(): Generated[] {
@@ -123,6 +162,10 @@ const EXPECTED: Record<string, unknown | ((protocol: number) => unknown)> = {
   group_result: ref("GroupResult", "g-1", [ref("AsyncResult", "t-1"), ref("AsyncResult", "t-2")]),
   celery_group_as_in_dump: ref("GroupResult", "cccccccc-0000-4000-8000-000000000001",
     [1, 2, 3].map((n) => ref("AsyncResult", `bbbbbbbb-0000-4000-8000-00000000000${n}`))),
+  list_call: [1, "a"], tuple_call: [1, 2], list_of_set_call: [7],
+  dict_call: { a: 1, b: [2] }, dict_empty_call: {}, str_call: "s",
+  group_regen: ref("GroupResult", "g-2", [ref("AsyncResult", "t-1"), ref("AsyncResult", "t-2")]),
+  group_nested: ref("GroupResult", "g-3", [ref("GroupResult", "g-4", [ref("AsyncResult", "t-1")]), ref("AsyncResult", "t-2")]),
 };
 
 describe("pickles python3 writes, protocols 0-5", { skip: noPython }, () => {

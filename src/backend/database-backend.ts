@@ -5,15 +5,15 @@
  */
 import { EventEmitter } from "node:events";
 import { exceptionToStored, tracebackOf } from "../codec/exception.js";
-import { decodeStored, idsFromGroupTuple } from "../codec/stored.js";
+import { decodeStored, groupTupleFrom, leafIds } from "../codec/stored.js";
 import type { ResolvedOptions } from "../config.js";
 import type { Driver, MigrationStatus, TaskWrite } from "../db/driver.js";
 import { runCleanup, type CleanupOptions } from "../cleanup/cleaner.js";
 import { CleanupJob, type CleanupJobOptions } from "../cleanup/job.js";
 import { describeRetention, durationText } from "../cleanup/retention-text.js";
-import { BackendClosedError, CorruptValueError, TaskRevokedError } from "../errors.js";
+import { BackendClosedError, CorruptValueError, TaskledgerError, TaskRevokedError } from "../errors.js";
 import { FAILURE, mayReplace, RETRY, REVOKED, STARTED, SUCCESS, type TaskState } from "../states.js";
-import type { CleanupReport, SavedGroup, StoreItem, TaskMeta, TaskRequest } from "../types.js";
+import type { CleanupReport, ResultTuple, SavedGroup, StoreItem, TaskMeta, TaskRequest } from "../types.js";
 import { TaskAuditor } from "./auditor.js";
 import { ChangeHub } from "./change-hub.js";
 import { withRetry } from "./retry.js";
@@ -169,10 +169,15 @@ export class DatabaseBackend {
     return this.retrying("forget", ids.length === 1 ? ids[0] : `${ids.length} tasks`, () => this.driver.taskForget(ids));
   }
 
-  /** Saves a group's result ids (overwriting an earlier save of the same group). */
-  async saveGroup(groupId: string, resultIds: readonly string[], options: { now?: Date } = {}): Promise<void> {
+  /**
+   * Saves a group (overwriting an earlier save of the same group). Members are task ids or
+   * as_tuple() trees, so a nested group stays a group; `parent` is the group's own parent.
+   * Stored in Celery's form: the as_tuple() tree (JSON) or a pickled GroupResult (celeryCompatible).
+   */
+  async saveGroup(groupId: string, members: readonly (string | ResultTuple)[], options: { now?: Date; parent?: ResultTuple | null } = {}): Promise<void> {
     validateId(groupId, "group");
-    const result = this.options.valueFormat.group(groupId, resultIds.map((id) => validateId(id, "task")));
+    const tuple: ResultTuple = [[groupId, options.parent ? checkedTuple(options.parent) : null], members.map((m) => (typeof m === "string" ? [[validateId(m, "task"), null], null] : checkedTuple(m)))];
+    const result = this.options.valueFormat.group(tuple);
     await this.retrying("saveGroup", groupId, () => this.driver.groupSave({ groupId, result, dateDone: options.now ?? new Date() }));
   }
 
@@ -181,7 +186,8 @@ export class DatabaseBackend {
     validateId(groupId, "group");
     const row = await this.retrying("restoreGroup", groupId, () => this.driver.groupGet(groupId));
     if (!row) return null;
-    return { groupId, results: idsFromGroupTuple(decodeStored(row.result, groupId, "group result"), groupId), dateDone: row.dateDone };
+    const tuple = groupTupleFrom(decodeStored(row.result, groupId, "group result"), groupId);
+    return { groupId, results: leafIds(tuple), tuple, dateDone: row.dateDone };
   }
 
   /** Deletes a saved group (not its tasks); returns whether it existed. */
@@ -263,4 +269,16 @@ export class DatabaseBackend {
     const guarded = () => (this.closed ? Promise.reject(new BackendClosedError(operation)) : attempt());
     return withRetry(this.options.retry, (error) => this.driver.isTransient(error), operation, subject, guarded);
   }
+}
+
+/** A caller's as_tuple() tree with every id checked (a group's id as a group id), before anything is written. */
+function checkedTuple(tuple: ResultTuple): ResultTuple {
+  if (!Array.isArray(tuple) || !Array.isArray(tuple[0]) || (tuple[1] !== null && !Array.isArray(tuple[1]))) {
+    throw new TaskledgerError("not a result tuple: expected [[id, parent], children] or a task id");
+  }
+  const [[id, parent], members] = tuple;
+  return [
+    [validateId(id, members === null ? "task" : "group"), parent ? checkedTuple(parent) : null],
+    members === null ? null : members.map((member) => (typeof member === "string" ? [[validateId(member, "task"), null], null] : checkedTuple(member))),
+  ];
 }

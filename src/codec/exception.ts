@@ -3,7 +3,7 @@
  * (exc_message a list of constructor arguments) and the formatted stack in the traceback column.
  * Rebuilding picks the class from an allowlist, never from the stored name itself.
  */
-import { RemoteError, TaskRevokedError } from "../errors.js";
+import { formatExceptionArgs, RemoteError, TaskRevokedError } from "../errors.js";
 
 /** The stored form of an exception. */
 export interface StoredException {
@@ -64,7 +64,8 @@ export function isStoredException(value: unknown): value is StoredException {
 /**
  * Rebuilds an Error from its stored form. The class comes from JavaScript's built-ins (module
  * "builtins" or "javascript") or from {@link registerErrorClass}; anything else is a RemoteError
- * carrying the stored names. Every rebuilt error carries excType, excModule and remoteTraceback.
+ * carrying the stored names. Every rebuilt error carries excType, excModule, excMessage (the stored
+ * arguments) and remoteTraceback; several arguments read as one message, `custom boom, 42`.
  */
 export function storedToError(stored: StoredException, traceback: string | null): Error {
   const message = Array.isArray(stored.exc_message) ? stored.exc_message : [stored.exc_message];
@@ -79,10 +80,11 @@ export function storedToError(stored: StoredException, traceback: string | null)
     }
   } else if (module === BUILTINS_MODULE || module === JAVASCRIPT_MODULE || module === null) {
     const builtin = BUILTIN_ERRORS.get(stored.exc_type);
-    if (builtin) error = new builtin(message.length === 1 ? String(message[0]) : message.map(String).join(", "));
+    if (builtin) error = new builtin(formatExceptionArgs(message));
   }
   error ??= new RemoteError(stored.exc_type, module, message, traceback);
-  Object.assign(error, { excType: stored.exc_type, excModule: module, remoteTraceback: traceback });
+  // The stored arguments stay available (Python's exc.args), whatever class was rebuilt.
+  Object.assign(error, { excType: stored.exc_type, excModule: module, excMessage: message, remoteTraceback: traceback });
   if (traceback) error.stack = `${error.name}: ${error.message}\n    --- remote traceback ---\n${traceback}`;
   return error;
 }

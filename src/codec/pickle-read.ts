@@ -6,7 +6,7 @@
  * This one treats GLOBAL as a name, maps a fixed table of known calls (python-values.ts) and keeps
  * everything else as an inert PythonObject.
  */
-import { GlobalRef, PythonObject, applyCall } from "./python-values.js";
+import { GlobalRef, PythonObject, UnreadableCallError, applyCall } from "./python-values.js";
 
 /** Thrown for any pickle taskledger cannot read: malformed, truncated, or using an unsupported opcode. */
 export class PickleReadError extends Error {
@@ -234,7 +234,13 @@ class PickleMachine {
   private call(callee: unknown, args: unknown, kwargs: unknown = null): unknown {
     if (!Array.isArray(args)) throw this.fail("call arguments are not a tuple");
     this.chargeCall(callee, args);
-    const result = applyCall(callee, args, this.raw, kwargs);
+    let result: unknown;
+    try {
+      result = applyCall(callee, args, this.raw, kwargs);
+    } catch (error) {
+      if (error instanceof UnreadableCallError) throw this.fail(error.message);
+      throw error;
+    }
     if (result === undefined) throw this.fail("call target is not a class or function");
     return result;
   }

@@ -5,6 +5,7 @@
  * running anything but standard constructors (_codecs.encode, set, datetime, celery.result).
  */
 import { OP } from "./pickle-read.js";
+import type { ResultTuple } from "../types.js";
 import { PyTuple } from "./python-values.js";
 
 export interface PickleWriteOptions {
@@ -34,8 +35,23 @@ export function writePickle(value: unknown, options: PickleWriteOptions = {}): B
  * its current app.
  */
 export function pickleGroupResult(groupId: string, resultIds: string[], options: PickleWriteOptions = {}): Buffer {
-  const children = resultIds.map((id) => new PythonCall("celery.result", "AsyncResult", [id]));
-  return writePickle(new PythonCall("celery.result", "GroupResult", [groupId, children]), options);
+  return pickleResultTuple([[groupId, null], resultIds.map((id) => [[id, null], null] as ResultTuple)], options);
+}
+
+/**
+ * A result tree in as_tuple() form as Celery's own classes: a group is
+ * celery.result.GroupResult(id, [members], parent) and a task celery.result.AsyncResult(id),
+ * or AsyncResult(id, None, None, None, parent) when it has one. Nested groups stay groups, and
+ * the group's parent is kept (Celery's own pickle drops it; its constructor takes it).
+ */
+export function pickleResultTuple(tuple: ResultTuple, options: PickleWriteOptions = {}): Buffer {
+  return writePickle(resultCall(tuple), options);
+}
+
+function resultCall([[id, parent], members]: ResultTuple): PythonCall {
+  const parentCall = parent ? resultCall(parent) : null;
+  if (members !== null) return new PythonCall("celery.result", "GroupResult", parentCall ? [id, members.map(resultCall), parentCall] : [id, members.map(resultCall)]);
+  return new PythonCall("celery.result", "AsyncResult", parentCall ? [id, null, null, null, parentCall] : [id]);
 }
 
 /**

@@ -8,7 +8,7 @@ import { OP, PICKLE_MAX_DEPTH, PickleReadError, parsePickle } from "./pickle-rea
 import { GlobalRef, PythonObject, PythonResultRef, uuidFromObject } from "./python-values.js";
 
 export { PICKLE_MAX_DEPTH, PickleReadError } from "./pickle-read.js";
-export { pickleException, pickleGroupResult, writePickle, type PickleWriteOptions } from "./pickle-write.js";
+export { pickleException, pickleGroupResult, pickleResultTuple, writePickle, type PickleWriteOptions } from "./pickle-write.js";
 export { PyTuple, PythonObject, PythonResultRef, PythonTimedelta, type PickledException } from "./python-values.js";
 
 /** True for protocol 2+ pickles, the only kind Celery has written (SQLAlchemy's PickleType uses the highest protocol). */

@@ -88,8 +88,22 @@ function isExceptionClass(ref: GlobalRef): boolean {
 
 type Handler = (args: unknown[]) => unknown;
 
+/**
+ * A known call whose arguments cannot be what Python wrote, where keeping an inert PythonObject
+ * would silently lose data (a GroupResult whose member list is unreadable would restore empty,
+ * #9 item 8). The reader turns it into a PickleReadError for the whole value.
+ */
+export class UnreadableCallError extends Error {
+  override readonly name = "UnreadableCallError";
+}
+
 /** Handlers return undefined when the arguments are not the shape Python pickles; the caller then keeps a PythonObject. */
 const KNOWN_CALLS = new Map<string, Handler>([
+  // Containers pickled as a call, e.g. Celery's regen (a frozen group's member list) reduces to list(items), #9 item 8.
+  ["builtins list", (args) => toArray(args)],
+  ["builtins tuple", (args) => toArray(args)],
+  ["builtins dict", (args) => toDict(args)],
+  ["builtins str", (args) => (args.length === 0 ? "" : typeof args[0] === "string" ? args[0] : undefined)],
   ["builtins set", (args) => toSet(args)],
   ["builtins frozenset", (args) => toSet(args)],
   ["builtins bytes", (args) => (args.length === 0 ? Buffer.alloc(0) : Buffer.isBuffer(args[0]) ? Buffer.from(args[0]) : undefined)],
@@ -189,6 +203,26 @@ function canonicalUuid(text: string): string | undefined {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
+/** list(x) and tuple(x) of a list, tuple, set or dict (its keys), as Python iterates them. */
+function toArray(args: unknown[]): unknown[] | undefined {
+  if (args.length === 0) return [];
+  const items = args[0];
+  if (Array.isArray(items)) return [...items];
+  if (items instanceof Set || items instanceof Map) return [...items.keys()];
+  return undefined;
+}
+
+/** dict(), dict(mapping) and dict(pairs); dicts stay Maps until pickle.ts knows their key types. */
+function toDict(args: unknown[]): Map<unknown, unknown> | undefined {
+  if (args.length === 0) return new Map();
+  const items = args[0];
+  if (items instanceof Map) return new Map(items);
+  if (Array.isArray(items) && items.every((pair) => Array.isArray(pair) && pair.length === 2)) {
+    return new Map(items.map((pair) => [pair[0], pair[1]] as [unknown, unknown]));
+  }
+  return undefined;
+}
+
 function toSet(args: unknown[]): Set<unknown> | undefined {
   if (args.length === 0) return new Set();
   const items = args[0];
@@ -219,10 +253,29 @@ function isResultKind(value: unknown): value is "AsyncResult" | "GroupResult" {
 function resultRef(kind: "AsyncResult" | "GroupResult", args: unknown[]): PythonResultRef | undefined {
   const id = args[0];
   if (typeof id !== "string") return undefined;
-  const results = kind === "GroupResult" && Array.isArray(args[1]) ? args[1] : [];
-  const children = results.filter((child): child is PythonResultRef => child instanceof PythonResultRef);
+  const children = kind === "GroupResult" ? groupMembers(id, args[1]) : [];
   const parent = kind === "GroupResult" ? args[2] : args[4];
   return new PythonResultRef(kind, id, children, parent instanceof PythonResultRef ? parent : null);
+}
+
+/**
+ * A GroupResult's members, each an AsyncResult or GroupResult. Anything else (a container or class
+ * taskledger cannot read) makes the group unreadable: dropping it would restore a group with
+ * fewer members, or none, and join() would return at once (#9 item 8).
+ */
+function groupMembers(groupId: string, results: unknown): PythonResultRef[] {
+  if (results == null) return [];
+  if (!Array.isArray(results)) throw new UnreadableCallError(`the member list of group ${groupId} is ${describe(results)}, which taskledger cannot read`);
+  return results.map((member, index) => {
+    if (member instanceof PythonResultRef) return member;
+    throw new UnreadableCallError(`member ${index} of group ${groupId} is ${describe(member)}, not a Celery AsyncResult or GroupResult`);
+  });
+}
+
+function describe(value: unknown): string {
+  if (value instanceof PythonObject || value instanceof GlobalRef) return `a call to ${value.module}.${value.name}`;
+  if (value === null) return "None";
+  return `a ${Array.isArray(value) ? "list" : value instanceof Map ? "dict" : value instanceof Set ? "set" : typeof value}`;
 }
 
 // UnpickleableExceptionWrapper(exc_module, exc_cls_name, exc_args, text) is Celery's stand-in for an exception it could not pickle.

@@ -4,6 +4,7 @@
  */
 import { CorruptValueError } from "../errors.js";
 import { jsonTooDeep, unwalkable, VALUE_MAX_DEPTH } from "./depth.js";
+import type { ResultTuple } from "../types.js";
 import { decodeJsonText, encodeJsonText } from "./json.js";
 import { looksLikePickle, PythonResultRef, readPickle } from "./pickle.js";
 
@@ -51,8 +52,9 @@ export function encodeResultIds(ids: readonly string[]): Buffer {
   return Buffer.from(encodeJsonText(ids.map((id) => [[id, null], null])), "utf8");
 }
 
-export function encodeGroupTuple(groupId: string, ids: readonly string[]): Buffer {
-  return Buffer.from(encodeJsonText([[groupId, null], ids.map((id) => [[id, null], null])]), "utf8");
+/** A group row in taskledger's (and Celery 5.7's) form, the as_tuple() tree as JSON. */
+export function encodeGroupTuple(tuple: ResultTuple): Buffer {
+  return Buffer.from(encodeJsonText(tuple), "utf8");
 }
 
 /** Ids out of a list of result tuples; a nested group contributes its members. */
@@ -62,7 +64,7 @@ export function idsFromTuples(value: unknown, subject: string, column: string): 
   const ids: string[] = [];
   for (const item of value) {
     if (typeof item === "string") ids.push(item);
-    else if (item instanceof PythonResultRef) ids.push(...(item.kind === "GroupResult" ? idsFromGroupTuple(item, subject) : [item.id]));
+    else if (item instanceof PythonResultRef) ids.push(...leafIds(toResultTuple(item, subject)));
     else if (Array.isArray(item) && Array.isArray(item[0]) && typeof item[0][0] === "string") {
       if (Array.isArray(item[1])) ids.push(...idsFromTuples(item[1], subject, column));
       else ids.push(item[0][0]);
@@ -71,13 +73,39 @@ export function idsFromTuples(value: unknown, subject: string, column: string): 
   return ids;
 }
 
+/** A stored group, with its nesting and parent: `[[groupId, parent], [members]]`. */
+export type GroupTupleShape = [[string, ResultTuple | null], ResultTuple[]];
+
 /**
- * The member ids of a stored group: the tuple `[[groupId, parent], [...members]]` taskledger and
- * Celery 5.7 write, or the pickled GroupResult Celery 5.6 and older write.
+ * A stored group as its as_tuple() tree: the tuple taskledger and Celery 5.7 write (also
+ * Celery's legacy `[id, children]` form inside it), or the pickled GroupResult Celery 5.6 and
+ * older write. Nested groups stay groups and parents are kept (#9 item 13).
  */
-export function idsFromGroupTuple(value: unknown, groupId: string): string[] {
-  if (value instanceof PythonResultRef) return value.children.flatMap((child) => (child.kind === "GroupResult" ? idsFromGroupTuple(child, groupId) : [child.id]));
-  if (Array.isArray(value) && value.length === 2 && Array.isArray(value[1])) return idsFromTuples(value[1], groupId, "group result");
-  throw new CorruptValueError(groupId, "group result", "expected a group tuple [[groupId, parent], [members]] or a pickled GroupResult");
+export function groupTupleFrom(value: unknown, groupId: string): GroupTupleShape {
+  const tuple = toResultTuple(value, groupId);
+  if (tuple[1] === null) throw new CorruptValueError(groupId, "group result", "expected a group tuple [[groupId, parent], [members]] or a pickled GroupResult");
+  return tuple as GroupTupleShape;
 }
 
+/** Every task id under a result tuple, in order (a group's members, nested groups walked into). */
+export function leafIds(tuple: ResultTuple): string[] {
+  const [[id], members] = tuple;
+  return members === null ? [id] : members.flatMap(leafIds);
+}
+
+function toResultTuple(value: unknown, groupId: string): ResultTuple {
+  if (typeof value === "string") return [[value, null], null];
+  if (value instanceof PythonResultRef) {
+    const parent = value.parent ? toResultTuple(value.parent, groupId) : null;
+    return [[value.id, parent], value.kind === "GroupResult" ? value.children.map((child) => toResultTuple(child, groupId)) : null];
+  }
+  if (Array.isArray(value) && value.length === 2) {
+    const [head, members] = value as [unknown, unknown];
+    // As Celery's result_from_tuple: the head is `[id, parent]`, or (legacy) the id alone.
+    const [id, parent] = Array.isArray(head) && head.length === 2 ? head : [head, null];
+    if (typeof id === "string" && (members === null || Array.isArray(members))) {
+      return [[id, parent == null ? null : toResultTuple(parent, groupId)], members === null ? null : members.map((member) => toResultTuple(member, groupId))];
+    }
+  }
+  throw new CorruptValueError(groupId, "group result", "expected result tuples [[id, parent], children] in the group");
+}

@@ -9,7 +9,8 @@ import { EncodeError } from "../errors.js";
 import { isStoredException } from "./exception.js";
 import { encodeKombuJson } from "./kombu-json.js";
 import { encodeJsonText } from "./json.js";
-import { pickleException, pickleGroupResult, writePickle } from "./pickle.js";
+import type { ResultTuple } from "../types.js";
+import { pickleException, pickleResultTuple, writePickle } from "./pickle.js";
 import { encodeGroupTuple } from "./stored.js";
 
 export interface ValueFormat {
@@ -18,15 +19,15 @@ export interface ValueFormat {
   result(value: unknown): Buffer | null;
   /** The args and kwargs columns. */
   args(value: unknown): Buffer | null;
-  /** A saved group's result column. */
-  group(groupId: string, resultIds: readonly string[]): Buffer;
+  /** A saved group's result column, from the group's as_tuple() tree. */
+  group(tuple: ResultTuple): Buffer;
 }
 
 export const JSON_FORMAT: ValueFormat = {
   name: "json",
   result: (value) => (value == null ? null : Buffer.from(encodeJsonText(value), "utf8")),
   args: (value) => (value == null ? null : Buffer.from(encodeJsonText(value), "utf8")),
-  group: (groupId, ids) => encodeGroupTuple(groupId, ids),
+  group: (tuple) => encodeGroupTuple(tuple),
 };
 
 export const CELERY_FORMAT: ValueFormat = {
@@ -37,7 +38,7 @@ export const CELERY_FORMAT: ValueFormat = {
     return pickled(() => writePickle(value));
   },
   args: (value) => (value == null ? null : Buffer.from(encodeKombuJson(value), "ascii")),
-  group: (groupId, ids) => pickleGroupResult(groupId, [...ids]),
+  group: (tuple) => pickled(() => pickleResultTuple(tuple)),
 };
 
 /** The pickle writer's TypeError names the path ("… at $.rows[3]"); callers get an EncodeError. */

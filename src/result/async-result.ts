@@ -9,20 +9,32 @@
 import type { DatabaseBackend } from "../backend/database-backend.js";
 import { IncompleteStreamError, InvalidIdError } from "../errors.js";
 import { FAILURE, isReady, PROPAGATE_STATES, SUCCESS, type TaskState } from "../states.js";
-import type { TaskMeta } from "../types.js";
+import type { ResultTuple, TaskMeta } from "../types.js";
+import type { NoPropagate, Propagate, ResultLike } from "./result-like.js";
 import { resolveWait, waitUntil, type WaitOptions } from "./wait.js";
+
+/** Called with each result's id and value (the Error when not propagating), as Celery's callback. */
+export type ResultCallback = (taskId: string, value: unknown) => void;
 
 export interface GetOptions extends WaitOptions {
   /** Throw the task's error for FAILURE and REVOKED (default true); otherwise return it. */
   propagate?: boolean;
-  /** With propagate, first throw a failed parent's error (default true). */
+  /**
+   * With propagate, throw the error of any failed or revoked ancestor (`parent`, its parent, ...),
+   * checked before waiting and after every wake-up (default true), as Celery's follow_parents.
+   */
   followParents?: boolean;
+  /**
+   * Called with (taskId, value) once the value is known. get() still returns the value;
+   * ResultSet.join() calls it per member in member order and returns [] (as Celery).
+   */
+  callback?: ResultCallback;
 }
 
-/** `[[id, parentTuple], null]`: Celery's as_tuple() form of one result. */
-export type ResultTuple = [[string, ResultTuple | null], ResultTuple[] | null];
+/** Celery's as_tuple() form: `[[id, parentTuple], null]` for one result (a group's has its members). */
+export type { ResultTuple } from "../types.js";
 
-export class AsyncResult<T = unknown> {
+export class AsyncResult<T = unknown> implements ResultLike<T> {
   /** When true, get() returns null without waiting (Celery's `ignored`). */
   ignored = false;
   private cached: TaskMeta | undefined;
@@ -42,11 +54,11 @@ export class AsyncResult<T = unknown> {
   }
 
   /** The task's stored meta; read again on every call until the task is ready. */
-  async meta(): Promise<TaskMeta> {
-    if (this.cached) return this.cached;
+  async meta(): Promise<TaskMeta<T>> {
+    if (this.cached) return this.cached as TaskMeta<T>;
     const meta = await this.backend.getTaskMeta(this.id);
     if (isReady(meta.status)) this.cached = meta;
-    return meta;
+    return meta as TaskMeta<T>;
   }
 
   async state(): Promise<TaskState> {
@@ -152,54 +164,108 @@ export class AsyncResult<T = unknown> {
    * the remote traceback) unless `propagate` is false, when the error is returned. A timeout
    * throws TimeoutError naming the task and the time waited.
    */
-  async get(options: GetOptions = {}): Promise<T> {
+  get(options: NoPropagate): Promise<T | Error>;
+  get(options?: Propagate): Promise<T>;
+  get(options: GetOptions): Promise<T | Error>;
+  async get(options: GetOptions = {}): Promise<T | Error> {
     if (this.ignored) return null as T;
     const wait = resolveWait(options);
     const propagate = options.propagate ?? true;
-    if (propagate && (options.followParents ?? true) && this.parent) await this.parent.maybeThrow();
-    if (!this.cached) {
-      await waitUntil(this.backend, [this.id], wait, (_, meta) => {
+    // Celery's follow_parents: every ancestor (oldest first) is checked before this result, and
+    // again after every wake-up and re-read, so a failure anywhere up the chain ends the wait
+    // (#9 item 9). The unready ancestors are read in the same query as this result.
+    const ancestors = propagate && (options.followParents ?? true) ? this.ancestors() : [];
+    const throwIfAncestorFailed = (): void => {
+      for (const node of ancestors) node.throwIfCachedFailure();
+    };
+    throwIfAncestorFailed();
+    const unread = [this, ...ancestors].filter((node) => !node.cached);
+    if (unread.length > 0) {
+      const byId = new Map(unread.map((node) => [node.id, node]));
+      await waitUntil(this.backend, unread.map((node) => node.id), wait, (id, meta) => {
         if (meta instanceof Error) throw meta;
-        if (isReady(meta.status)) this.cached = meta;
-      });
+        byId.get(id)?.absorb(meta);
+      }, () => {
+        throwIfAncestorFailed();
+        return this.cached !== undefined;
+      }, 1);
+      throwIfAncestorFailed();
     }
-    const meta = this.cached!;
-    if (propagate && PROPAGATE_STATES.has(meta.status) && meta.result instanceof Error) throw meta.result;
-    return meta.result as T;
+    return this.settle(this.cached!, propagate, options.callback);
   }
 
   /** Alias of get(). */
-  wait(options: GetOptions = {}): Promise<T> {
+  wait(options: NoPropagate): Promise<T | Error>;
+  wait(options?: Propagate): Promise<T>;
+  wait(options: GetOptions): Promise<T | Error>;
+  wait(options: GetOptions = {}): Promise<T | Error> {
     return this.get(options);
   }
 
   /** A Promise of the value: what Celery's then() offers, without making this object a thenable. */
-  promise(options: GetOptions = {}): Promise<T> {
+  promise(options: NoPropagate): Promise<T | Error>;
+  promise(options?: Propagate): Promise<T>;
+  promise(options: GetOptions): Promise<T | Error>;
+  promise(options: GetOptions = {}): Promise<T | Error> {
     return this.get(options);
   }
 
-  /** Throws the stored error if the task failed or was revoked; does not wait. */
-  async maybeThrow(): Promise<void> {
-    const meta = await this.meta();
-    if (PROPAGATE_STATES.has(meta.status) && meta.result instanceof Error) throw meta.result;
+  /**
+   * Without waiting: throws the stored error if the task failed or was revoked (unless
+   * `propagate` is false), calls `callback(taskId, value)`, and returns the value (or the
+   * Error), as Celery's maybe_throw.
+   */
+  async maybeThrow(options: { propagate?: boolean; callback?: ResultCallback } = {}): Promise<T | Error | null> {
+    return this.settle(await this.meta(), options.propagate ?? true, options.callback);
+  }
+
+  /** Throws a ready meta's error when propagating, hands the value to the callback, returns it. */
+  private settle(meta: TaskMeta, propagate: boolean, callback: ResultCallback | undefined): T {
+    if (propagate && PROPAGATE_STATES.has(meta.status) && meta.result instanceof Error) throw meta.result;
+    callback?.(this.id, meta.result);
+    return meta.result as T;
+  }
+
+  /** The results this one was chained from, oldest first (the order Celery checks them in). */
+  private ancestors(): AsyncResult[] {
+    const chain: AsyncResult[] = [];
+    const seen = new Set<string>([this.id]);
+    for (let node = this.parent; node && !seen.has(node.id); node = node.parent) {
+      seen.add(node.id);
+      chain.unshift(node);
+    }
+    return chain;
+  }
+
+  /** Keeps a meta read on this result's behalf (by a waiter reading several ids at once). */
+  private absorb(meta: TaskMeta): void {
+    if (isReady(meta.status)) this.cached = meta;
+  }
+
+  private throwIfCachedFailure(): void {
+    const meta = this.cached;
+    if (meta && PROPAGATE_STATES.has(meta.status) && meta.result instanceof Error) throw meta.result;
   }
 
   /**
    * Walks this result and its descendants breadth first, yielding [result, value] pairs as
-   * Celery's collect() does (each value through get(), so failures propagate unless
-   * `propagate: false`). An unready node throws IncompleteStreamError, unless `intermediate`,
-   * when collect waits for it.
+   * Celery's collect() does: each node's value comes from get(options), so collect waits for
+   * unready nodes (each with the same options, timeout included) and failures propagate unless
+   * `propagate: false` (#9 item 10). A node still unready after get() returned (an `ignored`
+   * result) throws IncompleteStreamError unless `intermediate`, when it is yielded without its
+   * children, as in Celery's iterdeps.
    */
   async *collect(options: GetOptions & { intermediate?: boolean } = {}): AsyncGenerator<[AsyncResult, unknown]> {
+    const { intermediate = false, ...getOptions } = options;
     const queue: AsyncResult[] = [this];
     const seen = new Set<string>();
     while (queue.length > 0) {
       const node = queue.shift()!;
       if (seen.has(node.id)) continue;
       seen.add(node.id);
-      if (!(await node.ready()) && !options.intermediate) throw new IncompleteStreamError(node.id);
-      yield [node, await node.get(options)];
-      queue.push(...(await node.children()));
+      yield [node, await node.get(getOptions)];
+      if (await node.ready()) queue.push(...(await node.children()));
+      else if (!intermediate) throw new IncompleteStreamError(node.id);
     }
   }
 

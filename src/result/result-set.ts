@@ -1,21 +1,27 @@
 /**
  * ResultSet: many results handled as one. Every status check and every poll of join() is ONE
- * query for all members still unready (Celery's DB backend reads them one by one).
+ * query for all tasks still unready (Celery's DB backend reads them one by one). A member may be
+ * a GroupResult itself: its tasks are read in the same query, and join() gives its values as a
+ * nested array, as Celery's join does (#9 item 13).
  */
 import type { DatabaseBackend, MetaOrCorrupt } from "../backend/database-backend.js";
 import { TaskledgerError } from "../errors.js";
-import { isReady, PROPAGATE_STATES, SUCCESS } from "../states.js";
-import type { TaskMeta } from "../types.js";
-import { AsyncResult, type GetOptions } from "./async-result.js";
+import { FAILURE, isReady, PROPAGATE_STATES, REVOKED, SUCCESS } from "../states.js";
+import type { ResultTuple, TaskMeta } from "../types.js";
+import { AsyncResult, type GetOptions, type ResultCallback } from "./async-result.js";
+import type { GroupResult } from "./group-result.js";
 import { resolveWait, waitUntil } from "./wait.js";
 
+/** A member of a set: one task's result, or a whole group. */
+export type ResultMember = AsyncResult | GroupResult;
+
 export class ResultSet {
-  readonly results: AsyncResult[];
-  /** Metas of members known to be ready: never read again. */
+  readonly results: ResultMember[];
+  /** Metas of tasks known to be ready: never read again. */
   protected readonly settled = new Map<string, TaskMeta>();
 
   constructor(
-    results: Iterable<AsyncResult | string>,
+    results: Iterable<ResultMember | string>,
     readonly backend: DatabaseBackend,
   ) {
     this.results = [...results].map((r) => this.toResult(r));
@@ -25,23 +31,23 @@ export class ResultSet {
     return this.results.length;
   }
 
-  [Symbol.iterator](): Iterator<AsyncResult> {
+  [Symbol.iterator](): Iterator<ResultMember> {
     return this.results[Symbol.iterator]();
   }
 
   /** Adds a result unless one with the same id is a member already. */
-  add(result: AsyncResult | string): void {
+  add(result: ResultMember | string): void {
     const r = this.toResult(result);
     if (!this.results.some((m) => m.id === r.id)) this.results.push(r);
   }
 
   /** Removes a member; throws when it is not one (Celery's remove). */
-  remove(result: AsyncResult | string): void {
+  remove(result: ResultMember | string): void {
     if (!this.discard(result)) throw new TaskledgerError(`${String(result)} is not a member of this result set`);
   }
 
   /** Removes a member if present; returns whether it was. */
-  discard(result: AsyncResult | string): boolean {
+  discard(result: ResultMember | string): boolean {
     const id = typeof result === "string" ? result : result.id;
     const index = this.results.findIndex((m) => m.id === id);
     if (index < 0) return false;
@@ -50,7 +56,7 @@ export class ResultSet {
     return true;
   }
 
-  update(results: Iterable<AsyncResult | string>): void {
+  update(results: Iterable<ResultMember | string>): void {
     for (const r of results) this.add(r);
   }
 
@@ -59,14 +65,15 @@ export class ResultSet {
     this.settled.clear();
   }
 
-  /** Every member's meta, in member order, reading only the unready ones (one query). */
+  /** Every task under this set, in member order, nested groups walked into. */
+  leaves(): AsyncResult[] {
+    return this.results.flatMap((member) => (member instanceof ResultSet ? member.leaves() : [member]));
+  }
+
+  /** Every task's meta (leaves(), in order), reading only the unready ones (one query). */
   async metas(): Promise<TaskMeta[]> {
-    const unknown = this.results.filter((r) => !this.settled.has(r.id)).map((r) => r.id);
-    if (unknown.length > 0) {
-      const read = await this.backend.getManyTaskMeta(unknown);
-      for (const [id, meta] of read) this.remember(id, meta);
-    }
-    return this.results.map((r) => this.settled.get(r.id) ?? this.lastRead.get(r.id)!);
+    await this.readUnsettled();
+    return this.leaves().map((r) => this.metaOf(r));
   }
 
   async ready(): Promise<boolean> {
@@ -78,9 +85,14 @@ export class ResultSet {
     return (await this.metas()).every((m) => m.status === SUCCESS);
   }
 
-  /** Whether any member failed or was revoked. */
+  /** Whether any member failed (FAILURE only, as Celery's failed(); see revoked()). */
   async failed(): Promise<boolean> {
-    return (await this.metas()).some((m) => PROPAGATE_STATES.has(m.status));
+    return (await this.metas()).some((m) => m.status === FAILURE);
+  }
+
+  /** Whether any member was revoked. */
+  async revoked(): Promise<boolean> {
+    return (await this.metas()).some((m) => m.status === REVOKED);
   }
 
   /** Whether any member is not ready yet. */
@@ -88,46 +100,62 @@ export class ResultSet {
     return !(await this.ready());
   }
 
-  /** How many members succeeded (Celery's completed_count). */
+  /** How many members succeeded (Celery's completed_count); a nested group counts once, when all its tasks did. */
   async completedCount(): Promise<number> {
-    return (await this.metas()).filter((m) => m.status === SUCCESS).length;
+    await this.readUnsettled();
+    const succeeded = (member: ResultMember): boolean =>
+      member instanceof ResultSet ? member.leaves().every((leaf) => this.metaOf(leaf).status === SUCCESS) : this.metaOf(member).status === SUCCESS;
+    return this.results.filter(succeeded).length;
   }
 
-  /** Throws the first member's error (in member order) among those failed or revoked. */
-  async maybeThrow(): Promise<void> {
+  /**
+   * Without waiting, task by task in member order: throws the first error among tasks failed or
+   * revoked (unless `propagate` is false) and calls `callback(taskId, value)` for each task before
+   * it, as Celery's maybe_throw. Returns the members' values (a nested group's as an array).
+   */
+  async maybeThrow(options: { propagate?: boolean; callback?: ResultCallback } = {}): Promise<unknown[]> {
+    const propagate = options.propagate ?? true;
     for (const meta of await this.metas()) {
-      if (PROPAGATE_STATES.has(meta.status) && meta.result instanceof Error) throw meta.result;
+      if (propagate && PROPAGATE_STATES.has(meta.status) && meta.result instanceof Error) throw meta.result;
+      options.callback?.(meta.taskId, meta.result);
     }
+    return this.results.map((member) => this.valueOf(member));
   }
 
   async forget(): Promise<void> {
-    await this.backend.forget(this.results.map((r) => r.id));
+    await this.backend.forget(this.leaves().map((r) => r.id));
     this.settled.clear();
   }
 
-  /** Revokes every member not ready yet; returns how many revokes were recorded. */
+  /** Revokes every task not ready yet; returns how many revokes were recorded. */
   async revoke(reason = "revoked"): Promise<number> {
     let count = 0;
-    for (const r of this.results) if (await r.revoke(reason)) count++;
+    for (const r of this.leaves()) if (await r.revoke(reason)) count++;
     return count;
   }
 
   /**
-   * Waits for every member and returns their values in member order. With `propagate` (default)
-   * the first failure to be seen is thrown at once, without waiting for the rest.
+   * Waits for every member and returns their values in member order, a nested group's as an
+   * array. With `propagate` (default) the first failure to be seen is thrown at once, without
+   * waiting for the rest. With `callback`, once all are ready it is called with (id, value) per
+   * member in member order, and join returns [] (Celery's join with a callback returns no values).
    */
   async join(options: GetOptions = {}): Promise<unknown[]> {
     const wait = resolveWait(options);
     const propagate = options.propagate ?? true;
-    const unready = this.results.filter((r) => !this.settled.has(r.id)).map((r) => r.id);
-    if (propagate) await this.maybeThrowSettled();
+    const leaves = this.leaves();
+    const unready = leaves.filter((r) => !this.settled.has(r.id)).map((r) => r.id);
+    if (propagate) this.maybeThrowSettled(leaves);
     if (unready.length > 0) {
       await waitUntil(this.backend, unready, wait, (id, meta) => {
         this.remember(id, meta);
         if (propagate && !(meta instanceof Error) && PROPAGATE_STATES.has(meta.status) && meta.result instanceof Error) throw meta.result;
-      }, undefined, this.results.length);
+      }, undefined, new Set(leaves.map((r) => r.id)).size);
     }
-    return this.results.map((r) => this.settled.get(r.id)!.result);
+    const values = this.results.map((member) => this.valueOf(member));
+    if (!options.callback) return values;
+    this.results.forEach((r, index) => options.callback!(r.id, values[index]));
+    return [];
   }
 
   /** Alias of join(). */
@@ -136,19 +164,20 @@ export class ResultSet {
   }
 
   /**
-   * Yields [result, value] for each member as it becomes ready (those ready already first, then
-   * in completion order), one query per poll. With `propagate` a failed member throws when reached.
+   * Yields [result, value] for each task as it becomes ready (those ready already first, then
+   * in completion order; nested groups walked into), one query per poll. With `propagate` a failed
+   * task throws when reached.
    */
   async *iterate(options: GetOptions = {}): AsyncGenerator<[AsyncResult, unknown]> {
     const wait = resolveWait(options);
     const propagate = options.propagate ?? true;
-    const remaining = new Map(this.results.map((r) => [r.id, r]));
+    const remaining = new Map(this.leaves().map((r) => [r.id, r]));
     while (remaining.size > 0) {
       const pending = [...remaining.keys()].filter((id) => !this.settled.has(id));
       let readyInRound = 0;
       await waitUntil(this.backend, pending, wait, (id, meta) => {
         if (this.remember(id, meta)) readyInRound++;
-      }, () => readyInRound > 0, this.results.length);
+      }, () => readyInRound > 0, remaining.size);
       for (const [id, result] of remaining) {
         const meta = this.settled.get(id);
         if (!meta) continue;
@@ -159,8 +188,8 @@ export class ResultSet {
     }
   }
 
-  /** `[[id, parent], null]` tuples of the members. */
-  asTuples() {
+  /** The members' as_tuple() forms: `[[id, parent], null]`, or a nested group's own tree. */
+  asTuples(): ResultTuple[] {
     return this.results.map((r) => r.asTuple());
   }
 
@@ -175,14 +204,31 @@ export class ResultSet {
     return true;
   }
 
-  private async maybeThrowSettled(): Promise<void> {
-    for (const r of this.results) {
+  private maybeThrowSettled(leaves: AsyncResult[]): void {
+    for (const r of leaves) {
       const meta = this.settled.get(r.id);
       if (meta && PROPAGATE_STATES.has(meta.status) && meta.result instanceof Error) throw meta.result;
     }
   }
 
-  private toResult(result: AsyncResult | string): AsyncResult {
+  /** Reads every task not known to be ready, in one query. */
+  private async readUnsettled(): Promise<void> {
+    const unknown = [...new Set(this.leaves().filter((r) => !this.settled.has(r.id)).map((r) => r.id))];
+    if (unknown.length === 0) return;
+    const read = await this.backend.getManyTaskMeta(unknown);
+    for (const [id, meta] of read) this.remember(id, meta);
+  }
+
+  private metaOf(result: AsyncResult): TaskMeta {
+    return this.settled.get(result.id) ?? this.lastRead.get(result.id)!;
+  }
+
+  /** A member's value from what was read: a task's result, or a nested group's values as an array. */
+  private valueOf(member: ResultMember): unknown {
+    return member instanceof ResultSet ? member.results.map((inner) => this.valueOf(inner)) : this.metaOf(member).result;
+  }
+
+  private toResult(result: ResultMember | string): ResultMember {
     return typeof result === "string" ? new AsyncResult(result, this.backend) : result;
   }
 }

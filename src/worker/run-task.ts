@@ -17,6 +17,8 @@ import { Retry } from "./retry-signal.js";
 /** A task delivered to a worker: its id plus what Celery calls the request. */
 export interface RunRequest extends TaskRequest {
   id: string;
+  /** Store nothing for this run (Celery's request-level ignore_result); see RunTaskOptions.ignoreResult. */
+  ignoreResult?: boolean;
 }
 
 export interface TaskContext {
@@ -35,6 +37,13 @@ export interface RunTaskOptions {
   trackStarted?: boolean;
   /** How often a running task re-checks for a revoke if no wake-up arrives. Default 1 s. */
   revokeCheckInterval?: Duration;
+  /**
+   * Write nothing: no STARTED, no SUCCESS, no FAILURE or RETRY (Celery's ignore_result, which
+   * also turns task_track_started off). Callers reading the id see PENDING. Default false.
+   */
+  ignoreResult?: boolean;
+  /** With ignoreResult, still record FAILURE and RETRY (Celery's store_errors_even_if_ignored). */
+  storeErrorsEvenIfIgnored?: boolean;
 }
 
 export type TaskOutcome<T> =
@@ -52,10 +61,13 @@ export async function runTask<T>(
   options: RunTaskOptions = {},
 ): Promise<TaskOutcome<T>> {
   const taskId = request.id;
-  const stored: TaskRequest = { worker: `taskledger@${hostname()}`, ...request };
+  const { ignoreResult: requestIgnores, ...fields } = request;
+  const stored: TaskRequest = { worker: `taskledger@${hostname()}`, ...fields };
+  const ignoreResult = options.ignoreResult === true || requestIgnores === true;
+  const storeErrors = !ignoreResult || options.storeErrorsEvenIfIgnored === true;
   const before = await backend.getTaskMeta(taskId);
   if (before.status === REVOKED) return { taskId, status: REVOKED, ran: false };
-  if (options.trackStarted) {
+  if (options.trackStarted && !ignoreResult) {
     const written = await backend.markAsStarted(taskId, { pid: process.pid, hostname: stored.worker }, { request: stored, onlyIfUnready: true });
     if (!written && (await backend.getTaskMeta(taskId)).status === REVOKED) return { taskId, status: REVOKED, ran: false };
   }
@@ -81,14 +93,15 @@ export async function runTask<T>(
     } catch (error) {
       if (controller.signal.aborted) return { taskId, status: REVOKED, ran: true };
       if (error instanceof Retry) {
-        await backend.markAsRetry(taskId, error.reason, { request: { ...finalRequest(), retries: (request.retries ?? 0) + 1 }, onlyIfUnready: true });
+        if (storeErrors) await backend.markAsRetry(taskId, error.reason, { request: { ...finalRequest(), retries: (request.retries ?? 0) + 1 }, onlyIfUnready: true });
         return { taskId, status: RETRY, error: error.reason, countdownMs: error.countdownMs };
       }
       // A revoke that lands now wins: the failure is written only over an unready row.
-      await backend.markAsFailure(taskId, error, { request: finalRequest(), onlyIfUnready: true });
+      if (storeErrors) await backend.markAsFailure(taskId, error, { request: finalRequest(), onlyIfUnready: true });
       return { taskId, status: FAILURE, error };
     }
     if (controller.signal.aborted) return { taskId, status: REVOKED, ran: true };
+    if (ignoreResult) return { taskId, status: SUCCESS, result: value };
     const written = await backend.markAsDone(taskId, value, { request: finalRequest(), onlyIfUnready: true });
     if (!written && (await backend.getTaskMeta(taskId)).status === REVOKED) return { taskId, status: REVOKED, ran: true };
     return { taskId, status: SUCCESS, result: value };

@@ -6,6 +6,7 @@ import { after, before, describe } from "node:test";
 import { openBackend, type DatabaseBackend } from "../../src/index.js";
 import type { Harness, OpenFor } from "../helpers/harness.js";
 import { cleanupJobSuite } from "./cleanup-job.js";
+import { celerySemanticsSuite } from "./celery-semantics.js";
 import { clientSuite } from "./client.js";
 import { expirySuite } from "./expiry.js";
 import { faultSuite } from "./faults.js";
@@ -48,5 +49,6 @@ export function backendSuite(harness: Harness, skip: string | false): void {
     cleanupJobSuite(context);
     faultSuite(context);
     clientSuite(context);
+    celerySemanticsSuite(context);
   });
 }

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
-import { openBackend, RemoteError, TaskRevokedError, states, type DatabaseBackend } from "../../src/index.js";
+import { GroupResult, openBackend, RemoteError, TaskRevokedError, states, type DatabaseBackend } from "../../src/index.js";
 import { celery } from "../helpers/celery.js";
 import { cli } from "../helpers/cli.js";
 
@@ -116,6 +116,29 @@ export function celeryInteropSuite(target: InteropTarget, skip: string | false):
       assert.deepEqual(read.revoked.get, { raised: "TaskRevokedError", module: "celery.exceptions", args: ["stopped"] });
       assert.deepEqual([read.started.status, read.started.result], ["STARTED", { pid: 99, hostname: "node@w1" }]);
       assert.deepEqual(read.group, { type: "GroupResult", ids: ["t-success", "t-none"] });
+    });
+
+    it("a group Celery saved after group(...).freeze() restores with every member, in order (#9 item 8)", async () => {
+      const url = await target.freshUrl("frozen_groups");
+      await celery(url, "create");
+      const saved = await celery<Record<string, { id: string; members: (string | string[])[] }>>(url, "save_groups", "fz");
+      const b = await open(url);
+      const tree = (set: GroupResult): unknown[] => set.results.map((r) => (r instanceof GroupResult ? tree(r) : r.id));
+      for (const [name, group] of Object.entries(saved)) {
+        const restored = await GroupResult.restore(group.id, b);
+        assert.ok(restored, name);
+        assert.deepEqual(tree(restored), group.members, `${name}: members in order, a nested group kept as a group (#9 item 13)`);
+        assert.deepEqual((await b.restoreGroup(group.id))?.results, group.members.flat(), name);
+      }
+    });
+
+    it("Celery restores a nested group taskledger saved in Celery-compatible mode (#9 item 13)", async () => {
+      const url = await target.freshUrl("nested_groups");
+      await celery(url, "create");
+      const b = await open(url, { celeryCompatible: true });
+      await new GroupResult("tl-outer", [new GroupResult("tl-inner", ["tl-a", "tl-b"], b), "tl-c"], b).save();
+      const read = await celery(url, "read", { group: "tl-outer" });
+      assert.deepEqual(read.group, { type: "GroupResult", ids: [["tl-a", "tl-b"], "tl-c"] });
     });
 
     it("each side's cleanup deletes what the other wrote once expired, and nothing else", async () => {

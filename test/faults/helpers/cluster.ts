@@ -1,7 +1,8 @@
 /**
  * The fault suite's own PostgreSQL: a throwaway cluster (scripts/pg-test-server.sh: initdb as the
  * postgres user on a port of its own) that the suite may stop, restart and crash without touching
- * the shared server. Each test file takes its own port from FAULT_PG_PORT_BASE (default 56010).
+ * the shared server. One cluster serves the whole suite (test/faults/pg.test.ts), on FAULT_PG_PORT
+ * (default 56010; each helper branch and CI job has its own port range).
  */
 import { execFile } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
@@ -11,9 +12,6 @@ import pg from "pg";
 
 const run = promisify(execFile);
 const SCRIPT = fileURLToPath(new URL("../../../scripts/pg-test-server.sh", import.meta.url));
-
-/** Ports by test file, so files never share a cluster (offsets from FAULT_PG_PORT_BASE). */
-export const PORT_OFFSETS = { writers: 0, waiters: 1, storeMany: 2, cleanup: 3, races: 4 } as const;
 
 export interface Cluster {
   port: number;
@@ -41,8 +39,8 @@ async function pgCtl(args: string[]): Promise<void> {
   else await run(ctl, args);
 }
 
-export async function startCluster(offset: number): Promise<Cluster> {
-  const port = Number(process.env["FAULT_PG_PORT_BASE"] ?? 56010) + offset;
+export async function startCluster(): Promise<Cluster> {
+  const port = Number(process.env["FAULT_PG_PORT"] ?? 56010);
   const dir = `/tmp/pgtest-${port}`;
   const env = { ...process.env, PGPORT_TEST: String(port), PGTEST_DIR: dir };
   await run("bash", [SCRIPT, "stop"], { env }).catch(() => undefined); // a cluster left by a killed run

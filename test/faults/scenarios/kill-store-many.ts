@@ -9,9 +9,9 @@ import Database from "better-sqlite3";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openBackend } from "../../src/index.js";
-import { figure, startChild } from "./helpers/children.js";
-import { PORT_OFFSETS, startCluster, type Cluster } from "./helpers/cluster.js";
+import { openBackend } from "../../../src/index.js";
+import { figure, startChild } from "../helpers/children.js";
+import type { Cluster } from "../helpers/cluster.js";
 
 const ROWS = 10_000;
 /** Kill points as fractions of one uncut storeMany's duration (from "storing" to "stored"). */
@@ -48,37 +48,39 @@ function killSuite(side: Side) {
   });
 }
 
-describe("kill -9 inside storeMany", () => {
-  let cluster: Cluster;
-  let pgUrl = "";
-  const dir = mkdtempSync(join(tmpdir(), "tl-fault-kill-"));
-  const sqliteFile = join(dir, "kill.db");
-  before(async () => {
-    cluster = await startCluster(PORT_OFFSETS.storeMany);
-    pgUrl = await cluster.createDatabase("kill");
-    await (await openBackend({ url: pgUrl })).close();
-    await (await openBackend({ url: sqliteFile })).close();
+/** Runs on the fault suite's own cluster (test/faults/pg.test.ts). */
+export function killStoreManyScenario(shared: () => Cluster): void {
+  describe("kill -9 inside storeMany", () => {
+    let cluster: Cluster;
+    let pgUrl = "";
+    const dir = mkdtempSync(join(tmpdir(), "tl-fault-kill-"));
+    const sqliteFile = join(dir, "kill.db");
+    before(async () => {
+      cluster = shared();
+      pgUrl = await cluster.createDatabase("kill");
+      await (await openBackend({ url: pgUrl })).close();
+      await (await openBackend({ url: sqliteFile })).close();
+    });
+    after(async () => {
+      rmSync(dir, { recursive: true, force: true });
+    });
+    killSuite({
+      name: "postgresql",
+      url: () => pgUrl,
+      count: async (prefix) =>
+        Number((await cluster.query<{ n: string }>("kill", "SELECT count(*) AS n FROM celery_taskmeta WHERE task_id LIKE $1", [`${prefix}-%`]))[0]!.n),
+    });
+    killSuite({
+      name: "sqlite",
+      url: () => sqliteFile,
+      count: async (prefix) => {
+        const db = new Database(sqliteFile, { readonly: true });
+        try {
+          return (db.prepare("SELECT count(*) AS n FROM celery_taskmeta WHERE task_id LIKE ?").get(`${prefix}-%`) as { n: number }).n;
+        } finally {
+          db.close();
+        }
+      },
+    });
   });
-  after(async () => {
-    await cluster?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  killSuite({
-    name: "postgresql",
-    url: () => pgUrl,
-    count: async (prefix) =>
-      Number((await cluster.query<{ n: string }>("kill", "SELECT count(*) AS n FROM celery_taskmeta WHERE task_id LIKE $1", [`${prefix}-%`]))[0]!.n),
-  });
-  killSuite({
-    name: "sqlite",
-    url: () => sqliteFile,
-    count: async (prefix) => {
-      const db = new Database(sqliteFile, { readonly: true });
-      try {
-        return (db.prepare("SELECT count(*) AS n FROM celery_taskmeta WHERE task_id LIKE ?").get(`${prefix}-%`) as { n: number }).n;
-      } finally {
-        db.close();
-      }
-    },
-  });
-});
+}

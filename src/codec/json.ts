@@ -62,7 +62,7 @@ function prepare(value: unknown, path: string, ancestors: Set<object>, state: { 
     const out: Record<string, unknown> = {};
     for (const [key, item] of Object.entries(object)) {
       const prepared = prepare(item, `${path}.${key}`, ancestors, state);
-      if (prepared !== undefined) out[key] = prepared;
+      if (prepared !== undefined) setOwn(out, key, prepared);
     }
     return out;
   } finally {
@@ -86,7 +86,7 @@ function revive(value: unknown): unknown {
     if (marker !== NOT_A_MARKER) return marker;
   }
   const out: Record<string, unknown> = {};
-  for (const key of keys) out[key] = revive(record[key]);
+  for (const key of keys) setOwn(out, key, revive(record[key]));
   return out;
 }
 
@@ -142,7 +142,7 @@ function parseExactJson(text: string): unknown {
         const key = parseString();
         skipSpace();
         if (text[pos++] !== ":") fail("expected ':'");
-        out[key] = parseValue();
+        setOwn(out, key, parseValue());
         skipSpace();
         const sep = text[pos++];
         if (sep === "}") return out;
@@ -196,4 +196,14 @@ function findStringEnd(text: string, start: number): number {
     else if (ch === '"') return i;
   }
   return -1;
+}
+
+/**
+ * `out[key] = value`, except that a "__proto__" key stays an ordinary own key: plain assignment
+ * would drop it, or swap the object's prototype for the stored value (found by the fault suite's
+ * fuzzing, #10).
+ */
+function setOwn(out: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === "__proto__") Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+  else out[key] = value;
 }

@@ -43,7 +43,6 @@ describe("one SQLite file, 4 writer processes, a reader and a cleanup", () => {
     const reader = startChild("reader.mjs", [file]);
     const cleaner = startChild("cleaner.mjs", [file]);
     await cleaner.line("clean");
-    if (process.env["FAULT_DEBUG"]) console.log("cleaner clean", count());
     const target = count() + ROWS_AFTER_CLEAN;
     while (count() < target) await new Promise((resolve) => setTimeout(resolve, 100));
     for (const child of [...writers, reader, cleaner]) child.finish();

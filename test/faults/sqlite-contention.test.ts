@@ -49,7 +49,7 @@ describe("one SQLite file, 4 writer processes, a reader and a cleanup", () => {
 
     const writerReports = (await Promise.all(writers.map((w) => w.exit))).map((e) => {
       assert.equal(e.code, 0, e.stderr);
-      return reportOf<{ acked: [string, string][]; calls: number; failed: number; failures: string[]; longestBlockMs: number }>(e.stdout);
+      return reportOf<{ acked: [string, string][]; calls: number; failed: number; failures: { message: string }[]; longestBlockMs: number }>(e.stdout);
     });
     const readerExit = await reader.exit;
     const cleanerExit = await cleaner.exit;
@@ -63,7 +63,7 @@ describe("one SQLite file, 4 writer processes, a reader and a cleanup", () => {
     db.close();
     const acked = writerReports.flatMap((r) => r.acked);
     const lost = acked.filter(([id, state]) => stored.get(id) !== state).length;
-    const errors = [...writerReports.flatMap((r) => r.failures), ...readReport.errors, ...cleanReport.errors];
+    const errors = [...writerReports.flatMap((r) => r.failures.map((f) => f.message)), ...readReport.errors, ...cleanReport.errors];
     const busy = errors.filter((e) => /SQLITE_BUSY|database is locked/i.test(e)).length;
     figure("sqlite-contention", {
       writers: WRITERS, acknowledgedRows: acked.length, writerCalls: writerReports.reduce((n, r) => n + r.calls, 0), reads: readReport.reads,

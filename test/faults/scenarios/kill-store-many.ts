@@ -15,7 +15,7 @@ import type { Cluster } from "../helpers/cluster.js";
 
 const ROWS = 10_000;
 /** Kill points as fractions of one uncut storeMany's duration (from "storing" to "stored"). */
-const KILL_AT = [0.05, 0.25, 0.5, 0.75, 0.95, 1.1];
+const KILL_AT = [0.1, 0.4, 0.7, 1.0];
 
 interface Side {
   name: string;

@@ -13,7 +13,7 @@ import { openBackend } from "../../../src/index.js";
 import { figure, reportOf, startChild } from "../helpers/children.js";
 import type { Cluster } from "../helpers/cluster.js";
 
-const IDS = 3_000;
+const IDS = 2_000;
 /** Two processes store one by one, two in batches of 50, all on the same ids. */
 const MODES = ["single", "batch", "single", "batch"] as const;
 

@@ -14,14 +14,23 @@ export const DEFAULT_SQLITE_FILE = "./taskledger.db";
 export const POOL_SIZE_DEFAULT = 10;
 /** SQLite waits this long for another writer before our own (async) retry takes over. */
 export const SQLITE_BUSY_TIMEOUT_DEFAULT_MS = 100;
-export const RETRY_DEFAULTS: RetryOptions = { maxRetries: 6, baseDelayMs: 20, maxDelayMs: 2_000 };
+/**
+ * Transient faults are retried for a time budget, not a count: 7 attempts gave up after about
+ * 1 s, shorter than an ordinary PostgreSQL restart (0.75-2.9 s measured), so every restart
+ * surfaced errors to writers, and 251 stores reported as failed had committed (#10). 15 s covers
+ * a restart with room; each delay is capped at 1 s so a writer resumes soon after the server.
+ */
+export const RETRY_BUDGET_DEFAULT_MS = 15_000;
+export const RETRY_DEFAULTS: RetryOptions = { budgetMs: RETRY_BUDGET_DEFAULT_MS, maxRetries: null, baseDelayMs: 20, maxDelayMs: 1_000 };
 
 /** A duration: milliseconds as a number, or a string like "500ms", "30s", "15m", "36h", "7d", "2w". */
 export type Duration = number | string;
 
 export interface RetryOptions {
-  /** Retries after the first attempt; 0 turns retrying off. */
-  maxRetries: number;
+  /** How long transient faults are retried, from the first attempt (ms); 0 turns retrying off. */
+  budgetMs: number;
+  /** An extra cap on retries after the first attempt; null (default) means only the budget counts. */
+  maxRetries: number | null;
   /** Delay before the first retry; each retry doubles it, with jitter. */
   baseDelayMs: number;
   /** Upper bound on one delay. */
@@ -30,7 +39,7 @@ export interface RetryOptions {
 
 /** RetryOptions as callers may write them: the delays as milliseconds or durations ("2s"). */
 export interface RetryInput {
-  maxRetries: number;
+  maxRetries: number | null;
   baseDelayMs: Duration;
   maxDelayMs: Duration;
 }
@@ -46,7 +55,13 @@ export interface BackendOptions {
   poolSize?: number;
   /** Apply pending migrations when opening. Default true. */
   migrate?: boolean;
-  /** Retry transient faults with exponential backoff; false turns it off. Delays take durations ("1s"). */
+  /**
+   * How long an operation keeps retrying transient faults (connection resets, server restarts,
+   * SQLITE_BUSY) before it throws DatabaseError: a duration ("15s") or milliseconds. Default 15 s;
+   * 0 turns retrying off. Waiters (get(), join()) are not bound by it: they wait until their own timeout.
+   */
+  retryBudget?: Duration;
+  /** Backoff details for transient faults (delays as durations, an optional retry cap); false turns retrying off. */
   retry?: Partial<RetryInput> | false;
   /** SQLite busy timeout: milliseconds, or a duration such as "250ms". Default 100; longer waits are retried without blocking. */
   busyTimeoutMs?: Duration;
@@ -251,7 +266,7 @@ export function resolveOptions(options: BackendOptions = {}): ResolvedOptions {
     resultExtended: options.resultExtended ?? false,
     poolSize,
     migrate: options.migrate ?? true,
-    retry: resolveRetry(options.retry),
+    retry: resolveRetry(options.retry, options.retryBudget),
     busyTimeoutMs,
     createIfMissing: options.createIfMissing ?? true,
     valueFormat: options.celeryCompatible ? CELERY_FORMAT : JSON_FORMAT,
@@ -272,15 +287,19 @@ export function resolveExpires(value: Duration | null | undefined, option: strin
   return ms === 0 ? null : ms;
 }
 
-function resolveRetry(retry: BackendOptions["retry"]): RetryOptions {
-  if (retry === false) return { ...RETRY_DEFAULTS, maxRetries: 0 };
+function resolveRetry(retry: BackendOptions["retry"], budget: Duration | undefined): RetryOptions {
+  const budgetMs = budget === undefined ? RETRY_DEFAULTS.budgetMs : parseDuration(budget, "retryBudget");
+  if (retry === false) return { ...RETRY_DEFAULTS, budgetMs: 0, maxRetries: 0 };
   const merged = {
-    maxRetries: retry?.maxRetries ?? RETRY_DEFAULTS.maxRetries,
+    budgetMs,
+    maxRetries: retry?.maxRetries === undefined ? RETRY_DEFAULTS.maxRetries : retry.maxRetries,
     baseDelayMs: retry?.baseDelayMs === undefined ? RETRY_DEFAULTS.baseDelayMs : parseDuration(retry.baseDelayMs, "retry.baseDelayMs"),
     maxDelayMs: retry?.maxDelayMs === undefined ? RETRY_DEFAULTS.maxDelayMs : parseDuration(retry.maxDelayMs, "retry.maxDelayMs"),
   };
-  for (const key of ["maxRetries", "baseDelayMs", "maxDelayMs"] as const) {
-    if (!Number.isFinite(merged[key]) || merged[key] < 0) throw new ConfigError(`retry.${key}`, `expected a non-negative number, got ${merged[key]}`);
+  for (const key of ["budgetMs", "baseDelayMs", "maxDelayMs"] as const) {
+    if (!Number.isFinite(merged[key]) || merged[key] < 0) throw new ConfigError(key === "budgetMs" ? "retryBudget" : `retry.${key}`, `expected a non-negative number, got ${merged[key]}`);
   }
+  const max = merged.maxRetries;
+  if (max !== null && (!Number.isFinite(max) || max < 0)) throw new ConfigError("retry.maxRetries", `expected a non-negative number or null, got ${max}`);
   return merged;
 }

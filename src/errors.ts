@@ -63,12 +63,21 @@ export class CorruptValueError extends TaskledgerError {
   }
 }
 
+/** Backend operations that write; their failure may hide a commit the client never saw. */
+const WRITE_OPERATIONS = new Set(["storeResult", "storeMany", "saveGroup"]);
+
 /**
  * A database operation failed: either a permanent error, or a transient one (connection reset,
- * server restart, SQLITE_BUSY) that persisted after every retry.
+ * server restart, SQLITE_BUSY) that persisted for the whole retry budget (`retryBudget`).
+ * A failed store may still have committed (the connection can drop after the commit and before
+ * the reply); stores are idempotent, so repeating one is safe.
  */
 export class DatabaseError extends TaskledgerError {
   override name = "DatabaseError";
+  /** Whether the last error was transient (connection loss, restart, busy): trying later may succeed. */
+  readonly transient: boolean;
+  /** How long the operation kept trying, in milliseconds. */
+  readonly elapsedMs: number;
   constructor(
     /** The backend operation, for example `storeResult`. */
     readonly operation: string,
@@ -76,11 +85,16 @@ export class DatabaseError extends TaskledgerError {
     readonly subject: string | undefined,
     /** How many attempts were made. */
     readonly attempts: number,
-    options: { cause: unknown },
+    options: { cause: unknown; transient?: boolean; elapsedMs?: number },
   ) {
     const about = subject === undefined ? "" : ` for ${subject}`;
-    const tries = attempts > 1 ? ` after ${attempts} attempts` : "";
-    super(`${operation}${about} failed${tries}: ${describeCause(options.cause)}`, options);
+    const tries = attempts > 1 ? ` after ${attempts} attempts in ${(Math.round((options.elapsedMs ?? 0) / 100) / 10).toFixed(1)} s` : "";
+    const hint = WRITE_OPERATIONS.has(operation)
+      ? ". It may still have committed; stores are idempotent, so repeating the call is safe"
+      : "";
+    super(`${operation}${about} failed${tries}: ${describeCause(options.cause)}${hint}`, { cause: options.cause });
+    this.transient = options.transient ?? false;
+    this.elapsedMs = options.elapsedMs ?? 0;
   }
 }
 
@@ -118,9 +132,12 @@ export class TimeoutError extends TaskledgerError {
     readonly pendingTaskIds: readonly string[],
     readonly waitedMs: number,
     total = pendingTaskIds.length,
+    /** The database error that was still being waited out when the time ran out, if any. */
+    cause?: unknown,
   ) {
     const what = total === 1 ? `task ${pendingTaskIds[0]} was` : `${pendingTaskIds.length} of ${total} tasks (first: ${pendingTaskIds[0]}) were`;
-    super(`${what} not ready after waiting ${Math.round(waitedMs)} ms. Raise the timeout or check that a worker is running.`);
+    const why = cause === undefined ? "Raise the timeout or check that a worker is running." : `The database could not be read at the end (${cause instanceof Error ? cause.message : String(cause)}).`;
+    super(`${what} not ready after waiting ${Math.round(waitedMs)} ms. ${why}`, cause === undefined ? undefined : { cause });
     this.taskId = pendingTaskIds[0]!;
   }
 }

@@ -4,6 +4,17 @@ import { decodeJsonText, encodeJsonText } from "../src/codec/json.js";
 import { EncodeError } from "../src/index.js";
 
 describe("JSON codec", () => {
+  it("keeps a \"__proto__\" key as an ordinary key, and never lets it swap an object's prototype (found by fuzzing, #10)", () => {
+    const value = JSON.parse('{"__proto__": {"polluted": 1}, "n": 12345678901234567890, "d": {"__type__": "base64", "__value__": ""}}') as object;
+    const text = encodeJsonText(value);
+    assert.match(text, /"__proto__"/);
+    for (const decoded of [decodeJsonText(text), decodeJsonText('{"__proto__": {"polluted": 1}, "d": {"__type__": "base64", "__value__": ""}}')] as Record<string, unknown>[]) {
+      assert.equal(Object.getPrototypeOf(decoded), Object.prototype);
+      assert.equal((decoded as { polluted?: unknown }).polluted, undefined);
+      assert.deepEqual(Object.getOwnPropertyDescriptor(decoded, "__proto__")?.value, { polluted: 1 });
+    }
+  });
+
   it("writes kombu's markers for dates and bytes, and reads kombu's forms", () => {
     assert.equal(encodeJsonText({ d: new Date("2026-01-01T00:00:00Z") }), '{"d":{"__type__":"datetime","__value__":"2026-01-01T00:00:00.000+00:00"}}');
     assert.equal(encodeJsonText(Buffer.from("hi")), '{"__type__":"base64","__value__":"aGk="}');

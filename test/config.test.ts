@@ -129,6 +129,16 @@ describe("durations and options", () => {
     assert.throws(() => resolveOptions({ url: ":memory:", poolSize: 0 }), (e: unknown) => e instanceof ConfigError && e.option === "poolSize");
     assert.throws(() => resolveOptions({ url: ":memory:", retry: { maxRetries: -1 } }), (e: unknown) => e instanceof ConfigError && e.option === "retry.maxRetries");
     assert.equal(resolveOptions({ url: ":memory:", retry: false }).retry.maxRetries, 0);
+    assert.equal(resolveOptions({ url: ":memory:", retry: false }).retry.budgetMs, 0);
+    assert.throws(() => resolveOptions({ url: ":memory:", retryBudget: "soon" }), (e: unknown) => e instanceof ConfigError && e.option === "retryBudget");
+  });
+
+  it("the retry budget is a duration (default 15 s; a string or milliseconds; 0 for none), not a count of attempts", () => {
+    assert.equal(resolveOptions({ url: ":memory:" }).retry.budgetMs, 15_000);
+    assert.equal(resolveOptions({ url: ":memory:" }).retry.maxRetries, null);
+    assert.equal(resolveOptions({ url: ":memory:", retryBudget: "30s" }).retry.budgetMs, 30_000);
+    assert.equal(resolveOptions({ url: ":memory:", retryBudget: 2500 }).retry.budgetMs, 2500);
+    assert.equal(resolveOptions({ url: ":memory:", retryBudget: 0 }).retry.budgetMs, 0);
   });
 
   it(":memory: opens a working, migrated backend", async () => {

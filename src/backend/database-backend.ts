@@ -136,10 +136,11 @@ export class DatabaseBackend {
   /**
    * Many tasks' meta in one query, keyed by id, in the order asked. Unknown ids read as PENDING;
    * a row that cannot be decoded is a CorruptValueError in its slot rather than a thrown error.
+   * `retryBudgetMs` shortens the retry budget for this call (a waiter near its timeout).
    */
-  async getManyTaskMeta(taskIds: readonly string[]): Promise<Map<string, MetaOrCorrupt>> {
+  async getManyTaskMeta(taskIds: readonly string[], options: { retryBudgetMs?: number } = {}): Promise<Map<string, MetaOrCorrupt>> {
     const unique = [...new Set(taskIds.map((id) => validateId(id, "task")))];
-    const rows = await this.retrying("getManyTaskMeta", `${unique.length} tasks`, () => this.driver.taskGetMany(unique));
+    const rows = await this.retrying("getManyTaskMeta", `${unique.length} tasks`, () => this.driver.taskGetMany(unique), options.retryBudgetMs);
     const found = new Map(rows.map((row) => [row.taskId, row]));
     const metas = new Map<string, MetaOrCorrupt>();
     for (const id of unique) {
@@ -262,12 +263,17 @@ export class DatabaseBackend {
     return written;
   }
 
-  private retrying<T>(operation: string, subject: string | undefined, attempt: () => Promise<T>): Promise<T> {
+  /** Whether close() was called; waiters stop on it. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  private retrying<T>(operation: string, subject: string | undefined, attempt: () => Promise<T>, budgetMs?: number): Promise<T> {
     if (this.closed) return Promise.reject(new BackendClosedError(operation));
-    // Checked again before every attempt: a retry that wakes after close() would otherwise meet
-    // a closed handle (SQLite: an untyped TypeError) instead of BackendClosedError (#9).
+    const retry = budgetMs === undefined ? this.options.retry : { ...this.options.retry, budgetMs: Math.min(budgetMs, this.options.retry.budgetMs) };
+    // A retry that wakes after close() ends with BackendClosedError, not with the closed pool's error.
     const guarded = () => (this.closed ? Promise.reject(new BackendClosedError(operation)) : attempt());
-    return withRetry(this.options.retry, (error) => this.driver.isTransient(error), operation, subject, guarded);
+    return withRetry(retry, (error) => this.driver.isTransient(error), operation, subject, guarded);
   }
 }
 

@@ -209,3 +209,4 @@ function findStringEnd(text: string, start: number): number {
   }
   return -1;
 }
+

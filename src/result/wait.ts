@@ -2,10 +2,15 @@
  * The waiting loop shared by AsyncResult.get and ResultSet.join/iterate: subscribe, read all
  * unready tasks in one query, stop or wait for a change (pushed) or the re-read interval
  * (bounded), repeat. A missed notification costs at most one interval, never a hang.
+ *
+ * A waiter has a deadline, so a database that is briefly away (restart, killed connections)
+ * does not end it early: transient read failures are waited out, re-reading with backoff, until
+ * the caller's timeout (#10: 363 of 400 waiters died in a 1.6 s `pg_ctl restart -m fast`).
+ * Only the timeout, close() (BackendClosedError) or a non-transient error ends a wait.
  */
 import type { DatabaseBackend, MetaOrCorrupt } from "../backend/database-backend.js";
 import { parseDuration, type Duration } from "../config.js";
-import { TimeoutError } from "../errors.js";
+import { BackendClosedError, DatabaseError, TimeoutError } from "../errors.js";
 import { isReady } from "../states.js";
 import { assertWillNotBlock } from "./context.js";
 
@@ -60,7 +65,7 @@ export async function waitUntil(
   const subscription = await backend.changes.subscribe(pending);
   try {
     for (;;) {
-      const metas = await backend.getManyTaskMeta(pending);
+      const metas = await readWaitingOut(backend, pending, wait, subscription, total);
       const stillPending: string[] = [];
       for (const id of pending) {
         const meta = metas.get(id)!;
@@ -78,5 +83,32 @@ export async function waitUntil(
     }
   } finally {
     subscription.close();
+  }
+}
+
+/**
+ * One read of the pending ids; transient database failures are retried (each read with the
+ * backend's own backoff, bounded by the time left) until the waiter's timeout. A wake-up on the
+ * subscription (the listener reconnected, or close()) cuts a pause short.
+ */
+async function readWaitingOut(
+  backend: DatabaseBackend,
+  pending: string[],
+  wait: ResolvedWait,
+  subscription: { wait(ms: number): Promise<boolean> },
+  total: number,
+): Promise<Map<string, MetaOrCorrupt>> {
+  for (;;) {
+    const left = wait.timeoutMs === null ? Infinity : wait.timeoutMs - (performance.now() - wait.startedAt);
+    try {
+      return await backend.getManyTaskMeta(pending, { retryBudgetMs: Math.max(0, left) });
+    } catch (error) {
+      if (backend.isClosed) throw new BackendClosedError("wait");
+      if (!(error instanceof DatabaseError) || !error.transient) throw error;
+      const waited = performance.now() - wait.startedAt;
+      if (wait.timeoutMs !== null && waited >= wait.timeoutMs) throw new TimeoutError(pending, waited, total, error);
+      const pause = Math.min(wait.intervalMs, wait.timeoutMs === null ? Infinity : wait.timeoutMs - waited);
+      await subscription.wait(pause);
+    }
   }
 }

@@ -1,12 +1,107 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { describe, it } from "node:test";
-import { DatabaseError, openBackend, states } from "../../src/index.js";
+import { AsyncResult, BackendClosedError, DatabaseError, openBackend, ResultSet, states, TimeoutError, type DatabaseBackend } from "../../src/index.js";
 import { runFixture } from "../helpers/spawn.js";
 import type { SuiteContext } from "./suite.js";
 
+/** An error the dialect's driver classes as transient: a reset connection, a busy file. */
+function transientError(dialect: string): Error {
+  return dialect === "sqlite"
+    ? Object.assign(new Error("database is locked"), { code: "SQLITE_BUSY" })
+    : Object.assign(new Error("Connection terminated unexpectedly"), { code: "ECONNRESET" });
+}
+
+/**
+ * Makes every read of `b` fail with `error` until the returned `heal()`; `reads()` resolves once
+ * that many failed reads happened. The outage is the driver's, the database stays real.
+ */
+function readOutage(b: DatabaseBackend, error: () => Error) {
+  const original = b.driver.taskGetMany.bind(b.driver);
+  let failed = 0;
+  let down = true;
+  const watchers: { n: number; resolve: () => void }[] = [];
+  b.driver.taskGetMany = async (ids) => {
+    if (!down) return original(ids);
+    failed++;
+    for (const w of watchers.filter((w) => failed >= w.n)) w.resolve();
+    throw error();
+  };
+  return {
+    reads: (n: number) => new Promise<void>((resolve) => (failed >= n ? resolve() : watchers.push({ n, resolve }))),
+    heal: () => void (down = false),
+  };
+}
+
 export function faultSuite(ctx: SuiteContext): void {
   describe("transient faults and migrations", () => {
+    it("a writer retries a transient fault for its whole retry budget, not a fixed number of attempts, and says a repeat is safe", async () => {
+      const fault = await ctx.harness.persistentFault(ctx.url());
+      try {
+        const b = await ctx.open(fault.url, { migrate: false, busyTimeoutMs: 1, retryBudget: "1s", retry: { baseDelayMs: 1, maxDelayMs: 10 } });
+        await assert.rejects(b.markAsDone(randomUUID(), 1), (e: unknown) => {
+          assert.ok(e instanceof DatabaseError, String(e));
+          assert.equal(e.transient, true);
+          assert.ok(e.attempts > 7, `gave up after ${e.attempts} attempts`);
+          assert.ok(e.elapsedMs >= 1000, `gave up after ${e.elapsedMs} ms`);
+          assert.match(e.message, /may still have committed; stores are idempotent, so repeating the call is safe/);
+          return true;
+        });
+      } finally {
+        await fault.release();
+      }
+    });
+
+    it("retryBudget 0 turns retrying off", async () => {
+      const fault = await ctx.harness.persistentFault(ctx.url());
+      try {
+        const b = await ctx.open(fault.url, { migrate: false, busyTimeoutMs: 1, retryBudget: 0 });
+        await assert.rejects(b.markAsDone(randomUUID(), 1), (e: unknown) => e instanceof DatabaseError && e.attempts === 1);
+      } finally {
+        await fault.release();
+      }
+    });
+
+    it("a waiter outlives a database outage longer than the retry budget and returns the value once the task completes", async () => {
+      const b = await ctx.open(ctx.url(), { migrate: false, retryBudget: "50ms", retry: { baseDelayMs: 2, maxDelayMs: 10 } });
+      const task = randomUUID();
+      const single = new AsyncResult(task, b).get({ timeout: 60_000, interval: 20 });
+      const set = new ResultSet([task], b).join({ timeout: 60_000, interval: 20 });
+      await new Promise((resolve) => setImmediate(resolve));
+      const outage = readOutage(b, () => transientError(ctx.harness.dialect));
+      await outage.reads(40); // both waiters spent several retry budgets in the outage
+      await ctx.backend().markAsDone(task, "after the outage");
+      outage.heal();
+      assert.equal(await single, "after the outage");
+      assert.deepEqual(await set, ["after the outage"]);
+    });
+
+    it("a waiter in an outage still ends at its own timeout, with the database error as cause", async () => {
+      const b = await ctx.open(ctx.url(), { migrate: false, retryBudget: "20ms", retry: { baseDelayMs: 2, maxDelayMs: 10 } });
+      readOutage(b, () => transientError(ctx.harness.dialect));
+      await assert.rejects(new AsyncResult(randomUUID(), b).get({ timeout: 300, interval: 20 }), (e: unknown) => {
+        assert.ok(e instanceof TimeoutError, String(e));
+        assert.ok(e.cause instanceof DatabaseError);
+        return true;
+      });
+    });
+
+    it("close() ends a waiter that is waiting out an outage", async () => {
+      const b = await openBackend({ url: ctx.url(), migrate: false, retryBudget: "20ms", retry: { baseDelayMs: 2, maxDelayMs: 10 } });
+      const outage = readOutage(b, () => transientError(ctx.harness.dialect));
+      const waiting = new AsyncResult(randomUUID(), b).get({ timeout: 60_000, interval: 50 });
+      waiting.catch(() => undefined);
+      await outage.reads(5);
+      await b.close();
+      await assert.rejects(waiting, BackendClosedError);
+    });
+
+    it("a non-transient error ends a waiter at once", async () => {
+      const b = await ctx.open(ctx.url(), { migrate: false });
+      readOutage(b, () => Object.assign(new Error("permission denied for table celery_taskmeta"), { code: "42501" }));
+      await assert.rejects(new AsyncResult(randomUUID(), b).get({ timeout: 60_000 }), (e: unknown) => e instanceof DatabaseError && !e.transient && e.attempts === 1);
+    });
+
     it("a transient fault (connection reset / busy database) is retried and the store lands once", async () => {
       const b = await ctx.open(ctx.url(), { migrate: false, retry: { maxRetries: 8, baseDelayMs: 20, maxDelayMs: 200 } });
       const task = randomUUID();

@@ -9,7 +9,8 @@ import type { ChangeListener, ChangeWatch } from "../driver.js";
 import { quoteIdentifier } from "../tables.js";
 
 const RECONNECT_MIN_MS = 50;
-const RECONNECT_MAX_MS = 5_000;
+// Capped at 1 s (#10): after a server restart the listener is back within a second of the server.
+const RECONNECT_MAX_MS = 1_000;
 
 export class PgListener implements ChangeWatch {
   readonly ready: Promise<void>;

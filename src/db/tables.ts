@@ -37,6 +37,12 @@ export interface Tables {
   groupSequence: string;
   /** Where applied migrations are recorded: beside the task table. */
   migrations: string;
+  /** `<task table>_history`: one row per state change, kept by triggers (#11). */
+  history: string;
+  /** `<task table>_interest` (PostgreSQL): the ids waiters wait for, so only those are notified (#11). */
+  interest: string;
+  /** The history triggers, unquoted (`history: false` drops them, `true` creates them again). */
+  historyTriggers: readonly string[];
   /** The NOTIFY channel for the task table (PostgreSQL), unquoted: it is passed as a value. */
   channel: string;
   /** Rewrites drizzle-kit's migration SQL, generated for Celery's names, to these names. */
@@ -59,16 +65,30 @@ export function resolveTables(dialect: Dialect, config: Partial<TableConfig> = {
     taskSequence: qualify(full.taskSchema, '"task_id_sequence"', "tableSchemas.task"),
     groupSequence: qualify(full.groupSchema, '"taskset_id_sequence"', "tableSchemas.group"),
     migrations: qualify(full.taskSchema, '"taskledger_migrations"', "tableSchemas.task"),
+    history: qualify(full.taskSchema, quoteIdentifier(`${full.task}_history`, "tableNames.task"), "tableSchemas.task"),
+    interest: qualify(full.taskSchema, quoteIdentifier(`${full.task}_interest`, "tableNames.task"), "tableSchemas.task"),
+    historyTriggers: [`${full.task}_tl_history_insert`, `${full.task}_tl_history_update`],
     channel: `taskledger_${full.taskSchema ? `${full.taskSchema}_` : ""}${full.task}`.slice(0, 63),
     rewriteMigration: (sql) => rewrite(sql, full, tables),
   };
   return tables;
 }
 
+/**
+ * Relations and functions of migration 0002 that live beside the task table: schema-qualified
+ * when renamed, where other names (indexes, triggers, constraints) are only renamed.
+ */
+const TASK_SCHEMA_OBJECTS = new Set(
+  ["history", "interest", "notify_ready", "history_on_insert", "history_on_update", "history_on_delete"].map((suffix) => `${CELERY_TABLES.task}_${suffix}`),
+);
+
 function rewrite(sql: string, config: TableConfig, tables: Tables): string {
   if (config.task === CELERY_TABLES.task && config.group === CELERY_TABLES.group && !config.taskSchema && !config.groupSchema) return sql;
   const rename = (name: string) => name.replace(CELERY_TABLES.group, config.group).replace(CELERY_TABLES.task, config.task);
+  const qualified = (name: string) => (config.taskSchema ? `"${config.taskSchema}"."${rename(name)}"` : `"${rename(name)}"`);
   return sql
+    // The NOTIFY channel, passed to the notify trigger as an argument (validated characters only).
+    .replace(/'taskledger_celery_taskmeta'/g, `'${tables.channel}'`)
     .replace(/"public"\."task_id_sequence"/g, tables.taskSequence)
     .replace(/"public"\."taskset_id_sequence"/g, tables.groupSequence)
     .replace(/nextval\('task_id_sequence'\)/g, `nextval('${tables.taskSequence}')`)
@@ -76,6 +96,7 @@ function rewrite(sql: string, config: TableConfig, tables: Tables): string {
     .replace(/(["`])([A-Za-z0-9_$]+)\1/g, (token, quote: string, name: string) => {
       if (name === CELERY_TABLES.task) return quote === '"' ? tables.task : `\`${config.task}\``;
       if (name === CELERY_TABLES.group) return quote === '"' ? tables.group : `\`${config.group}\``;
+      if (quote === '"' && TASK_SCHEMA_OBJECTS.has(name)) return qualified(name);
       return name.includes(CELERY_TABLES.task) || name.includes(CELERY_TABLES.group) ? `${quote}${rename(name)}${quote}` : token;
     });
 }

@@ -9,7 +9,7 @@
 import type { DatabaseBackend } from "../backend/database-backend.js";
 import { IncompleteStreamError, InvalidIdError } from "../errors.js";
 import { FAILURE, isReady, PROPAGATE_STATES, SUCCESS, type TaskState } from "../states.js";
-import type { TaskMeta } from "../types.js";
+import type { TaskEvent, TaskMeta } from "../types.js";
 import { resolveWait, waitUntil, type WaitOptions } from "./wait.js";
 
 export interface GetOptions extends WaitOptions {
@@ -47,6 +47,14 @@ export class AsyncResult<T = unknown> {
     const meta = await this.backend.getTaskMeta(this.id);
     if (isReady(meta.status)) this.cached = meta;
     return meta;
+  }
+
+  /**
+   * Every recorded change of the task's state, oldest first (#11): when it was sent, received,
+   * started, each retry with its exception, and how it ended; Celery's writes included.
+   */
+  history(): Promise<TaskEvent[]> {
+    return this.backend.getTaskHistory(this.id);
   }
 
   async state(): Promise<TaskState> {

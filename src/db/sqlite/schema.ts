@@ -51,6 +51,23 @@ export const taskSet = sqliteTable(
   (t) => [index("ix_celery_tasksetmeta_date_done").on(t.dateDone)],
 );
 
+/** One row per change of a task's state (#11), appended by triggers; see ../pg/schema.ts. */
+export const taskHistory = sqliteTable(
+  "celery_taskmeta_history",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    taskId: varchar("task_id", 155),
+    status: varchar("status", 50),
+    date: datetime("date"),
+    worker: varchar("worker", 155),
+    retries: integer("retries"),
+    queue: varchar("queue", 155),
+    result: blob("result"),
+    traceback: text("traceback"),
+  },
+  (t) => [index("ix_celery_taskmeta_history_task_id").on(t.taskId, t.id)],
+);
+
 /**
  * Cleanup's lock on SQLite, which has no advisory locks: one lease row per lock name, taken with
  * an atomic upsert and renewed while held, so a crashed holder's lease simply runs out.

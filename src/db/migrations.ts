@@ -61,6 +61,7 @@ export function pendingOf(all: Migration[], appliedTags: ReadonlySet<string>): M
 export function historyTriggerStatements(dialect: Dialect, tables: Tables): string[] {
   const names = ["tl_history_insert", "tl_history_update"].map((suffix) => `${CELERY_TABLES.task}_${suffix}`);
   const statements = readMigrations(dialect).flatMap((m) => m.statements)
+    .map((s) => s.replace(/^(?:--[^\n]*\n\s*)+/, "")) // leading comments
     .filter((s) => names.some((name) => new RegExp(`^CREATE TRIGGER [\`"]${name}[\`"]`).test(s)))
     .map((s) => tables.rewriteMigration(s));
   if (statements.length !== names.length) throw new MigrationError(`the history triggers are missing from migrations/${dialect === "postgresql" ? "pg" : "sqlite"}; reinstall taskledger`);

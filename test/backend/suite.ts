@@ -9,6 +9,7 @@ import { clientSuite } from "./client.js";
 import { expirySuite } from "./expiry.js";
 import { faultSuite } from "./faults.js";
 import { groupSuite } from "./group.js";
+import { historySuite } from "./history.js";
 import { precedenceSuite } from "./precedence.js";
 import { storeReadSuite } from "./store-read.js";
 
@@ -46,5 +47,6 @@ export function backendSuite(harness: Harness, skip: string | false): void {
     expirySuite(context);
     faultSuite(context);
     clientSuite(context);
+    historySuite(context);
   });
 }

@@ -1,5 +1,5 @@
 CREATE TABLE `celery_taskmeta_history` (
-	`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
+	`id` integer PRIMARY KEY NOT NULL,
 	`task_id` VARCHAR(155),
 	`status` VARCHAR(50),
 	`date` DATETIME,

@@ -51,11 +51,15 @@ export const taskSet = sqliteTable(
   (t) => [index("ix_celery_tasksetmeta_date_done").on(t.dateDone)],
 );
 
-/** One row per change of a task's state (#11), appended by triggers; see ../pg/schema.ts. */
+/**
+ * One row per change of a task's state (#11), appended by triggers; see ../pg/schema.ts. The id is
+ * the rowid without AUTOINCREMENT: new rows still get ids above every existing one, and there is
+ * no sqlite_sequence write per history row.
+ */
 export const taskHistory = sqliteTable(
   "celery_taskmeta_history",
   {
-    id: integer("id").primaryKey({ autoIncrement: true }),
+    id: integer("id").primaryKey(),
     taskId: varchar("task_id", 155),
     status: varchar("status", 50),
     date: datetime("date"),

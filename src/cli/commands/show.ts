@@ -2,8 +2,7 @@
 import type { ListedTask } from "../../backend/auditor.js";
 import { withBackend, type CommandDeps } from "../context.js";
 import { EXIT } from "../exit-codes.js";
-import { formatDuration, table } from "../format.js";
-import { isoTime } from "../format.js";
+import { formatDuration, isoTime, table } from "../format.js";
 import type { TaskEvent } from "../../types.js";
 import { taskRecord, toPlain } from "../values.js";
 

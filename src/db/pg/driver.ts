@@ -50,7 +50,7 @@ export class PgDriver implements Driver {
     this.sql = buildStatements(this.tables);
   }
 
-  /** The channel stores NOTIFY on; listeners pass it to LISTEN. */
+  /** The channel the notify trigger notifies on; listeners pass it to LISTEN. */
   get notifyChannel(): string {
     return this.tables.channel;
   }

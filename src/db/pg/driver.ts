@@ -115,18 +115,19 @@ export class PgDriver implements Driver {
   }
 
   async historyEnabled(): Promise<boolean> {
+    return (await this.historyTriggerCount()) === this.tables.historyTriggers.length;
+  }
+
+  private async historyTriggerCount(): Promise<number> {
     const result = await this.pool.query<{ n: number }>(
       { text: "SELECT count(*)::int AS n FROM pg_trigger WHERE tgrelid = to_regclass($1) AND tgname = ANY($2::text[])", values: [this.tables.task, this.tables.historyTriggers] },
     );
-    return result.rows[0]!.n === this.tables.historyTriggers.length;
+    return result.rows[0]!.n;
   }
 
   /** Drops the history triggers and, to switch history on, creates them again: one transaction. */
   async historySet(on: boolean): Promise<boolean> {
-    const present = await this.pool.query<{ n: number }>(
-      { text: "SELECT count(*)::int AS n FROM pg_trigger WHERE tgrelid = to_regclass($1) AND tgname = ANY($2::text[])", values: [this.tables.task, this.tables.historyTriggers] },
-    );
-    const n = present.rows[0]!.n;
+    const n = await this.historyTriggerCount();
     if (on ? n === this.tables.historyTriggers.length : n === 0) return false;
     const client = await this.pool.dedicated();
     try {

@@ -16,7 +16,7 @@ const EXACT = buildStatements(TABLES);
 export interface RawDriver {
   store(taskId: string, value: unknown): Promise<void>;
   /**
-   * PostgreSQL only: taskledger's own statements (the no-id-burn CTE upsert with its NOTIFY) sent
+   * PostgreSQL only: taskledger's own statements (the no-id-burn CTE upsert) sent
    * by the raw driver, so the ratio to taskledger isolates the library's own overhead.
    */
   storeExact?(taskId: string, value: unknown): Promise<void>;
@@ -66,7 +66,7 @@ export async function rawPg(url: string): Promise<RawDriver> {
     },
     async storeExact(taskId, value) {
       const now = naiveNow();
-      await client.query({ name: "raw_store_exact", text: EXACT.taskStore, values: [taskId, "SUCCESS", encode(value), now, null, null, null, null, null, null, null, null, null, null, now, false, true, TABLES.channel] });
+      await client.query({ name: "raw_store_exact", text: EXACT.taskStore, values: [taskId, "SUCCESS", encode(value), now, null, null, null, null, null, null, null, null, null, null, now, false, true] });
     },
     async storeManyExact(items) {
       const now = naiveNow();
@@ -75,7 +75,7 @@ export async function rawPg(url: string): Promise<RawDriver> {
       const r = await client.query({
         name: "raw_store_many_exact",
         text: EXACT.taskStoreMany,
-        values: [items.map((i) => i.taskId), new Array(n).fill("SUCCESS"), items.map((i) => encode(i.value)), new Array(n).fill(now), nulls(), nulls(), nulls(), nulls(), nulls(), nulls(), nulls(), nulls(), nulls(), nulls(), new Array(n).fill(now), false, true, TABLES.channel],
+        values: [items.map((i) => i.taskId), new Array(n).fill("SUCCESS"), items.map((i) => encode(i.value)), new Array(n).fill(now), nulls(), nulls(), nulls(), nulls(), nulls(), nulls(), nulls(), nulls(), nulls(), nulls(), new Array(n).fill(now), false, true],
       });
       return r.rows[0].written;
     },

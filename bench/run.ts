@@ -22,9 +22,10 @@ import { memory } from "./scenarios/memory.js";
 import { readLatency } from "./scenarios/read-latency.js";
 import { joinGroup, readMany, readOne } from "./scenarios/read.js";
 import { storeBatch, storeConcurrent, storeOne } from "./scenarios/store.js";
+import { triggers } from "./scenarios/triggers.js";
 import { wakeup } from "./scenarios/wakeup.js";
 
-const SCENARIOS: Scenario[] = [storeOne, storeConcurrent, storeBatch, readOne, readMany, joinGroup, wakeup, readLatency, cleanup, memory];
+const SCENARIOS: Scenario[] = [storeOne, storeConcurrent, storeBatch, readOne, readMany, joinGroup, wakeup, triggers, readLatency, cleanup, memory];
 
 interface Args {
   quick: boolean;

@@ -73,6 +73,12 @@ export interface BackendOptions {
    * when Python Celery clients read the results taskledger stores. Reading needs no setting.
    */
   celeryCompatible?: boolean;
+  /**
+   * Keep the history of every state change (#11): true installs the history triggers, false drops
+   * them (for every writer: it is a property of the database). Default: leave the database as it
+   * is; migrations install history, so it is on unless someone switched it off.
+   */
+  history?: boolean;
   /** Table names, as Celery's `database_table_names` (default celery_taskmeta / celery_tasksetmeta). */
   tableNames?: { task?: string; group?: string };
   /** PostgreSQL schemas of the tables and their sequences, as Celery's `database_table_schemas`. */
@@ -96,6 +102,8 @@ export interface ResolvedOptions {
   createIfMissing: boolean;
   tables: TableConfig;
   valueFormat: ValueFormat;
+  /** undefined: leave the history triggers as the database has them. */
+  history: boolean | undefined;
 }
 
 const UNITS_MS: Record<string, number> = {
@@ -270,6 +278,7 @@ export function resolveOptions(options: BackendOptions = {}): ResolvedOptions {
     busyTimeoutMs,
     createIfMissing: options.createIfMissing ?? true,
     valueFormat: options.celeryCompatible ? CELERY_FORMAT : JSON_FORMAT,
+    history: resolveHistory(options.history),
     tables: {
       task: options.tableNames?.task ?? CELERY_TABLES.task,
       group: options.tableNames?.group ?? CELERY_TABLES.group,
@@ -286,6 +295,12 @@ export function resolveExpires(value: Duration | null | undefined, option: strin
   const ms = parseDuration(value, option);
   return ms === 0 ? null : ms;
 }
+
+function resolveHistory(value: unknown): boolean | undefined {
+  if (value === undefined || typeof value === "boolean") return value;
+  throw new ConfigError("history", `expected true or false, got ${JSON.stringify(value)}`);
+}
+
 
 function resolveRetry(retry: BackendOptions["retry"], budget: Duration | undefined): RetryOptions {
   const budgetMs = budget === undefined ? RETRY_DEFAULTS.budgetMs : parseDuration(budget, "retryBudget");

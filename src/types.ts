@@ -47,6 +47,23 @@ export interface TaskMeta<T = unknown> {
   exists: boolean;
 }
 
+/**
+ * One change of a task's state, as the history triggers recorded it (#11): every writer's
+ * changes, Celery's included, one per state change and per retry attempt, oldest first.
+ */
+export interface TaskEvent {
+  taskId: string;
+  status: TaskState;
+  /** When the change happened (UTC): the writer's own stamp where it gave one, else the database clock. */
+  date: Date;
+  worker: string | null;
+  retries: number | null;
+  queue: string | null;
+  /** For FAILURE and RETRY, the stored exception, decoded (Celery's pickles too); else null. */
+  error: Error | null;
+  traceback: string | null;
+}
+
 /** One result in a batch store. */
 export interface StoreItem {
   taskId: string;

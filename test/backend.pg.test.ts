@@ -78,6 +78,30 @@ const harness: Harness = {
     (await queryDatabase(url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'taskledger-listen'")).length,
   listenerCount: async (url) =>
     Number((await queryDatabase<{ n: string }>(url, "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'taskledger-listen'"))[0]!.n),
+  execRaw: async (url, statement) => {
+    await queryDatabase(url, statement);
+  },
+  countRows: async (url, table) => Number((await queryDatabase<{ n: string }>(url, `SELECT count(*) AS n FROM ${table}`))[0]!.n),
+  listen: async (url, channel) => {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    const received: string[] = [];
+    let taken = 0;
+    let waiting: (() => void) | undefined;
+    client.on("notification", (message) => {
+      received.push(message.payload ?? "");
+      waiting?.();
+    });
+    await client.query(`LISTEN "${channel}"`);
+    return {
+      received,
+      next: async () => {
+        while (received.length <= taken) await new Promise<void>((resolve) => (waiting = resolve));
+        return received[taken++]!;
+      },
+      close: () => client.end(),
+    };
+  },
   cleanup: async () => {
     await Promise.all(databases.splice(0).map((db) => db.drop()));
     await cluster?.remove();

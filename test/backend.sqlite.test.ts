@@ -85,6 +85,13 @@ const harness: Harness = {
   connectionCount: async () => 0,
   dropListeners: async () => 0,
   listenerCount: async () => 0,
+  execRaw: async (url, statement) => {
+    withDb(url, (db) => db.exec(statement));
+  },
+  countRows: async (url, table) => withDb(url, (db) => db.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number),
+  listen: async () => {
+    throw new Error("SQLite has no LISTEN");
+  },
   cleanup: async () => dir.remove(),
 };
 

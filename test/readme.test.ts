@@ -20,6 +20,7 @@ const EXAMPLES: [file: string, expected: RegExp][] = [
   ["poll-by-id.ts", /FAILURE true true\nRangeError: quarter out of range\nPENDING/],
   ["group.ts", /\[ 0, 10, 20 \]\n3/],
   ["cleanup-job.ts", /^cleanup deleted 0 rows in \d+ ms$/m],
+  ["history.ts", /PENDING - \nSTARTED w1 \nRETRY w1 database busy\nSTARTED w2 \nSUCCESS w2 \n/],
   ["backend-api.ts", /SUCCESS \{ pages: 12 \} reports\.generate \[ 42 \]\n\[ 'SUCCESS', 'SUCCESS', 'PENDING' \]\nfalse\n\[ 'r-43', 'r-44' \]\n0 0/],
 ];
 

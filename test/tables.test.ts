@@ -33,13 +33,14 @@ describe("configured table names and schemas", async () => {
     const backend = await openBackend({ url: `sqlite:${file}`, tableNames });
     try {
       await backend.markAsDone("t1", 1);
+      assert.deepEqual((await backend.getTaskHistory("t1")).map((e) => e.status), ["SUCCESS"], "history under the configured names (#11)");
       await new GroupResult("g1", ["t1"], backend).save();
       assert.deepEqual((await backend.restoreGroup("g1"))?.results, ["t1"]);
       assert.equal((await backend.cleanup({ now: new Date(Date.now() + 10 * 86_400_000) })).tasks, 1);
       const raw = new Database(file);
       const names = (raw.prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'index') AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
       raw.close();
-      assert.deepEqual(names, ["audit_groups", "audit_groups_taskset_id_key", "audit_tasks", "audit_tasks_task_id_key", "ix_audit_groups_date_done", "ix_audit_tasks_date_done", "ix_audit_tasks_unready_date_updated", "taskledger_lock", "taskledger_migrations_audit_tasks_audit_groups"]);
+      assert.deepEqual(names, ["audit_groups", "audit_groups_taskset_id_key", "audit_tasks", "audit_tasks_history", "audit_tasks_task_id_key", "ix_audit_groups_date_done", "ix_audit_tasks_date_done", "ix_audit_tasks_history_task_id", "ix_audit_tasks_unready_date_updated", "taskledger_lock", "taskledger_migrations_audit_tasks_audit_groups"]);
     } finally {
       await backend.close();
     }
@@ -99,11 +100,13 @@ describe("configured table names and schemas", async () => {
         `SELECT CASE c.relkind WHEN 'r' THEN 'table' WHEN 'S' THEN 'sequence' WHEN 'i' THEN 'index' END AS kind, c.relname AS name
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'results' AND c.relkind IN ('r', 'S', 'i') AND c.relname NOT LIKE 'taskledger_migrations%' ORDER BY 1, 2`);
       assert.deepEqual(objects.map((o) => `${o.kind} ${o.name}`), [
-        "index audit_groups_pkey", "index audit_groups_taskset_id_key", "index audit_tasks_pkey", "index audit_tasks_task_id_key",
-        "index ix_audit_groups_date_done", "index ix_audit_tasks_date_done", "index ix_audit_tasks_unready_date_updated",
-        "sequence task_id_sequence", "sequence taskset_id_sequence",
-        "table audit_groups", "table audit_tasks",
+        "index audit_groups_pkey", "index audit_groups_taskset_id_key", "index audit_tasks_history_pkey", "index audit_tasks_interest_pkey",
+        "index audit_tasks_pkey", "index audit_tasks_task_id_key",
+        "index ix_audit_groups_date_done", "index ix_audit_tasks_date_done", "index ix_audit_tasks_history_task_id", "index ix_audit_tasks_unready_date_updated",
+        "sequence audit_tasks_history_id_seq", "sequence task_id_sequence", "sequence taskset_id_sequence",
+        "table audit_groups", "table audit_tasks", "table audit_tasks_history", "table audit_tasks_interest",
       ]);
+      assert.deepEqual((await a.getTaskHistory("t1")).map((e) => e.status), ["SUCCESS"], "history in the schema (#11)");
       const publicTables = await queryDatabase(db.url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'");
       assert.deepEqual(publicTables, []);
       // Celery inserts with the schema-qualified sequence; the row is ours to read.

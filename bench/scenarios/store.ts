@@ -26,7 +26,7 @@ export const storeOne: Scenario = {
       ];
       if (side.celery) contenders.push(celeryStore(side, "pooled", plan.celeryPooledOps), celeryStore(side, "client", plan.celeryClientOps));
       if (raw.storeExact) {
-        contenders.push({ name: "raw driver, taskledger's statement (CTE + NOTIFY)", round: (r) => opsPerSecond(opsFor(r, plan.ops), async () => { for (let i = opsFor(r, plan.ops); i > 0; i--) await raw.storeExact!(randomUUID(), PAYLOAD); }) });
+        contenders.push({ name: "raw driver, taskledger's statement (CTE)", round: (r) => opsPerSecond(opsFor(r, plan.ops), async () => { for (let i = opsFor(r, plan.ops); i > 0; i--) await raw.storeExact!(randomUUID(), PAYLOAD); }) });
       }
       const results = await interleave(plan.rounds, contenders);
       printTable({
@@ -117,7 +117,7 @@ export const storeBatch: Scenario = {
       ];
       if (side.celery) contenders.push({ name: "Celery pooled, one mark_as_done per result", round: (r) => side.celery!.opsPerSecond({ op: "store", n: opsFor(r, plan.celeryPooledOps), mode: "pooled" }) });
       if (raw.storeManyExact) {
-        contenders.push({ name: "raw driver, taskledger's statement (15 arrays + NOTIFY)", round: async (r) => {
+        contenders.push({ name: "raw driver, taskledger's statement (15 arrays)", round: async (r) => {
           const batch = items(r);
           return opsPerSecond(batch.length, () => raw.storeManyExact!(batch));
         } });

@@ -3,7 +3,8 @@
  * matching row (keyset pagination by id). Rows whose values cannot be decoded are reported in
  * place (a CorruptValueError with the raw row), never thrown, so a listing always completes.
  */
-import { countByColumn, countByHour, countTasks, listTasks, type ListOrder, type RawListedRow, type TaskQuery } from "../db/audit.js";
+import { countByColumn, countByHour, countTasks, listTasks, taskTimings, type ListOrder, type RawListedRow, type TaskQuery } from "../db/audit.js";
+import { fromNaiveUtc } from "../db/naive-utc.js";
 import type { Driver, TaskRow } from "../db/driver.js";
 import { toTaskRow } from "../db/rows.js";
 import type { Tables } from "../db/tables.js";
@@ -33,6 +34,34 @@ export interface TaskStats {
   busiestHours: CountEntry[];
   /** FAILURE rows among ready rows (SUCCESS, FAILURE, REVOKED); null when none is ready. */
   failureRate: number | null;
+}
+
+/** Percentiles of one duration over many tasks, in milliseconds. */
+export interface DurationStats {
+  count: number;
+  p50: number;
+  p95: number;
+  max: number;
+}
+
+/** Queue and run time of one task name (#11), from the history; null where no task had both ends. */
+export interface NameTimings {
+  name: string | null;
+  /** Sent (markAsSent's PENDING) to first STARTED. */
+  queue: DurationStats | null;
+  /** First STARTED to finished (SUCCESS, FAILURE, REVOKED), retries included. */
+  run: DurationStats | null;
+}
+
+/** Nearest-rank percentile of sorted values. */
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+function summarize(values: number[]): DurationStats | null {
+  if (values.length === 0) return null;
+  values.sort((a, b) => a - b);
+  return { count: values.length, p50: percentile(values, 50), p95: percentile(values, 95), max: values[values.length - 1]! };
 }
 
 export class TaskAuditor {
@@ -83,6 +112,29 @@ export class TaskAuditor {
   async count(query: TaskQuery = {}): Promise<number> {
     const rows = await this.retrying("count", () => this.driver.audit(countTasks(this.tables, query)));
     return Number(rows[0]?.["n"] ?? 0);
+  }
+
+  /**
+   * Queue time and run time per task name over the tasks matching `query` (#11), from the history
+   * the triggers keep: p50, p95 and max. Names with neither are left out; busiest names first.
+   */
+  async timings(query: TaskQuery = {}, options: { top?: number } = {}): Promise<NameTimings[]> {
+    const rows = await this.retrying("stats", () => this.driver.audit(taskTimings(this.tables, query)));
+    const byName = new Map<string | null, { queue: number[]; run: number[] }>();
+    const time = (value: unknown) => (value === null || value === undefined ? null : fromNaiveUtc(String(value))?.getTime() ?? null);
+    for (const row of rows) {
+      const name = row["name"] === null || row["name"] === undefined ? null : String(row["name"]);
+      const [sent, started, done] = [time(row["sent"]), time(row["started"]), time(row["done"])];
+      let entry = byName.get(name);
+      if (!entry) byName.set(name, (entry = { queue: [], run: [] }));
+      if (sent !== null && started !== null && started >= sent) entry.queue.push(started - sent);
+      if (started !== null && done !== null && done >= started) entry.run.push(done - started);
+    }
+    return [...byName.entries()]
+      .map(([name, d]) => ({ name, queue: summarize(d.queue), run: summarize(d.run) }))
+      .filter((t) => t.queue !== null || t.run !== null)
+      .sort((a, b) => Math.max(b.queue?.count ?? 0, b.run?.count ?? 0) - Math.max(a.queue?.count ?? 0, a.run?.count ?? 0) || String(a.name).localeCompare(String(b.name)))
+      .slice(0, options.top ?? 10);
   }
 
   /** Counts by state, task name, worker and hour over the rows matching `query`. */

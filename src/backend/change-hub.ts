@@ -7,6 +7,10 @@
  * A waiter subscribes before it reads, so a change that lands between its read and its wait is
  * not missed; and every wait is bounded by the caller's interval, so a lost notification only
  * delays a result until the next re-read.
+ *
+ * Interest, not broadcast (#11): the first waiter for an id registers it with the change watch
+ * (PostgreSQL's interest table), the last one to leave withdraws it, and only registered ids are
+ * notified. See subscribe() for the race between registering and a writer's commit.
  */
 import type { ChangeWatch, Driver } from "../db/driver.js";
 import { BackendClosedError } from "../errors.js";
@@ -51,7 +55,7 @@ class Waiter implements Subscription {
   }
 
   watch(taskIds: Iterable<string>): void {
-    this.hub.rewatch(this, [...taskIds]);
+    void this.hub.rewatch(this, [...taskIds]);
   }
 
   close(): void {
@@ -75,9 +79,16 @@ export class ChangeHub {
     if (this.closed) throw new BackendClosedError("wait");
     const waiter = new Waiter(this);
     this.all.add(waiter);
-    this.rewatch(waiter, [...taskIds]);
-    if (this.all.size === 1) this.ensureWatch().resume();
-    await this.ensureWatch().ready.catch(() => undefined); // unreachable listener: fall back to re-reads
+    const watch = this.ensureWatch();
+    const registered = this.rewatch(waiter, [...taskIds]);
+    if (this.all.size === 1) watch.resume();
+    await watch.ready.catch(() => undefined); // unreachable listener: fall back to re-reads
+    // The caller reads only after the registration is committed. A writer whose statement began
+    // before that commit did not see the registration and sends no notification, but its commit
+    // is then either visible to that read or lands after it: in the second case the waiter wakes
+    // on its next re-read (at most one interval late), never later. That is the whole race: no
+    // wake-up is lost, one can be delayed by one interval.
+    await registered;
     return waiter;
   }
 
@@ -98,14 +109,16 @@ export class ChangeHub {
     return this.all.size;
   }
 
-  rewatch(waiter: Waiter, ids: string[]): void {
-    this.unindex(waiter);
+  /** Replaces a waiter's ids; resolves once ids nobody waited for before are registered. */
+  rewatch(waiter: Waiter, ids: string[]): Promise<void> {
+    this.unindex(waiter, new Set(ids));
     waiter.ids = ids;
     for (const id of ids) {
       let waiters = this.byId.get(id);
       if (!waiters) this.byId.set(id, (waiters = new Set()));
       waiters.add(waiter);
     }
+    return this.watchHandle?.watch(ids) ?? Promise.resolve();
   }
 
   remove(waiter: Waiter): void {
@@ -123,12 +136,18 @@ export class ChangeHub {
     this.watchHandle = undefined;
   }
 
-  private unindex(waiter: Waiter): void {
+  /** Takes a waiter out of the index; ids in `keep` stay registered even when it was their last waiter. */
+  private unindex(waiter: Waiter, keep?: ReadonlySet<string>): void {
+    const gone: string[] = [];
     for (const id of waiter.ids) {
       const waiters = this.byId.get(id);
       waiters?.delete(waiter);
-      if (waiters?.size === 0) this.byId.delete(id);
+      if (waiters?.size === 0 && !keep?.has(id)) {
+        this.byId.delete(id);
+        gone.push(id);
+      }
     }
+    if (gone.length > 0) this.watchHandle?.unwatch(gone);
   }
 
   private ensureWatch(): ChangeWatch {

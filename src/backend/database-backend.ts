@@ -12,8 +12,9 @@ import { runCleanup, type CleanupOptions } from "../cleanup/cleaner.js";
 import { CleanupJob, type CleanupJobOptions } from "../cleanup/job.js";
 import { describeRetention, durationText } from "../cleanup/retention-text.js";
 import { BackendClosedError, CorruptValueError, TaskledgerError, TaskRevokedError } from "../errors.js";
-import { FAILURE, mayReplace, RETRY, REVOKED, STARTED, SUCCESS, type TaskState } from "../states.js";
-import type { CleanupReport, ResultTuple, SavedGroup, StoreItem, TaskMeta, TaskRequest } from "../types.js";
+import { FAILURE, mayReplace, PENDING, RETRY, REVOKED, STARTED, SUCCESS, type TaskState } from "../states.js";
+import type { CleanupReport, ResultTuple, SavedGroup, StoreItem, TaskEvent, TaskMeta, TaskRequest } from "../types.js";
+import { historyRowToEvent } from "./task-history.js";
 import { TaskAuditor } from "./auditor.js";
 import { ChangeHub } from "./change-hub.js";
 import { withRetry } from "./retry.js";
@@ -80,6 +81,15 @@ export class DatabaseBackend {
   async storeResult(taskId: string, result: unknown, state: TaskState, options: StoreOptions = {}): Promise<boolean> {
     const write = this.toWrite({ taskId, status: state, result, traceback: options.traceback, request: options.request }, options.now);
     return this.storeWrite({ ...write, replaceReady: !options.onlyIfUnready });
+  }
+
+  /**
+   * PENDING with the request, written by the producer when it sends the task (#11): the history
+   * then knows the send time, so queue time (sent to started) can be measured. Never replaces a
+   * row a worker already wrote, so a fast worker's STARTED is not undone.
+   */
+  markAsSent(taskId: string, request: TaskRequest | null = null, options: StoreOptions = {}): Promise<boolean> {
+    return this.storeResult(taskId, null, PENDING, { ...options, request });
   }
 
   /** STARTED, with optional meta (for example `{ pid, hostname }`) as its result. */
@@ -156,6 +166,30 @@ export class DatabaseBackend {
       }
     }
     return metas;
+  }
+
+  /**
+   * Every recorded change of a task's state, oldest first (#11): the history triggers' rows,
+   * whoever wrote them. Empty for an unknown id, a forgotten or cleaned-up task, or while history
+   * is switched off.
+   */
+  async getTaskHistory(taskId: string): Promise<TaskEvent[]> {
+    validateId(taskId, "task");
+    const rows = await this.retrying("getTaskHistory", taskId, () => this.driver.taskHistory(taskId));
+    return rows.map(historyRowToEvent);
+  }
+
+  /** Whether the database keeps history (its history triggers are installed). */
+  historyEnabled(): Promise<boolean> {
+    return this.retrying("historyEnabled", undefined, () => this.driver.historyEnabled());
+  }
+
+  /**
+   * Switches history on or off for the whole database (every writer): installs or drops the
+   * history triggers. Rows already kept stay until their task goes. Returns whether it changed.
+   */
+  setHistory(on: boolean): Promise<boolean> {
+    return this.retrying("setHistory", undefined, () => this.driver.historySet(on));
   }
 
   /** Whether a row exists for the id (unknown and PENDING both read as PENDING otherwise). */

@@ -16,6 +16,8 @@ export async function openBackend(options: BackendOptions | string = {}): Promis
   );
   try {
     if (resolved.migrate) await withRetry(resolved.retry, (e) => driver.isTransient(e), "migrate", resolved.target.display, () => driver.migrate());
+    const history = resolved.history;
+    if (history !== undefined) await withRetry(resolved.retry, (e) => driver.isTransient(e), "history", resolved.target.display, () => driver.historySet(history));
   } catch (error) {
     await driver.close();
     throw error;

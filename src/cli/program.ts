@@ -59,7 +59,9 @@ Exit codes: 0 done, 1 failure, 2 usage error, 3 backend-cleanup skipped (another
   program.command("migrate")
     .description("apply pending migrations (idempotent); --check only reports them")
     .option("--check", "report pending migrations and exit 1 if there are any, without applying")
-    .addHelpText("after", "\nExample:\n  taskledger migrate --check || taskledger migrate")
+    .option("--history", "keep the history of every state change (installs the history triggers; on by default)")
+    .option("--no-history", "keep no history: drops the history triggers, for every writer (rows already kept stay)")
+    .addHelpText("after", "\nExamples:\n  taskledger migrate --check || taskledger migrate\n  taskledger migrate --no-history")
     .action(action((options: migrate.MigrateOptions) => migrate.run(options, deps())));
 
   program.command("backend-cleanup")
@@ -80,7 +82,7 @@ Exit codes: 0 done, 1 failure, 2 usage error, 3 backend-cleanup skipped (another
       cleanupEvery.wantsEvery(options) ? cleanupEvery.run(options, deps()) : cleanup.run(options, deps())));
 
   program.command("show")
-    .description("every stored field of tasks: status, result or error, traceback, extended meta, parent, children")
+    .description("every stored field of tasks: status, result or error, traceback, extended meta, parent, children, and the history timeline")
     .argument("<task-id...>")
     .addHelpText("after", "\nExample:\n  taskledger show 0b6f6d0e-1c1e-4c56-9b1e-3b1f4c8a2d10")
     .action(action((ids: string[]) => show.run(ids, deps())));
@@ -92,7 +94,7 @@ Exit codes: 0 done, 1 failure, 2 usage error, 3 backend-cleanup skipped (another
     .addHelpText("after", "\nExample:\n  taskledger list --state FAILURE --worker celery@worker1 --since 2026-11-17 --until 2026-11-18")
     .action(action((options: list.ListOptions) => list.run(options, deps())));
 
-  addFilters(program.command("stats").description("counts by state, task name, worker and hour; failure rate (default window: last 24h)"))
+  addFilters(program.command("stats").description("counts by state, task name, worker and hour; failure rate; queue and run time per task name (default window: last 24h)"))
     .option("--all", "all time instead of the last 24h")
     .option("--top <n>", "rows per table (default 10)")
     .addHelpText("after", "\nExample:\n  taskledger stats --since 7d --name reports.generate")

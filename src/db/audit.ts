@@ -74,6 +74,21 @@ export function countByHour(t: Tables, q: TaskQuery, fragments: AuditFragments, 
     FROM ${sql.raw(t.task)} WHERE ${whereTasks(q)} AND date_done IS NOT NULL GROUP BY key ORDER BY n DESC, key LIMIT ${limit}`;
 }
 
+/**
+ * Per task in the window (#11): its name, when it was sent (first PENDING event), first started
+ * and finished (last ready event), from the history table. Queue and run times are taken from
+ * these in src/backend/auditor.ts, since SQLite has no percentile functions.
+ */
+export function taskTimings(t: Tables, q: TaskQuery): SQL {
+  return sql`SELECT w.name AS name,
+      min(CASE WHEN h.status = 'PENDING' THEN h.date END) AS sent,
+      min(CASE WHEN h.status = 'STARTED' THEN h.date END) AS started,
+      max(CASE WHEN h.status IN ('SUCCESS', 'FAILURE', 'REVOKED') THEN h.date END) AS done
+    FROM (SELECT task_id, name FROM ${sql.raw(t.task)} WHERE ${whereTasks(q)}) AS w
+    JOIN ${sql.raw(t.history)} AS h ON h.task_id = w.task_id
+    GROUP BY w.task_id, w.name`;
+}
+
 /** What a cleanup would delete: the dry run's counts, on the same predicates as the deletes. */
 export function countExpiredTasks(t: Tables, before: Date, only?: readonly string[], except?: readonly string[]): SQL {
   const parts: SQL[] = [sql`date_done < ${toNaiveUtc(before)}`];

@@ -58,6 +58,20 @@ export interface TaskRow {
   mistyped?: readonly { column: string; storedAs: string; expected: string }[];
 }
 
+/** One row of the history table (#11), as read. */
+export interface TaskHistoryRow {
+  taskId: string;
+  status: string | null;
+  /** When the change happened (UTC). */
+  date: Date | null;
+  worker: string | null;
+  retries: number | null;
+  queue: string | null;
+  /** The stored exception of a FAILURE or RETRY, else null. */
+  result: Buffer | null;
+  traceback: string | null;
+}
+
 export interface GroupRow {
   groupId: string;
   result: Buffer | null;
@@ -95,6 +109,14 @@ export interface ChangeWatch {
   readonly ready: Promise<void>;
   pause(): void;
   resume(): void;
+  /**
+   * Registers interest in these ids (PostgreSQL: rows in the interest table, so the notify
+   * trigger notifies for them, #11); settles once the registration is committed, or failed (the
+   * waiter's bounded re-read covers that). Nothing to do on SQLite.
+   */
+  watch(taskIds: readonly string[]): Promise<void>;
+  /** Withdraws interest in ids nobody in this process waits for any longer. */
+  unwatch(taskIds: readonly string[]): void;
   close(): Promise<void>;
 }
 
@@ -128,6 +150,12 @@ export interface Driver {
   taskGetMany(taskIds: readonly string[]): Promise<TaskRow[]>;
   taskExists(taskId: string): Promise<boolean>;
   taskForget(taskIds: readonly string[]): Promise<number>;
+  /** The history rows of one task, oldest first (#11). */
+  taskHistory(taskId: string): Promise<TaskHistoryRow[]>;
+  /** Whether the history triggers are installed (#11). */
+  historyEnabled(): Promise<boolean>;
+  /** Installs (true) or drops (false) the history triggers; returns whether anything changed. */
+  historySet(on: boolean): Promise<boolean>;
   /** Deletes one bounded batch of expired task rows (date_done index); returns the count. */
   taskDeleteExpired(params: DeleteExpiredParams): Promise<number>;
   /** Deletes one bounded batch of unready rows (date_done NULL) last written before `before`. */

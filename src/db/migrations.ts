@@ -12,6 +12,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { MigrationError } from "../errors.js";
 import type { Dialect } from "./driver.js";
+import { CELERY_TABLES, type Tables } from "./tables.js";
 
 export interface Migration {
   tag: string;
@@ -48,4 +49,19 @@ export function readMigrations(dialect: Dialect): Migration[] {
 /** Migrations whose tag is not yet recorded, in journal order. */
 export function pendingOf(all: Migration[], appliedTags: ReadonlySet<string>): Migration[] {
   return all.filter((m) => !appliedTags.has(m.tag));
+}
+
+/**
+ * The CREATE TRIGGER statements of the history triggers, from the migration that made them and
+ * rewritten for the configured names: switching history back on (#11) runs them again, so the
+ * trigger text lives in one place.
+ */
+export function historyTriggerStatements(dialect: Dialect, tables: Tables): string[] {
+  const names = ["tl_history_insert", "tl_history_update"].map((suffix) => `${CELERY_TABLES.task}_${suffix}`);
+  const statements = readMigrations(dialect).flatMap((m) => m.statements)
+    .map((s) => s.replace(/^(?:--[^\n]*\n\s*)+/, "")) // leading comments
+    .filter((s) => names.some((name) => new RegExp(`^CREATE TRIGGER [\`"]${name}[\`"]`).test(s)))
+    .map((s) => tables.rewriteMigration(s));
+  if (statements.length !== names.length) throw new MigrationError(`the history triggers are missing from migrations/${dialect === "postgresql" ? "pg" : "sqlite"}; reinstall taskledger`);
+  return statements;
 }

@@ -2,7 +2,7 @@
  * Both dialects select the same columns under the same names, so one mapping turns a raw row
  * into a TaskRow.
  */
-import type { TaskRow } from "./driver.js";
+import type { TaskHistoryRow, TaskRow } from "./driver.js";
 import { fromNaiveUtc } from "./naive-utc.js";
 
 export interface RawTaskRow {
@@ -75,4 +75,19 @@ function withMistyped(row: TaskRow, r: RawTaskRow): TaskRow {
 
 export function toGroupRow(r: RawGroupRow) {
   return { groupId: r.taskset_id, result: r.result, dateDone: fromNaiveUtc(r.date_done) };
+}
+
+export interface RawHistoryRow {
+  task_id: string;
+  status: string | null;
+  date: string | null;
+  worker: string | null;
+  retries: number | null;
+  queue: string | null;
+  result: Buffer | null;
+  traceback: string | null;
+}
+
+export function toHistoryRow(r: RawHistoryRow): TaskHistoryRow {
+  return { taskId: r.task_id, status: r.status, date: fromNaiveUtc(r.date), worker: r.worker, retries: r.retries, queue: r.queue, result: r.result, traceback: r.traceback };
 }

@@ -40,6 +40,12 @@ export interface Tables {
   migrations: string;
   /** The same table's bare name (SQLite's catalog and PostgreSQL's to_regclass look it up). */
   migrationsName: string;
+  /** `<task table>_history`: one row per state change, kept by triggers (#11). */
+  history: string;
+  /** `<task table>_interest` (PostgreSQL): the ids waiters wait for, so only those are notified (#11). */
+  interest: string;
+  /** The history triggers, unquoted (`history: false` drops them, `true` creates them again). */
+  historyTriggers: readonly string[];
   /** The NOTIFY channel for the task table (PostgreSQL), unquoted: it is passed as a value. */
   channel: string;
   /** Rewrites drizzle-kit's migration SQL, generated for Celery's names, to these names. */
@@ -63,6 +69,9 @@ export function resolveTables(dialect: Dialect, config: Partial<TableConfig> = {
     groupSequence: qualify(full.groupSchema, '"taskset_id_sequence"', "tableSchemas.group"),
     migrations: qualify(full.taskSchema, quoteIdentifier(migrationsTableName(full), "tableNames"), "tableSchemas.task"),
     migrationsName: migrationsTableName(full),
+    history: qualify(full.taskSchema, quoteIdentifier(`${full.task}_history`, "tableNames.task"), "tableSchemas.task"),
+    interest: qualify(full.taskSchema, quoteIdentifier(`${full.task}_interest`, "tableNames.task"), "tableSchemas.task"),
+    historyTriggers: [`${full.task}_tl_history_insert`, `${full.task}_tl_history_update`],
     channel: `taskledger_${full.taskSchema ? `${full.taskSchema}_` : ""}${full.task}`.slice(0, 63),
     rewriteMigration: (sql) => rewrite(sql, full, tables),
   };
@@ -86,10 +95,21 @@ export function migrationsTableName(config: TableConfig): string {
   return `${MIGRATIONS_TABLE}_${createHash("sha256").update(`${config.task}\n${config.group}`).digest("hex").slice(0, 16)}`;
 }
 
+/**
+ * Relations and functions of migration 0002 that live beside the task table: schema-qualified
+ * when renamed, where other names (indexes, triggers, constraints) are only renamed.
+ */
+const TASK_SCHEMA_OBJECTS = new Set(
+  ["history", "interest", "notify_ready", "history_on_insert", "history_on_update", "history_on_delete"].map((suffix) => `${CELERY_TABLES.task}_${suffix}`),
+);
+
 function rewrite(sql: string, config: TableConfig, tables: Tables): string {
   if (config.task === CELERY_TABLES.task && config.group === CELERY_TABLES.group && !config.taskSchema && !config.groupSchema) return sql;
   const rename = (name: string) => name.replace(CELERY_TABLES.group, config.group).replace(CELERY_TABLES.task, config.task);
+  const qualified = (name: string) => (config.taskSchema ? `"${config.taskSchema}"."${rename(name)}"` : `"${rename(name)}"`);
   return sql
+    // The NOTIFY channel, passed to the notify trigger as an argument (validated characters only).
+    .replace(/'taskledger_celery_taskmeta'/g, `'${tables.channel}'`)
     .replace(/"public"\."task_id_sequence"/g, tables.taskSequence)
     .replace(/"public"\."taskset_id_sequence"/g, tables.groupSequence)
     .replace(/nextval\('task_id_sequence'\)/g, `nextval('${tables.taskSequence}')`)
@@ -97,6 +117,7 @@ function rewrite(sql: string, config: TableConfig, tables: Tables): string {
     .replace(/(["`])([A-Za-z0-9_$]+)\1/g, (token, quote: string, name: string) => {
       if (name === CELERY_TABLES.task) return quote === '"' ? tables.task : `\`${config.task}\``;
       if (name === CELERY_TABLES.group) return quote === '"' ? tables.group : `\`${config.group}\``;
+      if (quote === '"' && TASK_SCHEMA_OBJECTS.has(name)) return qualified(name);
       return name.includes(CELERY_TABLES.task) || name.includes(CELERY_TABLES.group) ? `${quote}${rename(name)}${quote}` : token;
     });
 }

@@ -9,7 +9,7 @@
 import type { DatabaseBackend } from "../backend/database-backend.js";
 import { IncompleteStreamError, InvalidIdError } from "../errors.js";
 import { FAILURE, isReady, PROPAGATE_STATES, SUCCESS, type TaskState } from "../states.js";
-import type { ResultTuple, TaskMeta } from "../types.js";
+import type { ResultTuple, TaskEvent, TaskMeta } from "../types.js";
 import type { NoPropagate, Propagate, ResultLike } from "./result-like.js";
 import { resolveWait, waitUntil, type WaitOptions } from "./wait.js";
 
@@ -59,6 +59,14 @@ export class AsyncResult<T = unknown> implements ResultLike<T> {
     const meta = await this.backend.getTaskMeta(this.id);
     if (isReady(meta.status)) this.cached = meta;
     return meta as TaskMeta<T>;
+  }
+
+  /**
+   * Every recorded change of the task's state, oldest first (#11): when it was sent, received,
+   * started, each retry with its exception, and how it ended; Celery's writes included.
+   */
+  history(): Promise<TaskEvent[]> {
+    return this.backend.getTaskHistory(this.id);
   }
 
   async state(): Promise<TaskState> {

@@ -4,6 +4,7 @@ import { describe, it } from "node:test";
 import { AsyncResult, BackendClosedError, DatabaseError, openBackend, ResultSet, states, TimeoutError, type DatabaseBackend } from "../../src/index.js";
 import { runFixture } from "../helpers/spawn.js";
 import type { SuiteContext } from "./suite.js";
+import { readMigrations } from "../../src/db/migrations.js";
 
 /** An error the dialect's driver classes as transient: a reset connection, a busy file. */
 function transientError(dialect: string): Error {
@@ -144,7 +145,7 @@ export function faultSuite(ctx: SuiteContext): void {
       assert.ok([...metas.values()].every((m) => !(m instanceof Error) && m.status === states.SUCCESS));
       const status = await b.driver.migrationStatus();
       assert.deepEqual(status.pending, []);
-      assert.equal(status.applied.length, 1);
+      assert.equal(status.applied.length, readMigrations(ctx.harness.dialect).length);
     });
 
     it("migrating an up-to-date database is a no-op", async () => {

@@ -11,6 +11,7 @@ import { clientSuite } from "./client.js";
 import { expirySuite } from "./expiry.js";
 import { faultSuite } from "./faults.js";
 import { groupSuite } from "./group.js";
+import { historySuite } from "./history.js";
 import { precedenceSuite } from "./precedence.js";
 import { storeReadSuite } from "./store-read.js";
 
@@ -50,5 +51,6 @@ export function backendSuite(harness: Harness, skip: string | false): void {
     faultSuite(context);
     clientSuite(context);
     celerySemanticsSuite(context);
+    historySuite(context);
   });
 }

@@ -9,6 +9,7 @@ import { openBackend, states, type DatabaseBackend } from "../../src/index.js";
 import { bufferOutput } from "../../src/cli/output.js";
 import { buildProgram } from "../../src/cli/program.js";
 import { cli, cliProcess } from "../helpers/cli.js";
+import { readMigrations } from "../../src/db/migrations.js";
 import type { Harness } from "../helpers/harness.js";
 
 const DAY = 86_400_000;
@@ -54,10 +55,10 @@ export function cliSuite(harness: Harness, skip: string | false, options: { with
       if (harness.dialect === "sqlite") (await openBackend({ url: fresh, migrate: false })).close();
       const pending = await cli(["--url", fresh, "--json", "migrate", "--check"]);
       assert.equal(pending.code, 1, pending.stderr);
-      assert.deepEqual(JSON.parse(pending.stdout).pending, ["0000_init"]);
+      assert.deepEqual(JSON.parse(pending.stdout).pending, readMigrations(harness.dialect).map((m) => m.tag));
       const applied = await cli(["--url", fresh, "migrate"]);
       assert.equal(applied.code, 0, applied.stderr);
-      assert.match(applied.stdout, /applied 0000_init/);
+      assert.match(applied.stdout, /applied 0000_init, /);
       const again = await cli(["--url", fresh, "--json", "migrate"]);
       assert.equal(again.code, 0);
       assert.deepEqual(JSON.parse(again.stdout).appliedNow, []);
@@ -123,6 +124,81 @@ export function cliSuite(harness: Harness, skip: string | false, options: { with
       assert.equal(stats.busiestHours[0].count, 8);
       const text = await cli(["--url", fresh, "stats"]);
       assert.match(text.stdout, /9 tasks since .*failure rate 25\.0%/);
+    });
+
+    it("show prints the history timeline with durations and each failed attempt's exception; --json includes it (#11)", async () => {
+      const task = randomUUID();
+      const t0 = Date.now() - 60_000;
+      const at = (s: number) => new Date(t0 + s * 1000);
+      await backend.markAsSent(task, { name: "etl.timeline" }, { now: at(0) });
+      await backend.markAsStarted(task, null, { request: { name: "etl.timeline", worker: "w1" }, now: at(1.5) });
+      await backend.markAsRetry(task, new RangeError("db busy"), { request: { name: "etl.timeline", worker: "w1" }, now: at(2) });
+      await backend.markAsStarted(task, null, { request: { name: "etl.timeline", worker: "w2", retries: 1 }, now: at(12) });
+      await backend.markAsDone(task, 1, { request: { name: "etl.timeline", worker: "w2", retries: 1 }, now: at(15) });
+      const text = await cli(["--url", url, "show", task]);
+      assert.equal(text.code, 0, text.stderr);
+      const lines = text.stdout.split("\n");
+      const timeline = lines.slice(lines.indexOf("  history:") + 3).filter((line) => line.trim() !== "").map((line) => line.trim().split(/\s{2,}/));
+      assert.deepEqual(timeline, [
+        [at(0).toISOString(), "PENDING"],
+        [at(1.5).toISOString(), "STARTED", "w1", "+1.5 s"],
+        [at(2).toISOString(), "RETRY", "w1", "+500 ms", "RangeError: db busy"],
+        [at(12).toISOString(), "STARTED", "w2", "+10.0 s"],
+        [at(15).toISOString(), "SUCCESS", "w2", "+3.0 s"],
+      ]);
+      const [shown] = JSON.parse((await cli(["--url", url, "--json", "show", task])).stdout);
+      assert.deepEqual(shown.history.map((e: { status: string; date: string }) => [e.status, e.date]), [
+        ["PENDING", at(0).toISOString()], ["STARTED", at(1.5).toISOString()], ["RETRY", at(2).toISOString()], ["STARTED", at(12).toISOString()], ["SUCCESS", at(15).toISOString()],
+      ]);
+      assert.deepEqual(shown.history[2].error, { exc_type: "RangeError", exc_module: "builtins", exc_message: ["db busy"] });
+    });
+
+    it("stats adds queue time and run time per task name (p50, p95, max) over the window (#11)", async () => {
+      const fresh = await harness.freshUrl("cli_timings");
+      const b = await openBackend({ url: fresh, resultExtended: true });
+      opened.push(b);
+      const t0 = Date.now() - 3_600_000;
+      // Task i of "t.fast" queues i seconds and runs 2i seconds; "t.other" has no send time (run time only).
+      for (let i = 1; i <= 20; i++) {
+        const task = randomUUID();
+        const request = { name: "t.fast" };
+        await b.markAsSent(task, request, { now: new Date(t0) });
+        await b.markAsStarted(task, null, { request, now: new Date(t0 + i * 1000) });
+        await b.markAsDone(task, i, { request, now: new Date(t0 + 3 * i * 1000) });
+      }
+      const other = randomUUID();
+      await b.markAsStarted(other, null, { request: { name: "t.other" }, now: new Date(t0) });
+      await b.markAsFailure(other, new Error("x"), { request: { name: "t.other" }, now: new Date(t0 + 500) });
+      const result = await cli(["--url", fresh, "--json", "stats"]);
+      assert.equal(result.code, 0, result.stderr);
+      const { timings } = JSON.parse(result.stdout);
+      assert.deepEqual(timings, [
+        { name: "t.fast", queue: { count: 20, p50: 10_000, p95: 19_000, max: 20_000 }, run: { count: 20, p50: 20_000, p95: 38_000, max: 40_000 } },
+        { name: "t.other", queue: null, run: { count: 1, p50: 500, p95: 500, max: 500 } },
+      ]);
+      const text = await cli(["--url", fresh, "stats"]);
+      assert.match(text.stdout, /queue and run time/);
+      assert.match(text.stdout, /t\.fast\s+20\s+10\.0 s\s+19\.0 s\s+20\.0 s\s+20\s+20\.0 s\s+38\.0 s\s+40\.0 s/);
+      const outside = JSON.parse((await cli(["--url", fresh, "--json", "stats", "--until", new Date(t0 - 1000).toISOString()])).stdout);
+      assert.deepEqual(outside.timings, []);
+    });
+
+    it("migrate --no-history switches history off for every writer and --history back on (#11)", async () => {
+      const fresh = await harness.freshUrl("cli_history");
+      const off = await cli(["--url", fresh, "--json", "migrate", "--no-history"]);
+      assert.equal(off.code, 0, off.stderr);
+      assert.equal(JSON.parse(off.stdout).history, false);
+      const b = await openBackend({ url: fresh });
+      opened.push(b);
+      const task = randomUUID();
+      await b.markAsDone(task, 1);
+      assert.deepEqual(await b.getTaskHistory(task), []);
+      const on = await cli(["--url", fresh, "migrate", "--history"]);
+      assert.equal(on.code, 0, on.stderr);
+      assert.match(on.stdout, /history switched on/);
+      const later = randomUUID();
+      await b.markAsDone(later, 1);
+      assert.equal((await b.getTaskHistory(later)).length, 1);
     });
 
     it("backend-cleanup --dry-run counts and deletes nothing; a real run keeps what retention says", async () => {

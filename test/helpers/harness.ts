@@ -35,8 +35,22 @@ export interface Harness {
   dropListeners(url: string): Promise<number>;
   /** LISTEN connections currently open (PostgreSQL). */
   listenerCount(url: string): Promise<number>;
+  /** Runs one SQL statement behind taskledger's back, as psql or another app would (#11). */
+  execRaw(url: string, statement: string): Promise<void>;
+  /** Rows in a table. */
+  countRows(url: string, table: string): Promise<number>;
+  /** LISTENs on a channel with a plain client (PostgreSQL only). */
+  listen(url: string, channel: string): Promise<RawListener>;
   /** Drops what freshUrl created. */
   cleanup(): Promise<void>;
 }
 
 export type OpenFor = (url: string, options?: Omit<BackendOptions, "url">) => Promise<DatabaseBackend>;
+
+export interface RawListener {
+  /** Every payload received so far. */
+  readonly received: string[];
+  /** The next payload not yet returned by next(). */
+  next(): Promise<string>;
+  close(): Promise<void>;
+}

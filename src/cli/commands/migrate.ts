@@ -1,9 +1,14 @@
-/** `taskledger migrate [--check]`: apply pending migrations (idempotent), or report them. */
+/**
+ * `taskledger migrate [--check] [--history | --no-history]`: apply pending migrations
+ * (idempotent), or report them; switch the history triggers on or off (#11).
+ */
 import { EXIT } from "../exit-codes.js";
 import { withBackend, type CommandDeps } from "../context.js";
 
 export interface MigrateOptions {
   check?: boolean;
+  /** true: install the history triggers; false: drop them; undefined: leave them. */
+  history?: boolean;
 }
 
 export async function run(options: MigrateOptions, deps: CommandDeps): Promise<number> {
@@ -17,9 +22,13 @@ export async function run(options: MigrateOptions, deps: CommandDeps): Promise<n
     }
     const after = await backend.migrate();
     const appliedNow = after.applied.filter((tag) => !before.applied.includes(tag));
-    if (deps.json) deps.out.out(JSON.stringify({ url: backend.url, applied: after.applied, appliedNow, pending: after.pending, ran: after.planned }));
-    else if (appliedNow.length === 0) deps.out.out(`${backend.url}: already up to date (${after.applied.length} migrations applied)`);
-    else deps.out.out(`${backend.url}: applied ${appliedNow.join(", ")}`);
+    const switched = options.history === undefined ? false : await backend.setHistory(options.history);
+    const history = await backend.historyEnabled();
+    if (deps.json) deps.out.out(JSON.stringify({ url: backend.url, applied: after.applied, appliedNow, pending: after.pending, ran: after.planned, history }));
+    else {
+      deps.out.out(appliedNow.length === 0 ? `${backend.url}: already up to date (${after.applied.length} migrations applied)` : `${backend.url}: applied ${appliedNow.join(", ")}`);
+      if (switched) deps.out.out(`history switched ${history ? "on: every state change is recorded from now on" : "off: no state change is recorded; rows already kept stay until their task goes"}`);
+    }
     return EXIT.OK;
   }, { migrate: false, create: !options.check });
 }

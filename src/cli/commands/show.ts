@@ -2,7 +2,8 @@
 import type { ListedTask } from "../../backend/auditor.js";
 import { withBackend, type CommandDeps } from "../context.js";
 import { EXIT } from "../exit-codes.js";
-import { isoTime } from "../format.js";
+import { formatDuration, isoTime, table } from "../format.js";
+import type { TaskEvent } from "../../types.js";
 import { taskRecord, toPlain } from "../values.js";
 
 export async function run(taskIds: string[], deps: CommandDeps): Promise<number> {
@@ -10,10 +11,16 @@ export async function run(taskIds: string[], deps: CommandDeps): Promise<number>
     const found = await backend.audit.byIds(taskIds);
     const byId = new Map(found.map((entry) => [entry.row.taskId, entry]));
     const missing = taskIds.filter((id) => !byId.has(id));
+    // The timeline (#11): one query per shown task; a database without history shows none.
+    const histories = new Map<string, TaskEvent[] | Error>();
+    for (const id of taskIds) {
+      if (!byId.has(id)) continue;
+      histories.set(id, await backend.getTaskHistory(id).catch((error: Error) => error));
+    }
     if (deps.json) {
-      deps.out.out(JSON.stringify(taskIds.map((id) => (byId.has(id) ? taskRecord(byId.get(id)!) : { task_id: id, status: "PENDING", exists: false })), null, 2));
+      deps.out.out(JSON.stringify(taskIds.map((id) => (byId.has(id) ? { ...taskRecord(byId.get(id)!), history: historyRecords(histories.get(id)!) } : { task_id: id, status: "PENDING", exists: false, history: [] })), null, 2));
     } else {
-      deps.out.out(taskIds.map((id) => (byId.has(id) ? describe(byId.get(id)!) : `task ${id}\n  no row: unknown to this store (reads as PENDING)`)).join("\n\n"));
+      deps.out.out(taskIds.map((id) => (byId.has(id) ? `${describe(byId.get(id)!)}\n${timeline(histories.get(id)!)}` : `task ${id}\n  no row: unknown to this store (reads as PENDING)`)).join("\n\n"));
     }
     return missing.length > 0 ? EXIT.FAILURE : EXIT.OK;
   });
@@ -48,4 +55,24 @@ function describe(entry: ListedTask): string {
   }
   if (row.traceback) lines.push("  traceback:", ...row.traceback.split("\n").map((line) => `    ${line}`));
   return lines.join("\n");
+}
+
+/** Events as JSON: TaskEvent with ISO dates and errors in their stored form. */
+function historyRecords(events: TaskEvent[] | Error): unknown[] {
+  if (events instanceof Error) return [];
+  return events.map((e) => ({ task_id: e.taskId, status: e.status, date: e.date.toISOString(), worker: e.worker, retries: e.retries, queue: e.queue, error: toPlain(e.error), traceback: e.traceback }));
+}
+
+/** "history": time, state, worker, time since the previous event, and the exception of a failed attempt. */
+function timeline(events: TaskEvent[] | Error): string {
+  if (events instanceof Error) return `  history      unavailable (${events.message}); run \`taskledger migrate\``;
+  if (events.length === 0) return "  history      none recorded (history off, or written before it was on)";
+  const rows = events.map((e, i) => [
+    e.date.toISOString(),
+    e.status,
+    e.worker ?? "",
+    i === 0 ? "" : `+${formatDuration(e.date.getTime() - events[i - 1]!.date.getTime())}`,
+    e.error ? `${(e.error as Error & { excType?: string }).excType ?? e.error.name}: ${e.error.message}` : "",
+  ]);
+  return `  history:\n${table(["TIME (UTC)", "STATE", "WORKER", "SINCE PREVIOUS", "EXCEPTION"], rows).split("\n").map((line) => `    ${line}`).join("\n")}`;
 }

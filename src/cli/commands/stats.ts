@@ -1,8 +1,8 @@
 /** `taskledger stats`: counts by state, task name, worker and hour over a window. */
-import type { CountEntry } from "../../backend/auditor.js";
+import type { CountEntry, DurationStats, NameTimings } from "../../backend/auditor.js";
 import { positiveInt, queryFrom, withBackend, type CommandDeps, type FilterOptions } from "../context.js";
 import { EXIT } from "../exit-codes.js";
-import { bar, formatCount, table } from "../format.js";
+import { bar, formatCount, formatDuration, table } from "../format.js";
 
 export interface StatsOptions extends FilterOptions {
   all?: boolean;
@@ -14,8 +14,16 @@ export async function run(options: StatsOptions, deps: CommandDeps): Promise<num
   const top = options.top === undefined ? 10 : positiveInt(options.top, "--top");
   return withBackend(deps, async (backend) => {
     const stats = await backend.audit.stats(query, { top });
+    // Queue and run times come from the history (#11); a database without it still gets its counts.
+    let timings: NameTimings[] | null = null;
+    let timingsError: string | null = null;
+    try {
+      timings = await backend.audit.timings(query, { top });
+    } catch (error) {
+      timingsError = `no task history here (${(error as Error).message}); run \`taskledger migrate\``;
+    }
     if (deps.json) {
-      deps.out.out(JSON.stringify({ since: query.since?.toISOString() ?? null, until: query.until?.toISOString() ?? null, ...stats }, null, 2));
+      deps.out.out(JSON.stringify({ since: query.since?.toISOString() ?? null, until: query.until?.toISOString() ?? null, ...stats, timings }, null, 2));
       return EXIT.OK;
     }
     const window = `${query.since ? `since ${query.since.toISOString()}` : "all time"}${query.until ? ` until ${query.until.toISOString()}` : ""}`;
@@ -38,7 +46,21 @@ export async function run(options: StatsOptions, deps: CommandDeps): Promise<num
       section("worker", stats.byWorker, true),
       "",
       section("busiest hour (UTC)", stats.busiestHours.map((e) => ({ ...e, key: e.key ? `${e.key}:00` : null })), true),
+      "",
+      timingsSection(timings, timingsError),
     ].join("\n"));
     return EXIT.OK;
   });
+}
+
+/** Queue time (sent to started) and run time (started to finished) per task name, from the history. */
+function timingsSection(timings: NameTimings[] | null, error: string | null): string {
+  const title = "queue and run time (sent → started → finished, from the history)";
+  if (timings === null) return `${title}\n  (${error})`;
+  if (timings.length === 0) return `${title}\n  (none: no task in the window has both ends recorded; producers record the send time with markAsSent)`;
+  const cells = (d: DurationStats | null) => (d ? [formatCount(d.count), formatDuration(d.p50), formatDuration(d.p95), formatDuration(d.max)] : ["0", "", "", ""]);
+  return `${title}\n${table(
+    ["TASK NAME", "QUEUED", "QUEUE P50", "P95", "MAX", "RAN", "RUN P50", "P95", "MAX"],
+    timings.map((t) => [t.name ?? "(none)", ...cells(t.queue), ...cells(t.run)]),
+  )}`;
 }

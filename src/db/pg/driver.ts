@@ -1,15 +1,17 @@
 /**
  * The PostgreSQL driver: a node-postgres pool, named prepared statements (./statements.ts),
- * advisory locks for migrations and cleanup, and NOTIFY on every committed store.
+ * advisory locks for migrations and cleanup. Waking and history are triggers (#11,
+ * migrations/pg/0002_history.sql), so they follow every writer's commits, not only ours.
  */
 import { sql, type SQL } from "drizzle-orm";
 import { PgDialect } from "drizzle-orm/pg-core";
 import pg from "pg";
 import type { AuditFragments } from "../audit.js";
-import type { AuditRow, DeleteExpiredParams, Driver, GroupRow, HeldLock, MigrationStatus, TaskRow, TaskWrite } from "../driver.js";
+import type { AuditRow, DeleteExpiredParams, Driver, GroupRow, HeldLock, MigrationStatus, TaskHistoryRow, TaskRow, TaskWrite } from "../driver.js";
+import { historyTriggerStatements } from "../migrations.js";
 import { toNaiveUtc } from "../naive-utc.js";
-import { toGroupRow, toTaskRow, type RawGroupRow, type RawTaskRow } from "../rows.js";
-import type { Tables } from "../tables.js";
+import { toGroupRow, toHistoryRow, toTaskRow, type RawGroupRow, type RawHistoryRow, type RawTaskRow } from "../rows.js";
+import { quoteIdentifier, type Tables } from "../tables.js";
 import type { ChangeListener, ChangeWatch } from "../driver.js";
 import { ClientPool } from "./client-pool.js";
 import { isTransientPgError } from "./errors.js";
@@ -48,7 +50,7 @@ export class PgDriver implements Driver {
     this.sql = buildStatements(this.tables);
   }
 
-  /** The channel stores NOTIFY on; listeners pass it to LISTEN. */
+  /** The channel the notify trigger notifies on; listeners pass it to LISTEN. */
   get notifyChannel(): string {
     return this.tables.channel;
   }
@@ -59,7 +61,7 @@ export class PgDriver implements Driver {
   }
 
   async taskStore(w: TaskWrite): Promise<boolean> {
-    const result = await this.pool.query({ name: "tl_task_store", text: this.sql.taskStore, values: [...writeValues(w), w.extended !== null, w.replaceReady, this.tables.channel] });
+    const result = await this.pool.query({ name: "tl_task_store", text: this.sql.taskStore, values: [...writeValues(w), w.extended !== null, w.replaceReady] });
     return (result.rowCount ?? 0) > 0;
   }
 
@@ -76,8 +78,8 @@ export class PgDriver implements Driver {
       for (const w of batch) values(w).forEach((value, i) => columns[i]!.push(value));
       const result = await this.pool.query<{ written: number }>(
         lean
-          ? { name: "tl_task_store_many_lean", text: this.sql.taskStoreManyLean, values: [...columns, first.replaceReady, this.tables.channel] }
-          : { name: "tl_task_store_many", text: this.sql.taskStoreMany, values: [...columns, first.extended !== null, first.replaceReady, this.tables.channel] },
+          ? { name: "tl_task_store_many_lean", text: this.sql.taskStoreManyLean, values: [...columns, first.replaceReady] }
+          : { name: "tl_task_store_many", text: this.sql.taskStoreMany, values: [...columns, first.extended !== null, first.replaceReady] },
       );
       written += result.rows[0]!.written;
     }
@@ -105,6 +107,41 @@ export class PgDriver implements Driver {
     if (taskIds.length === 0) return 0;
     const result = await this.pool.query({ name: "tl_task_forget", text: this.sql.taskForget, values: [taskIds] });
     return result.rowCount ?? 0;
+  }
+
+  async taskHistory(taskId: string): Promise<TaskHistoryRow[]> {
+    const result = await this.pool.query<RawHistoryRow>({ name: "tl_task_history", text: this.sql.taskHistory, values: [taskId] });
+    return result.rows.map(toHistoryRow);
+  }
+
+  async historyEnabled(): Promise<boolean> {
+    return (await this.historyTriggerCount()) === this.tables.historyTriggers.length;
+  }
+
+  private async historyTriggerCount(): Promise<number> {
+    const result = await this.pool.query<{ n: number }>(
+      { text: "SELECT count(*)::int AS n FROM pg_trigger WHERE tgrelid = to_regclass($1) AND tgname = ANY($2::text[])", values: [this.tables.task, this.tables.historyTriggers] },
+    );
+    return result.rows[0]!.n;
+  }
+
+  /** Drops the history triggers and, to switch history on, creates them again: one transaction. */
+  async historySet(on: boolean): Promise<boolean> {
+    const n = await this.historyTriggerCount();
+    if (on ? n === this.tables.historyTriggers.length : n === 0) return false;
+    const client = await this.pool.dedicated();
+    try {
+      await client.query("BEGIN");
+      for (const name of this.tables.historyTriggers) await client.query(`DROP TRIGGER IF EXISTS ${quoteIdentifier(name, "tableNames.task")} ON ${this.tables.task}`);
+      if (on) for (const statement of historyTriggerStatements("postgresql", this.tables)) await client.query(statement);
+      await client.query("COMMIT");
+      return true;
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw error;
+    } finally {
+      await client.end().catch(() => undefined);
+    }
   }
 
   async taskDeleteExpired(p: DeleteExpiredParams): Promise<number> {
@@ -205,7 +242,7 @@ export class PgDriver implements Driver {
   }
 
   watchChanges(onChange: ChangeListener): ChangeWatch {
-    return new PgListener(this.options.url, this.tables.channel, onChange);
+    return new PgListener(this.options.url, this.tables.channel, this.tables.interest, onChange);
   }
 
   isTransient(error: unknown): boolean {

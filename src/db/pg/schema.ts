@@ -4,7 +4,7 @@
  * from this file.
  */
 import { sql } from "drizzle-orm";
-import { customType, index, integer, pgSequence, pgTable, text, timestamp, varchar } from "drizzle-orm/pg-core";
+import { bigint, customType, index, integer, pgSequence, pgTable, text, timestamp, varchar } from "drizzle-orm/pg-core";
 
 /** drizzle's pg-core has no bytea; Celery's PickleType and LargeBinary are bytea on PostgreSQL. */
 const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => "bytea" });
@@ -55,4 +55,27 @@ export const taskSet = pgTable(
     dateDone: timestamp("date_done", { mode: "string" }),
   },
   (t) => [index("ix_celery_tasksetmeta_date_done").on(t.dateDone)],
+);
+
+/**
+ * One row per change of a task's state (#11), appended by triggers on the task table
+ * (migrations/pg/0002_history.sql) so every writer's changes are kept, Celery's too. `result` and
+ * `traceback` hold the stored exception of FAILURE and RETRY rows only; `date` is when the change
+ * happened (naive UTC). Rows go with their task (a DELETE trigger), and the insert and update
+ * triggers can be switched off (`history: false`, `taskledger migrate --no-history`).
+ */
+export const taskHistory = pgTable(
+  "celery_taskmeta_history",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    taskId: varchar("task_id", { length: 155 }),
+    status: varchar("status", { length: 50 }),
+    date: timestamp("date", { mode: "string" }),
+    worker: varchar("worker", { length: 155 }),
+    retries: integer("retries"),
+    queue: varchar("queue", { length: 155 }),
+    result: bytea("result"),
+    traceback: text("traceback"),
+  },
+  (t) => [index("ix_celery_taskmeta_history_task_id").on(t.taskId, t.id)],
 );

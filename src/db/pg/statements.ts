@@ -7,22 +7,21 @@ import type { Tables } from "../tables.js";
 
 const READY = "('SUCCESS', 'FAILURE', 'REVOKED')";
 
-/** The precedence guard: an unready state never replaces a ready row; see states.ts. */
+/**
+ * The precedence guard: an unready state never replaces a ready row; see states.ts. And PENDING
+ * (a producer's markAsSent, #11) never replaces a row a worker already moved on.
+ */
 function guard(current: string, status: string, replaceReady: string): string {
-  return `(${current}.status IS NULL OR ${current}.status NOT IN ${READY} OR (${status} IN ${READY} AND ${replaceReady}))`;
+  return `((${current}.status IS NULL OR ${current}.status NOT IN ${READY} OR (${status} IN ${READY} AND ${replaceReady}))
+    AND (${status} <> 'PENDING' OR ${current}.status IS NULL OR ${current}.status = 'PENDING'))`;
 }
 
 /**
- * The end of a batch statement: how many rows the `written` CTE wrote, and one NOTIFY per 40
- * ready ids among them (a JSON array of 40 ids stays under the 8,000-byte payload limit).
+ * The end of a batch statement: how many rows the `written` CTE wrote. No NOTIFY here: the
+ * notify trigger (migrations/pg/0002_history.sql) sends one for ready rows a waiter registered
+ * interest in, whoever writes them (#11).
  */
-function countAndNotify(channel: string): string {
-  return `SELECT (SELECT count(*) FROM written)::int AS written,
-        (SELECT count(pg_notify(${channel}::text, ids)) FROM (
-          SELECT json_agg(task_id)::text AS ids FROM (
-            SELECT task_id, (row_number() OVER () - 1) / 40 AS chunk FROM written WHERE status IN ${READY}) AS ready
-          GROUP BY chunk) AS chunks) AS notified`;
-}
+const COUNT_WRITTEN = "SELECT count(*)::int AS written FROM written";
 
 const TASK_COLUMNS = "task_id, status, result, date_done, traceback, name, args, kwargs, worker, retries, queue, children, parent_id, group_id, date_updated";
 
@@ -52,10 +51,9 @@ export function buildStatements(t: Tables) {
     /**
      * One statement, one implicit transaction: update the row if it exists (so an update draws no
      * id from the sequence), else insert it; a racing insert lands in ON CONFLICT; both paths
-     * carry the precedence guard. The NOTIFY (a JSON array of ids) is sent on commit, only when
-     * a row was written in a ready state: waiters wait for nothing else, and notifying commits are
-     * serialized by PostgreSQL, so STARTED and RETRY stores skip it.
-     * $16 extended, $17 replaceReady, $18 channel.
+     * carry the precedence guard. Waking waiters is the notify trigger's job (#11): it notifies
+     * only ids someone waits for, so this statement carries no NOTIFY of its own.
+     * $16 extended, $17 replaceReady.
      */
     taskStore: `
       WITH updated AS (
@@ -71,8 +69,7 @@ export function buildStatements(t: Tables) {
         WHERE ${guard("t", "EXCLUDED.status", "$17::boolean")}
         RETURNING 1
       )
-      SELECT 1 FROM (SELECT 1 FROM updated UNION ALL SELECT 1 FROM inserted) AS written
-      LEFT JOIN LATERAL (SELECT pg_notify($18::text, json_build_array($1::varchar)::text) WHERE $2::varchar IN ${READY}) AS notified ON true`,
+      SELECT 1 FROM updated UNION ALL SELECT 1 FROM inserted`,
 
     /**
      * Many rows from parallel arrays (unnest): one statement whatever the count, far below the
@@ -90,14 +87,14 @@ export function buildStatements(t: Tables) {
         SELECT nextval('${t.taskSequence}'), ${TASK_COLUMNS} FROM input
         ON CONFLICT (task_id) DO UPDATE SET ${setFrom(excluded, "$16::boolean")}
         WHERE ${guard("t", "EXCLUDED.status", "$17::boolean")}
-        RETURNING t.task_id, t.status
+        RETURNING 1
       )
-      ${countAndNotify("$18")}`,
+      ${COUNT_WRITTEN}`,
 
     /**
      * taskStoreMany for batches without request metadata (no extended or lineage columns to
      * write, so those keep what the rows hold): 6 arrays instead of 15, about a third less time
-     * per row. $7 replaceReady, $8 channel.
+     * per row. $7 replaceReady.
      */
     taskStoreManyLean: `
       WITH written AS (
@@ -107,14 +104,16 @@ export function buildStatements(t: Tables) {
         ON CONFLICT (task_id) DO UPDATE SET status = EXCLUDED.status, result = EXCLUDED.result, date_done = EXCLUDED.date_done,
           traceback = EXCLUDED.traceback, date_updated = EXCLUDED.date_updated
         WHERE ${guard("t", "EXCLUDED.status", "$7::boolean")}
-        RETURNING t.task_id, t.status
+        RETURNING 1
       )
-      ${countAndNotify("$8")}`,
+      ${COUNT_WRITTEN}`,
 
     taskGet: `SELECT ${TASK_COLUMNS} FROM ${t.task} WHERE task_id = $1::varchar`,
     taskGetMany: `SELECT ${TASK_COLUMNS} FROM ${t.task} WHERE task_id = ANY($1::varchar[])`,
     taskExists: `SELECT 1 FROM ${t.task} WHERE task_id = $1::varchar`,
     taskForget: `DELETE FROM ${t.task} WHERE task_id = ANY($1::varchar[])`,
+    // Written by the history triggers (migrations/pg/0002_history.sql), in order of change.
+    taskHistory: `SELECT task_id, status, date, worker, retries, queue, result, traceback FROM ${t.history} WHERE task_id = $1::varchar ORDER BY id`,
     // Oldest first on the date_done index, a bounded batch per statement. The rows are named by
     // ctid from an ARRAY(...) of the batch: `id IN (SELECT …)` let the planner hash the whole
     // table on every batch (300–400 ms per 5,000 rows on 1M rows; 10 ms this way). No FOR UPDATE:

@@ -35,6 +35,13 @@ export class SqliteChangePoller implements ChangeWatch {
     this.timer = undefined;
   }
 
+  /** Any commit wakes every waiter here, so there is no interest to register. */
+  watch(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  unwatch(): void {}
+
   async close(): Promise<void> {
     this.pause();
   }

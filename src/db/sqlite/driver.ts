@@ -8,10 +8,11 @@ import Database from "better-sqlite3";
 import { sql, type SQL } from "drizzle-orm";
 import { SQLiteSyncDialect } from "drizzle-orm/sqlite-core";
 import type { AuditFragments } from "../audit.js";
-import type { AuditRow, DeleteExpiredParams, Driver, GroupRow, HeldLock, MigrationStatus, TaskRow, TaskWrite } from "../driver.js";
+import type { AuditRow, DeleteExpiredParams, Driver, GroupRow, HeldLock, MigrationStatus, TaskHistoryRow, TaskRow, TaskWrite } from "../driver.js";
+import { historyTriggerStatements } from "../migrations.js";
 import { toNaiveUtc } from "../naive-utc.js";
-import { toGroupRow, toTaskRow, type RawGroupRow, type RawTaskRow } from "../rows.js";
-import type { Tables } from "../tables.js";
+import { toGroupRow, toHistoryRow, toTaskRow, type RawGroupRow, type RawHistoryRow, type RawTaskRow } from "../rows.js";
+import { quoteIdentifier, type Tables } from "../tables.js";
 import type { ChangeListener, ChangeWatch } from "../driver.js";
 import { SqliteChangePoller } from "./change-poller.js";
 import { isTransientSqliteError } from "./errors.js";
@@ -101,6 +102,31 @@ export class SqliteDriver implements Driver {
   async taskForget(taskIds: readonly string[]): Promise<number> {
     if (taskIds.length === 0) return 0;
     return this.prepared().taskForget.run(JSON.stringify(taskIds)).changes;
+  }
+
+  async taskHistory(taskId: string): Promise<TaskHistoryRow[]> {
+    return (this.prepared().taskHistory.all(taskId) as RawHistoryRow[]).map(toHistoryRow);
+  }
+
+  async historyEnabled(): Promise<boolean> {
+    return this.historyTriggerCount() === this.tables.historyTriggers.length;
+  }
+
+  /** Drops the history triggers and, to switch history on, creates them again: one transaction. */
+  async historySet(on: boolean): Promise<boolean> {
+    const n = this.historyTriggerCount();
+    if (on ? n === this.tables.historyTriggers.length : n === 0) return false;
+    const statements = on ? historyTriggerStatements("sqlite", this.tables) : [];
+    this.db.transaction(() => {
+      for (const name of this.tables.historyTriggers) this.db.exec(`DROP TRIGGER IF EXISTS ${quoteIdentifier(name, "tableNames.task")}`);
+      for (const statement of statements) this.db.exec(statement);
+    }).immediate();
+    return true;
+  }
+
+  private historyTriggerCount(): number {
+    return this.db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name IN (SELECT value FROM json_each(?))").pluck()
+      .get(JSON.stringify(this.tables.historyTriggers)) as number;
   }
 
   async taskDeleteExpired(p: DeleteExpiredParams): Promise<number> {

@@ -52,6 +52,27 @@ export const taskSet = sqliteTable(
 );
 
 /**
+ * One row per change of a task's state (#11), appended by triggers; see ../pg/schema.ts. The id is
+ * the rowid without AUTOINCREMENT: new rows still get ids above every existing one, and there is
+ * no sqlite_sequence write per history row.
+ */
+export const taskHistory = sqliteTable(
+  "celery_taskmeta_history",
+  {
+    id: integer("id").primaryKey(),
+    taskId: varchar("task_id", 155),
+    status: varchar("status", 50),
+    date: datetime("date"),
+    worker: varchar("worker", 155),
+    retries: integer("retries"),
+    queue: varchar("queue", 155),
+    result: blob("result"),
+    traceback: text("traceback"),
+  },
+  (t) => [index("ix_celery_taskmeta_history_task_id").on(t.taskId, t.id)],
+);
+
+/**
  * Cleanup's lock on SQLite, which has no advisory locks: one lease row per lock name, taken with
  * an atomic upsert and renewed while held, so a crashed holder's lease simply runs out.
  * Not a Celery table; Celery never reads it.

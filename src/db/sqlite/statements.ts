@@ -30,11 +30,14 @@ export function buildStatements(t: Tables) {
         parent_id = COALESCE(excluded.parent_id, parent_id),
         group_id = COALESCE(excluded.group_id, group_id),
         date_updated = excluded.date_updated
-      WHERE status IS NULL OR status NOT IN ${READY} OR (excluded.status IN ${READY} AND ?)`,
+      WHERE (status IS NULL OR status NOT IN ${READY} OR (excluded.status IN ${READY} AND ?))
+        AND (excluded.status <> 'PENDING' OR status IS NULL OR status = 'PENDING')`,
     taskGet: `SELECT ${TASK_COLUMNS} FROM ${t.task} WHERE task_id = ?`,
     taskGetMany: `SELECT ${TASK_COLUMNS} FROM ${t.task} WHERE task_id IN (SELECT value FROM json_each(?))`,
     taskExists: `SELECT 1 FROM ${t.task} WHERE task_id = ?`,
     taskForget: `DELETE FROM ${t.task} WHERE task_id IN (SELECT value FROM json_each(?))`,
+    // Written by the history triggers (migrations/sqlite/0002_history.sql), in order of change.
+    taskHistory: `SELECT task_id, status, date, worker, retries, queue, result, traceback FROM ${t.history} WHERE task_id = ? ORDER BY id`,
     // One bounded batch per statement (and so per write-lock hold), oldest first on the index.
     taskDeleteExpired: `
       DELETE FROM ${t.task} WHERE id IN (

@@ -3,12 +3,13 @@
  * matching row (keyset pagination by id). Rows whose values cannot be decoded are reported in
  * place (a CorruptValueError with the raw row), never thrown, so a listing always completes.
  */
-import { countByColumn, countByHour, countTasks, listTasks, type ListOrder, type RawListedRow, type TaskQuery } from "../db/audit.js";
+import { countByColumn, countByHour, countTasks, listTasks, type ListOrder, type TaskQuery } from "../db/audit.js";
+import { countByTimeBucket, listFailures, toBuckets, toListedRows } from "../db/audit-overview.js";
 import type { Driver, TaskRow } from "../db/driver.js";
-import { toTaskRow } from "../db/rows.js";
 import type { Tables } from "../db/tables.js";
 import { CorruptValueError } from "../errors.js";
 import type { TaskMeta } from "../types.js";
+import { groupFailures, type FailureGroup } from "./failure-groups.js";
 import { rowToMeta } from "./task-meta.js";
 
 export type { ListOrder, TaskQuery };
@@ -17,6 +18,15 @@ export type { ListOrder, TaskQuery };
 export type ListedTask =
   | { id: number; meta: TaskMeta; corrupt?: undefined; row: TaskRow }
   | { id: number; meta?: undefined; corrupt: CorruptValueError; row: TaskRow };
+
+export type { FailureGroup };
+
+/** Finished tasks in one time bucket starting at `start` (epoch seconds, UTC). */
+export interface TimeBucket {
+  start: number;
+  count: number;
+  failures: number;
+}
 
 export interface CountEntry {
   key: string | null;
@@ -44,9 +54,41 @@ export class TaskAuditor {
 
   /** One page of matching rows, newest (by creation) first unless `order` says otherwise. */
   async list(query: TaskQuery = {}, page: { limit?: number; order?: ListOrder; afterId?: number } = {}): Promise<ListedTask[]> {
-    const sqlQuery = listTasks(this.tables, query, { limit: page.limit ?? 100, order: page.order ?? "newest", afterId: page.afterId });
-    const rows = (await this.retrying("list", () => this.driver.audit(sqlQuery))) as unknown as RawListedRow[];
-    return rows.map((raw) => this.decode(Number(raw.id), toTaskRow(raw)));
+    const sqlQuery = listTasks(this.tables, query, { limit: page.limit ?? 100, order: page.order ?? "newest", afterId: page.afterId }, this.driver.auditFragments);
+    const rows = toListedRows(await this.retrying("list", () => this.driver.audit(sqlQuery)));
+    return rows.map(({ id, row }) => this.decode(id, row));
+  }
+
+  /**
+   * One keyset page, newest first (#14): rows with an id below `before` (the previous page's
+   * `next`), and the cursor of the page after, or null at the end. Stable while rows arrive:
+   * new rows get larger ids and never shift a later page.
+   */
+  async page(query: TaskQuery = {}, page: { limit?: number; before?: number } = {}): Promise<{ items: ListedTask[]; next: number | null }> {
+    const limit = page.limit ?? 100;
+    const items = await this.list(query, { limit: limit + 1, order: "newest", afterId: page.before });
+    const more = items.length > limit;
+    if (more) items.length = limit;
+    return { items, next: more ? items[items.length - 1]!.id : null };
+  }
+
+  /** Finished tasks and failures per time bucket of `bucketSeconds` (the overview's chart). */
+  async timeline(query: TaskQuery, bucketSeconds: number): Promise<TimeBucket[]> {
+    return toBuckets(await this.retrying("timeline", () => this.driver.audit(countByTimeBucket(this.tables, query, this.driver.auditFragments, bucketSeconds))));
+  }
+
+  /**
+   * FAILURE rows grouped by exception type and message, most frequent first. Exceptions live
+   * inside the stored result (JSON or pickle), so the newest `scanLimit` failures are decoded here;
+   * `scanned` and `complete` say whether that covered every match.
+   */
+  async failureGroups(query: TaskQuery = {}, options: { scanLimit?: number } = {}): Promise<{ groups: FailureGroup[]; scanned: number; complete: boolean }> {
+    const scanLimit = options.scanLimit ?? 20_000;
+    const sqlQuery = listFailures(this.tables, query, this.driver.auditFragments, scanLimit + 1);
+    const rows = toListedRows(await this.retrying("failureGroups", () => this.driver.audit(sqlQuery)));
+    const complete = rows.length <= scanLimit;
+    if (!complete) rows.length = scanLimit;
+    return { groups: groupFailures(rows.map(({ id, row }) => this.decode(id, row))), scanned: rows.length, complete };
   }
 
   private decode(id: number, row: TaskRow): ListedTask {
@@ -80,7 +122,7 @@ export class TaskAuditor {
   }
 
   async count(query: TaskQuery = {}): Promise<number> {
-    const rows = await this.retrying("count", () => this.driver.audit(countTasks(this.tables, query)));
+    const rows = await this.retrying("count", () => this.driver.audit(countTasks(this.tables, query, this.driver.auditFragments)));
     return Number(rows[0]?.["n"] ?? 0);
   }
 
@@ -93,9 +135,10 @@ export class TaskAuditor {
         count: Number(r["n"]),
         failures: Number(r["failures"] ?? 0),
       }));
-    const byState = await read(countByColumn(this.tables, query, "status", 1000));
-    const byName = await read(countByColumn(this.tables, query, "name", top));
-    const byWorker = await read(countByColumn(this.tables, query, "worker", top));
+    const f = this.driver.auditFragments;
+    const byState = await read(countByColumn(this.tables, query, "status", 1000, f));
+    const byName = await read(countByColumn(this.tables, query, "name", top, f));
+    const byWorker = await read(countByColumn(this.tables, query, "worker", top, f));
     const busiestHours = await read(countByHour(this.tables, query, this.driver.auditFragments, top));
     const total = byState.reduce((sum, e) => sum + e.count, 0);
     const ready = byState.filter((e) => e.key === "SUCCESS" || e.key === "FAILURE" || e.key === "REVOKED").reduce((sum, e) => sum + e.count, 0);

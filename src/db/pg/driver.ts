@@ -2,6 +2,7 @@
  * The PostgreSQL driver: a node-postgres pool, named prepared statements (./statements.ts),
  * advisory locks for migrations and cleanup, and NOTIFY on every committed store.
  */
+import { likePrefix } from "../audit-overview.js";
 import { sql, type SQL } from "drizzle-orm";
 import { PgDialect } from "drizzle-orm/pg-core";
 import pg from "pg";
@@ -175,7 +176,14 @@ export class PgDriver implements Driver {
     return { release: () => client.end().catch(() => undefined) };
   }
 
-  readonly auditFragments: AuditFragments = { hourBucket: sql`to_char(date_done, 'YYYY-MM-DD HH24')` };
+  readonly auditFragments: AuditFragments = {
+    hourBucket: sql`to_char(date_done, 'YYYY-MM-DD HH24')`,
+    // extract(epoch) of a naive timestamp reads it as UTC, which is what date_done holds.
+    timeBucket: (seconds) => sql`(floor(extract(epoch FROM date_done) / ${seconds}) * ${seconds})::bigint`,
+    // LIKE 'prefix%' answers from the varchar_pattern_ops index of migration 0004 (#14) in any
+    // collation; the unique index on task_id serves LIKE only under the C collation.
+    idPrefix: (prefix) => sql`task_id LIKE ${likePrefix(prefix)} ESCAPE '\'`,
+  };
   private readonly drizzleDialect = new PgDialect();
 
   async audit(query: SQL): Promise<AuditRow[]> {

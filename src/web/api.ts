@@ -31,7 +31,7 @@ function json(value: unknown, status = 200): Response {
   return new Response(maskUrl(JSON.stringify(value)), { status, headers: { "Content-Type": "application/json; charset=utf-8" } });
 }
 
-export function mountApi(app: Hono, backend: DatabaseBackend, options: { livePollMs: number }): void {
+export function mountApi(app: Hono, backend: DatabaseBackend, options: { livePollMs: number; shutdown: AbortSignal }): void {
   app.get("/api", () => json({ routes: API_ROUTES }));
 
   app.get("/api/tasks", async (c) => {
@@ -75,7 +75,7 @@ export function mountApi(app: Hono, backend: DatabaseBackend, options: { livePol
     });
   });
 
-  app.get("/api/events", (c) => liveFeed(c, backend, readFilters(new URL(c.req.url).searchParams), options.livePollMs));
+  app.get("/api/events", (c) => liveFeed(c, backend, readFilters(new URL(c.req.url).searchParams), options.livePollMs, options.shutdown));
 
   app.post("/api/tasks/:id/forget", async (c) => json({ task_id: c.req.param("id"), forgotten: (await backend.forget(c.req.param("id"))) > 0 }));
 

@@ -15,18 +15,24 @@ import { taskSummary } from "./records.js";
 const OVERLAP_MS = 5_000;
 const HEARTBEAT_EVERY_MS = 15_000;
 
-export function liveFeed(c: Context, backend: DatabaseBackend, filters: WebFilters, pollMs: number): Response {
+/** `shutdown` ends every feed when the server closes (clients would otherwise hold it open). */
+export function liveFeed(c: Context, backend: DatabaseBackend, filters: WebFilters, pollMs: number, shutdown: AbortSignal): Response {
   return streamSSE(c, async (stream) => {
     const subscription = await backend.changes.subscribe([]);
-    stream.onAbort(() => subscription.close());
+    const end = () => {
+      subscription.close();
+      void stream.close();
+    };
+    stream.onAbort(end);
+    shutdown.addEventListener("abort", end, { once: true });
     const seen = new Map<string, number>(); // task id + state + time -> when it was sent
     let since = Date.now();
     let lastBeat = Date.now();
     await stream.writeSSE({ event: "ready", data: "{}" });
     try {
-      while (!stream.aborted && !stream.closed) {
+      while (!stream.aborted && !stream.closed && !shutdown.aborted) {
         await subscription.wait(pollMs);
-        if (stream.aborted) break;
+        if (stream.aborted || stream.closed || shutdown.aborted) break;
         const started = Date.now();
         const rows = await backend.audit.list({ ...filters.query, since: new Date(since - OVERLAP_MS) }, { limit: 500, order: "newest" });
         // Newest first keeps the read on the id index's recent end; sent oldest first.
@@ -44,7 +50,12 @@ export function liveFeed(c: Context, backend: DatabaseBackend, filters: WebFilte
           lastBeat = started;
         }
       }
+    } catch (error) {
+      // A feed that cannot read any more (database gone, backend closed) says so and ends; the
+      // page's EventSource reconnects and shows "reconnecting…" meanwhile.
+      if (!stream.closed) await stream.writeSSE({ event: "failed", data: JSON.stringify({ error: maskUrl(error instanceof Error ? error.message : String(error)) }) }).catch(() => undefined);
     } finally {
+      shutdown.removeEventListener("abort", end);
       subscription.close();
     }
   });

@@ -58,7 +58,8 @@ export function hostCheck(bindHost: string): MiddlewareHandler {
   const loopback = isLoopback(bindHost);
   return async (c, next) => {
     if (loopback) {
-      const host = (c.req.header("host") ?? "").replace(/:\d+$/, "");
+      // The node adapter builds the request URL from the Host header.
+      const host = new URL(c.req.url).hostname;
       if (!isLoopback(host)) return c.text("taskledger serve: this server answers only to localhost, 127.0.0.1 or [::1]", 421);
     }
     return next();

@@ -39,7 +39,7 @@ export interface WebServer {
 }
 
 /** The Hono app: security middleware, the JSON API, the pages and the bundled assets. */
-export function createWebApp(backend: DatabaseBackend, options: WebOptions = {}): Hono {
+export function createWebApp(backend: DatabaseBackend, options: WebOptions & { shutdown?: AbortSignal } = {}): Hono {
   const host = options.host ?? SERVE_HOST_DEFAULT;
   const token = options.token ?? null;
   checkBind(host, token);
@@ -66,7 +66,7 @@ export function createWebApp(backend: DatabaseBackend, options: WebOptions = {})
     if (!asset) return c.text("no such asset", 404);
     return new Response(new Uint8Array(asset.body), { headers: { "Content-Type": asset.type, "Cache-Control": "public, max-age=3600" } });
   });
-  mountApi(app, backend, { livePollMs: options.livePollMs ?? LIVE_POLL_DEFAULT_MS });
+  mountApi(app, backend, { livePollMs: options.livePollMs ?? LIVE_POLL_DEFAULT_MS, shutdown: options.shutdown ?? new AbortController().signal });
 
   app.get("/", (c) => page(overviewPage(ctx, backend, search(c.req.url))));
   app.get("/tasks", (c) => page(tasksPage(ctx, backend, search(c.req.url))));
@@ -83,7 +83,8 @@ export function createWebApp(backend: DatabaseBackend, options: WebOptions = {})
 
 /** Starts the server; resolves once it listens. */
 export async function startWebServer(backend: DatabaseBackend, options: WebOptions = {}): Promise<WebServer> {
-  const app = createWebApp(backend, options);
+  const shutdown = new AbortController();
+  const app = createWebApp(backend, { ...options, shutdown: shutdown.signal });
   const host = options.host ?? SERVE_HOST_DEFAULT;
   const requestedPort = options.port ?? SERVE_PORT_DEFAULT;
   if (!Number.isInteger(requestedPort) || requestedPort < 0 || requestedPort > 65535) throw new ConfigError("--port", `expected 0 to 65535, got ${requestedPort}`);
@@ -100,6 +101,7 @@ export async function startWebServer(backend: DatabaseBackend, options: WebOptio
     port,
     close: () =>
       new Promise<void>((resolve) => {
+        shutdown.abort();
         // Live feeds hold their connections open; end them so close() does not wait for clients.
         (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
         server.close(() => resolve());

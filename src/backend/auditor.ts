@@ -4,7 +4,7 @@
  * place (a CorruptValueError with the raw row), never thrown, so a listing always completes.
  */
 import { countByColumn, countByHour, countTasks, listTasks, type ListOrder, type TaskQuery } from "../db/audit.js";
-import { countByTimeBucket, listFailures, toBuckets, toListedRows } from "../db/audit-overview.js";
+import { countByStateNameWorker, countByTimeBucket, listFailures, toBuckets, toListedRows, toStateNameWorkerCounts } from "../db/audit-overview.js";
 import type { Driver, TaskRow } from "../db/driver.js";
 import type { Tables } from "../db/tables.js";
 import { CorruptValueError } from "../errors.js";
@@ -70,6 +70,31 @@ export class TaskAuditor {
     const more = items.length > limit;
     if (more) items.length = limit;
     return { items, next: more ? items[items.length - 1]!.id : null };
+  }
+
+  /**
+   * Counts by state, name and worker from one pass over the matching rows (the web overview's
+   * tables; `stats` reads the rows once per table, which the CLI can afford).
+   */
+  async breakdown(query: TaskQuery = {}, options: { top?: number } = {}): Promise<Pick<TaskStats, "total" | "byState" | "byName" | "byWorker" | "failureRate">> {
+    const top = options.top ?? 10;
+    const rows = toStateNameWorkerCounts(await this.retrying("breakdown", () => this.driver.audit(countByStateNameWorker(this.tables, query, this.driver.auditFragments))));
+    const roll = (key: (r: (typeof rows)[number]) => string | null, limit: number): CountEntry[] => {
+      const entries = new Map<string | null, CountEntry>();
+      for (const r of rows) {
+        const k = key(r);
+        const entry = entries.get(k) ?? { key: k, count: 0, failures: 0 };
+        entry.count += r.count;
+        if (r.status === "FAILURE") entry.failures += r.count;
+        entries.set(k, entry);
+      }
+      return [...entries.values()].sort((a, b) => b.count - a.count || String(a.key).localeCompare(String(b.key))).slice(0, limit);
+    };
+    const byState = roll((r) => r.status, 1000);
+    const total = byState.reduce((sum, e) => sum + e.count, 0);
+    const ready = byState.filter((e) => e.key === "SUCCESS" || e.key === "FAILURE" || e.key === "REVOKED").reduce((sum, e) => sum + e.count, 0);
+    const failed = byState.find((e) => e.key === "FAILURE")?.count ?? 0;
+    return { total, byState, byName: roll((r) => r.name, top), byWorker: roll((r) => r.worker, top), failureRate: ready === 0 ? null : failed / ready };
   }
 
   /** Finished tasks and failures per time bucket of `bucketSeconds` (the overview's chart). */

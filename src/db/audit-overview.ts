@@ -16,9 +16,25 @@ export function countByTimeBucket(t: Tables, q: TaskQuery, fragments: AuditFragm
     GROUP BY bucket ORDER BY bucket`;
 }
 
+/**
+ * Counts per (status, name, worker) in one pass over the window: the overview's state, name and
+ * worker tables are rolled up from it, where three GROUP BYs would read the window three times
+ * (#14: at 1M rows the 24 h window is ~143k rows, and each pass over it costs ~100 ms).
+ */
+export function countByStateNameWorker(t: Tables, q: TaskQuery, fragments: AuditFragments): SQL {
+  return sql`SELECT status, name, worker, count(*) AS n FROM ${sql.raw(t.task)} WHERE ${whereTasks(q, fragments)} GROUP BY status, name, worker`;
+}
+
+/** Rows of countByStateNameWorker as typed values. */
+export function toStateNameWorkerCounts(rows: readonly AuditRow[]): { status: string | null; name: string | null; worker: string | null; count: number }[] {
+  const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
+  return rows.map((r) => ({ status: text(r["status"]), name: text(r["name"]), worker: text(r["worker"]), count: Number(r["n"]) }));
+}
+
 /** The newest FAILURE rows matching `q` (at most `limit`), for grouping by exception type and message. */
 export function listFailures(t: Tables, q: TaskQuery, fragments: AuditFragments, limit: number): SQL {
-  return sql`SELECT id, task_id, status, result, date_done, traceback, name, NULL AS args, NULL AS kwargs, worker, retries, queue,
+  // No traceback: grouping needs type and message, and tracebacks are most of a failure's bytes.
+  return sql`SELECT id, task_id, status, result, date_done, NULL AS traceback, name, NULL AS args, NULL AS kwargs, worker, retries, queue,
     NULL AS children, parent_id, group_id, date_updated
     FROM ${sql.raw(t.task)} WHERE ${whereTasks({ ...q, states: ["FAILURE"] }, fragments)} ORDER BY id DESC LIMIT ${limit}`;
 }

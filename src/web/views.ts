@@ -45,7 +45,7 @@ export async function overviewData(backend: DatabaseBackend, search: URLSearchPa
   const bucketSeconds = Number(search.get("bucket")) || bucketFor(spanMs);
   // Independent reads: on PostgreSQL they run on separate pool connections at once.
   const [stats, timeline, failures] = await Promise.all([
-    backend.audit.stats(query, { top: 10 }),
+    backend.audit.breakdown(query, { top: 10 }),
     backend.audit.timeline(query, bucketSeconds),
     options.failures ? backend.audit.failureGroups(query) : Promise.resolve(null),
   ]);

@@ -4,7 +4,7 @@
  * place (a CorruptValueError with the raw row), never thrown, so a listing always completes.
  */
 import { countByColumn, countByHour, countTasks, listTasks, type ListOrder, type TaskQuery } from "../db/audit.js";
-import { countByStateNameWorker, countByTimeBucket, listFailures, toBuckets, toListedRows, toStateNameWorkerCounts } from "../db/audit-overview.js";
+import { countByStateNameWorker, countByTimeBucket, countFailuresByValue, toBuckets, toFailureValueCounts, toListedRows, toStateNameWorkerCounts } from "../db/audit-overview.js";
 import type { Driver, TaskRow } from "../db/driver.js";
 import type { Tables } from "../db/tables.js";
 import { CorruptValueError } from "../errors.js";
@@ -103,17 +103,19 @@ export class TaskAuditor {
   }
 
   /**
-   * FAILURE rows grouped by exception type and message, most frequent first. Exceptions live
-   * inside the stored result (JSON or pickle), so the newest `scanLimit` failures are decoded here;
-   * `scanned` and `complete` say whether that covered every match.
+   * FAILURE rows grouped by exception type and message, most frequent first. The database counts
+   * per distinct stored value and task name; the distinct values are decoded here and merged by
+   * type and message. `complete` is false when more than `valueLimit` distinct values matched
+   * (messages that embed ids make every failure distinct); the groups then cover the most frequent.
    */
-  async failureGroups(query: TaskQuery = {}, options: { scanLimit?: number } = {}): Promise<{ groups: FailureGroup[]; scanned: number; complete: boolean }> {
-    const scanLimit = options.scanLimit ?? 20_000;
-    const sqlQuery = listFailures(this.tables, query, this.driver.auditFragments, scanLimit + 1);
-    const rows = toListedRows(await this.retrying("failureGroups", () => this.driver.audit(sqlQuery)));
-    const complete = rows.length <= scanLimit;
-    if (!complete) rows.length = scanLimit;
-    return { groups: groupFailures(rows.map(({ id, row }) => this.decode(id, row))), scanned: rows.length, complete };
+  async failureGroups(query: TaskQuery = {}, options: { valueLimit?: number } = {}): Promise<{ groups: FailureGroup[]; scanned: number; complete: boolean }> {
+    const valueLimit = options.valueLimit ?? 2000;
+    const sqlQuery = countFailuresByValue(this.tables, query, this.driver.auditFragments, valueLimit + 1);
+    const counts = toFailureValueCounts(await this.retrying("failureGroups", () => this.driver.audit(sqlQuery)));
+    const complete = counts.length <= valueLimit;
+    if (!complete) counts.length = valueLimit;
+    const weighted = counts.map((c) => ({ entry: this.decode(0, c.row), count: c.count, firstSeen: c.firstSeen, lastSeen: c.lastSeen }));
+    return { groups: groupFailures(weighted), scanned: weighted.reduce((sum, w) => sum + w.count, 0), complete };
   }
 
   private decode(id: number, row: TaskRow): ListedTask {

@@ -35,9 +35,18 @@ export function describeFailure(entry: ListedTask): { type: string; message: str
   return { type: "(not an exception)", message: result === null ? "" : String(JSON.stringify(result)).slice(0, 200) };
 }
 
-export function groupFailures(entries: readonly ListedTask[]): FailureGroup[] {
+/** A decoded failure standing for `count` rows first and last seen at these times. */
+export interface WeightedFailure {
+  entry: ListedTask;
+  count: number;
+  firstSeen: Date | null;
+  lastSeen: Date | null;
+}
+
+/** Merges failures by "Type: message": counts add up, times widen, names rank by count. */
+export function groupFailures(failures: readonly WeightedFailure[]): FailureGroup[] {
   const groups = new Map<string, FailureGroup & { nameCounts: Map<string, number> }>();
-  for (const entry of entries) {
+  for (const { entry, count, firstSeen, lastSeen } of failures) {
     const { type, message } = describeFailure(entry);
     const key = failureKey(type, message);
     let group = groups.get(key);
@@ -45,12 +54,14 @@ export function groupFailures(entries: readonly ListedTask[]): FailureGroup[] {
       group = { type, message, count: 0, firstSeen: null, lastSeen: null, names: [], sampleTaskId: entry.row.taskId, nameCounts: new Map() };
       groups.set(key, group);
     }
-    group.count++;
-    const at = entry.row.dateDone;
-    if (at && (!group.firstSeen || at < group.firstSeen)) group.firstSeen = at;
-    if (at && (!group.lastSeen || at > group.lastSeen)) group.lastSeen = at;
+    group.count += count;
+    if (firstSeen && (!group.firstSeen || firstSeen < group.firstSeen)) group.firstSeen = firstSeen;
+    if (lastSeen && (!group.lastSeen || lastSeen > group.lastSeen)) {
+      group.lastSeen = lastSeen;
+      group.sampleTaskId = entry.row.taskId;
+    }
     const name = entry.row.name ?? "(unnamed)";
-    group.nameCounts.set(name, (group.nameCounts.get(name) ?? 0) + 1);
+    group.nameCounts.set(name, (group.nameCounts.get(name) ?? 0) + count);
   }
   return [...groups.values()]
     .sort((a, b) => b.count - a.count || (b.lastSeen?.getTime() ?? 0) - (a.lastSeen?.getTime() ?? 0))

@@ -6,6 +6,7 @@
 import { sql, type SQL } from "drizzle-orm";
 import type { AuditRow, TaskRow } from "./driver.js";
 import { whereTasks, type AuditFragments, type TaskQuery } from "./audit.js";
+import { fromNaiveUtc } from "./naive-utc.js";
 import { toTaskRow, type RawTaskRow } from "./rows.js";
 import type { Tables } from "./tables.js";
 
@@ -31,12 +32,38 @@ export function toStateNameWorkerCounts(rows: readonly AuditRow[]): { status: st
   return rows.map((r) => ({ status: text(r["status"]), name: text(r["name"]), worker: text(r["worker"]), count: Number(r["n"]) }));
 }
 
-/** The newest FAILURE rows matching `q` (at most `limit`), for grouping by exception type and message. */
-export function listFailures(t: Tables, q: TaskQuery, fragments: AuditFragments, limit: number): SQL {
-  // No traceback: grouping needs type and message, and tracebacks are most of a failure's bytes.
-  return sql`SELECT id, task_id, status, result, date_done, NULL AS traceback, name, NULL AS args, NULL AS kwargs, worker, retries, queue,
-    NULL AS children, parent_id, group_id, date_updated
-    FROM ${sql.raw(t.task)} WHERE ${whereTasks({ ...q, states: ["FAILURE"] }, fragments)} ORDER BY id DESC LIMIT ${limit}`;
+/**
+ * FAILURE rows of the window counted per distinct stored exception and task name (#14): the same
+ * exception stores the same bytes, so the database does the grouping in one aggregate and only
+ * the distinct values (a handful, usually) are decoded above. Fetching and decoding every
+ * failure instead took 1.5 s for the 24 h window at 1M rows (BENCHMARKS.md).
+ */
+export function countFailuresByValue(t: Tables, q: TaskQuery, fragments: AuditFragments, limit: number): SQL {
+  return sql`SELECT result, name, count(*) AS n, min(date_done) AS first_seen, max(date_done) AS last_seen, max(task_id) AS sample
+    FROM ${sql.raw(t.task)} WHERE ${whereTasks({ ...q, states: ["FAILURE"] }, fragments)} GROUP BY result, name ORDER BY n DESC LIMIT ${limit}`;
+}
+
+/** One row of countFailuresByValue: a sample task row carrying the shared value, and the counts. */
+export interface FailureValueCount {
+  row: TaskRow;
+  count: number;
+  firstSeen: Date | null;
+  lastSeen: Date | null;
+}
+
+export function toFailureValueCounts(rows: readonly AuditRow[]): FailureValueCount[] {
+  const time = (v: unknown) => (v instanceof Date ? v : fromNaiveUtc(v === null || v === undefined ? null : String(v)));
+  return rows.map((r) => {
+    const name = r["name"] === null || r["name"] === undefined ? null : String(r["name"]);
+    const lastSeen = time(r["last_seen"]);
+    return {
+      row: {
+        taskId: String(r["sample"]), status: "FAILURE", result: (r["result"] as Buffer | null) ?? null, traceback: null, dateDone: lastSeen, name,
+        args: null, kwargs: null, worker: null, retries: null, queue: null, children: null, parentId: null, groupId: null, dateUpdated: null,
+      },
+      count: Number(r["n"]), firstSeen: time(r["first_seen"]), lastSeen,
+    };
+  });
 }
 
 /** A listed row: its database id (the keyset cursor) and the row. */
@@ -45,7 +72,7 @@ export interface ListedRow {
   row: TaskRow;
 }
 
-/** Rows of listTasks/listFailures, mapped once here so nothing above src/db casts raw rows. */
+/** Rows of listTasks, mapped once here so nothing above src/db casts raw rows. */
 export function toListedRows(rows: readonly AuditRow[]): ListedRow[] {
   return rows.map((raw) => ({ id: Number(raw["id"]), row: toTaskRow(raw as unknown as RawTaskRow) }));
 }

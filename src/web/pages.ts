@@ -55,7 +55,7 @@ ${jsonBlock("chart-data", { bucketSeconds: data.bucketSeconds, timeline: data.ti
 ${data.failures && data.failures.groups.length > 0 ? h`<table id="failure-groups"><thead><tr><th>Exception</th><th>Message</th><th>Count</th><th>First seen</th><th>Last seen</th><th>Task names</th><th></th></tr></thead><tbody>
 ${data.failures.groups.map((g) => h`<tr><td>${g.type}</td><td>${g.message}</td><td class="num">${g.count}</td><td>${time(g.firstSeen?.toISOString() ?? null)}</td><td>${time(g.lastSeen?.toISOString() ?? null)}</td><td>${g.names.join(", ")}</td>
 <td><a href="/tasks${withParams(new URLSearchParams({ error: failureKey(g.type, g.message), since }), {})}">tasks</a></td></tr>`)}</tbody></table>
-${data.failures.complete ? "" : h`<p class="note">Grouped the newest ${data.failures.scanned} failures; narrow the window to see all.</p>`}` : h`<p>No failures in this window.</p>`}
+${data.failures.complete ? "" : h`<p class="note">Too many distinct error values to group them all: these groups cover the most frequent (${data.failures.scanned} failures); narrow the window to see the rest.</p>`}` : h`<p>No failures in this window.</p>`}
 </section>`;
   return layout(ctx, "Overview", "/", body, { charts: true });
 }

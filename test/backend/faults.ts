@@ -4,6 +4,7 @@ import { describe, it } from "node:test";
 import { DatabaseError, openBackend, states } from "../../src/index.js";
 import { runFixture } from "../helpers/spawn.js";
 import type { SuiteContext } from "./suite.js";
+import { readMigrations } from "../../src/db/migrations.js";
 
 export function faultSuite(ctx: SuiteContext): void {
   describe("transient faults and migrations", () => {
@@ -49,7 +50,7 @@ export function faultSuite(ctx: SuiteContext): void {
       assert.ok([...metas.values()].every((m) => !(m instanceof Error) && m.status === states.SUCCESS));
       const status = await b.driver.migrationStatus();
       assert.deepEqual(status.pending, []);
-      assert.equal(status.applied.length, 1);
+      assert.equal(status.applied.length, readMigrations(ctx.harness.dialect).length);
     });
 
     it("migrating an up-to-date database is a no-op", async () => {

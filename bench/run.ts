@@ -5,7 +5,7 @@
  *
  *   npm run bench -- [--quick] [--no-celery] [--only store,read,...] [--dialect pg|sqlite] [--out file.md]
  *
- * Scenarios: store, concurrent, batch, read, read-many, join, wakeup, read-latency, cleanup, memory.
+ * Scenarios: store, concurrent, batch, read, read-many, join, wakeup, read-latency, cleanup, memory, web.
  * Each run works in its own databases (PostgreSQL tl_bench_<run>_*, SQLite files in a temp
  * directory) and drops them at the end. Progress goes to stderr; the report (markdown) to stdout.
  */
@@ -24,8 +24,9 @@ import { joinGroup, readMany, readOne } from "./scenarios/read.js";
 import { storeBatch, storeConcurrent, storeOne } from "./scenarios/store.js";
 import { triggers } from "./scenarios/triggers.js";
 import { wakeup } from "./scenarios/wakeup.js";
+import { web } from "./scenarios/web.js";
 
-const SCENARIOS: Scenario[] = [storeOne, storeConcurrent, storeBatch, readOne, readMany, joinGroup, wakeup, triggers, readLatency, cleanup, memory];
+const SCENARIOS: Scenario[] = [storeOne, storeConcurrent, storeBatch, readOne, readMany, joinGroup, wakeup, triggers, readLatency, cleanup, memory, web];
 
 interface Args {
   quick: boolean;

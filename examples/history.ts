@@ -1,6 +1,6 @@
 import { AsyncResult, openBackend } from "taskledger";
 
-const backend = await openBackend({ url: process.env.TASKLEDGER_URL, resultExtended: true });
+const backend = await openBackend({ url: process.env["TASKLEDGER_URL"], resultExtended: true });
 
 // Producer: record when the task was sent, so its queue time is known.
 await backend.markAsSent("import-7", { name: "csv.import", queue: "imports" });

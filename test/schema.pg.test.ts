@@ -47,7 +47,10 @@ describe("PostgreSQL schema", { skip: await pgSkip() }, () => {
     const indexes = await queryDatabase<{ indexname: string }>(db.url, "SELECT indexname FROM pg_indexes WHERE schemaname = 'public' AND tablename IN ('celery_taskmeta', 'celery_tasksetmeta') ORDER BY 1");
     assert.deepEqual(indexes.map((i) => i.indexname), [
       "celery_taskmeta_pkey", "celery_taskmeta_task_id_key", "celery_tasksetmeta_pkey", "celery_tasksetmeta_taskset_id_key",
-      "ix_celery_taskmeta_date_done", "ix_celery_taskmeta_unready_date_updated", "ix_celery_tasksetmeta_date_done",
+      "ix_celery_taskmeta_date_done",
+      // #14's web view filters (migration 0004)
+      "ix_celery_taskmeta_group_id_id", "ix_celery_taskmeta_name_id", "ix_celery_taskmeta_queue_id", "ix_celery_taskmeta_status_id", "ix_celery_taskmeta_task_id_pattern",
+      "ix_celery_taskmeta_unready_date_updated", "ix_celery_taskmeta_worker_id", "ix_celery_tasksetmeta_date_done",
     ]);
   });
 

@@ -3,13 +3,14 @@
  * matching row (keyset pagination by id). Rows whose values cannot be decoded are reported in
  * place (a CorruptValueError with the raw row), never thrown, so a listing always completes.
  */
-import { countByColumn, countByHour, countTasks, listTasks, taskTimings, type ListOrder, type RawListedRow, type TaskQuery } from "../db/audit.js";
+import { countByColumn, countByHour, countTasks, listTasks, taskTimings, type ListOrder, type TaskQuery } from "../db/audit.js";
+import { countByStateNameWorker, countByTimeBucket, countFailuresByValue, toBuckets, toFailureValueCounts, toListedRows, toStateNameWorkerCounts } from "../db/audit-overview.js";
 import { fromNaiveUtc } from "../db/naive-utc.js";
 import type { Driver, TaskRow } from "../db/driver.js";
-import { toTaskRow } from "../db/rows.js";
 import type { Tables } from "../db/tables.js";
 import { ConfigError, CorruptValueError } from "../errors.js";
 import type { TaskMeta } from "../types.js";
+import { groupFailures, type FailureGroup } from "./failure-groups.js";
 import { rowToMeta } from "./task-meta.js";
 
 export type { ListOrder, TaskQuery };
@@ -18,6 +19,15 @@ export type { ListOrder, TaskQuery };
 export type ListedTask =
   | { id: number; meta: TaskMeta; corrupt?: undefined; row: TaskRow }
   | { id: number; meta?: undefined; corrupt: CorruptValueError; row: TaskRow };
+
+export type { FailureGroup };
+
+/** Finished tasks in one time bucket starting at `start` (epoch seconds, UTC). */
+export interface TimeBucket {
+  start: number;
+  count: number;
+  failures: number;
+}
 
 export interface CountEntry {
   key: string | null;
@@ -74,9 +84,68 @@ export class TaskAuditor {
   /** One page of matching rows, newest (by creation) first unless `order` says otherwise. */
   async list(query: TaskQuery = {}, page: { limit?: number; order?: ListOrder; afterId?: number } = {}): Promise<ListedTask[]> {
     if (page.limit !== undefined && (!Number.isInteger(page.limit) || page.limit < 1)) throw new ConfigError("limit", `expected a positive integer, got ${page.limit}`);
-    const sqlQuery = listTasks(this.tables, query, { limit: page.limit ?? 100, order: page.order ?? "newest", afterId: page.afterId });
-    const rows = (await this.retrying("list", () => this.driver.audit(sqlQuery))) as unknown as RawListedRow[];
-    return rows.map((raw) => this.decode(Number(raw.id), toTaskRow(raw)));
+    const sqlQuery = listTasks(this.tables, query, { limit: page.limit ?? 100, order: page.order ?? "newest", afterId: page.afterId }, this.driver.auditFragments);
+    const rows = toListedRows(await this.retrying("list", () => this.driver.audit(sqlQuery)));
+    return rows.map(({ id, row }) => this.decode(id, row));
+  }
+
+  /**
+   * One keyset page, newest first (#14): rows with an id below `before` (the previous page's
+   * `next`), and the cursor of the page after, or null at the end. Stable while rows arrive:
+   * new rows get larger ids and never shift a later page.
+   */
+  async page(query: TaskQuery = {}, page: { limit?: number; before?: number } = {}): Promise<{ items: ListedTask[]; next: number | null }> {
+    const limit = page.limit ?? 100;
+    const items = await this.list(query, { limit: limit + 1, order: "newest", afterId: page.before });
+    const more = items.length > limit;
+    if (more) items.length = limit;
+    return { items, next: more ? items[items.length - 1]!.id : null };
+  }
+
+  /**
+   * Counts by state, name and worker from one pass over the matching rows (the web overview's
+   * tables; `stats` reads the rows once per table, which the CLI can afford).
+   */
+  async breakdown(query: TaskQuery = {}, options: { top?: number } = {}): Promise<Pick<TaskStats, "total" | "byState" | "byName" | "byWorker" | "failureRate">> {
+    const top = options.top ?? 10;
+    const rows = toStateNameWorkerCounts(await this.retrying("breakdown", () => this.driver.audit(countByStateNameWorker(this.tables, query, this.driver.auditFragments))));
+    const roll = (key: (r: (typeof rows)[number]) => string | null, limit: number): CountEntry[] => {
+      const entries = new Map<string | null, CountEntry>();
+      for (const r of rows) {
+        const k = key(r);
+        const entry = entries.get(k) ?? { key: k, count: 0, failures: 0 };
+        entry.count += r.count;
+        if (r.status === "FAILURE") entry.failures += r.count;
+        entries.set(k, entry);
+      }
+      return [...entries.values()].sort((a, b) => b.count - a.count || String(a.key).localeCompare(String(b.key))).slice(0, limit);
+    };
+    const byState = roll((r) => r.status, 1000);
+    const total = byState.reduce((sum, e) => sum + e.count, 0);
+    const ready = byState.filter((e) => e.key === "SUCCESS" || e.key === "FAILURE" || e.key === "REVOKED").reduce((sum, e) => sum + e.count, 0);
+    const failed = byState.find((e) => e.key === "FAILURE")?.count ?? 0;
+    return { total, byState, byName: roll((r) => r.name, top), byWorker: roll((r) => r.worker, top), failureRate: ready === 0 ? null : failed / ready };
+  }
+
+  /** Finished tasks and failures per time bucket of `bucketSeconds` (the overview's chart). */
+  async timeline(query: TaskQuery, bucketSeconds: number): Promise<TimeBucket[]> {
+    return toBuckets(await this.retrying("timeline", () => this.driver.audit(countByTimeBucket(this.tables, query, this.driver.auditFragments, bucketSeconds))));
+  }
+
+  /**
+   * FAILURE rows grouped by exception type and message, most frequent first. The database counts
+   * per distinct stored value and task name; the distinct values are decoded here and merged by
+   * type and message. `complete` is false when more than `valueLimit` distinct values matched
+   * (messages that embed ids make every failure distinct); the groups then cover the most frequent.
+   */
+  async failureGroups(query: TaskQuery = {}, options: { valueLimit?: number } = {}): Promise<{ groups: FailureGroup[]; scanned: number; complete: boolean }> {
+    const valueLimit = options.valueLimit ?? 2000;
+    const sqlQuery = countFailuresByValue(this.tables, query, this.driver.auditFragments, valueLimit + 1);
+    const counts = toFailureValueCounts(await this.retrying("failureGroups", () => this.driver.audit(sqlQuery)));
+    const complete = counts.length <= valueLimit;
+    if (!complete) counts.length = valueLimit;
+    const weighted = counts.map((c) => ({ entry: this.decode(0, c.row), count: c.count, firstSeen: c.firstSeen, lastSeen: c.lastSeen }));
+    return { groups: groupFailures(weighted), scanned: weighted.reduce((sum, w) => sum + w.count, 0), complete };
   }
 
   private decode(id: number, row: TaskRow): ListedTask {
@@ -110,7 +179,7 @@ export class TaskAuditor {
   }
 
   async count(query: TaskQuery = {}): Promise<number> {
-    const rows = await this.retrying("count", () => this.driver.audit(countTasks(this.tables, query)));
+    const rows = await this.retrying("count", () => this.driver.audit(countTasks(this.tables, query, this.driver.auditFragments)));
     return Number(rows[0]?.["n"] ?? 0);
   }
 
@@ -147,9 +216,10 @@ export class TaskAuditor {
         count: Number(r["n"]),
         failures: Number(r["failures"] ?? 0),
       }));
-    const byState = await read(countByColumn(this.tables, query, "status", 1000));
-    const byName = await read(countByColumn(this.tables, query, "name", top));
-    const byWorker = await read(countByColumn(this.tables, query, "worker", top));
+    const f = this.driver.auditFragments;
+    const byState = await read(countByColumn(this.tables, query, "status", 1000, f));
+    const byName = await read(countByColumn(this.tables, query, "name", top, f));
+    const byWorker = await read(countByColumn(this.tables, query, "worker", top, f));
     const busiestHours = await read(countByHour(this.tables, query, this.driver.auditFragments, top));
     const total = byState.reduce((sum, e) => sum + e.count, 0);
     const ready = byState.filter((e) => e.key === "SUCCESS" || e.key === "FAILURE" || e.key === "REVOKED").reduce((sum, e) => sum + e.count, 0);

@@ -13,6 +13,7 @@ import * as forget from "./commands/forget.js";
 import * as groups from "./commands/groups.js";
 import * as list from "./commands/list.js";
 import * as migrate from "./commands/migrate.js";
+import * as serve from "./commands/serve.js";
 import * as show from "./commands/show.js";
 import * as stats from "./commands/stats.js";
 
@@ -48,6 +49,7 @@ Examples:
   taskledger backend-cleanup --expires 7d --keep-failures 90d --batch-size 5000
   taskledger show 0b6f6d0e-1c1e-4c56-9b1e-3b1f4c8a2d10 --json
   taskledger export --format csv --since 2026-11-01 > november.csv
+  taskledger serve --port 8765
 
 Exit codes: 0 done, 1 failure, 2 usage error, 3 backend-cleanup skipped (another cleanup holds the lock).`);
 
@@ -115,6 +117,15 @@ Exit codes: 0 done, 1 failure, 2 usage error, 3 backend-cleanup skipped (another
     .description("a saved group's members and their states")
     .argument("<group-id>")
     .action(action((id: string) => groups.show(id, deps())));
+
+  program.command("serve")
+    .description("browse, filter, chart and export results in a browser (read-only; loopback unless a token is set)")
+    .option("--port <port>", `port to listen on (default 8765; 0 picks a free one)`)
+    .option("--host <host>", "address to bind (default 127.0.0.1); any other address requires a token")
+    .addOption(new Option("--token <token>", "required on every request (header, Bearer, or ?token= once); at least 16 characters").env("TASKLEDGER_SERVE_TOKEN"))
+    .option("--allow-writes", "offer forget and revoke on task pages (POST with the token in a header, confirmed in the page)")
+    .addHelpText("after", "\nExamples:\n  npx taskledger serve                      # ./taskledger.db on http://127.0.0.1:8765/\n  TASKLEDGER_SERVE_TOKEN=$(openssl rand -hex 16) taskledger --url postgres://app@db/app serve --host 0.0.0.0")
+    .action(action((options: serve.ServeOptions) => serve.run(options, deps())));
 
   const run = async (argv: string[]): Promise<number> => {
     exitCode = EXIT.OK;

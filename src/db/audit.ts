@@ -14,6 +14,10 @@ export interface TaskQuery {
   names?: readonly string[] | undefined;
   workers?: readonly string[] | undefined;
   queues?: readonly string[] | undefined;
+  /** Only members of these groups (the group_id column taskledger writes). */
+  groups?: readonly string[] | undefined;
+  /** Only task ids starting with this text (#14: the web view's id search). */
+  idPrefix?: string | undefined;
   /** Rows whose date_done (or, while unready, date_updated) is at or after this. */
   since?: Date | undefined;
   /** … and before this. */
@@ -25,6 +29,10 @@ export type ListOrder = "newest" | "oldest";
 export interface AuditFragments {
   /** The hour a row's time falls in, as text 'YYYY-MM-DD HH'. */
   hourBucket: SQL;
+  /** Start (epoch seconds) of the `seconds`-wide bucket a row's date_done falls in. */
+  timeBucket(seconds: number): SQL;
+  /** Rows whose task_id starts with `prefix`, in a form the dialect answers from an index. */
+  idPrefix(prefix: string): SQL;
 }
 
 export interface RawListedRow extends RawTaskRow {
@@ -33,12 +41,17 @@ export interface RawListedRow extends RawTaskRow {
 
 const COLUMNS = sql.raw("id, task_id, status, result, date_done, traceback, name, args, kwargs, worker, retries, queue, children, parent_id, group_id, date_updated");
 
-export function whereTasks(q: TaskQuery): SQL {
+export function whereTasks(q: TaskQuery, fragments?: AuditFragments): SQL {
   const parts: SQL[] = [sql`1 = 1`];
   if (q.states?.length) parts.push(sql`status IN ${[...q.states]}`);
   if (q.names?.length) parts.push(sql`name IN ${[...q.names]}`);
   if (q.workers?.length) parts.push(sql`worker IN ${[...q.workers]}`);
   if (q.queues?.length) parts.push(sql`queue IN ${[...q.queues]}`);
+  if (q.groups?.length) parts.push(sql`group_id IN ${[...q.groups]}`);
+  if (q.idPrefix) {
+    if (!fragments) throw new Error("whereTasks: an id prefix needs the driver's audit fragments");
+    parts.push(fragments.idPrefix(q.idPrefix));
+  }
   // Two index-friendly branches instead of COALESCE: date_done for ready rows, the partial
   // date_updated index for unready ones.
   if (q.since) {
@@ -53,25 +66,25 @@ export function whereTasks(q: TaskQuery): SQL {
 }
 
 /** One page of rows in id order (creation order), after `afterId` when paging. */
-export function listTasks(t: Tables, q: TaskQuery, page: { limit: number; afterId?: number | undefined; order: ListOrder }): SQL {
+export function listTasks(t: Tables, q: TaskQuery, page: { limit: number; afterId?: number | undefined; order: ListOrder }, fragments?: AuditFragments): SQL {
   const newest = page.order === "newest";
   const cursor = page.afterId === undefined ? sql`` : newest ? sql` AND id < ${page.afterId}` : sql` AND id > ${page.afterId}`;
-  return sql`SELECT ${COLUMNS} FROM ${sql.raw(t.task)} WHERE ${whereTasks(q)}${cursor} ORDER BY id ${sql.raw(newest ? "DESC" : "ASC")} LIMIT ${page.limit}`;
+  return sql`SELECT ${COLUMNS} FROM ${sql.raw(t.task)} WHERE ${whereTasks(q, fragments)}${cursor} ORDER BY id ${sql.raw(newest ? "DESC" : "ASC")} LIMIT ${page.limit}`;
 }
 
-export function countTasks(t: Tables, q: TaskQuery): SQL {
-  return sql`SELECT count(*) AS n FROM ${sql.raw(t.task)} WHERE ${whereTasks(q)}`;
+export function countTasks(t: Tables, q: TaskQuery, fragments?: AuditFragments): SQL {
+  return sql`SELECT count(*) AS n FROM ${sql.raw(t.task)} WHERE ${whereTasks(q, fragments)}`;
 }
 
-export function countByColumn(t: Tables, q: TaskQuery, column: "status" | "name" | "worker", limit: number): SQL {
+export function countByColumn(t: Tables, q: TaskQuery, column: "status" | "name" | "worker" | "queue", limit: number, fragments?: AuditFragments): SQL {
   const col = sql.raw(column);
   return sql`SELECT ${col} AS key, count(*) AS n, sum(CASE WHEN status = 'FAILURE' THEN 1 ELSE 0 END) AS failures
-    FROM ${sql.raw(t.task)} WHERE ${whereTasks(q)} GROUP BY ${col} ORDER BY n DESC, key LIMIT ${limit}`;
+    FROM ${sql.raw(t.task)} WHERE ${whereTasks(q, fragments)} GROUP BY ${col} ORDER BY n DESC, key LIMIT ${limit}`;
 }
 
 export function countByHour(t: Tables, q: TaskQuery, fragments: AuditFragments, limit: number): SQL {
   return sql`SELECT ${fragments.hourBucket} AS key, count(*) AS n, sum(CASE WHEN status = 'FAILURE' THEN 1 ELSE 0 END) AS failures
-    FROM ${sql.raw(t.task)} WHERE ${whereTasks(q)} AND date_done IS NOT NULL GROUP BY key ORDER BY n DESC, key LIMIT ${limit}`;
+    FROM ${sql.raw(t.task)} WHERE ${whereTasks(q, fragments)} AND date_done IS NOT NULL GROUP BY key ORDER BY n DESC, key LIMIT ${limit}`;
 }
 
 /**

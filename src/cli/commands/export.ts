@@ -11,7 +11,7 @@ export interface ExportOptions extends FilterOptions {
   format?: string;
 }
 
-const CSV_COLUMNS = ["task_id", "status", "name", "worker", "queue", "retries", "date_done", "date_updated", "parent_id", "group_id", "args", "kwargs", "children", "result", "traceback", "error"];
+export const CSV_COLUMNS = ["task_id", "status", "name", "worker", "queue", "retries", "date_done", "date_updated", "parent_id", "group_id", "args", "kwargs", "children", "result", "traceback", "error"];
 
 export async function run(options: ExportOptions, deps: CommandDeps): Promise<number> {
   const format = options.format ?? "jsonl";
@@ -32,7 +32,7 @@ export async function run(options: ExportOptions, deps: CommandDeps): Promise<nu
   });
 }
 
-function csvCell(value: unknown): string {
+export function csvCell(value: unknown): string {
   if (value === null || value === undefined) return "";
   const text = typeof value === "string" ? value : typeof value === "number" ? String(value) : JSON.stringify(value);
   return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;

@@ -3,6 +3,7 @@
  * advisory locks for migrations and cleanup. Waking and history are triggers (#11,
  * migrations/pg/0002_history.sql), so they follow every writer's commits, not only ours.
  */
+import { likePrefix } from "../audit-overview.js";
 import { sql, type SQL } from "drizzle-orm";
 import { PgDialect } from "drizzle-orm/pg-core";
 import pg from "pg";
@@ -233,7 +234,14 @@ export class PgDriver implements Driver {
     return `PostgreSQL session ${row.pid}${from ? ` (${from})` : ""}, which is alive: the server ends the lock with the session`;
   }
 
-  readonly auditFragments: AuditFragments = { hourBucket: sql`to_char(date_done, 'YYYY-MM-DD HH24')` };
+  readonly auditFragments: AuditFragments = {
+    hourBucket: sql`to_char(date_done, 'YYYY-MM-DD HH24')`,
+    // extract(epoch) of a naive timestamp reads it as UTC, which is what date_done holds.
+    timeBucket: (seconds) => sql`(floor(extract(epoch FROM date_done) / ${seconds}) * ${seconds})::bigint`,
+    // LIKE 'prefix%' answers from the varchar_pattern_ops index of migration 0004 (#14) in any
+    // collation; the unique index on task_id serves LIKE only under the C collation.
+    idPrefix: (prefix) => sql`task_id LIKE ${likePrefix(prefix)} ESCAPE '\'`,
+  };
   private readonly drizzleDialect = new PgDialect();
 
   async audit(query: SQL): Promise<AuditRow[]> {

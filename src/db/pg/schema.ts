@@ -42,6 +42,15 @@ export const task = pgTable(
     index("ix_celery_taskmeta_date_done").on(t.dateDone),
     // Only unready rows (date_done NULL) are aged by date_updated, so the index stays small.
     index("ix_celery_taskmeta_unready_date_updated").on(t.dateUpdated).where(sql`date_done IS NULL`),
+    // The web view's filters, newest first (#14): one (column, id) index per single filter keeps a
+    // keyset page an index range scan at any table size. Their cost per store is in BENCHMARKS.md.
+    index("ix_celery_taskmeta_status_id").on(t.status, t.id),
+    index("ix_celery_taskmeta_name_id").on(t.name, t.id),
+    index("ix_celery_taskmeta_worker_id").on(t.worker, t.id),
+    index("ix_celery_taskmeta_queue_id").on(t.queue, t.id),
+    index("ix_celery_taskmeta_group_id_id").on(t.groupId, t.id),
+    // Id-prefix search: LIKE 'abc%' uses a pattern_ops index whatever the database collation.
+    index("ix_celery_taskmeta_task_id_pattern").on(t.taskId.op("varchar_pattern_ops")),
   ],
 );
 

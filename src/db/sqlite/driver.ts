@@ -232,7 +232,13 @@ export class SqliteDriver implements Driver {
   }
 
   // date_done is text 'YYYY-MM-DD HH:MM:SS.ffffff' here, so its first 13 characters are the hour.
-  readonly auditFragments: AuditFragments = { hourBucket: sql`substr(date_done, 1, 13)` };
+  readonly auditFragments: AuditFragments = {
+    hourBucket: sql`substr(date_done, 1, 13)`,
+    timeBucket: (seconds) => sql`(CAST(strftime('%s', date_done) AS INTEGER) / ${seconds}) * ${seconds}`,
+    // SQLite's LIKE ignores case and so cannot use the BINARY index on task_id; a range on it can,
+    // and BINARY (UTF-8 byte) order puts every id with the prefix inside [prefix, prefix + U+10FFFF).
+    idPrefix: (prefix) => sql`(task_id >= ${prefix} AND task_id < ${`${prefix}\u{10FFFF}`} AND substr(task_id, 1, ${prefix.length}) = ${prefix})`,
+  };
   private readonly drizzleDialect = new SQLiteSyncDialect();
 
   async audit(query: SQL): Promise<AuditRow[]> {

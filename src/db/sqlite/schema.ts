@@ -36,6 +36,13 @@ export const task = sqliteTable(
   (t) => [
     index("ix_celery_taskmeta_date_done").on(t.dateDone),
     index("ix_celery_taskmeta_unready_date_updated").on(t.dateUpdated).where(sql`date_done IS NULL`),
+    // The web view's filters, newest first (#14); see ../pg/schema.ts. Id prefixes use the
+    // unique task_id index through a range (see the driver's auditFragments).
+    index("ix_celery_taskmeta_status_id").on(t.status, t.id),
+    index("ix_celery_taskmeta_name_id").on(t.name, t.id),
+    index("ix_celery_taskmeta_worker_id").on(t.worker, t.id),
+    index("ix_celery_taskmeta_queue_id").on(t.queue, t.id),
+    index("ix_celery_taskmeta_group_id_id").on(t.groupId, t.id),
   ],
 );
 

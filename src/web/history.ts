@@ -1,0 +1,49 @@
+/**
+ * The task page's state timeline (#14) comes from the task JSON's `history` field, filled here
+ * and only here. The history table and `backend.getTaskHistory` arrive with #11 (CONTRACTS.md):
+ * this function calls it when the backend has it and returns [] otherwise, so the coordinator
+ * wires the two by merging, not by editing pages.
+ */
+import type { DatabaseBackend } from "../backend/database-backend.js";
+
+/** One state change as JSON (TaskEvent of CONTRACTS.md, dates as ISO text, errors as type + message). */
+export interface HistoryEventJson {
+  taskId: string;
+  status: string;
+  date: string | null;
+  worker: string | null;
+  retries: number | null;
+  queue: string | null;
+  error: { type: string; message: string } | null;
+  traceback: string | null;
+}
+
+interface TaskEventLike {
+  taskId: string;
+  status: string;
+  date: Date | null;
+  worker?: string | null;
+  retries?: number | null;
+  queue?: string | null;
+  error?: Error | null;
+  traceback?: string | null;
+}
+
+type HistoryReader = (taskId: string) => Promise<TaskEventLike[]>;
+
+/** A task's state history, oldest first; [] where the database keeps none. */
+export async function loadHistory(backend: DatabaseBackend, taskId: string): Promise<HistoryEventJson[]> {
+  const reader = (backend as unknown as { getTaskHistory?: HistoryReader }).getTaskHistory;
+  if (typeof reader !== "function") return [];
+  const events = await reader.call(backend, taskId);
+  return events.map((e) => ({
+    taskId: e.taskId,
+    status: e.status,
+    date: e.date ? e.date.toISOString() : null,
+    worker: e.worker ?? null,
+    retries: e.retries ?? null,
+    queue: e.queue ?? null,
+    error: e.error ? { type: (e.error as Error & { excType?: string }).excType ?? e.error.name, message: e.error.message } : null,
+    traceback: e.traceback ?? null,
+  }));
+}

@@ -11,7 +11,6 @@ import Database from "better-sqlite3";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { openBackend } from "../../../src/index.js";
 import { figure, startChild } from "../helpers/children.js";
 import type { Cluster } from "../helpers/cluster.js";
@@ -20,7 +19,6 @@ const EXPIRED = 250_000;
 const YOUNG = 5_000;
 /** Small fixed batches in the first run, so there is time to kill it between its first and last. */
 const FIRST_RUN_BATCH = 2_000;
-const CLI = fileURLToPath(new URL("../../../dist/cli/main.js", import.meta.url));
 
 interface Side {
   name: string;
@@ -34,10 +32,9 @@ function cleanupKillSuite(side: Side) {
     await side.seed();
     assert.equal(await side.count("old"), EXPIRED);
     const first = startChild("../../../dist/cli/main.js", ["backend-cleanup", "--url", side.url(), "--expires", "1d", "--batch-size", String(FIRST_RUN_BATCH)]);
-    let left = EXPIRED;
     let exited = false;
     void first.exit.then(() => (exited = true));
-    while (!exited && (left = await side.count("old")) > EXPIRED - 5 * FIRST_RUN_BATCH) await new Promise((resolve) => setTimeout(resolve, 25));
+    while (!exited && (await side.count("old")) > EXPIRED - 5 * FIRST_RUN_BATCH) await new Promise((resolve) => setTimeout(resolve, 25));
     first.kill9();
     const killed = await first.exit;
     assert.equal(killed.signal, "SIGKILL", `the first run ended before the kill: ${killed.stdout} ${killed.stderr}`);

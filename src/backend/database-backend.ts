@@ -4,28 +4,23 @@
  * dialect: everything dialect-specific is behind src/db.
  */
 import { EventEmitter } from "node:events";
-import { exceptionToStored, tracebackOf } from "../codec/exception.js";
 import { decodeStored, idsFromGroupTuple } from "../codec/stored.js";
 import type { ResolvedOptions } from "../config.js";
 import type { Driver, MigrationStatus, TaskWrite } from "../db/driver.js";
 import { runCleanup, type CleanupOptions } from "../cleanup/cleaner.js";
-import { BackendClosedError, CorruptValueError, TaskRevokedError } from "../errors.js";
-import { FAILURE, mayReplace, RETRY, REVOKED, STARTED, SUCCESS, type TaskState } from "../states.js";
+import { BackendClosedError, CorruptValueError } from "../errors.js";
+import type { TaskState } from "../states.js";
 import type { CleanupReport, SavedGroup, StoreItem, TaskMeta, TaskRequest } from "../types.js";
 import { TaskAuditor } from "./auditor.js";
 import { ChangeHub } from "./change-hub.js";
+import { MarkAs, type StoreOptions } from "./mark-as.js";
 import { withRetry } from "./retry.js";
 import { pendingMeta, rowToMeta } from "./task-meta.js";
-import { buildTaskWrite, validateId } from "./task-write.js";
+import { buildTaskWrite, foldWrites, groupRow, validateId } from "./task-write.js";
+import { TransactionWriter } from "./transaction-writer.js";
+import type { TransactionLike } from "../db/external.js";
 
-export interface StoreOptions {
-  traceback?: string | null;
-  request?: TaskRequest | null;
-  /** Write only if the task is not ready yet (a finished task keeps its outcome). */
-  onlyIfUnready?: boolean;
-  /** The clock, for tests and replays. */
-  now?: Date;
-}
+export type { StoreOptions } from "./mark-as.js";
 
 /** A TaskMeta, or the error that kept a stored row from being decoded. */
 export type MetaOrCorrupt = TaskMeta | CorruptValueError;
@@ -35,7 +30,7 @@ export interface BackendEvents {
   stored: [taskIds: readonly string[]];
 }
 
-export class DatabaseBackend {
+export class DatabaseBackend extends MarkAs {
   /** Emits `stored` after each committed write from this process. */
   readonly events = new EventEmitter<BackendEvents>();
   /** Wakes waiters (get(), join()) when their tasks change; see change-hub.ts. */
@@ -48,6 +43,7 @@ export class DatabaseBackend {
     readonly driver: Driver,
     readonly options: ResolvedOptions,
   ) {
+    super();
     this.events.setMaxListeners(0);
     this.changes = new ChangeHub(driver);
     this.events.on("stored", (ids) => this.changes.notify(ids));
@@ -73,35 +69,9 @@ export class DatabaseBackend {
    * replaces a ready row (SUCCESS, FAILURE, REVOKED), even when writers race; returns whether
    * the row was written.
    */
-  async storeResult(taskId: string, result: unknown, state: TaskState, options: StoreOptions = {}): Promise<boolean> {
+  override async storeResult(taskId: string, result: unknown, state: TaskState, options: StoreOptions = {}): Promise<boolean> {
     const write = this.toWrite({ taskId, status: state, result, traceback: options.traceback, request: options.request }, options.now);
     return this.storeWrite({ ...write, replaceReady: !options.onlyIfUnready });
-  }
-
-  /** STARTED, with optional meta (for example `{ pid, hostname }`) as its result. */
-  markAsStarted(taskId: string, meta: Record<string, unknown> | null = null, options: StoreOptions = {}): Promise<boolean> {
-    return this.storeResult(taskId, meta, STARTED, options);
-  }
-
-  markAsDone(taskId: string, result: unknown, options: StoreOptions = {}): Promise<boolean> {
-    return this.storeResult(taskId, result, SUCCESS, options);
-  }
-
-  /** FAILURE with the error's type, module, message and (unless given) its stack as traceback. */
-  markAsFailure(taskId: string, error: unknown, options: StoreOptions = {}): Promise<boolean> {
-    return this.storeResult(taskId, error, FAILURE, { ...options, traceback: options.traceback ?? tracebackOf(error) });
-  }
-
-  markAsRetry(taskId: string, error: unknown, options: StoreOptions = {}): Promise<boolean> {
-    return this.storeResult(taskId, error, RETRY, { ...options, traceback: options.traceback ?? tracebackOf(error) });
-  }
-
-  /**
-   * REVOKED with a TaskRevokedError. With `onlyIfUnready`, a task that already finished keeps its
-   * outcome (what a client-side revoke wants); otherwise it follows the ready-replaces-ready rule.
-   */
-  markAsRevoked(taskId: string, reason = "revoked", options: StoreOptions = {}): Promise<boolean> {
-    return this.storeResult(taskId, exceptionToStored(new TaskRevokedError(reason)), REVOKED, options);
   }
 
   /**
@@ -109,16 +79,11 @@ export class DatabaseBackend {
    * items for one id are folded first with the same precedence rule the database applies.
    */
   async storeMany(items: readonly StoreItem[], options: { now?: Date } = {}): Promise<number> {
-    const byId = new Map<string, TaskWrite>();
-    for (const item of items) {
-      const write = this.toWrite(item, options.now);
-      const previous = byId.get(write.taskId);
-      if (!previous || mayReplace(previous.status, write.status)) byId.set(write.taskId, write);
-    }
-    if (byId.size === 0) return 0;
-    const writes = [...byId.values()];
+    const now = options.now ?? new Date();
+    const writes = foldWrites(items.map((item) => this.toWrite(item, now)));
+    if (writes.length === 0) return 0;
     const written = await this.retrying("storeMany", `${writes.length} tasks`, () => this.driver.taskStoreMany(writes));
-    this.events.emit("stored", [...byId.keys()]);
+    this.events.emit("stored", writes.map((w) => w.taskId));
     return written;
   }
 
@@ -167,9 +132,8 @@ export class DatabaseBackend {
 
   /** Saves a group's result ids (overwriting an earlier save of the same group). */
   async saveGroup(groupId: string, resultIds: readonly string[], options: { now?: Date } = {}): Promise<void> {
-    validateId(groupId, "group");
-    const result = this.options.valueFormat.group(groupId, resultIds.map((id) => validateId(id, "task")));
-    await this.retrying("saveGroup", groupId, () => this.driver.groupSave({ groupId, result, dateDone: options.now ?? new Date() }));
+    const row = groupRow(groupId, resultIds, this.options.valueFormat, options.now ?? new Date());
+    await this.retrying("saveGroup", groupId, () => this.driver.groupSave(row));
   }
 
   /** A saved group, or null when none was saved under the id. */
@@ -201,7 +165,20 @@ export class DatabaseBackend {
     return this.retrying("migrationStatus", undefined, () => this.driver.migrationStatus());
   }
 
-  /** Closes the pool or file. Idempotent. */
+  /**
+   * A writer bound to a transaction the application opened (#13): `tx` is a node-postgres client
+   * after BEGIN, a better-sqlite3 Database inside a transaction, or a drizzle transaction
+   * (`db.transaction(async (tx) => …)`), on this backend's database. Its stores commit or roll
+   * back with the application's own writes, and wake waiters only once committed. On SQLite each
+   * call has run its statement before it returns (better-sqlite3 transactions are synchronous).
+   * Throws NotInTransactionError when `tx` is not inside an open transaction.
+   */
+  inTransaction(tx: TransactionLike): TransactionWriter {
+    if (this.closed) throw new BackendClosedError("inTransaction");
+    return new TransactionWriter(this.driver.inTransaction(tx), this.driver, this.options, (ids) => this.events.emit("stored", ids));
+  }
+
+  /** Closes the pool or file (an application's own pool or Database stays open). Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

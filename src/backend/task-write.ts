@@ -7,7 +7,8 @@ import { encodeResultIds } from "../codec/stored.js";
 import type { ValueFormat } from "../codec/value-format.js";
 import type { TaskWrite } from "../db/driver.js";
 import { InvalidIdError } from "../errors.js";
-import { EXCEPTION_STATES, READY_STATES } from "../states.js";
+import { EXCEPTION_STATES, mayReplace, READY_STATES } from "../states.js";
+import type { GroupRow } from "../db/driver.js";
 import type { TaskRequest } from "../types.js";
 
 /** Celery's columns are varchar(155). */
@@ -71,4 +72,20 @@ export function buildTaskWrite(input: WriteInput): TaskWrite {
     dateUpdated: input.now,
     replaceReady: input.replaceReady ?? true,
   };
+}
+
+/** One write per id: two for one id are folded with the precedence rule the database applies. */
+export function foldWrites(writes: readonly TaskWrite[]): TaskWrite[] {
+  const byId = new Map<string, TaskWrite>();
+  for (const write of writes) {
+    const previous = byId.get(write.taskId);
+    if (!previous || mayReplace(previous.status, write.status)) byId.set(write.taskId, write);
+  }
+  return [...byId.values()];
+}
+
+/** A saved group's row: its member ids encoded as Celery's group tuple. */
+export function groupRow(groupId: string, resultIds: readonly string[], format: ValueFormat, now: Date): GroupRow {
+  validateId(groupId, "group");
+  return { groupId, result: format.group(groupId, resultIds.map((id) => validateId(id, "task"))), dateDone: now };
 }

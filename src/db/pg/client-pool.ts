@@ -7,6 +7,7 @@
  * Multi-statement work (migrations, cleanup's advisory lock) uses a dedicated client instead.
  */
 import pg from "pg";
+import type { PgConnection } from "./borrowed-pool.js";
 
 /** A connection unused this long is closed (pg.Pool's habit too), keeping at least one. */
 const IDLE_CLOSE_MS = 30_000;
@@ -18,10 +19,15 @@ interface Entry {
   lastUsed: number;
 }
 
-export class ClientPool {
+export class ClientPool implements PgConnection {
   private readonly clients: Entry[] = [];
   private closed = false;
   private readonly reaper: NodeJS.Timeout;
+
+  /** The LISTEN connection uses the same settings. */
+  get listenConfig(): pg.ClientConfig {
+    return this.config;
+  }
 
   constructor(
     private readonly config: pg.ClientConfig,

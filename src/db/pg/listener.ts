@@ -19,7 +19,7 @@ export class PgListener implements ChangeWatch {
   private reconnectTimer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly connectionString: string,
+    private readonly config: pg.ClientConfig,
     private readonly channel: string,
     private readonly onChange: ChangeListener,
   ) {
@@ -43,7 +43,7 @@ export class PgListener implements ChangeWatch {
   }
 
   private async connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.connectionString, application_name: "taskledger-listen", keepAlive: true });
+    const client = new pg.Client({ ...this.config, application_name: "taskledger-listen", keepAlive: true });
     client.on("notification", (message) => this.onChange(parsePayload(message.payload)));
     const lost = () => {
       if (this.client !== client) return;

@@ -12,11 +12,10 @@ import pg from "pg";
 import {
   AsyncResult, InvalidClientError, MissingTablesError, NotInTransactionError, openBackend, states, type DatabaseBackend,
 } from "../src/index.js";
+import { pushOnly } from "./helpers/push-only.js";
 import { createTestDatabase, pgSkip, type TestDatabase } from "./helpers/pg.js";
 
 const id = () => randomUUID();
-// A wait whose fallback re-read is far beyond its timeout: only a pushed wake-up answers in time.
-const PUSH_ONLY = { interval: 120_000, timeout: 30_000 } as const;
 
 describe("taskledger on the application's PostgreSQL pool", { skip: await pgSkip() }, () => {
   let db: TestDatabase;
@@ -89,9 +88,11 @@ describe("taskledger on the application's PostgreSQL pool", { skip: await pgSkip
       const task = id();
       // Resolves once LISTEN is in place on the connection opened from the pool's settings.
       const listening = await viaDrizzle.changes.subscribe([task]);
-      const waiting = new AsyncResult(task, viaDrizzle).get(PUSH_ONLY);
+      const wait = pushOnly();
+      const waiting = new AsyncResult(task, viaDrizzle).get(wait.options);
       await waiter.markAsDone(task, "pushed");
       assert.equal(await waiting, "pushed");
+      assert.equal(wait.counter.unwoken, 0);
       listening.close();
     } finally {
       await viaDrizzle.close();
@@ -119,13 +120,17 @@ describe("taskledger on the application's PostgreSQL pool", { skip: await pgSkip
 
   it("a result committed with the business row is invisible until commit, then wakes a waiter", async () => {
     const task = id();
-    const waiting = new AsyncResult(task, waiter).get(PUSH_ONLY);
+    const wait = pushOnly();
+    const waiting = new AsyncResult(task, waiter).get(wait.options);
+    // The waiter has subscribed (LISTEN in place) and read PENDING before the transaction.
+    while (waiter.changes.size === 0) await new Promise((resolve) => setImmediate(resolve));
     await inTransaction(async (client) => {
       await client.query("INSERT INTO orders VALUES ($1, 42)", [task]);
       await backend.inTransaction(client).markAsDone(task, { total: 42 });
       assert.equal(await waiter.exists(task), false, "not visible before commit");
     });
     assert.deepEqual(await waiting, { total: 42 });
+    assert.equal(wait.counter.unwoken, 0, "woken by the commit's NOTIFY, not by a re-read");
     const joined = await pool.query(
       "SELECT o.total, t.status FROM orders o JOIN celery_taskmeta t ON t.task_id = o.id WHERE o.id = $1", [task]);
     assert.deepEqual(joined.rows, [{ total: 42, status: "SUCCESS" }]);

@@ -1,6 +1,6 @@
 /**
  * `taskledger/drizzle` type-checks in an application's strict TypeScript (#13): tsc compiles the
- * README's drizzle examples resolving "taskledger" and "taskledger/drizzle" by the package's own
+ * README's drizzle and job-queue examples resolving "taskledger" and "taskledger/drizzle" by the package's own
  * name and exports map (dist/), as an application's compiler does. Slow (a full tsc run), so it
  * lives with the integration tests (npm run test:integration).
  */
@@ -17,7 +17,8 @@ describe("taskledger/drizzle types", () => {
     // The examples use the rows' types (numbers, Dates, decoded values) under --strict.
     const run = spawnSync(join("node_modules", ".bin", "tsc"), [
       "--noEmit", "--strict", "--target", "es2022", "--module", "nodenext", "--moduleResolution", "nodenext", "--skipLibCheck", "--types", "node",
-      "examples/record-in-transaction.ts", "examples/record-in-transaction-sqlite.ts",
+      "examples/record-in-transaction.ts", "examples/record-in-transaction-sqlite.ts", "examples/bullmq.ts",
+      "examples/pg-boss/app.ts", "examples/pg-boss/producer.ts", "examples/pg-boss/worker.ts", "examples/pg-boss/client.ts",
     ], { cwd: root, encoding: "utf8" });
     assert.equal(run.status, 0, run.stdout + run.stderr);
   });

@@ -7,10 +7,11 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
+import { sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/node-postgres";
 import pg from "pg";
 import {
-  AsyncResult, InvalidClientError, MissingTablesError, NotInTransactionError, openBackend, states, type DatabaseBackend,
+  AsyncResult, InvalidClientError, MissingTablesError, NotInTransactionError, openBackend, runTask, states, type DatabaseBackend,
 } from "../src/index.js";
 import { pushOnly } from "./helpers/push-only.js";
 import { createTestDatabase, pgSkip, type TestDatabase } from "./helpers/pg.js";
@@ -159,6 +160,25 @@ describe("taskledger on the application's PostgreSQL pool", { skip: await pgSkip
     }), /business rule failed/);
     assert.equal(await backend.exists(d), false);
     assert.equal(await backend.restoreGroup(group2), null);
+  });
+
+  it("runTask with transactionOn commits the business row with SUCCESS, and a failed attempt leaves only its failure", async () => {
+    const app = drizzle(pool);
+    const [ok, bad] = [id(), id()];
+    const done = await runTask(backend, { id: ok }, async (ctx) => {
+      await ctx.tx.execute(sql`INSERT INTO orders VALUES (${ok}, 5)`);
+      return "invoiced";
+    }, { transactionOn: app });
+    assert.equal(done.status, "SUCCESS");
+    assert.equal((await pool.query("SELECT 1 FROM orders WHERE id = $1", [ok])).rowCount, 1);
+    assert.equal((await backend.getTaskMeta(ok)).result, "invoiced");
+    const failed = await runTask(backend, { id: bad }, async (ctx) => {
+      await ctx.tx.execute(sql`INSERT INTO orders VALUES (${bad}, 5)`);
+      throw new RangeError("card declined");
+    }, { transactionOn: app });
+    assert.equal(failed.status, "FAILURE");
+    assert.equal((await pool.query("SELECT 1 FROM orders WHERE id = $1", [bad])).rowCount, 0, "the failed attempt's business row rolled back");
+    assert.equal((await backend.getTaskMeta(bad)).status, "FAILURE");
   });
 
   it("keeps the precedence guard inside the caller's transaction", async () => {

@@ -11,7 +11,7 @@ import Database from "better-sqlite3";
 import { sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/better-sqlite3";
 import {
-  AsyncResult, InvalidClientError, MissingTablesError, NotInTransactionError, openBackend, states, type DatabaseBackend,
+  AsyncResult, InvalidClientError, MissingTablesError, NotInTransactionError, openBackend, runTask, states, type DatabaseBackend,
 } from "../src/index.js";
 import { pushOnly } from "./helpers/push-only.js";
 import { tempDir } from "./helpers/sqlite.js";
@@ -128,6 +128,38 @@ describe("taskledger on the application's SQLite connection", () => {
     assert.equal(orderCount(mine), 0);
     assert.equal(await backend.exists(theirs), true, "the other caller's write survived the rollback");
     assert.equal(await backend.exists(elsewhere), true);
+  });
+
+  it("runTask with transactionOn commits the business row with SUCCESS, and a failed attempt leaves only its failure", async () => {
+    // An async BEGIN … COMMIT on the shared connection: taskledger's other statements wait for it.
+    const transactionOn = {
+      async transaction<R>(body: (tx: Database.Database) => Promise<R>): Promise<R> {
+        db.exec("BEGIN IMMEDIATE");
+        try {
+          const result = await body(db);
+          db.exec("COMMIT");
+          return result;
+        } catch (error) {
+          db.exec("ROLLBACK");
+          throw error;
+        }
+      },
+    };
+    const [ok, bad] = [id(), id()];
+    const done = await runTask(backend, { id: ok }, async (ctx) => {
+      ctx.tx.prepare("INSERT INTO orders VALUES (?, 5)").run(ok);
+      return "invoiced";
+    }, { transactionOn });
+    assert.equal(done.status, "SUCCESS");
+    assert.equal(orderCount(ok), 1);
+    assert.equal((await backend.getTaskMeta(ok)).result, "invoiced");
+    const failed = await runTask(backend, { id: bad }, async (ctx) => {
+      ctx.tx.prepare("INSERT INTO orders VALUES (?, 5)").run(bad);
+      throw new RangeError("card declined");
+    }, { transactionOn });
+    assert.equal(failed.status, "FAILURE");
+    assert.equal(orderCount(bad), 0, "the failed attempt's business row rolled back");
+    assert.equal((await backend.getTaskMeta(bad)).status, "FAILURE");
   });
 
   it("refuses a Database outside a transaction, and a writer kept past commit, at once", async () => {

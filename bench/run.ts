@@ -5,7 +5,7 @@
  *
  *   npm run bench -- [--quick] [--no-celery] [--only store,read,...] [--dialect pg|sqlite] [--out file.md]
  *
- * Scenarios: store, concurrent, batch, read, read-many, join, wakeup, read-latency, cleanup, memory.
+ * Scenarios: store, concurrent, batch, app-pool, read, read-many, join, wakeup, read-latency, cleanup, memory.
  * Each run works in its own databases (PostgreSQL tl_bench_<run>_*, SQLite files in a temp
  * directory) and drops them at the end. Progress goes to stderr; the report (markdown) to stdout.
  */
@@ -17,6 +17,7 @@ import { dropAll, pgAdminQuery, PG_ADMIN_URL } from "./databases.js";
 import { DIALECT_LABEL, emptyDatabase, Fixtures, type Dialect } from "./fixtures.js";
 import { fmt, out, printTargets } from "./lib.js";
 import { makePlan, type BenchContext, type Scenario, type Side } from "./scenario.js";
+import { appPool } from "./scenarios/app-pool.js";
 import { cleanup } from "./scenarios/cleanup.js";
 import { memory } from "./scenarios/memory.js";
 import { readLatency } from "./scenarios/read-latency.js";
@@ -24,7 +25,7 @@ import { joinGroup, readMany, readOne } from "./scenarios/read.js";
 import { storeBatch, storeConcurrent, storeOne } from "./scenarios/store.js";
 import { wakeup } from "./scenarios/wakeup.js";
 
-const SCENARIOS: Scenario[] = [storeOne, storeConcurrent, storeBatch, readOne, readMany, joinGroup, wakeup, readLatency, cleanup, memory];
+const SCENARIOS: Scenario[] = [storeOne, storeConcurrent, storeBatch, appPool, readOne, readMany, joinGroup, wakeup, readLatency, cleanup, memory];
 
 interface Args {
   quick: boolean;

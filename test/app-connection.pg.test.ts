@@ -13,7 +13,6 @@ import pg from "pg";
 import {
   AsyncResult, InvalidClientError, MissingTablesError, NotInTransactionError, openBackend, runTask, states, type DatabaseBackend,
 } from "../src/index.js";
-import { pushOnly } from "./helpers/push-only.js";
 import { createTestDatabase, pgSkip, type TestDatabase } from "./helpers/pg.js";
 
 const id = () => randomUUID();
@@ -88,13 +87,11 @@ describe("taskledger on the application's PostgreSQL pool", { skip: await pgSkip
     try {
       const task = id();
       // Resolves once LISTEN is in place on the connection opened from the pool's settings.
-      const listening = await viaDrizzle.changes.subscribe([task]);
-      const wait = pushOnly();
-      const waiting = new AsyncResult(task, viaDrizzle).get(wait.options);
+      const subscription = await viaDrizzle.changes.subscribe([task]);
       await waiter.markAsDone(task, "pushed");
-      assert.equal(await waiting, "pushed");
-      assert.equal(wait.counter.unwoken, 0);
-      listening.close();
+      assert.equal(await subscription.wait(10_000), true, "woken by NOTIFY, not by the timeout");
+      subscription.close();
+      assert.equal(await new AsyncResult(task, viaDrizzle).get({ timeout: 10_000 }), "pushed");
     } finally {
       await viaDrizzle.close();
     }
@@ -121,17 +118,16 @@ describe("taskledger on the application's PostgreSQL pool", { skip: await pgSkip
 
   it("a result committed with the business row is invisible until commit, then wakes a waiter", async () => {
     const task = id();
-    const wait = pushOnly();
-    const waiting = new AsyncResult(task, waiter).get(wait.options);
-    // The waiter has subscribed (LISTEN in place) and read PENDING before the transaction.
-    while (waiter.changes.size === 0) await new Promise((resolve) => setImmediate(resolve));
+    // Subscribed (LISTEN in place) before the transaction, as a waiting get() is.
+    const subscription = await waiter.changes.subscribe([task]);
     await inTransaction(async (client) => {
       await client.query("INSERT INTO orders VALUES ($1, 42)", [task]);
       await backend.inTransaction(client).markAsDone(task, { total: 42 });
       assert.equal(await waiter.exists(task), false, "not visible before commit");
     });
-    assert.deepEqual(await waiting, { total: 42 });
-    assert.equal(wait.counter.unwoken, 0, "woken by the commit's NOTIFY, not by a re-read");
+    assert.equal(await subscription.wait(10_000), true, "woken by the commit's NOTIFY, not by the timeout");
+    subscription.close();
+    assert.deepEqual(await new AsyncResult(task, waiter).get({ timeout: 10_000 }), { total: 42 });
     const joined = await pool.query(
       "SELECT o.total, t.status FROM orders o JOIN celery_taskmeta t ON t.task_id = o.id WHERE o.id = $1", [task]);
     assert.deepEqual(joined.rows, [{ total: 42, status: "SUCCESS" }]);

@@ -5,7 +5,7 @@
  *
  *   npm run bench -- [--quick] [--no-celery] [--only store,read,...] [--dialect pg|sqlite] [--out file.md]
  *
- * Scenarios: store, concurrent, batch, read, read-many, join, wakeup, read-latency, cleanup, memory, web.
+ * Scenarios: store, concurrent, batch, app-pool, read, read-many, join, wakeup, triggers, read-latency, cleanup, memory, web.
  * Each run works in its own databases (PostgreSQL tl_bench_<run>_*, SQLite files in a temp
  * directory) and drops them at the end. Progress goes to stderr; the report (markdown) to stdout.
  */
@@ -17,6 +17,7 @@ import { dropAll, pgAdminQuery, PG_ADMIN_URL } from "./databases.js";
 import { DIALECT_LABEL, emptyDatabase, Fixtures, type Dialect } from "./fixtures.js";
 import { fmt, out, printTargets } from "./lib.js";
 import { makePlan, type BenchContext, type Scenario, type Side } from "./scenario.js";
+import { appPool } from "./scenarios/app-pool.js";
 import { cleanup } from "./scenarios/cleanup.js";
 import { memory } from "./scenarios/memory.js";
 import { readLatency } from "./scenarios/read-latency.js";
@@ -26,7 +27,7 @@ import { triggers } from "./scenarios/triggers.js";
 import { wakeup } from "./scenarios/wakeup.js";
 import { web } from "./scenarios/web.js";
 
-const SCENARIOS: Scenario[] = [storeOne, storeConcurrent, storeBatch, readOne, readMany, joinGroup, wakeup, triggers, readLatency, cleanup, memory, web];
+const SCENARIOS: Scenario[] = [storeOne, storeConcurrent, storeBatch, appPool, readOne, readMany, joinGroup, wakeup, triggers, readLatency, cleanup, memory, web];
 
 interface Args {
   quick: boolean;

@@ -4,6 +4,7 @@
 import { resolve } from "node:path";
 import type { CleanupJobOptions } from "./cleanup/job.js";
 import { CELERY_FORMAT, JSON_FORMAT, type ValueFormat } from "./codec/value-format.js";
+import { adoptConnection, type ConnectionLike } from "./db/external.js";
 import { CELERY_TABLES, type TableConfig } from "./db/tables.js";
 import { ConfigError, InvalidUrlError } from "./errors.js";
 
@@ -47,6 +48,13 @@ export interface RetryInput {
 export interface BackendOptions {
   /** Database URL. Default: TASKLEDGER_URL, else the SQLite file ./taskledger.db. */
   url?: string;
+  /**
+   * The application's own connection instead of a URL (#13): a pg.Pool, a better-sqlite3
+   * Database, or a drizzle database over either. taskledger runs its statements through it and
+   * never closes it; on PostgreSQL it opens one more connection of its own, with the pool's
+   * settings, for LISTEN. Pool size, busy timeout and createIfMissing do not apply.
+   */
+  client?: ConnectionLike;
   /** How long results are kept before cleanup deletes them; null or 0 keeps them forever. Default "1d". */
   resultExpires?: Duration | null;
   /** Write name, args, kwargs, worker, retries and queue (Celery's result_extended). Default false. */
@@ -88,8 +96,8 @@ export interface BackendOptions {
 }
 
 export type DatabaseTarget =
-  | { dialect: "sqlite"; file: string; display: string }
-  | { dialect: "postgresql"; url: string; display: string };
+  | { dialect: "sqlite"; file: string; display: string; client?: ConnectionLike }
+  | { dialect: "postgresql"; url: string; display: string; client?: ConnectionLike };
 
 export interface ResolvedOptions {
   target: DatabaseTarget;
@@ -263,7 +271,8 @@ export function defaultDatabaseUrl(env: NodeJS.ProcessEnv = process.env): string
 
 /** Validates options and fills defaults; every message names the option at fault. */
 export function resolveOptions(options: BackendOptions = {}): ResolvedOptions {
-  const target = parseDatabaseUrl(options.url ?? defaultDatabaseUrl());
+  if (options.client !== undefined && options.url !== undefined) throw new ConfigError("client", "give either client or url, not both");
+  const target = options.client !== undefined ? clientTarget(options.client) : parseDatabaseUrl(options.url ?? defaultDatabaseUrl());
   const poolSize = options.poolSize ?? POOL_SIZE_DEFAULT;
   if (!Number.isInteger(poolSize) || poolSize < 1) throw new ConfigError("poolSize", `expected a positive integer, got ${poolSize}`);
   const busyTimeoutMs = parseDuration(options.busyTimeoutMs ?? SQLITE_BUSY_TIMEOUT_DEFAULT_MS, "busyTimeoutMs");
@@ -286,6 +295,14 @@ export function resolveOptions(options: BackendOptions = {}): ResolvedOptions {
       groupSchema: options.tableSchemas?.group ?? null,
     },
   };
+}
+
+/** The target of an application's connection; checked here so a bad one fails before anything opens. */
+function clientTarget(client: ConnectionLike): DatabaseTarget {
+  const adopted = adoptConnection(client);
+  return adopted.dialect === "postgresql"
+    ? { dialect: "postgresql", url: "", display: "postgresql (application pool)", client }
+    : { dialect: "sqlite", file: adopted.db.name, display: `sqlite:${adopted.db.name} (application connection)`, client };
 }
 
 /** `undefined` means the default (one day); `null` or 0 mean "keep forever" and give null. */

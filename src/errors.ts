@@ -31,6 +31,29 @@ export class InvalidUrlError extends ConfigError {
   }
 }
 
+/**
+ * Thrown by openBackend({ client }), migrate({ client }) and backend.inTransaction(tx) when the
+ * connection given is not one taskledger can use (a pg.Client instead of a pg.Pool, an ended
+ * pool, a closed SQLite Database, a transaction on the other dialect).
+ */
+export class InvalidClientError extends ConfigError {
+  override name = "InvalidClientError";
+  constructor(reason: string, option = "client") {
+    super(option, reason);
+  }
+}
+
+/**
+ * Thrown by a transaction writer (backend.inTransaction(tx)) when `tx` is not inside an open
+ * transaction, so nothing would be atomic with the caller's work. Nothing was written.
+ */
+export class NotInTransactionError extends TaskledgerError {
+  override name = "NotInTransactionError";
+  constructor(reason: string) {
+    super(`${reason}: backend.inTransaction(tx) records inside a transaction you opened. Run BEGIN on the client first (or use db.transaction(tx => …)) and call it before COMMIT; outside a transaction use the backend's own methods.`);
+  }
+}
+
 /** Thrown when a task id or group id is empty or longer than its column (155 characters). */
 export class InvalidIdError extends TaskledgerError {
   override name = "InvalidIdError";
@@ -109,6 +132,17 @@ export class BackendClosedError extends TaskledgerError {
 /** Migrations could not be applied, or (with a check) some are pending. */
 export class MigrationError extends TaskledgerError {
   override name = "MigrationError";
+}
+
+/**
+ * The database has no taskledger tables (or not the configured ones): opened with
+ * `migrate: false` before migrating, or a transaction on another database. Nothing was written.
+ */
+export class MissingTablesError extends MigrationError {
+  override name = "MissingTablesError";
+  constructor(readonly table: string, options?: { cause: unknown }) {
+    super(`table ${table} does not exist in this database. Create the tables first: openBackend() with migrate left on, migrate({ client }) from "taskledger/drizzle" at deploy time, or \`taskledger migrate\`; check tableNames/tableSchemas if they exist under other names.`, options);
+  }
 }
 
 /** Cleanup did not start because another cleanup holds the lock on this database. */

@@ -15,17 +15,19 @@ const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
 const dir = tempDir("readme");
 after(() => dir.remove());
 
-const EXAMPLES: [file: string, expected: RegExp][] = [
+const EXAMPLES: [file: string, expected: RegExp, only?: "sqlite" | "postgresql"][] = [
   ["wait-for-result.ts", /math\.add -> 5/],
   ["poll-by-id.ts", /FAILURE true true\nRangeError: quarter out of range\nPENDING/],
   ["group.ts", /\[ 0, 10, 20 \]\n3/],
   ["cleanup-job.ts", /^cleanup deleted 0 rows in \d+ ms$/m],
   ["history.ts", /PENDING - \nSTARTED w1 \nRETRY w1 database busy\nSTARTED w2 \nSUCCESS w2 \n/],
+  ["record-in-transaction.ts", /\{ total: 42 \}\n42 SUCCESS \{ total: 42 \} true/, "postgresql"],
+  ["record-in-transaction-sqlite.ts", /\{ total: 42 \}\n42 SUCCESS \{ total: 42 \} true/, "sqlite"],
   ["backend-api.ts", /SUCCESS \{ pages: 12 \} reports\.generate \[ 42 \]\n\[ 'SUCCESS', 'SUCCESS', 'PENDING' \]\nfalse\n\[ 'r-43', 'r-44' \]\n0 0/],
 ];
 
 function run(file: string, url: string): string {
-  // Examples import "taskledger" as users do; a loader maps it to src/ so no build is needed.
+  // Examples import "taskledger" (and "taskledger/drizzle") as users do; a loader maps it to src/ so no build is needed.
   const child = spawnSync(process.execPath, ["--import", "tsx", "--import", "./test/helpers/self-import.ts", `examples/${file}`], {
     cwd: root, env: { ...process.env, TASKLEDGER_URL: url }, encoding: "utf8",
   });
@@ -35,15 +37,15 @@ function run(file: string, url: string): string {
 
 describe("README examples", async () => {
   const pg = await pgSkip();
-  for (const [file, expected] of EXAMPLES) {
+  for (const [file, expected, only] of EXAMPLES) {
     it(`${file} is shown verbatim in the README`, () => {
       const source = readFileSync(new URL(`../examples/${file}`, import.meta.url), "utf8");
       assert.ok(readme.includes(source.trim()), `README.md does not contain examples/${file} verbatim`);
     });
-    it(`${file} runs on SQLite`, () => {
+    it(`${file} runs on SQLite`, { skip: only === "postgresql" && "a PostgreSQL example" }, () => {
       assert.match(run(file, `sqlite:${dir.file("readme.db")}`), expected);
     });
-    it(`${file} runs on PostgreSQL`, { skip: pg }, async () => {
+    it(`${file} runs on PostgreSQL`, { skip: pg || (only === "sqlite" && "a SQLite example") }, async () => {
       const db = await createTestDatabase("readme");
       try {
         assert.match(run(file, db.url), expected);

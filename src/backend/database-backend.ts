@@ -4,31 +4,26 @@
  * dialect: everything dialect-specific is behind src/db.
  */
 import { EventEmitter } from "node:events";
-import { exceptionToStored, tracebackOf } from "../codec/exception.js";
 import { decodeStored, groupTupleFrom, leafIds } from "../codec/stored.js";
 import type { ResolvedOptions } from "../config.js";
 import type { Driver, MigrationStatus, TaskWrite } from "../db/driver.js";
 import { runCleanup, type CleanupOptions } from "../cleanup/cleaner.js";
 import { CleanupJob, type CleanupJobOptions } from "../cleanup/job.js";
 import { describeRetention, durationText } from "../cleanup/retention-text.js";
-import { BackendClosedError, CorruptValueError, TaskledgerError, TaskRevokedError } from "../errors.js";
-import { FAILURE, mayReplace, PENDING, RETRY, REVOKED, STARTED, SUCCESS, type TaskState } from "../states.js";
-import type { CleanupReport, ResultTuple, SavedGroup, StoreItem, TaskEvent, TaskMeta, TaskRequest } from "../types.js";
+import { BackendClosedError, CorruptValueError } from "../errors.js";
+import type { TaskState } from "../states.js";
+import type { CleanupReport, ResultTuple, SavedGroup, StoreItem, TaskEvent, TaskMeta } from "../types.js";
 import { historyRowToEvent } from "./task-history.js";
 import { TaskAuditor } from "./auditor.js";
 import { ChangeHub } from "./change-hub.js";
+import { MarkAs, type StoreOptions } from "./mark-as.js";
 import { withRetry } from "./retry.js";
 import { pendingMeta, rowToMeta } from "./task-meta.js";
-import { buildTaskWrite, validateId } from "./task-write.js";
+import { buildTaskWrite, foldWrites, groupRow, validateId } from "./task-write.js";
+import { TransactionWriter } from "./transaction-writer.js";
+import type { TransactionLike } from "../db/external.js";
 
-export interface StoreOptions {
-  traceback?: string | null;
-  request?: TaskRequest | null;
-  /** Write only if the task is not ready yet (a finished task keeps its outcome). */
-  onlyIfUnready?: boolean;
-  /** The clock, for tests and replays. */
-  now?: Date;
-}
+export type { StoreOptions } from "./mark-as.js";
 
 /** A TaskMeta, or the error that kept a stored row from being decoded. */
 export type MetaOrCorrupt = TaskMeta | CorruptValueError;
@@ -38,7 +33,7 @@ export interface BackendEvents {
   stored: [taskIds: readonly string[]];
 }
 
-export class DatabaseBackend {
+export class DatabaseBackend extends MarkAs {
   /** Emits `stored` after each committed write from this process. */
   readonly events = new EventEmitter<BackendEvents>();
   /** Wakes waiters (get(), join()) when their tasks change; see change-hub.ts. */
@@ -53,6 +48,7 @@ export class DatabaseBackend {
     readonly driver: Driver,
     readonly options: ResolvedOptions,
   ) {
+    super();
     this.events.setMaxListeners(0);
     this.changes = new ChangeHub(driver);
     this.events.on("stored", (ids) => this.changes.notify(ids));
@@ -78,44 +74,9 @@ export class DatabaseBackend {
    * replaces a ready row (SUCCESS, FAILURE, REVOKED), even when writers race; returns whether
    * the row was written.
    */
-  async storeResult(taskId: string, result: unknown, state: TaskState, options: StoreOptions = {}): Promise<boolean> {
+  override async storeResult(taskId: string, result: unknown, state: TaskState, options: StoreOptions = {}): Promise<boolean> {
     const write = this.toWrite({ taskId, status: state, result, traceback: options.traceback, request: options.request }, options.now);
     return this.storeWrite({ ...write, replaceReady: !options.onlyIfUnready });
-  }
-
-  /**
-   * PENDING with the request, written by the producer when it sends the task (#11): the history
-   * then knows the send time, so queue time (sent to started) can be measured. Never replaces a
-   * row a worker already wrote, so a fast worker's STARTED is not undone.
-   */
-  markAsSent(taskId: string, request: TaskRequest | null = null, options: StoreOptions = {}): Promise<boolean> {
-    return this.storeResult(taskId, null, PENDING, { ...options, request });
-  }
-
-  /** STARTED, with optional meta (for example `{ pid, hostname }`) as its result. */
-  markAsStarted(taskId: string, meta: Record<string, unknown> | null = null, options: StoreOptions = {}): Promise<boolean> {
-    return this.storeResult(taskId, meta, STARTED, options);
-  }
-
-  markAsDone(taskId: string, result: unknown, options: StoreOptions = {}): Promise<boolean> {
-    return this.storeResult(taskId, result, SUCCESS, options);
-  }
-
-  /** FAILURE with the error's type, module, message and (unless given) its stack as traceback. */
-  markAsFailure(taskId: string, error: unknown, options: StoreOptions = {}): Promise<boolean> {
-    return this.storeResult(taskId, error, FAILURE, { ...options, traceback: options.traceback ?? tracebackOf(error) });
-  }
-
-  markAsRetry(taskId: string, error: unknown, options: StoreOptions = {}): Promise<boolean> {
-    return this.storeResult(taskId, error, RETRY, { ...options, traceback: options.traceback ?? tracebackOf(error) });
-  }
-
-  /**
-   * REVOKED with a TaskRevokedError. With `onlyIfUnready`, a task that already finished keeps its
-   * outcome (what a client-side revoke wants); otherwise it follows the ready-replaces-ready rule.
-   */
-  markAsRevoked(taskId: string, reason = "revoked", options: StoreOptions = {}): Promise<boolean> {
-    return this.storeResult(taskId, exceptionToStored(new TaskRevokedError(reason)), REVOKED, options);
   }
 
   /**
@@ -123,16 +84,11 @@ export class DatabaseBackend {
    * items for one id are folded first with the same precedence rule the database applies.
    */
   async storeMany(items: readonly StoreItem[], options: { now?: Date } = {}): Promise<number> {
-    const byId = new Map<string, TaskWrite>();
-    for (const item of items) {
-      const write = this.toWrite(item, options.now);
-      const previous = byId.get(write.taskId);
-      if (!previous || mayReplace(previous.status, write.status)) byId.set(write.taskId, write);
-    }
-    if (byId.size === 0) return 0;
-    const writes = [...byId.values()];
+    const now = options.now ?? new Date();
+    const writes = foldWrites(items.map((item) => this.toWrite(item, now)));
+    if (writes.length === 0) return 0;
     const written = await this.retrying("storeMany", `${writes.length} tasks`, () => this.driver.taskStoreMany(writes));
-    this.events.emit("stored", [...byId.keys()]);
+    this.events.emit("stored", writes.map((w) => w.taskId));
     return written;
   }
 
@@ -210,10 +166,8 @@ export class DatabaseBackend {
    * Stored in Celery's form: the as_tuple() tree (JSON) or a pickled GroupResult (celeryCompatible).
    */
   async saveGroup(groupId: string, members: readonly (string | ResultTuple)[], options: { now?: Date; parent?: ResultTuple | null } = {}): Promise<void> {
-    validateId(groupId, "group");
-    const tuple: ResultTuple = [[groupId, options.parent ? checkedTuple(options.parent) : null], members.map((m) => (typeof m === "string" ? [[validateId(m, "task"), null], null] : checkedTuple(m)))];
-    const result = this.options.valueFormat.group(tuple);
-    await this.retrying("saveGroup", groupId, () => this.driver.groupSave({ groupId, result, dateDone: options.now ?? new Date() }));
+    const row = groupRow(groupId, members, options.parent ?? null, this.options.valueFormat, options.now ?? new Date());
+    await this.retrying("saveGroup", groupId, () => this.driver.groupSave(row));
   }
 
   /** A saved group, or null when none was saved under the id. */
@@ -269,6 +223,19 @@ export class DatabaseBackend {
     return this.retrying("migrationStatus", undefined, () => this.driver.migrationStatus());
   }
 
+  /**
+   * A writer bound to a transaction the application opened (#13): `tx` is a node-postgres client
+   * after BEGIN, a better-sqlite3 Database inside a transaction, or a drizzle transaction
+   * (`db.transaction(async (tx) => …)`), on this backend's database. Its stores commit or roll
+   * back with the application's own writes, and wake waiters only once committed. On SQLite each
+   * call has run its statement before it returns (better-sqlite3 transactions are synchronous).
+   * Throws NotInTransactionError when `tx` is not inside an open transaction.
+   */
+  inTransaction(tx: TransactionLike): TransactionWriter {
+    if (this.closed) throw new BackendClosedError("inTransaction");
+    return new TransactionWriter(this.driver.inTransaction(tx), this.driver, this.options, (ids) => this.events.emit("stored", ids));
+  }
+
   /** Stops any cleanup job (waiting for its run to reach a batch boundary), then closes the pool or file. Idempotent. */
   close(): Promise<void> {
     this.closing ??= this.closeNow();
@@ -311,14 +278,3 @@ export class DatabaseBackend {
   }
 }
 
-/** A caller's as_tuple() tree with every id checked (a group's id as a group id), before anything is written. */
-function checkedTuple(tuple: ResultTuple): ResultTuple {
-  if (!Array.isArray(tuple) || !Array.isArray(tuple[0]) || (tuple[1] !== null && !Array.isArray(tuple[1]))) {
-    throw new TaskledgerError("not a result tuple: expected [[id, parent], children] or a task id");
-  }
-  const [[id, parent], members] = tuple;
-  return [
-    [validateId(id, members === null ? "task" : "group"), parent ? checkedTuple(parent) : null],
-    members === null ? null : members.map((member) => (typeof member === "string" ? [[validateId(member, "task"), null], null] : checkedTuple(member))),
-  ];
-}

@@ -3,11 +3,13 @@ import { resolveOptions, type BackendOptions } from "../config.js";
 import { isTransientOpenError, openDriver } from "../db/open.js";
 import { DatabaseBackend } from "./database-backend.js";
 import { withRetry } from "./retry.js";
+import { MissingTablesError } from "../errors.js";
 
 /**
  * Opens a backend. The URL defaults to TASKLEDGER_URL, then the SQLite file ./taskledger.db;
- * pending migrations are applied under a lock unless `migrate: false`. With `cleanupJob`, the
- * cleanup job starts too (see DatabaseBackend.startCleanupJob); close() stops it.
+ * `client` runs it over the application's own pg.Pool, better-sqlite3 Database or drizzle
+ * database instead (#13). Pending migrations are applied under a lock unless `migrate: false`.
+ * With `cleanupJob`, the cleanup job starts too (see DatabaseBackend.startCleanupJob); close() stops it.
  */
 export async function openBackend(options: BackendOptions | string = {}): Promise<DatabaseBackend> {
   const resolved = resolveOptions(typeof options === "string" ? { url: options } : options);
@@ -16,6 +18,9 @@ export async function openBackend(options: BackendOptions | string = {}): Promis
   );
   try {
     if (resolved.migrate) await withRetry(resolved.retry, (e) => driver.isTransient(e), "migrate", resolved.target.display, () => driver.migrate());
+    // On the application's connection with migrate: false, say now (not at the first store,
+    // inside someone's transaction) that the tables are missing.
+    else if (resolved.target.client !== undefined && !(await driver.tablesExist())) throw new MissingTablesError(driver.tables.task);
     const history = resolved.history;
     if (history !== undefined) await withRetry(resolved.retry, (e) => driver.isTransient(e), "history", resolved.target.display, () => driver.historySet(history));
   } catch (error) {

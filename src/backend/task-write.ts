@@ -6,9 +6,10 @@ import { exceptionToStored, isStoredException, tracebackOf } from "../codec/exce
 import { encodeResultIds } from "../codec/stored.js";
 import type { ValueFormat } from "../codec/value-format.js";
 import type { TaskWrite } from "../db/driver.js";
-import { InvalidIdError } from "../errors.js";
-import { EXCEPTION_STATES, READY_STATES } from "../states.js";
-import type { TaskRequest } from "../types.js";
+import { InvalidIdError, TaskledgerError } from "../errors.js";
+import { EXCEPTION_STATES, mayReplace, READY_STATES } from "../states.js";
+import type { GroupRow } from "../db/driver.js";
+import type { ResultTuple, TaskRequest } from "../types.js";
 
 /** Celery's columns are varchar(155). */
 export const ID_MAX_LENGTH = 155;
@@ -92,4 +93,37 @@ export function buildTaskWrite(input: WriteInput): TaskWrite {
     dateUpdated: input.now,
     replaceReady: input.replaceReady ?? true,
   };
+}
+
+/** One write per id: two for one id are folded with the precedence rule the database applies. */
+export function foldWrites(writes: readonly TaskWrite[]): TaskWrite[] {
+  const byId = new Map<string, TaskWrite>();
+  for (const write of writes) {
+    const previous = byId.get(write.taskId);
+    if (!previous || mayReplace(previous.status, write.status)) byId.set(write.taskId, write);
+  }
+  return [...byId.values()];
+}
+
+/** A saved group's row: its member ids encoded as Celery's group tuple. */
+/**
+ * A group's row: members are task ids or as_tuple() trees (a nested group stays a group) and
+ * `parent` is the group's own parent, every id checked before anything is written (#9 item 13).
+ */
+export function groupRow(groupId: string, members: readonly (string | ResultTuple)[], parent: ResultTuple | null, format: ValueFormat, now: Date): GroupRow {
+  validateId(groupId, "group");
+  const tuple: ResultTuple = [[groupId, parent ? checkedTuple(parent) : null], members.map((m) => (typeof m === "string" ? [[validateId(m, "task"), null], null] : checkedTuple(m)))];
+  return { groupId, result: format.group(tuple), dateDone: now };
+}
+
+/** A caller's as_tuple() tree with every id checked (a group's id as a group id), before anything is written. */
+function checkedTuple(tuple: ResultTuple): ResultTuple {
+  if (!Array.isArray(tuple) || !Array.isArray(tuple[0]) || (tuple[1] !== null && !Array.isArray(tuple[1]))) {
+    throw new TaskledgerError("not a result tuple: expected [[id, parent], children] or a task id");
+  }
+  const [[id, parent], members] = tuple;
+  return [
+    [validateId(id, members === null ? "task" : "group"), parent ? checkedTuple(parent) : null],
+    members === null ? null : members.map((member) => (typeof member === "string" ? [[validateId(member, "task"), null], null] : checkedTuple(member))),
+  ];
 }

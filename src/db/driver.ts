@@ -132,6 +132,21 @@ export interface HeldLock {
   lost(): boolean;
 }
 
+/**
+ * Writes inside a transaction the application opened and will commit or roll back (#13). The
+ * statements are the driver's own, so guards and triggers apply as to any store.
+ */
+export interface TransactionDriver {
+  taskStore(write: TaskWrite): Promise<boolean>;
+  taskStoreMany(writes: readonly TaskWrite[]): Promise<number>;
+  groupSave(row: GroupRow): Promise<void>;
+  /**
+   * Resolves once the caller's transaction has ended (committed or rolled back), for databases
+   * that cannot push commits (SQLite); undefined where the commit itself wakes waiters (NOTIFY).
+   */
+  ended(): Promise<void> | undefined;
+}
+
 export interface Driver {
   readonly dialect: Dialect;
   /** True when commits by other processes are pushed (LISTEN/NOTIFY). */
@@ -167,6 +182,15 @@ export interface Driver {
   groupGet(groupId: string): Promise<GroupRow | undefined>;
   groupDelete(groupId: string): Promise<boolean>;
   groupDeleteExpired(params: { before: Date; limit: number }): Promise<number>;
+
+  /**
+   * Binds writes to a caller's open transaction: a node-postgres client, a better-sqlite3
+   * Database or a drizzle transaction (see ./external.ts). Throws NotInTransactionError or
+   * InvalidClientError for anything else.
+   */
+  inTransaction(tx: unknown): TransactionDriver;
+  /** Whether the configured task and group tables exist. */
+  tablesExist(): Promise<boolean>;
 
   /** Applies pending migrations under a lock, so concurrent starters all succeed. */
   migrate(): Promise<MigrationStatus>;

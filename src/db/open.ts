@@ -5,6 +5,8 @@ import { ConfigError } from "../errors.js";
 import { isTransientSqliteError } from "./sqlite/errors.js";
 import { resolveTables, type TableConfig } from "./tables.js";
 import type { Driver } from "./driver.js";
+import { adoptConnection } from "./external.js";
+import type { Tables } from "./tables.js";
 import { PgDriver } from "./pg/driver.js";
 import { SqliteDriver } from "./sqlite/driver.js";
 
@@ -18,9 +20,16 @@ export function isTransientOpenError(error: unknown): boolean {
 
 export function openDriver(target: DatabaseTarget, options: { poolSize: number; busyTimeoutMs: number; createIfMissing: boolean; tables: TableConfig }): Driver {
   const tables = resolveTables(target.dialect, options.tables);
+  if (target.client !== undefined) return openOnConnection(target.client, tables);
   if (target.dialect === "postgresql") return new PgDriver({ url: target.url, poolSize: options.poolSize, tables });
   if (!options.createIfMissing && target.file !== ":memory:" && !existsSync(target.file)) {
     throw new ConfigError("url", `no SQLite database at ${target.file}; check the path, or run \`taskledger migrate\` to create one`);
   }
   return new SqliteDriver({ file: target.file, busyTimeoutMs: options.busyTimeoutMs, tables });
+}
+
+/** A driver over the application's own pool or Database (#13); closing it leaves that open. */
+export function openOnConnection(client: unknown, tables: Tables): Driver {
+  const adopted = adoptConnection(client);
+  return adopted.dialect === "postgresql" ? new PgDriver({ pool: adopted.pool, tables }) : new SqliteDriver({ db: adopted.db, tables });
 }

@@ -21,8 +21,13 @@ export interface RunRequest extends TaskRequest {
   ignoreResult?: boolean;
 }
 
-export interface TaskContext {
+export interface TaskContext<Tx = undefined> {
   id: string;
+  /**
+   * The application's transaction the function runs in, when runTask was given `transaction`:
+   * do the task's business writes on it, and its result is recorded in it too (#13).
+   */
+  tx: Tx;
   request: RunRequest;
   /** Aborts when the task is revoked while it runs. */
   signal: AbortSignal;
@@ -32,7 +37,16 @@ export interface TaskContext {
   retry(options?: { reason?: unknown; countdown?: Duration }): never;
 }
 
-export interface RunTaskOptions {
+export interface RunTaskOptions<Tx = undefined> {
+  /**
+   * Runs the function and records its success inside one application transaction (#13): anything
+   * with drizzle's `transaction(body)` method, such as a drizzle database (or your own wrapper of
+   * BEGIN … COMMIT on a pool client). The function gets the transaction as `ctx.tx` for its
+   * business writes, and the SUCCESS row commits with them. When the function throws, the
+   * transaction rolls back and the failure (or retry) is recorded outside it, so a failed attempt
+   * leaves no business effect but its failure.
+   */
+  transactionOn?: { transaction<R>(body: (tx: Tx) => Promise<R>): Promise<R> };
   /** Record STARTED before running (Celery's task_track_started). Default false. */
   trackStarted?: boolean;
   /** How often a running task re-checks for a revoke if no wake-up arrives. Default 1 s. */
@@ -54,11 +68,11 @@ export type TaskOutcome<T> =
 
 const REVOKE_CHECK_DEFAULT_MS = 1_000;
 
-export async function runTask<T>(
+export async function runTask<T, Tx = undefined>(
   backend: DatabaseBackend,
   request: RunRequest,
-  fn: (ctx: TaskContext) => T | Promise<T>,
-  options: RunTaskOptions = {},
+  fn: (ctx: TaskContext<Tx>) => T | Promise<T>,
+  options: RunTaskOptions<Tx> = {},
 ): Promise<TaskOutcome<T>> {
   const taskId = request.id;
   const { ignoreResult: requestIgnores, ...fields } = request;
@@ -75,8 +89,9 @@ export async function runTask<T>(
   const controller = new AbortController();
   const children: string[] = [...(request.children ?? [])];
   const stopWatching = await watchForRevoke(backend, taskId, controller, parseDuration(options.revokeCheckInterval ?? REVOKE_CHECK_DEFAULT_MS, "revokeCheckInterval"));
-  const ctx: TaskContext = {
+  const ctx: TaskContext<Tx> = {
     id: taskId,
+    tx: undefined as Tx,
     request,
     signal: controller.signal,
     addChild: (id) => void children.push(id),
@@ -88,10 +103,22 @@ export async function runTask<T>(
   const finalRequest = () => ({ ...stored, children });
   try {
     let value: T;
+    let recorded: boolean | undefined; // set when the SUCCESS row was written in the caller's transaction
     try {
-      value = await runInTaskContext(taskId, () => fn(ctx));
+      if (options.transactionOn) {
+        value = await options.transactionOn.transaction(async (tx) => {
+          const result = await runInTaskContext(taskId, () => fn({ ...ctx, tx }));
+          if (controller.signal.aborted) throw controller.signal.reason;
+          recorded = await backend.inTransaction(tx as object).markAsDone(taskId, result, { request: finalRequest(), onlyIfUnready: true });
+          // Revoked meanwhile: roll the business effect back with the result.
+          if (!recorded) throw new TaskRevokedError("revoked while running");
+          return result;
+        });
+      } else {
+        value = await runInTaskContext(taskId, () => fn(ctx));
+      }
     } catch (error) {
-      if (controller.signal.aborted) return { taskId, status: REVOKED, ran: true };
+      if (controller.signal.aborted || (recorded === false && error instanceof TaskRevokedError)) return { taskId, status: REVOKED, ran: true };
       if (error instanceof Retry) {
         if (storeErrors) await backend.markAsRetry(taskId, error.reason, { request: { ...finalRequest(), retries: (request.retries ?? 0) + 1 }, onlyIfUnready: true });
         return { taskId, status: RETRY, error: error.reason, countdownMs: error.countdownMs };
@@ -100,6 +127,7 @@ export async function runTask<T>(
       if (storeErrors) await backend.markAsFailure(taskId, error, { request: finalRequest(), onlyIfUnready: true });
       return { taskId, status: FAILURE, error };
     }
+    if (recorded) return { taskId, status: SUCCESS, result: value };
     if (controller.signal.aborted) return { taskId, status: REVOKED, ran: true };
     if (ignoreResult) return { taskId, status: SUCCESS, result: value };
     const written = await backend.markAsDone(taskId, value, { request: finalRequest(), onlyIfUnready: true });

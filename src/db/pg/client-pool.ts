@@ -9,6 +9,7 @@
  * with only the cleanup job's unref'd timer exits (#15); a query in flight holds it as before.
  */
 import pg from "pg";
+import type { PgConnection } from "./borrowed-pool.js";
 
 /** A connection unused this long is closed (pg.Pool's habit too), keeping at least one. */
 const IDLE_CLOSE_MS = 30_000;
@@ -27,10 +28,15 @@ interface Entry {
   tail: Promise<unknown>;
 }
 
-export class ClientPool {
+export class ClientPool implements PgConnection {
   private readonly clients: Entry[] = [];
   private closed = false;
   private readonly reaper: NodeJS.Timeout;
+
+  /** The LISTEN connection uses the same settings. */
+  get listenConfig(): pg.ClientConfig {
+    return this.config;
+  }
 
   constructor(
     private readonly config: pg.ClientConfig,

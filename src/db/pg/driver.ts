@@ -1,24 +1,29 @@
 /**
- * The PostgreSQL driver: a node-postgres pool, named prepared statements (./statements.ts),
- * advisory locks for migrations and cleanup. Waking and history are triggers (#11,
- * migrations/pg/0002_history.sql), so they follow every writer's commits, not only ours.
+ * The PostgreSQL driver: a node-postgres pool (taskledger's own, or the application's: #13), named
+ * prepared statements (./statements.ts), advisory locks for migrations and cleanup. Waking and
+ * history are triggers (#11, migrations/pg/0002_history.sql), so they follow every writer's
+ * commits, not only ours.
  */
 import { likePrefix } from "../audit-overview.js";
 import { sql, type SQL } from "drizzle-orm";
 import { PgDialect } from "drizzle-orm/pg-core";
 import pg from "pg";
 import type { AuditFragments } from "../audit.js";
-import type { AuditRow, DeleteExpiredParams, Driver, GroupRow, HeldLock, MigrationStatus, TaskHistoryRow, TaskRow, TaskWrite } from "../driver.js";
+import type { AuditRow, DeleteExpiredParams, Driver, GroupRow, HeldLock, MigrationStatus, TaskHistoryRow, TaskRow, TaskWrite, TransactionDriver } from "../driver.js";
 import { historyTriggerStatements } from "../migrations.js";
+import { MissingTablesError, NotInTransactionError } from "../../errors.js";
+import { adoptTransaction, pgTransactionStatus, type PgPoolLike } from "../external.js";
 import { toNaiveUtc } from "../naive-utc.js";
 import { toGroupRow, toHistoryRow, toTaskRow, type RawGroupRow, type RawHistoryRow, type RawTaskRow } from "../rows.js";
 import { quoteIdentifier, type Tables } from "../tables.js";
 import type { ChangeListener, ChangeWatch } from "../driver.js";
+import { BorrowedPool, type PgConnection } from "./borrowed-pool.js";
 import { ClientPool } from "./client-pool.js";
 import { isTransientPgError } from "./errors.js";
 import { PgListener } from "./listener.js";
 import { migratePg } from "./migrate.js";
 import { buildStatements, type PgStatements } from "./statements.js";
+import { PgWrites, statementNames, type RunQuery } from "./writes.js";
 
 const TIMESTAMP_OID = 1114;
 const CLEANUP_LOCK_KEY = "taskledger.cleanup";
@@ -30,25 +35,35 @@ const types = {
     oid === TIMESTAMP_OID ? (value: string) => value : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
 };
 
-export interface PgDriverOptions {
-  url: string;
-  poolSize: number;
-  tables: Tables;
-}
+export type PgDriverOptions =
+  | { url: string; poolSize: number; tables: Tables }
+  /** The application's pool (#13): used, never ended. */
+  | { pool: PgPoolLike; tables: Tables };
 
+/** Watches nothing: without connection settings there is no LISTEN, and waiters re-read. */
+const NO_WATCH: ChangeWatch = { ready: Promise.resolve(), pause() {}, resume() {}, watch: async () => undefined, unwatch() {}, close: async () => undefined };
 
 export class PgDriver implements Driver {
   readonly dialect = "postgresql" as const;
   readonly concurrentWriters = true;
   readonly supportsNotify = true;
-  readonly pool: ClientPool;
+  readonly pool: PgConnection;
   private readonly sql: PgStatements;
+  private readonly names: Record<keyof PgStatements, string>;
+  private readonly writes: PgWrites;
   readonly tables: Tables;
+  /** Every pool query, with a missing table reported as such. */
+  private readonly run: RunQuery;
 
-  constructor(private readonly options: PgDriverOptions) {
-    this.pool = new ClientPool({ connectionString: options.url, types, application_name: "taskledger" }, options.poolSize);
+  constructor(options: PgDriverOptions) {
+    this.pool = "pool" in options
+      ? new BorrowedPool(options.pool, types)
+      : new ClientPool({ connectionString: options.url, types, application_name: "taskledger" }, options.poolSize);
     this.tables = options.tables;
     this.sql = buildStatements(this.tables);
+    this.names = statementNames(this.sql);
+    this.writes = new PgWrites(this.sql, this.names);
+    this.run = <R extends pg.QueryResultRow>(config: pg.QueryConfig) => this.pool.query<R>(config).catch((error: unknown) => this.interpret(error));
   }
 
   /** The channel the notify trigger notifies on; listeners pass it to LISTEN. */
@@ -56,57 +71,70 @@ export class PgDriver implements Driver {
     return this.tables.channel;
   }
 
-  /** A connection string for a dedicated LISTEN client. */
-  get connectionString(): string {
-    return this.options.url;
+  taskStore(w: TaskWrite): Promise<boolean> {
+    return this.writes.taskStore(this.run, w);
   }
 
-  async taskStore(w: TaskWrite): Promise<boolean> {
-    const result = await this.pool.query({ name: "tl_task_store", text: this.sql.taskStore, values: [...writeValues(w), w.extended !== null, w.replaceReady] });
-    return (result.rowCount ?? 0) > 0;
+  taskStoreMany(writes: readonly TaskWrite[]): Promise<number> {
+    return this.writes.taskStoreMany(this.run, writes);
   }
 
-  async taskStoreMany(writes: readonly TaskWrite[]): Promise<number> {
-    let written = 0;
-    // extended and replaceReady are per statement, and a batch with no request metadata at all
-    // takes the lean statement, so a mixed batch becomes one statement per kind.
-    const isLean = (w: TaskWrite) => w.extended === null && w.children === null && w.parentId === null && w.groupId === null;
-    for (const batch of groupBy(writes, (w) => `${w.extended !== null}:${w.replaceReady}:${isLean(w)}`)) {
-      const first = batch[0]!;
-      const lean = isLean(first);
-      const values = lean ? leanValues : writeValues;
-      const columns: unknown[][] = Array.from({ length: lean ? 6 : 15 }, () => []);
-      for (const w of batch) values(w).forEach((value, i) => columns[i]!.push(value));
-      const result = await this.pool.query<{ written: number }>(
-        lean
-          ? { name: "tl_task_store_many_lean", text: this.sql.taskStoreManyLean, values: [...columns, first.replaceReady] }
-          : { name: "tl_task_store_many", text: this.sql.taskStoreMany, values: [...columns, first.extended !== null, first.replaceReady] },
-      );
-      written += result.rows[0]!.written;
-    }
-    return written;
+  /**
+   * Writes on the caller's client, inside the caller's transaction (#13). The client's session
+   * state is checked before every statement: a writer kept past COMMIT must not autocommit.
+   */
+  inTransaction(tx: unknown): TransactionDriver {
+    const adopted = adoptTransaction(tx, "postgresql");
+    if (adopted.dialect !== "postgresql") throw new Error("unreachable");
+    const client = adopted.client;
+    const notInside = (status: string | null) => {
+      if (status === "I") throw new NotInTransactionError("the node-postgres client is not inside a transaction (no BEGIN, or already committed)");
+      if (status === "E") throw new NotInTransactionError("the transaction on this client has already failed; roll it back");
+    };
+    notInside(pgTransactionStatus(client));
+    const run: RunQuery = async <R extends pg.QueryResultRow>(config: pg.QueryConfig) => {
+      notInside(pgTransactionStatus(client));
+      return (client.query({ ...config, types }) as Promise<pg.QueryResult<R>>).catch((error: unknown) => this.interpret(error));
+    };
+    return {
+      taskStore: (w) => this.writes.taskStore(run, w),
+      taskStoreMany: (ws) => this.writes.taskStoreMany(run, ws),
+      groupSave: (row) => this.writes.groupSave(run, row),
+      ended: () => undefined,
+    };
+  }
+
+  async tablesExist(): Promise<boolean> {
+    const result = await this.pool.query<{ present: boolean }>({ text: "SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AS present", values: [this.tables.task, this.tables.group] });
+    return result.rows[0]!.present;
+  }
+
+  /** undefined_table (42P01) becomes MissingTablesError; anything else passes through. */
+  private interpret(error: unknown): never {
+    if ((error as { code?: unknown } | null)?.code === "42P01") throw new MissingTablesError(this.tables.task, { cause: error });
+    throw error;
   }
 
   async taskGet(taskId: string): Promise<TaskRow | undefined> {
-    const result = await this.pool.query<RawTaskRow>({ name: "tl_task_get", text: this.sql.taskGet, values: [taskId] });
+    const result = await this.run<RawTaskRow>({ name: this.names.taskGet, text: this.sql.taskGet, values: [taskId] });
     const row = result.rows[0];
     return row ? toTaskRow(row) : undefined;
   }
 
   async taskGetMany(taskIds: readonly string[]): Promise<TaskRow[]> {
     if (taskIds.length === 0) return [];
-    const result = await this.pool.query<RawTaskRow>({ name: "tl_task_get_many", text: this.sql.taskGetMany, values: [taskIds] });
+    const result = await this.run<RawTaskRow>({ name: this.names.taskGetMany, text: this.sql.taskGetMany, values: [taskIds] });
     return result.rows.map(toTaskRow);
   }
 
   async taskExists(taskId: string): Promise<boolean> {
-    const result = await this.pool.query({ name: "tl_task_exists", text: this.sql.taskExists, values: [taskId] });
+    const result = await this.run({ name: this.names.taskExists, text: this.sql.taskExists, values: [taskId] });
     return (result.rowCount ?? 0) > 0;
   }
 
   async taskForget(taskIds: readonly string[]): Promise<number> {
     if (taskIds.length === 0) return 0;
-    const result = await this.pool.query({ name: "tl_task_forget", text: this.sql.taskForget, values: [taskIds] });
+    const result = await this.run({ name: this.names.taskForget, text: this.sql.taskForget, values: [taskIds] });
     return result.rowCount ?? 0;
   }
 
@@ -146,8 +174,8 @@ export class PgDriver implements Driver {
   }
 
   async taskDeleteExpired(p: DeleteExpiredParams): Promise<number> {
-    const result = await this.pool.query({
-      name: "tl_task_delete_expired",
+    const result = await this.run({
+      name: this.names.taskDeleteExpired,
       text: this.sql.taskDeleteExpired,
       values: [toNaiveUtc(p.before), p.limit, p.onlyStatuses ?? null, p.exceptStatuses ?? null],
     });
@@ -155,32 +183,32 @@ export class PgDriver implements Driver {
   }
 
   async taskDeleteStale(p: { before: Date; limit: number }): Promise<number> {
-    const result = await this.pool.query({ name: "tl_task_delete_stale", text: this.sql.taskDeleteStale, values: [toNaiveUtc(p.before), p.limit] });
+    const result = await this.run({ name: this.names.taskDeleteStale, text: this.sql.taskDeleteStale, values: [toNaiveUtc(p.before), p.limit] });
     return result.rowCount ?? 0;
   }
 
   async taskStampUnaged(p: { now: Date; limit: number }): Promise<number> {
-    const result = await this.pool.query({ name: "tl_task_stamp_unaged", text: this.sql.taskStampUnaged, values: [toNaiveUtc(p.now), p.limit] });
+    const result = await this.run({ name: this.names.taskStampUnaged, text: this.sql.taskStampUnaged, values: [toNaiveUtc(p.now), p.limit] });
     return result.rowCount ?? 0;
   }
 
-  async groupSave(row: GroupRow): Promise<void> {
-    await this.pool.query({ name: "tl_group_save", text: this.sql.groupSave, values: [row.groupId, row.result, row.dateDone && toNaiveUtc(row.dateDone)] });
+  groupSave(row: GroupRow): Promise<void> {
+    return this.writes.groupSave(this.run, row);
   }
 
   async groupGet(groupId: string): Promise<GroupRow | undefined> {
-    const result = await this.pool.query<RawGroupRow>({ name: "tl_group_get", text: this.sql.groupGet, values: [groupId] });
+    const result = await this.run<RawGroupRow>({ name: this.names.groupGet, text: this.sql.groupGet, values: [groupId] });
     const row = result.rows[0];
     return row ? toGroupRow(row) : undefined;
   }
 
   async groupDelete(groupId: string): Promise<boolean> {
-    const result = await this.pool.query({ name: "tl_group_delete", text: this.sql.groupDelete, values: [groupId] });
+    const result = await this.run({ name: this.names.groupDelete, text: this.sql.groupDelete, values: [groupId] });
     return (result.rowCount ?? 0) > 0;
   }
 
   async groupDeleteExpired(p: { before: Date; limit: number }): Promise<number> {
-    const result = await this.pool.query({ name: "tl_group_delete_expired", text: this.sql.groupDeleteExpired, values: [toNaiveUtc(p.before), p.limit] });
+    const result = await this.run({ name: this.names.groupDeleteExpired, text: this.sql.groupDeleteExpired, values: [toNaiveUtc(p.before), p.limit] });
     return result.rowCount ?? 0;
   }
 
@@ -246,11 +274,12 @@ export class PgDriver implements Driver {
 
   async audit(query: SQL): Promise<AuditRow[]> {
     const { sql: text, params } = this.drizzleDialect.sqlToQuery(query);
-    return (await this.pool.query({ text, values: params })).rows;
+    return (await this.run({ text, values: params })).rows;
   }
 
   watchChanges(onChange: ChangeListener): ChangeWatch {
-    return new PgListener(this.options.url, this.tables.channel, this.tables.interest, onChange);
+    const config = this.pool.listenConfig;
+    return config ? new PgListener(config, this.tables.channel, this.tables.interest, onChange) : NO_WATCH;
   }
 
   isTransient(error: unknown): boolean {
@@ -260,30 +289,4 @@ export class PgDriver implements Driver {
   async close(): Promise<void> {
     await this.pool.end();
   }
-}
-
-function writeValues(w: TaskWrite): unknown[] {
-  const x = w.extended;
-  return [
-    w.taskId, w.status, w.result, w.dateDone && toNaiveUtc(w.dateDone), w.traceback,
-    x?.name ?? null, x?.args ?? null, x?.kwargs ?? null, x?.worker ?? null, x?.retries ?? null, x?.queue ?? null,
-    w.children, w.parentId, w.groupId, toNaiveUtc(w.dateUpdated),
-  ];
-}
-
-
-/** taskStoreManyLean's columns: task_id, status, result, date_done, traceback, date_updated. */
-function leanValues(w: TaskWrite): unknown[] {
-  return [w.taskId, w.status, w.result, w.dateDone && toNaiveUtc(w.dateDone), w.traceback, toNaiveUtc(w.dateUpdated)];
-}
-
-function groupBy<T>(items: readonly T[], key: (item: T) => string): T[][] {
-  const groups = new Map<string, T[]>();
-  for (const item of items) {
-    const k = key(item);
-    const group = groups.get(k);
-    if (group) group.push(item);
-    else groups.set(k, [item]);
-  }
-  return [...groups.values()];
 }

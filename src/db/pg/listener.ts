@@ -37,7 +37,7 @@ export class PgListener implements ChangeWatch {
   private readonly refreshTimer: NodeJS.Timeout;
 
   constructor(
-    private readonly connectionString: string,
+    private readonly config: pg.ClientConfig,
     private readonly channel: string,
     /** The interest table, quoted and qualified. */
     private readonly interestTable: string,
@@ -130,7 +130,7 @@ export class PgListener implements ChangeWatch {
   }
 
   private async connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.connectionString, application_name: "taskledger-listen", keepAlive: true });
+    const client = new pg.Client({ ...this.config, application_name: "taskledger-listen", keepAlive: true });
     client.on("notification", (message) => this.onChange(parsePayload(message.payload)));
     const lost = () => {
       if (this.client !== client) return;

@@ -4,8 +4,7 @@
  * same race in SQLAlchemy's create_all); with the lock the first applies and the rest find
  * nothing to do.
  */
-import type pg from "pg";
-import type { ClientPool } from "./client-pool.js";
+import type { PgConnection, PgSession } from "./borrowed-pool.js";
 import { MigrationError } from "../../errors.js";
 import type { MigrationStatus } from "../driver.js";
 import { createdTable, planAdoption, type ExistingSchema } from "../adopt.js";
@@ -14,7 +13,7 @@ import type { Tables } from "../tables.js";
 
 const LOCK_KEY = "taskledger.migrate";
 
-export async function migratePg(pool: ClientPool, tables: Tables, options: { apply: boolean }): Promise<MigrationStatus> {
+export async function migratePg(pool: PgConnection, tables: Tables, options: { apply: boolean }): Promise<MigrationStatus> {
   const all = readMigrations("postgresql");
   const client = await pool.dedicated();
   try {
@@ -54,7 +53,7 @@ export async function migratePg(pool: ClientPool, tables: Tables, options: { app
 }
 
 /** A migration's statements for this database: Celery's existing tables are adopted, not re-created. */
-async function plan(client: pg.Client, tables: Tables, statements: readonly string[]): Promise<string[]> {
+async function plan(client: PgSession, tables: Tables, statements: readonly string[]): Promise<string[]> {
   const rewritten = statements.map((s) => tables.rewriteMigration(s));
   const existing: ExistingSchema = { columns: new Map() };
   for (const table of rewritten.map(createdTable)) {
@@ -68,7 +67,7 @@ async function plan(client: pg.Client, tables: Tables, statements: readonly stri
   return planAdoption(rewritten, existing);
 }
 
-async function readApplied(client: pg.Client, tables: Tables, create: boolean): Promise<Set<string>> {
+async function readApplied(client: PgSession, tables: Tables, create: boolean): Promise<Set<string>> {
   if (create) {
     // Celery expects the schemas to exist; creating them here saves a manual step.
     for (const schema of new Set([tables.config.taskSchema, tables.config.groupSchema])) {

@@ -1,10 +1,12 @@
 /**
  * PostgreSQL models: Celery's tables, column for column (celery/backends/database/models.py),
  * plus the nullable columns and indexes taskledger adds. drizzle-kit generates migrations/pg
- * from this file.
+ * from the exports below (built for Celery's names); `pgTables()` builds the same tables for
+ * configured names and schema, which `taskledger/drizzle` exports for applications' own
+ * queries (#13), with decoding column types swapped in.
  */
 import { sql } from "drizzle-orm";
-import { bigint, customType, index, integer, pgSequence, pgTable, text, timestamp, varchar } from "drizzle-orm/pg-core";
+import { bigint, customType, index, type PgColumnBuilderBase, integer, pgSchema, pgSequence, pgTable, text, timestamp, varchar } from "drizzle-orm/pg-core";
 
 /** drizzle's pg-core has no bytea; Celery's PickleType and LargeBinary are bytea on PostgreSQL. */
 const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => "bytea" });
@@ -14,57 +16,91 @@ const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () =>
 export const taskIdSequence = pgSequence("task_id_sequence", { startWith: 1, increment: 1, minValue: 1, cache: 1 });
 export const taskSetIdSequence = pgSequence("taskset_id_sequence", { startWith: 1, increment: 1, minValue: 1, cache: 1 });
 
+/** Names to build the tables for (Celery's `database_table_names` / `database_table_schemas`). */
+export interface PgTableNames {
+  task: string;
+  group: string;
+  taskSchema: string | null;
+  groupSchema: string | null;
+}
+
+/**
+ * Column builders for the value and time columns. The defaults are what the migrations declare
+ * (bytea, naive timestamp read as text); taskledger/drizzle passes decoding ones of the same
+ * SQL types.
+ */
+export interface PgValueColumns<V, B> {
+  value: (name: string) => V;
+  time: (name: string) => B;
+}
+
+const rawColumns = {
+  value: (name: string) => bytea(name),
+  // Naive UTC, as Celery writes it; NULL while the task is not ready.
+  time: (name: string) => timestamp(name, { mode: "string" }),
+};
+
+/** Celery's two tables for the given names, with the given value/time column builders. */
+export function pgTables<V extends PgColumnBuilderBase, B extends PgColumnBuilderBase>(names: PgTableNames, columns: PgValueColumns<V, B>) {
+  const tableIn = (schema: string | null) => (schema ? pgSchema(schema).table : pgTable) as typeof pgTable;
+  const sequence = (schema: string | null, name: string) => (schema ? `"${schema}".${name}` : name);
+  const task = tableIn(names.taskSchema)(
+    names.task,
+    {
+      id: integer("id").primaryKey().default(sql.raw(`nextval('${sequence(names.taskSchema, "task_id_sequence")}')`)),
+      taskId: varchar("task_id", { length: 155 }).unique(`${names.task}_task_id_key`),
+      status: varchar("status", { length: 50 }),
+      result: columns.value("result"),
+      dateDone: columns.time("date_done"),
+      traceback: text("traceback"),
+      name: varchar("name", { length: 155 }),
+      args: columns.value("args"),
+      kwargs: columns.value("kwargs"),
+      worker: varchar("worker", { length: 155 }),
+      retries: integer("retries"),
+      queue: varchar("queue", { length: 155 }),
+      // taskledger's additions: nullable, ignored by Celery.
+      children: columns.value("children"),
+      parentId: varchar("parent_id", { length: 155 }),
+      groupId: varchar("group_id", { length: 155 }),
+      // When taskledger last wrote the row (naive UTC): how stale unready rows are aged.
+      dateUpdated: columns.time("date_updated"),
+    },
+    (t) => [
+      index(`ix_${names.task}_date_done`).on(t.dateDone),
+      // Only unready rows (date_done NULL) are aged by date_updated, so the index stays small.
+      index(`ix_${names.task}_unready_date_updated`).on(t.dateUpdated).where(sql`date_done IS NULL`),
+      // The web view's filters, newest first (#14): one (column, id) index per single filter keeps a
+      // keyset page an index range scan at any table size. Their cost per store is in BENCHMARKS.md.
+      index(`ix_${names.task}_status_id`).on(t.status, t.id),
+      index(`ix_${names.task}_name_id`).on(t.name, t.id),
+      index(`ix_${names.task}_worker_id`).on(t.worker, t.id),
+      index(`ix_${names.task}_queue_id`).on(t.queue, t.id),
+      index(`ix_${names.task}_group_id_id`).on(t.groupId, t.id),
+      // Id-prefix search: LIKE 'abc%' uses a pattern_ops index whatever the database collation.
+      index(`ix_${names.task}_task_id_pattern`).on(t.taskId.op("varchar_pattern_ops")),
+    ],
+  );
+  const taskSet = tableIn(names.groupSchema)(
+    names.group,
+    {
+      id: integer("id").primaryKey().default(sql.raw(`nextval('${sequence(names.groupSchema, "taskset_id_sequence")}')`)),
+      tasksetId: varchar("taskset_id", { length: 155 }).unique(`${names.group}_taskset_id_key`),
+      result: columns.value("result"),
+      dateDone: columns.time("date_done"),
+    },
+    (t) => [index(`ix_${names.group}_date_done`).on(t.dateDone)],
+  );
+  return { task, taskSet };
+}
+
+const celery = pgTables({ task: "celery_taskmeta", group: "celery_tasksetmeta", taskSchema: null, groupSchema: null }, rawColumns);
+
 /** Task and TaskExtended: one table, `celery_taskmeta`. */
-export const task = pgTable(
-  "celery_taskmeta",
-  {
-    id: integer("id").primaryKey().default(sql`nextval('task_id_sequence')`),
-    taskId: varchar("task_id", { length: 155 }).unique("celery_taskmeta_task_id_key"),
-    status: varchar("status", { length: 50 }),
-    result: bytea("result"),
-    // Naive UTC, as Celery writes it; NULL while the task is not ready.
-    dateDone: timestamp("date_done", { mode: "string" }),
-    traceback: text("traceback"),
-    name: varchar("name", { length: 155 }),
-    args: bytea("args"),
-    kwargs: bytea("kwargs"),
-    worker: varchar("worker", { length: 155 }),
-    retries: integer("retries"),
-    queue: varchar("queue", { length: 155 }),
-    // taskledger's additions: nullable, ignored by Celery.
-    children: bytea("children"),
-    parentId: varchar("parent_id", { length: 155 }),
-    groupId: varchar("group_id", { length: 155 }),
-    // When taskledger last wrote the row (naive UTC): how stale unready rows are aged.
-    dateUpdated: timestamp("date_updated", { mode: "string" }),
-  },
-  (t) => [
-    index("ix_celery_taskmeta_date_done").on(t.dateDone),
-    // Only unready rows (date_done NULL) are aged by date_updated, so the index stays small.
-    index("ix_celery_taskmeta_unready_date_updated").on(t.dateUpdated).where(sql`date_done IS NULL`),
-    // The web view's filters, newest first (#14): one (column, id) index per single filter keeps a
-    // keyset page an index range scan at any table size. Their cost per store is in BENCHMARKS.md.
-    index("ix_celery_taskmeta_status_id").on(t.status, t.id),
-    index("ix_celery_taskmeta_name_id").on(t.name, t.id),
-    index("ix_celery_taskmeta_worker_id").on(t.worker, t.id),
-    index("ix_celery_taskmeta_queue_id").on(t.queue, t.id),
-    index("ix_celery_taskmeta_group_id_id").on(t.groupId, t.id),
-    // Id-prefix search: LIKE 'abc%' uses a pattern_ops index whatever the database collation.
-    index("ix_celery_taskmeta_task_id_pattern").on(t.taskId.op("varchar_pattern_ops")),
-  ],
-);
+export const task = celery.task;
 
 /** TaskSet: saved groups, `celery_tasksetmeta`. */
-export const taskSet = pgTable(
-  "celery_tasksetmeta",
-  {
-    id: integer("id").primaryKey().default(sql`nextval('taskset_id_sequence')`),
-    tasksetId: varchar("taskset_id", { length: 155 }).unique("celery_tasksetmeta_taskset_id_key"),
-    result: bytea("result"),
-    dateDone: timestamp("date_done", { mode: "string" }),
-  },
-  (t) => [index("ix_celery_tasksetmeta_date_done").on(t.dateDone)],
-);
+export const taskSet = celery.taskSet;
 
 /**
  * One row per change of a task's state (#11), appended by triggers on the task table

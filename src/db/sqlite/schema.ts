@@ -1,10 +1,11 @@
 /**
  * SQLite models, mirroring ../pg/schema.ts with the type names SQLAlchemy gives Celery's tables
  * on SQLite (VARCHAR(n), BLOB, DATETIME) so the DDL reads the same. drizzle-kit generates
- * migrations/sqlite from this file.
+ * migrations/sqlite from the exports below; `sqliteTables()` builds the same tables for
+ * configured names, which `taskledger/drizzle` exports (#13).
  */
 import { sql } from "drizzle-orm";
-import { customType, index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { customType, index, integer, sqliteTable, text, type SQLiteColumnBuilderBase } from "drizzle-orm/sqlite-core";
 
 const varchar = (name: string, length: number) => customType<{ data: string }>({ dataType: () => `VARCHAR(${length})` })(name);
 const blob = customType<{ data: Buffer }>({ dataType: () => "BLOB" });
@@ -12,51 +13,77 @@ const blob = customType<{ data: Buffer }>({ dataType: () => "BLOB" });
 // which keeps text comparison in date order and lets Celery share the file.
 const datetime = customType<{ data: string }>({ dataType: () => "DATETIME" });
 
+/** Names to build the tables for (Celery's `database_table_names`; SQLite has no schemas). */
+export interface SqliteTableNames {
+  task: string;
+  group: string;
+}
+
+/**
+ * Column builders for the value and time columns. The defaults are what the migrations declare
+ * (BLOB, DATETIME text); taskledger/drizzle passes decoding ones of the same SQL types.
+ */
+export interface SqliteValueColumns<V, B> {
+  value: (name: string) => V;
+  time: (name: string) => B;
+}
+
+const rawColumns = { value: (name: string) => blob(name), time: (name: string) => datetime(name) };
+
+/** Celery's two tables for the given names, with the given value/time column builders. */
+export function sqliteTables<V extends SQLiteColumnBuilderBase, B extends SQLiteColumnBuilderBase>(names: SqliteTableNames, columns: SqliteValueColumns<V, B>) {
+  const task = sqliteTable(
+    names.task,
+    {
+      id: integer("id").primaryKey({ autoIncrement: true }),
+      taskId: varchar("task_id", 155).unique(`${names.task}_task_id_key`),
+      status: varchar("status", 50),
+      result: columns.value("result"),
+      dateDone: columns.time("date_done"),
+      traceback: text("traceback"),
+      name: varchar("name", 155),
+      args: columns.value("args"),
+      kwargs: columns.value("kwargs"),
+      worker: varchar("worker", 155),
+      retries: integer("retries"),
+      queue: varchar("queue", 155),
+      children: columns.value("children"),
+      parentId: varchar("parent_id", 155),
+      groupId: varchar("group_id", 155),
+      dateUpdated: columns.time("date_updated"),
+    },
+    (t) => [
+      index(`ix_${names.task}_date_done`).on(t.dateDone),
+      index(`ix_${names.task}_unready_date_updated`).on(t.dateUpdated).where(sql`date_done IS NULL`),
+      // The web view's filters, newest first (#14); see ../pg/schema.ts. Id prefixes use the
+      // unique task_id index through a range (see the driver's auditFragments).
+      index(`ix_${names.task}_status_id`).on(t.status, t.id),
+      index(`ix_${names.task}_name_id`).on(t.name, t.id),
+      index(`ix_${names.task}_worker_id`).on(t.worker, t.id),
+      index(`ix_${names.task}_queue_id`).on(t.queue, t.id),
+      index(`ix_${names.task}_group_id_id`).on(t.groupId, t.id),
+    ],
+  );
+  const taskSet = sqliteTable(
+    names.group,
+    {
+      id: integer("id").primaryKey({ autoIncrement: true }),
+      tasksetId: varchar("taskset_id", 155).unique(`${names.group}_taskset_id_key`),
+      result: columns.value("result"),
+      dateDone: columns.time("date_done"),
+    },
+    (t) => [index(`ix_${names.group}_date_done`).on(t.dateDone)],
+  );
+  return { task, taskSet };
+}
+
+const celery = sqliteTables({ task: "celery_taskmeta", group: "celery_tasksetmeta" }, rawColumns);
+
 /** Task and TaskExtended: one table, `celery_taskmeta`. */
-export const task = sqliteTable(
-  "celery_taskmeta",
-  {
-    id: integer("id").primaryKey({ autoIncrement: true }),
-    taskId: varchar("task_id", 155).unique("celery_taskmeta_task_id_key"),
-    status: varchar("status", 50),
-    result: blob("result"),
-    dateDone: datetime("date_done"),
-    traceback: text("traceback"),
-    name: varchar("name", 155),
-    args: blob("args"),
-    kwargs: blob("kwargs"),
-    worker: varchar("worker", 155),
-    retries: integer("retries"),
-    queue: varchar("queue", 155),
-    children: blob("children"),
-    parentId: varchar("parent_id", 155),
-    groupId: varchar("group_id", 155),
-    dateUpdated: datetime("date_updated"),
-  },
-  (t) => [
-    index("ix_celery_taskmeta_date_done").on(t.dateDone),
-    index("ix_celery_taskmeta_unready_date_updated").on(t.dateUpdated).where(sql`date_done IS NULL`),
-    // The web view's filters, newest first (#14); see ../pg/schema.ts. Id prefixes use the
-    // unique task_id index through a range (see the driver's auditFragments).
-    index("ix_celery_taskmeta_status_id").on(t.status, t.id),
-    index("ix_celery_taskmeta_name_id").on(t.name, t.id),
-    index("ix_celery_taskmeta_worker_id").on(t.worker, t.id),
-    index("ix_celery_taskmeta_queue_id").on(t.queue, t.id),
-    index("ix_celery_taskmeta_group_id_id").on(t.groupId, t.id),
-  ],
-);
+export const task = celery.task;
 
 /** TaskSet: saved groups, `celery_tasksetmeta`. */
-export const taskSet = sqliteTable(
-  "celery_tasksetmeta",
-  {
-    id: integer("id").primaryKey({ autoIncrement: true }),
-    tasksetId: varchar("taskset_id", 155).unique("celery_tasksetmeta_taskset_id_key"),
-    result: blob("result"),
-    dateDone: datetime("date_done"),
-  },
-  (t) => [index("ix_celery_tasksetmeta_date_done").on(t.dateDone)],
-);
+export const taskSet = celery.taskSet;
 
 /**
  * One row per change of a task's state (#11), appended by triggers; see ../pg/schema.ts. The id is

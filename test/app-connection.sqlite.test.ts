@@ -1,0 +1,196 @@
+/**
+ * #13 on SQLite: a backend over the application's own better-sqlite3 Database (or drizzle over
+ * it), results recorded inside the application's transaction, other writers kept out of that
+ * transaction, and the typed errors for bad connections. The PostgreSQL twin is
+ * app-connection.pg.test.ts.
+ */
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { after, before, describe, it } from "node:test";
+import Database from "better-sqlite3";
+import { sql } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/better-sqlite3";
+import {
+  AsyncResult, InvalidClientError, MissingTablesError, NotInTransactionError, openBackend, runTask, states, type DatabaseBackend,
+} from "../src/index.js";
+import { pushOnly } from "./helpers/push-only.js";
+import { tempDir } from "./helpers/sqlite.js";
+
+const id = () => randomUUID();
+describe("taskledger on the application's SQLite connection", () => {
+  const dir = tempDir("appconn");
+  const file = dir.file("app.db");
+  let db: Database.Database;
+  let backend: DatabaseBackend;
+  /** A second backend on its own connection to the same file: another process, in effect. */
+  let other: DatabaseBackend;
+
+  before(async () => {
+    db = new Database(file);
+    db.pragma("journal_mode = WAL");
+    backend = await openBackend({ client: db });
+    other = await openBackend({ url: `sqlite:${file}`, migrate: false, busyTimeoutMs: 10 });
+    db.exec("CREATE TABLE orders (id TEXT PRIMARY KEY, total INTEGER NOT NULL)");
+  });
+  after(async () => {
+    await backend?.close();
+    await other?.close();
+    db?.close();
+    dir.remove();
+  });
+
+  const orderCount = (orderId: string) => (db.prepare("SELECT count(*) FROM orders WHERE id = ?").pluck().get(orderId) as number);
+
+  it("migrates through the Database, stores through it, and leaves it open at close", async () => {
+    const tags = db.prepare("SELECT tag FROM taskledger_migrations").all();
+    assert.ok(tags.length > 0);
+    const own = await openBackend({ client: drizzle(db) });
+    const task = id();
+    await own.markAsDone(task, { ok: 1 });
+    await own.close();
+    assert.equal(db.open, true);
+    assert.deepEqual((await backend.getTaskMeta(task)).result, { ok: 1 });
+  });
+
+  it("a result recorded in a rolled-back synchronous transaction leaves nothing", () => {
+    const task = id();
+    const writeOrder = db.transaction(() => {
+      db.prepare("INSERT INTO orders VALUES (?, 10)").run(task);
+      void backend.inTransaction(db).markAsDone(task, { total: 10 });
+      throw new Error("business rule failed");
+    });
+    assert.throws(() => writeOrder(), /business rule failed/);
+    assert.equal(orderCount(task), 0);
+    assert.equal(db.prepare("SELECT count(*) FROM celery_taskmeta WHERE task_id = ?").pluck().get(task), 0);
+  });
+
+  it("a result committed in a drizzle transaction wakes waiters here and in another connection", async () => {
+    const task = id();
+    const [hereWait, thereWait] = [pushOnly(), pushOnly()];
+    const here = new AsyncResult(task, backend).get(hereWait.options);
+    const there = new AsyncResult(task, other).get(thereWait.options);
+    // Both waiters have subscribed and read PENDING before the transaction runs.
+    while (backend.changes.size === 0 || other.changes.size === 0) await new Promise((resolve) => setImmediate(resolve));
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+    drizzle(db).transaction((tx) => {
+      tx.run(sql`INSERT INTO orders VALUES (${task}, 42)`);
+      void backend.inTransaction(tx).markAsDone(task, { total: 42 });
+    });
+    assert.deepEqual(await here, { total: 42 });
+    assert.deepEqual(await there, { total: 42 });
+    assert.deepEqual([hereWait.counter.unwoken, thereWait.counter.unwoken], [0, 0], "both waiters were woken, not timed out");
+    const joined = db.prepare("SELECT o.total, t.status FROM orders o JOIN celery_taskmeta t ON t.task_id = o.id WHERE o.id = ?").get(task);
+    assert.deepEqual(joined, { total: 42, status: "SUCCESS" });
+  });
+
+  it("records started, failure, batches and groups in one transaction, all or nothing", async () => {
+    const [a, b, c, group] = [id(), id(), id(), id()];
+    db.transaction(() => {
+      const writer = backend.inTransaction(db);
+      void writer.markAsStarted(a);
+      void writer.markAsFailure(b, new RangeError("too big"));
+      void writer.storeMany([{ taskId: a, status: states.SUCCESS, result: 1 }, { taskId: c, status: states.SUCCESS, result: 3 }]);
+      void writer.saveGroup(group, [a, b, c]);
+    })();
+    const metas = await backend.getManyTaskMeta([a, b, c]);
+    assert.deepEqual([...metas.values()].map((m) => (m as { status: string }).status), ["SUCCESS", "FAILURE", "SUCCESS"]);
+    assert.deepEqual((await backend.restoreGroup(group))?.results, [a, b, c]);
+
+    const [d, group2] = [id(), id()];
+    assert.throws(() => db.transaction(() => {
+      const writer = backend.inTransaction(db);
+      void writer.storeMany([{ taskId: d, status: states.SUCCESS, result: 4 }]);
+      void writer.saveGroup(group2, [d]);
+      throw new Error("no");
+    })(), /no/);
+    assert.equal(await backend.exists(d), false);
+    assert.equal(await backend.restoreGroup(group2), null);
+  });
+
+  it("other callers' writes on the shared connection wait for the caller's open transaction and never join it", async () => {
+    const [mine, theirs, elsewhere] = [id(), id(), id()];
+    // The caller holds a transaction open across awaits (BEGIN … await … ROLLBACK).
+    db.exec("BEGIN IMMEDIATE");
+    db.prepare("INSERT INTO orders VALUES (?, 1)").run(mine);
+    await backend.inTransaction(db).markAsDone(mine, "mine");
+    // Meanwhile another caller stores through the same backend (same connection), and another
+    // connection to the file stores too.
+    const sameConnection = backend.markAsDone(theirs, "theirs");
+    const otherConnection = other.markAsDone(elsewhere, "elsewhere");
+    let settled = false;
+    void Promise.all([sameConnection, otherConnection]).then(() => (settled = true));
+    for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(settled, false, "neither store ran inside the caller's transaction");
+    db.exec("ROLLBACK");
+    assert.equal(await sameConnection, true);
+    assert.equal(await otherConnection, true);
+    assert.equal(await backend.exists(mine), false, "the caller's write rolled back");
+    assert.equal(orderCount(mine), 0);
+    assert.equal(await backend.exists(theirs), true, "the other caller's write survived the rollback");
+    assert.equal(await backend.exists(elsewhere), true);
+  });
+
+  it("runTask with transactionOn commits the business row with SUCCESS, and a failed attempt leaves only its failure", async () => {
+    // An async BEGIN … COMMIT on the shared connection: taskledger's other statements wait for it.
+    const transactionOn = {
+      async transaction<R>(body: (tx: Database.Database) => Promise<R>): Promise<R> {
+        db.exec("BEGIN IMMEDIATE");
+        try {
+          const result = await body(db);
+          db.exec("COMMIT");
+          return result;
+        } catch (error) {
+          db.exec("ROLLBACK");
+          throw error;
+        }
+      },
+    };
+    const [ok, bad] = [id(), id()];
+    const done = await runTask(backend, { id: ok }, async (ctx) => {
+      ctx.tx.prepare("INSERT INTO orders VALUES (?, 5)").run(ok);
+      return "invoiced";
+    }, { transactionOn });
+    assert.equal(done.status, "SUCCESS");
+    assert.equal(orderCount(ok), 1);
+    assert.equal((await backend.getTaskMeta(ok)).result, "invoiced");
+    const failed = await runTask(backend, { id: bad }, async (ctx) => {
+      ctx.tx.prepare("INSERT INTO orders VALUES (?, 5)").run(bad);
+      throw new RangeError("card declined");
+    }, { transactionOn });
+    assert.equal(failed.status, "FAILURE");
+    assert.equal(orderCount(bad), 0, "the failed attempt's business row rolled back");
+    assert.equal((await backend.getTaskMeta(bad)).status, "FAILURE");
+  });
+
+  it("refuses a Database outside a transaction, and a writer kept past commit, at once", async () => {
+    const task = id();
+    assert.throws(() => backend.inTransaction(db), NotInTransactionError);
+    let writer: ReturnType<DatabaseBackend["inTransaction"]> | undefined;
+    db.transaction(() => {
+      writer = backend.inTransaction(db);
+    })();
+    assert.throws(() => writer!.markAsDone(task, 1), NotInTransactionError);
+    assert.equal(await backend.exists(task), false);
+  });
+
+  it("refuses a closed Database with InvalidClientError", async () => {
+    const closed = new Database(":memory:");
+    closed.close();
+    await assert.rejects(openBackend({ client: closed }), (e: unknown) => e instanceof InvalidClientError && /closed/.test(e.message));
+  });
+
+  it("says the tables are missing, at open and inside a transaction, with nothing half-written", async () => {
+    const empty = new Database(dir.file("empty.db"));
+    try {
+      await assert.rejects(openBackend({ client: empty, migrate: false }), MissingTablesError);
+      empty.exec("CREATE TABLE orders (id TEXT PRIMARY KEY)");
+      assert.throws(() => empty.transaction(() => {
+        empty.prepare("INSERT INTO orders VALUES ('o1')").run();
+        void backend.inTransaction(empty).markAsDone("o1", 1);
+      })(), (e: unknown) => e instanceof MissingTablesError && /migrate/.test(e.message));
+      assert.equal(empty.prepare("SELECT count(*) FROM orders").pluck().get(), 0);
+    } finally {
+      empty.close();
+    }
+  });
+});

@@ -115,25 +115,36 @@ export function buildStatements(t: Tables) {
     taskGetMany: `SELECT ${TASK_COLUMNS} FROM ${t.task} WHERE task_id = ANY($1::varchar[])`,
     taskExists: `SELECT 1 FROM ${t.task} WHERE task_id = $1::varchar`,
     taskForget: `DELETE FROM ${t.task} WHERE task_id = ANY($1::varchar[])`,
-    // Oldest first on the date_done index, a bounded batch per statement. The rows are named by
-    // ctid from an ARRAY(...) of the batch: `id IN (SELECT …)` let the planner hash the whole
-    // table on every batch (300–400 ms per 5,000 rows on 1M rows; 10 ms this way). No FOR UPDATE:
-    // locking the batch first cost 40% more per batch, and a row a writer changes meanwhile gets
-    // a new ctid, so the DELETE leaves it alone and a later batch judges it again.
+    // Oldest first on the date_done index, a bounded batch per statement. The batch is named by
+    // key (id, the primary key) from an ARRAY(...) of the batch: `id IN (SELECT …)` let the planner
+    // hash the whole table on every batch (300–400 ms per 5,000 rows on 1M rows; this way one
+    // index probe per row). Not by ctid, as before #9: a ctid is unique only inside one partition,
+    // so on a table partitioned by hash of task_id a batch of 10 deleted 23 rows, fresh ones among
+    // them, and Citus refuses ctid modifications outright (#12). Not by task_id: 5,000 probes of
+    // the varchar index cost 2.3x the integer ones (73 ms against 32 ms per batch here). The outer
+    // WHERE repeats the predicate, so only rows that qualify ever go, even if a partitioned table
+    // held two rows with one id, and a row a writer changes meanwhile is judged on its new version
+    // (READ COMMITTED re-checks the WHERE on the updated row). No FOR UPDATE: locking the batch
+    // first cost 40% more per batch. bench/cleanup-by-key.ts measures this against ctid.
     taskDeleteExpired: `
-      DELETE FROM ${t.task} WHERE ctid = ANY(ARRAY(
-        SELECT ctid FROM ${t.task}
+      DELETE FROM ${t.task} WHERE id = ANY(ARRAY(
+        SELECT id FROM ${t.task}
         WHERE date_done < $1::timestamp
           AND ($3::varchar[] IS NULL OR status = ANY($3::varchar[]))
           AND ($4::varchar[] IS NULL OR status IS NULL OR NOT (status = ANY($4::varchar[])))
-        ORDER BY date_done LIMIT $2::int))`,
+        ORDER BY date_done LIMIT $2::int))
+        AND date_done < $1::timestamp
+        AND ($3::varchar[] IS NULL OR status = ANY($3::varchar[]))
+        AND ($4::varchar[] IS NULL OR status IS NULL OR NOT (status = ANY($4::varchar[])))`,
     taskDeleteStale: `
-      DELETE FROM ${t.task} WHERE ctid = ANY(ARRAY(
-        SELECT ctid FROM ${t.task} WHERE date_done IS NULL AND date_updated < $1::timestamp
-        ORDER BY date_updated LIMIT $2::int))`,
+      DELETE FROM ${t.task} WHERE id = ANY(ARRAY(
+        SELECT id FROM ${t.task} WHERE date_done IS NULL AND date_updated < $1::timestamp
+        ORDER BY date_updated LIMIT $2::int))
+        AND date_done IS NULL AND date_updated < $1::timestamp`,
     taskStampUnaged: `
-      UPDATE ${t.task} SET date_updated = $1::timestamp WHERE ctid = ANY(ARRAY(
-        SELECT ctid FROM ${t.task} WHERE date_done IS NULL AND date_updated IS NULL LIMIT $2::int))`,
+      UPDATE ${t.task} SET date_updated = $1::timestamp WHERE id = ANY(ARRAY(
+        SELECT id FROM ${t.task} WHERE date_done IS NULL AND date_updated IS NULL LIMIT $2::int))
+        AND date_done IS NULL AND date_updated IS NULL`,
 
     groupSave: `
       INSERT INTO ${t.group} AS g (id, taskset_id, result, date_done)
@@ -142,8 +153,9 @@ export function buildStatements(t: Tables) {
     groupGet: `SELECT taskset_id, result, date_done FROM ${t.group} WHERE taskset_id = $1::varchar`,
     groupDelete: `DELETE FROM ${t.group} WHERE taskset_id = $1::varchar`,
     groupDeleteExpired: `
-      DELETE FROM ${t.group} WHERE ctid = ANY(ARRAY(
-        SELECT ctid FROM ${t.group} WHERE date_done < $1::timestamp ORDER BY date_done LIMIT $2::int))`,
+      DELETE FROM ${t.group} WHERE id = ANY(ARRAY(
+        SELECT id FROM ${t.group} WHERE date_done < $1::timestamp ORDER BY date_done LIMIT $2::int))
+        AND date_done < $1::timestamp`,
   };
 }
 

@@ -14,7 +14,8 @@ export { registerErrorClass, type StoredException } from "./codec/exception.js";
 export * from "./errors.js";
 export * as states from "./states.js";
 export type { TaskState } from "./states.js";
-export type { TaskMeta, TaskRequest, StoreItem, SavedGroup, CleanupReport, CleanupProgress } from "./types.js";
+export type { TaskMeta, TaskRequest, StoreItem, SavedGroup, CleanupReport, CleanupProgress, TaskHold, RetentionExplanation } from "./types.js";
+export { readPolicyFile, type RetentionRule, type PolicyFile } from "./cleanup/retention.js";
 
 export { AsyncResult, type GetOptions, type ResultTuple } from "./result/async-result.js";
 export { ResultSet } from "./result/result-set.js";

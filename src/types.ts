@@ -78,15 +78,45 @@ export interface CleanupReport {
   durationMs: number;
   /** True when nothing was deleted and the counts say what would have been. */
   dryRun: boolean;
+  /**
+   * Task rows deleted (or, in a dry run, that would be) per retention rule, most specific rule
+   * first; the last entry is the catch-all (`default=…`). Rules kept forever count 0.
+   */
+  byRule: { rule: string; tasks: number }[];
 }
 
 export interface CleanupProgress {
   phase: "tasks" | "groups" | "stale" | "stamp";
   /** The state whose retention this pass applies, when the pass is per state. */
   state?: string;
+  /** The retention rule this pass applies (tasks phase), as `--keep` spells it. */
+  rule?: string;
   /** Rows deleted (or stamped) by the batch just finished. */
   batch: number;
   /** Rows deleted so far in the whole run. */
   total: number;
   elapsedMs: number;
+}
+
+/** A legal hold on a task (#12): its row survives every retention rule until released. */
+export interface TaskHold {
+  taskId: string;
+  heldAt: Date;
+  reason: string | null;
+}
+
+/** What retention does with one task's row (backend.explainRetention, `backend-cleanup --explain`). */
+export interface RetentionExplanation {
+  taskId: string;
+  /** False when no row is stored for the id. */
+  exists: boolean;
+  status: string | null;
+  /** The governing rule as `--keep` spells it (`default=1d` for the catch-all); null without a row. */
+  rule: string | null;
+  /** The rule's retention; null keeps forever. */
+  keepMs: number | null;
+  /** When cleanup may delete the row (date done + retention); null when never: forever, held, or unready. */
+  deleteAfter: Date | null;
+  /** The hold keeping the row, if any. */
+  held: TaskHold | null;
 }

@@ -9,9 +9,10 @@ import { decodeStored, idsFromGroupTuple } from "../codec/stored.js";
 import type { ResolvedOptions } from "../config.js";
 import type { Driver, MigrationStatus, TaskWrite } from "../db/driver.js";
 import { runCleanup, type CleanupOptions } from "../cleanup/cleaner.js";
+import { explainRetention } from "../cleanup/explain.js";
 import { BackendClosedError, CorruptValueError, TaskRevokedError } from "../errors.js";
 import { FAILURE, mayReplace, RETRY, REVOKED, STARTED, SUCCESS, type TaskState } from "../states.js";
-import type { CleanupReport, SavedGroup, StoreItem, TaskMeta, TaskRequest } from "../types.js";
+import type { CleanupReport, RetentionExplanation, SavedGroup, StoreItem, TaskHold, TaskMeta, TaskRequest } from "../types.js";
 import { TaskAuditor } from "./auditor.js";
 import { ChangeHub } from "./change-hub.js";
 import { withRetry } from "./retry.js";
@@ -189,6 +190,36 @@ export class DatabaseBackend {
   /** Deletes expired task and group rows in bounded batches; see CleanupOptions. */
   cleanup(options: CleanupOptions = {}): Promise<CleanupReport> {
     return runCleanup(this.driver, this.options.resultExpiresMs, options, (operation, attempt) => this.retrying(operation, undefined, attempt));
+  }
+
+  /**
+   * For each task, the retention rule that governs its row and when cleanup may delete it, under
+   * the same `expires`, `keep` and `rules` a cleanup would get (#12).
+   */
+  explainRetention(taskIds: readonly string[], options: Pick<CleanupOptions, "expires" | "keep" | "rules"> = {}): Promise<RetentionExplanation[]> {
+    const ids = [...new Set(taskIds.map((id) => validateId(id, "task")))];
+    return explainRetention(this.driver, this.options.resultExpiresMs, ids, options, (operation, attempt) => this.retrying(operation, undefined, attempt));
+  }
+
+  /**
+   * Places a legal hold on tasks (#12): their rows survive every retention rule until released.
+   * An id may be held before its task runs. Idempotent; returns how many holds are new.
+   */
+  hold(taskIds: string | readonly string[], options: { reason?: string | null; now?: Date } = {}): Promise<number> {
+    const ids = [...new Set((typeof taskIds === "string" ? [taskIds] : [...taskIds]).map((id) => validateId(id, "task")))];
+    return this.retrying("hold", ids.length === 1 ? ids[0] : `${ids.length} tasks`, () => this.driver.taskHold({ taskIds: ids, now: options.now ?? new Date(), reason: options.reason ?? null }));
+  }
+
+  /** Lifts legal holds; returns how many there were. Retention applies again from the next cleanup. */
+  release(taskIds: string | readonly string[]): Promise<number> {
+    const ids = [...new Set((typeof taskIds === "string" ? [taskIds] : [...taskIds]).map((id) => validateId(id, "task")))];
+    return this.retrying("release", ids.length === 1 ? ids[0] : `${ids.length} tasks`, () => this.driver.taskRelease(ids));
+  }
+
+  /** The holds among these task ids. */
+  holds(taskIds: string | readonly string[]): Promise<TaskHold[]> {
+    const ids = [...new Set((typeof taskIds === "string" ? [taskIds] : [...taskIds]).map((id) => validateId(id, "task")))];
+    return this.retrying("holds", undefined, () => this.driver.taskHolds(ids));
   }
 
   /** Applies pending migrations under the migration lock; returns applied and pending tags. */

@@ -18,6 +18,8 @@ export interface TaskQuery {
   since?: Date | undefined;
   /** … and before this. */
   until?: Date | undefined;
+  /** Only tasks under a legal hold (#12). */
+  held?: boolean | undefined;
 }
 
 export type ListOrder = "newest" | "oldest";
@@ -25,6 +27,8 @@ export type ListOrder = "newest" | "oldest";
 export interface AuditFragments {
   /** The hour a row's time falls in, as text 'YYYY-MM-DD HH'. */
   hourBucket: SQL;
+  /** Whether `column` matches a retention glob (`*`, `?`; everything else literal, case-sensitive). */
+  glob(column: SQL, glob: string): SQL;
 }
 
 export interface RawListedRow extends RawTaskRow {
@@ -33,8 +37,9 @@ export interface RawListedRow extends RawTaskRow {
 
 const COLUMNS = sql.raw("id, task_id, status, result, date_done, traceback, name, args, kwargs, worker, retries, queue, children, parent_id, group_id, date_updated");
 
-export function whereTasks(q: TaskQuery): SQL {
+export function whereTasks(q: TaskQuery, t: Tables): SQL {
   const parts: SQL[] = [sql`1 = 1`];
+  if (q.held) parts.push(sql`task_id IN (SELECT task_id FROM ${sql.raw(t.hold)})`);
   if (q.states?.length) parts.push(sql`status IN ${[...q.states]}`);
   if (q.names?.length) parts.push(sql`name IN ${[...q.names]}`);
   if (q.workers?.length) parts.push(sql`worker IN ${[...q.workers]}`);
@@ -56,22 +61,22 @@ export function whereTasks(q: TaskQuery): SQL {
 export function listTasks(t: Tables, q: TaskQuery, page: { limit: number; afterId?: number | undefined; order: ListOrder }): SQL {
   const newest = page.order === "newest";
   const cursor = page.afterId === undefined ? sql`` : newest ? sql` AND id < ${page.afterId}` : sql` AND id > ${page.afterId}`;
-  return sql`SELECT ${COLUMNS} FROM ${sql.raw(t.task)} WHERE ${whereTasks(q)}${cursor} ORDER BY id ${sql.raw(newest ? "DESC" : "ASC")} LIMIT ${page.limit}`;
+  return sql`SELECT ${COLUMNS} FROM ${sql.raw(t.task)} WHERE ${whereTasks(q, t)}${cursor} ORDER BY id ${sql.raw(newest ? "DESC" : "ASC")} LIMIT ${page.limit}`;
 }
 
 export function countTasks(t: Tables, q: TaskQuery): SQL {
-  return sql`SELECT count(*) AS n FROM ${sql.raw(t.task)} WHERE ${whereTasks(q)}`;
+  return sql`SELECT count(*) AS n FROM ${sql.raw(t.task)} WHERE ${whereTasks(q, t)}`;
 }
 
 export function countByColumn(t: Tables, q: TaskQuery, column: "status" | "name" | "worker", limit: number): SQL {
   const col = sql.raw(column);
   return sql`SELECT ${col} AS key, count(*) AS n, sum(CASE WHEN status = 'FAILURE' THEN 1 ELSE 0 END) AS failures
-    FROM ${sql.raw(t.task)} WHERE ${whereTasks(q)} GROUP BY ${col} ORDER BY n DESC, key LIMIT ${limit}`;
+    FROM ${sql.raw(t.task)} WHERE ${whereTasks(q, t)} GROUP BY ${col} ORDER BY n DESC, key LIMIT ${limit}`;
 }
 
 export function countByHour(t: Tables, q: TaskQuery, fragments: AuditFragments, limit: number): SQL {
   return sql`SELECT ${fragments.hourBucket} AS key, count(*) AS n, sum(CASE WHEN status = 'FAILURE' THEN 1 ELSE 0 END) AS failures
-    FROM ${sql.raw(t.task)} WHERE ${whereTasks(q)} AND date_done IS NOT NULL GROUP BY key ORDER BY n DESC, key LIMIT ${limit}`;
+    FROM ${sql.raw(t.task)} WHERE ${whereTasks(q, t)} AND date_done IS NOT NULL GROUP BY key ORDER BY n DESC, key LIMIT ${limit}`;
 }
 
 /** What a cleanup would delete: the dry run's counts, on the same predicates as the deletes. */

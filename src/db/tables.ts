@@ -35,6 +35,8 @@ export interface Tables {
   group: string;
   taskSequence: string;
   groupSequence: string;
+  /** Legal holds (#12): `<task table>_hold`, beside the task table. */
+  hold: string;
   /** Where applied migrations are recorded: beside the task table. */
   migrations: string;
   /** The NOTIFY channel for the task table (PostgreSQL), unquoted: it is passed as a value. */
@@ -58,6 +60,7 @@ export function resolveTables(dialect: Dialect, config: Partial<TableConfig> = {
     group: qualify(full.groupSchema, group, "tableSchemas.group"),
     taskSequence: qualify(full.taskSchema, '"task_id_sequence"', "tableSchemas.task"),
     groupSequence: qualify(full.groupSchema, '"taskset_id_sequence"', "tableSchemas.group"),
+    hold: qualify(full.taskSchema, quoteIdentifier(`${full.task}_hold`, "tableNames.task"), "tableSchemas.task"),
     migrations: qualify(full.taskSchema, '"taskledger_migrations"', "tableSchemas.task"),
     channel: `taskledger_${full.taskSchema ? `${full.taskSchema}_` : ""}${full.task}`.slice(0, 63),
     rewriteMigration: (sql) => rewrite(sql, full, tables),

@@ -10,6 +10,7 @@ import { expirySuite } from "./expiry.js";
 import { faultSuite } from "./faults.js";
 import { groupSuite } from "./group.js";
 import { precedenceSuite } from "./precedence.js";
+import { retentionSuite } from "./retention.js";
 import { storeReadSuite } from "./store-read.js";
 
 export interface SuiteContext {
@@ -44,6 +45,7 @@ export function backendSuite(harness: Harness, skip: string | false): void {
     precedenceSuite(context);
     groupSuite(context);
     expirySuite(context);
+    retentionSuite(context);
     faultSuite(context);
     clientSuite(context);
   });

@@ -6,7 +6,9 @@ import { sql, type SQL } from "drizzle-orm";
 import { PgDialect } from "drizzle-orm/pg-core";
 import pg from "pg";
 import type { AuditFragments } from "../audit.js";
-import type { AuditRow, DeleteExpiredParams, Driver, GroupRow, HeldLock, MigrationStatus, TaskRow, TaskWrite } from "../driver.js";
+import type { AuditRow, DeleteByRuleParams, DeleteExpiredParams, Driver, GroupRow, HeldLock, HoldRow, MigrationStatus, TaskRow, TaskWrite } from "../driver.js";
+import { fromNaiveUtc } from "../naive-utc.js";
+import { deleteByRule, globToLike } from "../retention.js";
 import { toNaiveUtc } from "../naive-utc.js";
 import { toGroupRow, toTaskRow, type RawGroupRow, type RawTaskRow } from "../rows.js";
 import type { Tables } from "../tables.js";
@@ -116,6 +118,30 @@ export class PgDriver implements Driver {
     return result.rowCount ?? 0;
   }
 
+  async taskDeleteByRule(p: DeleteByRuleParams): Promise<number> {
+    // Not prepared: its text varies with the rules; parsing costs little next to a batch.
+    const query = deleteByRule(this.tables, this.auditFragments, p, (select) => sql`id = ANY(ARRAY(${select}))`);
+    const { sql: text, params } = this.drizzleDialect.sqlToQuery(query);
+    return (await this.pool.query({ text, values: params })).rowCount ?? 0;
+  }
+
+  async taskHold(p: { taskIds: readonly string[]; now: Date; reason: string | null }): Promise<number> {
+    if (p.taskIds.length === 0) return 0;
+    const result = await this.pool.query({ name: "tl_task_hold", text: this.sql.taskHold, values: [p.taskIds, toNaiveUtc(p.now), p.reason] });
+    return result.rowCount ?? 0;
+  }
+
+  async taskRelease(taskIds: readonly string[]): Promise<number> {
+    if (taskIds.length === 0) return 0;
+    return (await this.pool.query({ name: "tl_task_release", text: this.sql.taskRelease, values: [taskIds] })).rowCount ?? 0;
+  }
+
+  async taskHolds(taskIds: readonly string[]): Promise<HoldRow[]> {
+    if (taskIds.length === 0) return [];
+    const result = await this.pool.query<{ task_id: string; held_at: string; reason: string | null }>({ name: "tl_task_holds", text: this.sql.taskHolds, values: [taskIds] });
+    return result.rows.map((r) => ({ taskId: r.task_id, heldAt: fromNaiveUtc(r.held_at)!, reason: r.reason }));
+  }
+
   async taskDeleteStale(p: { before: Date; limit: number }): Promise<number> {
     const result = await this.pool.query({ name: "tl_task_delete_stale", text: this.sql.taskDeleteStale, values: [toNaiveUtc(p.before), p.limit] });
     return result.rowCount ?? 0;
@@ -175,7 +201,10 @@ export class PgDriver implements Driver {
     return { release: () => client.end().catch(() => undefined) };
   }
 
-  readonly auditFragments: AuditFragments = { hourBucket: sql`to_char(date_done, 'YYYY-MM-DD HH24')` };
+  readonly auditFragments: AuditFragments = {
+    hourBucket: sql`to_char(date_done, 'YYYY-MM-DD HH24')`,
+    glob: (column, glob) => sql`${column} LIKE ${globToLike(glob)}`,
+  };
   private readonly drizzleDialect = new PgDialect();
 
   async audit(query: SQL): Promise<AuditRow[]> {

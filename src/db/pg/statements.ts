@@ -27,6 +27,8 @@ function countAndNotify(channel: string): string {
 const TASK_COLUMNS = "task_id, status, result, date_done, traceback, name, args, kwargs, worker, retries, queue, children, parent_id, group_id, date_updated";
 
 export function buildStatements(t: Tables) {
+  // Legal holds (#12): a held row is never expired, whatever the rule.
+  const notHeld = `NOT EXISTS (SELECT 1 FROM ${t.hold} AS h WHERE h.task_id = ${t.task}.task_id)`;
   const setFrom = (src: (column: string, cast: string) => string, ext: string) => `
       status = ${src("status", "varchar")}, result = ${src("result", "bytea")}, date_done = ${src("date_done", "timestamp")},
       traceback = ${src("traceback", "text")},
@@ -132,19 +134,27 @@ export function buildStatements(t: Tables) {
         WHERE date_done < $1::timestamp
           AND ($3::varchar[] IS NULL OR status = ANY($3::varchar[]))
           AND ($4::varchar[] IS NULL OR status IS NULL OR NOT (status = ANY($4::varchar[])))
+          AND ${notHeld}
         ORDER BY date_done LIMIT $2::int))
         AND date_done < $1::timestamp
         AND ($3::varchar[] IS NULL OR status = ANY($3::varchar[]))
-        AND ($4::varchar[] IS NULL OR status IS NULL OR NOT (status = ANY($4::varchar[])))`,
+        AND ($4::varchar[] IS NULL OR status IS NULL OR NOT (status = ANY($4::varchar[])))
+        AND ${notHeld}`,
     taskDeleteStale: `
       DELETE FROM ${t.task} WHERE id = ANY(ARRAY(
-        SELECT id FROM ${t.task} WHERE date_done IS NULL AND date_updated < $1::timestamp
+        SELECT id FROM ${t.task} WHERE date_done IS NULL AND date_updated < $1::timestamp AND ${notHeld}
         ORDER BY date_updated LIMIT $2::int))
-        AND date_done IS NULL AND date_updated < $1::timestamp`,
+        AND date_done IS NULL AND date_updated < $1::timestamp AND ${notHeld}`,
     taskStampUnaged: `
       UPDATE ${t.task} SET date_updated = $1::timestamp WHERE id = ANY(ARRAY(
         SELECT id FROM ${t.task} WHERE date_done IS NULL AND date_updated IS NULL LIMIT $2::int))
         AND date_done IS NULL AND date_updated IS NULL`,
+
+    taskHold: `
+      INSERT INTO ${t.hold} (task_id, held_at, reason) SELECT DISTINCT unnest($1::varchar[]), $2::timestamp, $3::text
+      ON CONFLICT (task_id) DO NOTHING`,
+    taskRelease: `DELETE FROM ${t.hold} WHERE task_id = ANY($1::varchar[])`,
+    taskHolds: `SELECT task_id, held_at, reason FROM ${t.hold} WHERE task_id = ANY($1::varchar[])`,
 
     groupSave: `
       INSERT INTO ${t.group} AS g (id, taskset_id, result, date_done)

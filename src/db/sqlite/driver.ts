@@ -9,7 +9,9 @@ import Database from "better-sqlite3";
 import { sql, type SQL } from "drizzle-orm";
 import { SQLiteSyncDialect } from "drizzle-orm/sqlite-core";
 import type { AuditFragments } from "../audit.js";
-import type { AuditRow, DeleteExpiredParams, Driver, GroupRow, HeldLock, MigrationStatus, TaskRow, TaskWrite } from "../driver.js";
+import type { AuditRow, DeleteByRuleParams, DeleteExpiredParams, Driver, GroupRow, HeldLock, HoldRow, MigrationStatus, TaskRow, TaskWrite } from "../driver.js";
+import { fromNaiveUtc } from "../naive-utc.js";
+import { deleteByRule, globToSqliteGlob } from "../retention.js";
 import { toNaiveUtc } from "../naive-utc.js";
 import { toGroupRow, toTaskRow, type RawGroupRow, type RawTaskRow } from "../rows.js";
 import type { Tables } from "../tables.js";
@@ -107,6 +109,28 @@ export class SqliteDriver implements Driver {
     }).changes;
   }
 
+  async taskDeleteByRule(p: DeleteByRuleParams): Promise<number> {
+    const query = deleteByRule(this.tables, this.auditFragments, p, (select) => sql`id IN (${select})`);
+    const { sql: text, params } = this.drizzleDialect.sqlToQuery(query);
+    return this.db.prepare(text).run(...params).changes;
+  }
+
+  async taskHold(p: { taskIds: readonly string[]; now: Date; reason: string | null }): Promise<number> {
+    if (p.taskIds.length === 0) return 0;
+    return this.prepared().taskHold.run({ ids: JSON.stringify(p.taskIds), now: toNaiveUtc(p.now), reason: p.reason }).changes;
+  }
+
+  async taskRelease(taskIds: readonly string[]): Promise<number> {
+    if (taskIds.length === 0) return 0;
+    return this.prepared().taskRelease.run(JSON.stringify(taskIds)).changes;
+  }
+
+  async taskHolds(taskIds: readonly string[]): Promise<HoldRow[]> {
+    if (taskIds.length === 0) return [];
+    const rows = this.prepared().taskHolds.all(JSON.stringify(taskIds)) as { task_id: string; held_at: string; reason: string | null }[];
+    return rows.map((r) => ({ taskId: r.task_id, heldAt: fromNaiveUtc(r.held_at)!, reason: r.reason }));
+  }
+
   async taskDeleteStale(p: { before: Date; limit: number }): Promise<number> {
     return this.prepared().taskDeleteStale.run({ before: toNaiveUtc(p.before), limit: p.limit }).changes;
   }
@@ -166,7 +190,11 @@ export class SqliteDriver implements Driver {
   }
 
   // date_done is text 'YYYY-MM-DD HH:MM:SS.ffffff' here, so its first 13 characters are the hour.
-  readonly auditFragments: AuditFragments = { hourBucket: sql`substr(date_done, 1, 13)` };
+  // GLOB, not LIKE: SQLite's LIKE ignores ASCII case, and a rule for "Billing.*" must not take "billing.x".
+  readonly auditFragments: AuditFragments = {
+    hourBucket: sql`substr(date_done, 1, 13)`,
+    glob: (column, glob) => sql`${column} GLOB ${globToSqliteGlob(glob)}`,
+  };
   private readonly drizzleDialect = new SQLiteSyncDialect();
 
   async audit(query: SQL): Promise<AuditRow[]> {

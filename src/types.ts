@@ -83,10 +83,16 @@ export interface CleanupReport {
    * first; the last entry is the catch-all (`default=…`). Rules kept forever count 0.
    */
   byRule: { rule: string; tasks: number }[];
+  /** Finished rows moved from the task table into the archive (archiveAfter; #12). */
+  archived: number;
+  /** Archived rows that expired (dropped with their partitions on PostgreSQL). Not counted by a dry run. */
+  archiveExpired: number;
+  /** Archive partitions dropped (PostgreSQL). */
+  partitionsDropped: number;
 }
 
 export interface CleanupProgress {
-  phase: "tasks" | "groups" | "stale" | "stamp";
+  phase: "tasks" | "groups" | "stale" | "stamp" | "archive" | "archive-expire";
   /** The state whose retention this pass applies, when the pass is per state. */
   state?: string;
   /** The retention rule this pass applies (tasks phase), as `--keep` spells it. */

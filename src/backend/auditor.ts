@@ -6,6 +6,7 @@
 import { countByColumn, countByHour, countTasks, listTasks, type ListOrder, type RawListedRow, type TaskQuery } from "../db/audit.js";
 import type { Driver, TaskRow } from "../db/driver.js";
 import { toTaskRow } from "../db/rows.js";
+import { auditTables } from "../db/archive.js";
 import type { Tables } from "../db/tables.js";
 import { CorruptValueError } from "../errors.js";
 import type { TaskMeta } from "../types.js";
@@ -44,9 +45,14 @@ export class TaskAuditor {
 
   /** One page of matching rows, newest (by creation) first unless `order` says otherwise. */
   async list(query: TaskQuery = {}, page: { limit?: number; order?: ListOrder; afterId?: number } = {}): Promise<ListedTask[]> {
-    const sqlQuery = listTasks(this.tables, query, { limit: page.limit ?? 100, order: page.order ?? "newest", afterId: page.afterId });
+    const sqlQuery = listTasks(await this.tiers(), query, { limit: page.limit ?? 100, order: page.order ?? "newest", afterId: page.afterId });
     const rows = (await this.retrying("list", () => this.driver.audit(sqlQuery))) as unknown as RawListedRow[];
     return rows.map((raw) => this.decode(Number(raw.id), toTaskRow(raw)));
+  }
+
+  /** Both tiers once the archive exists (#12): every audit read sees archived rows too. */
+  private async tiers(): Promise<Tables> {
+    return auditTables(this.tables, await this.retrying("archive check", () => this.driver.archiveEnabled()));
   }
 
   private decode(id: number, row: TaskRow): ListedTask {
@@ -80,23 +86,25 @@ export class TaskAuditor {
   }
 
   async count(query: TaskQuery = {}): Promise<number> {
-    const rows = await this.retrying("count", () => this.driver.audit(countTasks(this.tables, query)));
+    const tables = await this.tiers();
+    const rows = await this.retrying("count", () => this.driver.audit(countTasks(tables, query)));
     return Number(rows[0]?.["n"] ?? 0);
   }
 
   /** Counts by state, task name, worker and hour over the rows matching `query`. */
   async stats(query: TaskQuery = {}, options: { top?: number } = {}): Promise<TaskStats> {
     const top = options.top ?? 10;
+    const tables = await this.tiers();
     const read = async (q: ReturnType<typeof countByColumn>) =>
       (await this.retrying("stats", () => this.driver.audit(q))).map((r) => ({
         key: r["key"] === null || r["key"] === undefined ? null : String(r["key"]),
         count: Number(r["n"]),
         failures: Number(r["failures"] ?? 0),
       }));
-    const byState = await read(countByColumn(this.tables, query, "status", 1000));
-    const byName = await read(countByColumn(this.tables, query, "name", top));
-    const byWorker = await read(countByColumn(this.tables, query, "worker", top));
-    const busiestHours = await read(countByHour(this.tables, query, this.driver.auditFragments, top));
+    const byState = await read(countByColumn(tables, query, "status", 1000));
+    const byName = await read(countByColumn(tables, query, "name", top));
+    const byWorker = await read(countByColumn(tables, query, "worker", top));
+    const busiestHours = await read(countByHour(tables, query, this.driver.auditFragments, top));
     const total = byState.reduce((sum, e) => sum + e.count, 0);
     const ready = byState.filter((e) => e.key === "SUCCESS" || e.key === "FAILURE" || e.key === "REVOKED").reduce((sum, e) => sum + e.count, 0);
     const failed = byState.find((e) => e.key === "FAILURE")?.count ?? 0;

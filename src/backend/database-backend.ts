@@ -227,6 +227,20 @@ export class DatabaseBackend {
     return this.retrying("migrate", undefined, () => this.driver.migrate());
   }
 
+  /**
+   * Creates the archive tier (#12; `taskledger migrate --archive`), idempotently: on PostgreSQL a
+   * table partitioned by each row's expiry, with this month's and next month's partitions; on
+   * SQLite a plain table. Without it the database stays as Celery's plus taskledger's migrations.
+   */
+  createArchive(options: { now?: Date } = {}): Promise<void> {
+    return this.retrying("createArchive", undefined, () => this.driver.archiveCreate(options.now ?? new Date()));
+  }
+
+  /** Whether this database has the archive tier. */
+  hasArchive(): Promise<boolean> {
+    return this.retrying("hasArchive", undefined, () => this.driver.archiveEnabled());
+  }
+
   /** What migrations are applied and pending, without changing anything. */
   migrationStatus(): Promise<MigrationStatus> {
     return this.retrying("migrationStatus", undefined, () => this.driver.migrationStatus());

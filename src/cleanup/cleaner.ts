@@ -8,6 +8,7 @@ import { parseDuration, resolveExpires, type Duration } from "../config.js";
 import type { SQL } from "drizzle-orm";
 import { countExpiredGroups, countExpiredTasks, countStaleTasks } from "../db/audit.js";
 import { countByRule } from "../db/retention.js";
+import { countArchivable } from "../db/archive.js";
 import { buildPolicy, type RetentionRule } from "./retention.js";
 import type { Driver } from "../db/driver.js";
 import { CleanupLockedError, ConfigError } from "../errors.js";
@@ -49,6 +50,12 @@ export interface CleanupOptions {
    * PostgreSQL (where writers never wait on it), between 500 and 100,000 rows.
    */
   batchSize?: number;
+  /**
+   * Move finished rows done longer ago than this from the task table into the archive (#12), in
+   * bounded batches, each filed under its expiry by the rules; needs `migrate --archive`. The
+   * archive itself is expired on every cleanup where it exists, whether or not this is given.
+   */
+  archiveAfter?: Duration | null;
   /** Stop cleanly between batches after this long. */
   maxRuntime?: Duration | null;
   /** Pause between batches; default: none on PostgreSQL, half the last batch's time on SQLite. */
@@ -117,19 +124,47 @@ export async function runCleanup(
   if (expiresMs !== null) {
     passes.push({ phase: "groups", run: (limit) => driver.groupDeleteExpired({ before: before(expiresMs), limit }), count: () => countExpiredGroups(tables, before(expiresMs)) });
   }
+  const archiveAfterMs = options.archiveAfter == null ? null : parseDuration(options.archiveAfter, "archiveAfter");
+  const archive = await retrying("cleanup archive check", () => driver.archiveEnabled());
+  if (archiveAfterMs !== null && !archive) {
+    throw new ConfigError("archiveAfter", "this database has no archive; create it once with `taskledger migrate --archive`, then archive");
+  }
+  const maxKeepMs = Math.max(0, ...ranked.map((r) => r.keepMs ?? 0));
+  if (archiveAfterMs !== null) {
+    passes.push({
+      phase: "archive",
+      run: (limit) => driver.taskArchive({ before: before(archiveAfterMs), now, limit, ranked, maxKeepMs }),
+      count: () => countArchivable(tables, before(archiveAfterMs)),
+    });
+  }
+  if (archive) {
+    passes.push({
+      phase: "archive-expire",
+      run: async (limit) => {
+        const step = await driver.archiveExpire({ ranked, now, limit, maxKeepMs });
+        partitionsDropped += step.partitions;
+        archiveExpired += step.rows;
+        // A short count ends the loop: PostgreSQL drops every due partition in one step.
+        return step.more ? limit : 0;
+      },
+    });
+  }
+  let partitionsDropped = 0;
+  let archiveExpired = 0;
   if (staleMs !== null) {
     passes.push({ phase: "stamp", run: (limit) => driver.taskStampUnaged({ now, limit: Math.min(limit, STAMP_BATCH_SIZE) }) });
     passes.push({ phase: "stale", run: (limit) => driver.taskDeleteStale({ before: before(staleMs), limit }), count: () => countStaleTasks(tables, before(staleMs)) });
   }
 
   if (options.dryRun) {
-    const report: CleanupReport = { tasks: 0, groups: 0, stale: 0, stamped: 0, complete: true, durationMs: 0, dryRun: true, byRule: byRuleOf(ranked) };
+    const report: CleanupReport = { tasks: 0, groups: 0, stale: 0, stamped: 0, complete: true, durationMs: 0, dryRun: true, byRule: byRuleOf(ranked), archived: 0, archiveExpired: 0, partitionsDropped: 0 };
     for (const pass of passes) {
       if (!pass.count || pass.phase === "stamp") continue;
       const query = pass.count();
       const rows = await retrying(`cleanup dry run ${pass.phase}`, () => driver.audit(query));
       const n = Number(rows[0]?.["n"] ?? 0);
-      report[pass.phase] += n;
+      if (pass.phase === "archive") report.archived += n;
+      else if (pass.phase !== "archive-expire") report[pass.phase] += n;
       if (pass.rule) report.byRule.find((r) => r.rule === pass.rule)!.tasks += n;
     }
     report.durationMs = Date.now() - started;
@@ -138,7 +173,7 @@ export async function runCleanup(
 
   const lock = await retrying("cleanup lock", () => driver.cleanupLock(options.lock === "wait"));
   if (!lock) throw new CleanupLockedError();
-  const report: CleanupReport = { tasks: 0, groups: 0, stale: 0, stamped: 0, complete: true, durationMs: 0, dryRun: false, byRule: byRuleOf(ranked) };
+  const report: CleanupReport = { tasks: 0, groups: 0, stale: 0, stamped: 0, complete: true, durationMs: 0, dryRun: false, byRule: byRuleOf(ranked), archived: 0, archiveExpired: 0, partitionsDropped: 0 };
   let total = 0;
   try {
     for (const pass of passes) {
@@ -152,6 +187,8 @@ export async function runCleanup(
         const count = await retrying(`cleanup ${pass.phase}`, () => pass.run(limit));
         const batchMs = Date.now() - batchStarted;
         if (pass.phase === "stamp") report.stamped += count;
+        else if (pass.phase === "archive") report.archived += count;
+        else if (pass.phase === "archive-expire") { /* counted in the pass itself */ }
         else {
           report[pass.phase] += count;
           total += count;
@@ -172,6 +209,8 @@ export async function runCleanup(
   } finally {
     await lock.release();
   }
+  report.partitionsDropped = partitionsDropped;
+  report.archiveExpired = archiveExpired;
   report.durationMs = Date.now() - started;
   return report;
 }

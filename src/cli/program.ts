@@ -59,6 +59,7 @@ Exit codes: 0 done, 1 failure, 2 usage error, 3 backend-cleanup skipped (another
   program.command("migrate")
     .description("apply pending migrations (idempotent); --check only reports them")
     .option("--check", "report pending migrations and exit 1 if there are any, without applying")
+    .option("--archive", "also create the archive tier (README, Archive); without it the database keeps only the task, group and hold tables")
     .addHelpText("after", "\nExample:\n  taskledger migrate --check || taskledger migrate")
     .action(action((options: migrate.MigrateOptions) => migrate.run(options, deps())));
 
@@ -69,6 +70,7 @@ Exit codes: 0 done, 1 failure, 2 usage error, 3 backend-cleanup skipped (another
     .option("--keep <rule...>", "retention rules: STATE=DURATION, or criteria name=GLOB, state=S, queue=GLOB joined by commas, then =DURATION or =forever; e.g. --keep REVOKED=30d 'name=billing.*=400d' 'queue=audit,state=FAILURE=forever'; the most specific rule wins", collect)
     .option("--policy <file>", "retention rules from a JSON file: {\"expires\": \"7d\", \"rules\": [{\"name\": \"billing.*\", \"keep\": \"400d\"}]} (README, Retention)")
     .option("--explain <task-id...>", "print, per task, the rule that applies and when its row goes; deletes nothing")
+    .option("--archive-after <duration>", "move finished rows done longer ago than this into the archive (needs migrate --archive), e.g. 7d")
     .option("--stale-after <duration>", "also delete unready rows (STARTED, RETRY…) not written for this long, e.g. 30d")
     .option("--batch-size <rows>", "rows per DELETE statement (default: adaptive, about 100 ms per batch on SQLite, 500 ms on PostgreSQL)")
     .option("--max-runtime <duration>", "stop cleanly between batches after this long, e.g. 10m")

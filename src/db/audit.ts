@@ -29,6 +29,12 @@ export interface AuditFragments {
   hourBucket: SQL;
   /** Whether `column` matches a retention glob (`*`, `?`; everything else literal, case-sensitive). */
   glob(column: SQL, glob: string): SQL;
+  /** A timestamp column plus a number of milliseconds, as the column's own type. */
+  plusMs(column: SQL, ms: number): SQL;
+  /** The timestamp that sorts after every other: the archive's "kept forever" expiry. */
+  forever: SQL;
+  /** The later of two timestamps. */
+  greatest(a: SQL, b: SQL): SQL;
 }
 
 export interface RawListedRow extends RawTaskRow {

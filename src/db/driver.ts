@@ -90,6 +90,21 @@ export interface DeleteByRuleParams {
   limit: number;
 }
 
+/** A ranked retention rule as the archive needs it: criteria and retention (null = forever). */
+export interface ArchiveRule extends RulePredicate {
+  keepMs: number | null;
+}
+
+export interface ArchiveMoveParams {
+  before: Date;
+  now: Date;
+  limit: number;
+  /** Most specific first, the catch-all last. */
+  ranked: readonly ArchiveRule[];
+  /** The longest finite retention among the rules, so partitions exist for every expiry. */
+  maxKeepMs: number;
+}
+
 /** A legal hold on a task id. */
 export interface HoldRow {
   taskId: string;
@@ -159,6 +174,18 @@ export interface Driver {
   taskRelease(taskIds: readonly string[]): Promise<number>;
   /** The holds among these ids. */
   taskHolds(taskIds: readonly string[]): Promise<HoldRow[]>;
+  /** Whether the archive tier exists here (checked at run time, cached briefly). */
+  archiveEnabled(): Promise<boolean>;
+  /** Creates the archive tier (idempotent; `migrate --archive`). */
+  archiveCreate(now: Date): Promise<void>;
+  /**
+   * Moves one bounded batch of finished rows done before `before` into the archive, each filed
+   * under its expiry by the ranked rules, atomically (one statement on PostgreSQL, one
+   * transaction on SQLite). Returns the count.
+   */
+  taskArchive(params: ArchiveMoveParams): Promise<number>;
+  /** Expires the archive: whole partitions on PostgreSQL, bounded batches on SQLite. */
+  archiveExpire(params: { ranked: readonly ArchiveRule[]; now: Date; limit: number; maxKeepMs: number }): Promise<{ rows: number; partitions: number; refiled: number; more: boolean }>;
   /** Deletes one bounded batch of unready rows (date_done NULL) last written before `before`. */
   taskDeleteStale(params: { before: Date; limit: number }): Promise<number>;
   /** Gives unready rows that have no date_updated (written by Celery) one, so they can age. */

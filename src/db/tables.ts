@@ -37,6 +37,10 @@ export interface Tables {
   groupSequence: string;
   /** Legal holds (#12): `<task table>_hold`, beside the task table. */
   hold: string;
+  /** The archive tier (#12): `<task table>_archive`, beside the task table; created by `migrate --archive`. */
+  archive: string;
+  /** A quoted, schema-qualified name beside the task table: `<task table>_<suffix>` (archive partitions). */
+  besideTask(suffix: string): string;
   /** Where applied migrations are recorded: beside the task table. */
   migrations: string;
   /** The NOTIFY channel for the task table (PostgreSQL), unquoted: it is passed as a value. */
@@ -61,6 +65,8 @@ export function resolveTables(dialect: Dialect, config: Partial<TableConfig> = {
     taskSequence: qualify(full.taskSchema, '"task_id_sequence"', "tableSchemas.task"),
     groupSequence: qualify(full.groupSchema, '"taskset_id_sequence"', "tableSchemas.group"),
     hold: qualify(full.taskSchema, quoteIdentifier(`${full.task}_hold`, "tableNames.task"), "tableSchemas.task"),
+    archive: qualify(full.taskSchema, quoteIdentifier(`${full.task}_archive`, "tableNames.task"), "tableSchemas.task"),
+    besideTask: (suffix) => qualify(full.taskSchema, quoteIdentifier(`${full.task}_${suffix}`, "tableNames.task"), "tableSchemas.task"),
     migrations: qualify(full.taskSchema, '"taskledger_migrations"', "tableSchemas.task"),
     channel: `taskledger_${full.taskSchema ? `${full.taskSchema}_` : ""}${full.task}`.slice(0, 63),
     rewriteMigration: (sql) => rewrite(sql, full, tables),

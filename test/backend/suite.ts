@@ -11,6 +11,7 @@ import { faultSuite } from "./faults.js";
 import { groupSuite } from "./group.js";
 import { precedenceSuite } from "./precedence.js";
 import { retentionSuite } from "./retention.js";
+import { archiveSuite } from "./archive.js";
 import { storeReadSuite } from "./store-read.js";
 
 export interface SuiteContext {
@@ -46,6 +47,7 @@ export function backendSuite(harness: Harness, skip: string | false): void {
     groupSuite(context);
     expirySuite(context);
     retentionSuite(context);
+    archiveSuite(context);
     faultSuite(context);
     clientSuite(context);
   });

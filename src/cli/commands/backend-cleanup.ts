@@ -20,6 +20,7 @@ export interface CleanupCommandOptions {
   /** Task ids to explain instead of cleaning up. */
   explain?: string[];
   staleAfter?: string;
+  archiveAfter?: string;
   maxRuntime?: string;
   wait?: boolean;
 }
@@ -39,6 +40,7 @@ export function cleanupOptionsFrom(options: CleanupCommandOptions): CleanupOptio
     ...(expires !== undefined ? { expires } : {}),
     rules,
     ...(options.staleAfter !== undefined ? { staleAfter: options.staleAfter } : {}),
+    ...(options.archiveAfter !== undefined ? { archiveAfter: options.archiveAfter } : {}),
     ...(options.maxRuntime !== undefined ? { maxRuntime: options.maxRuntime } : {}),
     ...(options.batchSize !== undefined ? { batchSize: positiveInt(options.batchSize, "--batch-size") } : {}),
     dryRun: Boolean(options.dryRun),
@@ -86,10 +88,11 @@ function summary(report: CleanupReport, policy: string): string {
   const rate = report.durationMs > 0 ? `, ${formatCount(Math.round((rows * 1000) / report.durationMs))} rows/s` : "";
   const what = `${formatCount(report.tasks)} expired task rows, ${formatCount(report.groups)} group rows, ${formatCount(report.stale)} stale unready rows`;
   const perRule = report.byRule.length > 1 ? `\n${report.byRule.map((r) => `  ${r.rule}: ${formatCount(r.tasks)}`).join("\n")}` : "";
-  if (report.dryRun) return `backend-cleanup (dry run): would delete ${what}; nothing deleted; kept ${policy}${perRule ? `\ntask rows per rule (most specific first):${perRule}` : ""}`;
+  if (report.dryRun) return `backend-cleanup (dry run): would delete ${what}${report.archived > 0 ? `, archive ${formatCount(report.archived)} rows` : ""}; nothing deleted; kept ${policy}${perRule ? `\ntask rows per rule (most specific first):${perRule}` : ""}`;
   const stamped = report.stamped > 0 ? `; ${formatCount(report.stamped)} unready rows stamped to age from now` : "";
+  const archived = report.archived > 0 || report.archiveExpired > 0 ? `; archived ${formatCount(report.archived)} rows, expired ${formatCount(report.archiveExpired)} archived rows (${report.partitionsDropped} partitions dropped)` : "";
   const stopped = report.complete ? "" : "; stopped by --max-runtime before the end, run again to continue";
-  return `backend-cleanup: deleted ${what} in ${formatDuration(report.durationMs)}${rate}${stamped}; kept ${policy}${stopped}`;
+  return `backend-cleanup: deleted ${what} in ${formatDuration(report.durationMs)}${rate}${stamped}; kept ${policy}${archived}${stopped}`;
 }
 
 function describePolicy(expires: string | null, cleanup: CleanupOptions): string {

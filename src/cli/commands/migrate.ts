@@ -4,6 +4,8 @@ import { withBackend, type CommandDeps } from "../context.js";
 
 export interface MigrateOptions {
   check?: boolean;
+  /** Also create the archive tier (#12). */
+  archive?: boolean;
 }
 
 export async function run(options: MigrateOptions, deps: CommandDeps): Promise<number> {
@@ -17,6 +19,10 @@ export async function run(options: MigrateOptions, deps: CommandDeps): Promise<n
     }
     const after = await backend.migrate();
     const appliedNow = after.applied.filter((tag) => !before.applied.includes(tag));
+    if (options.archive) {
+      await backend.createArchive();
+      if (!deps.json) deps.out.err(`${backend.url}: archive tier ready (backend-cleanup --archive-after moves finished rows into it)`);
+    }
     if (deps.json) deps.out.out(JSON.stringify({ url: backend.url, applied: after.applied, appliedNow, pending: after.pending, ran: after.planned }));
     else if (appliedNow.length === 0) deps.out.out(`${backend.url}: already up to date (${after.applied.length} migrations applied)`);
     else deps.out.out(`${backend.url}: applied ${appliedNow.join(", ")}`);

@@ -6,9 +6,11 @@ import { sql, type SQL } from "drizzle-orm";
 import { PgDialect } from "drizzle-orm/pg-core";
 import pg from "pg";
 import type { AuditFragments } from "../audit.js";
-import type { AuditRow, DeleteByRuleParams, DeleteExpiredParams, Driver, GroupRow, HeldLock, HoldRow, MigrationStatus, TaskRow, TaskWrite } from "../driver.js";
+import type { ArchiveMoveParams, ArchiveRule, AuditRow, DeleteByRuleParams, DeleteExpiredParams, Driver, GroupRow, HeldLock, HoldRow, MigrationStatus, TaskRow, TaskWrite } from "../driver.js";
 import { fromNaiveUtc } from "../naive-utc.js";
 import { deleteByRule, globToLike } from "../retention.js";
+import { moveToArchive } from "../archive.js";
+import { archiveDdl, ensurePartitions, expireArchive } from "./archive.js";
 import { toNaiveUtc } from "../naive-utc.js";
 import { toGroupRow, toTaskRow, type RawGroupRow, type RawTaskRow } from "../rows.js";
 import type { Tables } from "../tables.js";
@@ -20,6 +22,8 @@ import { migratePg } from "./migrate.js";
 import { buildStatements, type PgStatements } from "./statements.js";
 
 const TIMESTAMP_OID = 1114;
+/** How long "no archive here" is believed before it is checked again. */
+const ARCHIVE_RECHECK_MS = 30_000;
 const CLEANUP_LOCK_KEY = "taskledger.cleanup";
 
 // Timestamps without time zone come back as text and are read as UTC in naive-utc.ts; the
@@ -87,24 +91,33 @@ export class PgDriver implements Driver {
   }
 
   async taskGet(taskId: string): Promise<TaskRow | undefined> {
-    const result = await this.pool.query<RawTaskRow>({ name: "tl_task_get", text: this.sql.taskGet, values: [taskId] });
+    const tiers = await this.archiveEnabled();
+    const result = await this.pool.query<RawTaskRow>(tiers ? { name: "tl_task_get_tiers", text: this.sql.taskGetTiers, values: [taskId] } : { name: "tl_task_get", text: this.sql.taskGet, values: [taskId] });
     const row = result.rows[0];
     return row ? toTaskRow(row) : undefined;
   }
 
   async taskGetMany(taskIds: readonly string[]): Promise<TaskRow[]> {
     if (taskIds.length === 0) return [];
-    const result = await this.pool.query<RawTaskRow>({ name: "tl_task_get_many", text: this.sql.taskGetMany, values: [taskIds] });
-    return result.rows.map(toTaskRow);
+    const tiers = await this.archiveEnabled();
+    const result = await this.pool.query<RawTaskRow>(tiers ? { name: "tl_task_get_many_tiers", text: this.sql.taskGetManyTiers, values: [taskIds] } : { name: "tl_task_get_many", text: this.sql.taskGetMany, values: [taskIds] });
+    if (!tiers) return result.rows.map(toTaskRow);
+    // An id in both tiers: the hot row (read last) wins.
+    return [...new Map(result.rows.map((row) => [row.task_id, toTaskRow(row)])).values()];
   }
 
   async taskExists(taskId: string): Promise<boolean> {
-    const result = await this.pool.query({ name: "tl_task_exists", text: this.sql.taskExists, values: [taskId] });
+    const tiers = await this.archiveEnabled();
+    const result = await this.pool.query(tiers ? { name: "tl_task_exists_tiers", text: this.sql.taskExistsTiers, values: [taskId] } : { name: "tl_task_exists", text: this.sql.taskExists, values: [taskId] });
     return (result.rowCount ?? 0) > 0;
   }
 
   async taskForget(taskIds: readonly string[]): Promise<number> {
     if (taskIds.length === 0) return 0;
+    if (await this.archiveEnabled()) {
+      const both = await this.pool.query<{ n: number }>({ name: "tl_task_forget_tiers", text: this.sql.taskForgetTiers, values: [taskIds] });
+      return both.rows[0]!.n;
+    }
     const result = await this.pool.query({ name: "tl_task_forget", text: this.sql.taskForget, values: [taskIds] });
     return result.rowCount ?? 0;
   }
@@ -140,6 +153,41 @@ export class PgDriver implements Driver {
     if (taskIds.length === 0) return [];
     const result = await this.pool.query<{ task_id: string; held_at: string; reason: string | null }>({ name: "tl_task_holds", text: this.sql.taskHolds, values: [taskIds] });
     return result.rows.map((r) => ({ taskId: r.task_id, heldAt: fromNaiveUtc(r.held_at)!, reason: r.reason }));
+  }
+
+  private archiveKnown: { present: boolean; at: number } | undefined;
+
+  async archiveEnabled(): Promise<boolean> {
+    const known = this.archiveKnown;
+    if (known && (known.present || Date.now() - known.at < ARCHIVE_RECHECK_MS)) return known.present;
+    const result = await this.pool.query<{ present: boolean }>({ name: "tl_archive_present", text: "SELECT to_regclass($1) IS NOT NULL AS present", values: [this.tables.archive] });
+    this.archiveKnown = { present: result.rows[0]!.present, at: Date.now() };
+    return this.archiveKnown.present;
+  }
+
+  async archiveCreate(now: Date): Promise<void> {
+    const client = await this.pool.dedicated();
+    try {
+      // Under the migration lock, so two `migrate --archive` runs never race on the DDL.
+      await client.query("SELECT pg_advisory_lock(hashtext($1))", [`taskledger.migrate:${this.tables.migrations}`]);
+      for (const statement of archiveDdl(this.tables)) await client.query(statement);
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+    await ensurePartitions(this.pool, this.tables, now, new Date(now.getTime() + 31 * 86_400_000));
+    this.archiveKnown = { present: true, at: Date.now() };
+  }
+
+  async taskArchive(p: ArchiveMoveParams): Promise<number> {
+    await ensurePartitions(this.pool, this.tables, p.now, new Date(p.now.getTime() + p.maxKeepMs));
+    const query = moveToArchive(this.tables, this.auditFragments, p, (select) => sql`id = ANY(ARRAY(${select}))`);
+    const { sql: text, params } = this.drizzleDialect.sqlToQuery(query);
+    return (await this.pool.query({ text, values: params })).rowCount ?? 0;
+  }
+
+  async archiveExpire(p: { ranked: readonly ArchiveRule[]; now: Date; limit: number; maxKeepMs: number }): Promise<{ rows: number; partitions: number; refiled: number; more: boolean }> {
+    // Whole partitions, so `limit` does not apply: a drop costs the same whatever it holds.
+    return { ...(await expireArchive(this.pool, this.tables, this.auditFragments, p.ranked, p.now, p.maxKeepMs)), more: false };
   }
 
   async taskDeleteStale(p: { before: Date; limit: number }): Promise<number> {
@@ -204,6 +252,9 @@ export class PgDriver implements Driver {
   readonly auditFragments: AuditFragments = {
     hourBucket: sql`to_char(date_done, 'YYYY-MM-DD HH24')`,
     glob: (column, glob) => sql`${column} LIKE ${globToLike(glob)}`,
+    plusMs: (column, ms) => sql`(${column} + ${ms}::bigint * interval '1 millisecond')`,
+    forever: sql`'infinity'::timestamp`,
+    greatest: (a, b) => sql`GREATEST(${a}, ${b}::timestamp)`,
   };
   private readonly drizzleDialect = new PgDialect();
 

@@ -117,6 +117,23 @@ export function buildStatements(t: Tables) {
     taskGetMany: `SELECT ${TASK_COLUMNS} FROM ${t.task} WHERE task_id = ANY($1::varchar[])`,
     taskExists: `SELECT 1 FROM ${t.task} WHERE task_id = $1::varchar`,
     taskForget: `DELETE FROM ${t.task} WHERE task_id = ANY($1::varchar[])`,
+    // Reads across tiers once the archive exists (#12): the hot table first, and the LIMIT stops
+    // there when it has the row, so only archived and unknown ids probe the archive's partitions
+    // (one index probe per partition).
+    taskGetTiers: `
+      (SELECT ${TASK_COLUMNS} FROM ${t.task} WHERE task_id = $1::varchar)
+      UNION ALL (SELECT ${TASK_COLUMNS} FROM ${t.archive} WHERE task_id = $1::varchar LIMIT 1) LIMIT 1`,
+    // Archive rows first, so when an id is in both (stored again after it was archived) the hot row,
+    // read last, wins.
+    taskGetManyTiers: `
+      SELECT ${TASK_COLUMNS} FROM ${t.archive} WHERE task_id = ANY($1::varchar[])
+      UNION ALL SELECT ${TASK_COLUMNS} FROM ${t.task} WHERE task_id = ANY($1::varchar[])`,
+    taskExistsTiers: `
+      SELECT 1 FROM ${t.task} WHERE task_id = $1::varchar UNION ALL (SELECT 1 FROM ${t.archive} WHERE task_id = $1::varchar LIMIT 1) LIMIT 1`,
+    taskForgetTiers: `
+      WITH hot AS (DELETE FROM ${t.task} WHERE task_id = ANY($1::varchar[]) RETURNING task_id),
+        cold AS (DELETE FROM ${t.archive} WHERE task_id = ANY($1::varchar[]) RETURNING task_id)
+      SELECT count(DISTINCT task_id)::int AS n FROM (SELECT task_id FROM hot UNION ALL SELECT task_id FROM cold) AS gone`,
     // Oldest first on the date_done index, a bounded batch per statement. The batch is named by
     // key (id, the primary key) from an ARRAY(...) of the batch: `id IN (SELECT …)` let the planner
     // hash the whole table on every batch (300–400 ms per 5,000 rows on 1M rows; this way one

@@ -19,6 +19,7 @@ const EXAMPLES: [file: string, expected: RegExp][] = [
   ["wait-for-result.ts", /math\.add -> 5/],
   ["poll-by-id.ts", /FAILURE true true\nRangeError: quarter out of range\nPENDING/],
   ["group.ts", /\[ 0, 10, 20 \]\n3/],
+  ["retention.ts", /name=billing\.\*=400d case 2026-118\nstate=FAILURE,name=billing\.\*=forever: 0; name=billing\.\*=400d: 0; queue=audit=forever: 0; default=30d: 0/],
   ["backend-api.ts", /SUCCESS \{ pages: 12 \} reports\.generate \[ 42 \]\n\[ 'SUCCESS', 'SUCCESS', 'PENDING' \]\nfalse\n\[ 'r-43', 'r-44' \]\n0 0/],
 ];
 

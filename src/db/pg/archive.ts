@@ -80,10 +80,17 @@ async function partitions(pool: ClientPool, t: Tables): Promise<Partition[]> {
  * statement: those that must outlive the partition are filed again under their new expiry, those
  * already expired (a released row in "forever") simply go. Returns both counts.
  */
-async function refile(pool: ClientPool, t: Tables, f: AuditFragments, ranked: readonly ArchiveRule[], partition: string, where: "later-than-now" | "finite", now: Date): Promise<{ refiled: number; expired: number }> {
+async function refile(pool: ClientPool, t: Tables, f: AuditFragments, ranked: readonly ArchiveRule[], partition: string, where: "held" | "done-since" | "finite", now: Date, since?: Date): Promise<{ refiled: number; expired: number }> {
   const at = toNaiveUtc(now);
   const expiry = expiryOf(t, f, ranked, "p");
-  const condition = where === "later-than-now" ? sql`${expiry} > ${at}` : sql`${expiry} < ${f.forever}`;
+  // "held" probes the partition's task_id index once per hold; "done-since" reads the date_done
+  // index from `since` on: only rows done that recently can be kept past now by a finite rule.
+  // Either way an expired partition is not scanned whole (4.9 s for 100k rows when it was).
+  const condition = where === "held"
+    ? sql`p.task_id IN (SELECT task_id FROM ${sql.raw(t.hold)})`
+    : where === "done-since"
+      ? (since ? sql`p.date_done > ${toNaiveUtc(since)} AND ${expiry} > ${at}` : sql`${expiry} > ${at}`)
+      : sql`${expiry} < ${f.forever}`;
   const query = sql`WITH moved AS (
       DELETE FROM ${sql.raw(partition)} AS p WHERE ${condition} RETURNING ${sql.raw(TIER_COLUMNS)}, archived_at
     ), filed AS (
@@ -124,7 +131,11 @@ export async function expireArchive(pool: ClientPool, t: Tables, f: AuditFragmen
   for (const partition of all) {
     if (partition.until === null || partition.until > now) continue;
     const qualified = t.besideTask(partition.name.slice(t.config.task.length + 1));
-    result.refiled += (await refile(pool, t, f, ranked, qualified, "later-than-now", now)).refiled;
+    result.refiled += (await refile(pool, t, f, ranked, qualified, "held", now)).refiled;
+    // A rule kept forever may now match any row, so then every row is judged; else only rows done
+    // within the longest finite retention can outlive now.
+    const foreverRule = ranked.some((rule) => rule.keepMs === null);
+    result.refiled += (await refile(pool, t, f, ranked, qualified, "done-since", now, foreverRule ? undefined : new Date(now.getTime() - maxKeepMs))).refiled;
     const count = await pool.query<{ n: number }>({ text: `SELECT count(*)::int AS n FROM ${qualified}` });
     // DROP takes an ACCESS EXCLUSIVE lock on the archive for the catalog change only: no row is
     // visited, so it is over in milliseconds whatever the partition holds (BENCHMARKS.md).

@@ -27,7 +27,10 @@ function countAndNotify(channel: string): string {
 const TASK_COLUMNS = "task_id, status, result, date_done, traceback, name, args, kwargs, worker, retries, queue, children, parent_id, group_id, date_updated";
 
 export function buildStatements(t: Tables) {
-  // Legal holds (#12): a held row is never expired, whatever the rule.
+  // Legal holds (#12): a held row is never expired, whatever the rule. Checked where the batch is
+  // chosen only: repeating it in the outer WHERE cost 1.88x ctid per batch instead of 1.36x
+  // (bench/cleanup-by-key.ts), and a hold committed while one batch statement runs is a race any
+  // placement of the check has.
   const notHeld = `NOT EXISTS (SELECT 1 FROM ${t.hold} AS h WHERE h.task_id = ${t.task}.task_id)`;
   const setFrom = (src: (column: string, cast: string) => string, ext: string) => `
       status = ${src("status", "varchar")}, result = ${src("result", "bytea")}, date_done = ${src("date_done", "timestamp")},
@@ -155,13 +158,12 @@ export function buildStatements(t: Tables) {
         ORDER BY date_done LIMIT $2::int))
         AND date_done < $1::timestamp
         AND ($3::varchar[] IS NULL OR status = ANY($3::varchar[]))
-        AND ($4::varchar[] IS NULL OR status IS NULL OR NOT (status = ANY($4::varchar[])))
-        AND ${notHeld}`,
+        AND ($4::varchar[] IS NULL OR status IS NULL OR NOT (status = ANY($4::varchar[])))`,
     taskDeleteStale: `
       DELETE FROM ${t.task} WHERE id = ANY(ARRAY(
         SELECT id FROM ${t.task} WHERE date_done IS NULL AND date_updated < $1::timestamp AND ${notHeld}
         ORDER BY date_updated LIMIT $2::int))
-        AND date_done IS NULL AND date_updated < $1::timestamp AND ${notHeld}`,
+        AND date_done IS NULL AND date_updated < $1::timestamp`,
     taskStampUnaged: `
       UPDATE ${t.task} SET date_updated = $1::timestamp WHERE id = ANY(ARRAY(
         SELECT id FROM ${t.task} WHERE date_done IS NULL AND date_updated IS NULL LIMIT $2::int))

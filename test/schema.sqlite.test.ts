@@ -38,7 +38,7 @@ describe("SQLite schema", () => {
 
   it("has the unique and date_done indexes under Celery's names, and runs in WAL mode", () => {
     const indexes = (raw.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name LIKE 'celery_%' ORDER BY 1").all() as { name: string }[]).map((r) => r.name);
-    assert.deepEqual(indexes, ["celery_taskmeta_task_id_key", "celery_tasksetmeta_taskset_id_key", "ix_celery_taskmeta_date_done", "ix_celery_taskmeta_unready_date_updated", "ix_celery_tasksetmeta_date_done"]);
+    assert.deepEqual(indexes, ["celery_taskmeta_task_id_key", "celery_tasksetmeta_taskset_id_key", "ix_celery_taskmeta_date_done", "ix_celery_taskmeta_unready_date_updated", "ix_celery_tasksetmeta_date_done", "sqlite_autoindex_celery_taskmeta_hold_1"]);
     assert.equal(raw.pragma("journal_mode", { simple: true }), "wal");
   });
 

@@ -85,6 +85,8 @@ function rewrite(sql: string, config: TableConfig, tables: Tables): string {
     .replace(/(["`])([A-Za-z0-9_$]+)\1/g, (token, quote: string, name: string) => {
       if (name === CELERY_TABLES.task) return quote === '"' ? tables.task : `\`${config.task}\``;
       if (name === CELERY_TABLES.group) return quote === '"' ? tables.group : `\`${config.group}\``;
+      // taskledger's own table beside the task table (#12) follows it into its schema.
+      if (name === `${CELERY_TABLES.task}_hold`) return quote === '"' ? tables.hold : `\`${config.task}_hold\``;
       return name.includes(CELERY_TABLES.task) || name.includes(CELERY_TABLES.group) ? `${quote}${rename(name)}${quote}` : token;
     });
 }

@@ -17,7 +17,8 @@ export { registerErrorClass, type StoredException } from "./codec/exception.js";
 export * from "./errors.js";
 export * as states from "./states.js";
 export type { TaskState } from "./states.js";
-export type { TaskMeta, TaskRequest, TaskEvent, StoreItem, SavedGroup, CleanupReport, CleanupProgress } from "./types.js";
+export type { TaskMeta, TaskRequest, TaskEvent, StoreItem, SavedGroup, CleanupReport, CleanupProgress, TaskHold, RetentionExplanation } from "./types.js";
+export { readPolicyFile, type RetentionRule, type PolicyFile } from "./cleanup/retention.js";
 
 export { AsyncResult, type GetOptions, type ResultCallback, type ResultTuple } from "./result/async-result.js";
 export { ResultSet, type ResultMember } from "./result/result-set.js";

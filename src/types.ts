@@ -106,15 +106,51 @@ export interface CleanupReport {
   dryRun: boolean;
   /** Set when this run took the cleanup lock over from a holder found dead: who that was (#9 item 7). */
   lockTakenOver?: string;
+  /**
+   * Task rows deleted (or, in a dry run, that would be) per retention rule, most specific rule
+   * first; the last entry is the catch-all (`default=…`). Rules kept forever count 0.
+   */
+  byRule: { rule: string; tasks: number }[];
+  /** Finished rows moved from the task table into the archive (archiveAfter; #12). */
+  archived: number;
+  /** Archived rows that expired (dropped with their partitions on PostgreSQL). Not counted by a dry run. */
+  archiveExpired: number;
+  /** Archive partitions dropped (PostgreSQL). */
+  partitionsDropped: number;
 }
 
 export interface CleanupProgress {
-  phase: "tasks" | "groups" | "stale" | "stamp";
+  phase: "tasks" | "groups" | "stale" | "stamp" | "archive" | "archive-expire";
   /** The state whose retention this pass applies, when the pass is per state. */
   state?: string;
+  /** The retention rule this pass applies (tasks phase), as `--keep` spells it. */
+  rule?: string;
   /** Rows deleted (or stamped) by the batch just finished. */
   batch: number;
   /** Rows deleted so far in the whole run. */
   total: number;
   elapsedMs: number;
+}
+
+/** A legal hold on a task (#12): its row survives every retention rule until released. */
+export interface TaskHold {
+  taskId: string;
+  heldAt: Date;
+  reason: string | null;
+}
+
+/** What retention does with one task's row (backend.explainRetention, `backend-cleanup --explain`). */
+export interface RetentionExplanation {
+  taskId: string;
+  /** False when no row is stored for the id. */
+  exists: boolean;
+  status: string | null;
+  /** The governing rule as `--keep` spells it (`default=1d` for the catch-all); null without a row. */
+  rule: string | null;
+  /** The rule's retention; null keeps forever. */
+  keepMs: number | null;
+  /** When cleanup may delete the row (date done + retention); null when never: forever, held, or unready. */
+  deleteAfter: Date | null;
+  /** The hold keeping the row, if any. */
+  held: TaskHold | null;
 }

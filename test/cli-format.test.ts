@@ -25,9 +25,14 @@ describe("CLI formatting and option parsing", () => {
     assert.deepEqual(queryFrom({ state: ["failure,retry", "STARTED"] }).states, ["FAILURE", "RETRY", "STARTED"]);
   });
 
-  it("cleanup options: --keep STATE=DURATION, forever, --keep-failures, never", () => {
-    const options = cleanupOptionsFrom({ keep: ["revoked=30d", "RETRY=forever"], keepFailures: "90d", expires: "never", batchSize: "100", wait: true });
-    assert.deepEqual(options.keep, { REVOKED: "30d", RETRY: null, FAILURE: "90d" });
+  it("cleanup options: --keep STATE=DURATION, forever, criteria rules, --keep-failures, never", () => {
+    const options = cleanupOptionsFrom({ keep: ["revoked=30d", "RETRY=forever", "name=billing.*,queue=q=400d"], keepFailures: "90d", expires: "never", batchSize: "100", wait: true });
+    assert.deepEqual(options.rules, [
+      { state: "FAILURE", keep: "90d" },
+      { state: "REVOKED", keep: "30d" },
+      { state: "RETRY", keep: "forever" },
+      { name: "billing.*", queue: "q", keep: "400d" },
+    ]);
     assert.equal(options.expires, null);
     assert.equal(options.batchSize, 100);
     assert.equal(options.lock, "wait");

@@ -42,7 +42,7 @@ describe("SQLite schema", () => {
       "celery_taskmeta_task_id_key", "celery_tasksetmeta_taskset_id_key", "ix_celery_taskmeta_date_done",
       // #14's web view filters (migration 0004)
       "ix_celery_taskmeta_group_id_id", "ix_celery_taskmeta_history_task_id", "ix_celery_taskmeta_name_id", "ix_celery_taskmeta_queue_id", "ix_celery_taskmeta_status_id",
-      "ix_celery_taskmeta_unready_date_updated", "ix_celery_taskmeta_worker_id", "ix_celery_tasksetmeta_date_done",
+      "ix_celery_taskmeta_unready_date_updated", "ix_celery_taskmeta_worker_id", "ix_celery_tasksetmeta_date_done", "sqlite_autoindex_celery_taskmeta_hold_1",
     ]);
     assert.equal(raw.pragma("journal_mode", { simple: true }), "wal");
   });

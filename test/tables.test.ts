@@ -41,7 +41,7 @@ describe("configured table names and schemas", async () => {
       const names = (raw.prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'index') AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
       raw.close();
       assert.deepEqual(names, [
-        "audit_groups", "audit_groups_taskset_id_key", "audit_tasks", "audit_tasks_history", "audit_tasks_task_id_key", "ix_audit_groups_date_done", "ix_audit_tasks_date_done",
+        "audit_groups", "audit_groups_taskset_id_key", "audit_tasks", "audit_tasks_history", "audit_tasks_hold", "audit_tasks_task_id_key", "ix_audit_groups_date_done", "ix_audit_tasks_date_done",
         // #14's web view indexes (migration 0004), renamed with the table
         "ix_audit_tasks_group_id_id", "ix_audit_tasks_history_task_id", "ix_audit_tasks_name_id", "ix_audit_tasks_queue_id", "ix_audit_tasks_status_id",
         "ix_audit_tasks_unready_date_updated", "ix_audit_tasks_worker_id", "taskledger_lock", "taskledger_migrations_audit_tasks_audit_groups",
@@ -105,14 +105,14 @@ describe("configured table names and schemas", async () => {
         `SELECT CASE c.relkind WHEN 'r' THEN 'table' WHEN 'S' THEN 'sequence' WHEN 'i' THEN 'index' END AS kind, c.relname AS name
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'results' AND c.relkind IN ('r', 'S', 'i') AND c.relname NOT LIKE 'taskledger_migrations%' ORDER BY 1, 2`);
       assert.deepEqual(objects.map((o) => `${o.kind} ${o.name}`), [
-        "index audit_groups_pkey", "index audit_groups_taskset_id_key", "index audit_tasks_history_pkey", "index audit_tasks_interest_pkey",
+        "index audit_groups_pkey", "index audit_groups_taskset_id_key", "index audit_tasks_history_pkey", "index audit_tasks_hold_pkey", "index audit_tasks_interest_pkey",
         "index audit_tasks_pkey", "index audit_tasks_task_id_key",
         "index ix_audit_groups_date_done", "index ix_audit_tasks_date_done",
         // #14's web view indexes (migration 0004), renamed with the table
         "index ix_audit_tasks_group_id_id", "index ix_audit_tasks_history_task_id", "index ix_audit_tasks_name_id", "index ix_audit_tasks_queue_id", "index ix_audit_tasks_status_id",
         "index ix_audit_tasks_task_id_pattern", "index ix_audit_tasks_unready_date_updated", "index ix_audit_tasks_worker_id",
         "sequence audit_tasks_history_id_seq", "sequence task_id_sequence", "sequence taskset_id_sequence",
-        "table audit_groups", "table audit_tasks", "table audit_tasks_history", "table audit_tasks_interest",
+        "table audit_groups", "table audit_tasks", "table audit_tasks_history", "table audit_tasks_hold", "table audit_tasks_interest",
       ]);
       assert.deepEqual((await a.getTaskHistory("t1")).map((e) => e.status), ["SUCCESS"], "history in the schema (#11)");
       const publicTables = await queryDatabase(db.url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'");

@@ -7,6 +7,7 @@ import { countByColumn, countByHour, countTasks, listTasks, taskTimings, type Li
 import { countByStateNameWorker, countByTimeBucket, countFailuresByValue, toBuckets, toFailureValueCounts, toListedRows, toStateNameWorkerCounts } from "../db/audit-overview.js";
 import { fromNaiveUtc } from "../db/naive-utc.js";
 import type { Driver, TaskRow } from "../db/driver.js";
+import { auditTables } from "../db/archive.js";
 import type { Tables } from "../db/tables.js";
 import { ConfigError, CorruptValueError } from "../errors.js";
 import type { TaskMeta } from "../types.js";
@@ -84,7 +85,7 @@ export class TaskAuditor {
   /** One page of matching rows, newest (by creation) first unless `order` says otherwise. */
   async list(query: TaskQuery = {}, page: { limit?: number; order?: ListOrder; afterId?: number } = {}): Promise<ListedTask[]> {
     if (page.limit !== undefined && (!Number.isInteger(page.limit) || page.limit < 1)) throw new ConfigError("limit", `expected a positive integer, got ${page.limit}`);
-    const sqlQuery = listTasks(this.tables, query, { limit: page.limit ?? 100, order: page.order ?? "newest", afterId: page.afterId }, this.driver.auditFragments);
+    const sqlQuery = listTasks(await this.tiers(), query, { limit: page.limit ?? 100, order: page.order ?? "newest", afterId: page.afterId }, this.driver.auditFragments);
     const rows = toListedRows(await this.retrying("list", () => this.driver.audit(sqlQuery)));
     return rows.map(({ id, row }) => this.decode(id, row));
   }
@@ -148,6 +149,11 @@ export class TaskAuditor {
     return { groups: groupFailures(weighted), scanned: weighted.reduce((sum, w) => sum + w.count, 0), complete };
   }
 
+  /** Both tiers once the archive exists (#12): every audit read sees archived rows too. */
+  private async tiers(): Promise<Tables> {
+    return auditTables(this.tables, await this.retrying("archive check", () => this.driver.archiveEnabled()));
+  }
+
   private decode(id: number, row: TaskRow): ListedTask {
     try {
       return { id, meta: rowToMeta(row), row };
@@ -179,7 +185,8 @@ export class TaskAuditor {
   }
 
   async count(query: TaskQuery = {}): Promise<number> {
-    const rows = await this.retrying("count", () => this.driver.audit(countTasks(this.tables, query, this.driver.auditFragments)));
+    const tables = await this.tiers();
+    const rows = await this.retrying("count", () => this.driver.audit(countTasks(tables, query, this.driver.auditFragments)));
     return Number(rows[0]?.["n"] ?? 0);
   }
 
@@ -210,6 +217,7 @@ export class TaskAuditor {
   async stats(query: TaskQuery = {}, options: { top?: number } = {}): Promise<TaskStats> {
     const top = options.top ?? 10;
     if (!Number.isInteger(top) || top < 1) throw new ConfigError("top", `expected a positive integer, got ${top}`);
+    const tables = await this.tiers();
     const read = async (q: ReturnType<typeof countByColumn>) =>
       (await this.retrying("stats", () => this.driver.audit(q))).map((r) => ({
         key: r["key"] === null || r["key"] === undefined ? null : String(r["key"]),
@@ -217,10 +225,10 @@ export class TaskAuditor {
         failures: Number(r["failures"] ?? 0),
       }));
     const f = this.driver.auditFragments;
-    const byState = await read(countByColumn(this.tables, query, "status", 1000, f));
-    const byName = await read(countByColumn(this.tables, query, "name", top, f));
-    const byWorker = await read(countByColumn(this.tables, query, "worker", top, f));
-    const busiestHours = await read(countByHour(this.tables, query, this.driver.auditFragments, top));
+    const byState = await read(countByColumn(tables, query, "status", 1000, f));
+    const byName = await read(countByColumn(tables, query, "name", top, f));
+    const byWorker = await read(countByColumn(tables, query, "worker", top, f));
+    const busiestHours = await read(countByHour(tables, query, this.driver.auditFragments, top));
     const total = byState.reduce((sum, e) => sum + e.count, 0);
     const ready = byState.filter((e) => e.key === "SUCCESS" || e.key === "FAILURE" || e.key === "REVOKED").reduce((sum, e) => sum + e.count, 0);
     const failed = byState.find((e) => e.key === "FAILURE")?.count ?? 0;

@@ -10,9 +10,10 @@ import type { Driver, MigrationStatus, TaskWrite } from "../db/driver.js";
 import { runCleanup, type CleanupOptions } from "../cleanup/cleaner.js";
 import { CleanupJob, type CleanupJobOptions } from "../cleanup/job.js";
 import { describeRetention, durationText } from "../cleanup/retention-text.js";
+import { explainRetention } from "../cleanup/explain.js";
 import { BackendClosedError, CorruptValueError } from "../errors.js";
 import type { TaskState } from "../states.js";
-import type { CleanupReport, ResultTuple, SavedGroup, StoreItem, TaskEvent, TaskMeta } from "../types.js";
+import type { CleanupReport, ResultTuple, RetentionExplanation, SavedGroup, StoreItem, TaskEvent, TaskHold, TaskMeta } from "../types.js";
 import { historyRowToEvent } from "./task-history.js";
 import { TaskAuditor } from "./auditor.js";
 import { ChangeHub } from "./change-hub.js";
@@ -213,9 +214,53 @@ export class DatabaseBackend extends MarkAs {
     return expires === null || expires === 0 ? null : String(expires);
   }
 
+  /**
+   * For each task, the retention rule that governs its row and when cleanup may delete it, under
+   * the same `expires`, `keep` and `rules` a cleanup would get (#12).
+   */
+  explainRetention(taskIds: readonly string[], options: Pick<CleanupOptions, "expires" | "keep" | "rules"> = {}): Promise<RetentionExplanation[]> {
+    const ids = [...new Set(taskIds.map((id) => validateId(id, "task")))];
+    return explainRetention(this.driver, this.options.resultExpiresMs, ids, options, (operation, attempt) => this.retrying(operation, undefined, attempt));
+  }
+
+  /**
+   * Places a legal hold on tasks (#12): their rows survive every retention rule until released.
+   * An id may be held before its task runs. Idempotent; returns how many holds are new.
+   */
+  hold(taskIds: string | readonly string[], options: { reason?: string | null; now?: Date } = {}): Promise<number> {
+    const ids = [...new Set((typeof taskIds === "string" ? [taskIds] : [...taskIds]).map((id) => validateId(id, "task")))];
+    return this.retrying("hold", ids.length === 1 ? ids[0] : `${ids.length} tasks`, () => this.driver.taskHold({ taskIds: ids, now: options.now ?? new Date(), reason: options.reason ?? null }));
+  }
+
+  /** Lifts legal holds; returns how many there were. Retention applies again from the next cleanup. */
+  release(taskIds: string | readonly string[]): Promise<number> {
+    const ids = [...new Set((typeof taskIds === "string" ? [taskIds] : [...taskIds]).map((id) => validateId(id, "task")))];
+    return this.retrying("release", ids.length === 1 ? ids[0] : `${ids.length} tasks`, () => this.driver.taskRelease(ids));
+  }
+
+  /** The holds among these task ids. */
+  holds(taskIds: string | readonly string[]): Promise<TaskHold[]> {
+    const ids = [...new Set((typeof taskIds === "string" ? [taskIds] : [...taskIds]).map((id) => validateId(id, "task")))];
+    return this.retrying("holds", undefined, () => this.driver.taskHolds(ids));
+  }
+
   /** Applies pending migrations under the migration lock; returns applied and pending tags. */
   migrate(): Promise<MigrationStatus> {
     return this.retrying("migrate", undefined, () => this.driver.migrate());
+  }
+
+  /**
+   * Creates the archive tier (#12; `taskledger migrate --archive`), idempotently: on PostgreSQL a
+   * table partitioned by each row's expiry, with this month's and next month's partitions; on
+   * SQLite a plain table. Without it the database stays as Celery's plus taskledger's migrations.
+   */
+  createArchive(options: { now?: Date } = {}): Promise<void> {
+    return this.retrying("createArchive", undefined, () => this.driver.archiveCreate(options.now ?? new Date()));
+  }
+
+  /** Whether this database has the archive tier. */
+  hasArchive(): Promise<boolean> {
+    return this.retrying("hasArchive", undefined, () => this.driver.archiveEnabled());
   }
 
   /** What migrations are applied and pending, without changing anything. */

@@ -7,6 +7,9 @@
 import { parseDuration, resolveExpires, type Duration } from "../config.js";
 import type { SQL } from "drizzle-orm";
 import { countExpiredGroups, countExpiredTasks, countStaleTasks } from "../db/audit.js";
+import { countByRule } from "../db/retention.js";
+import { countArchivable } from "../db/archive.js";
+import { buildPolicy, type RetentionRule } from "./retention.js";
 import type { Driver } from "../db/driver.js";
 import { CleanupLockedError, ConfigError } from "../errors.js";
 import type { CleanupProgress, CleanupReport } from "../types.js";
@@ -30,6 +33,13 @@ export interface CleanupOptions {
   /** Per-state retention overriding `expires`, e.g. `{ FAILURE: "90d" }`; null keeps that state forever. */
   keep?: Readonly<Record<string, Duration | null>>;
   /**
+   * Retention rules by state, task-name glob and queue glob (#12), e.g.
+   * `[{ name: "billing.*", keep: "400d" }, { queue: "audit", keep: "forever" }]`. The most specific
+   * matching rule governs a row (see cleanup/retention.ts); `expires` governs what no rule matches.
+   * Held tasks (backend.hold) are kept whatever the rule.
+   */
+  rules?: readonly RetentionRule[];
+  /**
    * Also delete unready rows (STARTED, RETRY, …; date_done NULL) not written for this long.
    * Rows other writers made (no date_updated) are first stamped with the time cleanup saw them.
    */
@@ -40,6 +50,12 @@ export interface CleanupOptions {
    * PostgreSQL (where writers never wait on it), between 500 and 100,000 rows.
    */
   batchSize?: number;
+  /**
+   * Move finished rows done longer ago than this from the task table into the archive (#12), in
+   * bounded batches, each filed under its expiry by the rules; needs `migrate --archive`. The
+   * archive itself is expired on every cleanup where it exists, whether or not this is given.
+   */
+  archiveAfter?: Duration | null;
   /** Stop cleanly between batches after this long. */
   maxRuntime?: Duration | null;
   /** Pause between batches (milliseconds or a duration such as "20ms"); default: none on PostgreSQL, half the last batch's time on SQLite. */
@@ -58,6 +74,8 @@ export interface CleanupOptions {
 interface Pass {
   phase: CleanupProgress["phase"];
   state?: string;
+  /** The retention rule this pass applies, as `--keep` spells it. */
+  rule?: string;
   run: (limit: number) => Promise<number>;
   /** The dry run's count of what `run` would delete, on the same predicate. */
   count?: () => SQL;
@@ -82,41 +100,75 @@ export async function runCleanup(
   const before = (ms: number) => new Date(now.getTime() - ms);
 
   const tables = driver.tables;
-  const keep = Object.entries(options.keep ?? {}).map(([state, value]) => ({ state, ms: resolveExpires(value, `keep.${state}`) }));
-  const overridden = keep.map((k) => k.state);
+  const ranked = buildPolicy(expiresMs, options.keep, options.rules);
   const passes: Pass[] = [];
-  if (expiresMs !== null) {
+  if (ranked.length === 1 && expiresMs !== null) {
+    // The common case, one catch-all: its prepared statement.
     passes.push({
       phase: "tasks",
-      run: (limit) => driver.taskDeleteExpired({ before: before(expiresMs), limit, exceptStatuses: overridden.length > 0 ? overridden : undefined }),
-      count: () => countExpiredTasks(tables, before(expiresMs), undefined, overridden),
+      rule: ranked[0]!.label,
+      run: (limit) => driver.taskDeleteExpired({ before: before(expiresMs), limit }),
+      count: () => countExpiredTasks(tables, before(expiresMs)),
     });
-  }
-  for (const { state, ms } of keep) {
-    if (ms !== null) {
+  } else {
+    ranked.forEach((rule, i) => {
+      const keepMs = rule.keepMs;
+      if (keepMs === null) return;
+      const params = () => ({ rule, outranked: ranked.slice(0, i), before: before(keepMs) });
       passes.push({
         phase: "tasks",
-        state,
-        run: (limit) => driver.taskDeleteExpired({ before: before(ms), limit, onlyStatuses: [state] }),
-        count: () => countExpiredTasks(tables, before(ms), [state]),
+        rule: rule.label,
+        ...(rule.states?.length === 1 && rule.name === undefined && rule.queue === undefined ? { state: rule.states[0] } : {}),
+        run: (limit) => driver.taskDeleteByRule({ ...params(), limit }),
+        count: () => countByRule(tables, driver.auditFragments, params()),
       });
-    }
+    });
   }
   if (expiresMs !== null) {
     passes.push({ phase: "groups", run: (limit) => driver.groupDeleteExpired({ before: before(expiresMs), limit }), count: () => countExpiredGroups(tables, before(expiresMs)) });
   }
+  const archiveAfterMs = options.archiveAfter == null ? null : parseDuration(options.archiveAfter, "archiveAfter");
+  const archive = await retrying("cleanup archive check", () => driver.archiveEnabled());
+  if (archiveAfterMs !== null && !archive) {
+    throw new ConfigError("archiveAfter", "this database has no archive; create it once with `taskledger migrate --archive`, then archive");
+  }
+  const maxKeepMs = Math.max(0, ...ranked.map((r) => r.keepMs ?? 0));
+  if (archiveAfterMs !== null) {
+    passes.push({
+      phase: "archive",
+      run: (limit) => driver.taskArchive({ before: before(archiveAfterMs), now, limit, ranked, maxKeepMs }),
+      count: () => countArchivable(tables, before(archiveAfterMs)),
+    });
+  }
+  if (archive) {
+    passes.push({
+      phase: "archive-expire",
+      run: async (limit) => {
+        const step = await driver.archiveExpire({ ranked, now, limit, maxKeepMs });
+        partitionsDropped += step.partitions;
+        archiveExpired += step.rows;
+        // A short count ends the loop: PostgreSQL drops every due partition in one step.
+        return step.more ? limit : 0;
+      },
+    });
+  }
+  let partitionsDropped = 0;
+  let archiveExpired = 0;
   if (staleMs !== null) {
     passes.push({ phase: "stamp", run: (limit) => driver.taskStampUnaged({ now, limit: Math.min(limit, STAMP_BATCH_SIZE) }) });
     passes.push({ phase: "stale", run: (limit) => driver.taskDeleteStale({ before: before(staleMs), limit }), count: () => countStaleTasks(tables, before(staleMs)) });
   }
 
   if (options.dryRun) {
-    const report: CleanupReport = { tasks: 0, groups: 0, stale: 0, stamped: 0, complete: true, durationMs: 0, dryRun: true };
+    const report: CleanupReport = { tasks: 0, groups: 0, stale: 0, stamped: 0, complete: true, durationMs: 0, dryRun: true, byRule: byRuleOf(ranked), archived: 0, archiveExpired: 0, partitionsDropped: 0 };
     for (const pass of passes) {
       if (!pass.count || pass.phase === "stamp") continue;
       const query = pass.count();
       const rows = await retrying(`cleanup dry run ${pass.phase}`, () => driver.audit(query));
-      report[pass.phase] += Number(rows[0]?.["n"] ?? 0);
+      const n = Number(rows[0]?.["n"] ?? 0);
+      if (pass.phase === "archive") report.archived += n;
+      else if (pass.phase !== "archive-expire") report[pass.phase] += n;
+      if (pass.rule) report.byRule.find((r) => r.rule === pass.rule)!.tasks += n;
     }
     report.durationMs = Date.now() - started;
     return report;
@@ -124,7 +176,7 @@ export async function runCleanup(
 
   const lock = await retrying("cleanup lock", () => driver.cleanupLock(options.lock === "wait"));
   if (!lock) throw new CleanupLockedError(await driver.cleanupLockHolder().catch(() => undefined));
-  const report: CleanupReport = { tasks: 0, groups: 0, stale: 0, stamped: 0, complete: true, durationMs: 0, dryRun: false };
+  const report: CleanupReport = { tasks: 0, groups: 0, stale: 0, stamped: 0, complete: true, durationMs: 0, dryRun: false, byRule: byRuleOf(ranked), archived: 0, archiveExpired: 0, partitionsDropped: 0 };
   if (lock.takenOverFrom) report.lockTakenOver = lock.takenOverFrom;
   let total = 0;
   try {
@@ -140,11 +192,14 @@ export async function runCleanup(
         const count = await retrying(`cleanup ${pass.phase}`, () => pass.run(limit));
         const batchMs = Date.now() - batchStarted;
         if (pass.phase === "stamp") report.stamped += count;
+        else if (pass.phase === "archive") report.archived += count;
+        else if (pass.phase === "archive-expire") { /* counted in the pass itself */ }
         else {
           report[pass.phase] += count;
           total += count;
+          if (pass.rule) report.byRule.find((r) => r.rule === pass.rule)!.tasks += count;
         }
-        options.onProgress?.({ phase: pass.phase, ...(pass.state ? { state: pass.state } : {}), batch: count, total, elapsedMs: Date.now() - started });
+        options.onProgress?.({ phase: pass.phase, ...(pass.state ? { state: pass.state } : {}), ...(pass.rule ? { rule: pass.rule } : {}), batch: count, total, elapsedMs: Date.now() - started });
         if (count < (pass.phase === "stamp" ? Math.min(limit, STAMP_BATCH_SIZE) : limit)) break;
         if (adaptive) {
           // Scale toward the target time, at most doubling or halving per batch.
@@ -159,6 +214,13 @@ export async function runCleanup(
   } finally {
     await lock.release();
   }
+  report.partitionsDropped = partitionsDropped;
+  report.archiveExpired = archiveExpired;
   report.durationMs = Date.now() - started;
   return report;
+}
+
+/** One entry per rule, most specific first, for the report's per-rule counts. */
+function byRuleOf(ranked: readonly { label: string }[]): CleanupReport["byRule"] {
+  return ranked.map((rule) => ({ rule: rule.label, tasks: 0 }));
 }

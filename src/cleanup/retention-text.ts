@@ -3,6 +3,7 @@
  * unready rows"), shared by the CLI's log lines and the cleanup job's onRun.
  */
 import type { CleanupOptions } from "./cleaner.js";
+import { validateRule } from "./retention.js";
 
 const UNITS: [string, number][] = [["w", 604_800_000], ["d", 86_400_000], ["h", 3_600_000], ["m", 60_000], ["s", 1_000]];
 
@@ -16,6 +17,12 @@ export function durationText(ms: number): string {
 export function describeRetention(expires: string | null, cleanup: CleanupOptions): string {
   const parts = [expires === null ? "all results (no expiry)" : `results newer than ${expires}`];
   for (const [state, value] of Object.entries(cleanup.keep ?? {})) parts.push(value === null ? `${state} forever` : `${state} newer than ${value}`);
+  for (const [i, raw] of (cleanup.rules ?? []).entries()) {
+    const rule = validateRule(raw, `rules[${i}]`);
+    const criteria = rule.label.slice(0, rule.label.lastIndexOf("="));
+    const who = rule.states && rule.name === undefined && rule.queue === undefined ? rule.states.join("|") : criteria;
+    parts.push(rule.keepMs === null ? `${who} forever` : `${who} newer than ${String(raw.keep)}`);
+  }
   parts.push(cleanup.staleAfter == null ? "unready rows" : `unready rows written within ${cleanup.staleAfter}`);
   return parts.join(", ");
 }

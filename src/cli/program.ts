@@ -11,6 +11,7 @@ import * as cleanupEvery from "./commands/backend-cleanup-every.js";
 import * as exportCommand from "./commands/export.js";
 import * as forget from "./commands/forget.js";
 import * as groups from "./commands/groups.js";
+import * as hold from "./commands/hold.js";
 import * as list from "./commands/list.js";
 import * as migrate from "./commands/migrate.js";
 import * as serve from "./commands/serve.js";
@@ -63,18 +64,22 @@ Exit codes: 0 done, 1 failure, 2 usage error, 3 backend-cleanup skipped (another
     .option("--check", "report pending migrations and exit 1 if there are any, without applying")
     .option("--history", "keep the history of every state change (installs the history triggers; on by default)")
     .option("--no-history", "keep no history: drops the history triggers, for every writer (rows already kept stay)")
-    .addHelpText("after", "\nExamples:\n  taskledger migrate --check || taskledger migrate\n  taskledger migrate --no-history")
+    .option("--archive", "also create the archive tier (README, Archive); without it the database keeps only the task, group, history and hold tables")
+    .addHelpText("after", "\nExamples:\n  taskledger migrate --check || taskledger migrate\n  taskledger migrate --no-history\n  taskledger migrate --archive")
     .action(action((options: migrate.MigrateOptions) => migrate.run(options, deps())));
 
   program.command("backend-cleanup")
     .description("delete results older than result_expires, in bounded batches (run it from cron)")
     .option("--expires <duration>", "retention, e.g. 7d or 36h; 'never' keeps all (default: TASKLEDGER_RESULT_EXPIRES, else 1d)")
     .option("--keep-failures <duration>", "keep FAILURE rows this long instead, e.g. 90d")
-    .option("--keep <state=duration...>", "per-state retention, e.g. --keep REVOKED=30d RETRY=forever", collect)
+    .option("--keep <rule...>", "retention rules: STATE=DURATION, or criteria name=GLOB, state=S, queue=GLOB joined by commas, then =DURATION or =forever; e.g. --keep REVOKED=30d 'name=billing.*=400d' 'queue=audit,state=FAILURE=forever'; the most specific rule wins", collect)
+    .option("--policy <file>", "retention rules from a JSON file: {\"expires\": \"7d\", \"rules\": [{\"name\": \"billing.*\", \"keep\": \"400d\"}]} (README, Retention)")
+    .option("--explain <task-id...>", "print, per task, the rule that applies and when its row goes; deletes nothing")
+    .option("--archive-after <duration>", "move finished rows done longer ago than this into the archive (needs migrate --archive), e.g. 7d")
     .option("--stale-after <duration>", "also delete unready rows (STARTED, RETRY…) not written for this long, e.g. 30d")
     .option("--batch-size <rows>", "rows per DELETE statement (default: adaptive, about 100 ms per batch on SQLite, 500 ms on PostgreSQL)")
     .option("--max-runtime <duration>", "stop cleanly between batches after this long, e.g. 10m")
-    .option("--dry-run", "count what would be deleted; delete nothing")
+    .option("--dry-run", "count what would be deleted, per rule; delete nothing")
     .option("--wait", "wait for a running cleanup to finish instead of exiting with code 3")
     .option("--every <duration>", "keep running: clean up now, then every interval (at least 1m, e.g. 1h); exits 0 on SIGTERM/SIGINT")
     .option("--jitter <duration>", "with --every: move each interval by up to this much at random (default a tenth of it)")
@@ -93,6 +98,7 @@ Exit codes: 0 done, 1 failure, 2 usage error, 3 backend-cleanup skipped (another
     .option("--limit <n>", "at most this many rows (default 50)")
     .option("--order <order>", "newest (default) or oldest first")
     .option("--jsonl", "one JSON object per line")
+    .option("--held", "only tasks under a legal hold (taskledger hold)")
     .addHelpText("after", "\nExample:\n  taskledger list --state FAILURE --worker celery@worker1 --since 2026-11-17 --until 2026-11-18")
     .action(action((options: list.ListOptions) => list.run(options, deps())));
 
@@ -111,6 +117,18 @@ Exit codes: 0 done, 1 failure, 2 usage error, 3 backend-cleanup skipped (another
     .description("delete the stored results of tasks")
     .argument("<task-id...>")
     .action(action((ids: string[]) => forget.run(ids, deps())));
+
+  program.command("hold")
+    .description("place a legal hold: the tasks' rows survive every retention rule until released")
+    .argument("<task-id...>")
+    .option("--reason <text>", "why, kept with the hold (e.g. a case number)")
+    .addHelpText("after", "\nExample:\n  taskledger hold 0b6f6d0e-1c1e-4c56-9b1e-3b1f4c8a2d10 --reason 'case 2026-118'")
+    .action(action((ids: string[], options: hold.HoldOptions) => hold.hold(ids, options, deps())));
+
+  program.command("release")
+    .description("lift legal holds; retention applies again from the next cleanup")
+    .argument("<task-id...>")
+    .action(action((ids: string[]) => hold.release(ids, deps())));
 
   program.command("groups").description("saved groups (celery_tasksetmeta)")
     .command("show")

@@ -13,7 +13,7 @@ import type { Tables } from "./tables.js";
 /** Finished (ready) rows and failures per `seconds`-wide bucket of date_done, oldest first. */
 export function countByTimeBucket(t: Tables, q: TaskQuery, fragments: AuditFragments, seconds: number): SQL {
   return sql`SELECT ${fragments.timeBucket(seconds)} AS bucket, count(*) AS n, sum(CASE WHEN status = 'FAILURE' THEN 1 ELSE 0 END) AS failures
-    FROM ${sql.raw(t.task)} WHERE ${whereTasks(q, fragments)} AND date_done IS NOT NULL AND status IN ('SUCCESS', 'FAILURE', 'REVOKED')
+    FROM ${sql.raw(t.task)} WHERE ${whereTasks(q, t, fragments)} AND date_done IS NOT NULL AND status IN ('SUCCESS', 'FAILURE', 'REVOKED')
     GROUP BY bucket ORDER BY bucket`;
 }
 
@@ -23,7 +23,7 @@ export function countByTimeBucket(t: Tables, q: TaskQuery, fragments: AuditFragm
  * (#14: at 1M rows the 24 h window is ~143k rows, and each pass over it costs ~100 ms).
  */
 export function countByStateNameWorker(t: Tables, q: TaskQuery, fragments: AuditFragments): SQL {
-  return sql`SELECT status, name, worker, count(*) AS n FROM ${sql.raw(t.task)} WHERE ${whereTasks(q, fragments)} GROUP BY status, name, worker`;
+  return sql`SELECT status, name, worker, count(*) AS n FROM ${sql.raw(t.task)} WHERE ${whereTasks(q, t, fragments)} GROUP BY status, name, worker`;
 }
 
 /** Rows of countByStateNameWorker as typed values. */
@@ -40,7 +40,7 @@ export function toStateNameWorkerCounts(rows: readonly AuditRow[]): { status: st
  */
 export function countFailuresByValue(t: Tables, q: TaskQuery, fragments: AuditFragments, limit: number): SQL {
   return sql`SELECT result, name, count(*) AS n, min(date_done) AS first_seen, max(date_done) AS last_seen, max(task_id) AS sample
-    FROM ${sql.raw(t.task)} WHERE ${whereTasks({ ...q, states: ["FAILURE"] }, fragments)} GROUP BY result, name ORDER BY n DESC LIMIT ${limit}`;
+    FROM ${sql.raw(t.task)} WHERE ${whereTasks({ ...q, states: ["FAILURE"] }, t, fragments)} GROUP BY result, name ORDER BY n DESC LIMIT ${limit}`;
 }
 
 /** One row of countFailuresByValue: a sample task row carrying the shared value, and the counts. */

@@ -22,6 +22,8 @@ export interface TaskQuery {
   since?: Date | undefined;
   /** … and before this. */
   until?: Date | undefined;
+  /** Only tasks under a legal hold (#12). */
+  held?: boolean | undefined;
 }
 
 export type ListOrder = "newest" | "oldest";
@@ -33,6 +35,14 @@ export interface AuditFragments {
   timeBucket(seconds: number): SQL;
   /** Rows whose task_id starts with `prefix`, in a form the dialect answers from an index. */
   idPrefix(prefix: string): SQL;
+  /** Whether `column` matches a retention glob (`*`, `?`; everything else literal, case-sensitive). */
+  glob(column: SQL, glob: string): SQL;
+  /** A timestamp column plus a number of milliseconds, as the column's own type. */
+  plusMs(column: SQL, ms: number): SQL;
+  /** The timestamp that sorts after every other: the archive's "kept forever" expiry. */
+  forever: SQL;
+  /** The later of two timestamps. */
+  greatest(a: SQL, b: SQL): SQL;
 }
 
 export interface RawListedRow extends RawTaskRow {
@@ -41,8 +51,9 @@ export interface RawListedRow extends RawTaskRow {
 
 const COLUMNS = sql.raw("id, task_id, status, result, date_done, traceback, name, args, kwargs, worker, retries, queue, children, parent_id, group_id, date_updated");
 
-export function whereTasks(q: TaskQuery, fragments?: AuditFragments): SQL {
+export function whereTasks(q: TaskQuery, t: Tables, fragments?: AuditFragments): SQL {
   const parts: SQL[] = [sql`1 = 1`];
+  if (q.held) parts.push(sql`task_id IN (SELECT task_id FROM ${sql.raw(t.hold)})`);
   if (q.states?.length) parts.push(sql`status IN ${[...q.states]}`);
   if (q.names?.length) parts.push(sql`name IN ${[...q.names]}`);
   if (q.workers?.length) parts.push(sql`worker IN ${[...q.workers]}`);
@@ -69,22 +80,22 @@ export function whereTasks(q: TaskQuery, fragments?: AuditFragments): SQL {
 export function listTasks(t: Tables, q: TaskQuery, page: { limit: number; afterId?: number | undefined; order: ListOrder }, fragments?: AuditFragments): SQL {
   const newest = page.order === "newest";
   const cursor = page.afterId === undefined ? sql`` : newest ? sql` AND id < ${page.afterId}` : sql` AND id > ${page.afterId}`;
-  return sql`SELECT ${COLUMNS} FROM ${sql.raw(t.task)} WHERE ${whereTasks(q, fragments)}${cursor} ORDER BY id ${sql.raw(newest ? "DESC" : "ASC")} LIMIT ${page.limit}`;
+  return sql`SELECT ${COLUMNS} FROM ${sql.raw(t.task)} WHERE ${whereTasks(q, t, fragments)}${cursor} ORDER BY id ${sql.raw(newest ? "DESC" : "ASC")} LIMIT ${page.limit}`;
 }
 
 export function countTasks(t: Tables, q: TaskQuery, fragments?: AuditFragments): SQL {
-  return sql`SELECT count(*) AS n FROM ${sql.raw(t.task)} WHERE ${whereTasks(q, fragments)}`;
+  return sql`SELECT count(*) AS n FROM ${sql.raw(t.task)} WHERE ${whereTasks(q, t, fragments)}`;
 }
 
 export function countByColumn(t: Tables, q: TaskQuery, column: "status" | "name" | "worker" | "queue", limit: number, fragments?: AuditFragments): SQL {
   const col = sql.raw(column);
   return sql`SELECT ${col} AS key, count(*) AS n, sum(CASE WHEN status = 'FAILURE' THEN 1 ELSE 0 END) AS failures
-    FROM ${sql.raw(t.task)} WHERE ${whereTasks(q, fragments)} GROUP BY ${col} ORDER BY n DESC, key LIMIT ${limit}`;
+    FROM ${sql.raw(t.task)} WHERE ${whereTasks(q, t, fragments)} GROUP BY ${col} ORDER BY n DESC, key LIMIT ${limit}`;
 }
 
 export function countByHour(t: Tables, q: TaskQuery, fragments: AuditFragments, limit: number): SQL {
   return sql`SELECT ${fragments.hourBucket} AS key, count(*) AS n, sum(CASE WHEN status = 'FAILURE' THEN 1 ELSE 0 END) AS failures
-    FROM ${sql.raw(t.task)} WHERE ${whereTasks(q, fragments)} AND date_done IS NOT NULL GROUP BY key ORDER BY n DESC, key LIMIT ${limit}`;
+    FROM ${sql.raw(t.task)} WHERE ${whereTasks(q, t, fragments)} AND date_done IS NOT NULL GROUP BY key ORDER BY n DESC, key LIMIT ${limit}`;
 }
 
 /**
@@ -97,7 +108,7 @@ export function taskTimings(t: Tables, q: TaskQuery): SQL {
       min(CASE WHEN h.status = 'PENDING' THEN h.date END) AS sent,
       min(CASE WHEN h.status = 'STARTED' THEN h.date END) AS started,
       max(CASE WHEN h.status IN ('SUCCESS', 'FAILURE', 'REVOKED') THEN h.date END) AS done
-    FROM (SELECT task_id, name FROM ${sql.raw(t.task)} WHERE ${whereTasks(q)}) AS w
+    FROM (SELECT task_id, name FROM ${sql.raw(t.task)} WHERE ${whereTasks(q, t)}) AS w
     JOIN ${sql.raw(t.history)} AS h ON h.task_id = w.task_id
     GROUP BY w.task_id, w.name`;
 }

@@ -89,6 +89,45 @@ export interface DeleteExpiredParams {
   exceptStatuses?: readonly string[] | undefined;
 }
 
+/** What a retention rule matches (src/cleanup/retention.ts); globs use `*` and `?`. */
+export interface RulePredicate {
+  states?: string[];
+  name?: string;
+  queue?: string;
+}
+
+export interface DeleteByRuleParams {
+  /** Rows this rule governs: matching it and none of `outranked`. */
+  rule: RulePredicate;
+  /** The more specific rules: a row matching one of them is theirs, not this rule's. */
+  outranked: readonly RulePredicate[];
+  /** Rows whose date_done is strictly before this go. */
+  before: Date;
+  limit: number;
+}
+
+/** A ranked retention rule as the archive needs it: criteria and retention (null = forever). */
+export interface ArchiveRule extends RulePredicate {
+  keepMs: number | null;
+}
+
+export interface ArchiveMoveParams {
+  before: Date;
+  now: Date;
+  limit: number;
+  /** Most specific first, the catch-all last. */
+  ranked: readonly ArchiveRule[];
+  /** The longest finite retention among the rules, so partitions exist for every expiry. */
+  maxKeepMs: number;
+}
+
+/** A legal hold on a task id. */
+export interface HoldRow {
+  taskId: string;
+  heldAt: Date;
+  reason: string | null;
+}
+
 export interface MigrationStatus {
   applied: string[];
   pending: string[];
@@ -173,6 +212,29 @@ export interface Driver {
   historySet(on: boolean): Promise<boolean>;
   /** Deletes one bounded batch of expired task rows (date_done index); returns the count. */
   taskDeleteExpired(params: DeleteExpiredParams): Promise<number>;
+  /**
+   * Deletes one bounded batch of the rows a retention rule governs that finished before
+   * `before`, oldest first; held rows never go. Returns the count.
+   */
+  taskDeleteByRule(params: DeleteByRuleParams): Promise<number>;
+  /** Places holds (idempotent: an existing hold keeps its time and reason); returns how many are new. */
+  taskHold(params: { taskIds: readonly string[]; now: Date; reason: string | null }): Promise<number>;
+  /** Lifts holds; returns how many there were. */
+  taskRelease(taskIds: readonly string[]): Promise<number>;
+  /** The holds among these ids. */
+  taskHolds(taskIds: readonly string[]): Promise<HoldRow[]>;
+  /** Whether the archive tier exists here (checked at run time, cached briefly). */
+  archiveEnabled(): Promise<boolean>;
+  /** Creates the archive tier (idempotent; `migrate --archive`). */
+  archiveCreate(now: Date): Promise<void>;
+  /**
+   * Moves one bounded batch of finished rows done before `before` into the archive, each filed
+   * under its expiry by the ranked rules, atomically (one statement on PostgreSQL, one
+   * transaction on SQLite). Returns the count.
+   */
+  taskArchive(params: ArchiveMoveParams): Promise<number>;
+  /** Expires the archive: whole partitions on PostgreSQL, bounded batches on SQLite. */
+  archiveExpire(params: { ranked: readonly ArchiveRule[]; now: Date; limit: number; maxKeepMs: number }): Promise<{ rows: number; partitions: number; refiled: number; more: boolean }>;
   /** Deletes one bounded batch of unready rows (date_done NULL) last written before `before`. */
   taskDeleteStale(params: { before: Date; limit: number }): Promise<number>;
   /** Gives unready rows that have no date_updated (written by Celery) one, so they can age. */

@@ -36,6 +36,12 @@ export interface Tables {
   group: string;
   taskSequence: string;
   groupSequence: string;
+  /** Legal holds (#12): `<task table>_hold`, beside the task table. */
+  hold: string;
+  /** The archive tier (#12): `<task table>_archive`, beside the task table; created by `migrate --archive`. */
+  archive: string;
+  /** A quoted, schema-qualified name beside the task table: `<task table>_<suffix>` (archive partitions). */
+  besideTask(suffix: string): string;
   /** Where applied migrations are recorded: beside the task table, one record per table set. */
   migrations: string;
   /** The same table's bare name (SQLite's catalog and PostgreSQL's to_regclass look it up). */
@@ -67,6 +73,9 @@ export function resolveTables(dialect: Dialect, config: Partial<TableConfig> = {
     group: qualify(full.groupSchema, group, "tableSchemas.group"),
     taskSequence: qualify(full.taskSchema, '"task_id_sequence"', "tableSchemas.task"),
     groupSequence: qualify(full.groupSchema, '"taskset_id_sequence"', "tableSchemas.group"),
+    hold: qualify(full.taskSchema, quoteIdentifier(`${full.task}_hold`, "tableNames.task"), "tableSchemas.task"),
+    archive: qualify(full.taskSchema, quoteIdentifier(`${full.task}_archive`, "tableNames.task"), "tableSchemas.task"),
+    besideTask: (suffix) => qualify(full.taskSchema, quoteIdentifier(`${full.task}_${suffix}`, "tableNames.task"), "tableSchemas.task"),
     migrations: qualify(full.taskSchema, quoteIdentifier(migrationsTableName(full), "tableNames"), "tableSchemas.task"),
     migrationsName: migrationsTableName(full),
     history: qualify(full.taskSchema, quoteIdentifier(`${full.task}_history`, "tableNames.task"), "tableSchemas.task"),
@@ -117,6 +126,8 @@ function rewrite(sql: string, config: TableConfig, tables: Tables): string {
     .replace(/(["`])([A-Za-z0-9_$]+)\1/g, (token, quote: string, name: string) => {
       if (name === CELERY_TABLES.task) return quote === '"' ? tables.task : `\`${config.task}\``;
       if (name === CELERY_TABLES.group) return quote === '"' ? tables.group : `\`${config.group}\``;
+      // taskledger's own table beside the task table (#12) follows it into its schema.
+      if (name === `${CELERY_TABLES.task}_hold`) return quote === '"' ? tables.hold : `\`${config.task}_hold\``;
       if (quote === '"' && TASK_SCHEMA_OBJECTS.has(name)) return qualified(name);
       return name.includes(CELERY_TABLES.task) || name.includes(CELERY_TABLES.group) ? `${quote}${rename(name)}${quote}` : token;
     });

@@ -13,6 +13,8 @@ import { faultSuite } from "./faults.js";
 import { groupSuite } from "./group.js";
 import { historySuite } from "./history.js";
 import { precedenceSuite } from "./precedence.js";
+import { retentionSuite } from "./retention.js";
+import { archiveSuite } from "./archive.js";
 import { storeReadSuite } from "./store-read.js";
 
 export interface SuiteContext {
@@ -48,6 +50,8 @@ export function backendSuite(harness: Harness, skip: string | false): void {
     groupSuite(context);
     expirySuite(context);
     cleanupJobSuite(context);
+    retentionSuite(context);
+    archiveSuite(context);
     faultSuite(context);
     clientSuite(context);
     celerySemanticsSuite(context);

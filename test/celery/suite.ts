@@ -40,7 +40,7 @@ export function celeryInteropSuite(target: InteropTarget, skip: string | false):
       assert.equal(check.code, 1, check.stderr);
       const planned: string[] = JSON.parse(check.stdout).planned;
       assert.ok(planned.some((s) => /ADD COLUMN .children./.test(s)), planned.join("\n"));
-      assert.ok(planned.every((s) => !/^CREATE TABLE [`"]celery_task(set)?meta[`"] /.test(s) && !/DROP|ALTER COLUMN/i.test(s)), planned.join("\n"));
+      assert.ok(planned.every((s) => !/^CREATE TABLE .*celery_task(set)?meta["`]/.test(s) && !/DROP|ALTER COLUMN/i.test(s)), planned.join("\n"));
       const b = await open(url);
       const meta = (kind: string) => b.getTaskMeta(ids[kind]!);
 

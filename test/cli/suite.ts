@@ -4,6 +4,9 @@
  */
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { openBackend, states, type DatabaseBackend } from "../../src/index.js";
 import { bufferOutput } from "../../src/cli/output.js";
@@ -226,6 +229,102 @@ export function cliSuite(harness: Harness, skip: string | false, options: { with
       assert.equal(real.stdout.trim().split("\n").length, 1, "one summary line under cron");
       assert.equal(await b.audit.count({}), total - 43);
       assert.equal(await b.audit.count({ states: [states.FAILURE] }), 7);
+    });
+
+    it("backend-cleanup takes rules from --keep (name, state, queue) and a --policy file; --dry-run counts per rule", async () => {
+      const fresh = await harness.freshUrl("cli_rules");
+      const b = await openBackend({ url: fresh, resultExtended: true });
+      opened.push(b);
+      const aged = (count: number, ageDays: number, request: { name?: string; queue?: string }, status: string = states.SUCCESS) =>
+        b.storeMany(Array.from({ length: count }, () => ({ taskId: randomUUID(), status: status as typeof states.SUCCESS, result: 1, request })), { now: new Date(Date.now() - ageDays * DAY) });
+      await aged(4, 100, { name: "billing.invoice" });
+      await aged(2, 500, { name: "billing.invoice" });
+      await aged(3, 100, { name: "reports.daily" });
+      await aged(5, 100, { name: "reports.daily" }, states.FAILURE);
+      await aged(6, 100, { name: "etl.load", queue: "audit" });
+      const args = ["--expires", "7d", "--keep", "name=billing.*=400d", "queue=audit=forever", "--keep-failures", "90d"];
+      const dry = await cli(["--url", fresh, "backend-cleanup", ...args, "--dry-run"]);
+      assert.equal(dry.code, 0, dry.stderr);
+      assert.match(dry.stdout, /would delete 10 expired task rows/);
+      for (const line of ["state=FAILURE=90d: 5", "name=billing.*=400d: 2", "queue=audit=forever: 0", "default=7d: 3"]) assert.ok(dry.stdout.includes(line), `missing "${line}"\n${dry.stdout}`);
+      const dir = mkdtempSync(join(tmpdir(), "tl-policy-"));
+      try {
+        const policy = join(dir, "retention.json");
+        writeFileSync(policy, JSON.stringify({ expires: "7d", rules: [{ name: "billing.*", keep: "400d" }, { queue: "audit", keep: "forever" }, { state: "FAILURE", keep: "90d" }] }));
+        const fromFile = await cli(["--url", fresh, "--json", "backend-cleanup", "--policy", policy, "--dry-run"]);
+        assert.equal(fromFile.code, 0, fromFile.stderr);
+        assert.equal(JSON.parse(fromFile.stdout).tasks, 10);
+        writeFileSync(policy, JSON.stringify({ rules: [{ name: "billing.*", keep: "400d" }, { queue: "audit", kepe: "forever" }] }));
+        const bad = await cli(["--url", fresh, "backend-cleanup", "--policy", policy]);
+        assert.equal(bad.code, 2, bad.stderr);
+        assert.match(bad.stderr, /rules\[1\].*"queue":"audit".*unknown field "kepe"/);
+        const badKeep = await cli(["--url", fresh, "backend-cleanup", "--keep", "nmae=billing.*=400d"]);
+        assert.equal(badKeep.code, 2);
+        assert.match(badKeep.stderr, /"nmae=billing\.\*".*expected state=, name= or queue=/);
+        const real = await cli(["--url", fresh, "--json", "backend-cleanup", "--policy", policy.replace("retention", "missing")]);
+        assert.equal(real.code, 2);
+        const run = await cli(["--url", fresh, "--json", "backend-cleanup", ...args]);
+        assert.equal(run.code, 0, run.stderr);
+        assert.equal(JSON.parse(run.stdout).tasks, 10);
+        assert.equal(await b.audit.count({}), 10);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it("backend-cleanup --explain prints each task's rule and when its row goes; hold, release and list --held", async () => {
+      const billing = randomUUID();
+      const plain = randomUUID();
+      const done = new Date(Date.now() - 3 * DAY);
+      await backend.storeMany([{ taskId: billing, status: states.SUCCESS, result: 1, request: { name: "billing.invoice" } }, { taskId: plain, status: states.SUCCESS, result: 1, request: { name: "x" } }], { now: done });
+      const doneAt = (await backend.getTaskMeta(billing)).dateDone!;
+      const explained = await cli(["--url", url, "backend-cleanup", "--expires", "1d", "--keep", "name=billing.*=400d", "--explain", billing, plain, "unknown-id"]);
+      assert.equal(explained.code, 0, explained.stderr);
+      const lines = explained.stdout.trim().split("\n");
+      assert.equal(lines[0], `${billing}: SUCCESS, rule name=billing.*=400d: deleted by the first cleanup after ${new Date(doneAt.getTime() + 400 * DAY).toISOString()}`);
+      assert.match(lines[1]!, new RegExp(`^${plain}: SUCCESS, rule default=1d: deleted by the first cleanup after `));
+      assert.equal(lines[2], "unknown-id: no stored row");
+      const held = await cli(["--url", url, "hold", plain, billing, "--reason", "case 118"]);
+      assert.equal(held.code, 0, held.stderr);
+      assert.match(held.stdout, /^held 2 tasks/);
+      const listed = await cli(["--url", url, "--json", "list", "--held"]);
+      assert.deepEqual(JSON.parse(listed.stdout).map((t: { task_id: string }) => t.task_id).sort(), [billing, plain].sort());
+      const explainHeld = await cli(["--url", url, "backend-cleanup", "--explain", plain]);
+      assert.match(explainHeld.stdout, /held since .* \(case 118\): kept until released/);
+      const cleaned = await cli(["--url", url, "--json", "backend-cleanup", "--expires", "1d"]);
+      assert.equal(cleaned.code, 0, cleaned.stderr);
+      assert.ok((await backend.exists(plain)) && (await backend.exists(billing)), "held rows survive cleanup");
+      const released = await cli(["--url", url, "release", plain, billing, "never-held"]);
+      assert.match(released.stdout, /^released 2 of 3 tasks \(1 were not held\)/);
+      assert.equal((await cli(["--url", url, "--json", "list", "--held"])).stdout.trim(), "[]");
+      await cli(["--url", url, "backend-cleanup", "--expires", "1d"]);
+      assert.equal(await backend.exists(plain), false);
+    });
+
+    it("migrate --archive creates the archive; backend-cleanup --archive-after moves rows that show, list and stats still read", async () => {
+      const fresh = await harness.freshUrl("cli_archive");
+      const b = await openBackend({ url: fresh, resultExtended: true });
+      opened.push(b);
+      const ids = Array.from({ length: 12 }, () => randomUUID());
+      await b.storeMany(ids.map((taskId) => ({ taskId, status: states.SUCCESS, result: 7, request: { name: "etl.load" } })), { now: new Date(Date.now() - 10 * DAY) });
+      const refused = await cli(["--url", fresh, "backend-cleanup", "--expires", "never", "--archive-after", "7d"]);
+      assert.equal(refused.code, 2);
+      assert.match(refused.stderr, /migrate --archive/);
+      const migrated = await cli(["--url", fresh, "migrate", "--archive"]);
+      assert.equal(migrated.code, 0, migrated.stderr);
+      assert.match(migrated.stderr, /archive tier ready/);
+      const moved = await cli(["--url", fresh, "--json", "backend-cleanup", "--expires", "never", "--archive-after", "7d", "--batch-size", "5"]);
+      assert.equal(moved.code, 0, moved.stderr);
+      assert.equal(JSON.parse(moved.stdout).archived, 12);
+      const shown = await cli(["--url", fresh, "--json", "show", ids[0]!]);
+      assert.equal(shown.code, 0, shown.stderr);
+      assert.equal(JSON.parse(shown.stdout)[0].result, 7);
+      const listed = await cli(["--url", fresh, "--json", "list", "--name", "etl.load"]);
+      assert.equal(JSON.parse(listed.stdout).length, 12);
+      const stats = await cli(["--url", fresh, "--json", "stats", "--all"]);
+      assert.equal(JSON.parse(stats.stdout).total, 12);
+      const exported = await cli(["--url", fresh, "export"]);
+      assert.equal(exported.stdout.trim().split("\n").length, 12);
     });
 
     it("a second cleanup while one holds the lock exits 3 with a clear message, or waits with --wait", async () => {

@@ -4,8 +4,8 @@
  */
 import type { CleanupOptions } from "../../cleanup/cleaner.js";
 import { describeRetention, durationText } from "../../cleanup/retention-text.js";
-import { ConfigError } from "../../errors.js";
-import type { CleanupProgress, CleanupReport } from "../../types.js";
+import { parseKeepEntry, readPolicyFile, type RetentionRule } from "../../cleanup/retention.js";
+import type { CleanupProgress, CleanupReport, RetentionExplanation } from "../../types.js";
 import { positiveInt, withBackend, type CommandDeps } from "../context.js";
 import { EXIT } from "../exit-codes.js";
 import { formatCount, formatDuration, progressLine } from "../format.js";
@@ -16,7 +16,12 @@ export interface CleanupCommandOptions {
   dryRun?: boolean;
   keepFailures?: string;
   keep?: string[];
+  /** A JSON retention policy file (README "Retention"). */
+  policy?: string;
+  /** Task ids to explain instead of cleaning up. */
+  explain?: string[];
   staleAfter?: string;
+  archiveAfter?: string;
   maxRuntime?: string;
   wait?: boolean;
 }
@@ -24,29 +29,35 @@ export interface CleanupCommandOptions {
 const LOG_EVERY_MS = 10_000;
 
 export function cleanupOptionsFrom(options: CleanupCommandOptions): CleanupOptions {
-  const keep: Record<string, string | null> = {};
-  for (const entry of options.keep ?? []) {
-    const match = /^([A-Za-z_]+)=(.+)$/.exec(entry.trim());
-    if (!match) throw new ConfigError("--keep", `expected STATE=DURATION (e.g. FAILURE=90d or REVOKED=forever), got "${entry}"`);
-    keep[match[1]!.toUpperCase()] = ["forever", "never", "none"].includes(match[2]!.toLowerCase()) ? null : match[2]!;
-  }
-  if (options.keepFailures !== undefined) keep["FAILURE"] = options.keepFailures;
-  return {
-    ...(options.expires !== undefined ? { expires: ["never", "none", "0"].includes(options.expires) ? null : options.expires } : {}),
-    keep,
+  // Command-line rules come first, so on a tie in specificity they win over the policy file's.
+  const rules: RetentionRule[] = (options.keep ?? []).map(parseKeepEntry);
+  if (options.keepFailures !== undefined) rules.unshift({ state: "FAILURE", keep: options.keepFailures });
+  const policy = options.policy === undefined ? undefined : readPolicyFile(options.policy);
+  if (policy) rules.push(...policy.rules);
+  const expires = options.expires !== undefined
+    ? (["never", "none", "0", "forever"].includes(options.expires) ? null : options.expires)
+    : policy?.expires !== undefined ? (policy.expires === "forever" ? null : policy.expires) : undefined;
+  const cleanup: CleanupOptions = {
+    ...(expires !== undefined ? { expires } : {}),
+    rules,
     ...(options.staleAfter !== undefined ? { staleAfter: options.staleAfter } : {}),
+    ...(options.archiveAfter !== undefined ? { archiveAfter: options.archiveAfter } : {}),
     ...(options.maxRuntime !== undefined ? { maxRuntime: options.maxRuntime } : {}),
     ...(options.batchSize !== undefined ? { batchSize: positiveInt(options.batchSize, "--batch-size") } : {}),
     dryRun: Boolean(options.dryRun),
     lock: options.wait ? "wait" : "fail",
   };
+  return cleanup;
 }
 
 export async function run(options: CleanupCommandOptions, deps: CommandDeps): Promise<number> {
   const cleanup = cleanupOptionsFrom(options);
   const { out } = deps;
+  if (options.explain) return explain(options.explain, cleanup, deps);
   return withBackend(deps, async (backend) => {
     const policy = policyOf(backend, cleanup);
+    // Validates every rule before anything is deleted or locked.
+    await backend.explainRetention([], cleanup);
     if (!deps.json && !cleanup.dryRun) out.err(`backend-cleanup on ${backend.url}: ${policy}`);
 
     let total = 0;
@@ -84,8 +95,32 @@ export function summary(report: CleanupReport, policy: string): string {
   const rows = report.tasks + report.groups + report.stale;
   const rate = report.durationMs > 0 ? `, ${formatCount(Math.round((rows * 1000) / report.durationMs))} rows/s` : "";
   const what = `${formatCount(report.tasks)} expired task rows, ${formatCount(report.groups)} group rows, ${formatCount(report.stale)} stale unready rows`;
-  if (report.dryRun) return `backend-cleanup (dry run): would delete ${what}; nothing deleted; kept ${policy}`;
+  const perRule = report.byRule.length > 1 ? `\n${report.byRule.map((r) => `  ${r.rule}: ${formatCount(r.tasks)}`).join("\n")}` : "";
+  if (report.dryRun) return `backend-cleanup (dry run): would delete ${what}${report.archived > 0 ? `, archive ${formatCount(report.archived)} rows` : ""}; nothing deleted; kept ${policy}${perRule ? `\ntask rows per rule (most specific first):${perRule}` : ""}`;
   const stamped = report.stamped > 0 ? `; ${formatCount(report.stamped)} unready rows stamped to age from now` : "";
+  const archived = report.archived > 0 || report.archiveExpired > 0 ? `; archived ${formatCount(report.archived)} rows, expired ${formatCount(report.archiveExpired)} archived rows (${report.partitionsDropped} partitions dropped)` : "";
   const stopped = report.complete ? "" : "; stopped by --max-runtime before the end, run again to continue";
-  return `backend-cleanup: deleted ${what} in ${formatDuration(report.durationMs)}${rate}${stamped}; kept ${policy}${stopped}`;
+  return `backend-cleanup: deleted ${what} in ${formatDuration(report.durationMs)}${rate}${stamped}; kept ${policy}${archived}${stopped}`;
+}
+
+/** `--explain <task-id…>`: per task, the governing rule and when its row goes; deletes nothing. */
+async function explain(taskIds: string[], cleanup: CleanupOptions, deps: CommandDeps): Promise<number> {
+  return withBackend(deps, async (backend) => {
+    const explained = await backend.explainRetention(taskIds, cleanup);
+    if (deps.json) {
+      deps.out.out(JSON.stringify(explained.map((e) => ({ ...e, deleteAfter: e.deleteAfter?.toISOString() ?? null, held: e.held && { ...e.held, heldAt: e.held.heldAt.toISOString() } }))));
+    } else {
+      for (const e of explained) deps.out.out(explainLine(e));
+    }
+    return EXIT.OK;
+  });
+}
+
+function explainLine(e: RetentionExplanation): string {
+  if (!e.exists) return `${e.taskId}: no stored row${e.held ? ` (held since ${e.held.heldAt.toISOString()})` : ""}`;
+  const head = `${e.taskId}: ${e.status ?? "no state"}, rule ${e.rule}`;
+  if (e.held) return `${head}; held since ${e.held.heldAt.toISOString()}${e.held.reason ? ` (${e.held.reason})` : ""}: kept until released`;
+  if (e.keepMs === null) return `${head}: kept forever`;
+  if (e.deleteAfter === null) return `${head}: unready (no date done), not expired by this rule; see --stale-after`;
+  return `${head}: deleted by the first cleanup after ${e.deleteAfter.toISOString()}`;
 }

@@ -10,10 +10,11 @@ export interface ListOptions extends FilterOptions {
   limit?: string;
   order?: string;
   jsonl?: boolean;
+  held?: boolean;
 }
 
 export async function run(options: ListOptions, deps: CommandDeps): Promise<number> {
-  const query = queryFrom(options);
+  const query = { ...queryFrom(options), ...(options.held ? { held: true } : {}) };
   const limit = options.limit === undefined ? 50 : positiveInt(options.limit, "--limit");
   const order = (options.order ?? "newest") as ListOrder;
   if (order !== "newest" && order !== "oldest") throw new ConfigError("--order", `expected newest or oldest, got "${options.order}"`);

@@ -9,6 +9,8 @@ export interface MigrateOptions {
   check?: boolean;
   /** true: install the history triggers; false: drop them; undefined: leave them. */
   history?: boolean;
+  /** Also create the archive tier (#12). */
+  archive?: boolean;
 }
 
 export async function run(options: MigrateOptions, deps: CommandDeps): Promise<number> {
@@ -24,6 +26,10 @@ export async function run(options: MigrateOptions, deps: CommandDeps): Promise<n
     const appliedNow = after.applied.filter((tag) => !before.applied.includes(tag));
     const switched = options.history === undefined ? false : await backend.setHistory(options.history);
     const history = await backend.historyEnabled();
+    if (options.archive) {
+      await backend.createArchive();
+      if (!deps.json) deps.out.err(`${backend.url}: archive tier ready (backend-cleanup --archive-after moves finished rows into it)`);
+    }
     if (deps.json) deps.out.out(JSON.stringify({ url: backend.url, applied: after.applied, appliedNow, pending: after.pending, ran: after.planned, history }));
     else {
       deps.out.out(appliedNow.length === 0 ? `${backend.url}: already up to date (${after.applied.length} migrations applied)` : `${backend.url}: applied ${appliedNow.join(", ")}`);

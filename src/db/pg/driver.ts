@@ -9,10 +9,14 @@ import { sql, type SQL } from "drizzle-orm";
 import { PgDialect } from "drizzle-orm/pg-core";
 import pg from "pg";
 import type { AuditFragments } from "../audit.js";
-import type { AuditRow, DeleteExpiredParams, Driver, GroupRow, HeldLock, MigrationStatus, TaskHistoryRow, TaskRow, TaskWrite, TransactionDriver } from "../driver.js";
+import type { ArchiveMoveParams, ArchiveRule, AuditRow, DeleteByRuleParams, DeleteExpiredParams, Driver, GroupRow, HeldLock, HoldRow, MigrationStatus, TaskHistoryRow, TaskRow, TaskWrite, TransactionDriver } from "../driver.js";
 import { historyTriggerStatements } from "../migrations.js";
 import { MissingTablesError, NotInTransactionError } from "../../errors.js";
 import { adoptTransaction, pgTransactionStatus, type PgPoolLike } from "../external.js";
+import { fromNaiveUtc } from "../naive-utc.js";
+import { deleteByRule, globToLike } from "../retention.js";
+import { moveToArchive } from "../archive.js";
+import { archiveDdl, ensurePartitions, expireArchive } from "./archive.js";
 import { toNaiveUtc } from "../naive-utc.js";
 import { toGroupRow, toHistoryRow, toTaskRow, type RawGroupRow, type RawHistoryRow, type RawTaskRow } from "../rows.js";
 import { quoteIdentifier, type Tables } from "../tables.js";
@@ -26,6 +30,8 @@ import { buildStatements, type PgStatements } from "./statements.js";
 import { PgWrites, statementNames, type RunQuery } from "./writes.js";
 
 const TIMESTAMP_OID = 1114;
+/** How long "no archive here" is believed before it is checked again. */
+const ARCHIVE_RECHECK_MS = 30_000;
 const CLEANUP_LOCK_KEY = "taskledger.cleanup";
 
 // Timestamps without time zone come back as text and are read as UTC in naive-utc.ts; the
@@ -116,30 +122,39 @@ export class PgDriver implements Driver {
   }
 
   async taskGet(taskId: string): Promise<TaskRow | undefined> {
-    const result = await this.run<RawTaskRow>({ name: this.names.taskGet, text: this.sql.taskGet, values: [taskId] });
+    const tiers = await this.archiveEnabled();
+    const result = await this.run<RawTaskRow>(tiers ? { name: this.names.taskGetTiers, text: this.sql.taskGetTiers, values: [taskId] } : { name: this.names.taskGet, text: this.sql.taskGet, values: [taskId] });
     const row = result.rows[0];
     return row ? toTaskRow(row) : undefined;
   }
 
   async taskGetMany(taskIds: readonly string[]): Promise<TaskRow[]> {
     if (taskIds.length === 0) return [];
-    const result = await this.run<RawTaskRow>({ name: this.names.taskGetMany, text: this.sql.taskGetMany, values: [taskIds] });
-    return result.rows.map(toTaskRow);
+    const tiers = await this.archiveEnabled();
+    const result = await this.run<RawTaskRow>(tiers ? { name: this.names.taskGetManyTiers, text: this.sql.taskGetManyTiers, values: [taskIds] } : { name: this.names.taskGetMany, text: this.sql.taskGetMany, values: [taskIds] });
+    if (!tiers) return result.rows.map(toTaskRow);
+    // An id in both tiers: the hot row (read last) wins.
+    return [...new Map(result.rows.map((row) => [row.task_id, toTaskRow(row)])).values()];
   }
 
   async taskExists(taskId: string): Promise<boolean> {
-    const result = await this.run({ name: this.names.taskExists, text: this.sql.taskExists, values: [taskId] });
+    const tiers = await this.archiveEnabled();
+    const result = await this.run(tiers ? { name: this.names.taskExistsTiers, text: this.sql.taskExistsTiers, values: [taskId] } : { name: this.names.taskExists, text: this.sql.taskExists, values: [taskId] });
     return (result.rowCount ?? 0) > 0;
   }
 
   async taskForget(taskIds: readonly string[]): Promise<number> {
     if (taskIds.length === 0) return 0;
+    if (await this.archiveEnabled()) {
+      const both = await this.run<{ n: number }>({ name: this.names.taskForgetTiers, text: this.sql.taskForgetTiers, values: [taskIds] });
+      return both.rows[0]!.n;
+    }
     const result = await this.run({ name: this.names.taskForget, text: this.sql.taskForget, values: [taskIds] });
     return result.rowCount ?? 0;
   }
 
   async taskHistory(taskId: string): Promise<TaskHistoryRow[]> {
-    const result = await this.pool.query<RawHistoryRow>({ name: "tl_task_history", text: this.sql.taskHistory, values: [taskId] });
+    const result = await this.pool.query<RawHistoryRow>({ name: this.names.taskHistory, text: this.sql.taskHistory, values: [taskId] });
     return result.rows.map(toHistoryRow);
   }
 
@@ -180,6 +195,65 @@ export class PgDriver implements Driver {
       values: [toNaiveUtc(p.before), p.limit, p.onlyStatuses ?? null, p.exceptStatuses ?? null],
     });
     return result.rowCount ?? 0;
+  }
+
+  async taskDeleteByRule(p: DeleteByRuleParams): Promise<number> {
+    // Not prepared: its text varies with the rules; parsing costs little next to a batch.
+    const query = deleteByRule(this.tables, this.auditFragments, p, (select) => sql`id = ANY(ARRAY(${select}))`);
+    const { sql: text, params } = this.drizzleDialect.sqlToQuery(query);
+    return (await this.pool.query({ text, values: params })).rowCount ?? 0;
+  }
+
+  async taskHold(p: { taskIds: readonly string[]; now: Date; reason: string | null }): Promise<number> {
+    if (p.taskIds.length === 0) return 0;
+    const result = await this.pool.query({ name: this.names.taskHold, text: this.sql.taskHold, values: [p.taskIds, toNaiveUtc(p.now), p.reason] });
+    return result.rowCount ?? 0;
+  }
+
+  async taskRelease(taskIds: readonly string[]): Promise<number> {
+    if (taskIds.length === 0) return 0;
+    return (await this.pool.query({ name: this.names.taskRelease, text: this.sql.taskRelease, values: [taskIds] })).rowCount ?? 0;
+  }
+
+  async taskHolds(taskIds: readonly string[]): Promise<HoldRow[]> {
+    if (taskIds.length === 0) return [];
+    const result = await this.pool.query<{ task_id: string; held_at: string; reason: string | null }>({ name: this.names.taskHolds, text: this.sql.taskHolds, values: [taskIds] });
+    return result.rows.map((r) => ({ taskId: r.task_id, heldAt: fromNaiveUtc(r.held_at)!, reason: r.reason }));
+  }
+
+  private archiveKnown: { present: boolean; at: number } | undefined;
+
+  async archiveEnabled(): Promise<boolean> {
+    const known = this.archiveKnown;
+    if (known && (known.present || Date.now() - known.at < ARCHIVE_RECHECK_MS)) return known.present;
+    const result = await this.pool.query<{ present: boolean }>({ name: "tl_archive_present", text: "SELECT to_regclass($1) IS NOT NULL AS present", values: [this.tables.archive] });
+    this.archiveKnown = { present: result.rows[0]!.present, at: Date.now() };
+    return this.archiveKnown.present;
+  }
+
+  async archiveCreate(now: Date): Promise<void> {
+    const client = await this.pool.dedicated();
+    try {
+      // Under the migration lock, so two `migrate --archive` runs never race on the DDL.
+      await client.query("SELECT pg_advisory_lock(hashtext($1))", [`taskledger.migrate:${this.tables.migrations}`]);
+      for (const statement of archiveDdl(this.tables)) await client.query(statement);
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+    await ensurePartitions(this.pool, this.tables, now, new Date(now.getTime() + 31 * 86_400_000));
+    this.archiveKnown = { present: true, at: Date.now() };
+  }
+
+  async taskArchive(p: ArchiveMoveParams): Promise<number> {
+    await ensurePartitions(this.pool, this.tables, p.now, new Date(p.now.getTime() + p.maxKeepMs));
+    const query = moveToArchive(this.tables, this.auditFragments, p, (select) => sql`id = ANY(ARRAY(${select}))`);
+    const { sql: text, params } = this.drizzleDialect.sqlToQuery(query);
+    return (await this.pool.query({ text, values: params })).rowCount ?? 0;
+  }
+
+  async archiveExpire(p: { ranked: readonly ArchiveRule[]; now: Date; limit: number; maxKeepMs: number }): Promise<{ rows: number; partitions: number; refiled: number; more: boolean }> {
+    // Whole partitions, so `limit` does not apply: a drop costs the same whatever it holds.
+    return { ...(await expireArchive(this.pool, this.tables, this.auditFragments, p.ranked, p.now, p.maxKeepMs)), more: false };
   }
 
   async taskDeleteStale(p: { before: Date; limit: number }): Promise<number> {
@@ -269,6 +343,10 @@ export class PgDriver implements Driver {
     // LIKE 'prefix%' answers from the varchar_pattern_ops index of migration 0004 (#14) in any
     // collation; the unique index on task_id serves LIKE only under the C collation.
     idPrefix: (prefix) => sql`task_id LIKE ${likePrefix(prefix)} ESCAPE '\'`,
+    glob: (column, glob) => sql`${column} LIKE ${globToLike(glob)}`,
+    plusMs: (column, ms) => sql`(${column} + ${ms}::bigint * interval '1 millisecond')`,
+    forever: sql`'infinity'::timestamp`,
+    greatest: (a, b) => sql`GREATEST(${a}, ${b}::timestamp)`,
   };
   private readonly drizzleDialect = new PgDialect();
 

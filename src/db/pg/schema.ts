@@ -124,3 +124,14 @@ export const taskHistory = pgTable(
   },
   (t) => [index("ix_celery_taskmeta_history_task_id").on(t.taskId, t.id)],
 );
+
+/**
+ * Legal holds (#12): a held task's row survives every retention rule until released. Named after
+ * the task table (`<task table>_hold`); not a Celery table, Celery never reads it. A hold may name
+ * an id with no row yet, so a hold can be placed before the task runs.
+ */
+export const taskHold = pgTable("celery_taskmeta_hold", {
+  taskId: varchar("task_id", { length: 155 }).primaryKey(),
+  heldAt: timestamp("held_at", { mode: "string" }).notNull(),
+  reason: text("reason"),
+});

@@ -26,6 +26,11 @@ const COUNT_WRITTEN = "SELECT count(*)::int AS written FROM written";
 const TASK_COLUMNS = "task_id, status, result, date_done, traceback, name, args, kwargs, worker, retries, queue, children, parent_id, group_id, date_updated";
 
 export function buildStatements(t: Tables) {
+  // Legal holds (#12): a held row is never expired, whatever the rule. Checked where the batch is
+  // chosen only: repeating it in the outer WHERE cost 1.88x ctid per batch instead of 1.36x
+  // (bench/cleanup-by-key.ts), and a hold committed while one batch statement runs is a race any
+  // placement of the check has.
+  const notHeld = `NOT EXISTS (SELECT 1 FROM ${t.hold} AS h WHERE h.task_id = ${t.task}.task_id)`;
   const setFrom = (src: (column: string, cast: string) => string, ext: string) => `
       status = ${src("status", "varchar")}, result = ${src("result", "bytea")}, date_done = ${src("date_done", "timestamp")},
       traceback = ${src("traceback", "text")},
@@ -114,25 +119,60 @@ export function buildStatements(t: Tables) {
     taskForget: `DELETE FROM ${t.task} WHERE task_id = ANY($1::varchar[])`,
     // Written by the history triggers (migrations/pg/0002_history.sql), in order of change.
     taskHistory: `SELECT task_id, status, date, worker, retries, queue, result, traceback FROM ${t.history} WHERE task_id = $1::varchar ORDER BY id`,
-    // Oldest first on the date_done index, a bounded batch per statement. The rows are named by
-    // ctid from an ARRAY(...) of the batch: `id IN (SELECT …)` let the planner hash the whole
-    // table on every batch (300–400 ms per 5,000 rows on 1M rows; 10 ms this way). No FOR UPDATE:
-    // locking the batch first cost 40% more per batch, and a row a writer changes meanwhile gets
-    // a new ctid, so the DELETE leaves it alone and a later batch judges it again.
+    // Reads across tiers once the archive exists (#12): the hot table first, and the LIMIT stops
+    // there when it has the row, so only archived and unknown ids probe the archive's partitions
+    // (one index probe per partition).
+    taskGetTiers: `
+      (SELECT ${TASK_COLUMNS} FROM ${t.task} WHERE task_id = $1::varchar)
+      UNION ALL (SELECT ${TASK_COLUMNS} FROM ${t.archive} WHERE task_id = $1::varchar LIMIT 1) LIMIT 1`,
+    // Archive rows first, so when an id is in both (stored again after it was archived) the hot row,
+    // read last, wins.
+    taskGetManyTiers: `
+      SELECT ${TASK_COLUMNS} FROM ${t.archive} WHERE task_id = ANY($1::varchar[])
+      UNION ALL SELECT ${TASK_COLUMNS} FROM ${t.task} WHERE task_id = ANY($1::varchar[])`,
+    taskExistsTiers: `
+      SELECT 1 FROM ${t.task} WHERE task_id = $1::varchar UNION ALL (SELECT 1 FROM ${t.archive} WHERE task_id = $1::varchar LIMIT 1) LIMIT 1`,
+    taskForgetTiers: `
+      WITH hot AS (DELETE FROM ${t.task} WHERE task_id = ANY($1::varchar[]) RETURNING task_id),
+        cold AS (DELETE FROM ${t.archive} WHERE task_id = ANY($1::varchar[]) RETURNING task_id)
+      SELECT count(DISTINCT task_id)::int AS n FROM (SELECT task_id FROM hot UNION ALL SELECT task_id FROM cold) AS gone`,
+    // Oldest first on the date_done index, a bounded batch per statement. The batch is named by
+    // key (id, the primary key) from an ARRAY(...) of the batch: `id IN (SELECT …)` let the planner
+    // hash the whole table on every batch (300–400 ms per 5,000 rows on 1M rows; this way one
+    // index probe per row). Not by ctid, as before #9: a ctid is unique only inside one partition,
+    // so on a table partitioned by hash of task_id a batch of 10 deleted 23 rows, fresh ones among
+    // them, and Citus refuses ctid modifications outright (#12). Not by task_id: 5,000 probes of
+    // the varchar index cost 2.3x the integer ones (73 ms against 32 ms per batch here). The outer
+    // WHERE repeats the predicate, so only rows that qualify ever go, even if a partitioned table
+    // held two rows with one id, and a row a writer changes meanwhile is judged on its new version
+    // (READ COMMITTED re-checks the WHERE on the updated row). No FOR UPDATE: locking the batch
+    // first cost 40% more per batch. bench/cleanup-by-key.ts measures this against ctid.
     taskDeleteExpired: `
-      DELETE FROM ${t.task} WHERE ctid = ANY(ARRAY(
-        SELECT ctid FROM ${t.task}
+      DELETE FROM ${t.task} WHERE id = ANY(ARRAY(
+        SELECT id FROM ${t.task}
         WHERE date_done < $1::timestamp
           AND ($3::varchar[] IS NULL OR status = ANY($3::varchar[]))
           AND ($4::varchar[] IS NULL OR status IS NULL OR NOT (status = ANY($4::varchar[])))
-        ORDER BY date_done LIMIT $2::int))`,
+          AND ${notHeld}
+        ORDER BY date_done LIMIT $2::int))
+        AND date_done < $1::timestamp
+        AND ($3::varchar[] IS NULL OR status = ANY($3::varchar[]))
+        AND ($4::varchar[] IS NULL OR status IS NULL OR NOT (status = ANY($4::varchar[])))`,
     taskDeleteStale: `
-      DELETE FROM ${t.task} WHERE ctid = ANY(ARRAY(
-        SELECT ctid FROM ${t.task} WHERE date_done IS NULL AND date_updated < $1::timestamp
-        ORDER BY date_updated LIMIT $2::int))`,
+      DELETE FROM ${t.task} WHERE id = ANY(ARRAY(
+        SELECT id FROM ${t.task} WHERE date_done IS NULL AND date_updated < $1::timestamp AND ${notHeld}
+        ORDER BY date_updated LIMIT $2::int))
+        AND date_done IS NULL AND date_updated < $1::timestamp`,
     taskStampUnaged: `
-      UPDATE ${t.task} SET date_updated = $1::timestamp WHERE ctid = ANY(ARRAY(
-        SELECT ctid FROM ${t.task} WHERE date_done IS NULL AND date_updated IS NULL LIMIT $2::int))`,
+      UPDATE ${t.task} SET date_updated = $1::timestamp WHERE id = ANY(ARRAY(
+        SELECT id FROM ${t.task} WHERE date_done IS NULL AND date_updated IS NULL LIMIT $2::int))
+        AND date_done IS NULL AND date_updated IS NULL`,
+
+    taskHold: `
+      INSERT INTO ${t.hold} (task_id, held_at, reason) SELECT DISTINCT unnest($1::varchar[]), $2::timestamp, $3::text
+      ON CONFLICT (task_id) DO NOTHING`,
+    taskRelease: `DELETE FROM ${t.hold} WHERE task_id = ANY($1::varchar[])`,
+    taskHolds: `SELECT task_id, held_at, reason FROM ${t.hold} WHERE task_id = ANY($1::varchar[])`,
 
     groupSave: `
       INSERT INTO ${t.group} AS g (id, taskset_id, result, date_done)
@@ -141,8 +181,9 @@ export function buildStatements(t: Tables) {
     groupGet: `SELECT taskset_id, result, date_done FROM ${t.group} WHERE taskset_id = $1::varchar`,
     groupDelete: `DELETE FROM ${t.group} WHERE taskset_id = $1::varchar`,
     groupDeleteExpired: `
-      DELETE FROM ${t.group} WHERE ctid = ANY(ARRAY(
-        SELECT ctid FROM ${t.group} WHERE date_done < $1::timestamp ORDER BY date_done LIMIT $2::int))`,
+      DELETE FROM ${t.group} WHERE id = ANY(ARRAY(
+        SELECT id FROM ${t.group} WHERE date_done < $1::timestamp ORDER BY date_done LIMIT $2::int))
+        AND date_done < $1::timestamp`,
   };
 }
 

@@ -9,10 +9,14 @@ import Database from "better-sqlite3";
 import { sql, type SQL } from "drizzle-orm";
 import { SQLiteSyncDialect } from "drizzle-orm/sqlite-core";
 import type { AuditFragments } from "../audit.js";
-import type { AuditRow, DeleteExpiredParams, Driver, GroupRow, HeldLock, MigrationStatus, TaskHistoryRow, TaskRow, TaskWrite, TransactionDriver } from "../driver.js";
+import type { ArchiveMoveParams, ArchiveRule, AuditRow, DeleteByRuleParams, DeleteExpiredParams, Driver, GroupRow, HeldLock, HoldRow, MigrationStatus, TaskHistoryRow, TaskRow, TaskWrite, TransactionDriver } from "../driver.js";
 import { historyTriggerStatements } from "../migrations.js";
 import { NotInTransactionError } from "../../errors.js";
 import { adoptTransaction, type SqliteDatabaseLike } from "../external.js";
+import { fromNaiveUtc } from "../naive-utc.js";
+import { deleteByRule, globToSqliteGlob } from "../retention.js";
+import { archiveBatch, archiveDdl, copyToArchive, expireBatch, refileForever, SQLITE_FOREVER } from "./archive.js";
+import { TIER_COLUMNS } from "../archive.js";
 import { toNaiveUtc } from "../naive-utc.js";
 import { toGroupRow, toHistoryRow, toTaskRow, type RawGroupRow, type RawHistoryRow, type RawTaskRow } from "../rows.js";
 import { quoteIdentifier, type Tables } from "../tables.js";
@@ -159,25 +163,41 @@ export class SqliteDriver implements Driver {
 
   async taskGet(taskId: string): Promise<TaskRow | undefined> {
     if (this.db.inTransaction) await this.outsideTransaction();
-    const row = this.prepared().taskGet.get(taskId) as RawTaskRow | undefined;
+    const row = (this.archivePresent()
+      ? this.cached(`SELECT ${TIER_COLUMNS} FROM ${this.tables.task} WHERE task_id = ? UNION ALL SELECT ${TIER_COLUMNS} FROM ${this.tables.archive} WHERE task_id = ? LIMIT 1`).get(taskId, taskId)
+      : this.prepared().taskGet.get(taskId)) as RawTaskRow | undefined;
     return row ? toTaskRow(row) : undefined;
   }
 
   async taskGetMany(taskIds: readonly string[]): Promise<TaskRow[]> {
     if (this.db.inTransaction) await this.outsideTransaction();
     if (taskIds.length === 0) return [];
-    return (this.prepared().taskGetMany.all(JSON.stringify(taskIds)) as RawTaskRow[]).map(toTaskRow);
+    if (!this.archivePresent()) return (this.prepared().taskGetMany.all(JSON.stringify(taskIds)) as RawTaskRow[]).map(toTaskRow);
+    // Archive rows first, so for an id in both tiers the hot row (read last) wins.
+    const ids = JSON.stringify(taskIds);
+    const rows = this.cached(`SELECT ${TIER_COLUMNS} FROM ${this.tables.archive} WHERE task_id IN (SELECT value FROM json_each(?))
+      UNION ALL SELECT ${TIER_COLUMNS} FROM ${this.tables.task} WHERE task_id IN (SELECT value FROM json_each(?))`).all(ids, ids) as RawTaskRow[];
+    return [...new Map(rows.map((row) => [row.task_id, toTaskRow(row)])).values()];
   }
 
   async taskExists(taskId: string): Promise<boolean> {
     if (this.db.inTransaction) await this.outsideTransaction();
-    return this.prepared().taskExists.get(taskId) !== undefined;
+    if (this.prepared().taskExists.get(taskId) !== undefined) return true;
+    return this.archivePresent() && this.cached(`SELECT 1 FROM ${this.tables.archive} WHERE task_id = ?`).get(taskId) !== undefined;
   }
 
   async taskForget(taskIds: readonly string[]): Promise<number> {
     if (this.db.inTransaction) await this.outsideTransaction();
     if (taskIds.length === 0) return 0;
-    return this.prepared().taskForget.run(JSON.stringify(taskIds)).changes;
+    if (!this.archivePresent()) return this.prepared().taskForget.run(JSON.stringify(taskIds)).changes;
+    const ids = JSON.stringify(taskIds);
+    return this.db.transaction(() => {
+      const gone = this.cached(`SELECT count(DISTINCT task_id) AS n FROM (SELECT task_id FROM ${this.tables.task} WHERE task_id IN (SELECT value FROM json_each(?))
+        UNION ALL SELECT task_id FROM ${this.tables.archive} WHERE task_id IN (SELECT value FROM json_each(?)))`).get(ids, ids) as { n: number };
+      this.prepared().taskForget.run(ids);
+      this.cached(`DELETE FROM ${this.tables.archive} WHERE task_id IN (SELECT value FROM json_each(?))`).run(ids);
+      return gone.n;
+    }).immediate();
   }
 
   async taskHistory(taskId: string): Promise<TaskHistoryRow[]> {
@@ -213,6 +233,77 @@ export class SqliteDriver implements Driver {
       only: p.onlyStatuses ? JSON.stringify(p.onlyStatuses) : null,
       except: p.exceptStatuses ? JSON.stringify(p.exceptStatuses) : null,
     }).changes;
+  }
+
+  async taskDeleteByRule(p: DeleteByRuleParams): Promise<number> {
+    const query = deleteByRule(this.tables, this.auditFragments, p, (select) => sql`id IN (${select})`);
+    const { sql: text, params } = this.drizzleDialect.sqlToQuery(query);
+    return this.db.prepare(text).run(...params).changes;
+  }
+
+  async taskHold(p: { taskIds: readonly string[]; now: Date; reason: string | null }): Promise<number> {
+    if (p.taskIds.length === 0) return 0;
+    return this.prepared().taskHold.run({ ids: JSON.stringify(p.taskIds), now: toNaiveUtc(p.now), reason: p.reason }).changes;
+  }
+
+  async taskRelease(taskIds: readonly string[]): Promise<number> {
+    if (taskIds.length === 0) return 0;
+    return this.prepared().taskRelease.run(JSON.stringify(taskIds)).changes;
+  }
+
+  async taskHolds(taskIds: readonly string[]): Promise<HoldRow[]> {
+    if (taskIds.length === 0) return [];
+    const rows = this.prepared().taskHolds.all(JSON.stringify(taskIds)) as { task_id: string; held_at: string; reason: string | null }[];
+    return rows.map((r) => ({ taskId: r.task_id, heldAt: fromNaiveUtc(r.held_at)!, reason: r.reason }));
+  }
+
+  private readonly statementCache = new Map<string, Database.Statement>();
+
+  private cached(text: string): Database.Statement {
+    let statement = this.statementCache.get(text);
+    if (!statement) {
+      statement = this.db.prepare(text);
+      this.statementCache.set(text, statement);
+    }
+    return statement;
+  }
+
+  private runSql(query: SQL): number {
+    const { sql: text, params } = this.drizzleDialect.sqlToQuery(query);
+    return this.cached(text).run(...params).changes;
+  }
+
+  /** Checked on every call: one lookup in SQLite's in-memory schema, no I/O. */
+  private archivePresent(): boolean {
+    return this.cached("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(this.tables.config.task + "_archive") !== undefined;
+  }
+
+  async archiveEnabled(): Promise<boolean> {
+    return this.archivePresent();
+  }
+
+  async archiveCreate(): Promise<void> {
+    this.db.transaction(() => {
+      for (const statement of archiveDdl(this.tables)) this.db.exec(statement);
+    }).immediate();
+  }
+
+  async taskArchive(p: ArchiveMoveParams): Promise<number> {
+    // Unlike PostgreSQL, SQLite has no DELETE … RETURNING inside a WITH, so the copy and the delete
+    // are two statements in one IMMEDIATE transaction: a killed process commits both or neither.
+    return this.db.transaction(() => {
+      const ids = (this.cached(archiveBatch(this.tables)).all(toNaiveUtc(p.before), p.limit) as { id: number }[]).map((r) => r.id);
+      if (ids.length === 0) return 0;
+      const json = JSON.stringify(ids);
+      this.runSql(copyToArchive(this.tables, this.auditFragments, p.ranked, json, p.now));
+      return this.cached(`DELETE FROM ${this.tables.task} WHERE id IN (SELECT value FROM json_each(?))`).run(json).changes;
+    }).immediate();
+  }
+
+  async archiveExpire(p: { ranked: readonly ArchiveRule[]; now: Date; limit: number }): Promise<{ rows: number; partitions: number; refiled: number; more: boolean }> {
+    const refiled = this.runSql(refileForever(this.tables, this.auditFragments, p.ranked, p.now));
+    const rows = this.runSql(expireBatch(this.tables, this.auditFragments, p.ranked, p.now, p.limit));
+    return { rows, partitions: 0, refiled, more: rows === p.limit };
   }
 
   async taskDeleteStale(p: { before: Date; limit: number }): Promise<number> {
@@ -318,12 +409,18 @@ export class SqliteDriver implements Driver {
   }
 
   // date_done is text 'YYYY-MM-DD HH:MM:SS.ffffff' here, so its first 13 characters are the hour.
+  // GLOB, not LIKE: SQLite's LIKE ignores ASCII case, and a rule for "Billing.*" must not take "billing.x".
   readonly auditFragments: AuditFragments = {
     hourBucket: sql`substr(date_done, 1, 13)`,
     timeBucket: (seconds) => sql`(CAST(strftime('%s', date_done) AS INTEGER) / ${seconds}) * ${seconds}`,
     // SQLite's LIKE ignores case and so cannot use the BINARY index on task_id; a range on it can,
     // and BINARY (UTF-8 byte) order puts every id with the prefix inside [prefix, prefix + U+10FFFF).
     idPrefix: (prefix) => sql`(task_id >= ${prefix} AND task_id < ${`${prefix}\u{10FFFF}`} AND substr(task_id, 1, ${prefix.length}) = ${prefix})`,
+    glob: (column, glob) => sql`${column} GLOB ${globToSqliteGlob(glob)}`,
+    // date_done text plus seconds, in the same sortable text form (milliseconds kept).
+    plusMs: (column, ms) => sql`strftime('%Y-%m-%d %H:%M:%f', ${column}, ${`+${ms / 1000} seconds`})`,
+    forever: sql`${SQLITE_FOREVER}`,
+    greatest: (a, b) => sql`max(${a}, ${b})`,
   };
   private readonly drizzleDialect = new SQLiteSyncDialect();
 

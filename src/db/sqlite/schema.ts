@@ -116,3 +116,10 @@ export const lock = sqliteTable("taskledger_lock", {
   holder: text("holder").notNull(),
   expiresAt: integer("expires_at").notNull(),
 });
+
+/** Legal holds (#12), as in ../pg/schema.ts. */
+export const taskHold = sqliteTable("celery_taskmeta_hold", {
+  taskId: varchar("task_id", 155).primaryKey(),
+  heldAt: datetime("held_at").notNull(),
+  reason: text("reason"),
+});

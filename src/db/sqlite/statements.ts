@@ -9,6 +9,8 @@ const READY = "('SUCCESS', 'FAILURE', 'REVOKED')";
 const TASK_COLUMNS = "task_id, status, result, date_done, traceback, name, args, kwargs, worker, retries, queue, children, parent_id, group_id, date_updated";
 
 export function buildStatements(t: Tables) {
+  // Legal holds (#12): a held row is never expired, whatever the rule.
+  const notHeld = `NOT EXISTS (SELECT 1 FROM ${t.hold} AS h WHERE h.task_id = ${t.task}.task_id)`;
   return {
     // Unlike PostgreSQL, SQLite's UPSERT keeps the id when it updates, so a plain upsert draws
     // no id needlessly; the precedence guard is the WHERE of the DO UPDATE. Parameters are
@@ -45,13 +47,19 @@ export function buildStatements(t: Tables) {
         WHERE date_done < @before
           AND (@only IS NULL OR status IN (SELECT value FROM json_each(@only)))
           AND (@except IS NULL OR status IS NULL OR status NOT IN (SELECT value FROM json_each(@except)))
+          AND ${notHeld}
         ORDER BY date_done LIMIT @limit)`,
     taskDeleteStale: `
       DELETE FROM ${t.task} WHERE id IN (
-        SELECT id FROM ${t.task} WHERE date_done IS NULL AND date_updated < @before ORDER BY date_updated LIMIT @limit)`,
+        SELECT id FROM ${t.task} WHERE date_done IS NULL AND date_updated < @before AND ${notHeld} ORDER BY date_updated LIMIT @limit)`,
     taskStampUnaged: `
       UPDATE ${t.task} SET date_updated = @now WHERE id IN (
         SELECT id FROM ${t.task} WHERE date_done IS NULL AND date_updated IS NULL LIMIT @limit)`,
+    taskHold: `
+      INSERT INTO ${t.hold} (task_id, held_at, reason) SELECT DISTINCT value, @now, @reason FROM json_each(@ids) WHERE true
+      ON CONFLICT (task_id) DO NOTHING`,
+    taskRelease: `DELETE FROM ${t.hold} WHERE task_id IN (SELECT value FROM json_each(?))`,
+    taskHolds: `SELECT task_id, held_at, reason FROM ${t.hold} WHERE task_id IN (SELECT value FROM json_each(?))`,
     groupSave: `
       INSERT INTO ${t.group} (taskset_id, result, date_done) VALUES (?, ?, ?)
       ON CONFLICT (taskset_id) DO UPDATE SET result = excluded.result, date_done = excluded.date_done`,

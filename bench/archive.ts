@@ -1,0 +1,176 @@
+/**
+ * #12 item 5: the archive tier on PostgreSQL, in one run, as ratios against baselines measured in
+ * the same run.
+ *   1. Expiring one month of the archive (a partition drop) against the batched DELETE of the same
+ *      number of rows from an unpartitioned task table, each with a writer storing throughout
+ *      (its longest gap between stores is the stall).
+ *   2. getTaskMeta of an archived id and of an unknown id against a hot-table read.
+ *   3. Moving rows into the archive against plain batched deletion (rows/s).
+ *   4. Peak RSS of this process across the whole run.
+ *
+ *   npx tsx bench/archive.ts [--rows 10000000] [--move-rows 1000000] [--reads 2000]
+ * --rows archived rows over 12 monthly partitions (the issue's size: 10M; one month ~830k).
+ */
+import pg from "pg";
+import { openBackend, states, type DatabaseBackend } from "../src/index.js";
+import { createPg, dropAll } from "./databases.js";
+import { fmt, fmtAuto, median } from "./lib.js";
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+const ROWS = arg("rows", 10_000_000);
+const MOVE_ROWS = arg("move-rows", 1_000_000);
+const READS = arg("reads", 2000);
+const DAY = 86_400_000;
+const MONTHS = 12;
+
+const lines: string[] = [];
+const say = (line: string) => {
+  lines.push(line);
+  process.stderr.write(`${line}\n`);
+};
+
+async function client(url: string): Promise<pg.Client> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  return c;
+}
+
+/** Stores results in a loop until stopped; returns the longest gap between two stores. */
+function writer(backend: DatabaseBackend): { stop(): Promise<{ stores: number; maxGapMs: number }> } {
+  let running = true;
+  const done = (async () => {
+    let stores = 0;
+    let maxGap = 0;
+    let last = performance.now();
+    while (running) {
+      await backend.markAsDone(`w-${stores}-${Math.random()}`, stores);
+      const now = performance.now();
+      maxGap = Math.max(maxGap, now - last);
+      last = now;
+      stores++;
+    }
+    return { stores, maxGapMs: maxGap };
+  })();
+  return { stop: async () => ((running = false), done) };
+}
+
+const monthStart = (base: Date, add: number) => new Date(Date.UTC(base.getUTCFullYear(), base.getUTCMonth() + add, 1));
+const naive = (d: Date) => d.toISOString().replace("T", " ").replace("Z", "");
+
+async function main(): Promise<void> {
+  let peakRss = process.memoryUsage().rss;
+  const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
+  const startRss = process.memoryUsage().rss;
+  const perMonth = Math.floor(ROWS / MONTHS);
+  try {
+    // --- 1. Archive: 12 monthly partitions of expiries, the first month already past. ---
+    const archDb = await createPg("arch");
+    const arch = await openBackend({ url: archDb.url, resultExpires: "30d" });
+    const base = monthStart(new Date(), -1);
+    await arch.createArchive({ now: base });
+    const archSql = await client(archDb.url);
+    for (let m = 0; m < MONTHS; m++) {
+      const start = monthStart(base, m);
+      const end = monthStart(base, m + 1);
+      await archSql.query(`CREATE TABLE IF NOT EXISTS "celery_taskmeta_archive_p${start.getUTCFullYear()}${String(start.getUTCMonth() + 1).padStart(2, "0")}"
+        PARTITION OF celery_taskmeta_archive FOR VALUES FROM ('${naive(start)}') TO ('${naive(end)}')`);
+      // Expiries spread over the month; date_done 30 days earlier, as the 30d rule files them.
+      await archSql.query(`INSERT INTO celery_taskmeta_archive (id, task_id, status, result, date_done, expires_at, archived_at)
+        SELECT $1::int + g, md5(($1::int + g)::text)::uuid::text, 'SUCCESS', '\\x7b7d'::bytea,
+               $2::timestamp + (g * ($4::float / $3::int)) * interval '1 ms' - interval '30 days',
+               $2::timestamp + (g * ($4::float / $3::int)) * interval '1 ms', $2::timestamp
+        FROM generate_series(0, $3::int - 1) AS g`, [m * perMonth, naive(start), perMonth, end.getTime() - start.getTime() - 1]);
+      process.stderr.write(`filled archive month ${m + 1}/${MONTHS}\n`);
+    }
+    await archSql.query("VACUUM ANALYZE celery_taskmeta_archive");
+    // Hot rows for the read comparison.
+    const hotIds = Array.from({ length: 1000 }, (_, i) => `hot-${i}`);
+    await arch.storeMany(hotIds.map((taskId) => ({ taskId, status: states.SUCCESS, result: 1 })));
+
+    // --- 1b. Baseline: the same number of rows in an unpartitioned task table, batch-deleted. ---
+    const plainDb = await createPg("plain");
+    const plain = await openBackend({ url: plainDb.url, resultExpires: "30d" });
+    const plainSql = await client(plainDb.url);
+    await plainSql.query(`INSERT INTO celery_taskmeta (id, task_id, status, result, date_done, date_updated)
+      SELECT g, md5(g::text)::uuid::text, 'SUCCESS', '\\x7b7d'::bytea,
+             CASE WHEN g < $2 THEN now()::timestamp - interval '60 days' + g * interval '1 ms' ELSE now()::timestamp END, now()::timestamp
+      FROM generate_series(0, $1::int - 1) AS g`, [Math.min(ROWS, perMonth * 2), perMonth]);
+    await plainSql.query("SELECT setval('task_id_sequence', $1)", [ROWS + 1]);
+    await plainSql.query("VACUUM ANALYZE celery_taskmeta");
+
+    const expireAt = monthStart(base, 1);
+    const w1 = writer(arch);
+    await new Promise((r) => setTimeout(r, 300));
+    let t = performance.now();
+    const expired = await arch.cleanup({ expires: "30d", now: new Date(expireAt.getTime() + 1000) });
+    const dropMs = performance.now() - t;
+    const s1 = await w1.stop();
+
+    const w2 = writer(plain);
+    await new Promise((r) => setTimeout(r, 300));
+    t = performance.now();
+    const deleted = await plain.cleanup({ expires: "30d" });
+    const deleteMs = performance.now() - t;
+    const s2 = await w2.stop();
+    say(`| expire one month (${fmt(perMonth)} rows) | archive: partition drop | ${fmtAuto(dropMs)} ms (${fmt(expired.archiveExpired)} rows, ${expired.partitionsDropped} partition) | writer's longest stall ${fmtAuto(s1.maxGapMs)} ms |`);
+    say(`| | hot table: batched DELETE | ${fmtAuto(deleteMs)} ms (${fmt(deleted.tasks)} rows) | writer's longest stall ${fmtAuto(s2.maxGapMs)} ms |`);
+    say(`drop / batched delete time = ${(dropMs / deleteMs).toFixed(3)}x; drop ${dropMs < 1000 ? "<" : ">="} 1 s; writer stall ${s1.maxGapMs < 50 ? "<" : ">="} 50 ms`);
+
+    // --- 2. Reads: hot, archived, unknown, interleaved. ---
+    const archivedIds = Array.from({ length: 1000 }, (_, i) => `${perMonth * 5 + i * 37}`);
+    const archivedTaskIds = (await archSql.query<{ task_id: string }>("SELECT task_id FROM celery_taskmeta_archive WHERE id = ANY($1::int[])", [archivedIds.map(Number)])).rows.map((r) => r.task_id);
+    const times = { hot: [] as number[], archived: [] as number[], unknown: [] as number[] };
+    for (let i = 0; i < READS; i++) {
+      for (const kind of ["hot", "archived", "unknown"] as const) {
+        const id = kind === "hot" ? hotIds[i % hotIds.length]! : kind === "archived" ? archivedTaskIds[i % archivedTaskIds.length]! : `missing-${i}`;
+        const started = performance.now();
+        const meta = await arch.getTaskMeta(id);
+        times[kind].push(performance.now() - started);
+        if ((kind === "unknown") === meta.exists) throw new Error(`unexpected read of ${kind} id ${id}`);
+      }
+    }
+    const hot = median(times.hot);
+    say(`| getTaskMeta (${fmt(READS)} each, interleaved) | hot ${fmtAuto(hot * 1000)} µs | archived ${fmtAuto(median(times.archived) * 1000)} µs (${(median(times.archived) / hot).toFixed(2)}x) | unknown ${fmtAuto(median(times.unknown) * 1000)} µs (${(median(times.unknown) / hot).toFixed(2)}x) |`);
+
+    // --- 3. Move rate against batched deletion of the same shape. ---
+    const moveDb = await createPg("move");
+    const mover = await openBackend({ url: moveDb.url, resultExpires: null });
+    await mover.createArchive();
+    const delDb = await createPg("del");
+    const deleter = await openBackend({ url: delDb.url, resultExpires: null });
+    for (const url of [moveDb.url, delDb.url]) {
+      const c = await client(url);
+      await c.query(`INSERT INTO celery_taskmeta (id, task_id, status, result, date_done, date_updated)
+        SELECT g, md5(g::text)::uuid::text, 'SUCCESS', '\\x7b7d'::bytea, now()::timestamp - interval '20 days' + g * interval '1 ms', now()::timestamp
+        FROM generate_series(1, $1::int) AS g`, [MOVE_ROWS]);
+      await c.query("SELECT setval('task_id_sequence', $1)", [MOVE_ROWS + 1]);
+      await c.query("VACUUM ANALYZE celery_taskmeta");
+      await c.end();
+    }
+    t = performance.now();
+    const moved = await mover.cleanup({ archiveAfter: "7d", expires: "400d" });
+    const moveMs = performance.now() - t;
+    t = performance.now();
+    const plainDeleted = await deleter.cleanup({ expires: "7d" });
+    const delMs = performance.now() - t;
+    const moveRate = (moved.archived * 1000) / moveMs;
+    const delRate = (plainDeleted.tasks * 1000) / delMs;
+    say(`| move ${fmt(MOVE_ROWS)} rows into the archive | ${fmt(moveRate)} rows/s | batched delete ${fmt(delRate)} rows/s | ${(moveRate / delRate).toFixed(2)}x (target >= 0.5x) |`);
+
+    clearInterval(rssTimer);
+    say(`| memory | RSS at start ${fmt(startRss / 2 ** 20)} MB | peak ${fmt(peakRss / 2 ** 20)} MB |`);
+    for (const b of [arch, plain, mover, deleter]) await b.close();
+    await archSql.end();
+    await plainSql.end();
+  } finally {
+    clearInterval(rssTimer);
+    await dropAll();
+  }
+  process.stdout.write(`archive bench: ${fmt(ROWS)} archived rows over ${MONTHS} monthly partitions, ${fmt(MOVE_ROWS)} rows moved\n${lines.join("\n")}\n`);
+}
+
+await main();

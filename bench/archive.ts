@@ -24,7 +24,6 @@ function arg(name: string, fallback: number): number {
 const ROWS = arg("rows", 10_000_000);
 const MOVE_ROWS = arg("move-rows", 1_000_000);
 const READS = arg("reads", 2000);
-const DAY = 86_400_000;
 const MONTHS = 12;
 
 const lines: string[] = [];

@@ -1,6 +1,6 @@
 import { openBackend } from "taskledger";
 
-const backend = await openBackend({ url: process.env.TASKLEDGER_URL, resultExtended: true });
+const backend = await openBackend({ url: process.env["TASKLEDGER_URL"], resultExtended: true });
 const rules = [
   { name: "billing.*", keep: "400d" },                    // invoices: 400 days
   { name: "billing.*", state: "FAILURE", keep: "forever" }, // failed billing: for ever

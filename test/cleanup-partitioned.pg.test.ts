@@ -55,7 +55,7 @@ describe("cleanup on a table partitioned by hash of task_id", { skip: await pgSk
   });
 
   it("deletes exactly the expired rows, batch by batch, and keeps fresh and unready rows", async () => {
-    const old = await storeAged(25, 2 * DAY);
+    await storeAged(25, 2 * DAY);
     const fresh = await storeAged(10, DAY / 2);
     const started = Array.from({ length: 3 }, () => randomUUID());
     for (const id of started) await b.markAsStarted(id);

@@ -6,7 +6,9 @@ import { AsyncResult, EagerResult, GroupResult, type ResultLike } from "../../sr
 
 /** True only when A and B are the same type (not merely assignable). */
 type Equal<A, B> = (<X>() => X extends A ? 1 : 2) extends (<X>() => X extends B ? 1 : 2) ? true : false;
-function expectType<_T extends true>(): void {}
+function expectType<T extends true>(proof?: T): T | undefined {
+  return proof;
+}
 
 export async function checks(stored: AsyncResult<number>, eager: EagerResult<number>, group: GroupResult): Promise<void> {
   const value = await stored.get();

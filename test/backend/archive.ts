@@ -104,6 +104,28 @@ export function archiveSuite(ctx: SuiteContext): void {
       assert.equal(await a.audit.count({}), 3);
     });
 
+    it("an archived task keeps its history, which goes with the archived row (expiry or forget)", async () => {
+      const fresh = await ctx.harness.freshUrl("archive_history");
+      const a = await ctx.open(fresh, { resultExpires: null, resultExtended: true });
+      await a.createArchive();
+      const at = (days: number) => new Date(Date.now() - days * DAY);
+      const [forgotten, expiring, kept] = [randomUUID(), randomUUID(), randomUUID()];
+      for (const id of [forgotten, expiring, kept]) {
+        await a.markAsStarted(id, null, { now: at(20) });
+        await a.markAsDone(id, 1, { now: at(20), request: { name: id === kept ? "keep.me" : "plain" } });
+      }
+      const statuses = async (id: string) => (await a.getTaskHistory(id)).map((e) => e.status);
+      assert.equal((await a.cleanup({ archiveAfter: "7d", expires: "30d" })).archived, 3);
+      for (const id of [forgotten, expiring, kept]) assert.deepEqual(await statuses(id), [states.STARTED, states.SUCCESS], "history moved with its task");
+      assert.equal(await a.forget(forgotten), 1);
+      assert.deepEqual(await statuses(forgotten), [], "forgetting an archived task forgets its history");
+      const later = new Date(Date.now() + 90 * DAY);
+      const expired = await a.cleanup({ expires: "30d", rules: [{ name: "keep.*", keep: "365d" }], now: later });
+      assert.equal(expired.archiveExpired, 1);
+      assert.deepEqual(await statuses(expiring), [], "an expired archive row takes its history along");
+      assert.deepEqual(await statuses(kept), [states.STARTED, states.SUCCESS], "a kept archive row keeps its history");
+    });
+
     it("a move killed with SIGKILL mid-run loses and doubles nothing; the rerun completes it", async () => {
       const fresh = await ctx.harness.freshUrl("archive_kill");
       const a = await ctx.open(fresh, { resultExpires: null });

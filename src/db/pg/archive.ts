@@ -32,7 +32,27 @@ export function archiveDdl(t: Tables): string[] {
     `CREATE INDEX IF NOT EXISTS ${name("archive_id")} ON ${t.archive} (id)`,
     `CREATE INDEX IF NOT EXISTS ${name("archive_date_done")} ON ${t.archive} (date_done)`,
     `CREATE TABLE IF NOT EXISTS ${t.besideTask("archive_forever")} PARTITION OF ${t.archive} FOR VALUES FROM ('infinity') TO (MAXVALUE)`,
+    // History moves with its task (#12): the history trigger of migration 0002 deletes a task's
+    // history when its row leaves the task table; once the archive exists, a row that left for the
+    // archive (inserted by the same statement, so visible to this AFTER trigger) keeps it. The
+    // history goes with the archive row instead (archiveHistoryDelete, forget across tiers).
+    `CREATE OR REPLACE FUNCTION ${t.besideTask("history_on_delete")}() RETURNS trigger LANGUAGE plpgsql
+      SET enable_hashjoin = off SET enable_mergejoin = off SET enable_seqscan = off AS $$
+    BEGIN
+      DELETE FROM ${t.history} AS h USING old_rows AS o WHERE h.task_id = o.task_id
+        AND NOT EXISTS (SELECT 1 FROM ${t.archive} AS a WHERE a.task_id = o.task_id);
+      RETURN NULL;
+    END $$`,
   ];
+}
+
+/**
+ * Deletes the history of the archive rows in `partition` before it is dropped (a DROP runs no
+ * trigger); ids stored again in the task table keep theirs.
+ */
+export function archiveHistoryDelete(t: Tables, partition: string): string {
+  return `DELETE FROM ${t.history} AS h USING ${partition} AS p WHERE h.task_id = p.task_id
+    AND NOT EXISTS (SELECT 1 FROM ${t.task} AS k WHERE k.task_id = p.task_id)`;
 }
 
 function monthStart(date: Date, add = 0): Date {
@@ -139,6 +159,7 @@ export async function expireArchive(pool: PgConnection, t: Tables, f: AuditFragm
     const count = await pool.query<{ n: number }>({ text: `SELECT count(*)::int AS n FROM ${qualified}` });
     // DROP takes an ACCESS EXCLUSIVE lock on the archive for the catalog change only: no row is
     // visited, so it is over in milliseconds whatever the partition holds (BENCHMARKS.md).
+    await pool.query({ text: archiveHistoryDelete(t, qualified) });
     await pool.query({ text: `DROP TABLE ${qualified}` });
     result.rows += count.rows[0]!.n;
     result.partitions++;

@@ -134,7 +134,8 @@ export function buildStatements(t: Tables) {
       SELECT 1 FROM ${t.task} WHERE task_id = $1::varchar UNION ALL (SELECT 1 FROM ${t.archive} WHERE task_id = $1::varchar LIMIT 1) LIMIT 1`,
     taskForgetTiers: `
       WITH hot AS (DELETE FROM ${t.task} WHERE task_id = ANY($1::varchar[]) RETURNING task_id),
-        cold AS (DELETE FROM ${t.archive} WHERE task_id = ANY($1::varchar[]) RETURNING task_id)
+        cold AS (DELETE FROM ${t.archive} WHERE task_id = ANY($1::varchar[]) RETURNING task_id),
+        history AS (DELETE FROM ${t.history} WHERE task_id = ANY($1::varchar[]))
       SELECT count(DISTINCT task_id)::int AS n FROM (SELECT task_id FROM hot UNION ALL SELECT task_id FROM cold) AS gone`,
     // Oldest first on the date_done index, a bounded batch per statement. The batch is named by
     // key (id, the primary key) from an ARRAY(...) of the batch: `id IN (SELECT …)` let the planner

@@ -24,6 +24,18 @@ export function archiveDdl(t: Tables): string[] {
     `CREATE INDEX IF NOT EXISTS ${name("archive_task_id")} ON ${t.archive} (task_id)`,
     `CREATE INDEX IF NOT EXISTS ${name("archive_id")} ON ${t.archive} (id)`,
     `CREATE INDEX IF NOT EXISTS ${name("archive_expires_at")} ON ${t.archive} (expires_at)`,
+    // History moves with its task (#12): a row leaving the task table for the archive keeps its
+    // history (the copy into the archive runs first, in the same transaction), and the history
+    // goes when the archive row does (expiry, forget), unless the id is back in the task table.
+    `DROP TRIGGER IF EXISTS ${name("tl_history_delete")}`,
+    `CREATE TRIGGER ${name("tl_history_delete")} AFTER DELETE ON ${t.task} BEGIN
+      DELETE FROM ${t.history} WHERE task_id = OLD.task_id AND NOT EXISTS (SELECT 1 FROM ${t.archive} WHERE task_id = OLD.task_id);
+    END`,
+    `CREATE TRIGGER IF NOT EXISTS ${name("tl_archive_history_delete")} AFTER DELETE ON ${t.archive} BEGIN
+      DELETE FROM ${t.history} WHERE task_id = OLD.task_id
+        AND NOT EXISTS (SELECT 1 FROM ${t.task} WHERE task_id = OLD.task_id)
+        AND NOT EXISTS (SELECT 1 FROM ${t.archive} WHERE task_id = OLD.task_id);
+    END`,
   ];
 }
 

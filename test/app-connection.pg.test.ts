@@ -51,9 +51,14 @@ describe("taskledger on the application's PostgreSQL pool", { skip: await pgSkip
   }
 
   /** Resolves with the next NOTIFY payload on the task table's channel after `action`. */
-  async function listen(): Promise<{ next(): Promise<string[]>; close(): Promise<void> }> {
+  /**
+   * LISTENs on taskledger's channel and registers interest in `ids`, as a waiter would: the notify
+   * trigger notifies only for ids someone waits for (#11).
+   */
+  async function listen(...ids: string[]): Promise<{ next(): Promise<string[]>; close(): Promise<void> }> {
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
+    for (const task of ids) await client.query("INSERT INTO celery_taskmeta_interest (task_id, listener) VALUES ($1, 'test')", [task]);
     const queue: string[][] = [];
     let wake: (() => void) | undefined;
     client.on("notification", (message) => {
@@ -98,9 +103,10 @@ describe("taskledger on the application's PostgreSQL pool", { skip: await pgSkip
   });
 
   it("a result recorded in a rolled-back transaction leaves no row and sends no notification", async () => {
-    const listener = await listen();
+    const task = id();
+    const later = id();
+    const listener = await listen(task, later);
     try {
-      const task = id();
       await inTransaction(async (client) => {
         await client.query("INSERT INTO orders VALUES ($1, 10)", [task]);
         assert.equal(await backend.inTransaction(client).markAsDone(task, { total: 10 }), true);
@@ -108,7 +114,6 @@ describe("taskledger on the application's PostgreSQL pool", { skip: await pgSkip
       assert.equal(await backend.exists(task), false);
       assert.equal((await pool.query("SELECT 1 FROM orders WHERE id = $1", [task])).rowCount, 0);
       // Notifications arrive in commit order: the next one is the later, committed store's.
-      const later = id();
       await backend.markAsDone(later, 1);
       assert.deepEqual(await listener.next(), [later]);
     } finally {

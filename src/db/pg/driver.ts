@@ -25,7 +25,7 @@ import { BorrowedPool, type PgConnection } from "./borrowed-pool.js";
 import { ClientPool } from "./client-pool.js";
 import { isTransientPgError } from "./errors.js";
 import { PgListener } from "./listener.js";
-import { migratePg } from "./migrate.js";
+import { MIGRATE_LOCK_KEY, migratePg } from "./migrate.js";
 import { buildStatements, type PgStatements } from "./statements.js";
 import { PgWrites, statementNames, type RunQuery } from "./writes.js";
 
@@ -235,7 +235,7 @@ export class PgDriver implements Driver {
     const client = await this.pool.dedicated();
     try {
       // Under the migration lock, so two `migrate --archive` runs never race on the DDL.
-      await client.query("SELECT pg_advisory_lock(hashtext($1))", [`taskledger.migrate:${this.tables.migrations}`]);
+      await client.query("SELECT pg_advisory_lock(hashtext($1))", [MIGRATE_LOCK_KEY]);
       for (const statement of archiveDdl(this.tables)) await client.query(statement);
     } finally {
       await client.end().catch(() => undefined);

@@ -11,7 +11,7 @@ import { createdTable, planAdoption, type ExistingSchema } from "../adopt.js";
 import { pendingOf, readMigrations } from "../migrations.js";
 import type { Tables } from "../tables.js";
 
-const LOCK_KEY = "taskledger.migrate";
+export const MIGRATE_LOCK_KEY = "taskledger.migrate";
 
 export async function migratePg(pool: PgConnection, tables: Tables, options: { apply: boolean }): Promise<MigrationStatus> {
   const all = readMigrations("postgresql");
@@ -19,7 +19,7 @@ export async function migratePg(pool: PgConnection, tables: Tables, options: { a
   try {
     // One lock for the database, not per record: two table sets in one schema share Celery's
     // sequences, and CREATE SEQUENCE IF NOT EXISTS races when run at once (#9).
-    const lockKey = LOCK_KEY;
+    const lockKey = MIGRATE_LOCK_KEY;
     await client.query("SELECT pg_advisory_lock(hashtext($1))", [lockKey]);
     try {
       const applied = await readApplied(client, tables, options.apply);

@@ -56,7 +56,7 @@ async function main(): Promise<void> {
   try {
     const before = new Date(Date.now() - 86_400_000).toISOString().replace("T", " ").replace("Z", "");
     const times = { ctid: [] as number[], key: [] as number[] };
-    let deleted = { ctid: 0, key: 0 };
+    const deleted = { ctid: 0, key: 0 };
     for (let i = 0; i < BATCHES; i++) {
       const order = i % 2 === 0 ? (["ctid", "key"] as const) : (["key", "ctid"] as const);
       for (const side of order) {

@@ -116,8 +116,8 @@ async function main(): Promise<void> {
     await dropAll();
     process.exit(130);
   };
-  process.once("SIGINT", interrupted);
-  process.once("SIGTERM", interrupted);
+  process.once("SIGINT", () => void interrupted());
+  process.once("SIGTERM", () => void interrupted());
   try {
     for (const dialect of args.dialects) {
       const tl = await emptyDatabase(dialect, "taskledger", "tl");

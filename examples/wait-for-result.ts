@@ -10,7 +10,7 @@ const receipt = new AsyncResult<number>(taskId, backend);
 
 // Worker (usually another process): run the job and record its life.
 const job = queue.shift()!;
-setTimeout(() => runTask(backend, job, ({ request }) => (request.args as number[])[0]! + (request.args as number[])[1]!), 50);
+setTimeout(() => void runTask(backend, job, ({ request }) => (request.args as number[])[0]! + (request.args as number[])[1]!), 50);
 
 // Client: wait for the outcome; a failure is rethrown, a timeout is a TimeoutError.
 const sum = await receipt.get({ timeout: 10_000 });

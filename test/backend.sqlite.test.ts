@@ -69,7 +69,7 @@ const harness: Harness = {
     }),
   awayableDatabase: async (label) => {
     const url = `sqlite:${dir.file(`${label}.db`)}`;
-    (await openBackend({ url })).close();
+    await (await openBackend({ url })).close();
     let release: (() => void) | undefined;
     return {
       url,

@@ -39,6 +39,8 @@ function prepare(value: unknown, path: string, ancestors: Set<object>, state: { 
     case "function":
     case "symbol":
       throw new EncodeError(path, `a ${typeof value} cannot be stored`);
+    case "object":
+      break;
   }
   if (value === null) return null;
   const object = value as object;

@@ -244,7 +244,7 @@ export function clientSuite(ctx: SuiteContext): void {
       const task = id();
       const outcome = runTask(b, { id: task }, (c) => new Promise((resolve, reject) => {
         c.signal.addEventListener("abort", () => reject(c.signal.reason));
-        setTimeout(() => new AsyncResult(task, other).revoke("stop now"), 100);
+        setTimeout(() => void new AsyncResult(task, other).revoke("stop now"), 100);
         setTimeout(resolve, 60_000).unref();
       }), { trackStarted: true, revokeCheckInterval: 120_000 });
       assert.deepEqual(await outcome, { taskId: task, status: states.REVOKED, ran: true });

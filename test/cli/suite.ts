@@ -55,7 +55,7 @@ export function cliSuite(harness: Harness, skip: string | false, options: { with
 
     it("migrate applies once and is idempotent; --check reports pending migrations with exit 1", async () => {
       const fresh = await harness.freshUrl("cli_migrate");
-      if (harness.dialect === "sqlite") (await openBackend({ url: fresh, migrate: false })).close();
+      if (harness.dialect === "sqlite") await (await openBackend({ url: fresh, migrate: false })).close();
       const pending = await cli(["--url", fresh, "--json", "migrate", "--check"]);
       assert.equal(pending.code, 1, pending.stderr);
       assert.deepEqual(JSON.parse(pending.stdout).pending, readMigrations(harness.dialect).map((m) => m.tag));

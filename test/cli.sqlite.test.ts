@@ -6,12 +6,15 @@ import type { Harness } from "./helpers/harness.js";
 import { tempDir } from "./helpers/sqlite.js";
 
 const dir = tempDir("cli");
+const RAW_COLUMNS = new Set(["result", "args", "kwargs", "children", "traceback"]);
 const harness = {
   dialect: "sqlite",
   freshUrl: async (label: string) => `sqlite:${dir.file(`${label}.db`)}`,
   setRaw: async (url: string, taskId: string, column: string, value: Buffer | string | number | null) => {
+    // The named column, checked against a list (it is spliced into the statement).
+    if (!RAW_COLUMNS.has(column)) throw new Error(`unknown column ${column}`);
     const db = new Database(url.replace(/^sqlite:/, ""));
-    db.prepare(`UPDATE celery_taskmeta SET ${column === "result" ? "result" : "traceback"} = ? WHERE task_id = ?`).run(value, taskId);
+    db.prepare(`UPDATE celery_taskmeta SET ${column} = ? WHERE task_id = ?`).run(value, taskId);
     db.close();
   },
   cleanup: async () => dir.remove(),

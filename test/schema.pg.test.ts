@@ -72,8 +72,13 @@ describe("PostgreSQL schema", { skip: await pgSkip() }, () => {
     await backend.markAsDone("tl-1", 1);
     const [{ id: next }] = (await queryDatabase<{ id: number }>(db.url, "INSERT INTO celery_taskmeta (id, task_id, status) VALUES (nextval('task_id_sequence'), 'celery-2', 'PENDING') RETURNING id")) as [{ id: number }];
     assert.ok(next > id, "Celery and taskledger draw from the same sequence");
+    assert.equal((await backend.getTaskMeta("tl-1")).status, states.SUCCESS);
     await queryDatabase(db.url, "INSERT INTO celery_tasksetmeta (id, taskset_id, result, date_done) VALUES (nextval('taskset_id_sequence'), 'g-celery', NULL, now())");
     await backend.saveGroup("g-tl", ["a"]);
+    const groups = await queryDatabase<{ id: number; taskset_id: string }>(db.url, "SELECT id, taskset_id FROM celery_tasksetmeta ORDER BY id");
+    assert.deepEqual(groups.map((g) => g.taskset_id), ["g-celery", "g-tl"], "taskledger's group row draws its id after Celery's, from the same sequence");
+    assert.ok(groups[1]!.id > groups[0]!.id);
+    assert.deepEqual((await backend.restoreGroup("g-tl"))?.results, ["a"]);
   });
 
   it("a hand-written INSERT without an id gets one from the sequence", async () => {

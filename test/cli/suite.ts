@@ -412,10 +412,22 @@ export function cliSuite(harness: Harness, skip: string | false, options: { with
       }
     });
 
-    it("two cleanups started together: one runs, the other is refused or serialized", async () => {
-      const [first, second] = await Promise.all([cli(["--url", url, "backend-cleanup"]), cli(["--url", url, "backend-cleanup"])]);
-      const codes = [first.code, second.code].sort();
-      assert.ok(codes[0] === 0 && (codes[1] === 0 || codes[1] === 3), `exit codes ${codes}`);
+    it("two cleanups at once contend for the lock: the second, started while the first holds it, is refused and the first deletes everything", async () => {
+      // Exit codes [0, 0] are what two runs without any lock give, so the test requires contention:
+      // the second starts only once the first is seen holding the lock, while it still runs (#16).
+      const { url: fresh, backend: b } = await expiredRows("cli_cleanup_contended", 20_000);
+      let firstDone = false;
+      // A separate process (in-process runs take turns), as two cron jobs would be.
+      const first = cli(["--url", fresh, "--json", "backend-cleanup", "--batch-size", "200"], { subprocess: true }).finally(() => (firstDone = true));
+      assert.ok(await lockHeld(b), "the first cleanup took the lock");
+      assert.equal(firstDone, false, "the first cleanup still runs (else raise the row count)");
+      const second = await cli(["--url", fresh, "backend-cleanup"]);
+      assert.equal(second.code, 3, `the second cleanup was not refused: ${second.stderr}`);
+      assert.match(second.stderr, /another backend-cleanup is running/);
+      const done = await first;
+      assert.equal(done.code, 0, done.stderr);
+      assert.equal(JSON.parse(done.stdout).tasks, 20_000);
+      assert.equal(await b.audit.count({}), 0);
     });
 
     it("passwords in URLs are masked in every line, on success and on every error path", async () => {
@@ -474,6 +486,8 @@ export function cliSuite(harness: Harness, skip: string | false, options: { with
         "self-reference": ["result", Buffer.from([0x80, 2, 0x5d, 0x71, 0, 0x68, 0, 0x61, 0x2e])],
         "deep-pickle": ["result", Buffer.concat([Buffer.from([0x80, 2]), Buffer.alloc(5000, 0x5d), Buffer.alloc(4999, 0x61), Buffer.from([0x2e])])],
         "deep-json": ["result", Buffer.from("[".repeat(5000) + "]".repeat(5000))],
+        // Not only result: setRaw writes the column it names (#16 item 6).
+        "bad-args": ["args", "{not json"],
         // SQLite keeps any storage class; PostgreSQL's bytea and text columns cannot hold these.
         ...(harness.dialect === "sqlite" ? { "text-result": ["result", "plain text"], "integer-result": ["result", 42], "blob-traceback": ["traceback", Buffer.from("tb")] } as Record<string, [string, Buffer | string | number]> : {}),
       };

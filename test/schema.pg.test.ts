@@ -46,7 +46,7 @@ describe("PostgreSQL schema", { skip: await pgSkip() }, () => {
     assert.deepEqual(sequences, [{ name: "task_id_sequence", type: "bigint" }, { name: "taskset_id_sequence", type: "bigint" }]);
     const indexes = await queryDatabase<{ indexname: string }>(db.url, "SELECT indexname FROM pg_indexes WHERE schemaname = 'public' AND tablename IN ('celery_taskmeta', 'celery_tasksetmeta') ORDER BY 1");
     assert.deepEqual(indexes.map((i) => i.indexname), [
-      "celery_taskmeta_hold_pkey", "celery_taskmeta_pkey", "celery_taskmeta_task_id_key", "celery_tasksetmeta_pkey", "celery_tasksetmeta_taskset_id_key",
+      "celery_taskmeta_pkey", "celery_taskmeta_task_id_key", "celery_tasksetmeta_pkey", "celery_tasksetmeta_taskset_id_key",
       "ix_celery_taskmeta_date_done",
       // #14's web view filters (migration 0004)
       "ix_celery_taskmeta_group_id_id", "ix_celery_taskmeta_name_id", "ix_celery_taskmeta_queue_id", "ix_celery_taskmeta_status_id", "ix_celery_taskmeta_task_id_pattern",

@@ -476,7 +476,7 @@ export function cliSuite(harness: Harness, skip: string | false, options: { with
       assert.equal(await backend.exists(bad), false);
     });
 
-    it("a row holding an object message, a cycle, a 5,000-deep value or a value of the wrong type is reported in place by list, export, list --jsonl and show, and the rest completes", async () => {
+    it("a row holding a cycle, a 5,000-deep value or a value of the wrong type is reported in place by list, export, list --jsonl and show; an object message reads as text; the rest completes", async () => {
       const fresh = await harness.freshUrl("cli_corrupt");
       const b = await openBackend({ url: fresh });
       opened.push(b);
@@ -495,8 +495,9 @@ export function cliSuite(harness: Harness, skip: string | false, options: { with
       await b.markAsDone("fine-before", 1);
       for (const [id, [column, value]] of Object.entries(bad)) await harness.setRaw(fresh, id, column, value);
       await b.markAsDone("fine-after", 2);
-      const ids = Object.keys(bad);
-      const every = [...ids, "fine-before", "fine-after"].sort();
+      // An exception whose message holds an object reads, its message as text (#9 items 4 and 16).
+      const ids = Object.keys(bad).filter((id) => id !== "object-message");
+      const every = [...ids, "object-message", "fine-before", "fine-after"].sort();
       const records = (text: string) => text.trim().split("\n").map((line) => JSON.parse(line) as { task_id: string; error: string | null; result: unknown });
       const checkRecords = (label: string, rows: { task_id: string; error: string | null; result: unknown }[]) => {
         assert.deepEqual(rows.map((r) => r.task_id).sort(), every, label);

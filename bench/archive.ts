@@ -78,11 +78,14 @@ async function main(): Promise<void> {
       await archSql.query(`CREATE TABLE IF NOT EXISTS "celery_taskmeta_archive_p${start.getUTCFullYear()}${String(start.getUTCMonth() + 1).padStart(2, "0")}"
         PARTITION OF celery_taskmeta_archive FOR VALUES FROM ('${naive(start)}') TO ('${naive(end)}')`);
       // Expiries spread over the month; date_done 30 days earlier, as the 30d rule files them.
-      await archSql.query(`INSERT INTO celery_taskmeta_archive (id, task_id, status, result, date_done, expires_at, archived_at)
+      await archSql.query(
+        `INSERT INTO celery_taskmeta_archive (id, task_id, status, result, date_done, expires_at, archived_at)
         SELECT $1::int + g, md5(($1::int + g)::text)::uuid::text, 'SUCCESS', '\\x7b7d'::bytea,
                $2::timestamp + (g * ($4::float / $3::int)) * interval '1 ms' - interval '30 days',
                $2::timestamp + (g * ($4::float / $3::int)) * interval '1 ms', $2::timestamp
-        FROM generate_series(0, $3::int - 1) AS g`, [m * perMonth, naive(start), perMonth, end.getTime() - start.getTime() - 1]);
+        FROM generate_series(0, $3::int - 1) AS g`,
+        [m * perMonth, naive(start), perMonth, end.getTime() - start.getTime() - 1],
+      );
       process.stderr.write(`filled archive month ${m + 1}/${MONTHS}\n`);
     }
     await archSql.query("VACUUM ANALYZE celery_taskmeta_archive");
@@ -94,10 +97,13 @@ async function main(): Promise<void> {
     const plainDb = await createPg("plain");
     const plain = await openBackend({ url: plainDb.url, resultExpires: "30d" });
     const plainSql = await client(plainDb.url);
-    await plainSql.query(`INSERT INTO celery_taskmeta (id, task_id, status, result, date_done, date_updated)
+    await plainSql.query(
+      `INSERT INTO celery_taskmeta (id, task_id, status, result, date_done, date_updated)
       SELECT g, md5(g::text)::uuid::text, 'SUCCESS', '\\x7b7d'::bytea,
              CASE WHEN g < $2 THEN now()::timestamp - interval '60 days' + g * interval '1 ms' ELSE now()::timestamp END, now()::timestamp
-      FROM generate_series(0, $1::int - 1) AS g`, [Math.min(ROWS, perMonth * 2), perMonth]);
+      FROM generate_series(0, $1::int - 1) AS g`,
+      [Math.min(ROWS, perMonth * 2), perMonth],
+    );
     await plainSql.query("SELECT setval('task_id_sequence', $1)", [ROWS + 1]);
     await plainSql.query("VACUUM ANALYZE celery_taskmeta");
 
@@ -115,17 +121,28 @@ async function main(): Promise<void> {
     const deleted = await plain.cleanup({ expires: "30d" });
     const deleteMs = performance.now() - t;
     const s2 = await w2.stop();
-    say(`| expire one month (${fmt(perMonth)} rows) | archive: partition drop | ${fmtAuto(dropMs)} ms (${fmt(expired.archiveExpired)} rows, ${expired.partitionsDropped} partition) | writer's longest stall ${fmtAuto(s1.maxGapMs)} ms |`);
-    say(`| | hot table: batched DELETE | ${fmtAuto(deleteMs)} ms (${fmt(deleted.tasks)} rows) | writer's longest stall ${fmtAuto(s2.maxGapMs)} ms |`);
-    say(`drop / batched delete time = ${(dropMs / deleteMs).toFixed(3)}x; drop ${dropMs < 1000 ? "<" : ">="} 1 s; writer stall ${s1.maxGapMs < 50 ? "<" : ">="} 50 ms`);
+    say(
+      `| expire one month (${fmt(perMonth)} rows) | archive: partition drop | ${fmtAuto(dropMs)} ms (${fmt(expired.archiveExpired)} rows, ${expired.partitionsDropped} partition) | writer's longest stall ${fmtAuto(s1.maxGapMs)} ms |`,
+    );
+    say(
+      `| | hot table: batched DELETE | ${fmtAuto(deleteMs)} ms (${fmt(deleted.tasks)} rows) | writer's longest stall ${fmtAuto(s2.maxGapMs)} ms |`,
+    );
+    say(
+      `drop / batched delete time = ${(dropMs / deleteMs).toFixed(3)}x; drop ${dropMs < 1000 ? "<" : ">="} 1 s; writer stall ${s1.maxGapMs < 50 ? "<" : ">="} 50 ms`,
+    );
 
     // --- 2. Reads: hot, archived, unknown, interleaved. ---
     const archivedIds = Array.from({ length: 1000 }, (_, i) => `${perMonth * 5 + i * 37}`);
-    const archivedTaskIds = (await archSql.query<{ task_id: string }>("SELECT task_id FROM celery_taskmeta_archive WHERE id = ANY($1::int[])", [archivedIds.map(Number)])).rows.map((r) => r.task_id);
+    const archivedTaskIds = (
+      await archSql.query<{ task_id: string }>("SELECT task_id FROM celery_taskmeta_archive WHERE id = ANY($1::int[])", [
+        archivedIds.map(Number),
+      ])
+    ).rows.map((r) => r.task_id);
     const times = { hot: [] as number[], archived: [] as number[], unknown: [] as number[] };
     for (let i = 0; i < READS; i++) {
       for (const kind of ["hot", "archived", "unknown"] as const) {
-        const id = kind === "hot" ? hotIds[i % hotIds.length]! : kind === "archived" ? archivedTaskIds[i % archivedTaskIds.length]! : `missing-${i}`;
+        const id =
+          kind === "hot" ? hotIds[i % hotIds.length]! : kind === "archived" ? archivedTaskIds[i % archivedTaskIds.length]! : `missing-${i}`;
         const started = performance.now();
         const meta = await arch.getTaskMeta(id);
         times[kind].push(performance.now() - started);
@@ -133,7 +150,9 @@ async function main(): Promise<void> {
       }
     }
     const hot = median(times.hot);
-    say(`| getTaskMeta (${fmt(READS)} each, interleaved) | hot ${fmtAuto(hot * 1000)} µs | archived ${fmtAuto(median(times.archived) * 1000)} µs (${(median(times.archived) / hot).toFixed(2)}x) | unknown ${fmtAuto(median(times.unknown) * 1000)} µs (${(median(times.unknown) / hot).toFixed(2)}x) |`);
+    say(
+      `| getTaskMeta (${fmt(READS)} each, interleaved) | hot ${fmtAuto(hot * 1000)} µs | archived ${fmtAuto(median(times.archived) * 1000)} µs (${(median(times.archived) / hot).toFixed(2)}x) | unknown ${fmtAuto(median(times.unknown) * 1000)} µs (${(median(times.unknown) / hot).toFixed(2)}x) |`,
+    );
 
     // --- 3. Move rate against batched deletion of the same shape. ---
     const moveDb = await createPg("move");
@@ -143,9 +162,12 @@ async function main(): Promise<void> {
     const deleter = await openBackend({ url: delDb.url, resultExpires: null });
     for (const url of [moveDb.url, delDb.url]) {
       const c = await client(url);
-      await c.query(`INSERT INTO celery_taskmeta (id, task_id, status, result, date_done, date_updated)
+      await c.query(
+        `INSERT INTO celery_taskmeta (id, task_id, status, result, date_done, date_updated)
         SELECT g, md5(g::text)::uuid::text, 'SUCCESS', '\\x7b7d'::bytea, now()::timestamp - interval '20 days' + g * interval '1 ms', now()::timestamp
-        FROM generate_series(1, $1::int) AS g`, [MOVE_ROWS]);
+        FROM generate_series(1, $1::int) AS g`,
+        [MOVE_ROWS],
+      );
       await c.query("SELECT setval('task_id_sequence', $1)", [MOVE_ROWS + 1]);
       await c.query("VACUUM ANALYZE celery_taskmeta");
       await c.end();
@@ -158,7 +180,9 @@ async function main(): Promise<void> {
     const delMs = performance.now() - t;
     const moveRate = (moved.archived * 1000) / moveMs;
     const delRate = (plainDeleted.tasks * 1000) / delMs;
-    say(`| move ${fmt(MOVE_ROWS)} rows into the archive | ${fmt(moveRate)} rows/s | batched delete ${fmt(delRate)} rows/s | ${(moveRate / delRate).toFixed(2)}x (target >= 0.5x) |`);
+    say(
+      `| move ${fmt(MOVE_ROWS)} rows into the archive | ${fmt(moveRate)} rows/s | batched delete ${fmt(delRate)} rows/s | ${(moveRate / delRate).toFixed(2)}x (target >= 0.5x) |`,
+    );
 
     clearInterval(rssTimer);
     say(`| memory | RSS at start ${fmt(startRss / 2 ** 20)} MB | peak ${fmt(peakRss / 2 ** 20)} MB |`);
@@ -169,7 +193,9 @@ async function main(): Promise<void> {
     clearInterval(rssTimer);
     await dropAll();
   }
-  process.stdout.write(`archive bench: ${fmt(ROWS)} archived rows over ${MONTHS} monthly partitions, ${fmt(MOVE_ROWS)} rows moved\n${lines.join("\n")}\n`);
+  process.stdout.write(
+    `archive bench: ${fmt(ROWS)} archived rows over ${MONTHS} monthly partitions, ${fmt(MOVE_ROWS)} rows moved\n${lines.join("\n")}\n`,
+  );
 }
 
 await main();

@@ -16,7 +16,8 @@ export type CeleryMode = "client" | "pooled";
 export function celeryUnavailable(): string | undefined {
   const probe = spawnSync(PYTHON, ["-c", "import celery, sqlalchemy, psycopg2"], { encoding: "utf8" });
   if (probe.error) return `${PYTHON} not found (${probe.error.message})`;
-  if (probe.status !== 0) return `${PYTHON} cannot import celery, sqlalchemy and psycopg2: apt-get install -y python3-celery python3-sqlalchemy python3-psycopg2`;
+  if (probe.status !== 0)
+    return `${PYTHON} cannot import celery, sqlalchemy and psycopg2: apt-get install -y python3-celery python3-sqlalchemy python3-psycopg2`;
   return undefined;
 }
 

@@ -39,12 +39,15 @@ async function filled(label: string): Promise<pg.Client> {
   const client = new pg.Client({ connectionString: db.url });
   await client.connect();
   // 90% of the rows expired (a year old, oldest first), the rest fresh; ids as Celery's uuids.
-  await client.query(`
+  await client.query(
+    `
     INSERT INTO celery_taskmeta (id, task_id, status, result, date_done, date_updated)
     SELECT g, md5(g::text)::uuid::text, 'SUCCESS', '\\x7b7d'::bytea,
            CASE WHEN g <= $1 * 0.9 THEN now()::timestamp - interval '365 days' + g * interval '1 ms' ELSE now()::timestamp END,
            now()::timestamp
-    FROM generate_series(1, $1::int) AS g`, [ROWS]);
+    FROM generate_series(1, $1::int) AS g`,
+    [ROWS],
+  );
   await client.query("SELECT setval('task_id_sequence', $1)", [ROWS]);
   await client.query("VACUUM ANALYZE celery_taskmeta");
   return client;
@@ -68,15 +71,17 @@ async function main(): Promise<void> {
       }
     }
     const ratio = median(times.key) / median(times.ctid);
-    process.stdout.write([
-      `cleanup batch by key vs by ctid: ${fmt(ROWS)} rows (90% expired), ${BATCHES} batches of ${fmt(BATCH)} each side, interleaved`,
-      `| statement | median ms per batch | min–max | rows deleted |`,
-      `|---|---|---|---|`,
-      `| by ctid (before #9) | ${fmtAuto(median(times.ctid))} | ${fmtAuto(Math.min(...times.ctid))}–${fmtAuto(Math.max(...times.ctid))} | ${fmt(deleted.ctid)} |`,
-      `| by id (now) | ${fmtAuto(median(times.key))} | ${fmtAuto(Math.min(...times.key))}–${fmtAuto(Math.max(...times.key))} | ${fmt(deleted.key)} |`,
-      `key / ctid = ${ratio.toFixed(2)}x (target <= 1.5x): ${ratio <= 1.5 ? "met" : "NOT met"}`,
-      "",
-    ].join("\n"));
+    process.stdout.write(
+      [
+        `cleanup batch by key vs by ctid: ${fmt(ROWS)} rows (90% expired), ${BATCHES} batches of ${fmt(BATCH)} each side, interleaved`,
+        `| statement | median ms per batch | min–max | rows deleted |`,
+        `|---|---|---|---|`,
+        `| by ctid (before #9) | ${fmtAuto(median(times.ctid))} | ${fmtAuto(Math.min(...times.ctid))}–${fmtAuto(Math.max(...times.ctid))} | ${fmt(deleted.ctid)} |`,
+        `| by id (now) | ${fmtAuto(median(times.key))} | ${fmtAuto(Math.min(...times.key))}–${fmtAuto(Math.max(...times.key))} | ${fmt(deleted.key)} |`,
+        `key / ctid = ${ratio.toFixed(2)}x (target <= 1.5x): ${ratio <= 1.5 ? "met" : "NOT met"}`,
+        "",
+      ].join("\n"),
+    );
   } finally {
     await ctidSide.end();
     await keySide.end();

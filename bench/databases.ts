@@ -10,7 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 
-export const PG_ADMIN_URL = process.env["TASKLEDGER_BENCH_PG_URL"] ?? process.env["TASKLEDGER_TEST_PG_URL"] ?? "postgres://postgres@127.0.0.1:5432/test";
+export const PG_ADMIN_URL =
+  process.env["TASKLEDGER_BENCH_PG_URL"] ?? process.env["TASKLEDGER_TEST_PG_URL"] ?? "postgres://postgres@127.0.0.1:5432/test";
 
 const runId = randomBytes(3).toString("hex");
 const pgNames = new Set<string>();
@@ -42,7 +43,11 @@ function describe(name: string): PgDatabase {
   const url = new URL(PG_ADMIN_URL);
   url.pathname = `/${name}`;
   const celery = new URL(url.toString());
-  return { name, url: url.toString(), celeryUrl: `db+postgresql://${celery.username ? `${celery.username}${celery.password ? `:${celery.password}` : ""}@` : ""}${celery.host}/${name}` };
+  return {
+    name,
+    url: url.toString(),
+    celeryUrl: `db+postgresql://${celery.username ? `${celery.username}${celery.password ? `:${celery.password}` : ""}@` : ""}${celery.host}/${name}`,
+  };
 }
 
 /** A new empty database. */
@@ -101,7 +106,9 @@ export function dropSqlite(db: SqliteDatabase): void {
 /** Drops every database this run created. */
 export async function dropAll(): Promise<void> {
   for (const name of [...pgNames]) {
-    await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch((error: unknown) => process.stderr.write(`could not drop ${name}: ${String(error)}\n`));
+    await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch((error: unknown) =>
+      process.stderr.write(`could not drop ${name}: ${String(error)}\n`),
+    );
     pgNames.delete(name);
   }
   if (sqliteDir) rmSync(sqliteDir, { recursive: true, force: true });

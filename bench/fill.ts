@@ -45,7 +45,7 @@ async function fillResult(): Promise<Buffer> {
     await backend.markAsDone("codec", FILL_VALUE);
     await backend.close();
     const db = new Database(file, { readonly: true });
-    fillBytes = (db.prepare("SELECT result FROM celery_taskmeta WHERE task_id = 'codec'").pluck().get() as Buffer);
+    fillBytes = db.prepare("SELECT result FROM celery_taskmeta WHERE task_id = 'codec'").pluck().get() as Buffer;
     db.close();
     return fillBytes;
   } finally {
@@ -67,12 +67,16 @@ export async function fillPg(url: string, kind: TableKind, shape: Shape, now = n
   await client.connect();
   try {
     await client.query("SET maintenance_work_mem = '512MB'");
-    const indexes = (await client.query<{ indexname: string; indexdef: string }>(
-      "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename = 'celery_taskmeta'",
-    )).rows;
-    const constraints = (await client.query<{ conname: string; def: string }>(
-      "SELECT conname, pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = 'celery_taskmeta'::regclass AND contype IN ('p', 'u')",
-    )).rows;
+    const indexes = (
+      await client.query<{ indexname: string; indexdef: string }>(
+        "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename = 'celery_taskmeta'",
+      )
+    ).rows;
+    const constraints = (
+      await client.query<{ conname: string; def: string }>(
+        "SELECT conname, pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = 'celery_taskmeta'::regclass AND contype IN ('p', 'u')",
+      )
+    ).rows;
     const plainIndexes = indexes.filter((i) => !constraints.some((c) => c.conname === i.indexname));
     for (const c of constraints) await client.query(`ALTER TABLE celery_taskmeta DROP CONSTRAINT ${c.conname}`);
     for (const i of plainIndexes) await client.query(`DROP INDEX ${i.indexname}`);
@@ -106,7 +110,9 @@ export async function fillSqlite(file: string, kind: TableKind, shape: Shape, no
     db.pragma("journal_mode = WAL");
     db.pragma("synchronous = OFF"); // this connection only: the load is redone if it fails
     db.pragma("cache_size = -1000000");
-    const indexes = db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'celery_taskmeta' AND sql IS NOT NULL").all() as { name: string; sql: string }[];
+    const indexes = db
+      .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'celery_taskmeta' AND sql IS NOT NULL")
+      .all() as { name: string; sql: string }[];
     for (const i of indexes) db.exec(`DROP INDEX ${i.name}`);
     const dateUpdated = kind === "taskledger" ? ", date_updated" : "";
     const hex = (bytes: number) => `lower(hex(randomblob(${bytes})))`;

@@ -27,12 +27,21 @@ export interface DbHandle {
 }
 
 function pgHandle(db: PgDatabase): DbHandle {
-  return { dialect: "postgresql", url: db.url, celeryUrl: db.celeryUrl, copy: async (label) => pgHandle(await copyPg(db, label)), drop: () => dropPg(db) };
+  return {
+    dialect: "postgresql",
+    url: db.url,
+    celeryUrl: db.celeryUrl,
+    copy: async (label) => pgHandle(await copyPg(db, label)),
+    drop: () => dropPg(db),
+  };
 }
 
 function sqliteHandle(db: SqliteDatabase): DbHandle {
   return {
-    dialect: "sqlite", url: db.url, celeryUrl: db.celeryUrl, file: db.file,
+    dialect: "sqlite",
+    url: db.url,
+    celeryUrl: db.celeryUrl,
+    file: db.file,
     copy: async (label) => sqliteHandle(copySqlite(db, label)),
     drop: async () => dropSqlite(db),
   };
@@ -112,7 +121,9 @@ export class Fixtures {
             await filler.close();
           }
         }
-        out.progress(`filled ${DIALECT_LABEL[dialect]} ${kind} template "${name}" (${describeShape(shape)}) in ${fmt((performance.now() - started) / 1000, 1)} s`);
+        out.progress(
+          `filled ${DIALECT_LABEL[dialect]} ${kind} template "${name}" (${describeShape(shape)}) in ${fmt((performance.now() - started) / 1000, 1)} s`,
+        );
         return handle;
       })();
       this.cache.set(key, template);

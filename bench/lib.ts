@@ -23,8 +23,15 @@ export function summarize(values: readonly number[]): Summary {
   const sorted = [...values].sort((a, b) => a - b);
   // The median of an even count is the mean of the middle two.
   const mid = sorted.length / 2;
-  const median = sorted.length === 0 ? Number.NaN : sorted.length % 2 === 1 ? sorted[Math.floor(mid)]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-  return { median, min: sorted[0] ?? Number.NaN, max: sorted[sorted.length - 1] ?? Number.NaN, p95: quantile(sorted, 0.95), n: sorted.length };
+  const median =
+    sorted.length === 0 ? Number.NaN : sorted.length % 2 === 1 ? sorted[Math.floor(mid)]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return {
+    median,
+    min: sorted[0] ?? Number.NaN,
+    max: sorted[sorted.length - 1] ?? Number.NaN,
+    p95: quantile(sorted, 0.95),
+    n: sorted.length,
+  };
 }
 
 export interface Contender {
@@ -37,7 +44,11 @@ export interface Contender {
  * Runs every contender once untimed (warm-up: JIT, prepared statements, pools, caches), then
  * `rounds` timed rounds, the order reversed every other round: A B C, C B A, A B C, ...
  */
-export async function interleave(rounds: number, contenders: readonly Contender[], options: { warmup?: boolean } = {}): Promise<Map<string, number[]>> {
+export async function interleave(
+  rounds: number,
+  contenders: readonly Contender[],
+  options: { warmup?: boolean } = {},
+): Promise<Map<string, number[]>> {
   if (options.warmup !== false) for (const c of contenders) await c.round(-1);
   const results = new Map(contenders.map((c) => [c.name, [] as number[]]));
   for (let r = 0; r < rounds; r++) {
@@ -124,7 +135,9 @@ export function printTable(options: {
   const refMedian = ref ? summarize(ref.values).median : Number.NaN;
   const extra = options.extraHeaders ?? [];
   out.print(`\n#### ${options.title}\n`);
-  out.print(`| contender | median | min–max | ${extra.map((h) => `${h} | `).join("")}${options.ratioColumn?.header ?? "taskledger vs this"} |`);
+  out.print(
+    `| contender | median | min–max | ${extra.map((h) => `${h} | `).join("")}${options.ratioColumn?.header ?? "taskledger vs this"} |`,
+  );
   out.print(`|---|---|---|${extra.map(() => "---|").join("")}---|`);
   for (const row of options.rows) {
     const s = summarize(row.values);
@@ -175,7 +188,8 @@ export function printTargets(): void {
   out.print("\n## Targets\n");
   out.print("| scenario | target | measured | result |");
   out.print("|---|---|---|---|");
-  for (const t of targets) out.print(`| ${t.scenario} | ${t.target} | ${t.measured} | ${t.met === null ? "not measured" : t.met ? "met" : "**missed**"} |`);
+  for (const t of targets)
+    out.print(`| ${t.scenario} | ${t.target} | ${t.measured} | ${t.met === null ? "not measured" : t.met ? "met" : "**missed**"} |`);
   const met = targets.filter((t) => t.met === true).length;
   const missed = targets.filter((t) => t.met === false).length;
   out.print(`\n${met} met, ${missed} missed, ${targets.length - met - missed} not measured.`);

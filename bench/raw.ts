@@ -66,7 +66,11 @@ export async function rawPg(url: string): Promise<RawDriver> {
     },
     async storeExact(taskId, value) {
       const now = naiveNow();
-      await client.query({ name: "raw_store_exact", text: EXACT.taskStore, values: [taskId, "SUCCESS", encode(value), now, null, null, null, null, null, null, null, null, null, null, now, false, true] });
+      await client.query({
+        name: "raw_store_exact",
+        text: EXACT.taskStore,
+        values: [taskId, "SUCCESS", encode(value), now, null, null, null, null, null, null, null, null, null, null, now, false, true],
+      });
     },
     async storeManyExact(items) {
       const now = naiveNow();
@@ -75,17 +79,43 @@ export async function rawPg(url: string): Promise<RawDriver> {
       const r = await client.query({
         name: "raw_store_many_exact",
         text: EXACT.taskStoreMany,
-        values: [items.map((i) => i.taskId), new Array(n).fill("SUCCESS"), items.map((i) => encode(i.value)), new Array(n).fill(now), nulls(), nulls(), nulls(), nulls(), nulls(), nulls(), nulls(), nulls(), nulls(), nulls(), new Array(n).fill(now), false, true],
+        values: [
+          items.map((i) => i.taskId),
+          new Array(n).fill("SUCCESS"),
+          items.map((i) => encode(i.value)),
+          new Array(n).fill(now),
+          nulls(),
+          nulls(),
+          nulls(),
+          nulls(),
+          nulls(),
+          nulls(),
+          nulls(),
+          nulls(),
+          nulls(),
+          nulls(),
+          new Array(n).fill(now),
+          false,
+          true,
+        ],
       });
       return r.rows[0].written;
     },
     async read(taskId) {
-      const { rows } = await client.query({ name: "raw_read", text: `SELECT ${COLUMNS} FROM celery_taskmeta WHERE task_id = $1`, values: [taskId] });
+      const { rows } = await client.query({
+        name: "raw_read",
+        text: `SELECT ${COLUMNS} FROM celery_taskmeta WHERE task_id = $1`,
+        values: [taskId],
+      });
       const row = rows[0];
       return row ? { ...row, result: decode(row.result) } : undefined;
     },
     async readMany(taskIds) {
-      const { rows } = await client.query({ name: "raw_read_many", text: `SELECT ${COLUMNS} FROM celery_taskmeta WHERE task_id = ANY($1::varchar[])`, values: [taskIds] });
+      const { rows } = await client.query({
+        name: "raw_read_many",
+        text: `SELECT ${COLUMNS} FROM celery_taskmeta WHERE task_id = ANY($1::varchar[])`,
+        values: [taskIds],
+      });
       return new Map(rows.map((row) => [row.task_id as string, { ...row, result: decode(row.result) }]));
     },
     async storeMany(items) {

@@ -27,7 +27,21 @@ import { triggers } from "./scenarios/triggers.js";
 import { wakeup } from "./scenarios/wakeup.js";
 import { web } from "./scenarios/web.js";
 
-const SCENARIOS: Scenario[] = [storeOne, storeConcurrent, storeBatch, appPool, readOne, readMany, joinGroup, wakeup, triggers, readLatency, cleanup, memory, web];
+const SCENARIOS: Scenario[] = [
+  storeOne,
+  storeConcurrent,
+  storeBatch,
+  appPool,
+  readOne,
+  readMany,
+  joinGroup,
+  wakeup,
+  triggers,
+  readLatency,
+  cleanup,
+  memory,
+  web,
+];
 
 interface Args {
   quick: boolean;
@@ -48,18 +62,34 @@ function parseArgs(argv: string[]): Args {
     };
     if (arg === "--quick") args.quick = true;
     else if (arg === "--no-celery") args.celery = false;
-    else if (arg === "--only") args.only = new Set(value().split(",").map((s) => s.trim()).filter(Boolean));
+    else if (arg === "--only")
+      args.only = new Set(
+        value()
+          .split(",")
+          .map((s) => s.trim())
+          .filter(Boolean),
+      );
     else if (arg === "--dialect") {
       const d = value();
-      args.dialects = d === "pg" || d === "postgresql" ? ["postgresql"] : d === "sqlite" ? ["sqlite"] : (() => { throw new Error(`--dialect pg|sqlite, not ${d}`); })();
+      args.dialects =
+        d === "pg" || d === "postgresql"
+          ? ["postgresql"]
+          : d === "sqlite"
+            ? ["sqlite"]
+            : (() => {
+                throw new Error(`--dialect pg|sqlite, not ${d}`);
+              })();
     } else if (arg === "--out") args.outFile = value();
     else if (arg === "--help" || arg === "-h") {
-      process.stdout.write(`npm run bench -- [--quick] [--no-celery] [--only ${SCENARIOS.map((s) => s.name).join(",")}] [--dialect pg|sqlite] [--out file.md]\n`);
+      process.stdout.write(
+        `npm run bench -- [--quick] [--no-celery] [--only ${SCENARIOS.map((s) => s.name).join(",")}] [--dialect pg|sqlite] [--out file.md]\n`,
+      );
       process.exit(0);
     } else throw new Error(`unknown argument ${arg}`);
   }
   for (const name of args.only ?? []) {
-    if (!SCENARIOS.some((s) => s.name === name)) throw new Error(`unknown scenario ${name}; known: ${SCENARIOS.map((s) => s.name).join(", ")}`);
+    if (!SCENARIOS.some((s) => s.name === name))
+      throw new Error(`unknown scenario ${name}; known: ${SCENARIOS.map((s) => s.name).join(", ")}`);
   }
   return args;
 }
@@ -70,14 +100,16 @@ function memTotal(): string {
 }
 
 function load(): string {
-  return loadavg().map((l) => l.toFixed(2)).join(", ");
+  return loadavg()
+    .map((l) => l.toFixed(2))
+    .join(", ");
 }
 
 async function machine(args: Args, celeryInfo: Record<string, unknown> | undefined): Promise<void> {
   const settings = await pgAdminQuery<{ name: string; setting: string; unit: string | null }>(
     "SELECT name, setting, unit FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'shared_buffers', 'wal_level', 'max_wal_size') ORDER BY name",
   );
-  const [{ version }] = await pgAdminQuery<{ version: string }>("SELECT version()") as [{ version: string }];
+  const [{ version }] = (await pgAdminQuery<{ version: string }>("SELECT version()")) as [{ version: string }];
   const memory = new Database(":memory:");
   const sqliteVersion = (memory.prepare("SELECT sqlite_version() AS v").get() as { v: string }).v;
   memory.close();
@@ -86,11 +118,18 @@ async function machine(args: Args, celeryInfo: Record<string, unknown> | undefin
   out.print("## Machine and software\n");
   out.print(`- CPU: ${cpu.length} cores (${cpu[0]?.model.trim() ?? "unknown"}); memory ${memTotal()} (/proc/meminfo)`);
   out.print(`- Load average at start: ${load()}`);
-  out.print(`- PostgreSQL: ${version.split(",")[0]} at ${host.host}; ${settings.map((s) => `${s.name}=${s.setting}${s.unit ? ` (${s.unit})` : ""}`).join(", ")}`);
+  out.print(
+    `- PostgreSQL: ${version.split(",")[0]} at ${host.host}; ${settings.map((s) => `${s.name}=${s.setting}${s.unit ? ` (${s.unit})` : ""}`).join(", ")}`,
+  );
   out.print(`- SQLite ${sqliteVersion} via better-sqlite3; files in the OS temp directory, WAL, synchronous=NORMAL (taskledger's setting)`);
   out.print(`- Node ${process.version}`);
-  if (celeryInfo) out.print(`- Celery ${String(celeryInfo["celery"])}, SQLAlchemy ${String(celeryInfo["sqlalchemy"])}, Python ${String(celeryInfo["python"])} (psycopg2; Python's SQLite ${String(celeryInfo["sqlite_library"] ?? "?")})`);
-  out.print(`- Mode: ${args.quick ? "quick (fewer rounds and operations; big tables scaled down by 10: 110k rows for cleanup-most, 1M for the 1% cleanup and read latency)" : "full"}`);
+  if (celeryInfo)
+    out.print(
+      `- Celery ${String(celeryInfo["celery"])}, SQLAlchemy ${String(celeryInfo["sqlalchemy"])}, Python ${String(celeryInfo["python"])} (psycopg2; Python's SQLite ${String(celeryInfo["sqlite_library"] ?? "?")})`,
+    );
+  out.print(
+    `- Mode: ${args.quick ? "quick (fewer rounds and operations; big tables scaled down by 10: 110k rows for cleanup-most, 1M for the 1% cleanup and read latency)" : "full"}`,
+  );
 }
 
 async function main(): Promise<void> {
@@ -146,7 +185,9 @@ async function main(): Promise<void> {
         } catch (error) {
           out.print(`\n**Filling the big tables failed:** ${String(error).split("\n")[0]}`); // the scenarios needing them fail below
         }
-        out.print(`\n(Big tables for the scenarios below: ${unique.length} filled with server-side SQL in ${fmt((performance.now() - fillStarted) / 1000)} s, before any of them ran.)`);
+        out.print(
+          `\n(Big tables for the scenarios below: ${unique.length} filled with server-side SQL in ${fmt((performance.now() - fillStarted) / 1000)} s, before any of them ran.)`,
+        );
       }
       const scenarioStarted = performance.now();
       out.print(`\n### ${scenario.title}`);
@@ -154,7 +195,12 @@ async function main(): Promise<void> {
       try {
         await scenario.run(ctx);
       } catch (error) {
-        out.print(`\n**${scenario.name} failed:** ${String((error as Error).stack ?? error).split("\n").slice(0, 4).join(" ")}`);
+        out.print(
+          `\n**${scenario.name} failed:** ${String((error as Error).stack ?? error)
+            .split("\n")
+            .slice(0, 4)
+            .join(" ")}`,
+        );
       }
       process.stderr.write(`  (${scenario.name} took ${fmt((performance.now() - scenarioStarted) / 1000, 1)} s)\n`);
     }

@@ -27,8 +27,32 @@ export interface Plan {
 
 export function makePlan(quick: boolean): Plan {
   return quick
-    ? { rounds: 3, ops: 300, celeryPooledOps: 100, celeryClientOps: 20, concurrentOps: 800, batchSize: 10_000, manySize: 1_000, wakeSamples: 30, celeryWakeSamples: 8, latencyReads: 400, cleanupRounds: { most: 2, onePct: 1 } }
-    : { rounds: 7, ops: 2_000, celeryPooledOps: 300, celeryClientOps: 60, concurrentOps: 4_000, batchSize: 10_000, manySize: 1_000, wakeSamples: 300, celeryWakeSamples: 40, latencyReads: 2_000, cleanupRounds: { most: 3, onePct: 2 } };
+    ? {
+        rounds: 3,
+        ops: 300,
+        celeryPooledOps: 100,
+        celeryClientOps: 20,
+        concurrentOps: 800,
+        batchSize: 10_000,
+        manySize: 1_000,
+        wakeSamples: 30,
+        celeryWakeSamples: 8,
+        latencyReads: 400,
+        cleanupRounds: { most: 2, onePct: 1 },
+      }
+    : {
+        rounds: 7,
+        ops: 2_000,
+        celeryPooledOps: 300,
+        celeryClientOps: 60,
+        concurrentOps: 4_000,
+        batchSize: 10_000,
+        manySize: 1_000,
+        wakeSamples: 300,
+        celeryWakeSamples: 40,
+        latencyReads: 2_000,
+        cleanupRounds: { most: 3, onePct: 2 },
+      };
 }
 
 /** One dialect's databases for the small scenarios. */

@@ -4,7 +4,10 @@ const backend = await openBackend({ url: process.env["TASKLEDGER_URL"], resultEx
 const request = { name: "reports.generate", args: [42], kwargs: { format: "pdf" }, worker: "w1", queue: "reports" };
 await backend.markAsStarted("r-42", { pid: process.pid }, { request }); // also markAsDone / markAsFailure / markAsRetry / markAsRevoked
 await backend.storeResult("r-42", { pages: 12 }, states.SUCCESS, { request, traceback: null });
-const finished = [{ id: "r-43", value: 1 }, { id: "r-44", value: 2 }];
+const finished = [
+  { id: "r-43", value: 1 },
+  { id: "r-44", value: 2 },
+];
 await backend.storeMany(finished.map((r) => ({ taskId: r.id, status: states.SUCCESS, result: r.value }))); // one statement
 
 const meta = await backend.getTaskMeta("r-42"); // { status, result, traceback, dateDone, name, args, kwargs, worker, ... }

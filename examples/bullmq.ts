@@ -9,13 +9,21 @@ const name = `reports-${randomUUID()}`; // one queue per run keeps the example r
 const backend = await openBackend({ url: process.env["TASKLEDGER_URL"], resultExtended: true });
 const queue = new Queue(name, { connection });
 
-const worker = new Worker(name, async (job) => {
-  const outcome = await runTask(backend, { id: job.id!, name: job.name, args: [job.data], retries: job.attemptsMade, queue: name }, (ctx) => {
-    if (job.attemptsMade === 0) ctx.retry({ reason: new Error("renderer busy") }); // BullMQ tries again
-    return { pages: job.data.pages };
-  });
-  if (outcome.status === "RETRY" || outcome.status === "FAILURE") throw outcome.error;
-}, { connection });
+const worker = new Worker(
+  name,
+  async (job) => {
+    const outcome = await runTask(
+      backend,
+      { id: job.id!, name: job.name, args: [job.data], retries: job.attemptsMade, queue: name },
+      (ctx) => {
+        if (job.attemptsMade === 0) ctx.retry({ reason: new Error("renderer busy") }); // BullMQ tries again
+        return { pages: job.data.pages };
+      },
+    );
+    if (outcome.status === "RETRY" || outcome.status === "FAILURE") throw outcome.error;
+  },
+  { connection },
+);
 
 // Producer: the receipt is an AsyncResult for the job's own id.
 const taskId = randomUUID();

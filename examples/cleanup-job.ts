@@ -15,7 +15,9 @@ const backend = await openBackend({
     onError: (error) => console.error(`cleanup failed, trying again at the next tick: ${error.message}`),
   },
 });
-const server = createServer((req, res) => void backend.getTaskMeta(req.url!.slice(1)).then((meta) => res.end(JSON.stringify(meta)))).listen(0);
+const server = createServer((req, res) => void backend.getTaskMeta(req.url!.slice(1)).then((meta) => res.end(JSON.stringify(meta)))).listen(
+  0,
+);
 
 async function shutdown() {
   server.close();

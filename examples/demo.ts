@@ -14,15 +14,32 @@ console.log(`taskledger demo on ${backend.url}\n`);
 try {
   // Worker side: the broker delivered two tasks; their outcomes go to the second mailbox.
   const addId = randomUUID();
-  await runTask(backend, { id: addId, name: "math.add", args: [2, 3], worker: "demo@localhost", queue: "default" }, ({ request }) => {
-    const [a, b] = request.args as number[];
-    return a! + b!;
-  }, { trackStarted: true });
+  await runTask(
+    backend,
+    { id: addId, name: "math.add", args: [2, 3], worker: "demo@localhost", queue: "default" },
+    ({ request }) => {
+      const [a, b] = request.args as number[];
+      return a! + b!;
+    },
+    { trackStarted: true },
+  );
   const reportId = randomUUID();
-  await runTask(backend, { id: reportId, name: "reports.parse", kwargs: { file: "q3.json" }, worker: "demo@localhost", queue: "reports" }, () => JSON.parse("{ not json"));
+  await runTask(
+    backend,
+    { id: reportId, name: "reports.parse", kwargs: { file: "q3.json" }, worker: "demo@localhost", queue: "reports" },
+    () => JSON.parse("{ not json"),
+  );
   // Results from last week, which resultExpires (1 day) no longer keeps.
   const lastWeek = new Date(Date.now() - 7 * 86_400_000);
-  await backend.storeMany(Array.from({ length: 3 }, (_, i) => ({ taskId: randomUUID(), status: states.SUCCESS, result: i, request: { name: "old.task", worker: "demo@localhost" } })), { now: lastWeek });
+  await backend.storeMany(
+    Array.from({ length: 3 }, (_, i) => ({
+      taskId: randomUUID(),
+      status: states.SUCCESS,
+      result: i,
+      request: { name: "old.task", worker: "demo@localhost" },
+    })),
+    { now: lastWeek },
+  );
 
   // Client side, any time later: ask the store what happened.
   const done = await backend.getTaskMeta(addId);

@@ -26,8 +26,12 @@ db.transaction((tx) => {
 });
 
 console.log(await receipt.get({ timeout: 10_000 })); // { total: 42 }
-const row = db.select({ total: orders.total, status: task.status, result: task.result, doneAt: task.dateDone })
-  .from(orders).innerJoin(task, eq(task.taskId, orders.id)).where(eq(orders.id, taskId)).get();
+const row = db
+  .select({ total: orders.total, status: task.status, result: task.result, doneAt: task.dateDone })
+  .from(orders)
+  .innerJoin(task, eq(task.taskId, orders.id))
+  .where(eq(orders.id, taskId))
+  .get();
 console.log(row!.total, row!.status, row!.result, row!.doneAt instanceof Date); // 42 SUCCESS { total: 42 } true
 
 await backend.close(); // the connection stays open: it is the application's

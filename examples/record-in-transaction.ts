@@ -26,8 +26,11 @@ await db.transaction(async (tx) => {
 
 // The client: wait, then join the application's rows to their results in one drizzle query.
 console.log(await receipt.get({ timeout: 10_000 })); // { total: 42 }
-const [row] = await db.select({ total: orders.total, status: task.status, result: task.result, doneAt: task.dateDone })
-  .from(orders).innerJoin(task, eq(task.taskId, orders.id)).where(eq(orders.id, taskId));
+const [row] = await db
+  .select({ total: orders.total, status: task.status, result: task.result, doneAt: task.dateDone })
+  .from(orders)
+  .innerJoin(task, eq(task.taskId, orders.id))
+  .where(eq(orders.id, taskId));
 console.log(row!.total, row!.status, row!.result, row!.doneAt instanceof Date); // 42 SUCCESS { total: 42 } true
 
 await backend.close(); // the pool stays open: it is the application's

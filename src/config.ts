@@ -115,7 +115,12 @@ export interface ResolvedOptions {
 }
 
 const UNITS_MS: Record<string, number> = {
-  ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000,
+  ms: 1,
+  s: 1_000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
 };
 
 /** Parses a duration; bare numbers (and numeric strings) are milliseconds. */
@@ -131,7 +136,11 @@ export function parseDuration(value: Duration, option = "duration"): number {
   if (text === "") rest = "x";
   while (rest.length > 0) {
     const match = part.exec(rest);
-    if (!match) throw new ConfigError(option, `cannot read duration "${value}"; use e.g. 500ms, 30s, 15m, 36h, 7d, 1h30m, or a number of milliseconds`);
+    if (!match)
+      throw new ConfigError(
+        option,
+        `cannot read duration "${value}"; use e.g. 500ms, 30s, 15m, 36h, 7d, 1h30m, or a number of milliseconds`,
+      );
     total += Number(match[1]) * UNITS_MS[(match[2] ?? "ms").toLowerCase()]!;
     rest = rest.slice(match[0].length).trimStart();
   }
@@ -158,13 +167,15 @@ const URL_TOKEN = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s"'`<>]*)/gi;
  * `&sslpassword=`). Used on every line the CLI prints and in every URL an error message carries.
  */
 export function maskUrl(text: string): string {
-  return text.replace(URL_TOKEN, (_whole, scheme: string, rest: string) => {
-    const at = rest.lastIndexOf("@");
-    const colon = rest.indexOf(":");
-    let masked = rest;
-    if (at > 0 && colon >= 0 && colon < at) masked = `${rest.slice(0, colon)}:***${rest.slice(at)}`;
-    return scheme + masked;
-  }).replace(/[?&;][^=&;?#\s"'`<>]*=[^&;#\s"'`<>]*/g, maskSecretParams);
+  return text
+    .replace(URL_TOKEN, (_whole, scheme: string, rest: string) => {
+      const at = rest.lastIndexOf("@");
+      const colon = rest.indexOf(":");
+      let masked = rest;
+      if (at > 0 && colon >= 0 && colon < at) masked = `${rest.slice(0, colon)}:***${rest.slice(at)}`;
+      return scheme + masked;
+    })
+    .replace(/[?&;][^=&;?#\s"'`<>]*=[^&;#\s"'`<>]*/g, maskSecretParams);
 }
 
 /** Masks the values of password-like `name=value` query parameters (`?`, `&` or `;` separated). */
@@ -175,7 +186,8 @@ function maskSecretParams(text: string): string {
 }
 
 /** libpq's key/value connection keywords (`host=db password=…`), which taskledger does not take. */
-const LIBPQ_KEYWORDS = /(?:^|\s)(?:host|hostaddr|port|dbname|user|password|passfile|sslmode|sslpassword|sslcert|sslkey|sslrootcert|connect_timeout|application_name|options|service|target_session_attrs)\s*=/i;
+const LIBPQ_KEYWORDS =
+  /(?:^|\s)(?:host|hostaddr|port|dbname|user|password|passfile|sslmode|sslpassword|sslcert|sslkey|sslrootcert|connect_timeout|application_name|options|service|target_session_attrs)\s*=/i;
 
 /**
  * The secrets a database URL (or a libpq key/value string) carries, raw and percent-decoded:
@@ -222,7 +234,10 @@ export function parseDatabaseUrl(raw: string): DatabaseTarget {
   // A libpq key/value string would otherwise be taken as a SQLite file name and echoed with its
   // password in "no SQLite database at …" (#9); it is refused without repeating any of it.
   if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(text) && LIBPQ_KEYWORDS.test(text)) {
-    throw new InvalidUrlError("<libpq key/value string, not shown>", "libpq key/value connection strings (host=… password=…) are not supported; write it as a URL: postgres://user:password@host:5432/dbname");
+    throw new InvalidUrlError(
+      "<libpq key/value string, not shown>",
+      "libpq key/value connection strings (host=… password=…) are not supported; write it as a URL: postgres://user:password@host:5432/dbname",
+    );
   }
   const withoutDb = text.replace(/^db\+/i, "");
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(withoutDb)?.[1]?.toLowerCase();
@@ -256,7 +271,11 @@ export function parseDatabaseUrl(raw: string): DatabaseTarget {
 }
 
 function sqlite(file: string): DatabaseTarget {
-  return { dialect: "sqlite", file: file === ":memory:" ? file : resolve(file), display: file === ":memory:" ? "sqlite::memory:" : `sqlite:${file}` };
+  return {
+    dialect: "sqlite",
+    file: file === ":memory:" ? file : resolve(file),
+    display: file === ":memory:" ? "sqlite::memory:" : `sqlite:${file}`,
+  };
 }
 
 function bad(masked: string, reason: string): never {
@@ -276,7 +295,8 @@ export function resolveOptions(options: BackendOptions = {}): ResolvedOptions {
   const poolSize = options.poolSize ?? POOL_SIZE_DEFAULT;
   if (!Number.isInteger(poolSize) || poolSize < 1) throw new ConfigError("poolSize", `expected a positive integer, got ${poolSize}`);
   const busyTimeoutMs = parseDuration(options.busyTimeoutMs ?? SQLITE_BUSY_TIMEOUT_DEFAULT_MS, "busyTimeoutMs");
-  if (!Number.isInteger(busyTimeoutMs)) throw new ConfigError("busyTimeoutMs", `expected a whole number of milliseconds, got ${busyTimeoutMs}`);
+  if (!Number.isInteger(busyTimeoutMs))
+    throw new ConfigError("busyTimeoutMs", `expected a whole number of milliseconds, got ${busyTimeoutMs}`);
   return {
     target,
     resultExpiresMs: resolveExpires(options.resultExpires, "resultExpires"),
@@ -318,7 +338,6 @@ function resolveHistory(value: unknown): boolean | undefined {
   throw new ConfigError("history", `expected true or false, got ${JSON.stringify(value)}`);
 }
 
-
 function resolveRetry(retry: BackendOptions["retry"], budget: Duration | undefined): RetryOptions {
   const budgetMs = budget === undefined ? RETRY_DEFAULTS.budgetMs : parseDuration(budget, "retryBudget");
   if (retry === false) return { ...RETRY_DEFAULTS, budgetMs: 0, maxRetries: 0 };
@@ -329,9 +348,11 @@ function resolveRetry(retry: BackendOptions["retry"], budget: Duration | undefin
     maxDelayMs: retry?.maxDelayMs === undefined ? RETRY_DEFAULTS.maxDelayMs : parseDuration(retry.maxDelayMs, "retry.maxDelayMs"),
   };
   for (const key of ["budgetMs", "baseDelayMs", "maxDelayMs"] as const) {
-    if (!Number.isFinite(merged[key]) || merged[key] < 0) throw new ConfigError(key === "budgetMs" ? "retryBudget" : `retry.${key}`, `expected a non-negative number, got ${merged[key]}`);
+    if (!Number.isFinite(merged[key]) || merged[key] < 0)
+      throw new ConfigError(key === "budgetMs" ? "retryBudget" : `retry.${key}`, `expected a non-negative number, got ${merged[key]}`);
   }
   const max = merged.maxRetries;
-  if (max !== null && (!Number.isFinite(max) || max < 0)) throw new ConfigError("retry.maxRetries", `expected a non-negative number or null, got ${max}`);
+  if (max !== null && (!Number.isFinite(max) || max < 0))
+    throw new ConfigError("retry.maxRetries", `expected a non-negative number or null, got ${max}`);
   return merged;
 }

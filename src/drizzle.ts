@@ -39,7 +39,13 @@ export async function migrate(options: MigrateOptions): Promise<MigrationStatus>
   });
   const driver = openOnConnection(options.client, tables);
   try {
-    return await withRetry(RETRY_DEFAULTS, (e) => driver.isTransient(e), "migrate", dialect, () => driver.migrate());
+    return await withRetry(
+      RETRY_DEFAULTS,
+      (e) => driver.isTransient(e),
+      "migrate",
+      dialect,
+      () => driver.migrate(),
+    );
   } finally {
     await driver.close(); // the application's connection stays open: the driver only borrowed it
   }

@@ -27,7 +27,10 @@ export class InvalidUrlError extends ConfigError {
     readonly maskedUrl: string,
     reason: string,
   ) {
-    super("url", `${reason} (got "${maskedUrl}"). Use sqlite:<path>, a file path, :memory:, postgres://… or Celery's db+sqlite:///… / db+postgresql://…`);
+    super(
+      "url",
+      `${reason} (got "${maskedUrl}"). Use sqlite:<path>, a file path, :memory:, postgres://… or Celery's db+sqlite:///… / db+postgresql://…`,
+    );
   }
 }
 
@@ -50,14 +53,20 @@ export class InvalidClientError extends ConfigError {
 export class NotInTransactionError extends TaskledgerError {
   override name = "NotInTransactionError";
   constructor(reason: string) {
-    super(`${reason}: backend.inTransaction(tx) records inside a transaction you opened. Run BEGIN on the client first (or use db.transaction(tx => …)) and call it before COMMIT; outside a transaction use the backend's own methods.`);
+    super(
+      `${reason}: backend.inTransaction(tx) records inside a transaction you opened. Run BEGIN on the client first (or use db.transaction(tx => …)) and call it before COMMIT; outside a transaction use the backend's own methods.`,
+    );
   }
 }
 
 /** Thrown when a task id or group id is empty or longer than its column (155 characters). */
 export class InvalidIdError extends TaskledgerError {
   override name = "InvalidIdError";
-  constructor(readonly kind: "task" | "group", readonly id: unknown, reason: string) {
+  constructor(
+    readonly kind: "task" | "group",
+    readonly id: unknown,
+    reason: string,
+  ) {
     super(`invalid ${kind} id ${JSON.stringify(String(id).slice(0, 40))}: ${reason}`);
   }
 }
@@ -70,7 +79,9 @@ export class EncodeError extends TaskledgerError {
     readonly path: string,
     reason: string,
   ) {
-    super(`cannot encode value at ${path}: ${reason}. Convert it to plain JSON data (objects, arrays, strings, numbers, booleans, null, Date, Uint8Array, bigint) first.`);
+    super(
+      `cannot encode value at ${path}: ${reason}. Convert it to plain JSON data (objects, arrays, strings, numbers, booleans, null, Date, Uint8Array, bigint) first.`,
+    );
   }
 }
 
@@ -82,7 +93,9 @@ export class CorruptValueError extends TaskledgerError {
     readonly column: string,
     reason: string,
   ) {
-    super(`stored ${column} of task ${taskId} cannot be decoded: ${reason}. Inspect the row with \`taskledger show ${taskId}\` or forget it.`);
+    super(
+      `stored ${column} of task ${taskId} cannot be decoded: ${reason}. Inspect the row with \`taskledger show ${taskId}\` or forget it.`,
+    );
   }
 }
 
@@ -140,8 +153,14 @@ export class MigrationError extends TaskledgerError {
  */
 export class MissingTablesError extends MigrationError {
   override name = "MissingTablesError";
-  constructor(readonly table: string, options?: { cause: unknown }) {
-    super(`table ${table} does not exist in this database. Create the tables first: openBackend() with migrate left on, migrate({ client }) from "taskledger/drizzle" at deploy time, or \`taskledger migrate\`; check tableNames/tableSchemas if they exist under other names.`, options);
+  constructor(
+    readonly table: string,
+    options?: { cause: unknown },
+  ) {
+    super(
+      `table ${table} does not exist in this database. Create the tables first: openBackend() with migrate left on, migrate({ client }) from "taskledger/drizzle" at deploy time, or \`taskledger migrate\`; check tableNames/tableSchemas if they exist under other names.`,
+      options,
+    );
   }
 }
 
@@ -151,7 +170,9 @@ export class CleanupLockedError extends TaskledgerError {
   /** Who holds the lock and whether it is known to be alive, when that could be found out. */
   readonly holder: string | undefined;
   constructor(holder?: string) {
-    super(`another backend-cleanup is running on this database${holder ? ` (held by ${holder})` : ""}; it was left to finish. Run again later, or pass wait to queue behind it.`);
+    super(
+      `another backend-cleanup is running on this database${holder ? ` (held by ${holder})` : ""}; it was left to finish. Run again later, or pass wait to queue behind it.`,
+    );
     this.holder = holder;
   }
 }
@@ -169,8 +190,12 @@ export class TimeoutError extends TaskledgerError {
     /** The database error that was still being waited out when the time ran out, if any. */
     cause?: unknown,
   ) {
-    const what = total === 1 ? `task ${pendingTaskIds[0]} was` : `${pendingTaskIds.length} of ${total} tasks (first: ${pendingTaskIds[0]}) were`;
-    const why = cause === undefined ? "Raise the timeout or check that a worker is running." : `The database could not be read at the end (${cause instanceof Error ? cause.message : String(cause)}).`;
+    const what =
+      total === 1 ? `task ${pendingTaskIds[0]} was` : `${pendingTaskIds.length} of ${total} tasks (first: ${pendingTaskIds[0]}) were`;
+    const why =
+      cause === undefined
+        ? "Raise the timeout or check that a worker is running."
+        : `The database could not be read at the end (${cause instanceof Error ? cause.message : String(cause)}).`;
     super(`${what} not ready after waiting ${Math.round(waitedMs)} ms. ${why}`, cause === undefined ? undefined : { cause });
     this.taskId = pendingTaskIds[0]!;
   }
@@ -180,7 +205,9 @@ export class TimeoutError extends TaskledgerError {
 export class IncompleteStreamError extends TaskledgerError {
   override name = "IncompleteStreamError";
   constructor(readonly taskId: string) {
-    super(`task ${taskId} in the result graph is not ready (its result is ignored); pass { intermediate: true } to collect() to walk past it.`);
+    super(
+      `task ${taskId} in the result graph is not ready (its result is ignored); pass { intermediate: true } to collect() to walk past it.`,
+    );
   }
 }
 
@@ -188,7 +215,9 @@ export class IncompleteStreamError extends TaskledgerError {
 export class WouldBlockError extends TaskledgerError {
   override name = "WouldBlockError";
   constructor() {
-    super("never call result.get() within a task: waiting on another task from inside a task can deadlock the worker pool. Pass { disableSyncSubtasks: false } or wrap the call in allowJoinResult() if you accept the risk.");
+    super(
+      "never call result.get() within a task: waiting on another task from inside a task can deadlock the worker pool. Pass { disableSyncSubtasks: false } or wrap the call in allowJoinResult() if you accept the risk.",
+    );
   }
 }
 

@@ -9,15 +9,33 @@ export type { ConnectionLike, TransactionLike, PgPoolLike, PgClientLike, SqliteD
 export type { CleanupOptions } from "./cleanup/cleaner.js";
 export { CleanupJob, CLEANUP_JOB_MIN_INTERVAL_MS, type CleanupJobOptions, type CleanupRun } from "./cleanup/job.js";
 export {
-  parseDuration, parseDatabaseUrl, maskUrl, defaultDatabaseUrl,
-  RESULT_EXPIRES_DEFAULT_MS, DEFAULT_SQLITE_FILE,
-  type BackendOptions, type Duration, type RetryOptions, type RetryInput, type DatabaseTarget,
+  parseDuration,
+  parseDatabaseUrl,
+  maskUrl,
+  defaultDatabaseUrl,
+  RESULT_EXPIRES_DEFAULT_MS,
+  DEFAULT_SQLITE_FILE,
+  type BackendOptions,
+  type Duration,
+  type RetryOptions,
+  type RetryInput,
+  type DatabaseTarget,
 } from "./config.js";
 export { registerErrorClass, type StoredException } from "./codec/exception.js";
 export * from "./errors.js";
 export * as states from "./states.js";
 export type { TaskState } from "./states.js";
-export type { TaskMeta, TaskRequest, TaskEvent, StoreItem, SavedGroup, CleanupReport, CleanupProgress, TaskHold, RetentionExplanation } from "./types.js";
+export type {
+  TaskMeta,
+  TaskRequest,
+  TaskEvent,
+  StoreItem,
+  SavedGroup,
+  CleanupReport,
+  CleanupProgress,
+  TaskHold,
+  RetentionExplanation,
+} from "./types.js";
 export { readPolicyFile, type RetentionRule, type PolicyFile } from "./cleanup/retention.js";
 
 export { AsyncResult, type GetOptions, type ResultCallback, type ResultTuple } from "./result/async-result.js";

@@ -39,9 +39,7 @@ export const EXCEPTION_STATES: ReadonlySet<string> = new Set([RETRY, FAILURE, RE
 export const PROPAGATE_STATES: ReadonlySet<string> = new Set([FAILURE, REVOKED]);
 
 /** Celery's precedence, highest first; `null` stands for any custom state. */
-export const PRECEDENCE: readonly (string | null)[] = [
-  SUCCESS, FAILURE, null, REVOKED, STARTED, RECEIVED, REJECTED, RETRY, PENDING,
-];
+export const PRECEDENCE: readonly (string | null)[] = [SUCCESS, FAILURE, null, REVOKED, STARTED, RECEIVED, REJECTED, RETRY, PENDING];
 
 /** Position of a state in {@link PRECEDENCE}: lower is stronger. */
 export function precedence(state: string): number {
@@ -65,6 +63,19 @@ export function mayReplace(current: string, incoming: string): boolean {
 }
 
 export const states = {
-  PENDING, RECEIVED, STARTED, RETRY, REJECTED, FAILURE, REVOKED, SUCCESS, IGNORED,
-  READY_STATES, ALL_STATES, UNREADY_STATES, EXCEPTION_STATES, PROPAGATE_STATES, PRECEDENCE,
+  PENDING,
+  RECEIVED,
+  STARTED,
+  RETRY,
+  REJECTED,
+  FAILURE,
+  REVOKED,
+  SUCCESS,
+  IGNORED,
+  READY_STATES,
+  ALL_STATES,
+  UNREADY_STATES,
+  EXCEPTION_STATES,
+  PROPAGATE_STATES,
+  PRECEDENCE,
 } as const;

@@ -11,7 +11,14 @@ import { sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/node-postgres";
 import pg from "pg";
 import {
-  AsyncResult, InvalidClientError, MissingTablesError, NotInTransactionError, openBackend, runTask, states, type DatabaseBackend,
+  AsyncResult,
+  InvalidClientError,
+  MissingTablesError,
+  NotInTransactionError,
+  openBackend,
+  runTask,
+  states,
+  type DatabaseBackend,
 } from "../src/index.js";
 import { createTestDatabase, pgSkip, type TestDatabase } from "./helpers/pg.js";
 
@@ -133,8 +140,9 @@ describe("taskledger on the application's PostgreSQL pool", { skip: await pgSkip
     assert.equal(await subscription.wait(10_000), true, "woken by the commit's NOTIFY, not by the timeout");
     subscription.close();
     assert.deepEqual(await new AsyncResult(task, waiter).get({ timeout: 10_000 }), { total: 42 });
-    const joined = await pool.query(
-      "SELECT o.total, t.status FROM orders o JOIN celery_taskmeta t ON t.task_id = o.id WHERE o.id = $1", [task]);
+    const joined = await pool.query("SELECT o.total, t.status FROM orders o JOIN celery_taskmeta t ON t.task_id = o.id WHERE o.id = $1", [
+      task,
+    ]);
     assert.deepEqual(joined.rows, [{ total: 42, status: "SUCCESS" }]);
   });
 
@@ -145,20 +153,29 @@ describe("taskledger on the application's PostgreSQL pool", { skip: await pgSkip
       const writer = backend.inTransaction(tx);
       await writer.markAsStarted(a);
       await writer.markAsFailure(b, new RangeError("too big"));
-      await writer.storeMany([{ taskId: a, status: states.SUCCESS, result: 1 }, { taskId: c, status: states.SUCCESS, result: 3 }]);
+      await writer.storeMany([
+        { taskId: a, status: states.SUCCESS, result: 1 },
+        { taskId: c, status: states.SUCCESS, result: 3 },
+      ]);
       await writer.saveGroup(group, [a, b, c]);
     });
     const metas = await backend.getManyTaskMeta([a, b, c]);
-    assert.deepEqual([...metas.values()].map((m) => (m as { status: string }).status), ["SUCCESS", "FAILURE", "SUCCESS"]);
+    assert.deepEqual(
+      [...metas.values()].map((m) => (m as { status: string }).status),
+      ["SUCCESS", "FAILURE", "SUCCESS"],
+    );
     assert.deepEqual((await backend.restoreGroup(group))?.results, [a, b, c]);
 
     const [d, group2] = [id(), id()];
-    await assert.rejects(app.transaction(async (tx) => {
-      const writer = backend.inTransaction(tx);
-      await writer.storeMany([{ taskId: d, status: states.SUCCESS, result: 4 }]);
-      await writer.saveGroup(group2, [d]);
-      throw new Error("business rule failed");
-    }), /business rule failed/);
+    await assert.rejects(
+      app.transaction(async (tx) => {
+        const writer = backend.inTransaction(tx);
+        await writer.storeMany([{ taskId: d, status: states.SUCCESS, result: 4 }]);
+        await writer.saveGroup(group2, [d]);
+        throw new Error("business rule failed");
+      }),
+      /business rule failed/,
+    );
     assert.equal(await backend.exists(d), false);
     assert.equal(await backend.restoreGroup(group2), null);
   });
@@ -166,19 +183,33 @@ describe("taskledger on the application's PostgreSQL pool", { skip: await pgSkip
   it("runTask with transactionOn commits the business row with SUCCESS, and a failed attempt leaves only its failure", async () => {
     const app = drizzle(pool);
     const [ok, bad] = [id(), id()];
-    const done = await runTask(backend, { id: ok }, async (ctx) => {
-      await ctx.tx.execute(sql`INSERT INTO orders VALUES (${ok}, 5)`);
-      return "invoiced";
-    }, { transactionOn: app });
+    const done = await runTask(
+      backend,
+      { id: ok },
+      async (ctx) => {
+        await ctx.tx.execute(sql`INSERT INTO orders VALUES (${ok}, 5)`);
+        return "invoiced";
+      },
+      { transactionOn: app },
+    );
     assert.equal(done.status, "SUCCESS");
     assert.equal((await pool.query("SELECT 1 FROM orders WHERE id = $1", [ok])).rowCount, 1);
     assert.equal((await backend.getTaskMeta(ok)).result, "invoiced");
-    const failed = await runTask(backend, { id: bad }, async (ctx) => {
-      await ctx.tx.execute(sql`INSERT INTO orders VALUES (${bad}, 5)`);
-      throw new RangeError("card declined");
-    }, { transactionOn: app });
+    const failed = await runTask(
+      backend,
+      { id: bad },
+      async (ctx) => {
+        await ctx.tx.execute(sql`INSERT INTO orders VALUES (${bad}, 5)`);
+        throw new RangeError("card declined");
+      },
+      { transactionOn: app },
+    );
     assert.equal(failed.status, "FAILURE");
-    assert.equal((await pool.query("SELECT 1 FROM orders WHERE id = $1", [bad])).rowCount, 0, "the failed attempt's business row rolled back");
+    assert.equal(
+      (await pool.query("SELECT 1 FROM orders WHERE id = $1", [bad])).rowCount,
+      0,
+      "the failed attempt's business row rolled back",
+    );
     assert.equal((await backend.getTaskMeta(bad)).status, "FAILURE");
   });
 
@@ -225,7 +256,10 @@ describe("taskledger on the application's PostgreSQL pool", { skip: await pgSkip
       try {
         await client.query("BEGIN");
         await client.query("INSERT INTO orders VALUES ('o1')");
-        await assert.rejects(backend.inTransaction(client).markAsDone("o1", 1), (e: unknown) => e instanceof MissingTablesError && /migrate/.test(e.message));
+        await assert.rejects(
+          backend.inTransaction(client).markAsDone("o1", 1),
+          (e: unknown) => e instanceof MissingTablesError && /migrate/.test(e.message),
+        );
         await client.query("ROLLBACK");
       } finally {
         client.release();

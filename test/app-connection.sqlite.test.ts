@@ -11,7 +11,14 @@ import Database from "better-sqlite3";
 import { sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/better-sqlite3";
 import {
-  AsyncResult, InvalidClientError, MissingTablesError, NotInTransactionError, openBackend, runTask, states, type DatabaseBackend,
+  AsyncResult,
+  InvalidClientError,
+  MissingTablesError,
+  NotInTransactionError,
+  openBackend,
+  runTask,
+  states,
+  type DatabaseBackend,
 } from "../src/index.js";
 import { pushOnly } from "./helpers/push-only.js";
 import { tempDir } from "./helpers/sqlite.js";
@@ -39,7 +46,7 @@ describe("taskledger on the application's SQLite connection", () => {
     dir.remove();
   });
 
-  const orderCount = (orderId: string) => (db.prepare("SELECT count(*) FROM orders WHERE id = ?").pluck().get(orderId) as number);
+  const orderCount = (orderId: string) => db.prepare("SELECT count(*) FROM orders WHERE id = ?").pluck().get(orderId) as number;
 
   it("migrates through the Database, stores through it, and leaves it open at close", async () => {
     const tags = db.prepare("SELECT tag FROM taskledger_migrations").all();
@@ -89,20 +96,30 @@ describe("taskledger on the application's SQLite connection", () => {
       const writer = backend.inTransaction(db);
       void writer.markAsStarted(a);
       void writer.markAsFailure(b, new RangeError("too big"));
-      void writer.storeMany([{ taskId: a, status: states.SUCCESS, result: 1 }, { taskId: c, status: states.SUCCESS, result: 3 }]);
+      void writer.storeMany([
+        { taskId: a, status: states.SUCCESS, result: 1 },
+        { taskId: c, status: states.SUCCESS, result: 3 },
+      ]);
       void writer.saveGroup(group, [a, b, c]);
     })();
     const metas = await backend.getManyTaskMeta([a, b, c]);
-    assert.deepEqual([...metas.values()].map((m) => (m as { status: string }).status), ["SUCCESS", "FAILURE", "SUCCESS"]);
+    assert.deepEqual(
+      [...metas.values()].map((m) => (m as { status: string }).status),
+      ["SUCCESS", "FAILURE", "SUCCESS"],
+    );
     assert.deepEqual((await backend.restoreGroup(group))?.results, [a, b, c]);
 
     const [d, group2] = [id(), id()];
-    assert.throws(() => db.transaction(() => {
-      const writer = backend.inTransaction(db);
-      void writer.storeMany([{ taskId: d, status: states.SUCCESS, result: 4 }]);
-      void writer.saveGroup(group2, [d]);
-      throw new Error("no");
-    })(), /no/);
+    assert.throws(
+      () =>
+        db.transaction(() => {
+          const writer = backend.inTransaction(db);
+          void writer.storeMany([{ taskId: d, status: states.SUCCESS, result: 4 }]);
+          void writer.saveGroup(group2, [d]);
+          throw new Error("no");
+        })(),
+      /no/,
+    );
     assert.equal(await backend.exists(d), false);
     assert.equal(await backend.restoreGroup(group2), null);
   });
@@ -146,17 +163,27 @@ describe("taskledger on the application's SQLite connection", () => {
       },
     };
     const [ok, bad] = [id(), id()];
-    const done = await runTask(backend, { id: ok }, async (ctx) => {
-      ctx.tx.prepare("INSERT INTO orders VALUES (?, 5)").run(ok);
-      return "invoiced";
-    }, { transactionOn });
+    const done = await runTask(
+      backend,
+      { id: ok },
+      async (ctx) => {
+        ctx.tx.prepare("INSERT INTO orders VALUES (?, 5)").run(ok);
+        return "invoiced";
+      },
+      { transactionOn },
+    );
     assert.equal(done.status, "SUCCESS");
     assert.equal(orderCount(ok), 1);
     assert.equal((await backend.getTaskMeta(ok)).result, "invoiced");
-    const failed = await runTask(backend, { id: bad }, async (ctx) => {
-      ctx.tx.prepare("INSERT INTO orders VALUES (?, 5)").run(bad);
-      throw new RangeError("card declined");
-    }, { transactionOn });
+    const failed = await runTask(
+      backend,
+      { id: bad },
+      async (ctx) => {
+        ctx.tx.prepare("INSERT INTO orders VALUES (?, 5)").run(bad);
+        throw new RangeError("card declined");
+      },
+      { transactionOn },
+    );
     assert.equal(failed.status, "FAILURE");
     assert.equal(orderCount(bad), 0, "the failed attempt's business row rolled back");
     assert.equal((await backend.getTaskMeta(bad)).status, "FAILURE");
@@ -184,10 +211,14 @@ describe("taskledger on the application's SQLite connection", () => {
     try {
       await assert.rejects(openBackend({ client: empty, migrate: false }), MissingTablesError);
       empty.exec("CREATE TABLE orders (id TEXT PRIMARY KEY)");
-      assert.throws(() => empty.transaction(() => {
-        empty.prepare("INSERT INTO orders VALUES ('o1')").run();
-        void backend.inTransaction(empty).markAsDone("o1", 1);
-      })(), (e: unknown) => e instanceof MissingTablesError && /migrate/.test(e.message));
+      assert.throws(
+        () =>
+          empty.transaction(() => {
+            empty.prepare("INSERT INTO orders VALUES ('o1')").run();
+            void backend.inTransaction(empty).markAsDone("o1", 1);
+          })(),
+        (e: unknown) => e instanceof MissingTablesError && /migrate/.test(e.message),
+      );
       assert.equal(empty.prepare("SELECT count(*) FROM orders").pluck().get(), 0);
     } finally {
       empty.close();

@@ -27,7 +27,11 @@ const harness: Harness = {
     (await queryDatabase<{ d: string }>(url, "SELECT date_done::text AS d FROM celery_taskmeta WHERE task_id = $1", [taskId]))[0]!.d,
   insertCeleryStarted: async (url, taskId) => {
     // Exactly how Celery inserts: the id drawn from the sequence in the statement, date_done NULL.
-    await queryDatabase(url, "INSERT INTO celery_taskmeta (id, task_id, status, result, date_done, traceback) VALUES (nextval('task_id_sequence'), $1, 'STARTED', NULL, NULL, NULL)", [taskId]);
+    await queryDatabase(
+      url,
+      "INSERT INTO celery_taskmeta (id, task_id, status, result, date_done, traceback) VALUES (nextval('task_id_sequence'), $1, 'STARTED', NULL, NULL, NULL)",
+      [taskId],
+    );
   },
   // Holds the table locked so the operation's query blocks, kills that query's connection (as a
   // server restart would), then lets go: the retry must reconnect and write once.
@@ -73,11 +77,30 @@ const harness: Harness = {
     };
   },
   connectionCount: async (url) =>
-    Number((await queryDatabase<{ n: string }>(url, "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"))[0]!.n),
+    Number(
+      (
+        await queryDatabase<{ n: string }>(
+          url,
+          "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+      )[0]!.n,
+    ),
   dropListeners: async (url) =>
-    (await queryDatabase(url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'taskledger-listen'")).length,
+    (
+      await queryDatabase(
+        url,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'taskledger-listen'",
+      )
+    ).length,
   listenerCount: async (url) =>
-    Number((await queryDatabase<{ n: string }>(url, "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'taskledger-listen'"))[0]!.n),
+    Number(
+      (
+        await queryDatabase<{ n: string }>(
+          url,
+          "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'taskledger-listen'",
+        )
+      )[0]!.n,
+    ),
   execRaw: async (url, statement) => {
     await queryDatabase(url, statement);
   },

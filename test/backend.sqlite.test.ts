@@ -38,9 +38,16 @@ const harness: Harness = {
     withDb(url, (db) => db.prepare("UPDATE celery_tasksetmeta SET result = ? WHERE taskset_id = ?").run(value, groupId));
   },
   readDateDoneText: async (url, taskId) =>
-    withDb(url, (db) => (db.prepare("SELECT date_done FROM celery_taskmeta WHERE task_id = ?").get(taskId) as { date_done: string }).date_done),
+    withDb(
+      url,
+      (db) => (db.prepare("SELECT date_done FROM celery_taskmeta WHERE task_id = ?").get(taskId) as { date_done: string }).date_done,
+    ),
   insertCeleryStarted: async (url, taskId) => {
-    withDb(url, (db) => db.prepare("INSERT INTO celery_taskmeta (task_id, status, result, date_done, traceback) VALUES (?, 'STARTED', NULL, NULL, NULL)").run(taskId));
+    withDb(url, (db) =>
+      db
+        .prepare("INSERT INTO celery_taskmeta (task_id, status, result, date_done, traceback) VALUES (?, 'STARTED', NULL, NULL, NULL)")
+        .run(taskId),
+    );
   },
   withTransientFault: async (url, operation) => {
     const release = holdWriteLock(url);

@@ -31,8 +31,9 @@ describe("SQLite cleanup lease", () => {
   function setLease(holder: string, expiresInMs: number): void {
     const db = new Database(file);
     try {
-      db.prepare("INSERT INTO taskledger_lock (name, holder, expires_at) VALUES ('cleanup', ?, ?) ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at")
-        .run(holder, Date.now() + expiresInMs);
+      db.prepare(
+        "INSERT INTO taskledger_lock (name, holder, expires_at) VALUES ('cleanup', ?, ?) ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at",
+      ).run(holder, Date.now() + expiresInMs);
     } finally {
       db.close();
     }
@@ -65,7 +66,10 @@ describe("SQLite cleanup lease", () => {
   it("a holder on another host is judged by its heartbeat: refused while the lease runs, taken once it ran out", async () => {
     const elsewhere = JSON.stringify({ id: randomUUID(), pid: 1, host: "elsewhere.example", scope: "x" });
     setLease(elsewhere, 10_000);
-    await assert.rejects(backend.cleanup(), /held by pid 1 on host elsewhere\.example, which cannot be checked from here; its heartbeat keeps the lease for \d+ s more/);
+    await assert.rejects(
+      backend.cleanup(),
+      /held by pid 1 on host elsewhere\.example, which cannot be checked from here; its heartbeat keeps the lease for \d+ s more/,
+    );
     setLease(elsewhere, -1);
     assert.equal((await backend.cleanup()).complete, true);
   });
@@ -78,7 +82,10 @@ describe("SQLite cleanup lease", () => {
   });
 
   it("a run whose lease was taken over stops at the next batch boundary", async () => {
-    await backend.storeMany(Array.from({ length: 100 }, () => ({ taskId: randomUUID(), status: "SUCCESS", result: 1 })), { now: new Date(Date.now() - 3 * 86_400_000) });
+    await backend.storeMany(
+      Array.from({ length: 100 }, () => ({ taskId: randomUUID(), status: "SUCCESS", result: 1 })),
+      { now: new Date(Date.now() - 3 * 86_400_000) },
+    );
     const report = await backend.cleanup({
       batchSize: 10,
       onProgress: (p) => {

@@ -14,7 +14,9 @@ const DAY = 86_400_000;
 
 /** Rebuilds `table` as a table partitioned by hash of `key` in 4 partitions, rows and all. */
 async function partitionByHash(url: string, table: string, key: string): Promise<void> {
-  await queryDatabase(url, `
+  await queryDatabase(
+    url,
+    `
     DO $$ BEGIN
       ALTER TABLE ${table} RENAME TO ${table}_plain;
       CREATE TABLE ${table} (LIKE ${table}_plain INCLUDING DEFAULTS, PRIMARY KEY (id, ${key}), UNIQUE (${key})) PARTITION BY HASH (${key});
@@ -24,7 +26,8 @@ async function partitionByHash(url: string, table: string, key: string): Promise
       CREATE INDEX ON ${table} (date_done);
       INSERT INTO ${table} SELECT * FROM ${table}_plain;
       DROP TABLE ${table}_plain;
-    END $$`);
+    END $$`,
+  );
 }
 
 describe("cleanup on a table partitioned by hash of task_id", { skip: await pgSkip() }, () => {
@@ -43,15 +46,25 @@ describe("cleanup on a table partitioned by hash of task_id", { skip: await pgSk
 
   async function storeAged(count: number, ageMs: number, status: TaskState = states.SUCCESS): Promise<string[]> {
     const ids = Array.from({ length: count }, () => randomUUID());
-    await b.storeMany(ids.map((taskId) => ({ taskId, status, result: 1 })), { now: new Date(Date.now() - ageMs) });
+    await b.storeMany(
+      ids.map((taskId) => ({ taskId, status, result: 1 })),
+      { now: new Date(Date.now() - ageMs) },
+    );
     return ids;
   }
 
-  const remaining = async () => (await queryDatabase<{ task_id: string }>(db.url, "SELECT task_id FROM celery_taskmeta")).map((r) => r.task_id).sort();
+  const remaining = async () =>
+    (await queryDatabase<{ task_id: string }>(db.url, "SELECT task_id FROM celery_taskmeta")).map((r) => r.task_id).sort();
 
   it("the tables really are partitioned, with rows in every partition", async () => {
-    const kinds = await queryDatabase<{ relname: string; relkind: string }>(db.url, "SELECT relname, relkind::text FROM pg_class WHERE relname IN ('celery_taskmeta', 'celery_tasksetmeta') ORDER BY relname");
-    assert.deepEqual(kinds.map((k) => k.relkind), ["p", "p"]);
+    const kinds = await queryDatabase<{ relname: string; relkind: string }>(
+      db.url,
+      "SELECT relname, relkind::text FROM pg_class WHERE relname IN ('celery_taskmeta', 'celery_tasksetmeta') ORDER BY relname",
+    );
+    assert.deepEqual(
+      kinds.map((k) => k.relkind),
+      ["p", "p"],
+    );
   });
 
   it("deletes exactly the expired rows, batch by batch, and keeps fresh and unready rows", async () => {
@@ -86,7 +99,9 @@ describe("cleanup on a table partitioned by hash of task_id", { skip: await pgSk
   it("stamps unaged rows written by others, a bounded batch at a time, and no others", async () => {
     const ids = Array.from({ length: 9 }, () => randomUUID());
     for (const id of ids) {
-      await queryDatabase(db.url, "INSERT INTO celery_taskmeta (id, task_id, status) VALUES (nextval('task_id_sequence'), $1, 'STARTED')", [id]);
+      await queryDatabase(db.url, "INSERT INTO celery_taskmeta (id, task_id, status) VALUES (nextval('task_id_sequence'), $1, 'STARTED')", [
+        id,
+      ]);
     }
     const done = await storeAged(4, DAY / 2);
     const report = await b.cleanup({ batchSize: 2, staleAfter: "30d", expires: null });
@@ -104,7 +119,9 @@ describe("cleanup on a table partitioned by hash of task_id", { skip: await pgSk
     for (const id of fresh) await b.saveGroup(id, []);
     const report = await b.cleanup({ batchSize: 4 });
     assert.equal(report.groups, 13);
-    const left = (await queryDatabase<{ taskset_id: string }>(db.url, "SELECT taskset_id FROM celery_tasksetmeta")).map((r) => r.taskset_id).sort();
+    const left = (await queryDatabase<{ taskset_id: string }>(db.url, "SELECT taskset_id FROM celery_tasksetmeta"))
+      .map((r) => r.taskset_id)
+      .sort();
     assert.deepEqual(left, [...fresh].sort());
   });
 });

@@ -12,7 +12,16 @@ describe("CLI formatting and option parsing", () => {
   });
 
   it("tables align columns", () => {
-    assert.equal(table(["A", "LONGER"], [["xx", 1], [null, "y"]]), "A   LONGER\n--  ------\nxx  1\n    y");
+    assert.equal(
+      table(
+        ["A", "LONGER"],
+        [
+          ["xx", 1],
+          [null, "y"],
+        ],
+      ),
+      "A   LONGER\n--  ------\nxx  1\n    y",
+    );
   });
 
   it("--since takes durations ago or ISO dates (naive is UTC)", () => {
@@ -26,7 +35,13 @@ describe("CLI formatting and option parsing", () => {
   });
 
   it("cleanup options: --keep STATE=DURATION, forever, criteria rules, --keep-failures, never", () => {
-    const options = cleanupOptionsFrom({ keep: ["revoked=30d", "RETRY=forever", "name=billing.*,queue=q=400d"], keepFailures: "90d", expires: "never", batchSize: "100", wait: true });
+    const options = cleanupOptionsFrom({
+      keep: ["revoked=30d", "RETRY=forever", "name=billing.*,queue=q=400d"],
+      keepFailures: "90d",
+      expires: "never",
+      batchSize: "100",
+      wait: true,
+    });
     assert.deepEqual(options.rules, [
       { state: "FAILURE", keep: "90d" },
       { state: "REVOKED", keep: "30d" },

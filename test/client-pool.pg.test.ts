@@ -24,7 +24,10 @@ test("concurrent stores and reads raise no pg query-queue deprecation warning", 
     assert.equal(metas.filter((m) => m.status === states.SUCCESS).length, 100);
     // Warnings are emitted on the next tick.
     await new Promise((resolve) => setImmediate(resolve));
-    assert.deepEqual(warnings.filter((m) => m.includes("already executing a query")), []);
+    assert.deepEqual(
+      warnings.filter((m) => m.includes("already executing a query")),
+      [],
+    );
   } finally {
     await backend.close();
   }

@@ -1,7 +1,17 @@
 import assert from "node:assert/strict";
 import { resolve } from "node:path";
 import { describe, it } from "node:test";
-import { AsyncResult, ConfigError, GroupResult, InvalidUrlError, maskUrl, openBackend, parseDatabaseUrl, parseDuration, TimeoutError } from "../src/index.js";
+import {
+  AsyncResult,
+  ConfigError,
+  GroupResult,
+  InvalidUrlError,
+  maskUrl,
+  openBackend,
+  parseDatabaseUrl,
+  parseDuration,
+  TimeoutError,
+} from "../src/index.js";
 import { defaultDatabaseUrl, resolveOptions } from "../src/config.js";
 
 describe("database URLs", () => {
@@ -32,18 +42,31 @@ describe("database URLs", () => {
   });
 
   it("unsupported and malformed URLs are typed errors that mask the password", () => {
-    for (const bad of ["mysql://root:hunter2@db/x", "redis://:hunter2@cache:6379/0", "postgres://user:hunter2@[bad/x", "db+", "sqlite:", "postgresql://user:hunter2@/nohost"]) {
-      assert.throws(() => parseDatabaseUrl(bad), (e: unknown) => {
-        assert.ok(e instanceof InvalidUrlError, `${bad}: ${e}`);
-        assert.ok(e instanceof ConfigError);
-        assert.doesNotMatch(e.message, /hunter2/);
-        return true;
-      });
+    for (const bad of [
+      "mysql://root:hunter2@db/x",
+      "redis://:hunter2@cache:6379/0",
+      "postgres://user:hunter2@[bad/x",
+      "db+",
+      "sqlite:",
+      "postgresql://user:hunter2@/nohost",
+    ]) {
+      assert.throws(
+        () => parseDatabaseUrl(bad),
+        (e: unknown) => {
+          assert.ok(e instanceof InvalidUrlError, `${bad}: ${e}`);
+          assert.ok(e instanceof ConfigError);
+          assert.doesNotMatch(e.message, /hunter2/);
+          return true;
+        },
+      );
     }
   });
 
   it("openBackend rejects a bad URL before touching anything", async () => {
-    await assert.rejects(openBackend({ url: "mysql://root:hunter2@db/x" }), (e: unknown) => e instanceof InvalidUrlError && !e.message.includes("hunter2"));
+    await assert.rejects(
+      openBackend({ url: "mysql://root:hunter2@db/x" }),
+      (e: unknown) => e instanceof InvalidUrlError && !e.message.includes("hunter2"),
+    );
   });
 
   it("defaults to TASKLEDGER_URL, then ./taskledger.db", () => {
@@ -53,7 +76,10 @@ describe("database URLs", () => {
   });
 
   it("maskUrl hides every password in a text", () => {
-    assert.equal(maskUrl("failed on postgres://a:b@h/x and db+postgresql://c:d%40e@h2/y"), "failed on postgres://a:***@h/x and db+postgresql://c:***@h2/y");
+    assert.equal(
+      maskUrl("failed on postgres://a:b@h/x and db+postgresql://c:d%40e@h2/y"),
+      "failed on postgres://a:***@h/x and db+postgresql://c:***@h2/y",
+    );
     assert.equal(maskUrl("postgres://a@h/x"), "postgres://a@h/x");
   });
 
@@ -68,12 +94,15 @@ describe("database URLs", () => {
 
   it("a libpq key/value string is refused with an InvalidUrlError that does not echo it", () => {
     for (const text of ["host=db password=SECRET", "dbname=x user=app password='SECRET x'", "  host=/tmp port=5432"]) {
-      assert.throws(() => parseDatabaseUrl(text), (e: unknown) => {
-        assert.ok(e instanceof InvalidUrlError);
-        assert.match(e.message, /key\/value connection strings/);
-        assert.doesNotMatch(e.message, /SECRET|host=db|host=\/tmp|dbname=x/);
-        return true;
-      });
+      assert.throws(
+        () => parseDatabaseUrl(text),
+        (e: unknown) => {
+          assert.ok(e instanceof InvalidUrlError);
+          assert.match(e.message, /key\/value connection strings/);
+          assert.doesNotMatch(e.message, /SECRET|host=db|host=\/tmp|dbname=x/);
+          return true;
+        },
+      );
     }
     assert.equal(parseDatabaseUrl("./data/a=b.db").dialect, "sqlite", "a file name with = is still a path");
   });
@@ -97,8 +126,14 @@ describe("durations and options", () => {
     assert.equal(resolved.busyTimeoutMs, 250);
     assert.equal(resolved.retry.baseDelayMs, 1000);
     assert.equal(resolved.retry.maxDelayMs, 60_000);
-    assert.throws(() => resolveOptions({ url: ":memory:", busyTimeoutMs: "soon" }), (e: unknown) => e instanceof ConfigError && e.option === "busyTimeoutMs");
-    assert.throws(() => resolveOptions({ url: ":memory:", retry: { maxDelayMs: "later" } }), (e: unknown) => e instanceof ConfigError && e.option === "retry.maxDelayMs");
+    assert.throws(
+      () => resolveOptions({ url: ":memory:", busyTimeoutMs: "soon" }),
+      (e: unknown) => e instanceof ConfigError && e.option === "busyTimeoutMs",
+    );
+    assert.throws(
+      () => resolveOptions({ url: ":memory:", retry: { maxDelayMs: "later" } }),
+      (e: unknown) => e instanceof ConfigError && e.option === "retry.maxDelayMs",
+    );
     const backend = await openBackend({ url: ":memory:", busyTimeoutMs: "1s", resultExpires: "1h" });
     try {
       await backend.markAsDone("old", 1, { now: new Date(Date.now() - 2 * 3_600_000) });
@@ -106,14 +141,20 @@ describe("durations and options", () => {
       assert.equal(report.tasks, 1);
       await assert.rejects(backend.cleanup({ pauseMs: "soon" }), (e: unknown) => e instanceof ConfigError && e.option === "pauseMs");
       await assert.rejects(new AsyncResult("never", backend).get({ timeout: "20ms", interval: "5ms" }), TimeoutError);
-      await assert.rejects(new GroupResult("g", [new AsyncResult("never", backend)], backend).join({ timeout: "0.02s", interval: "5ms" }), TimeoutError);
+      await assert.rejects(
+        new GroupResult("g", [new AsyncResult("never", backend)], backend).join({ timeout: "0.02s", interval: "5ms" }),
+        TimeoutError,
+      );
     } finally {
       await backend.close();
     }
   });
 
   it("a bad duration names the option", () => {
-    assert.throws(() => parseDuration("soon", "resultExpires"), (e: unknown) => e instanceof ConfigError && e.option === "resultExpires");
+    assert.throws(
+      () => parseDuration("soon", "resultExpires"),
+      (e: unknown) => e instanceof ConfigError && e.option === "resultExpires",
+    );
     assert.throws(() => parseDuration(-1, "x"), ConfigError);
     assert.throws(() => parseDuration("", "x"), ConfigError);
   });
@@ -126,11 +167,20 @@ describe("durations and options", () => {
   });
 
   it("invalid pool sizes and retry settings name the option", () => {
-    assert.throws(() => resolveOptions({ url: ":memory:", poolSize: 0 }), (e: unknown) => e instanceof ConfigError && e.option === "poolSize");
-    assert.throws(() => resolveOptions({ url: ":memory:", retry: { maxRetries: -1 } }), (e: unknown) => e instanceof ConfigError && e.option === "retry.maxRetries");
+    assert.throws(
+      () => resolveOptions({ url: ":memory:", poolSize: 0 }),
+      (e: unknown) => e instanceof ConfigError && e.option === "poolSize",
+    );
+    assert.throws(
+      () => resolveOptions({ url: ":memory:", retry: { maxRetries: -1 } }),
+      (e: unknown) => e instanceof ConfigError && e.option === "retry.maxRetries",
+    );
     assert.equal(resolveOptions({ url: ":memory:", retry: false }).retry.maxRetries, 0);
     assert.equal(resolveOptions({ url: ":memory:", retry: false }).retry.budgetMs, 0);
-    assert.throws(() => resolveOptions({ url: ":memory:", retryBudget: "soon" }), (e: unknown) => e instanceof ConfigError && e.option === "retryBudget");
+    assert.throws(
+      () => resolveOptions({ url: ":memory:", retryBudget: "soon" }),
+      (e: unknown) => e instanceof ConfigError && e.option === "retryBudget",
+    );
   });
 
   it("the retry budget is a duration (default 15 s; a string or milliseconds; 0 for none), not a count of attempts", () => {

@@ -43,8 +43,11 @@ describe("taskledger/drizzle", () => {
       sqlite.prepare("INSERT INTO reports VALUES (?, 'Q3')").run(taskId);
       const db = drizzleSqlite(sqlite);
       const { task, taskSet } = sqliteTables(names);
-      const rows = db.select({ title: sql<string>`reports.title`, status: task.status, result: task.result, dateDone: task.dateDone })
-        .from(task).innerJoin(sql`reports`, sql`reports.id = ${task.taskId}`).all();
+      const rows = db
+        .select({ title: sql<string>`reports.title`, status: task.status, result: task.result, dateDone: task.dateDone })
+        .from(task)
+        .innerJoin(sql`reports`, sql`reports.id = ${task.taskId}`)
+        .all();
       const meta = await backend.getTaskMeta(taskId);
       assert.deepEqual(rows, [{ title: "Q3", status: "SUCCESS", result: { pages: 3 }, dateDone: meta.dateDone }]);
       assert.equal(db.select().from(taskSet).all().length, 1);
@@ -59,32 +62,38 @@ describe("taskledger/drizzle", () => {
     }
   });
 
-  it("on PostgreSQL: migrate() over the application's pool, a schema, decoded values and UTC dates in a join", { skip: pgSkipped }, async () => {
-    const database = await createTestDatabase("drizzle_export");
-    const pool = new pg.Pool({ connectionString: database.url });
-    try {
-      const configured = { ...names, tableSchemas: { task: "jobs", group: "jobs" } };
-      const status = await migrate({ client: drizzlePg(pool), ...configured });
-      assert.deepEqual(status.pending, []);
-      const backend = await openBackend({ client: pool, ...configured, migrate: false });
-      const taskId = randomUUID();
-      await backend.markAsFailure(taskId, new RangeError("quarter out of range"));
-      await pool.query("CREATE TABLE reports (id text PRIMARY KEY, title text)");
-      await pool.query("INSERT INTO reports VALUES ($1, 'Q3')", [taskId]);
-      const db = drizzlePg(pool);
-      const { task } = pgTables(configured);
-      const rows = await db.select({ title: sql<string>`reports.title`, status: task.status, result: task.result, dateDone: task.dateDone })
-        .from(task).innerJoin(sql`reports`, sql`reports.id = ${task.taskId}`);
-      const meta = await backend.getTaskMeta(taskId);
-      assert.equal(rows.length, 1);
-      assert.equal(rows[0]!.status, "FAILURE");
-      assert.deepEqual(rows[0]!.dateDone, meta.dateDone);
-      assert.equal((rows[0]!.result as { exc_type: string }).exc_type, "RangeError");
-      await backend.close();
-      assert.equal((await pool.query("SELECT count(*)::int AS n FROM jobs.job_results")).rows[0].n, 1);
-    } finally {
-      await pool.end();
-      await database.drop();
-    }
-  });
+  it(
+    "on PostgreSQL: migrate() over the application's pool, a schema, decoded values and UTC dates in a join",
+    { skip: pgSkipped },
+    async () => {
+      const database = await createTestDatabase("drizzle_export");
+      const pool = new pg.Pool({ connectionString: database.url });
+      try {
+        const configured = { ...names, tableSchemas: { task: "jobs", group: "jobs" } };
+        const status = await migrate({ client: drizzlePg(pool), ...configured });
+        assert.deepEqual(status.pending, []);
+        const backend = await openBackend({ client: pool, ...configured, migrate: false });
+        const taskId = randomUUID();
+        await backend.markAsFailure(taskId, new RangeError("quarter out of range"));
+        await pool.query("CREATE TABLE reports (id text PRIMARY KEY, title text)");
+        await pool.query("INSERT INTO reports VALUES ($1, 'Q3')", [taskId]);
+        const db = drizzlePg(pool);
+        const { task } = pgTables(configured);
+        const rows = await db
+          .select({ title: sql<string>`reports.title`, status: task.status, result: task.result, dateDone: task.dateDone })
+          .from(task)
+          .innerJoin(sql`reports`, sql`reports.id = ${task.taskId}`);
+        const meta = await backend.getTaskMeta(taskId);
+        assert.equal(rows.length, 1);
+        assert.equal(rows[0]!.status, "FAILURE");
+        assert.deepEqual(rows[0]!.dateDone, meta.dateDone);
+        assert.equal((rows[0]!.result as { exc_type: string }).exc_type, "RangeError");
+        await backend.close();
+        assert.equal((await pool.query("SELECT count(*)::int AS n FROM jobs.job_results")).rows[0].n, 1);
+      } finally {
+        await pool.end();
+        await database.drop();
+      }
+    },
+  );
 });

@@ -16,13 +16,16 @@ const dir = tempDir("migrations");
 after(() => dir.remove());
 
 function listFiles(folder: string, prefix = ""): string[] {
-  return readdirSync(folder, { withFileTypes: true }).flatMap((entry) =>
-    entry.isDirectory() ? listFiles(join(folder, entry.name), `${prefix}${entry.name}/`) : [`${prefix}${entry.name}`],
-  ).sort();
+  return readdirSync(folder, { withFileTypes: true })
+    .flatMap((entry) => (entry.isDirectory() ? listFiles(join(folder, entry.name), `${prefix}${entry.name}/`) : [`${prefix}${entry.name}`]))
+    .sort();
 }
 
 describe("committed migrations match the models", () => {
-  for (const [dialect, config] of [["pg", "drizzle.config.ts"], ["sqlite", "drizzle.sqlite.config.ts"]] as const) {
+  for (const [dialect, config] of [
+    ["pg", "drizzle.config.ts"],
+    ["sqlite", "drizzle.sqlite.config.ts"],
+  ] as const) {
     it(`drizzle-kit finds no schema change for ${dialect}`, () => {
       const committed = join(root, "migrations", dialect);
       const scratch = join(dir.path, dialect);
@@ -38,7 +41,11 @@ describe("committed migrations match the models", () => {
       assert.equal(run.status, 0, output);
       assert.doesNotMatch(output, /error/i, output);
       assert.match(output, /No schema changes/, output);
-      assert.deepEqual(listFiles(scratch), listFiles(committed), "drizzle-kit wrote new migration files: run npm run db:generate and commit them");
+      assert.deepEqual(
+        listFiles(scratch),
+        listFiles(committed),
+        "drizzle-kit wrote new migration files: run npm run db:generate and commit them",
+      );
       for (const file of listFiles(committed)) {
         assert.equal(readFileSync(join(scratch, file), "utf8"), readFileSync(join(committed, file), "utf8"), `${file} differs`);
       }

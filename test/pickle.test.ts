@@ -11,8 +11,17 @@ import { dirname, join } from "node:path";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import {
-  PICKLE_MAX_DEPTH, PickleReadError, PyTuple, PythonObject, PythonResultRef, PythonTimedelta,
-  looksLikePickle, pickleException, pickleGroupResult, readPickle, writePickle,
+  PICKLE_MAX_DEPTH,
+  PickleReadError,
+  PyTuple,
+  PythonObject,
+  PythonResultRef,
+  PythonTimedelta,
+  looksLikePickle,
+  pickleException,
+  pickleGroupResult,
+  readPickle,
+  writePickle,
 } from "../src/codec/pickle.js";
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), "fixtures", "pickle");
@@ -40,7 +49,9 @@ const ref = (kind: "AsyncResult" | "GroupResult", id: string, children: PythonRe
 const valueError = { exc_type: "ValueError", exc_message: ["boom"], exc_module: "builtins" };
 
 describe("bytes Celery 5.2.6 stored (shared/research/celery-ddl.md)", () => {
-  const { dumps } = JSON.parse(readFileSync(join(FIXTURES, "celery-5.2.6-dumps.json"), "utf8")) as { dumps: { name: string; hex: string }[] };
+  const { dumps } = JSON.parse(readFileSync(join(FIXTURES, "celery-5.2.6-dumps.json"), "utf8")) as {
+    dumps: { name: string; hex: string }[];
+  };
   const dump = (name: string): Buffer => hex(dumps.find((entry) => entry.name === name)!.hex);
   const ids = [1, 2, 3].map((n) => ref("AsyncResult", `bbbbbbbb-0000-4000-8000-00000000000${n}`));
 
@@ -50,7 +61,8 @@ describe("bytes Celery 5.2.6 stored (shared/research/celery-ddl.md)", () => {
   });
   it("reads the unframed int 5", () => assert.equal(readPickle(dump("success_int")), 5));
   it("reads the json-serializer FAILURE dict, exc_message a list", () => assert.deepEqual(readPickle(dump("failure_json")), valueError));
-  it("reads the pickled ValueError('boom') as the same exception dict", () => assert.deepEqual(readPickle(dump("failure_pickle")), valueError));
+  it("reads the pickled ValueError('boom') as the same exception dict", () =>
+    assert.deepEqual(readPickle(dump("failure_pickle")), valueError));
   it("reads the STARTED meta", () => assert.deepEqual(readPickle(dump("started")), { pid: 1234, hostname: "celery@host" }));
   it("reads a saved GroupResult as ids, ignoring the pickled backend and its URL", () => {
     assert.deepEqual(readPickle(dump("group_pg")), ref("GroupResult", "cccccccc-0000-4000-8000-000000000001", ids));
@@ -68,13 +80,23 @@ describe("bytes Celery 5.2.6 stored (shared/research/celery-ddl.md)", () => {
 });
 
 describe("groups Debian's Celery 5.2.6 saved (#9 item 8)", () => {
-  interface SavedGroupFixture { id: string; members: (string | string[])[]; hex: string }
-  const { groups } = JSON.parse(readFileSync(join(FIXTURES, "celery-5.2.6-groups.json"), "utf8")) as { groups: Record<string, SavedGroupFixture> };
-  const tree = (value: PythonResultRef): unknown[] => value.children.map((child) => (child.kind === "GroupResult" ? tree(child) : child.id));
+  interface SavedGroupFixture {
+    id: string;
+    members: (string | string[])[];
+    hex: string;
+  }
+  const { groups } = JSON.parse(readFileSync(join(FIXTURES, "celery-5.2.6-groups.json"), "utf8")) as {
+    groups: Record<string, SavedGroupFixture>;
+  };
+  const tree = (value: PythonResultRef): unknown[] =>
+    value.children.map((child) => (child.kind === "GroupResult" ? tree(child) : child.id));
 
   it("a group saved after group(...).freeze() restores every member in order, also when Celery pickled them as list(...)", () => {
     assert.deepEqual(Object.keys(groups).sort(), ["chain_group", "frozen_generator", "frozen_list", "nested"]);
-    assert.ok(hex(groups["frozen_generator"]!.hex).includes(Buffer.from("\x8c\x08builtins\x94\x8c\x04list", "latin1")), "the fixture holds the list(...) call");
+    assert.ok(
+      hex(groups["frozen_generator"]!.hex).includes(Buffer.from("\x8c\x08builtins\x94\x8c\x04list", "latin1")),
+      "the fixture holds the list(...) call",
+    );
     for (const [name, group] of Object.entries(groups)) {
       const value = readPickle(hex(group.hex));
       assert.ok(value instanceof PythonResultRef && value.kind === "GroupResult", name);
@@ -90,8 +112,15 @@ describe("groups Debian's Celery 5.2.6 saved (#9 item 8)", () => {
     const known = Buffer.from("\x8c\x08builtins\x94\x8c\x04list", "latin1");
     const at = bytes.indexOf(known);
     assert.ok(at > 0);
-    const unknown = Buffer.concat([bytes.subarray(0, at), Buffer.from("\x8c\x08myapp.ut\x94\x8c\x04regn", "latin1"), bytes.subarray(at + known.length)]);
-    assert.throws(() => readPickle(unknown), (e: unknown) => e instanceof PickleReadError && /member list of group .* a call to myapp\.ut\.regn/.test(e.message));
+    const unknown = Buffer.concat([
+      bytes.subarray(0, at),
+      Buffer.from("\x8c\x08myapp.ut\x94\x8c\x04regn", "latin1"),
+      bytes.subarray(at + known.length),
+    ]);
+    assert.throws(
+      () => readPickle(unknown),
+      (e: unknown) => e instanceof PickleReadError && /member list of group .* a call to myapp\.ut\.regn/.test(e.message),
+    );
   });
 
   it("a group member that is not a Celery result makes the group unreadable", () => {
@@ -102,14 +131,24 @@ describe("groups Debian's Celery 5.2.6 saved (#9 item 8)", () => {
     assert.ok(first > 0);
     const renamed = Buffer.from(group);
     Buffer.from("AsyncResulX", "latin1").copy(renamed, first);
-    assert.throws(() => readPickle(renamed), (e: unknown) => e instanceof PickleReadError && /member 0 of group g-x is a call to celery\.result\.AsyncResulX/.test(e.message));
+    assert.throws(
+      () => readPickle(renamed),
+      (e: unknown) => e instanceof PickleReadError && /member 0 of group g-x is a call to celery\.result\.AsyncResulX/.test(e.message),
+    );
   });
 });
 
-interface Generated { name: string; protocol: number; hex: string }
+interface Generated {
+  name: string;
+  protocol: number;
+  hex: string;
+}
 let generatedCache: Generated[] | undefined;
 function generated(): Generated[] {
-  generatedCache ??= python(readFileSync(join(FIXTURES, "make.py"), "utf8")).trim().split("\n").map((line) => JSON.parse(line) as Generated);
+  generatedCache ??= python(readFileSync(join(FIXTURES, "make.py"), "utf8"))
+    .trim()
+    .split("\n")
+    .map((line) => JSON.parse(line) as Generated);
   return generatedCache;
 }
 
@@ -117,38 +156,65 @@ const date = (iso: string): Date => new Date(iso);
 
 /** What each value in make.py reads as; a function when the answer depends on the protocol. */
 const EXPECTED: Record<string, unknown | ((protocol: number) => unknown)> = {
-  none: null, true: true, false: false,
+  none: null,
+  true: true,
+  false: false,
   ints: [0, 1, 255, 256, 65535, 65536, -1, -129, 2 ** 31 - 1, -(2 ** 31), 2 ** 31, 2 ** 53 - 1, -(2 ** 53 - 1)],
-  int_2_53: 2n ** 53n, int_2_70: 2n ** 70n, int_neg_2_70: -(2n ** 70n),
-  floats: [1.5, -0, 1e300, -2.5e-300, Infinity, -Infinity], nan: NaN,
+  int_2_53: 2n ** 53n,
+  int_2_70: 2n ** 70n,
+  int_neg_2_70: -(2n ** 70n),
+  floats: [1.5, -0, 1e300, -2.5e-300, Infinity, -Infinity],
+  nan: NaN,
   strings: ["", "hello", "é€😀", "a\\u0041\\U0001F600\nb", "\x00\r\x1a\\", "\ufeffbom", "x".repeat(300)],
-  bytes: [Buffer.alloc(0), Buffer.from([0, 255]), Buffer.concat([Buffer.from([...Array(256).keys()]), Buffer.from([...Array(256).keys()])])],
+  bytes: [
+    Buffer.alloc(0),
+    Buffer.from([0, 255]),
+    Buffer.concat([Buffer.from([...Array(256).keys()]), Buffer.from([...Array(256).keys()])]),
+  ],
   bytearray: Buffer.from([0x61, 0x62, 0, 0xff]),
   nested: { a: [1, [2, 3], { b: null }], c: [], d: [[]] },
   tuples: [[], [1], [1, 2], [1, 2, 3], [1, 2, 3, 4, 5]],
   sets: [new Set([1, 2, 3]), new Set(["x"]), new Set()],
-  int_keys: new Map([[1, "a"], [2, "b"]]),
-  mixed_keys: new Map<unknown, unknown>([[1, "a"], ["b", 2]]),
+  int_keys: new Map([
+    [1, "a"],
+    [2, "b"],
+  ]),
+  mixed_keys: new Map<unknown, unknown>([
+    [1, "a"],
+    ["b", 2],
+  ]),
   tuple_key: new Map([[[1, 2], "x"]]),
-  proto_key: Object.defineProperties({}, {
-    ["__proto__"]: { value: { polluted: true }, enumerable: true, writable: true, configurable: true },
-    constructor: { value: 1, enumerable: true, writable: true, configurable: true },
-  }),
-  shared: [[1], [1]], recursive: undefined, // checked for identity below
+  proto_key: Object.defineProperties(
+    {},
+    {
+      ["__proto__"]: { value: { polluted: true }, enumerable: true, writable: true, configurable: true },
+      constructor: { value: 1, enumerable: true, writable: true, configurable: true },
+    },
+  ),
+  shared: [[1], [1]],
+  recursive: undefined, // checked for identity below
   datetime_naive: date("2024-01-02T03:04:05.678Z"),
   datetime_utc: date("2024-01-02T03:04:05Z"),
   datetime_plus2: date("2024-01-02T01:04:05Z"),
   datetime_minus0530: date("2024-01-02T08:34:05Z"),
   datetime_paris: date("2024-07-01T10:00:00Z"),
   datetime_year_1: date("0001-01-01T00:00:00Z"),
-  date: "2024-01-02", time: "01:02:03.000004", time_whole: "23:59:59",
-  timedelta: new PythonTimedelta(1, 2, 3), timedelta_negative: new PythonTimedelta(-1, 0, 0),
+  date: "2024-01-02",
+  time: "01:02:03.000004",
+  time_whole: "23:59:59",
+  timedelta: new PythonTimedelta(1, 2, 3),
+  timedelta_negative: new PythonTimedelta(-1, 0, 0),
   decimal: "1.10",
-  uuid: "12345678-1234-5678-1234-567812345678", uuid_safe: "00000000-0000-0000-0000-000000000005",
+  uuid: "12345678-1234-5678-1234-567812345678",
+  uuid_safe: "00000000-0000-0000-0000-000000000005",
   value_error: valueError,
   key_error: { exc_type: "KeyError", exc_message: ["k"], exc_module: "builtins" },
   // Below protocol 3 Python writes the Python 2 name, exceptions.OSError.
-  os_error: (protocol: number) => ({ exc_type: protocol < 3 ? "OSError" : "FileNotFoundError", exc_message: [2, "No such file"], exc_module: "builtins" }),
+  os_error: (protocol: number) => ({
+    exc_type: protocol < 3 ? "OSError" : "FileNotFoundError",
+    exc_message: [2, "No such file"],
+    exc_module: "builtins",
+  }),
   custom_error: { exc_type: "MyError", exc_message: ["x"], exc_module: "__main__" },
   revoked: { exc_type: "TaskRevokedError", exc_message: ["terminated"], exc_module: "celery.exceptions" },
   unpickleable_wrapper: { exc_type: "Boom", exc_message: [1, "two"], exc_module: "myapp.errors" },
@@ -156,14 +222,23 @@ const EXPECTED: Record<string, unknown | ((protocol: number) => unknown)> = {
   thing_class: pyObject("__main__", "Thing", []),
   slotted: pyObject("__main__", "Slotted", [], { state: [null, { x: 1 }] }),
   complex: pyObject("builtins", "complex", [1, 2]),
-  ordered_dict: { b: 1, a: 2 }, defaultdict: { a: [1] }, counter: { a: 2, b: 1 },
+  ordered_dict: { b: 1, a: 2 },
+  defaultdict: { a: [1] },
+  counter: { a: 2, b: 1 },
   keyword_only: pyObject("__main__", "KeywordOnly", [1], { kwargs: { x: 2 } }),
   async_result: ref("AsyncResult", "t-1", [], ref("AsyncResult", "t-0")),
   group_result: ref("GroupResult", "g-1", [ref("AsyncResult", "t-1"), ref("AsyncResult", "t-2")]),
-  celery_group_as_in_dump: ref("GroupResult", "cccccccc-0000-4000-8000-000000000001",
-    [1, 2, 3].map((n) => ref("AsyncResult", `bbbbbbbb-0000-4000-8000-00000000000${n}`))),
-  list_call: [1, "a"], tuple_call: [1, 2], list_of_set_call: [7],
-  dict_call: { a: 1, b: [2] }, dict_empty_call: {}, str_call: "s",
+  celery_group_as_in_dump: ref(
+    "GroupResult",
+    "cccccccc-0000-4000-8000-000000000001",
+    [1, 2, 3].map((n) => ref("AsyncResult", `bbbbbbbb-0000-4000-8000-00000000000${n}`)),
+  ),
+  list_call: [1, "a"],
+  tuple_call: [1, 2],
+  list_of_set_call: [7],
+  dict_call: { a: 1, b: [2] },
+  dict_empty_call: {},
+  str_call: "s",
   group_regen: ref("GroupResult", "g-2", [ref("AsyncResult", "t-1"), ref("AsyncResult", "t-2")]),
   group_nested: ref("GroupResult", "g-3", [ref("GroupResult", "g-4", [ref("AsyncResult", "t-1")]), ref("AsyncResult", "t-2")]),
 };
@@ -211,14 +286,20 @@ describe("Python 2 era opcodes", () => {
     assert.equal(readPickle(ascii("\x80\x02U\x02\xff\x00.")), "\xff\x00");
   });
   it("reads text INT, LONG, FLOAT, bools and memo", () => {
-    assert.deepEqual(readPickle(ascii("(I01\nI00\nI-7\nL123456789012345678901234567890L\nF-1.25\nFnan\ntp0\n(g0\nl.")), [[true, false, -7, 123456789012345678901234567890n, -1.25, NaN]]);
+    assert.deepEqual(readPickle(ascii("(I01\nI00\nI-7\nL123456789012345678901234567890L\nF-1.25\nFnan\ntp0\n(g0\nl.")), [
+      [true, false, -7, 123456789012345678901234567890n, -1.25, NaN],
+    ]);
   });
   it("reads a Python 2 datetime, whose state is a str", () => {
     const state = String.fromCharCode(0x07, 0xe8, 1, 2, 3, 4, 5, 0x0a, 0x5b, 0xf5);
     assert.deepEqual(readPickle(ascii(`\x80\x02cdatetime\ndatetime\nq\x00U\x0a${state}\x85R.`)), date("2024-01-02T03:04:05.678Z"));
   });
   it("renames Python 2 modules below protocol 3, as Python does", () => {
-    assert.deepEqual(readPickle(ascii("\x80\x02cexceptions\nKeyError\nX\x01\x00\x00\x00k\x85R.")), { exc_type: "KeyError", exc_message: ["k"], exc_module: "builtins" });
+    assert.deepEqual(readPickle(ascii("\x80\x02cexceptions\nKeyError\nX\x01\x00\x00\x00k\x85R.")), {
+      exc_type: "KeyError",
+      exc_message: ["k"],
+      exc_module: "builtins",
+    });
     assert.deepEqual(readPickle(ascii("\x80\x02c__builtin__\nset\n]K\x01a\x85R.")), new Set([1]));
     assert.deepEqual(readPickle(ascii("\x80\x03c__builtin__\nset\n]K\x01a\x85R.")), pyObject("__builtin__", "set", [[1]]));
   });
@@ -226,7 +307,9 @@ describe("Python 2 era opcodes", () => {
 
 /** A value, what python3 prints for repr() of it after loading writePickle's bytes, and whether it reads back equal. */
 const WRITE_TABLE: [string, unknown, string, boolean][] = [
-  ["none", null, "None", true], ["true", true, "True", true], ["false", false, "False", true],
+  ["none", null, "None", true],
+  ["true", true, "True", true],
+  ["false", false, "False", true],
   ["small ints", [0, 255, 256, 65535, 65536, -1, -129], "[0, 255, 256, 65535, 65536, -1, -129]", true],
   ["int32 edges", [2 ** 31 - 1, -(2 ** 31), 2 ** 31, -(2 ** 31) - 1], "[2147483647, -2147483648, 2147483648, -2147483649]", true],
   ["safe integer edges", [2 ** 53 - 1, -(2 ** 53 - 1)], "[9007199254740991, -9007199254740991]", true],
@@ -239,11 +322,24 @@ const WRITE_TABLE: [string, unknown, string, boolean][] = [
   ["bytes", [Buffer.from([0, 255]), Buffer.alloc(0), new Uint8Array([1, 2])], "[b'\\x00\\xff', b'', b'\\x01\\x02']", false],
   ["long bytes", Buffer.alloc(300, 0x41), `b'${"A".repeat(300)}'`, true],
   ["nested lists", [1, [2, []]], "[1, [2, []]]", true],
-  ["tuples", [new PyTuple([]), new PyTuple([1]), new PyTuple([1, 2]), new PyTuple([1, 2, 3]), new PyTuple([1, 2, 3, 4])],
-    "[(), (1,), (1, 2), (1, 2, 3), (1, 2, 3, 4)]", false],
+  [
+    "tuples",
+    [new PyTuple([]), new PyTuple([1]), new PyTuple([1, 2]), new PyTuple([1, 2, 3]), new PyTuple([1, 2, 3, 4])],
+    "[(), (1,), (1, 2), (1, 2, 3), (1, 2, 3, 4)]",
+    false,
+  ],
   ["a plain object", { a: 1, "b c": [null], __proto__x: true }, "{'a': 1, 'b c': [None], '__proto__x': True}", true],
   ["an empty object", {}, "{}", true],
-  ["a Map with mixed keys", new Map<unknown, unknown>([[1, "x"], ["y", 2], [new PyTuple([1, 2]), "t"]]), "{1: 'x', 'y': 2, (1, 2): 't'}", false],
+  [
+    "a Map with mixed keys",
+    new Map<unknown, unknown>([
+      [1, "x"],
+      ["y", 2],
+      [new PyTuple([1, 2]), "t"],
+    ]),
+    "{1: 'x', 'y': 2, (1, 2): 't'}",
+    false,
+  ],
   ["a Map with string keys", new Map([["k", 1]]), "{'k': 1}", false],
   ["sets", [new Set([1, 2, 3]), new Set()], "[{1, 2, 3}, set()]", true],
   ["a Date", new Date(Date.UTC(2024, 0, 2, 3, 4, 5, 678)), "datetime.datetime(2024, 1, 2, 3, 4, 5, 678000)", true],
@@ -280,7 +376,9 @@ for line in sys.stdin.read().split():
 describe("writePickle", () => {
   for (const protocol of [2, 4] as const) {
     it(`writes protocol ${protocol} that python3 loads with only standard constructors`, { skip: noPython }, () => {
-      const lines = python(LOAD_SCRIPT, WRITE_TABLE.map(([, value]) => writePickle(value, { protocol }).toString("hex")).join("\n")).trim().split("\n");
+      const lines = python(LOAD_SCRIPT, WRITE_TABLE.map(([, value]) => writePickle(value, { protocol }).toString("hex")).join("\n"))
+        .trim()
+        .split("\n");
       WRITE_TABLE.forEach(([name, , repr], i) => {
         const [top, ...rest] = lines[i]!.split(" ");
         assert.equal(rest.join(" "), repr, name);
@@ -305,13 +403,18 @@ describe("writePickle", () => {
   }
 
   it("names AsyncResult once however many results a group has", () => {
-    const bytes = pickleGroupResult("g", Array.from({ length: 300 }, (_, i) => `t-${i}`));
+    const bytes = pickleGroupResult(
+      "g",
+      Array.from({ length: 300 }, (_, i) => `t-${i}`),
+    );
     assert.equal(bytes.toString("latin1").split("AsyncResult").length - 1, 1);
     assert.equal((readPickle(bytes) as PythonResultRef).children.length, 300);
   });
 
   it("pickleException writes Celery's failure dict with a tuple exc_message", { skip: noPython }, () => {
-    const [line] = python(LOAD_SCRIPT, pickleException("ValueError", "builtins", ["boom", 2]).toString("hex")).trim().split("\n");
+    const [line] = python(LOAD_SCRIPT, pickleException("ValueError", "builtins", ["boom", 2]).toString("hex"))
+      .trim()
+      .split("\n");
     assert.equal(line!.split(" ").slice(1).join(" "), "{'exc_type': 'ValueError', 'exc_message': ('boom', 2), 'exc_module': 'builtins'}");
     assert.deepEqual(readPickle(pickleException("ValueError", "builtins", ["boom"])), valueError);
   });
@@ -333,7 +436,11 @@ describe("writePickle", () => {
       [new Uint16Array(2), /Uint16Array at \$/],
       [pyObject("m", "n", []), /PythonObject at \$/],
     ];
-    for (const [value, message] of cases) assert.throws(() => writePickle(value), (error: Error) => error instanceof TypeError && message.test(error.message));
+    for (const [value, message] of cases)
+      assert.throws(
+        () => writePickle(value),
+        (error: Error) => error instanceof TypeError && message.test(error.message),
+      );
     let deep: unknown = [];
     for (let i = 0; i < 1500; i++) deep = [deep];
     assert.throws(() => writePickle(deep), /nested deeper than 1000/);
@@ -341,13 +448,17 @@ describe("writePickle", () => {
 });
 
 /** GLOBAL module name + REDUCE with one string argument: what a malicious pickle runs. */
-const callPickle = (module: string, name: string, arg: string): Buffer => ascii(`\x80\x02c${module}\n${name}\nX${u32(arg.length)}${arg}\x85R.`);
+const callPickle = (module: string, name: string, arg: string): Buffer =>
+  ascii(`\x80\x02c${module}\n${name}\nX${u32(arg.length)}${arg}\x85R.`);
 const u32 = (n: number): string => String.fromCharCode(n & 0xff, (n >> 8) & 0xff, (n >> 16) & 0xff, n >>> 24);
 
 describe("hostile pickles run nothing", () => {
   it("keeps posix.system as an inert PythonObject, where python3 runs it", { skip: noPython }, () => {
     const ranByPython = join(scratch, "python-ran");
-    python("import pickle, sys; pickle.loads(bytes.fromhex(sys.stdin.read()))", callPickle("posix", "system", `touch ${ranByPython}`).toString("hex"));
+    python(
+      "import pickle, sys; pickle.loads(bytes.fromhex(sys.stdin.read()))",
+      callPickle("posix", "system", `touch ${ranByPython}`).toString("hex"),
+    );
     assert.ok(existsSync(ranByPython), "the payload is real: python3 ran it");
 
     const target = join(scratch, "reader-ran");
@@ -368,7 +479,10 @@ describe("hostile pickles run nothing", () => {
       [ascii(`(X${u32(command.length)}${command}ios\nsystem\n.`), pyObject("os", "system", [command])],
       [ascii(`\x80\x02(cos\nsystem\nX${u32(command.length)}${command}o.`), pyObject("os", "system", [command])],
       [ascii(`\x80\x04\x8c\x02os\x8c\x06system\x93X${u32(command.length)}${command}\x85\x81.`), pyObject("os", "system", [command])],
-      [ascii("\x80\x04\x8c\x08builtins\x8c\x07getattr\x93\x8c\x02os\x8c\x06system\x93\x8c\x08__call__\x86R)R."), pyObject("os", "system.__call__", [])],
+      [
+        ascii("\x80\x04\x8c\x08builtins\x8c\x07getattr\x93\x8c\x02os\x8c\x06system\x93\x8c\x08__call__\x86R)R."),
+        pyObject("os", "system.__call__", []),
+      ],
     ];
     for (const [bytes, expected] of cases) assert.deepEqual(readPickle(bytes), expected, bytes.toString("latin1"));
     assert.ok(!existsSync(target));
@@ -376,7 +490,11 @@ describe("hostile pickles run nothing", () => {
 
   it("resolves a chain of copyreg helpers one level only", () => {
     // copyreg.__newobj__(__newobj__, __newobj__, ...): forwarding each level would recurse 20,000 deep.
-    const bytes = Buffer.concat([ascii("\x80\x02ccopyreg\n__newobj__\nq\x00("), Buffer.from("h\x00".repeat(20_000), "latin1"), ascii("tR.")]);
+    const bytes = Buffer.concat([
+      ascii("\x80\x02ccopyreg\n__newobj__\nq\x00("),
+      Buffer.from("h\x00".repeat(20_000), "latin1"),
+      ascii("tR."),
+    ]);
     const value = readPickle(bytes) as PythonObject;
     assert.equal(`${value}`, "<python object copyreg.__newobj__>");
     assert.equal(value.args.length, 19_999);
@@ -392,7 +510,11 @@ describe("hostile pickles run nothing", () => {
 
 describe("malformed pickles throw PickleReadError naming the opcode and offset", () => {
   const rejects = (bytes: Uint8Array, message: RegExp): void => {
-    assert.throws(() => readPickle(bytes), (error: Error) => error instanceof PickleReadError && error.name === "PickleReadError" && message.test(error.message), message.source);
+    assert.throws(
+      () => readPickle(bytes),
+      (error: Error) => error instanceof PickleReadError && error.name === "PickleReadError" && message.test(error.message),
+      message.source,
+    );
   };
 
   it("rejects truncation, underflow and bad references", () => {
@@ -484,17 +606,26 @@ describe("fuzzing with a seeded generator", () => {
       readPickle(bytes);
     } catch (error) {
       if (!(error instanceof PickleReadError)) throw error;
-      assert.ok(!error.message.startsWith("unreadable pickle"), `unexpected internal error: ${error.message} for ${Buffer.from(bytes).toString("hex")}`);
+      assert.ok(
+        !error.message.startsWith("unreadable pickle"),
+        `unexpected internal error: ${error.message} for ${Buffer.from(bytes).toString("hex")}`,
+      );
     }
   }
 
   const corpus: Buffer[] = [
     ...JSON.parse(readFileSync(join(FIXTURES, "celery-5.2.6-dumps.json"), "utf8")).dumps.map((entry: { hex: string }) => hex(entry.hex)),
     ...WRITE_TABLE.flatMap(([, value]) => [writePickle(value, { protocol: 2 }), writePickle(value, { protocol: 4 })]),
-    pickleGroupResult("g", ["a", "b"]), pickleException("E", "m", [1]),
+    pickleGroupResult("g", ["a", "b"]),
+    pickleException("E", "m", [1]),
     ascii("(I01\nF1.5\nS'x'\nV\\u20ac\np0\ng0\nL5L\ntcos\nsystem\n(dp1\nS'k'\nNsb."),
   ];
-  if (!noPython) corpus.push(...generated().filter((_, i) => i % 3 === 0).map((entry) => hex(entry.hex)));
+  if (!noPython)
+    corpus.push(
+      ...generated()
+        .filter((_, i) => i % 3 === 0)
+        .map((entry) => hex(entry.hex)),
+    );
 
   it("never throws anything but a deliberate PickleReadError across 20,000 broken inputs", () => {
     const next = random(20240601);

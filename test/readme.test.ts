@@ -23,14 +23,22 @@ const EXAMPLES: [file: string, expected: RegExp, only?: "sqlite" | "postgresql"]
   ["history.ts", /PENDING - \nSTARTED w1 \nRETRY w1 database busy\nSTARTED w2 \nSUCCESS w2 \n/],
   ["record-in-transaction.ts", /\{ total: 42 \}\n42 SUCCESS \{ total: 42 \} true/, "postgresql"],
   ["record-in-transaction-sqlite.ts", /\{ total: 42 \}\n42 SUCCESS \{ total: 42 \} true/, "sqlite"],
-  ["retention.ts", /name=billing\.\*=400d case 2026-118\nstate=FAILURE,name=billing\.\*=forever: 0; name=billing\.\*=400d: 0; queue=audit=forever: 0; default=30d: 0/],
-  ["backend-api.ts", /SUCCESS \{ pages: 12 \} reports\.generate \[ 42 \]\n\[ 'SUCCESS', 'SUCCESS', 'PENDING' \]\nfalse\n\[ 'r-43', 'r-44' \]\n0 0/],
+  [
+    "retention.ts",
+    /name=billing\.\*=400d case 2026-118\nstate=FAILURE,name=billing\.\*=forever: 0; name=billing\.\*=400d: 0; queue=audit=forever: 0; default=30d: 0/,
+  ],
+  [
+    "backend-api.ts",
+    /SUCCESS \{ pages: 12 \} reports\.generate \[ 42 \]\n\[ 'SUCCESS', 'SUCCESS', 'PENDING' \]\nfalse\n\[ 'r-43', 'r-44' \]\n0 0/,
+  ],
 ];
 
 function run(file: string, url: string): string {
   // Examples import "taskledger" (and "taskledger/drizzle") as users do; a loader maps it to src/ so no build is needed.
   const child = spawnSync(process.execPath, ["--import", "tsx", "--import", "./test/helpers/self-import.ts", `examples/${file}`], {
-    cwd: root, env: { ...process.env, TASKLEDGER_URL: url }, encoding: "utf8",
+    cwd: root,
+    env: { ...process.env, TASKLEDGER_URL: url },
+    encoding: "utf8",
   });
   assert.equal(child.status, 0, child.stderr);
   return child.stdout;

@@ -33,18 +33,40 @@ describe("configured table names and schemas", async () => {
     const backend = await openBackend({ url: `sqlite:${file}`, tableNames });
     try {
       await backend.markAsDone("t1", 1);
-      assert.deepEqual((await backend.getTaskHistory("t1")).map((e) => e.status), ["SUCCESS"], "history under the configured names (#11)");
+      assert.deepEqual(
+        (await backend.getTaskHistory("t1")).map((e) => e.status),
+        ["SUCCESS"],
+        "history under the configured names (#11)",
+      );
       await new GroupResult("g1", ["t1"], backend).save();
       assert.deepEqual((await backend.restoreGroup("g1"))?.results, ["t1"]);
       assert.equal((await backend.cleanup({ now: new Date(Date.now() + 10 * 86_400_000) })).tasks, 1);
       const raw = new Database(file);
-      const names = (raw.prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'index') AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
+      const names = (
+        raw.prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'index') AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as {
+          name: string;
+        }[]
+      ).map((r) => r.name);
       raw.close();
       assert.deepEqual(names, [
-        "audit_groups", "audit_groups_taskset_id_key", "audit_tasks", "audit_tasks_history", "audit_tasks_hold", "audit_tasks_task_id_key", "ix_audit_groups_date_done", "ix_audit_tasks_date_done",
+        "audit_groups",
+        "audit_groups_taskset_id_key",
+        "audit_tasks",
+        "audit_tasks_history",
+        "audit_tasks_hold",
+        "audit_tasks_task_id_key",
+        "ix_audit_groups_date_done",
+        "ix_audit_tasks_date_done",
         // #14's web view indexes (migration 0004), renamed with the table
-        "ix_audit_tasks_group_id_id", "ix_audit_tasks_history_task_id", "ix_audit_tasks_name_id", "ix_audit_tasks_queue_id", "ix_audit_tasks_status_id",
-        "ix_audit_tasks_unready_date_updated", "ix_audit_tasks_worker_id", "taskledger_lock", "taskledger_migrations_audit_tasks_audit_groups",
+        "ix_audit_tasks_group_id_id",
+        "ix_audit_tasks_history_task_id",
+        "ix_audit_tasks_name_id",
+        "ix_audit_tasks_queue_id",
+        "ix_audit_tasks_status_id",
+        "ix_audit_tasks_unready_date_updated",
+        "ix_audit_tasks_worker_id",
+        "taskledger_lock",
+        "taskledger_migrations_audit_tasks_audit_groups",
       ]);
     } finally {
       await backend.close();
@@ -52,7 +74,10 @@ describe("configured table names and schemas", async () => {
   });
 
   /** Two table sets, one after the other, in one database: each is migrated and used on its own. */
-  async function twoTableSets(url: string, second: { tableNames: { task: string; group: string }; tableSchemas?: { task: string; group: string } }) {
+  async function twoTableSets(
+    url: string,
+    second: { tableNames: { task: string; group: string }; tableSchemas?: { task: string; group: string } },
+  ) {
     const celery = await openBackend({ url });
     const other = await openBackend({ url, ...second });
     try {
@@ -75,14 +100,24 @@ describe("configured table names and schemas", async () => {
     await twoTableSets(`sqlite:${dir.file("two-sets.db")}`, { tableNames });
   });
 
-  it("on PostgreSQL two table sets live in one schema, and a third in another schema, each with its own migration record", { skip: await pgSkip() }, async () => {
-    const db = await createTestDatabase("two_sets");
-    databases.push(db);
-    await twoTableSets(db.url, { tableNames });
-    await twoTableSets(db.url, { tableNames: { task: "t3", group: "g3" }, tableSchemas: { task: "results", group: "results" } });
-    const records = await queryDatabase<{ name: string }>(db.url, "SELECT schemaname || '.' || tablename AS name FROM pg_tables WHERE tablename LIKE 'taskledger_migrations%' ORDER BY 1");
-    assert.deepEqual(records.map((r) => r.name), ["public.taskledger_migrations", "public.taskledger_migrations_audit_tasks_audit_groups", "results.taskledger_migrations_t3_g3"]);
-  });
+  it(
+    "on PostgreSQL two table sets live in one schema, and a third in another schema, each with its own migration record",
+    { skip: await pgSkip() },
+    async () => {
+      const db = await createTestDatabase("two_sets");
+      databases.push(db);
+      await twoTableSets(db.url, { tableNames });
+      await twoTableSets(db.url, { tableNames: { task: "t3", group: "g3" }, tableSchemas: { task: "results", group: "results" } });
+      const records = await queryDatabase<{ name: string }>(
+        db.url,
+        "SELECT schemaname || '.' || tablename AS name FROM pg_tables WHERE tablename LIKE 'taskledger_migrations%' ORDER BY 1",
+      );
+      assert.deepEqual(
+        records.map((r) => r.name),
+        ["public.taskledger_migrations", "public.taskledger_migrations_audit_tasks_audit_groups", "results.taskledger_migrations_t3_g3"],
+      );
+    },
+  );
 
   it("a table set whose names make a record name longer than 63 characters gets a hashed one", () => {
     const long = resolveTables("postgresql", { task: "t".repeat(40), group: "g".repeat(40) });
@@ -101,24 +136,54 @@ describe("configured table names and schemas", async () => {
       await b.markAsDone("t1", "pushed through the schema's channel");
       assert.equal(await waiting, "pushed through the schema's channel");
       await b.saveGroup("g1", ["t1"]);
-      const objects = await queryDatabase<{ kind: string; name: string }>(db.url,
+      const objects = await queryDatabase<{ kind: string; name: string }>(
+        db.url,
         `SELECT CASE c.relkind WHEN 'r' THEN 'table' WHEN 'S' THEN 'sequence' WHEN 'i' THEN 'index' END AS kind, c.relname AS name
-         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'results' AND c.relkind IN ('r', 'S', 'i') AND c.relname NOT LIKE 'taskledger_migrations%' ORDER BY 1, 2`);
-      assert.deepEqual(objects.map((o) => `${o.kind} ${o.name}`), [
-        "index audit_groups_pkey", "index audit_groups_taskset_id_key", "index audit_tasks_history_pkey", "index audit_tasks_hold_pkey", "index audit_tasks_interest_pkey",
-        "index audit_tasks_pkey", "index audit_tasks_task_id_key",
-        "index ix_audit_groups_date_done", "index ix_audit_tasks_date_done",
-        // #14's web view indexes (migration 0004), renamed with the table
-        "index ix_audit_tasks_group_id_id", "index ix_audit_tasks_history_task_id", "index ix_audit_tasks_name_id", "index ix_audit_tasks_queue_id", "index ix_audit_tasks_status_id",
-        "index ix_audit_tasks_task_id_pattern", "index ix_audit_tasks_unready_date_updated", "index ix_audit_tasks_worker_id",
-        "sequence audit_tasks_history_id_seq", "sequence task_id_sequence", "sequence taskset_id_sequence",
-        "table audit_groups", "table audit_tasks", "table audit_tasks_history", "table audit_tasks_hold", "table audit_tasks_interest",
-      ]);
-      assert.deepEqual((await a.getTaskHistory("t1")).map((e) => e.status), ["SUCCESS"], "history in the schema (#11)");
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'results' AND c.relkind IN ('r', 'S', 'i') AND c.relname NOT LIKE 'taskledger_migrations%' ORDER BY 1, 2`,
+      );
+      assert.deepEqual(
+        objects.map((o) => `${o.kind} ${o.name}`),
+        [
+          "index audit_groups_pkey",
+          "index audit_groups_taskset_id_key",
+          "index audit_tasks_history_pkey",
+          "index audit_tasks_hold_pkey",
+          "index audit_tasks_interest_pkey",
+          "index audit_tasks_pkey",
+          "index audit_tasks_task_id_key",
+          "index ix_audit_groups_date_done",
+          "index ix_audit_tasks_date_done",
+          // #14's web view indexes (migration 0004), renamed with the table
+          "index ix_audit_tasks_group_id_id",
+          "index ix_audit_tasks_history_task_id",
+          "index ix_audit_tasks_name_id",
+          "index ix_audit_tasks_queue_id",
+          "index ix_audit_tasks_status_id",
+          "index ix_audit_tasks_task_id_pattern",
+          "index ix_audit_tasks_unready_date_updated",
+          "index ix_audit_tasks_worker_id",
+          "sequence audit_tasks_history_id_seq",
+          "sequence task_id_sequence",
+          "sequence taskset_id_sequence",
+          "table audit_groups",
+          "table audit_tasks",
+          "table audit_tasks_history",
+          "table audit_tasks_hold",
+          "table audit_tasks_interest",
+        ],
+      );
+      assert.deepEqual(
+        (await a.getTaskHistory("t1")).map((e) => e.status),
+        ["SUCCESS"],
+        "history in the schema (#11)",
+      );
       const publicTables = await queryDatabase(db.url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'");
       assert.deepEqual(publicTables, []);
       // Celery inserts with the schema-qualified sequence; the row is ours to read.
-      await queryDatabase(db.url, "INSERT INTO results.audit_tasks (id, task_id, status) VALUES (nextval('results.task_id_sequence'), 'celery-1', 'STARTED')");
+      await queryDatabase(
+        db.url,
+        "INSERT INTO results.audit_tasks (id, task_id, status) VALUES (nextval('results.task_id_sequence'), 'celery-1', 'STARTED')",
+      );
       assert.equal((await a.getTaskMeta("celery-1")).status, states.STARTED);
       assert.equal((await a.cleanup({ now: new Date(Date.now() + 10 * 86_400_000) })).tasks, 1);
       assert.deepEqual((await a.migrationStatus()).pending, []);

@@ -46,5 +46,7 @@ const report = await backend.cleanup({
   },
 });
 const ms = performance.now() - started;
-process.stdout.write(`${JSON.stringify({ deleted: report.tasks + report.groups, ms, batches, maxBatchMs, rssBeforeKb, hwmKb: statusKb("VmHWM") })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ deleted: report.tasks + report.groups, ms, batches, maxBatchMs, rssBeforeKb, hwmKb: statusKb("VmHWM") })}\n`,
+);
 await backend.close();

@@ -22,12 +22,14 @@ const stop = () => {
   stopping = true;
   stoppedAt = performance.now();
 };
-createInterface({ input: process.stdin }).on("close", stop).on("line", (line) => {
-  if (line.trim() === "mark") {
-    gaps = [];
-    errors = 0;
-  } else if (line.trim() === "stop") stop();
-});
+createInterface({ input: process.stdin })
+  .on("close", stop)
+  .on("line", (line) => {
+    if (line.trim() === "mark") {
+      gaps = [];
+      errors = 0;
+    } else if (line.trim() === "stop") stop();
+  });
 
 const loop = (async () => {
   last = performance.now();
@@ -49,12 +51,14 @@ process.stdout.write("ready\n");
 await loop;
 // A stall still running when the writer is stopped counts too.
 const sorted = [...gaps, Math.max(0, stoppedAt - last)].sort((a, b) => a - b);
-process.stdout.write(`${JSON.stringify({
-  stores: gaps.length,
-  maxGapMs: sorted[sorted.length - 1] ?? null,
-  p50GapMs: sorted[Math.floor(sorted.length / 2)] ?? null,
-  p99GapMs: sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))] ?? null,
-  errors,
-  lastError,
-})}\n`);
+process.stdout.write(
+  `${JSON.stringify({
+    stores: gaps.length,
+    maxGapMs: sorted[sorted.length - 1] ?? null,
+    p50GapMs: sorted[Math.floor(sorted.length / 2)] ?? null,
+    p99GapMs: sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))] ?? null,
+    errors,
+    lastError,
+  })}\n`,
+);
 await backend.close();

@@ -15,9 +15,11 @@ const CALLERS = 8;
 
 async function storeLoop(backend: DatabaseBackend, callers: number, total: number): Promise<void> {
   const perCaller = Math.max(1, Math.floor(total / callers));
-  await Promise.all(Array.from({ length: callers }, async () => {
-    for (let i = 0; i < perCaller; i++) await backend.markAsDone(randomUUID(), PAYLOAD);
-  }));
+  await Promise.all(
+    Array.from({ length: callers }, async () => {
+      for (let i = 0; i < perCaller; i++) await backend.markAsDone(randomUUID(), PAYLOAD);
+    }),
+  );
 }
 
 export const appPool: Scenario = {
@@ -45,10 +47,17 @@ export const appPool: Scenario = {
           const results = await interleave(plan.rounds, contenders);
           printTable({
             title: `${side.label}: markAsDone, ${callers} caller${callers > 1 ? "s" : ""} (${ops} stores per round)`,
-            unit: "stores/s", better: "higher", reference: ownName,
+            unit: "stores/s",
+            better: "higher",
+            reference: ownName,
             rows: contenders.map((c) => ({ name: c.name, values: results.get(c.name)! })),
           });
-          ratioTarget(`app-pool, ${side.label}`, `${callers} caller(s): application's connection >= 0.9x taskledger's own`, median(results.get(appName)!) / median(results.get(ownName)!), 0.9);
+          ratioTarget(
+            `app-pool, ${side.label}`,
+            `${callers} caller(s): application's connection >= 0.9x taskledger's own`,
+            median(results.get(appName)!) / median(results.get(ownName)!),
+            0.9,
+          );
         } finally {
           await app.close();
           await own.close();

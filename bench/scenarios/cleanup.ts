@@ -31,10 +31,22 @@ export interface CleanupRun {
 /** Gives the writer this long before the cleanup starts, so its connection and statements are warm. */
 const WRITER_LEAD_MS = 300;
 
-interface ChildCleanupResult { deleted: number; ms: number; batches: number; maxBatchMs: number; rssBeforeKb: number; hwmKb: number }
+interface ChildCleanupResult {
+  deleted: number;
+  ms: number;
+  batches: number;
+  maxBatchMs: number;
+  rssBeforeKb: number;
+  hwmKb: number;
+}
 
 /** taskledger's cleanup in a child process; the caller runs whatever must happen alongside. */
-export async function taskledgerCleanup(db: DbHandle, expiresMs: number, alongside?: { start(): Promise<void> }, tuning: { batchSize?: number; pauseMs?: number } = {}): Promise<ChildCleanupResult> {
+export async function taskledgerCleanup(
+  db: DbHandle,
+  expiresMs: number,
+  alongside?: { start(): Promise<void> },
+  tuning: { batchSize?: number; pauseMs?: number } = {},
+): Promise<ChildCleanupResult> {
   const cleaner = new NodeChild("cleanup.ts", [db.url, String(expiresMs), String(tuning.batchSize ?? "-"), String(tuning.pauseMs ?? "-")]);
   try {
     if ((await cleaner.next()) !== "ready") throw new Error("the cleanup child did not start");
@@ -46,23 +58,38 @@ export async function taskledgerCleanup(db: DbHandle, expiresMs: number, alongsi
   }
 }
 
-export async function taskledgerRound(template: DbHandle, label: string, tuning: { batchSize?: number; pauseMs?: number } = {}): Promise<CleanupRun> {
+export async function taskledgerRound(
+  template: DbHandle,
+  label: string,
+  tuning: { batchSize?: number; pauseMs?: number } = {},
+): Promise<CleanupRun> {
   const db = await template.copy(label);
   const writer = new NodeChild("store-loop.ts", [db.url]);
   try {
     if ((await writer.next()) !== "ready") throw new Error("the writer did not start");
-    const result = await taskledgerCleanup(db, EXPIRES_ALL_MS, {
-      start: async () => {
-        await sleep(WRITER_LEAD_MS);
-        writer.send("mark");
+    const result = await taskledgerCleanup(
+      db,
+      EXPIRES_ALL_MS,
+      {
+        start: async () => {
+          await sleep(WRITER_LEAD_MS);
+          writer.send("mark");
+        },
       },
-    }, tuning);
+      tuning,
+    );
     writer.send("stop");
     const w = await writer.nextJson<{ stores: number; maxGapMs: number; p50GapMs: number; errors: number }>();
     return {
-      rows: result.deleted, ms: result.ms, rowsPerSecond: (result.deleted * 1000) / result.ms,
-      stallMs: w.maxGapMs, writerStores: w.stores, writerErrors: w.errors, writerP50Ms: w.p50GapMs,
-      rssBeforeKb: result.rssBeforeKb, hwmKb: result.hwmKb,
+      rows: result.deleted,
+      ms: result.ms,
+      rowsPerSecond: (result.deleted * 1000) / result.ms,
+      stallMs: w.maxGapMs,
+      writerStores: w.stores,
+      writerErrors: w.errors,
+      writerP50Ms: w.p50GapMs,
+      rssBeforeKb: result.rssBeforeKb,
+      hwmKb: result.hwmKb,
     };
   } finally {
     await writer.close();
@@ -83,9 +110,15 @@ async function celeryRound(template: DbHandle, label: string, expiredRows: numbe
     const w = await writer.call({ op: "writer_stop" });
     const ms = result["ms"] as number;
     return {
-      rows: expiredRows, ms, rowsPerSecond: (expiredRows * 1000) / ms,
-      stallMs: w["max_gap_ms"] as number, writerStores: w["stores"] as number, writerErrors: w["errors"] as number, writerP50Ms: w["p50_gap_ms"] as number,
-      rssBeforeKb: result["rss_before_kb"] as number, hwmKb: result["rss_hwm_kb"] as number,
+      rows: expiredRows,
+      ms,
+      rowsPerSecond: (expiredRows * 1000) / ms,
+      stallMs: w["max_gap_ms"] as number,
+      writerStores: w["stores"] as number,
+      writerErrors: w["errors"] as number,
+      writerP50Ms: w["p50_gap_ms"] as number,
+      rssBeforeKb: result["rss_before_kb"] as number,
+      hwmKb: result["rss_hwm_kb"] as number,
     };
   } finally {
     await writer.close();
@@ -105,10 +138,14 @@ async function runShape(ctx: BenchContext, side: Side, shapeName: ShapeName, rou
     for (const who of order) {
       if (who === "tl") {
         tl.push(await taskledgerRound(tlTemplate, `c_tl_${shapeName.toLowerCase()}_${r}`));
-        out.progress(`${side.label} cleanup ${shapeName} round ${r}: taskledger ${fmt(tl.at(-1)!.rowsPerSecond)} rows/s, stall ${fmt(tl.at(-1)!.stallMs, 1)} ms`);
+        out.progress(
+          `${side.label} cleanup ${shapeName} round ${r}: taskledger ${fmt(tl.at(-1)!.rowsPerSecond)} rows/s, stall ${fmt(tl.at(-1)!.stallMs, 1)} ms`,
+        );
       } else if (celTemplate) {
         cel.push(await celeryRound(celTemplate, `c_cel_${shapeName.toLowerCase()}_${r}`, shape.expired));
-        out.progress(`${side.label} cleanup ${shapeName} round ${r}: Celery ${fmt(cel.at(-1)!.rowsPerSecond)} rows/s, stall ${fmt(cel.at(-1)!.stallMs, 1)} ms`);
+        out.progress(
+          `${side.label} cleanup ${shapeName} round ${r}: Celery ${fmt(cel.at(-1)!.rowsPerSecond)} rows/s, stall ${fmt(cel.at(-1)!.stallMs, 1)} ms`,
+        );
       }
     }
   }
@@ -123,10 +160,14 @@ async function runShape(ctx: BenchContext, side: Side, shapeName: ShapeName, rou
   const label = shapeName === "most" ? "most rows expired" : "1% expired";
   printTable({
     title: `${side.label}: cleanup, ${label}: ${describeShape(shape)}, a writer storing throughout (${rounds} round(s) each)`,
-    unit: "rows/s", better: "higher", reference: rows[0]!.name,
+    unit: "rows/s",
+    better: "higher",
+    reference: rows[0]!.name,
     extraHeaders: ["duration", "writer's longest stall", "writer's stores", "cleanup peak RSS"],
     rows,
-    notes: [`Rows deleted per run: taskledger ${fmt(median(tl.map((x) => x.rows)))}${cel.length > 0 ? `, Celery ${fmt(shape.expired)} (its cleanup() returns no count; the fill put exactly that many rows past result_expires)` : ""}. Writer's median gap between stores: taskledger ${fmtAuto(median(tl.map((x) => x.writerP50Ms)))} ms${cel.length > 0 ? `, Celery ${fmtAuto(median(cel.map((x) => x.writerP50Ms)))} ms` : ""}.`],
+    notes: [
+      `Rows deleted per run: taskledger ${fmt(median(tl.map((x) => x.rows)))}${cel.length > 0 ? `, Celery ${fmt(shape.expired)} (its cleanup() returns no count; the fill put exactly that many rows past result_expires)` : ""}. Writer's median gap between stores: taskledger ${fmtAuto(median(tl.map((x) => x.writerP50Ms)))} ms${cel.length > 0 ? `, Celery ${fmtAuto(median(cel.map((x) => x.writerP50Ms)))} ms` : ""}.`,
+    ],
   });
   const scenario = `cleanup ${label}, ${side.label}`;
   const ratio = cel.length > 0 ? median(tl.map((x) => x.rowsPerSecond)) / median(cel.map((x) => x.rowsPerSecond)) : Number.NaN;
@@ -141,10 +182,13 @@ async function runShape(ctx: BenchContext, side: Side, shapeName: ShapeName, rou
 export const cleanup: Scenario = {
   name: "cleanup",
   title: "Cleanup with a concurrent writer: most rows expired, and 1% expired in a big table",
-  templates: (ctx) => ctx.sides.flatMap((side) => (["most", "onePct"] as const).flatMap((name) => [
-    { dialect: side.dialect, kind: "taskledger" as const, name },
-    ...(side.cel ? [{ dialect: side.dialect, kind: "celery" as const, name }] : []),
-  ])),
+  templates: (ctx) =>
+    ctx.sides.flatMap((side) =>
+      (["most", "onePct"] as const).flatMap((name) => [
+        { dialect: side.dialect, kind: "taskledger" as const, name },
+        ...(side.cel ? [{ dialect: side.dialect, kind: "celery" as const, name }] : []),
+      ]),
+    ),
   async run(ctx: BenchContext) {
     for (const side of ctx.sides) {
       await runShape(ctx, side, "most", ctx.plan.cleanupRounds.most);

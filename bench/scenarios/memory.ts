@@ -22,7 +22,12 @@ const FLAT_TOLERANCE = 1.1;
 const CLI = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
 const PEAK_RSS = fileURLToPath(new URL("../children/peak-rss.mjs", import.meta.url));
 
-interface PeakRun { rows: number; ms: number; rssBeforeKb: number | null; hwmKb: number }
+interface PeakRun {
+  rows: number;
+  ms: number;
+  rssBeforeKb: number | null;
+  hwmKb: number;
+}
 
 async function onCopy<T>(template: DbHandle, label: string, body: (db: DbHandle) => Promise<T>): Promise<T> {
   const db = await template.copy(label);
@@ -42,7 +47,17 @@ async function cleanupPeak(template: DbHandle, label: string, expiresMs: number)
 async function exportPeak(template: DbHandle, label: string, until: Date | null): Promise<PeakRun> {
   return onCopy(template, label, async (db) => {
     const devNull = openSync("/dev/null", "w");
-    const args = ["--import", "tsx", "--import", PEAK_RSS, CLI, "--url", db.url, "export", ...(until ? ["--until", until.toISOString()] : [])];
+    const args = [
+      "--import",
+      "tsx",
+      "--import",
+      PEAK_RSS,
+      CLI,
+      "--url",
+      db.url,
+      "export",
+      ...(until ? ["--until", until.toISOString()] : []),
+    ];
     const started = performance.now();
     const child = spawn(process.execPath, args, { stdio: ["ignore", devNull, "pipe"] });
     let stderr = "";
@@ -76,13 +91,24 @@ export const memory: Scenario = {
     const cliPresent = existsSync(CLI);
     for (const side of ctx.sides) {
       const template = await ctx.fixtures.template(side.dialect, "taskledger", "most");
-      const cleanups = [await cleanupPeak(template, "m_cl_tenth", EXPIRES_TENTH_MS), await cleanupPeak(template, "m_cl_all", EXPIRES_ALL_MS)];
-      const exports = cliPresent ? [await exportPeak(template, "m_ex_tenth", new Date(Date.now() - EXPIRES_TENTH_MS)), await exportPeak(template, "m_ex_all", null)] : [];
+      const cleanups = [
+        await cleanupPeak(template, "m_cl_tenth", EXPIRES_TENTH_MS),
+        await cleanupPeak(template, "m_cl_all", EXPIRES_ALL_MS),
+      ];
+      const exports = cliPresent
+        ? [await exportPeak(template, "m_ex_tenth", new Date(Date.now() - EXPIRES_TENTH_MS)), await exportPeak(template, "m_ex_all", null)]
+        : [];
       out.print(`\n#### ${side.label}: peak RSS of one process (template: ${describeShape(shape)}; no writer)\n`);
       out.print("| operation | rows | duration | RSS before the work | peak RSS (VmHWM) |");
       out.print("|---|---|---|---|---|");
-      for (const run of cleanups) out.print(`| taskledger backend.cleanup() | ${fmt(run.rows)} | ${fmtAuto(run.ms / 1000)} s | ${fmt(run.rssBeforeKb! / 1024, 1)} MB | ${fmt(run.hwmKb / 1024, 1)} MB |`);
-      for (const run of exports) out.print(`| taskledger export (CLI, JSON lines to /dev/null) | ${fmt(run.rows)} | ${fmtAuto(run.ms / 1000)} s (with process start) | — | ${fmt(run.hwmKb / 1024, 1)} MB |`);
+      for (const run of cleanups)
+        out.print(
+          `| taskledger backend.cleanup() | ${fmt(run.rows)} | ${fmtAuto(run.ms / 1000)} s | ${fmt(run.rssBeforeKb! / 1024, 1)} MB | ${fmt(run.hwmKb / 1024, 1)} MB |`,
+        );
+      for (const run of exports)
+        out.print(
+          `| taskledger export (CLI, JSON lines to /dev/null) | ${fmt(run.rows)} | ${fmtAuto(run.ms / 1000)} s (with process start) | — | ${fmt(run.hwmKb / 1024, 1)} MB |`,
+        );
       if (!cliPresent) out.print(`| taskledger export | not measured: ${CLI} is missing | | | |`);
       out.print("\nThe RSS includes Node, tsx and the module graph (about 100 MB before any work).");
       flatTarget(`memory, ${side.label}`, "cleanup", cleanups[0]!, cleanups[1]!);

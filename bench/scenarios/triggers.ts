@@ -15,7 +15,19 @@ import { AsyncResult, openBackend, states, type DatabaseBackend } from "../../sr
 import { CeleryProcess } from "../celery.js";
 import { NodeChild } from "../child.js";
 import { emptyDatabase, type DbHandle } from "../fixtures.js";
-import { checkTarget, fmt, interleave, median, opsPerSecond, out, printTable, ratioTarget, sleep, summarize, type Contender } from "../lib.js";
+import {
+  checkTarget,
+  fmt,
+  interleave,
+  median,
+  opsPerSecond,
+  out,
+  printTable,
+  ratioTarget,
+  sleep,
+  summarize,
+  type Contender,
+} from "../lib.js";
 import { openRaw, opsFor, PAYLOAD, type BenchContext, type Scenario, type Side } from "../scenario.js";
 
 const CALLERS = 8;
@@ -43,8 +55,10 @@ async function dropTriggers(db: DbHandle): Promise<void> {
 /** The raw driver's batch of the same columns taskledger's storeMany writes with request metadata. */
 function rawBatch(db: DbHandle): { run(n: number): Promise<void>; close(): Promise<void> } {
   const columns = "task_id, status, result, date_done, traceback, name, args, kwargs, worker, retries, queue, date_updated";
-  const update = "status = excluded.status, result = excluded.result, date_done = excluded.date_done, traceback = excluded.traceback, name = excluded.name, args = excluded.args, kwargs = excluded.kwargs, worker = excluded.worker, retries = excluded.retries, queue = excluded.queue, date_updated = excluded.date_updated";
-  const guard = "WHERE celery_taskmeta.status NOT IN ('SUCCESS', 'FAILURE', 'REVOKED') OR excluded.status IN ('SUCCESS', 'FAILURE', 'REVOKED')";
+  const update =
+    "status = excluded.status, result = excluded.result, date_done = excluded.date_done, traceback = excluded.traceback, name = excluded.name, args = excluded.args, kwargs = excluded.kwargs, worker = excluded.worker, retries = excluded.retries, queue = excluded.queue, date_updated = excluded.date_updated";
+  const guard =
+    "WHERE celery_taskmeta.status NOT IN ('SUCCESS', 'FAILURE', 'REVOKED') OR excluded.status IN ('SUCCESS', 'FAILURE', 'REVOKED')";
   const now = () => new Date().toISOString().replace("T", " ").replace("Z", "000");
   const enc = (v: unknown) => Buffer.from(JSON.stringify(v));
   if (db.dialect === "postgresql") {
@@ -59,9 +73,22 @@ function rawBatch(db: DbHandle): { run(n: number): Promise<void>; close(): Promi
         const t = now();
         const fill = (v: unknown) => new Array(n).fill(v);
         await client.query({
-          name: "raw_batch_ext", text,
-          values: [Array.from({ length: n }, () => randomUUID()), fill("SUCCESS"), Array.from({ length: n }, (_, i) => enc({ i, ok: true })), fill(t), fill(null),
-            fill(REQUEST.name), fill(enc(REQUEST.args)), fill(enc(REQUEST.kwargs)), fill(REQUEST.worker), fill(REQUEST.retries), fill(REQUEST.queue), fill(t)],
+          name: "raw_batch_ext",
+          text,
+          values: [
+            Array.from({ length: n }, () => randomUUID()),
+            fill("SUCCESS"),
+            Array.from({ length: n }, (_, i) => enc({ i, ok: true })),
+            fill(t),
+            fill(null),
+            fill(REQUEST.name),
+            fill(enc(REQUEST.args)),
+            fill(enc(REQUEST.kwargs)),
+            fill(REQUEST.worker),
+            fill(REQUEST.retries),
+            fill(REQUEST.queue),
+            fill(t),
+          ],
         });
       },
       close: async () => {
@@ -73,18 +100,36 @@ function rawBatch(db: DbHandle): { run(n: number): Promise<void>; close(): Promi
   const file = new Database(db.file!);
   file.pragma("journal_mode = WAL");
   file.pragma("synchronous = NORMAL");
-  const store = file.prepare(`INSERT INTO celery_taskmeta (${columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (task_id) DO UPDATE SET ${update} ${guard}`);
+  const store = file.prepare(
+    `INSERT INTO celery_taskmeta (${columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (task_id) DO UPDATE SET ${update} ${guard}`,
+  );
   const tx = file.transaction((n: number) => {
     const t = now();
-    for (let i = 0; i < n; i++) store.run(randomUUID(), "SUCCESS", enc({ i, ok: true }), t, null, REQUEST.name, enc(REQUEST.args), enc(REQUEST.kwargs), REQUEST.worker, REQUEST.retries, REQUEST.queue, t);
+    for (let i = 0; i < n; i++)
+      store.run(
+        randomUUID(),
+        "SUCCESS",
+        enc({ i, ok: true }),
+        t,
+        null,
+        REQUEST.name,
+        enc(REQUEST.args),
+        enc(REQUEST.kwargs),
+        REQUEST.worker,
+        REQUEST.retries,
+        REQUEST.queue,
+        t,
+      );
   });
   return { run: async (n) => void tx.immediate(n), close: async () => void file.close() };
 }
 
 async function concurrently(perCaller: number, store: (caller: number) => Promise<unknown>): Promise<void> {
-  await Promise.all(Array.from({ length: CALLERS }, async (_, caller) => {
-    for (let i = 0; i < perCaller; i++) await store(caller);
-  }));
+  await Promise.all(
+    Array.from({ length: CALLERS }, async (_, caller) => {
+      for (let i = 0; i < perCaller; i++) await store(caller);
+    }),
+  );
 }
 
 async function measureWrites(ctx: BenchContext, side: Side, plain: DbHandle, off: DbHandle, on: DbHandle): Promise<void> {
@@ -96,35 +141,65 @@ async function measureWrites(ctx: BenchContext, side: Side, plain: DbHandle, off
   const raws = await Promise.all(Array.from({ length: pgSide ? CALLERS : 1 }, () => openRaw(plain)));
   const batch = rawBatch(plain);
   try {
-    const single = (b: DatabaseBackend) => (r: number) => opsPerSecond(opsFor(r, plan.ops), async () => { for (let i = opsFor(r, plan.ops); i > 0; i--) await b.markAsDone(randomUUID(), PAYLOAD); });
+    const single = (b: DatabaseBackend) => (r: number) =>
+      opsPerSecond(opsFor(r, plan.ops), async () => {
+        for (let i = opsFor(r, plan.ops); i > 0; i--) await b.markAsDone(randomUUID(), PAYLOAD);
+      });
     const singles: Contender[] = [
       { name: "taskledger markAsDone, history off", round: single(tlOff) },
       { name: "taskledger markAsDone, history on", round: single(tlOn) },
-      { name: "raw driver plain upsert (no trigger, no NOTIFY)", round: (r) => opsPerSecond(opsFor(r, plan.ops), async () => { for (let i = opsFor(r, plan.ops); i > 0; i--) await raws[0]!.store(randomUUID(), PAYLOAD); }) },
+      {
+        name: "raw driver plain upsert (no trigger, no NOTIFY)",
+        round: (r) =>
+          opsPerSecond(opsFor(r, plan.ops), async () => {
+            for (let i = opsFor(r, plan.ops); i > 0; i--) await raws[0]!.store(randomUUID(), PAYLOAD);
+          }),
+      },
     ];
     const s = await interleave(plan.rounds, singles);
-    printTable({ title: `${side.label}: store one result, one caller (${plan.ops} per round)`, unit: "stores/s", better: "higher", reference: singles[0]!.name, rows: singles.map((c) => ({ name: c.name, values: s.get(c.name)! })) });
+    printTable({
+      title: `${side.label}: store one result, one caller (${plan.ops} per round)`,
+      unit: "stores/s",
+      better: "higher",
+      reference: singles[0]!.name,
+      rows: singles.map((c) => ({ name: c.name, values: s.get(c.name)! })),
+    });
     const [sOff, sOn, sRaw] = singles.map((c) => median(s.get(c.name)!)) as [number, number, number];
     if (pgSide) ratioTarget(`#11 store, ${side.label}`, "single store (history off) >= 0.85x raw plain upsert", sOff / sRaw, 0.85);
     else checkTarget(`#11 store, ${side.label}`, "single store (history off) vs raw plain upsert", `${fmt(sOff / sRaw, 2)}x`, null);
     ratioTarget(`#11 store, ${side.label}`, "single store, history on >= 0.7x history off", sOn / sOff, 0.7);
 
     const perCaller = (r: number) => Math.max(1, Math.floor(opsFor(r, plan.concurrentOps) / CALLERS));
-    const conc = (b: DatabaseBackend) => (r: number) => opsPerSecond(perCaller(r) * CALLERS, () => concurrently(perCaller(r), () => b.markAsDone(randomUUID(), PAYLOAD)));
+    const conc = (b: DatabaseBackend) => (r: number) =>
+      opsPerSecond(perCaller(r) * CALLERS, () => concurrently(perCaller(r), () => b.markAsDone(randomUUID(), PAYLOAD)));
     const concs: Contender[] = [
       { name: `taskledger, ${CALLERS} callers, history off`, round: conc(tlOff) },
       { name: `taskledger, ${CALLERS} callers, history on`, round: conc(tlOn) },
-      { name: `raw driver plain upsert, ${CALLERS} callers${pgSide ? `, ${CALLERS} clients` : ", one connection"}`, round: (r) => opsPerSecond(perCaller(r) * CALLERS, () => concurrently(perCaller(r), (c) => raws[c % raws.length]!.store(randomUUID(), PAYLOAD))) },
+      {
+        name: `raw driver plain upsert, ${CALLERS} callers${pgSide ? `, ${CALLERS} clients` : ", one connection"}`,
+        round: (r) =>
+          opsPerSecond(perCaller(r) * CALLERS, () =>
+            concurrently(perCaller(r), (c) => raws[c % raws.length]!.store(randomUUID(), PAYLOAD)),
+          ),
+      },
     ];
     const c = await interleave(plan.rounds, concs);
-    printTable({ title: `${side.label}: ${CALLERS} concurrent callers (${plan.concurrentOps} stores per round)`, unit: "stores/s", better: "higher", reference: concs[0]!.name, rows: concs.map((x) => ({ name: x.name, values: c.get(x.name)! })) });
+    printTable({
+      title: `${side.label}: ${CALLERS} concurrent callers (${plan.concurrentOps} stores per round)`,
+      unit: "stores/s",
+      better: "higher",
+      reference: concs[0]!.name,
+      rows: concs.map((x) => ({ name: x.name, values: c.get(x.name)! })),
+    });
     const [cOff, cOn, cRaw] = concs.map((x) => median(c.get(x.name)!)) as [number, number, number];
     if (pgSide) ratioTarget(`#11 concurrent, ${side.label}`, `${CALLERS} callers (history off) >= 0.8x raw plain upsert`, cOff / cRaw, 0.8);
-    else checkTarget(`#11 concurrent, ${side.label}`, `${CALLERS} callers (history off) vs raw plain upsert`, `${fmt(cOff / cRaw, 2)}x`, null);
+    else
+      checkTarget(`#11 concurrent, ${side.label}`, `${CALLERS} callers (history off) vs raw plain upsert`, `${fmt(cOff / cRaw, 2)}x`, null);
     ratioTarget(`#11 concurrent, ${side.label}`, `${CALLERS} callers, history on >= 0.7x history off`, cOn / cOff, 0.7);
 
     const n = plan.batchSize;
-    const items = () => Array.from({ length: n }, (_, i) => ({ taskId: randomUUID(), status: states.SUCCESS, result: { i, ok: true }, request: REQUEST }));
+    const items = () =>
+      Array.from({ length: n }, (_, i) => ({ taskId: randomUUID(), status: states.SUCCESS, result: { i, ok: true }, request: REQUEST }));
     const many = (b: DatabaseBackend) => async (r: number) => {
       const batchItems = r < 0 ? items().slice(0, 500) : items();
       return opsPerSecond(batchItems.length, () => b.storeMany(batchItems));
@@ -132,10 +207,24 @@ async function measureWrites(ctx: BenchContext, side: Side, plain: DbHandle, off
     const batches: Contender[] = [
       { name: "taskledger storeMany with request, history off", round: many(tlOff) },
       { name: "taskledger storeMany with request, history on", round: many(tlOn) },
-      { name: pgSide ? "raw driver, unnest of the same columns (no trigger, no NOTIFY)" : "raw driver, prepared upsert of the same columns in one transaction", round: async (r) => { const k = r < 0 ? 500 : n; return opsPerSecond(k, () => batch.run(k)); } },
+      {
+        name: pgSide
+          ? "raw driver, unnest of the same columns (no trigger, no NOTIFY)"
+          : "raw driver, prepared upsert of the same columns in one transaction",
+        round: async (r) => {
+          const k = r < 0 ? 500 : n;
+          return opsPerSecond(k, () => batch.run(k));
+        },
+      },
     ];
     const b = await interleave(plan.rounds, batches);
-    printTable({ title: `${side.label}: batch of ${n.toLocaleString("en-US")} results with request metadata`, unit: "rows/s", better: "higher", reference: batches[0]!.name, rows: batches.map((x) => ({ name: x.name, values: b.get(x.name)! })) });
+    printTable({
+      title: `${side.label}: batch of ${n.toLocaleString("en-US")} results with request metadata`,
+      unit: "rows/s",
+      better: "higher",
+      reference: batches[0]!.name,
+      rows: batches.map((x) => ({ name: x.name, values: b.get(x.name)! })),
+    });
     const [bOff, bOn, bRaw] = batches.map((x) => median(b.get(x.name)!)) as [number, number, number];
     if (pgSide) ratioTarget(`#11 batch, ${side.label}`, "10k batch with request (history off) >= 0.75x raw unnest", bOff / bRaw, 0.75);
     else checkTarget(`#11 batch, ${side.label}`, "10k batch with request (history off) vs raw", `${fmt(bOff / bRaw, 2)}x`, null);
@@ -187,11 +276,21 @@ async function measureWakeups(ctx: BenchContext, side: Side, on: DbHandle): Prom
     const t = summarize(tl);
     out.print(`| taskledger markAsDone | ${fmt(t.median, 2)} ms | ${fmt(t.p95, 2)} ms | ${fmt(t.max, 2)} ms | ${t.n} |`);
     const pgSide = side.dialect === "postgresql";
-    checkTarget(`#11 wake-up, ${side.label}`, pgSide ? "after a taskledger commit p50 <= 5 ms, p95 <= 20 ms" : "after a taskledger commit", `p50 ${fmt(t.median, 2)} ms, p95 ${fmt(t.p95, 2)} ms`, pgSide ? t.median <= 5 && t.p95 <= 20 : null);
+    checkTarget(
+      `#11 wake-up, ${side.label}`,
+      pgSide ? "after a taskledger commit p50 <= 5 ms, p95 <= 20 ms" : "after a taskledger commit",
+      `p50 ${fmt(t.median, 2)} ms, p95 ${fmt(t.p95, 2)} ms`,
+      pgSide ? t.median <= 5 && t.p95 <= 20 : null,
+    );
     if (cel.length > 0) {
       const c = summarize(cel);
       out.print(`| Celery 5.2 mark_as_done | ${fmt(c.median, 2)} ms | ${fmt(c.p95, 2)} ms | ${fmt(c.max, 2)} ms | ${c.n} |`);
-      checkTarget(`#11 wake-up, ${side.label}`, pgSide ? "after a Celery 5.2 commit p50 <= 20 ms" : "after a Celery 5.2 commit", `p50 ${fmt(c.median, 2)} ms, p95 ${fmt(c.p95, 2)} ms`, pgSide ? c.median <= 20 : null);
+      checkTarget(
+        `#11 wake-up, ${side.label}`,
+        pgSide ? "after a Celery 5.2 commit p50 <= 20 ms" : "after a Celery 5.2 commit",
+        `p50 ${fmt(c.median, 2)} ms, p95 ${fmt(c.p95, 2)} ms`,
+        pgSide ? c.median <= 20 : null,
+      );
     }
   } finally {
     await writer.close();
@@ -202,7 +301,8 @@ async function measureWakeups(ctx: BenchContext, side: Side, on: DbHandle): Prom
 
 export const triggers: Scenario = {
   name: "triggers",
-  title: "Waking and history by triggers (#11): cost against the raw plain upsert, history off and on; wake-ups after taskledger's and Celery's commits",
+  title:
+    "Waking and history by triggers (#11): cost against the raw plain upsert, history off and on; wake-ups after taskledger's and Celery's commits",
   async run(ctx: BenchContext) {
     for (const side of ctx.sides) {
       const plain = await emptyDatabase(side.dialect, "taskledger", "plain");

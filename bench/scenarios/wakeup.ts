@@ -66,20 +66,30 @@ async function measureSide(ctx: BenchContext, side: Side): Promise<void> {
     const celery: number[] = [];
     for (let block = 0; block < BLOCKS; block++) {
       tl.push(...(await taskledgerSamples(backend, writer, Math.ceil(plan.wakeSamples / BLOCKS))));
-      if (celeryWaiter && celeryWriter) celery.push(...(await celerySamples(celeryWaiter, celeryWriter, Math.ceil(plan.celeryWakeSamples / BLOCKS))));
+      if (celeryWaiter && celeryWriter)
+        celery.push(...(await celerySamples(celeryWaiter, celeryWriter, Math.ceil(plan.celeryWakeSamples / BLOCKS))));
     }
     const how = side.dialect === "postgresql" ? "LISTEN/NOTIFY" : "PRAGMA data_version every 5 ms";
     out.print(`\n#### ${side.label}: wake-up delay, waiter and writer in different processes\n`);
     out.print("| waiter | p50 | p95 | max | samples | taskledger p50 vs this |");
     out.print("|---|---|---|---|---|---|");
     const t = summarize(tl);
-    out.print(`| taskledger AsyncResult.get() (${how}) | ${fmt(t.median, 2)} ms | ${fmt(t.p95, 2)} ms | ${fmt(t.max, 2)} ms | ${t.n} | — |`);
+    out.print(
+      `| taskledger AsyncResult.get() (${how}) | ${fmt(t.median, 2)} ms | ${fmt(t.p95, 2)} ms | ${fmt(t.max, 2)} ms | ${t.n} | — |`,
+    );
     if (celery.length > 0) {
       const c = summarize(celery);
-      out.print(`| Celery AsyncResult.get(interval=0.5), client mode | ${fmt(c.median, 1)} ms | ${fmt(c.p95, 1)} ms | ${fmt(c.max, 1)} ms | ${c.n} | ${fmt(c.median / t.median, 0)}x |`);
+      out.print(
+        `| Celery AsyncResult.get(interval=0.5), client mode | ${fmt(c.median, 1)} ms | ${fmt(c.p95, 1)} ms | ${fmt(c.max, 1)} ms | ${c.n} | ${fmt(c.median / t.median, 0)}x |`,
+      );
     }
     const limit = side.dialect === "postgresql" ? 5 : 20;
-    checkTarget(`wake-up, ${side.label}`, `wake-up p50 < ${limit} ms`, `p50 ${fmt(t.median, 2)} ms, p95 ${fmt(t.p95, 2)} ms, max ${fmt(t.max, 2)} ms`, t.median < limit);
+    checkTarget(
+      `wake-up, ${side.label}`,
+      `wake-up p50 < ${limit} ms`,
+      `p50 ${fmt(t.median, 2)} ms, p95 ${fmt(t.p95, 2)} ms, max ${fmt(t.max, 2)} ms`,
+      t.median < limit,
+    );
   } finally {
     await writer.close();
     await celeryWaiter?.close();

@@ -8,7 +8,11 @@ import { openBackend } from "taskledger";
 
 export const QUEUE = "invoices.create";
 export const invoices = pgTable("invoices", { orderId: text("order_id").primaryKey(), cents: integer("cents").notNull() });
-export interface InvoiceJob { orderId: string; cents: number; flakyProvider?: boolean }
+export interface InvoiceJob {
+  orderId: string;
+  cents: number;
+  flakyProvider?: boolean;
+}
 
 export async function connect(url: string) {
   const pool = new pg.Pool({ connectionString: url, max: 5 });

@@ -8,16 +8,21 @@ const { db, boss, backend, close } = await connect(process.env["TASKLEDGER_URL"]
 
 await boss.work<InvoiceJob>(QUEUE, { includeMetadata: true, pollingIntervalSeconds: 0.5 }, async ([job]) => {
   const request = { id: job!.id, name: QUEUE, args: [job!.data], retries: job!.retryCount, queue: QUEUE };
-  const outcome = await runTask(backend, request, async (ctx) => {
-    try {
-      await ctx.tx.insert(invoices).values({ orderId: job!.data.orderId, cents: job!.data.cents });
-      if (job!.data.flakyProvider && job!.retryCount === 0) throw new Error("payment provider timed out");
-      return { orderId: job!.data.orderId, cents: job!.data.cents };
-    } catch (error) {
-      if (job!.retryCount < job!.retryLimit) ctx.retry({ reason: error }); // pg-boss will try again
-      throw error;
-    }
-  }, { transactionOn: db });
+  const outcome = await runTask(
+    backend,
+    request,
+    async (ctx) => {
+      try {
+        await ctx.tx.insert(invoices).values({ orderId: job!.data.orderId, cents: job!.data.cents });
+        if (job!.data.flakyProvider && job!.retryCount === 0) throw new Error("payment provider timed out");
+        return { orderId: job!.data.orderId, cents: job!.data.cents };
+      } catch (error) {
+        if (job!.retryCount < job!.retryLimit) ctx.retry({ reason: error }); // pg-boss will try again
+        throw error;
+      }
+    },
+    { transactionOn: db },
+  );
   if (outcome.status === "RETRY" || outcome.status === "FAILURE") throw outcome.error; // pg-boss: failed
 });
 

@@ -4,7 +4,15 @@
  * place (a CorruptValueError with the raw row), never thrown, so a listing always completes.
  */
 import { countByColumn, countByHour, countTasks, listTasks, taskTimings, type ListOrder, type TaskQuery } from "../db/audit.js";
-import { countByStateNameWorker, countByTimeBucket, countFailuresByValue, toBuckets, toFailureValueCounts, toListedRows, toStateNameWorkerCounts } from "../db/audit-overview.js";
+import {
+  countByStateNameWorker,
+  countByTimeBucket,
+  countFailuresByValue,
+  toBuckets,
+  toFailureValueCounts,
+  toListedRows,
+  toStateNameWorkerCounts,
+} from "../db/audit-overview.js";
 import { fromNaiveUtc } from "../db/naive-utc.js";
 import type { Driver, TaskRow } from "../db/driver.js";
 import { auditTables } from "../db/archive.js";
@@ -84,8 +92,14 @@ export class TaskAuditor {
 
   /** One page of matching rows, newest (by creation) first unless `order` says otherwise. */
   async list(query: TaskQuery = {}, page: { limit?: number; order?: ListOrder; afterId?: number } = {}): Promise<ListedTask[]> {
-    if (page.limit !== undefined && (!Number.isInteger(page.limit) || page.limit < 1)) throw new ConfigError("limit", `expected a positive integer, got ${page.limit}`);
-    const sqlQuery = listTasks(await this.tiers(), query, { limit: page.limit ?? 100, order: page.order ?? "newest", afterId: page.afterId }, this.driver.auditFragments);
+    if (page.limit !== undefined && (!Number.isInteger(page.limit) || page.limit < 1))
+      throw new ConfigError("limit", `expected a positive integer, got ${page.limit}`);
+    const sqlQuery = listTasks(
+      await this.tiers(),
+      query,
+      { limit: page.limit ?? 100, order: page.order ?? "newest", afterId: page.afterId },
+      this.driver.auditFragments,
+    );
     const rows = toListedRows(await this.retrying("list", () => this.driver.audit(sqlQuery)));
     return rows.map(({ id, row }) => this.decode(id, row));
   }
@@ -107,9 +121,14 @@ export class TaskAuditor {
    * Counts by state, name and worker from one pass over the matching rows (the web overview's
    * tables; `stats` reads the rows once per table, which the CLI can afford).
    */
-  async breakdown(query: TaskQuery = {}, options: { top?: number } = {}): Promise<Pick<TaskStats, "total" | "byState" | "byName" | "byWorker" | "failureRate">> {
+  async breakdown(
+    query: TaskQuery = {},
+    options: { top?: number } = {},
+  ): Promise<Pick<TaskStats, "total" | "byState" | "byName" | "byWorker" | "failureRate">> {
     const top = options.top ?? 10;
-    const rows = toStateNameWorkerCounts(await this.retrying("breakdown", () => this.driver.audit(countByStateNameWorker(this.tables, query, this.driver.auditFragments))));
+    const rows = toStateNameWorkerCounts(
+      await this.retrying("breakdown", () => this.driver.audit(countByStateNameWorker(this.tables, query, this.driver.auditFragments))),
+    );
     const roll = (key: (r: (typeof rows)[number]) => string | null, limit: number): CountEntry[] => {
       const entries = new Map<string | null, CountEntry>();
       for (const r of rows) {
@@ -123,14 +142,26 @@ export class TaskAuditor {
     };
     const byState = roll((r) => r.status, 1000);
     const total = byState.reduce((sum, e) => sum + e.count, 0);
-    const ready = byState.filter((e) => e.key === "SUCCESS" || e.key === "FAILURE" || e.key === "REVOKED").reduce((sum, e) => sum + e.count, 0);
+    const ready = byState
+      .filter((e) => e.key === "SUCCESS" || e.key === "FAILURE" || e.key === "REVOKED")
+      .reduce((sum, e) => sum + e.count, 0);
     const failed = byState.find((e) => e.key === "FAILURE")?.count ?? 0;
-    return { total, byState, byName: roll((r) => r.name, top), byWorker: roll((r) => r.worker, top), failureRate: ready === 0 ? null : failed / ready };
+    return {
+      total,
+      byState,
+      byName: roll((r) => r.name, top),
+      byWorker: roll((r) => r.worker, top),
+      failureRate: ready === 0 ? null : failed / ready,
+    };
   }
 
   /** Finished tasks and failures per time bucket of `bucketSeconds` (the overview's chart). */
   async timeline(query: TaskQuery, bucketSeconds: number): Promise<TimeBucket[]> {
-    return toBuckets(await this.retrying("timeline", () => this.driver.audit(countByTimeBucket(this.tables, query, this.driver.auditFragments, bucketSeconds))));
+    return toBuckets(
+      await this.retrying("timeline", () =>
+        this.driver.audit(countByTimeBucket(this.tables, query, this.driver.auditFragments, bucketSeconds)),
+      ),
+    );
   }
 
   /**
@@ -139,7 +170,10 @@ export class TaskAuditor {
    * type and message. `complete` is false when more than `valueLimit` distinct values matched
    * (messages that embed ids make every failure distinct); the groups then cover the most frequent.
    */
-  async failureGroups(query: TaskQuery = {}, options: { valueLimit?: number } = {}): Promise<{ groups: FailureGroup[]; scanned: number; complete: boolean }> {
+  async failureGroups(
+    query: TaskQuery = {},
+    options: { valueLimit?: number } = {},
+  ): Promise<{ groups: FailureGroup[]; scanned: number; complete: boolean }> {
     const valueLimit = options.valueLimit ?? 2000;
     const sqlQuery = countFailuresByValue(this.tables, query, this.driver.auditFragments, valueLimit + 1);
     const counts = toFailureValueCounts(await this.retrying("failureGroups", () => this.driver.audit(sqlQuery)));
@@ -197,7 +231,7 @@ export class TaskAuditor {
   async timings(query: TaskQuery = {}, options: { top?: number } = {}): Promise<NameTimings[]> {
     const rows = await this.retrying("stats", () => this.driver.audit(taskTimings(this.tables, query)));
     const byName = new Map<string | null, { queue: number[]; run: number[] }>();
-    const time = (value: unknown) => (value === null || value === undefined ? null : fromNaiveUtc(String(value))?.getTime() ?? null);
+    const time = (value: unknown) => (value === null || value === undefined ? null : (fromNaiveUtc(String(value))?.getTime() ?? null));
     for (const row of rows) {
       const name = row["name"] === null || row["name"] === undefined ? null : String(row["name"]);
       const [sent, started, done] = [time(row["sent"]), time(row["started"]), time(row["done"])];
@@ -209,7 +243,11 @@ export class TaskAuditor {
     return [...byName.entries()]
       .map(([name, d]) => ({ name, queue: summarize(d.queue), run: summarize(d.run) }))
       .filter((t) => t.queue !== null || t.run !== null)
-      .sort((a, b) => Math.max(b.queue?.count ?? 0, b.run?.count ?? 0) - Math.max(a.queue?.count ?? 0, a.run?.count ?? 0) || String(a.name).localeCompare(String(b.name)))
+      .sort(
+        (a, b) =>
+          Math.max(b.queue?.count ?? 0, b.run?.count ?? 0) - Math.max(a.queue?.count ?? 0, a.run?.count ?? 0) ||
+          String(a.name).localeCompare(String(b.name)),
+      )
       .slice(0, options.top ?? 10);
   }
 
@@ -230,7 +268,9 @@ export class TaskAuditor {
     const byWorker = await read(countByColumn(tables, query, "worker", top, f));
     const busiestHours = await read(countByHour(tables, query, this.driver.auditFragments, top));
     const total = byState.reduce((sum, e) => sum + e.count, 0);
-    const ready = byState.filter((e) => e.key === "SUCCESS" || e.key === "FAILURE" || e.key === "REVOKED").reduce((sum, e) => sum + e.count, 0);
+    const ready = byState
+      .filter((e) => e.key === "SUCCESS" || e.key === "FAILURE" || e.key === "REVOKED")
+      .reduce((sum, e) => sum + e.count, 0);
     const failed = byState.find((e) => e.key === "FAILURE")?.count ?? 0;
     return { total, byState, byName, byWorker, busiestHours, failureRate: ready === 0 ? null : failed / ready };
   }

@@ -41,10 +41,13 @@ class Waiter implements Subscription {
       return Promise.resolve(true);
     }
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.wake = undefined;
-        resolve(false);
-      }, Math.max(0, ms));
+      const timer = setTimeout(
+        () => {
+          this.wake = undefined;
+          resolve(false);
+        },
+        Math.max(0, ms),
+      );
       this.wake = () => {
         clearTimeout(timer);
         this.wake = undefined;

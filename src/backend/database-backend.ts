@@ -89,7 +89,10 @@ export class DatabaseBackend extends MarkAs {
     const writes = foldWrites(items.map((item) => this.toWrite(item, now)));
     if (writes.length === 0) return 0;
     const written = await this.retrying("storeMany", `${writes.length} tasks`, () => this.driver.taskStoreMany(writes));
-    this.events.emit("stored", writes.map((w) => w.taskId));
+    this.events.emit(
+      "stored",
+      writes.map((w) => w.taskId),
+    );
     return written;
   }
 
@@ -107,7 +110,12 @@ export class DatabaseBackend extends MarkAs {
    */
   async getManyTaskMeta(taskIds: readonly string[], options: { retryBudgetMs?: number } = {}): Promise<Map<string, MetaOrCorrupt>> {
     const unique = [...new Set(taskIds.map((id) => validateId(id, "task")))];
-    const rows = await this.retrying("getManyTaskMeta", `${unique.length} tasks`, () => this.driver.taskGetMany(unique), options.retryBudgetMs);
+    const rows = await this.retrying(
+      "getManyTaskMeta",
+      `${unique.length} tasks`,
+      () => this.driver.taskGetMany(unique),
+      options.retryBudgetMs,
+    );
     const found = new Map(rows.map((row) => [row.taskId, row]));
     const metas = new Map<string, MetaOrCorrupt>();
     for (const id of unique) {
@@ -166,7 +174,11 @@ export class DatabaseBackend extends MarkAs {
    * as_tuple() trees, so a nested group stays a group; `parent` is the group's own parent.
    * Stored in Celery's form: the as_tuple() tree (JSON) or a pickled GroupResult (celeryCompatible).
    */
-  async saveGroup(groupId: string, members: readonly (string | ResultTuple)[], options: { now?: Date; parent?: ResultTuple | null } = {}): Promise<void> {
+  async saveGroup(
+    groupId: string,
+    members: readonly (string | ResultTuple)[],
+    options: { now?: Date; parent?: ResultTuple | null } = {},
+  ): Promise<void> {
     const row = groupRow(groupId, members, options.parent ?? null, this.options.valueFormat, options.now ?? new Date());
     await this.retrying("saveGroup", groupId, () => this.driver.groupSave(row));
   }
@@ -188,7 +200,9 @@ export class DatabaseBackend extends MarkAs {
 
   /** Deletes expired task and group rows in bounded batches; see CleanupOptions. */
   cleanup(options: CleanupOptions = {}): Promise<CleanupReport> {
-    return runCleanup(this.driver, this.options.resultExpiresMs, options, (operation, attempt) => this.retrying(operation, undefined, attempt));
+    return runCleanup(this.driver, this.options.resultExpiresMs, options, (operation, attempt) =>
+      this.retrying(operation, undefined, attempt),
+    );
   }
 
   /**
@@ -218,9 +232,14 @@ export class DatabaseBackend extends MarkAs {
    * For each task, the retention rule that governs its row and when cleanup may delete it, under
    * the same `expires`, `keep` and `rules` a cleanup would get (#12).
    */
-  explainRetention(taskIds: readonly string[], options: Pick<CleanupOptions, "expires" | "keep" | "rules"> = {}): Promise<RetentionExplanation[]> {
+  explainRetention(
+    taskIds: readonly string[],
+    options: Pick<CleanupOptions, "expires" | "keep" | "rules"> = {},
+  ): Promise<RetentionExplanation[]> {
     const ids = [...new Set(taskIds.map((id) => validateId(id, "task")))];
-    return explainRetention(this.driver, this.options.resultExpiresMs, ids, options, (operation, attempt) => this.retrying(operation, undefined, attempt));
+    return explainRetention(this.driver, this.options.resultExpiresMs, ids, options, (operation, attempt) =>
+      this.retrying(operation, undefined, attempt),
+    );
   }
 
   /**
@@ -229,7 +248,9 @@ export class DatabaseBackend extends MarkAs {
    */
   hold(taskIds: string | readonly string[], options: { reason?: string | null; now?: Date } = {}): Promise<number> {
     const ids = [...new Set((typeof taskIds === "string" ? [taskIds] : [...taskIds]).map((id) => validateId(id, "task")))];
-    return this.retrying("hold", ids.length === 1 ? ids[0] : `${ids.length} tasks`, () => this.driver.taskHold({ taskIds: ids, now: options.now ?? new Date(), reason: options.reason ?? null }));
+    return this.retrying("hold", ids.length === 1 ? ids[0] : `${ids.length} tasks`, () =>
+      this.driver.taskHold({ taskIds: ids, now: options.now ?? new Date(), reason: options.reason ?? null }),
+    );
   }
 
   /** Lifts legal holds; returns how many there were. Retention applies again from the next cleanup. */
@@ -298,8 +319,14 @@ export class DatabaseBackend extends MarkAs {
 
   private toWrite(item: Omit<StoreItem, "traceback"> & { traceback?: string | null | undefined }, now: Date | undefined): TaskWrite {
     return buildTaskWrite({
-      taskId: item.taskId, status: item.status, result: item.result, traceback: item.traceback, request: item.request,
-      now: now ?? new Date(), resultExtended: this.options.resultExtended, format: this.options.valueFormat,
+      taskId: item.taskId,
+      status: item.status,
+      result: item.result,
+      traceback: item.traceback,
+      request: item.request,
+      now: now ?? new Date(),
+      resultExtended: this.options.resultExtended,
+      format: this.options.valueFormat,
     });
   }
 
@@ -316,10 +343,10 @@ export class DatabaseBackend extends MarkAs {
 
   private retrying<T>(operation: string, subject: string | undefined, attempt: () => Promise<T>, budgetMs?: number): Promise<T> {
     if (this.closed) return Promise.reject(new BackendClosedError(operation));
-    const retry = budgetMs === undefined ? this.options.retry : { ...this.options.retry, budgetMs: Math.min(budgetMs, this.options.retry.budgetMs) };
+    const retry =
+      budgetMs === undefined ? this.options.retry : { ...this.options.retry, budgetMs: Math.min(budgetMs, this.options.retry.budgetMs) };
     // A retry that wakes after close() ends with BackendClosedError, not with the closed pool's error.
     const guarded = () => (this.closed ? Promise.reject(new BackendClosedError(operation)) : attempt());
     return withRetry(retry, (error) => this.driver.isTransient(error), operation, subject, guarded);
   }
 }
-

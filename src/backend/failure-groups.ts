@@ -51,7 +51,16 @@ export function groupFailures(failures: readonly WeightedFailure[]): FailureGrou
     const key = failureKey(type, message);
     let group = groups.get(key);
     if (!group) {
-      group = { type, message, count: 0, firstSeen: null, lastSeen: null, names: [], sampleTaskId: entry.row.taskId, nameCounts: new Map() };
+      group = {
+        type,
+        message,
+        count: 0,
+        firstSeen: null,
+        lastSeen: null,
+        names: [],
+        sampleTaskId: entry.row.taskId,
+        nameCounts: new Map(),
+      };
       groups.set(key, group);
     }
     group.count += count;
@@ -65,5 +74,11 @@ export function groupFailures(failures: readonly WeightedFailure[]): FailureGrou
   }
   return [...groups.values()]
     .sort((a, b) => b.count - a.count || (b.lastSeen?.getTime() ?? 0) - (a.lastSeen?.getTime() ?? 0))
-    .map(({ nameCounts, ...group }) => ({ ...group, names: [...nameCounts].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([n]) => n) }));
+    .map(({ nameCounts, ...group }) => ({
+      ...group,
+      names: [...nameCounts]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 5)
+        .map(([n]) => n),
+    }));
 }

@@ -14,15 +14,34 @@ import { MissingTablesError } from "../errors.js";
 export async function openBackend(options: BackendOptions | string = {}): Promise<DatabaseBackend> {
   const resolved = resolveOptions(typeof options === "string" ? { url: options } : options);
   const driver = await withRetry(resolved.retry, isTransientOpenError, "open", resolved.target.display, async () =>
-    openDriver(resolved.target, { poolSize: resolved.poolSize, busyTimeoutMs: resolved.busyTimeoutMs, createIfMissing: resolved.createIfMissing, tables: resolved.tables }),
+    openDriver(resolved.target, {
+      poolSize: resolved.poolSize,
+      busyTimeoutMs: resolved.busyTimeoutMs,
+      createIfMissing: resolved.createIfMissing,
+      tables: resolved.tables,
+    }),
   );
   try {
-    if (resolved.migrate) await withRetry(resolved.retry, (e) => driver.isTransient(e), "migrate", resolved.target.display, () => driver.migrate());
+    if (resolved.migrate)
+      await withRetry(
+        resolved.retry,
+        (e) => driver.isTransient(e),
+        "migrate",
+        resolved.target.display,
+        () => driver.migrate(),
+      );
     // On the application's connection with migrate: false, say now (not at the first store,
     // inside someone's transaction) that the tables are missing.
     else if (resolved.target.client !== undefined && !(await driver.tablesExist())) throw new MissingTablesError(driver.tables.task);
     const history = resolved.history;
-    if (history !== undefined) await withRetry(resolved.retry, (e) => driver.isTransient(e), "history", resolved.target.display, () => driver.historySet(history));
+    if (history !== undefined)
+      await withRetry(
+        resolved.retry,
+        (e) => driver.isTransient(e),
+        "history",
+        resolved.target.display,
+        () => driver.historySet(history),
+      );
   } catch (error) {
     await driver.close();
     throw error;

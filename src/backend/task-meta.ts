@@ -11,8 +11,22 @@ import type { TaskMeta } from "../types.js";
 /** What Celery returns for an id it has never seen: PENDING, with nothing else known. */
 export function pendingMeta(taskId: string): TaskMeta {
   return {
-    taskId, status: PENDING, result: null, traceback: null, dateDone: null, name: null, args: null, kwargs: null,
-    worker: null, retries: null, queue: null, parentId: null, groupId: null, children: [], dateUpdated: null, exists: false,
+    taskId,
+    status: PENDING,
+    result: null,
+    traceback: null,
+    dateDone: null,
+    name: null,
+    args: null,
+    kwargs: null,
+    worker: null,
+    retries: null,
+    queue: null,
+    parentId: null,
+    groupId: null,
+    children: [],
+    dateUpdated: null,
+    exists: false,
   };
 }
 
@@ -23,7 +37,8 @@ export function pendingMeta(taskId: string): TaskMeta {
  */
 export function rowToMeta(row: TaskRow): TaskMeta {
   const wrong = row.mistyped?.[0];
-  if (wrong) throw new CorruptValueError(row.taskId, wrong.column, `it is stored as ${wrong.storedAs}, but the column holds ${wrong.expected}`);
+  if (wrong)
+    throw new CorruptValueError(row.taskId, wrong.column, `it is stored as ${wrong.storedAs}, but the column holds ${wrong.expected}`);
   const status = row.status ?? PENDING;
   const result = column(row, "result", () => {
     const value = decodeStored(row.result, row.taskId, "result");
@@ -32,7 +47,8 @@ export function rowToMeta(row: TaskRow): TaskMeta {
   const args = column(row, "args", () => decodeStored(row.args, row.taskId, "args"));
   const kwargs = column(row, "kwargs", () => decodeStored(row.kwargs, row.taskId, "kwargs"));
   if (args !== null && !Array.isArray(args)) throw new CorruptValueError(row.taskId, "args", "expected a list");
-  if (kwargs !== null && (typeof kwargs !== "object" || Array.isArray(kwargs))) throw new CorruptValueError(row.taskId, "kwargs", "expected an object");
+  if (kwargs !== null && (typeof kwargs !== "object" || Array.isArray(kwargs)))
+    throw new CorruptValueError(row.taskId, "kwargs", "expected an object");
   return {
     taskId: row.taskId,
     status,
@@ -59,6 +75,10 @@ function column<T>(row: TaskRow, name: string, decode: () => T): T {
     return decode();
   } catch (error) {
     if (error instanceof CorruptValueError) throw error;
-    throw new CorruptValueError(row.taskId, name, `the stored value cannot be rebuilt (${error instanceof Error ? error.message : String(error)})`);
+    throw new CorruptValueError(
+      row.taskId,
+      name,
+      `the stored value cannot be rebuilt (${error instanceof Error ? error.message : String(error)})`,
+    );
   }
 }

@@ -23,11 +23,13 @@ const STATUS_MAX_LENGTH = 50;
  */
 export function validateId(id: unknown, kind: "task" | "group"): string {
   if (typeof id !== "string" || id.length === 0) throw new InvalidIdError(kind, id, "ids are non-empty strings");
-  if (LONE_SURROGATE.test(id)) throw new InvalidIdError(kind, id, "it is not well-formed Unicode (it holds a lone surrogate); use ids such as UUIDs");
+  if (LONE_SURROGATE.test(id))
+    throw new InvalidIdError(kind, id, "it is not well-formed Unicode (it holds a lone surrogate); use ids such as UUIDs");
   if (id.includes("\0")) throw new InvalidIdError(kind, id, "it contains a NUL character, which the database cannot store");
   if (id.length > ID_MAX_LENGTH) {
     const characters = countCharacters(id);
-    if (characters > ID_MAX_LENGTH) throw new InvalidIdError(kind, id, `it has ${characters} characters; the column holds ${ID_MAX_LENGTH}`);
+    if (characters > ID_MAX_LENGTH)
+      throw new InvalidIdError(kind, id, `it has ${characters} characters; the column holds ${ID_MAX_LENGTH}`);
   }
   return id;
 }
@@ -77,19 +79,21 @@ export function buildTaskWrite(input: WriteInput): TaskWrite {
     result: input.format.result(result),
     traceback,
     dateDone: READY_STATES.has(input.status) ? input.now : null,
-    extended: input.resultExtended && request !== null
-      ? {
-          name: request.name ?? null,
-          args: input.format.args(request.args ?? null),
-          kwargs: input.format.args(request.kwargs ?? null),
-          worker: request.worker ?? null,
-          retries: request.retries ?? null,
-          queue: request.queue ?? null,
-        }
-      : null,
+    extended:
+      input.resultExtended && request !== null
+        ? {
+            name: request.name ?? null,
+            args: input.format.args(request.args ?? null),
+            kwargs: input.format.args(request.kwargs ?? null),
+            worker: request.worker ?? null,
+            retries: request.retries ?? null,
+            queue: request.queue ?? null,
+          }
+        : null,
     parentId,
     groupId,
-    children: request?.children && request.children.length > 0 ? encodeResultIds(request.children.map((id) => validateId(id, "task"))) : null,
+    children:
+      request?.children && request.children.length > 0 ? encodeResultIds(request.children.map((id) => validateId(id, "task"))) : null,
     dateUpdated: input.now,
     replaceReady: input.replaceReady ?? true,
   };
@@ -110,9 +114,18 @@ export function foldWrites(writes: readonly TaskWrite[]): TaskWrite[] {
  * A group's row: members are task ids or as_tuple() trees (a nested group stays a group) and
  * `parent` is the group's own parent, every id checked before anything is written (#9 item 13).
  */
-export function groupRow(groupId: string, members: readonly (string | ResultTuple)[], parent: ResultTuple | null, format: ValueFormat, now: Date): GroupRow {
+export function groupRow(
+  groupId: string,
+  members: readonly (string | ResultTuple)[],
+  parent: ResultTuple | null,
+  format: ValueFormat,
+  now: Date,
+): GroupRow {
   validateId(groupId, "group");
-  const tuple: ResultTuple = [[groupId, parent ? checkedTuple(parent) : null], members.map((m) => (typeof m === "string" ? [[validateId(m, "task"), null], null] : checkedTuple(m)))];
+  const tuple: ResultTuple = [
+    [groupId, parent ? checkedTuple(parent) : null],
+    members.map((m) => (typeof m === "string" ? [[validateId(m, "task"), null], null] : checkedTuple(m))),
+  ];
   return { groupId, result: format.group(tuple), dateDone: now };
 }
 
@@ -124,6 +137,8 @@ function checkedTuple(tuple: ResultTuple): ResultTuple {
   const [[id, parent], members] = tuple;
   return [
     [validateId(id, members === null ? "task" : "group"), parent ? checkedTuple(parent) : null],
-    members === null ? null : members.map((member) => (typeof member === "string" ? [[validateId(member, "task"), null], null] : checkedTuple(member))),
+    members === null
+      ? null
+      : members.map((member) => (typeof member === "string" ? [[validateId(member, "task"), null], null] : checkedTuple(member))),
   ];
 }

@@ -37,8 +37,14 @@ export class TransactionWriter extends MarkAs {
   override storeResult(taskId: string, result: unknown, state: TaskState, options: StoreOptions = {}): Promise<boolean> {
     const write: TaskWrite = {
       ...buildTaskWrite({
-        taskId, status: state, result, traceback: options.traceback, request: options.request,
-        now: options.now ?? new Date(), resultExtended: this.options.resultExtended, format: this.options.valueFormat,
+        taskId,
+        status: state,
+        result,
+        traceback: options.traceback,
+        request: options.request,
+        now: options.now ?? new Date(),
+        resultExtended: this.options.resultExtended,
+        format: this.options.valueFormat,
       }),
       replaceReady: !options.onlyIfUnready,
     };
@@ -51,9 +57,16 @@ export class TransactionWriter extends MarkAs {
   /** Many results in as few statements as the dialect allows, in the caller's transaction. */
   storeMany(items: readonly StoreItem[], options: { now?: Date } = {}): Promise<number> {
     const now = options.now ?? new Date();
-    const writes = foldWrites(items.map((item) => buildTaskWrite({
-      ...item, now, resultExtended: this.options.resultExtended, format: this.options.valueFormat,
-    })));
+    const writes = foldWrites(
+      items.map((item) =>
+        buildTaskWrite({
+          ...item,
+          now,
+          resultExtended: this.options.resultExtended,
+          format: this.options.valueFormat,
+        }),
+      ),
+    );
     if (writes.length === 0) return Promise.resolve(0);
     return this.run("storeMany", `${writes.length} tasks`, () => this.tx.taskStoreMany(writes)).then((written) => {
       this.afterCommit(writes);
@@ -62,7 +75,11 @@ export class TransactionWriter extends MarkAs {
   }
 
   /** Saves a group's result ids in the caller's transaction (overwriting an earlier save). */
-  saveGroup(groupId: string, members: readonly (string | ResultTuple)[], options: { now?: Date; parent?: ResultTuple | null } = {}): Promise<void> {
+  saveGroup(
+    groupId: string,
+    members: readonly (string | ResultTuple)[],
+    options: { now?: Date; parent?: ResultTuple | null } = {},
+  ): Promise<void> {
     const row = groupRow(groupId, members, options.parent ?? null, this.options.valueFormat, options.now ?? new Date());
     return this.run("saveGroup", groupId, () => this.tx.groupSave(row));
   }
@@ -72,7 +89,8 @@ export class TransactionWriter extends MarkAs {
    * when the driver threw at once (SQLite), so a synchronous transaction rolls back.
    */
   private run<T>(operation: string, subject: string, write: () => Promise<T>): Promise<T> {
-    const wrap = (error: unknown) => (error instanceof TaskledgerError ? error : new DatabaseError(operation, subject, 1, { cause: error }));
+    const wrap = (error: unknown) =>
+      error instanceof TaskledgerError ? error : new DatabaseError(operation, subject, 1, { cause: error });
     let pending: Promise<T>;
     try {
       pending = write();

@@ -125,7 +125,11 @@ export async function runCleanup(
     });
   }
   if (expiresMs !== null) {
-    passes.push({ phase: "groups", run: (limit) => driver.groupDeleteExpired({ before: before(expiresMs), limit }), count: () => countExpiredGroups(tables, before(expiresMs)) });
+    passes.push({
+      phase: "groups",
+      run: (limit) => driver.groupDeleteExpired({ before: before(expiresMs), limit }),
+      count: () => countExpiredGroups(tables, before(expiresMs)),
+    });
   }
   const archiveAfterMs = options.archiveAfter == null ? null : parseDuration(options.archiveAfter, "archiveAfter");
   const archive = await retrying("cleanup archive check", () => driver.archiveEnabled());
@@ -156,11 +160,27 @@ export async function runCleanup(
   let archiveExpired = 0;
   if (staleMs !== null) {
     passes.push({ phase: "stamp", run: (limit) => driver.taskStampUnaged({ now, limit: Math.min(limit, STAMP_BATCH_SIZE) }) });
-    passes.push({ phase: "stale", run: (limit) => driver.taskDeleteStale({ before: before(staleMs), limit }), count: () => countStaleTasks(tables, before(staleMs)) });
+    passes.push({
+      phase: "stale",
+      run: (limit) => driver.taskDeleteStale({ before: before(staleMs), limit }),
+      count: () => countStaleTasks(tables, before(staleMs)),
+    });
   }
 
   if (options.dryRun) {
-    const report: CleanupReport = { tasks: 0, groups: 0, stale: 0, stamped: 0, complete: true, durationMs: 0, dryRun: true, byRule: byRuleOf(ranked), archived: 0, archiveExpired: 0, partitionsDropped: 0 };
+    const report: CleanupReport = {
+      tasks: 0,
+      groups: 0,
+      stale: 0,
+      stamped: 0,
+      complete: true,
+      durationMs: 0,
+      dryRun: true,
+      byRule: byRuleOf(ranked),
+      archived: 0,
+      archiveExpired: 0,
+      partitionsDropped: 0,
+    };
     for (const pass of passes) {
       if (!pass.count || pass.phase === "stamp") continue;
       const query = pass.count();
@@ -176,7 +196,19 @@ export async function runCleanup(
 
   const lock = await retrying("cleanup lock", () => driver.cleanupLock(options.lock === "wait"));
   if (!lock) throw new CleanupLockedError(await driver.cleanupLockHolder().catch(() => undefined));
-  const report: CleanupReport = { tasks: 0, groups: 0, stale: 0, stamped: 0, complete: true, durationMs: 0, dryRun: false, byRule: byRuleOf(ranked), archived: 0, archiveExpired: 0, partitionsDropped: 0 };
+  const report: CleanupReport = {
+    tasks: 0,
+    groups: 0,
+    stale: 0,
+    stamped: 0,
+    complete: true,
+    durationMs: 0,
+    dryRun: false,
+    byRule: byRuleOf(ranked),
+    archived: 0,
+    archiveExpired: 0,
+    partitionsDropped: 0,
+  };
   if (lock.takenOverFrom) report.lockTakenOver = lock.takenOverFrom;
   let total = 0;
   try {
@@ -193,13 +225,21 @@ export async function runCleanup(
         const batchMs = Date.now() - batchStarted;
         if (pass.phase === "stamp") report.stamped += count;
         else if (pass.phase === "archive") report.archived += count;
-        else if (pass.phase === "archive-expire") { /* counted in the pass itself */ }
-        else {
+        else if (pass.phase === "archive-expire") {
+          /* counted in the pass itself */
+        } else {
           report[pass.phase] += count;
           total += count;
           if (pass.rule) report.byRule.find((r) => r.rule === pass.rule)!.tasks += count;
         }
-        options.onProgress?.({ phase: pass.phase, ...(pass.state ? { state: pass.state } : {}), ...(pass.rule ? { rule: pass.rule } : {}), batch: count, total, elapsedMs: Date.now() - started });
+        options.onProgress?.({
+          phase: pass.phase,
+          ...(pass.state ? { state: pass.state } : {}),
+          ...(pass.rule ? { rule: pass.rule } : {}),
+          batch: count,
+          total,
+          elapsedMs: Date.now() - started,
+        });
         if (count < (pass.phase === "stamp" ? Math.min(limit, STAMP_BATCH_SIZE) : limit)) break;
         if (adaptive) {
           // Scale toward the target time, at most doubling or halving per batch.

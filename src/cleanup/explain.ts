@@ -28,4 +28,3 @@ export async function explainRetention(
     return { taskId, exists: true, status: row.status, rule: rule.label, keepMs: rule.keepMs, deleteAfter, held: hold };
   });
 }
-

@@ -171,10 +171,15 @@ export class CleanupJob {
     try {
       if (callback === "onRun") this.options.onRun?.(value as CleanupRun);
       else if (this.options.onError) this.options.onError(value as Error);
-      else process.emitWarning(`taskledger cleanup job: ${(value as Error).message}; retrying at the next tick`, "TaskledgerCleanupWarning");
+      else
+        process.emitWarning(`taskledger cleanup job: ${(value as Error).message}; retrying at the next tick`, "TaskledgerCleanupWarning");
     } catch (error) {
       if (callback === "onRun") this.report("onError", error instanceof Error ? error : new Error(String(error)));
-      else process.emitWarning(`taskledger cleanup job: onError threw: ${error instanceof Error ? error.message : String(error)}`, "TaskledgerCleanupWarning");
+      else
+        process.emitWarning(
+          `taskledger cleanup job: onError threw: ${error instanceof Error ? error.message : String(error)}`,
+          "TaskledgerCleanupWarning",
+        );
     }
   }
 }

@@ -5,7 +5,13 @@
 import type { CleanupOptions } from "./cleaner.js";
 import { validateRule } from "./retention.js";
 
-const UNITS: [string, number][] = [["w", 604_800_000], ["d", 86_400_000], ["h", 3_600_000], ["m", 60_000], ["s", 1_000]];
+const UNITS: [string, number][] = [
+  ["w", 604_800_000],
+  ["d", 86_400_000],
+  ["h", 3_600_000],
+  ["m", 60_000],
+  ["s", 1_000],
+];
 
 /** A whole number of milliseconds in the largest unit that divides it ("1d", "36h"), else "N ms". */
 export function durationText(ms: number): string {
@@ -16,7 +22,8 @@ export function durationText(ms: number): string {
 /** `expires` as given (or the backend default as text), null when results never expire. */
 export function describeRetention(expires: string | null, cleanup: CleanupOptions): string {
   const parts = [expires === null ? "all results (no expiry)" : `results newer than ${expires}`];
-  for (const [state, value] of Object.entries(cleanup.keep ?? {})) parts.push(value === null ? `${state} forever` : `${state} newer than ${value}`);
+  for (const [state, value] of Object.entries(cleanup.keep ?? {}))
+    parts.push(value === null ? `${state} forever` : `${state} newer than ${value}`);
   for (const [i, raw] of (cleanup.rules ?? []).entries()) {
     const rule = validateRule(raw, `rules[${i}]`);
     const criteria = rule.label.slice(0, rule.label.lastIndexOf("="));

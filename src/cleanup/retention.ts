@@ -35,7 +35,8 @@ const GLOB = /^[^\0]{1,155}$/;
 
 function keepMsOf(keep: unknown, where: string): number | null {
   if (keep === null || (typeof keep === "string" && FOREVER_WORDS.includes(keep.trim().toLowerCase()))) return null;
-  if (typeof keep !== "string" && typeof keep !== "number") throw new ConfigError(where, `keep must be a duration like "30d" or "forever", got ${JSON.stringify(keep)}`);
+  if (typeof keep !== "string" && typeof keep !== "number")
+    throw new ConfigError(where, `keep must be a duration like "30d" or "forever", got ${JSON.stringify(keep)}`);
   const ms = parseDuration(keep, `${where}.keep`);
   return ms === 0 ? null : ms;
 }
@@ -50,12 +51,14 @@ function labelOf(rule: RulePredicate, keepMs: number | null, keepText: string): 
 
 /** Validates one rule; `where` names it in errors (e.g. `retention.json rules[2]`). */
 export function validateRule(raw: unknown, where: string): RankedRule {
-  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) throw new ConfigError(where, `a rule is an object like {"name": "billing.*", "keep": "400d"}, got ${JSON.stringify(raw)}`);
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw))
+    throw new ConfigError(where, `a rule is an object like {"name": "billing.*", "keep": "400d"}, got ${JSON.stringify(raw)}`);
   const rule = raw as Record<string, unknown>;
   for (const key of Object.keys(rule)) {
     if (!RULE_KEYS.has(key)) throw new ConfigError(where, `unknown field "${key}"; a rule has state, name, queue and keep`);
   }
-  if (!("keep" in rule)) throw new ConfigError(where, `keep is missing; say how long matching rows stay, e.g. "keep": "90d" or "keep": "forever"`);
+  if (!("keep" in rule))
+    throw new ConfigError(where, `keep is missing; say how long matching rows stay, e.g. "keep": "90d" or "keep": "forever"`);
   const predicate: RulePredicate = {};
   if (rule["state"] !== undefined) {
     const states = (Array.isArray(rule["state"]) ? rule["state"] : [rule["state"]]) as unknown[];
@@ -67,7 +70,8 @@ export function validateRule(raw: unknown, where: string): RankedRule {
   for (const key of ["name", "queue"] as const) {
     const value = rule[key];
     if (value === undefined) continue;
-    if (typeof value !== "string" || !GLOB.test(value)) throw new ConfigError(where, `${key} must be a glob of 1 to 155 characters like "billing.*", got ${JSON.stringify(value)}`);
+    if (typeof value !== "string" || !GLOB.test(value))
+      throw new ConfigError(where, `${key} must be a glob of 1 to 155 characters like "billing.*", got ${JSON.stringify(value)}`);
     predicate[key] = value;
   }
   const keepMs = keepMsOf(rule["keep"], where);
@@ -87,7 +91,9 @@ function criteria(rule: RulePredicate): number {
  * rule (Array.prototype.sort is stable). The catch-all comes last.
  */
 export function rankRules(rules: readonly RankedRule[]): RankedRule[] {
-  return [...rules].sort((a, b) => criteria(b) - criteria(a) || literalLength(b.name) + literalLength(b.queue) - literalLength(a.name) - literalLength(a.queue));
+  return [...rules].sort(
+    (a, b) => criteria(b) - criteria(a) || literalLength(b.name) + literalLength(b.queue) - literalLength(a.name) - literalLength(a.queue),
+  );
 }
 
 /** A glob as a JS RegExp, anchored, with the same meaning as the SQL match in src/db/retention.ts. */
@@ -120,12 +126,20 @@ export function buildPolicy(
 }
 
 /** The rule that governs a row: the first match in ranked order. */
-export function governingRule(ranked: readonly RankedRule[], row: { status: string | null; name: string | null; queue: string | null }): RankedRule {
+export function governingRule(
+  ranked: readonly RankedRule[],
+  row: { status: string | null; name: string | null; queue: string | null },
+): RankedRule {
   return ranked.find((rule) => ruleMatches(rule, row)) ?? ranked[ranked.length - 1]!;
 }
 
 function formatMs(ms: number): string {
-  for (const [unit, size] of [["d", 86_400_000], ["h", 3_600_000], ["m", 60_000], ["s", 1000]] as const) {
+  for (const [unit, size] of [
+    ["d", 86_400_000],
+    ["h", 3_600_000],
+    ["m", 60_000],
+    ["s", 1000],
+  ] as const) {
     if (ms % size === 0) return `${ms / size}${unit}`;
   }
   return `${ms}ms`;
@@ -151,14 +165,18 @@ export function readPolicyFile(path: string): PolicyFile {
   } catch (error) {
     throw new ConfigError("--policy", `${path} is not JSON: ${(error as Error).message}`);
   }
-  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw new ConfigError("--policy", `${path}: expected an object like {"expires": "7d", "rules": [...]}`);
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed))
+    throw new ConfigError("--policy", `${path}: expected an object like {"expires": "7d", "rules": [...]}`);
   const body = parsed as Record<string, unknown>;
   for (const key of Object.keys(body)) {
-    if (key !== "expires" && key !== "rules" && key !== "$schema") throw new ConfigError("--policy", `${path}: unknown field "${key}"; a policy has expires and rules`);
+    if (key !== "expires" && key !== "rules" && key !== "$schema")
+      throw new ConfigError("--policy", `${path}: unknown field "${key}"; a policy has expires and rules`);
   }
   if (!Array.isArray(body["rules"])) throw new ConfigError("--policy", `${path}: "rules" must be a list of rules`);
   const rules = body["rules"] as unknown[];
-  rules.forEach((rule, i) => validateRule(rule, `${path} rules[${i}]${rule && typeof rule === "object" ? ` ${JSON.stringify(rule)}` : ""}`));
+  rules.forEach((rule, i) =>
+    validateRule(rule, `${path} rules[${i}]${rule && typeof rule === "object" ? ` ${JSON.stringify(rule)}` : ""}`),
+  );
   const policy: PolicyFile = { rules: rules as RetentionRule[] };
   if (body["expires"] !== undefined) {
     const expires = body["expires"];
@@ -172,11 +190,16 @@ export function readPolicyFile(path: string): PolicyFile {
 export function parseKeepEntry(entry: string): RetentionRule {
   const text = entry.trim();
   const cut = text.lastIndexOf("=");
-  if (cut <= 0 || cut === text.length - 1) throw new ConfigError("--keep", `expected STATE=DURATION or name=GLOB=DURATION (e.g. FAILURE=90d, 'name=billing.*=400d'), got "${entry}"`);
+  if (cut <= 0 || cut === text.length - 1)
+    throw new ConfigError(
+      "--keep",
+      `expected STATE=DURATION or name=GLOB=DURATION (e.g. FAILURE=90d, 'name=billing.*=400d'), got "${entry}"`,
+    );
   const head = text.slice(0, cut);
   const keep = text.slice(cut + 1);
   if (!head.includes("=")) {
-    if (!/^[A-Za-z_]+$/.test(head)) throw new ConfigError("--keep", `"${head}" is not a state; expected e.g. FAILURE=90d or name=GLOB=DURATION`);
+    if (!/^[A-Za-z_]+$/.test(head))
+      throw new ConfigError("--keep", `"${head}" is not a state; expected e.g. FAILURE=90d or name=GLOB=DURATION`);
     return { state: head.toUpperCase(), keep };
   }
   const rule: { state?: string; name?: string; queue?: string; keep: string } = { keep };
@@ -184,7 +207,8 @@ export function parseKeepEntry(entry: string): RetentionRule {
     const eq = part.indexOf("=");
     const key = part.slice(0, eq).trim().toLowerCase();
     const value = part.slice(eq + 1);
-    if (eq <= 0 || !["state", "name", "queue"].includes(key)) throw new ConfigError("--keep", `"${part}" in "${entry}": expected state=, name= or queue=`);
+    if (eq <= 0 || !["state", "name", "queue"].includes(key))
+      throw new ConfigError("--keep", `"${part}" in "${entry}": expected state=, name= or queue=`);
     if (key in rule) throw new ConfigError("--keep", `"${entry}" gives ${key} twice`);
     rule[key as "state" | "name" | "queue"] = value;
   }

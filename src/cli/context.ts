@@ -35,9 +35,13 @@ export function depsFor(globals: GlobalOptions, out: Output): CommandDeps {
         url,
         migrate: options.migrate ?? false,
         createIfMissing: options.create ?? false,
-        tableNames: { ...(globals.taskTable ? { task: globals.taskTable } : {}), ...(globals.groupTable ? { group: globals.groupTable } : {}) },
+        tableNames: {
+          ...(globals.taskTable ? { task: globals.taskTable } : {}),
+          ...(globals.groupTable ? { group: globals.groupTable } : {}),
+        },
         tableSchemas: { task: globals.schema ?? null, group: globals.schema ?? null },
-        resultExpires: process.env["TASKLEDGER_RESULT_EXPIRES"] === undefined ? undefined : resolveExpiresEnv(process.env["TASKLEDGER_RESULT_EXPIRES"]),
+        resultExpires:
+          process.env["TASKLEDGER_RESULT_EXPIRES"] === undefined ? undefined : resolveExpiresEnv(process.env["TASKLEDGER_RESULT_EXPIRES"]),
       }),
   };
 }
@@ -47,7 +51,11 @@ function resolveExpiresEnv(value: string): Duration | null {
 }
 
 /** Opens the backend, runs `body`, always closes. */
-export async function withBackend<T>(deps: CommandDeps, body: (backend: DatabaseBackend) => Promise<T>, options: { migrate?: boolean; create?: boolean } = {}): Promise<T> {
+export async function withBackend<T>(
+  deps: CommandDeps,
+  body: (backend: DatabaseBackend) => Promise<T>,
+  options: { migrate?: boolean; create?: boolean } = {},
+): Promise<T> {
   const backend = await deps.open(options);
   try {
     return await body(backend);
@@ -62,12 +70,17 @@ export function parseSince(value: string, option: string, now = new Date()): Dat
   if (/^\d{4}-\d{2}-\d{2}/.test(text)) {
     const hasZone = /(?:[zZ]|[+-]\d{2}:?\d{2})$/.test(text);
     const date = new Date(hasZone || text.length === 10 ? text : `${text.replace(" ", "T")}Z`);
-    if (Number.isNaN(date.getTime())) throw new ConfigError(option, `cannot read date "${value}"; use an ISO date such as 2026-11-17 or 2026-11-17T08:00Z, or a duration such as 24h`);
+    if (Number.isNaN(date.getTime()))
+      throw new ConfigError(
+        option,
+        `cannot read date "${value}"; use an ISO date such as 2026-11-17 or 2026-11-17T08:00Z, or a duration such as 24h`,
+      );
     return date;
   }
   const at = new Date(now.getTime() - parseDuration(text, option));
   // "99999999999d" ago is before the first representable date (#9).
-  if (Number.isNaN(at.getTime())) throw new ConfigError(option, `"${value}" reaches before the earliest date there is; use a shorter duration or an ISO date`);
+  if (Number.isNaN(at.getTime()))
+    throw new ConfigError(option, `"${value}" reaches before the earliest date there is; use a shorter duration or an ISO date`);
   return at;
 }
 
@@ -81,8 +94,16 @@ export interface FilterOptions {
 }
 
 export function queryFrom(options: FilterOptions): TaskQuery {
-  const upper = (values: string[] | undefined) => values?.flatMap((v) => v.split(",")).map((v) => v.trim().toUpperCase()).filter(Boolean);
-  const list = (values: string[] | undefined) => values?.flatMap((v) => v.split(",")).map((v) => v.trim()).filter(Boolean);
+  const upper = (values: string[] | undefined) =>
+    values
+      ?.flatMap((v) => v.split(","))
+      .map((v) => v.trim().toUpperCase())
+      .filter(Boolean);
+  const list = (values: string[] | undefined) =>
+    values
+      ?.flatMap((v) => v.split(","))
+      .map((v) => v.trim())
+      .filter(Boolean);
   return {
     states: upper(options.state),
     names: list(options.name),

@@ -45,5 +45,13 @@ export function taskRecord(entry: ListedTask): Record<string, unknown> {
     return { ...base, args: null, kwargs: null, children: null, result: null, traceback: row.traceback, error: entry.corrupt.message };
   }
   const meta = entry.meta;
-  return { ...base, args: toPlain(meta.args), kwargs: toPlain(meta.kwargs), children: meta.children, result: toPlain(meta.result), traceback: meta.traceback, error: null };
+  return {
+    ...base,
+    args: toPlain(meta.args),
+    kwargs: toPlain(meta.kwargs),
+    children: meta.children,
+    result: toPlain(meta.result),
+    traceback: meta.traceback,
+    error: null,
+  };
 }

@@ -20,7 +20,8 @@ export function jsonTooDeep(text: string, max = VALUE_MAX_DEPTH): boolean {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
     else if (c === 0x5b || c === 0x7b) {
@@ -73,7 +74,9 @@ export function unwalkable(value: unknown, max = VALUE_MAX_DEPTH): string | null
 }
 
 function isContainer(value: unknown): value is object {
-  return typeof value === "object" && value !== null && !(value instanceof Date) && !ArrayBuffer.isView(value) && !(value instanceof ArrayBuffer);
+  return (
+    typeof value === "object" && value !== null && !(value instanceof Date) && !ArrayBuffer.isView(value) && !(value instanceof ArrayBuffer)
+  );
 }
 
 function childrenOf(node: object): unknown[] {

@@ -20,8 +20,13 @@ export const JAVASCRIPT_MODULE = "javascript";
 type ErrorClass = new (...args: any[]) => Error;
 
 const BUILTIN_ERRORS: ReadonlyMap<string, ErrorClass> = new Map<string, ErrorClass>([
-  ["Error", Error], ["TypeError", TypeError], ["RangeError", RangeError], ["SyntaxError", SyntaxError],
-  ["ReferenceError", ReferenceError], ["EvalError", EvalError], ["URIError", URIError],
+  ["Error", Error],
+  ["TypeError", TypeError],
+  ["RangeError", RangeError],
+  ["SyntaxError", SyntaxError],
+  ["ReferenceError", ReferenceError],
+  ["EvalError", EvalError],
+  ["URIError", URIError],
 ]);
 
 interface Registration {
@@ -53,12 +58,21 @@ export function exceptionToStored(error: unknown): StoredException {
   const registration = byClass.get(cls);
   if (registration) return { exc_type: registration.type, exc_message: [error.message], exc_module: registration.module };
   const builtin = BUILTIN_ERRORS.get(cls.name) === cls;
-  return { exc_type: builtin ? cls.name : error.name || cls.name, exc_message: [error.message], exc_module: builtin ? BUILTINS_MODULE : JAVASCRIPT_MODULE };
+  return {
+    exc_type: builtin ? cls.name : error.name || cls.name,
+    exc_message: [error.message],
+    exc_module: builtin ? BUILTINS_MODULE : JAVASCRIPT_MODULE,
+  };
 }
 
 /** Whether a decoded result has the stored-exception shape. */
 export function isStoredException(value: unknown): value is StoredException {
-  return value !== null && typeof value === "object" && !Array.isArray(value) && typeof (value as Record<string, unknown>)["exc_type"] === "string";
+  return (
+    value !== null &&
+    typeof value === "object" &&
+    !Array.isArray(value) &&
+    typeof (value as Record<string, unknown>)["exc_type"] === "string"
+  );
 }
 
 /**

@@ -48,11 +48,19 @@ function prepare(value: unknown, path: string, ancestors: Set<object>, state: { 
     if (Number.isNaN(object.getTime())) throw new EncodeError(path, "an invalid Date cannot be stored");
     return { __type__: "datetime", __value__: object.toISOString().replace("Z", "+00:00") };
   }
-  if (object instanceof Uint8Array) return { __type__: "base64", __value__: Buffer.from(object.buffer, object.byteOffset, object.byteLength).toString("base64") };
-  if (object instanceof Map || object instanceof Set || object instanceof WeakMap || object instanceof WeakSet || object instanceof Promise) {
+  if (object instanceof Uint8Array)
+    return { __type__: "base64", __value__: Buffer.from(object.buffer, object.byteOffset, object.byteLength).toString("base64") };
+  if (
+    object instanceof Map ||
+    object instanceof Set ||
+    object instanceof WeakMap ||
+    object instanceof WeakSet ||
+    object instanceof Promise
+  ) {
     throw new EncodeError(path, `a ${object.constructor.name} has no JSON form; convert it to an array or a plain object`);
   }
-  if (ArrayBuffer.isView(object) || object instanceof ArrayBuffer) throw new EncodeError(path, "only Uint8Array/Buffer binary data can be stored");
+  if (ArrayBuffer.isView(object) || object instanceof ArrayBuffer)
+    throw new EncodeError(path, "only Uint8Array/Buffer binary data can be stored");
   if (ancestors.has(object)) throw new EncodeError(path, "the value contains a cycle");
   // Bounded so a deep value is an EncodeError with its path, never a RangeError (#9).
   if (depth >= VALUE_MAX_DEPTH) throw new EncodeError(path, `the value nests deeper than ${VALUE_MAX_DEPTH} levels`);
@@ -149,7 +157,7 @@ function parseExactJson(text: string): unknown {
       pos++;
       const out: Record<string, unknown> = {};
       skipSpace();
-      if (text[pos] === "}") return pos++, out;
+      if (text[pos] === "}") return (pos++, out);
       for (;;) {
         skipSpace();
         if (text[pos] !== '"') fail("expected a key");
@@ -167,7 +175,7 @@ function parseExactJson(text: string): unknown {
       pos++;
       const out: unknown[] = [];
       skipSpace();
-      if (text[pos] === "]") return pos++, out;
+      if (text[pos] === "]") return (pos++, out);
       for (;;) {
         out.push(parseValue());
         skipSpace();
@@ -211,4 +219,3 @@ function findStringEnd(text: string, start: number): number {
   }
   return -1;
 }
-

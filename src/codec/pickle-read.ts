@@ -28,23 +28,89 @@ const CALL_WORK_ALLOWANCE = 65_536;
 
 /** Opcodes by byte, for dispatch and error messages. */
 export const OP = {
-  MARK: 0x28, STOP: 0x2e, POP: 0x30, POP_MARK: 0x31, DUP: 0x32, FLOAT: 0x46, INT: 0x49, BININT: 0x4a,
-  BININT1: 0x4b, LONG: 0x4c, BININT2: 0x4d, NONE: 0x4e, PERSID: 0x50, BINPERSID: 0x51, REDUCE: 0x52,
-  STRING: 0x53, BINSTRING: 0x54, SHORT_BINSTRING: 0x55, UNICODE: 0x56, BINUNICODE: 0x58, APPEND: 0x61,
-  BUILD: 0x62, GLOBAL: 0x63, DICT: 0x64, EMPTY_DICT: 0x7d, APPENDS: 0x65, GET: 0x67, BINGET: 0x68, INST: 0x69,
-  LONG_BINGET: 0x6a, LIST: 0x6c, EMPTY_LIST: 0x5d, OBJ: 0x6f, PUT: 0x70, BINPUT: 0x71, LONG_BINPUT: 0x72,
-  SETITEM: 0x73, TUPLE: 0x74, EMPTY_TUPLE: 0x29, SETITEMS: 0x75, BINFLOAT: 0x47, PROTO: 0x80, NEWOBJ: 0x81,
-  EXT1: 0x82, EXT2: 0x83, EXT4: 0x84, TUPLE1: 0x85, TUPLE2: 0x86, TUPLE3: 0x87, NEWTRUE: 0x88, NEWFALSE: 0x89,
-  LONG1: 0x8a, LONG4: 0x8b, BINBYTES: 0x42, SHORT_BINBYTES: 0x43, SHORT_BINUNICODE: 0x8c, BINUNICODE8: 0x8d,
-  BINBYTES8: 0x8e, EMPTY_SET: 0x8f, ADDITEMS: 0x90, FROZENSET: 0x91, NEWOBJ_EX: 0x92, STACK_GLOBAL: 0x93,
-  MEMOIZE: 0x94, FRAME: 0x95, BYTEARRAY8: 0x96, NEXT_BUFFER: 0x97, READONLY_BUFFER: 0x98,
+  MARK: 0x28,
+  STOP: 0x2e,
+  POP: 0x30,
+  POP_MARK: 0x31,
+  DUP: 0x32,
+  FLOAT: 0x46,
+  INT: 0x49,
+  BININT: 0x4a,
+  BININT1: 0x4b,
+  LONG: 0x4c,
+  BININT2: 0x4d,
+  NONE: 0x4e,
+  PERSID: 0x50,
+  BINPERSID: 0x51,
+  REDUCE: 0x52,
+  STRING: 0x53,
+  BINSTRING: 0x54,
+  SHORT_BINSTRING: 0x55,
+  UNICODE: 0x56,
+  BINUNICODE: 0x58,
+  APPEND: 0x61,
+  BUILD: 0x62,
+  GLOBAL: 0x63,
+  DICT: 0x64,
+  EMPTY_DICT: 0x7d,
+  APPENDS: 0x65,
+  GET: 0x67,
+  BINGET: 0x68,
+  INST: 0x69,
+  LONG_BINGET: 0x6a,
+  LIST: 0x6c,
+  EMPTY_LIST: 0x5d,
+  OBJ: 0x6f,
+  PUT: 0x70,
+  BINPUT: 0x71,
+  LONG_BINPUT: 0x72,
+  SETITEM: 0x73,
+  TUPLE: 0x74,
+  EMPTY_TUPLE: 0x29,
+  SETITEMS: 0x75,
+  BINFLOAT: 0x47,
+  PROTO: 0x80,
+  NEWOBJ: 0x81,
+  EXT1: 0x82,
+  EXT2: 0x83,
+  EXT4: 0x84,
+  TUPLE1: 0x85,
+  TUPLE2: 0x86,
+  TUPLE3: 0x87,
+  NEWTRUE: 0x88,
+  NEWFALSE: 0x89,
+  LONG1: 0x8a,
+  LONG4: 0x8b,
+  BINBYTES: 0x42,
+  SHORT_BINBYTES: 0x43,
+  SHORT_BINUNICODE: 0x8c,
+  BINUNICODE8: 0x8d,
+  BINBYTES8: 0x8e,
+  EMPTY_SET: 0x8f,
+  ADDITEMS: 0x90,
+  FROZENSET: 0x91,
+  NEWOBJ_EX: 0x92,
+  STACK_GLOBAL: 0x93,
+  MEMOIZE: 0x94,
+  FRAME: 0x95,
+  BYTEARRAY8: 0x96,
+  NEXT_BUFFER: 0x97,
+  READONLY_BUFFER: 0x98,
 } as const;
 
 const OP_NAMES = new Map<number, string>(Object.entries(OP).map(([name, code]) => [code, name]));
 
 /** Python 2 module names that Python 3 renames when reading protocol 0-2 (a slice of _compat_pickle). */
-const PY2_MODULES = new Map([["__builtin__", "builtins"], ["exceptions", "builtins"], ["copy_reg", "copyreg"]]);
-const PY2_NAMES = new Map([["exceptions StandardError", "Exception"], ["__builtin__ unicode", "str"], ["__builtin__ xrange", "range"]]);
+const PY2_MODULES = new Map([
+  ["__builtin__", "builtins"],
+  ["exceptions", "builtins"],
+  ["copy_reg", "copyreg"],
+]);
+const PY2_NAMES = new Map([
+  ["exceptions StandardError", "Exception"],
+  ["__builtin__ unicode", "str"],
+  ["__builtin__ xrange", "range"],
+]);
 
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
@@ -98,7 +164,8 @@ class PickleMachine {
         if (this.protocol > HIGHEST_PROTOCOL) throw this.fail(`unsupported pickle protocol ${this.protocol}`);
         return;
       }
-      case OP.FRAME: return this.checkFits(this.u64()); // frames only help buffered readers; this one has every byte
+      case OP.FRAME:
+        return this.checkFits(this.u64()); // frames only help buffered readers; this one has every byte
       case OP.MARK:
         if (this.marks.length >= PICKLE_MAX_DEPTH) throw this.fail(`more than ${PICKLE_MAX_DEPTH} nested MARKs`);
         return void this.marks.push(this.stack.length);
@@ -106,67 +173,147 @@ class PickleMachine {
         if (this.stack.length > this.base()) this.stack.pop();
         else this.popMark(); // Python pops the mark itself when the level is empty
         return;
-      case OP.POP_MARK: return void this.popMark();
-      case OP.DUP: return this.push(this.top());
-      case OP.NONE: return this.push(null);
-      case OP.NEWTRUE: return this.push(true);
-      case OP.NEWFALSE: return this.push(false);
+      case OP.POP_MARK:
+        return void this.popMark();
+      case OP.DUP:
+        return this.push(this.top());
+      case OP.NONE:
+        return this.push(null);
+      case OP.NEWTRUE:
+        return this.push(true);
+      case OP.NEWFALSE:
+        return this.push(false);
       case OP.INT: {
         const text = this.textLine();
         return this.push(text === "01" ? true : text === "00" ? false : this.decimal(text));
       }
-      case OP.BININT: return this.push(this.view(4).getInt32(0, true));
-      case OP.BININT1: return this.push(this.u8());
-      case OP.BININT2: return this.push(this.view(2).getUint16(0, true));
-      case OP.LONG: return this.push(this.decimal(this.textLine().replace(/L$/, "")));
-      case OP.LONG1: return this.push(twosComplement(this.take(this.u8())));
-      case OP.LONG4: return this.push(twosComplement(this.take(this.view(4).getInt32(0, true))));
-      case OP.FLOAT: return this.push(this.floatText(this.textLine()));
-      case OP.BINFLOAT: return this.push(this.view(8).getFloat64(0, false));
-      case OP.STRING: return this.push(this.quotedString(this.lineBytes()));
-      case OP.BINSTRING: return this.push(latin1(this.take(this.view(4).getInt32(0, true))));
-      case OP.SHORT_BINSTRING: return this.push(latin1(this.take(this.u8())));
-      case OP.UNICODE: return this.push(this.rawUnicodeEscape(this.lineBytes()));
-      case OP.BINUNICODE: return this.push(this.utf8(this.take(this.view(4).getUint32(0, true))));
-      case OP.SHORT_BINUNICODE: return this.push(this.utf8(this.take(this.u8())));
-      case OP.BINUNICODE8: return this.push(this.utf8(this.take(this.u64())));
-      case OP.BINBYTES: return this.push(Buffer.from(this.take(this.view(4).getUint32(0, true))));
-      case OP.SHORT_BINBYTES: return this.push(Buffer.from(this.take(this.u8())));
+      case OP.BININT:
+        return this.push(this.view(4).getInt32(0, true));
+      case OP.BININT1:
+        return this.push(this.u8());
+      case OP.BININT2:
+        return this.push(this.view(2).getUint16(0, true));
+      case OP.LONG:
+        return this.push(this.decimal(this.textLine().replace(/L$/, "")));
+      case OP.LONG1:
+        return this.push(twosComplement(this.take(this.u8())));
+      case OP.LONG4:
+        return this.push(twosComplement(this.take(this.view(4).getInt32(0, true))));
+      case OP.FLOAT:
+        return this.push(this.floatText(this.textLine()));
+      case OP.BINFLOAT:
+        return this.push(this.view(8).getFloat64(0, false));
+      case OP.STRING:
+        return this.push(this.quotedString(this.lineBytes()));
+      case OP.BINSTRING:
+        return this.push(latin1(this.take(this.view(4).getInt32(0, true))));
+      case OP.SHORT_BINSTRING:
+        return this.push(latin1(this.take(this.u8())));
+      case OP.UNICODE:
+        return this.push(this.rawUnicodeEscape(this.lineBytes()));
+      case OP.BINUNICODE:
+        return this.push(this.utf8(this.take(this.view(4).getUint32(0, true))));
+      case OP.SHORT_BINUNICODE:
+        return this.push(this.utf8(this.take(this.u8())));
+      case OP.BINUNICODE8:
+        return this.push(this.utf8(this.take(this.u64())));
+      case OP.BINBYTES:
+        return this.push(Buffer.from(this.take(this.view(4).getUint32(0, true))));
+      case OP.SHORT_BINBYTES:
+        return this.push(Buffer.from(this.take(this.u8())));
       case OP.BINBYTES8:
-      case OP.BYTEARRAY8: return this.push(Buffer.from(this.take(this.u64())));
-      case OP.EMPTY_LIST: return this.push([]);
-      case OP.APPEND: { const item = this.pop(); return this.appendTo(this.top(), [item]); }
-      case OP.APPENDS: { const items = this.popMark(); return this.appendTo(this.top(), items); }
-      case OP.LIST: return this.push(this.popMark());
-      case OP.EMPTY_TUPLE: return this.push([]);
-      case OP.TUPLE: return this.push(this.popMark());
-      case OP.TUPLE1: return this.push([this.pop()]);
-      case OP.TUPLE2: { const b = this.pop(); const a = this.pop(); return this.push([a, b]); }
-      case OP.TUPLE3: { const c = this.pop(); const b = this.pop(); const a = this.pop(); return this.push([a, b, c]); }
-      case OP.EMPTY_DICT: return this.push(new Map());
-      case OP.DICT: { const dict = new Map(); this.setItems(dict, this.popMark()); return this.push(dict); }
-      case OP.SETITEM: { const value = this.pop(); const key = this.pop(); return this.setItems(this.top(), [key, value]); }
-      case OP.SETITEMS: { const items = this.popMark(); return this.setItems(this.top(), items); }
-      case OP.EMPTY_SET: return this.push(new Set());
-      case OP.ADDITEMS: { const items = this.popMark(); return this.addItems(this.top(), items); }
-      case OP.FROZENSET: return this.push(new Set(this.popMark()));
-      case OP.PUT: return void this.memo.set(this.index(this.textLine()), this.top());
-      case OP.BINPUT: return void this.memo.set(this.u8(), this.top());
-      case OP.LONG_BINPUT: return void this.memo.set(this.view(4).getUint32(0, true), this.top());
-      case OP.MEMOIZE: return void this.memo.set(this.memo.size, this.top());
-      case OP.GET: return this.push(this.recall(this.index(this.textLine())));
-      case OP.BINGET: return this.push(this.recall(this.u8()));
-      case OP.LONG_BINGET: return this.push(this.recall(this.view(4).getUint32(0, true)));
-      case OP.GLOBAL: { const module = this.textLine(); return this.push(this.global(module, this.textLine())); }
+      case OP.BYTEARRAY8:
+        return this.push(Buffer.from(this.take(this.u64())));
+      case OP.EMPTY_LIST:
+        return this.push([]);
+      case OP.APPEND: {
+        const item = this.pop();
+        return this.appendTo(this.top(), [item]);
+      }
+      case OP.APPENDS: {
+        const items = this.popMark();
+        return this.appendTo(this.top(), items);
+      }
+      case OP.LIST:
+        return this.push(this.popMark());
+      case OP.EMPTY_TUPLE:
+        return this.push([]);
+      case OP.TUPLE:
+        return this.push(this.popMark());
+      case OP.TUPLE1:
+        return this.push([this.pop()]);
+      case OP.TUPLE2: {
+        const b = this.pop();
+        const a = this.pop();
+        return this.push([a, b]);
+      }
+      case OP.TUPLE3: {
+        const c = this.pop();
+        const b = this.pop();
+        const a = this.pop();
+        return this.push([a, b, c]);
+      }
+      case OP.EMPTY_DICT:
+        return this.push(new Map());
+      case OP.DICT: {
+        const dict = new Map();
+        this.setItems(dict, this.popMark());
+        return this.push(dict);
+      }
+      case OP.SETITEM: {
+        const value = this.pop();
+        const key = this.pop();
+        return this.setItems(this.top(), [key, value]);
+      }
+      case OP.SETITEMS: {
+        const items = this.popMark();
+        return this.setItems(this.top(), items);
+      }
+      case OP.EMPTY_SET:
+        return this.push(new Set());
+      case OP.ADDITEMS: {
+        const items = this.popMark();
+        return this.addItems(this.top(), items);
+      }
+      case OP.FROZENSET:
+        return this.push(new Set(this.popMark()));
+      case OP.PUT:
+        return void this.memo.set(this.index(this.textLine()), this.top());
+      case OP.BINPUT:
+        return void this.memo.set(this.u8(), this.top());
+      case OP.LONG_BINPUT:
+        return void this.memo.set(this.view(4).getUint32(0, true), this.top());
+      case OP.MEMOIZE:
+        return void this.memo.set(this.memo.size, this.top());
+      case OP.GET:
+        return this.push(this.recall(this.index(this.textLine())));
+      case OP.BINGET:
+        return this.push(this.recall(this.u8()));
+      case OP.LONG_BINGET:
+        return this.push(this.recall(this.view(4).getUint32(0, true)));
+      case OP.GLOBAL: {
+        const module = this.textLine();
+        return this.push(this.global(module, this.textLine()));
+      }
       case OP.STACK_GLOBAL: {
         const name = this.pop();
         const module = this.pop();
         if (typeof module !== "string" || typeof name !== "string") throw this.fail("STACK_GLOBAL needs two strings");
         return this.push(this.global(module, name));
       }
-      case OP.REDUCE: { const args = this.pop(); return this.push(this.call(this.pop(), args)); }
-      case OP.NEWOBJ: { const args = this.pop(); return this.push(this.call(this.pop(), args)); }
-      case OP.NEWOBJ_EX: { const kwargs = this.pop(); const args = this.pop(); return this.push(this.call(this.pop(), args, kwargs)); }
+      case OP.REDUCE: {
+        const args = this.pop();
+        return this.push(this.call(this.pop(), args));
+      }
+      case OP.NEWOBJ: {
+        const args = this.pop();
+        return this.push(this.call(this.pop(), args));
+      }
+      case OP.NEWOBJ_EX: {
+        const kwargs = this.pop();
+        const args = this.pop();
+        return this.push(this.call(this.pop(), args, kwargs));
+      }
       case OP.INST: {
         const module = this.textLine();
         const ref = this.global(module, this.textLine());
@@ -184,7 +331,13 @@ class PickleMachine {
         if (target instanceof PythonObject) target.state = state;
         return;
       }
-      case OP.PERSID: case OP.BINPERSID: case OP.EXT1: case OP.EXT2: case OP.EXT4: case OP.NEXT_BUFFER: case OP.READONLY_BUFFER:
+      case OP.PERSID:
+      case OP.BINPERSID:
+      case OP.EXT1:
+      case OP.EXT2:
+      case OP.EXT4:
+      case OP.NEXT_BUFFER:
+      case OP.READONLY_BUFFER:
         throw this.fail("unsupported opcode (persistent ids, extension registry and out-of-band buffers need the writer's own setup)");
       default:
         throw this.fail("unknown opcode");
@@ -349,28 +502,38 @@ class PickleMachine {
   /** STRING: a Python 2 str literal with quotes and backslash escapes, read as latin-1 text. */
   private quotedString(line: Uint8Array): string {
     const quote = line[0];
-    if (line.length < 2 || (quote !== 0x22 && quote !== 0x27) || line[line.length - 1] !== quote) throw this.fail("STRING argument must be quoted");
+    if (line.length < 2 || (quote !== 0x22 && quote !== 0x27) || line[line.length - 1] !== quote)
+      throw this.fail("STRING argument must be quoted");
     const body = line.subarray(1, -1);
     const out = new Uint8Array(body.length);
     let length = 0;
     for (let i = 0; i < body.length; i++) {
       const byte = body[i]!;
-      if (byte !== 0x5c) { out[length++] = byte; continue; }
+      if (byte !== 0x5c) {
+        out[length++] = byte;
+        continue;
+      }
       const next = body[++i];
       if (next === undefined) throw this.fail("trailing backslash in STRING");
       const simple = SIMPLE_ESCAPES.get(next);
       if (simple !== undefined) out[length++] = simple;
-      else if (next === 0x0a) continue; // backslash-newline is a line continuation
-      else if (next === 0x78) { // \xhh
+      else if (next === 0x0a)
+        continue; // backslash-newline is a line continuation
+      else if (next === 0x78) {
+        // \xhh
         const hex = String.fromCharCode(body[i + 1] ?? 0, body[i + 2] ?? 0);
         if (!/^[0-9a-fA-F]{2}$/.test(hex)) throw this.fail("invalid \\x escape in STRING");
         out[length++] = parseInt(hex, 16);
         i += 2;
-      } else if (next >= 0x30 && next <= 0x37) { // up to three octal digits
+      } else if (next >= 0x30 && next <= 0x37) {
+        // up to three octal digits
         let value = next - 0x30;
         for (let n = 0; n < 2 && body[i + 1]! >= 0x30 && body[i + 1]! <= 0x37; n++) value = value * 8 + (body[++i]! - 0x30);
         out[length++] = value & 0xff;
-      } else { out[length++] = 0x5c; out[length++] = next; }
+      } else {
+        out[length++] = 0x5c;
+        out[length++] = next;
+      }
     }
     return latin1(out.subarray(0, length));
   }
@@ -381,7 +544,10 @@ class PickleMachine {
     let i = 0;
     while (i < line.length) {
       let run = 0;
-      while (i < line.length && line[i] === 0x5c) { run++; i++; }
+      while (i < line.length && line[i] === 0x5c) {
+        run++;
+        i++;
+      }
       const marker = line[i];
       if (run % 2 === 1 && (marker === 0x75 || marker === 0x55)) {
         pieces.push("\\".repeat(run - 1));
@@ -404,7 +570,16 @@ class PickleMachine {
 }
 
 const SIMPLE_ESCAPES = new Map([
-  [0x5c, 0x5c], [0x27, 0x27], [0x22, 0x22], [0x61, 0x07], [0x62, 0x08], [0x66, 0x0c], [0x6e, 0x0a], [0x72, 0x0d], [0x74, 0x09], [0x76, 0x0b],
+  [0x5c, 0x5c],
+  [0x27, 0x27],
+  [0x22, 0x22],
+  [0x61, 0x07],
+  [0x62, 0x08],
+  [0x66, 0x0c],
+  [0x6e, 0x0a],
+  [0x72, 0x0d],
+  [0x74, 0x09],
+  [0x76, 0x0b],
 ]);
 
 function copySize(value: unknown): number {

@@ -18,7 +18,11 @@ const MAX_WRITE_DEPTH = 1000;
 
 /** A call of a module-level Python callable, for the Celery helpers below; never accepted from callers. */
 class PythonCall {
-  constructor(readonly module: string, readonly name: string, readonly args: unknown[]) {}
+  constructor(
+    readonly module: string,
+    readonly name: string,
+    readonly args: unknown[],
+  ) {}
 }
 
 /** Pickles a JavaScript value; throws TypeError, naming the path (`$.rows[3]`), for anything outside the data subset. */
@@ -50,7 +54,12 @@ export function pickleResultTuple(tuple: ResultTuple, options: PickleWriteOption
 
 function resultCall([[id, parent], members]: ResultTuple): PythonCall {
   const parentCall = parent ? resultCall(parent) : null;
-  if (members !== null) return new PythonCall("celery.result", "GroupResult", parentCall ? [id, members.map(resultCall), parentCall] : [id, members.map(resultCall)]);
+  if (members !== null)
+    return new PythonCall(
+      "celery.result",
+      "GroupResult",
+      parentCall ? [id, members.map(resultCall), parentCall] : [id, members.map(resultCall)],
+    );
   return new PythonCall("celery.result", "AsyncResult", parentCall ? [id, null, null, null, parentCall] : [id]);
 }
 
@@ -80,12 +89,18 @@ class PickleWriter {
   value(value: unknown, path: string, depth: number): void {
     if (value === null) return this.bytes([OP.NONE]);
     switch (typeof value) {
-      case "boolean": return this.bytes([value ? OP.NEWTRUE : OP.NEWFALSE]);
-      case "number": return this.number(value);
-      case "bigint": return this.long(value);
-      case "string": return this.string(value, path);
-      case "object": break;
-      default: throw new TypeError(`cannot pickle ${typeof value} at ${path}`);
+      case "boolean":
+        return this.bytes([value ? OP.NEWTRUE : OP.NEWFALSE]);
+      case "number":
+        return this.number(value);
+      case "bigint":
+        return this.long(value);
+      case "string":
+        return this.string(value, path);
+      case "object":
+        break;
+      default:
+        throw new TypeError(`cannot pickle ${typeof value} at ${path}`);
     }
     if (depth >= MAX_WRITE_DEPTH) throw new TypeError(`cannot pickle values nested deeper than ${MAX_WRITE_DEPTH} levels at ${path}`);
     if (this.ancestors.has(value)) throw new TypeError(`cannot pickle a cycle at ${path}`);
@@ -217,11 +232,20 @@ class PickleWriter {
   /** datetime.datetime(state) with Python's 10-byte state, naive UTC as Celery stores dates. */
   private date(value: Date, path: string): void {
     const year = value.getUTCFullYear();
-    if (Number.isNaN(value.getTime()) || year < 1 || year > 9999) throw new TypeError(`cannot pickle a Date outside years 1-9999 at ${path}`);
+    if (Number.isNaN(value.getTime()) || year < 1 || year > 9999)
+      throw new TypeError(`cannot pickle a Date outside years 1-9999 at ${path}`);
     const micro = value.getUTCMilliseconds() * 1000;
     const state = Buffer.from([
-      year >> 8, year & 0xff, value.getUTCMonth() + 1, value.getUTCDate(),
-      value.getUTCHours(), value.getUTCMinutes(), value.getUTCSeconds(), micro >> 16, (micro >> 8) & 0xff, micro & 0xff,
+      year >> 8,
+      year & 0xff,
+      value.getUTCMonth() + 1,
+      value.getUTCDate(),
+      value.getUTCHours(),
+      value.getUTCMinutes(),
+      value.getUTCSeconds(),
+      micro >> 16,
+      (micro >> 8) & 0xff,
+      micro & 0xff,
     ]);
     this.global("datetime", "datetime");
     this.binary(state);
@@ -257,7 +281,9 @@ class PickleWriter {
     if (value === null || typeof value !== "object") return;
     if (value instanceof Uint8Array || value instanceof Date) return;
     if (value instanceof PyTuple) return value.items.forEach((item, i) => this.hashable(item, `${path}[${i}]`));
-    throw new TypeError(`cannot use an unhashable ${Array.isArray(value) ? "array" : value.constructor?.name ?? "object"} as a dict key or set member at ${path}`);
+    throw new TypeError(
+      `cannot use an unhashable ${Array.isArray(value) ? "array" : (value.constructor?.name ?? "object")} as a dict key or set member at ${path}`,
+    );
   }
 
   private fixed(size: number, write: (view: DataView) => void): void {

@@ -85,8 +85,15 @@ function finalize(root: unknown, raw: () => Buffer): unknown {
 /** Values the walk looks inside; Buffers, Dates and timedeltas are finished leaves. */
 function isNode(value: unknown): value is object {
   if (typeof value !== "object" || value === null) return false;
-  return Array.isArray(value) || value instanceof Map || value instanceof Set || value instanceof PythonObject
-    || value instanceof GlobalRef || value instanceof PythonResultRef || Object.getPrototypeOf(value) === Object.prototype;
+  return (
+    Array.isArray(value) ||
+    value instanceof Map ||
+    value instanceof Set ||
+    value instanceof PythonObject ||
+    value instanceof GlobalRef ||
+    value instanceof PythonResultRef ||
+    Object.getPrototypeOf(value) === Object.prototype
+  );
 }
 
 function shellOf(node: object, raw: () => Buffer): { shell: unknown; children: unknown[] } {

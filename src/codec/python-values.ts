@@ -12,7 +12,10 @@ export class PyTuple {
 
 /** What GLOBAL and STACK_GLOBAL push: the name of a Python object, never the object. */
 export class GlobalRef {
-  constructor(readonly module: string, readonly name: string) {}
+  constructor(
+    readonly module: string,
+    readonly name: string,
+  ) {}
 }
 
 /** A Python object taskledger has no mapping for, kept as its class name and constructor data. */
@@ -28,7 +31,12 @@ export class PythonObject {
   /** The whole pickle, so a listing can keep it. Not enumerable: one copy per object would flood JSON and inspection. */
   declare readonly raw: Buffer;
 
-  constructor(readonly module: string, readonly name: string, readonly args: unknown[], raw: Buffer) {
+  constructor(
+    readonly module: string,
+    readonly name: string,
+    readonly args: unknown[],
+    raw: Buffer,
+  ) {
     Object.defineProperty(this, "raw", { value: raw, enumerable: false });
   }
 
@@ -39,7 +47,11 @@ export class PythonObject {
 
 /** A Python datetime.timedelta, already normalised by Python (0 <= seconds < 86400, 0 <= microseconds < 1e6). */
 export class PythonTimedelta {
-  constructor(readonly days: number, readonly seconds: number, readonly microseconds: number) {}
+  constructor(
+    readonly days: number,
+    readonly seconds: number,
+    readonly microseconds: number,
+  ) {}
 
   toMilliseconds(): number {
     return (this.days * 86_400 + this.seconds) * 1000 + this.microseconds / 1000;
@@ -65,16 +77,64 @@ export interface PickledException {
 
 /** Python built-in exception classes whose names the suffix rule below would miss or that deserve no doubt. */
 const BUILTIN_EXCEPTIONS = new Set([
-  "BaseException", "Exception", "ArithmeticError", "AssertionError", "AttributeError", "BlockingIOError",
-  "BrokenPipeError", "BufferError", "ChildProcessError", "ConnectionAbortedError", "ConnectionError",
-  "ConnectionRefusedError", "ConnectionResetError", "EOFError", "EnvironmentError", "FileExistsError",
-  "FileNotFoundError", "FloatingPointError", "GeneratorExit", "IOError", "ImportError", "IndentationError",
-  "IndexError", "InterruptedError", "IsADirectoryError", "KeyError", "KeyboardInterrupt", "LookupError",
-  "MemoryError", "ModuleNotFoundError", "NameError", "NotADirectoryError", "NotImplementedError", "OSError",
-  "OverflowError", "PermissionError", "ProcessLookupError", "RecursionError", "ReferenceError", "RuntimeError",
-  "StopAsyncIteration", "StopIteration", "SyntaxError", "SystemError", "SystemExit", "TabError", "TimeoutError",
-  "TypeError", "UnboundLocalError", "UnicodeDecodeError", "UnicodeEncodeError", "UnicodeError",
-  "UnicodeTranslateError", "ValueError", "ZeroDivisionError", "Warning", "UserWarning", "DeprecationWarning",
+  "BaseException",
+  "Exception",
+  "ArithmeticError",
+  "AssertionError",
+  "AttributeError",
+  "BlockingIOError",
+  "BrokenPipeError",
+  "BufferError",
+  "ChildProcessError",
+  "ConnectionAbortedError",
+  "ConnectionError",
+  "ConnectionRefusedError",
+  "ConnectionResetError",
+  "EOFError",
+  "EnvironmentError",
+  "FileExistsError",
+  "FileNotFoundError",
+  "FloatingPointError",
+  "GeneratorExit",
+  "IOError",
+  "ImportError",
+  "IndentationError",
+  "IndexError",
+  "InterruptedError",
+  "IsADirectoryError",
+  "KeyError",
+  "KeyboardInterrupt",
+  "LookupError",
+  "MemoryError",
+  "ModuleNotFoundError",
+  "NameError",
+  "NotADirectoryError",
+  "NotImplementedError",
+  "OSError",
+  "OverflowError",
+  "PermissionError",
+  "ProcessLookupError",
+  "RecursionError",
+  "ReferenceError",
+  "RuntimeError",
+  "StopAsyncIteration",
+  "StopIteration",
+  "SyntaxError",
+  "SystemError",
+  "SystemExit",
+  "TabError",
+  "TimeoutError",
+  "TypeError",
+  "UnboundLocalError",
+  "UnicodeDecodeError",
+  "UnicodeEncodeError",
+  "UnicodeError",
+  "UnicodeTranslateError",
+  "ValueError",
+  "ZeroDivisionError",
+  "Warning",
+  "UserWarning",
+  "DeprecationWarning",
   "RuntimeWarning",
 ]);
 /** Every class these modules define is an exception (Retry, Ignore, Reject, Terminated, ...). */
@@ -108,7 +168,10 @@ const KNOWN_CALLS = new Map<string, Handler>([
   ["builtins frozenset", (args) => toSet(args)],
   ["builtins bytes", (args) => (args.length === 0 ? Buffer.alloc(0) : Buffer.isBuffer(args[0]) ? Buffer.from(args[0]) : undefined)],
   // Python 2 pickles bytearray as (unicode, 'latin-1'); Python 3 at protocol < 3 as (bytes,).
-  ["builtins bytearray", (args) => (args.length === 0 ? Buffer.alloc(0) : Buffer.isBuffer(args[0]) ? Buffer.from(args[0]) : encodeText(args))],
+  [
+    "builtins bytearray",
+    (args) => (args.length === 0 ? Buffer.alloc(0) : Buffer.isBuffer(args[0]) ? Buffer.from(args[0]) : encodeText(args)),
+  ],
   // How protocols 0-2 spell bytes: _codecs.encode(latin-1 text, 'latin1').
   ["_codecs encode", (args) => encodeText(args)],
   ["builtins getattr", (args) => attributeOf(args)],
@@ -124,7 +187,10 @@ const KNOWN_CALLS = new Map<string, Handler>([
   ["celery.result AsyncResult", (args) => resultRef("AsyncResult", args)],
   ["celery.result GroupResult", (args) => resultRef("GroupResult", args)],
   // App-bound results pickle through the app: _unpickle_appattr('AsyncResult', (id, backend, name, app, parent)).
-  ["celery.app.base _unpickle_appattr", (args) => (isResultKind(args[0]) && Array.isArray(args[1]) ? resultRef(args[0], args[1]) : undefined)],
+  [
+    "celery.app.base _unpickle_appattr",
+    (args) => (isResultKind(args[0]) && Array.isArray(args[1]) ? resultRef(args[0], args[1]) : undefined),
+  ],
   ["celery.utils.serialization UnpickleableExceptionWrapper", (args) => wrappedException(args)],
 ]);
 
@@ -152,10 +218,14 @@ function forwardedCall(ref: GlobalRef, args: unknown[], kwargs: unknown): Call |
   const cls = args[0];
   if (!(cls instanceof GlobalRef)) return null;
   switch (`${ref.module} ${ref.name}`) {
-    case "copyreg _reconstructor": return { ref: cls, args: args[2] == null ? [] : [args[2]], kwargs: null };
-    case "copyreg __newobj__": return { ref: cls, args: args.slice(1), kwargs: null };
-    case "copyreg __newobj_ex__": return Array.isArray(args[1]) ? { ref: cls, args: args[1], kwargs: args[2] ?? null } : null;
-    default: return ref.name.endsWith(".__new__") ? { ref: cls, args: args.slice(1), kwargs } : null;
+    case "copyreg _reconstructor":
+      return { ref: cls, args: args[2] == null ? [] : [args[2]], kwargs: null };
+    case "copyreg __newobj__":
+      return { ref: cls, args: args.slice(1), kwargs: null };
+    case "copyreg __newobj_ex__":
+      return Array.isArray(args[1]) ? { ref: cls, args: args[1], kwargs: args[2] ?? null } : null;
+    default:
+      return ref.name.endsWith(".__new__") ? { ref: cls, args: args.slice(1), kwargs } : null;
   }
 }
 
@@ -198,7 +268,10 @@ export function uuidFromObject(object: PythonObject): string | null {
 }
 
 function canonicalUuid(text: string): string | undefined {
-  const hex = text.replace(/^urn:uuid:/i, "").replace(/[{}-]/g, "").toLowerCase();
+  const hex = text
+    .replace(/^urn:uuid:/i, "")
+    .replace(/[{}-]/g, "")
+    .toLowerCase();
   if (!/^[0-9a-f]{32}$/.test(hex)) return undefined;
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
@@ -265,7 +338,8 @@ function resultRef(kind: "AsyncResult" | "GroupResult", args: unknown[]): Python
  */
 function groupMembers(groupId: string, results: unknown): PythonResultRef[] {
   if (results == null) return [];
-  if (!Array.isArray(results)) throw new UnreadableCallError(`the member list of group ${groupId} is ${describe(results)}, which taskledger cannot read`);
+  if (!Array.isArray(results))
+    throw new UnreadableCallError(`the member list of group ${groupId} is ${describe(results)}, which taskledger cannot read`);
   return results.map((member, index) => {
     if (member instanceof PythonResultRef) return member;
     throw new UnreadableCallError(`member ${index} of group ${groupId} is ${describe(member)}, not a Celery AsyncResult or GroupResult`);
@@ -367,7 +441,14 @@ function zoneFormat(zone: string): Intl.DateTimeFormat | null {
   if (!format) {
     try {
       format = new Intl.DateTimeFormat("en-US", {
-        timeZone: zone, hourCycle: "h23", year: "numeric", month: "numeric", day: "numeric", hour: "numeric", minute: "numeric", second: "numeric",
+        timeZone: zone,
+        hourCycle: "h23",
+        year: "numeric",
+        month: "numeric",
+        day: "numeric",
+        hour: "numeric",
+        minute: "numeric",
+        second: "numeric",
       });
     } catch {
       return null; // not an IANA zone this runtime knows

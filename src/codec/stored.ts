@@ -83,7 +83,8 @@ export type GroupTupleShape = [[string, ResultTuple | null], ResultTuple[]];
  */
 export function groupTupleFrom(value: unknown, groupId: string): GroupTupleShape {
   const tuple = toResultTuple(value, groupId);
-  if (tuple[1] === null) throw new CorruptValueError(groupId, "group result", "expected a group tuple [[groupId, parent], [members]] or a pickled GroupResult");
+  if (tuple[1] === null)
+    throw new CorruptValueError(groupId, "group result", "expected a group tuple [[groupId, parent], [members]] or a pickled GroupResult");
   return tuple as GroupTupleShape;
 }
 
@@ -104,7 +105,10 @@ function toResultTuple(value: unknown, groupId: string): ResultTuple {
     // As Celery's result_from_tuple: the head is `[id, parent]`, or (legacy) the id alone.
     const [id, parent] = Array.isArray(head) && head.length === 2 ? head : [head, null];
     if (typeof id === "string" && (members === null || Array.isArray(members))) {
-      return [[id, parent == null ? null : toResultTuple(parent, groupId)], members === null ? null : members.map((member) => toResultTuple(member, groupId))];
+      return [
+        [id, parent == null ? null : toResultTuple(parent, groupId)],
+        members === null ? null : members.map((member) => toResultTuple(member, groupId)),
+      ];
     }
   }
   throw new CorruptValueError(groupId, "group result", "expected result tuples [[id, parent], children] in the group");

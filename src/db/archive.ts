@@ -14,7 +14,8 @@ import type { Tables } from "./tables.js";
 export type { ArchiveRule };
 
 /** The columns a task row has in both tiers (the archive adds expires_at and archived_at). */
-export const TIER_COLUMNS = "id, task_id, status, result, date_done, traceback, name, args, kwargs, worker, retries, queue, children, parent_id, group_id, date_updated";
+export const TIER_COLUMNS =
+  "id, task_id, status, result, date_done, traceback, name, args, kwargs, worker, retries, queue, children, parent_id, group_id, date_updated";
 
 /**
  * When a row expires under the ranked rules (most specific first, the catch-all last): its
@@ -35,7 +36,12 @@ export function expiryOf(t: Tables, f: AuditFragments, ranked: readonly ArchiveR
  * rules expired since the last cleanup) is filed under `now`, so it lands in the current
  * partition and goes with it.
  */
-export function moveToArchive(t: Tables, f: AuditFragments, p: { before: Date; now: Date; limit: number; ranked: readonly ArchiveRule[] }, ids: (select: SQL) => SQL): SQL {
+export function moveToArchive(
+  t: Tables,
+  f: AuditFragments,
+  p: { before: Date; now: Date; limit: number; ranked: readonly ArchiveRule[] },
+  ids: (select: SQL) => SQL,
+): SQL {
   const now = toNaiveUtc(p.now);
   const batch = sql`SELECT id FROM ${sql.raw(t.task)} WHERE date_done < ${toNaiveUtc(p.before)} ORDER BY date_done LIMIT ${p.limit}`;
   return sql`WITH moved AS (

@@ -27,7 +27,9 @@ export function countByStateNameWorker(t: Tables, q: TaskQuery, fragments: Audit
 }
 
 /** Rows of countByStateNameWorker as typed values. */
-export function toStateNameWorkerCounts(rows: readonly AuditRow[]): { status: string | null; name: string | null; worker: string | null; count: number }[] {
+export function toStateNameWorkerCounts(
+  rows: readonly AuditRow[],
+): { status: string | null; name: string | null; worker: string | null; count: number }[] {
   const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
   return rows.map((r) => ({ status: text(r["status"]), name: text(r["name"]), worker: text(r["worker"]), count: Number(r["n"]) }));
 }
@@ -58,10 +60,25 @@ export function toFailureValueCounts(rows: readonly AuditRow[]): FailureValueCou
     const lastSeen = time(r["last_seen"]);
     return {
       row: {
-        taskId: String(r["sample"]), status: "FAILURE", result: (r["result"] as Buffer | null) ?? null, traceback: null, dateDone: lastSeen, name,
-        args: null, kwargs: null, worker: null, retries: null, queue: null, children: null, parentId: null, groupId: null, dateUpdated: null,
+        taskId: String(r["sample"]),
+        status: "FAILURE",
+        result: (r["result"] as Buffer | null) ?? null,
+        traceback: null,
+        dateDone: lastSeen,
+        name,
+        args: null,
+        kwargs: null,
+        worker: null,
+        retries: null,
+        queue: null,
+        children: null,
+        parentId: null,
+        groupId: null,
+        dateUpdated: null,
       },
-      count: Number(r["n"]), firstSeen: time(r["first_seen"]), lastSeen,
+      count: Number(r["n"]),
+      firstSeen: time(r["first_seen"]),
+      lastSeen,
     };
   });
 }

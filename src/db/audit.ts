@@ -49,7 +49,9 @@ export interface RawListedRow extends RawTaskRow {
   id: number;
 }
 
-const COLUMNS = sql.raw("id, task_id, status, result, date_done, traceback, name, args, kwargs, worker, retries, queue, children, parent_id, group_id, date_updated");
+const COLUMNS = sql.raw(
+  "id, task_id, status, result, date_done, traceback, name, args, kwargs, worker, retries, queue, children, parent_id, group_id, date_updated",
+);
 
 export function whereTasks(q: TaskQuery, t: Tables, fragments?: AuditFragments): SQL {
   const parts: SQL[] = [sql`1 = 1`];
@@ -77,7 +79,12 @@ export function whereTasks(q: TaskQuery, t: Tables, fragments?: AuditFragments):
 }
 
 /** One page of rows in id order (creation order), after `afterId` when paging. */
-export function listTasks(t: Tables, q: TaskQuery, page: { limit: number; afterId?: number | undefined; order: ListOrder }, fragments?: AuditFragments): SQL {
+export function listTasks(
+  t: Tables,
+  q: TaskQuery,
+  page: { limit: number; afterId?: number | undefined; order: ListOrder },
+  fragments?: AuditFragments,
+): SQL {
   const newest = page.order === "newest";
   const cursor = page.afterId === undefined ? sql`` : newest ? sql` AND id < ${page.afterId}` : sql` AND id > ${page.afterId}`;
   return sql`SELECT ${COLUMNS} FROM ${sql.raw(t.task)} WHERE ${whereTasks(q, t, fragments)}${cursor} ORDER BY id ${sql.raw(newest ? "DESC" : "ASC")} LIMIT ${page.limit}`;
@@ -87,7 +94,13 @@ export function countTasks(t: Tables, q: TaskQuery, fragments?: AuditFragments):
   return sql`SELECT count(*) AS n FROM ${sql.raw(t.task)} WHERE ${whereTasks(q, t, fragments)}`;
 }
 
-export function countByColumn(t: Tables, q: TaskQuery, column: "status" | "name" | "worker" | "queue", limit: number, fragments?: AuditFragments): SQL {
+export function countByColumn(
+  t: Tables,
+  q: TaskQuery,
+  column: "status" | "name" | "worker" | "queue",
+  limit: number,
+  fragments?: AuditFragments,
+): SQL {
   const col = sql.raw(column);
   return sql`SELECT ${col} AS key, count(*) AS n, sum(CASE WHEN status = 'FAILURE' THEN 1 ELSE 0 END) AS failures
     FROM ${sql.raw(t.task)} WHERE ${whereTasks(q, t, fragments)} GROUP BY ${col} ORDER BY n DESC, key LIMIT ${limit}`;

@@ -234,7 +234,12 @@ export interface Driver {
    */
   taskArchive(params: ArchiveMoveParams): Promise<number>;
   /** Expires the archive: whole partitions on PostgreSQL, bounded batches on SQLite. */
-  archiveExpire(params: { ranked: readonly ArchiveRule[]; now: Date; limit: number; maxKeepMs: number }): Promise<{ rows: number; partitions: number; refiled: number; more: boolean }>;
+  archiveExpire(params: {
+    ranked: readonly ArchiveRule[];
+    now: Date;
+    limit: number;
+    maxKeepMs: number;
+  }): Promise<{ rows: number; partitions: number; refiled: number; more: boolean }>;
   /** Deletes one bounded batch of unready rows (date_done NULL) last written before `before`. */
   taskDeleteStale(params: { before: Date; limit: number }): Promise<number>;
   /** Gives unready rows that have no date_updated (written by Celery) one, so they can age. */

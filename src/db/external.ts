@@ -49,13 +49,9 @@ export interface PgClientLike {
  */
 export type TransactionLike = PgClientLike | SqliteDatabaseLike | object;
 
-export type AdoptedConnection =
-  | { dialect: "postgresql"; pool: PgPoolLike }
-  | { dialect: "sqlite"; db: SqliteDatabaseLike };
+export type AdoptedConnection = { dialect: "postgresql"; pool: PgPoolLike } | { dialect: "sqlite"; db: SqliteDatabaseLike };
 
-export type AdoptedTransaction =
-  | { dialect: "postgresql"; client: PgClientLike }
-  | { dialect: "sqlite"; db: SqliteDatabaseLike };
+export type AdoptedTransaction = { dialect: "postgresql"; client: PgClientLike } | { dialect: "sqlite"; db: SqliteDatabaseLike };
 
 function isSqliteDatabase(value: unknown): value is SqliteDatabaseLike {
   const v = value as Partial<SqliteDatabaseLike> | null;
@@ -76,15 +72,21 @@ function isPgPool(value: unknown): value is PgPoolLike {
 export function adoptConnection(client: unknown): AdoptedConnection {
   const raw = (client as Partial<DrizzleDatabaseLike> | null)?.$client ?? client;
   if (isSqliteDatabase(raw)) {
-    if (!raw.open) throw new InvalidClientError("the better-sqlite3 Database is closed; pass an open one (taskledger never closes it for you)");
+    if (!raw.open)
+      throw new InvalidClientError("the better-sqlite3 Database is closed; pass an open one (taskledger never closes it for you)");
     return { dialect: "sqlite", db: raw };
   }
   if (isPgPool(raw)) {
-    if (raw.ended || raw.ending) throw new InvalidClientError("the pg.Pool has been ended (pool.end() was called); pass an open pool, and end it only after backend.close()");
+    if (raw.ended || raw.ending)
+      throw new InvalidClientError(
+        "the pg.Pool has been ended (pool.end() was called); pass an open pool, and end it only after backend.close()",
+      );
     return { dialect: "postgresql", pool: raw };
   }
   if (isPgQueryable(raw)) {
-    throw new InvalidClientError("a single pg.Client cannot be shared (taskledger needs concurrent queries and a session for locks); pass a pg.Pool, or drizzle(pool)");
+    throw new InvalidClientError(
+      "a single pg.Client cannot be shared (taskledger needs concurrent queries and a session for locks); pass a pg.Pool, or drizzle(pool)",
+    );
   }
   throw new InvalidClientError("expected a pg.Pool, a better-sqlite3 Database, or a drizzle database over either");
 }
@@ -97,19 +99,32 @@ export function adoptTransaction(tx: unknown, expected: Dialect): AdoptedTransac
   const session = (tx as { session?: { client?: unknown } } | null)?.session;
   const raw = session?.client ?? tx;
   if (isSqliteDatabase(raw)) {
-    if (expected !== "sqlite") throw new InvalidClientError("this transaction is on SQLite but the backend is on PostgreSQL; record in a transaction on the backend's database", "tx");
+    if (expected !== "sqlite")
+      throw new InvalidClientError(
+        "this transaction is on SQLite but the backend is on PostgreSQL; record in a transaction on the backend's database",
+        "tx",
+      );
     if (!raw.open) throw new NotInTransactionError("the better-sqlite3 Database is closed");
     if (!raw.inTransaction) throw new NotInTransactionError("the better-sqlite3 Database is not inside a transaction");
     return { dialect: "sqlite", db: raw };
   }
   if (isPgPool(raw)) {
-    throw new NotInTransactionError("a pg.Pool runs each query on any connection, outside any transaction; pass the client from `await pool.connect()` after BEGIN, or a drizzle transaction");
+    throw new NotInTransactionError(
+      "a pg.Pool runs each query on any connection, outside any transaction; pass the client from `await pool.connect()` after BEGIN, or a drizzle transaction",
+    );
   }
   if (isPgQueryable(raw)) {
-    if (expected !== "postgresql") throw new InvalidClientError("this transaction is on PostgreSQL but the backend is on SQLite; record in a transaction on the backend's database", "tx");
+    if (expected !== "postgresql")
+      throw new InvalidClientError(
+        "this transaction is on PostgreSQL but the backend is on SQLite; record in a transaction on the backend's database",
+        "tx",
+      );
     return { dialect: "postgresql", client: raw };
   }
-  throw new InvalidClientError("expected a node-postgres client in a transaction, a better-sqlite3 Database in a transaction, or a drizzle transaction", "tx");
+  throw new InvalidClientError(
+    "expected a node-postgres client in a transaction, a better-sqlite3 Database in a transaction, or a drizzle transaction",
+    "tx",
+  );
 }
 
 /**

@@ -41,7 +41,10 @@ export function readMigrations(dialect: Dialect): Migration[] {
       tag: entry.tag,
       hash: createHash("sha256").update(text).digest("hex"),
       createdAt: entry.when,
-      statements: text.split("--> statement-breakpoint").map((s) => s.trim()).filter((s) => s.length > 0),
+      statements: text
+        .split("--> statement-breakpoint")
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0),
     };
   });
 }
@@ -58,10 +61,14 @@ export function pendingOf(all: Migration[], appliedTags: ReadonlySet<string>): M
  */
 export function historyTriggerStatements(dialect: Dialect, tables: Tables): string[] {
   const names = ["tl_history_insert", "tl_history_update"].map((suffix) => `${CELERY_TABLES.task}_${suffix}`);
-  const statements = readMigrations(dialect).flatMap((m) => m.statements)
+  const statements = readMigrations(dialect)
+    .flatMap((m) => m.statements)
     .map((s) => s.replace(/^(?:--[^\n]*\n\s*)+/, "")) // leading comments
     .filter((s) => names.some((name) => new RegExp(`^CREATE TRIGGER [\`"]${name}[\`"]`).test(s)))
     .map((s) => tables.rewriteMigration(s));
-  if (statements.length !== names.length) throw new MigrationError(`the history triggers are missing from migrations/${dialect === "postgresql" ? "pg" : "sqlite"}; reinstall taskledger`);
+  if (statements.length !== names.length)
+    throw new MigrationError(
+      `the history triggers are missing from migrations/${dialect === "postgresql" ? "pg" : "sqlite"}; reinstall taskledger`,
+    );
   return statements;
 }

@@ -23,9 +23,24 @@ export function fromNaiveUtc(text: string | null): Date | null {
   if (text === null) return null;
   // The common shape 'YYYY-MM-DD HH:MM:SS[.f…]' is read by position (a hot path: every row read);
   // anything else goes through the Date parser.
-  if (text.length >= 19 && text[4] === "-" && text[7] === "-" && (text[10] === " " || text[10] === "T") && text[13] === ":" && text[16] === ":") {
+  if (
+    text.length >= 19 &&
+    text[4] === "-" &&
+    text[7] === "-" &&
+    (text[10] === " " || text[10] === "T") &&
+    text[13] === ":" &&
+    text[16] === ":"
+  ) {
     const fraction = text[19] === "." ? Number(text.slice(20, 23).padEnd(3, "0")) : 0;
-    const ms = Date.UTC(+text.slice(0, 4), +text.slice(5, 7) - 1, +text.slice(8, 10), +text.slice(11, 13), +text.slice(14, 16), +text.slice(17, 19), fraction);
+    const ms = Date.UTC(
+      +text.slice(0, 4),
+      +text.slice(5, 7) - 1,
+      +text.slice(8, 10),
+      +text.slice(11, 13),
+      +text.slice(14, 16),
+      +text.slice(17, 19),
+      fraction,
+    );
     if (!Number.isNaN(ms)) return new Date(ms);
   }
   const fallback = new Date(text);

@@ -18,7 +18,10 @@ export function isTransientOpenError(error: unknown): boolean {
   return isTransientSqliteError(error);
 }
 
-export function openDriver(target: DatabaseTarget, options: { poolSize: number; busyTimeoutMs: number; createIfMissing: boolean; tables: TableConfig }): Driver {
+export function openDriver(
+  target: DatabaseTarget,
+  options: { poolSize: number; busyTimeoutMs: number; createIfMissing: boolean; tables: TableConfig },
+): Driver {
   const tables = resolveTables(target.dialect, options.tables);
   if (target.client !== undefined) return openOnConnection(target.client, tables);
   if (target.dialect === "postgresql") return new PgDriver({ url: target.url, poolSize: options.poolSize, tables });

@@ -31,14 +31,27 @@ export interface RawGroupRow {
 
 export function toTaskRow(r: RawTaskRow): TaskRow {
   const row: TaskRow = {
-    taskId: r.task_id, status: r.status, result: r.result, traceback: r.traceback, dateDone: fromNaiveUtc(r.date_done),
-    name: r.name, args: r.args, kwargs: r.kwargs, worker: r.worker, retries: r.retries, queue: r.queue,
-    children: r.children, parentId: r.parent_id, groupId: r.group_id, dateUpdated: fromNaiveUtc(r.date_updated),
+    taskId: r.task_id,
+    status: r.status,
+    result: r.result,
+    traceback: r.traceback,
+    dateDone: fromNaiveUtc(r.date_done),
+    name: r.name,
+    args: r.args,
+    kwargs: r.kwargs,
+    worker: r.worker,
+    retries: r.retries,
+    queue: r.queue,
+    children: r.children,
+    parentId: r.parent_id,
+    groupId: r.group_id,
+    dateUpdated: fromNaiveUtc(r.date_updated),
   };
   // SQLite keeps whatever storage class a writer used: a result as TEXT or INTEGER, a traceback as
   // a BLOB. Such a value is taken out of the row and named, so the row is reported as corrupt
   // instead of stopping a listing with a TypeError (#9).
-  if (!isBytes(r.result) || !isBytes(r.args) || !isBytes(r.kwargs) || !isBytes(r.children) || !isText(r.traceback)) return withMistyped(row, r);
+  if (!isBytes(r.result) || !isBytes(r.args) || !isBytes(r.kwargs) || !isBytes(r.children) || !isText(r.traceback))
+    return withMistyped(row, r);
   return row;
 }
 
@@ -89,5 +102,14 @@ export interface RawHistoryRow {
 }
 
 export function toHistoryRow(r: RawHistoryRow): TaskHistoryRow {
-  return { taskId: r.task_id, status: r.status, date: fromNaiveUtc(r.date), worker: r.worker, retries: r.retries, queue: r.queue, result: r.result, traceback: r.traceback };
+  return {
+    taskId: r.task_id,
+    status: r.status,
+    date: fromNaiveUtc(r.date),
+    worker: r.worker,
+    retries: r.retries,
+    queue: r.queue,
+    result: r.result,
+    traceback: r.traceback,
+  };
 }

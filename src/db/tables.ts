@@ -25,7 +25,8 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
 
 /** Quotes a validated identifier. */
 export function quoteIdentifier(name: string, option: string): string {
-  if (!IDENTIFIER.test(name)) throw new ConfigError(option, `"${name}" is not a plain SQL identifier (letters, digits, _ and $, at most 63 characters)`);
+  if (!IDENTIFIER.test(name))
+    throw new ConfigError(option, `"${name}" is not a plain SQL identifier (letters, digits, _ and $, at most 63 characters)`);
   return `"${name}"`;
 }
 
@@ -109,26 +110,30 @@ export function migrationsTableName(config: TableConfig): string {
  * when renamed, where other names (indexes, triggers, constraints) are only renamed.
  */
 const TASK_SCHEMA_OBJECTS = new Set(
-  ["history", "interest", "notify_ready", "history_on_insert", "history_on_update", "history_on_delete"].map((suffix) => `${CELERY_TABLES.task}_${suffix}`),
+  ["history", "interest", "notify_ready", "history_on_insert", "history_on_update", "history_on_delete"].map(
+    (suffix) => `${CELERY_TABLES.task}_${suffix}`,
+  ),
 );
 
 function rewrite(sql: string, config: TableConfig, tables: Tables): string {
   if (config.task === CELERY_TABLES.task && config.group === CELERY_TABLES.group && !config.taskSchema && !config.groupSchema) return sql;
   const rename = (name: string) => name.replace(CELERY_TABLES.group, config.group).replace(CELERY_TABLES.task, config.task);
   const qualified = (name: string) => (config.taskSchema ? `"${config.taskSchema}"."${rename(name)}"` : `"${rename(name)}"`);
-  return sql
-    // The NOTIFY channel, passed to the notify trigger as an argument (validated characters only).
-    .replace(/'taskledger_celery_taskmeta'/g, `'${tables.channel}'`)
-    .replace(/"public"\."task_id_sequence"/g, tables.taskSequence)
-    .replace(/"public"\."taskset_id_sequence"/g, tables.groupSequence)
-    .replace(/nextval\('task_id_sequence'\)/g, `nextval('${tables.taskSequence}')`)
-    .replace(/nextval\('taskset_id_sequence'\)/g, `nextval('${tables.groupSequence}')`)
-    .replace(/(["`])([A-Za-z0-9_$]+)\1/g, (token, quote: string, name: string) => {
-      if (name === CELERY_TABLES.task) return quote === '"' ? tables.task : `\`${config.task}\``;
-      if (name === CELERY_TABLES.group) return quote === '"' ? tables.group : `\`${config.group}\``;
-      // taskledger's own table beside the task table (#12) follows it into its schema.
-      if (name === `${CELERY_TABLES.task}_hold`) return quote === '"' ? tables.hold : `\`${config.task}_hold\``;
-      if (quote === '"' && TASK_SCHEMA_OBJECTS.has(name)) return qualified(name);
-      return name.includes(CELERY_TABLES.task) || name.includes(CELERY_TABLES.group) ? `${quote}${rename(name)}${quote}` : token;
-    });
+  return (
+    sql
+      // The NOTIFY channel, passed to the notify trigger as an argument (validated characters only).
+      .replace(/'taskledger_celery_taskmeta'/g, `'${tables.channel}'`)
+      .replace(/"public"\."task_id_sequence"/g, tables.taskSequence)
+      .replace(/"public"\."taskset_id_sequence"/g, tables.groupSequence)
+      .replace(/nextval\('task_id_sequence'\)/g, `nextval('${tables.taskSequence}')`)
+      .replace(/nextval\('taskset_id_sequence'\)/g, `nextval('${tables.groupSequence}')`)
+      .replace(/(["`])([A-Za-z0-9_$]+)\1/g, (token, quote: string, name: string) => {
+        if (name === CELERY_TABLES.task) return quote === '"' ? tables.task : `\`${config.task}\``;
+        if (name === CELERY_TABLES.group) return quote === '"' ? tables.group : `\`${config.group}\``;
+        // taskledger's own table beside the task table (#12) follows it into its schema.
+        if (name === `${CELERY_TABLES.task}_hold`) return quote === '"' ? tables.hold : `\`${config.task}_hold\``;
+        if (quote === '"' && TASK_SCHEMA_OBJECTS.has(name)) return qualified(name);
+        return name.includes(CELERY_TABLES.task) || name.includes(CELERY_TABLES.group) ? `${quote}${rename(name)}${quote}` : token;
+      })
+  );
 }

@@ -190,13 +190,20 @@ export class AsyncResult<T = unknown> implements ResultLike<T> {
     const unread = [this, ...ancestors].filter((node) => !node.cached);
     if (unread.length > 0) {
       const byId = new Map(unread.map((node) => [node.id, node]));
-      await waitUntil(this.backend, unread.map((node) => node.id), wait, (id, meta) => {
-        if (meta instanceof Error) throw meta;
-        byId.get(id)?.absorb(meta);
-      }, () => {
-        throwIfAncestorFailed();
-        return this.cached !== undefined;
-      }, 1);
+      await waitUntil(
+        this.backend,
+        unread.map((node) => node.id),
+        wait,
+        (id, meta) => {
+          if (meta instanceof Error) throw meta;
+          byId.get(id)?.absorb(meta);
+        },
+        () => {
+          throwIfAncestorFailed();
+          return this.cached !== undefined;
+        },
+        1,
+      );
       throwIfAncestorFailed();
     }
     return this.settle(this.cached!, propagate, options.callback);

@@ -52,9 +52,22 @@ export class EagerResult<T = unknown> implements ResultLike<T> {
   /** The meta a stored task with this outcome would have. */
   async meta(): Promise<TaskMeta<T>> {
     return {
-      taskId: this.id, status: this.currentState, result: this.value, traceback: this.tracebackText, dateDone: this.doneAt,
-      name: this.request.name ?? null, args: this.request.args ?? null, kwargs: this.request.kwargs ?? null,
-      worker: null, retries: null, queue: null, parentId: null, groupId: null, children: [], dateUpdated: this.doneAt, exists: true,
+      taskId: this.id,
+      status: this.currentState,
+      result: this.value,
+      traceback: this.tracebackText,
+      dateDone: this.doneAt,
+      name: this.request.name ?? null,
+      args: this.request.args ?? null,
+      kwargs: this.request.kwargs ?? null,
+      worker: null,
+      retries: null,
+      queue: null,
+      parentId: null,
+      groupId: null,
+      children: [],
+      dateUpdated: this.doneAt,
+      exists: true,
     };
   }
 

@@ -45,7 +45,12 @@ export class GroupResult extends ResultSet {
     const saved = await backend.restoreGroup(id);
     if (!saved) return null;
     const [[, parent], members] = saved.tuple;
-    return new GroupResult(saved.groupId, members.map((m) => resultFromTuple(m, backend)), backend, parent ? (resultFromTuple(parent, backend) as AsyncResult) : null);
+    return new GroupResult(
+      saved.groupId,
+      members.map((m) => resultFromTuple(m, backend)),
+      backend,
+      parent ? (resultFromTuple(parent, backend) as AsyncResult) : null,
+    );
   }
 
   asTuple(): GroupTuple {
@@ -68,7 +73,10 @@ export type LegacyResultTuple = [string, (ResultTuple | GroupTuple | LegacyResul
  * non-null children list makes a GroupResult (members may be groups themselves); the parent, when
  * present, is rebuilt too.
  */
-export function resultFromTuple(tuple: ResultTuple | GroupTuple | LegacyResultTuple | string, backend: DatabaseBackend): AsyncResult | GroupResult {
+export function resultFromTuple(
+  tuple: ResultTuple | GroupTuple | LegacyResultTuple | string,
+  backend: DatabaseBackend,
+): AsyncResult | GroupResult {
   if (typeof tuple === "string") return new AsyncResult(tuple, backend);
   if (!Array.isArray(tuple) || tuple.length !== 2) throw notATuple();
   const [head, members] = tuple as [unknown, unknown];
@@ -77,7 +85,12 @@ export function resultFromTuple(tuple: ResultTuple | GroupTuple | LegacyResultTu
   if (typeof id !== "string" || (members != null && !Array.isArray(members))) throw notATuple();
   const parent = parentTuple ? (resultFromTuple(parentTuple as ResultTuple, backend) as AsyncResult) : null;
   if (Array.isArray(members)) {
-    return new GroupResult(id, members.map((m) => resultFromTuple(m as ResultTuple, backend)), backend, parent);
+    return new GroupResult(
+      id,
+      members.map((m) => resultFromTuple(m as ResultTuple, backend)),
+      backend,
+      parent,
+    );
   }
   return new AsyncResult(id, backend, parent);
 }

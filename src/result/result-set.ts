@@ -104,7 +104,9 @@ export class ResultSet {
   async completedCount(): Promise<number> {
     await this.readUnsettled();
     const succeeded = (member: ResultMember): boolean =>
-      member instanceof ResultSet ? member.leaves().every((leaf) => this.metaOf(leaf).status === SUCCESS) : this.metaOf(member).status === SUCCESS;
+      member instanceof ResultSet
+        ? member.leaves().every((leaf) => this.metaOf(leaf).status === SUCCESS)
+        : this.metaOf(member).status === SUCCESS;
     return this.results.filter(succeeded).length;
   }
 
@@ -147,10 +149,17 @@ export class ResultSet {
     const unready = leaves.filter((r) => !this.settled.has(r.id)).map((r) => r.id);
     if (propagate) this.maybeThrowSettled(leaves);
     if (unready.length > 0) {
-      await waitUntil(this.backend, unready, wait, (id, meta) => {
-        this.remember(id, meta);
-        if (propagate && !(meta instanceof Error) && PROPAGATE_STATES.has(meta.status) && meta.result instanceof Error) throw meta.result;
-      }, undefined, new Set(leaves.map((r) => r.id)).size);
+      await waitUntil(
+        this.backend,
+        unready,
+        wait,
+        (id, meta) => {
+          this.remember(id, meta);
+          if (propagate && !(meta instanceof Error) && PROPAGATE_STATES.has(meta.status) && meta.result instanceof Error) throw meta.result;
+        },
+        undefined,
+        new Set(leaves.map((r) => r.id)).size,
+      );
     }
     const values = this.results.map((member) => this.valueOf(member));
     if (!options.callback) return values;
@@ -175,9 +184,16 @@ export class ResultSet {
     while (remaining.size > 0) {
       const pending = [...remaining.keys()].filter((id) => !this.settled.has(id));
       let readyInRound = 0;
-      await waitUntil(this.backend, pending, wait, (id, meta) => {
-        if (this.remember(id, meta)) readyInRound++;
-      }, () => readyInRound > 0, remaining.size);
+      await waitUntil(
+        this.backend,
+        pending,
+        wait,
+        (id, meta) => {
+          if (this.remember(id, meta)) readyInRound++;
+        },
+        () => readyInRound > 0,
+        remaining.size,
+      );
       for (const [id, result] of remaining) {
         const meta = this.settled.get(id);
         if (!meta) continue;
@@ -213,7 +229,13 @@ export class ResultSet {
 
   /** Reads every task not known to be ready, in one query. */
   private async readUnsettled(): Promise<void> {
-    const unknown = [...new Set(this.leaves().filter((r) => !this.settled.has(r.id)).map((r) => r.id))];
+    const unknown = [
+      ...new Set(
+        this.leaves()
+          .filter((r) => !this.settled.has(r.id))
+          .map((r) => r.id),
+      ),
+    ];
     if (unknown.length === 0) return;
     const read = await this.backend.getManyTaskMeta(unknown);
     for (const [id, meta] of read) this.remember(id, meta);

@@ -15,7 +15,8 @@ import { groupView, overviewData } from "./views.js";
 
 /** The routes, as GET /api lists them. */
 export const API_ROUTES: Record<string, string> = {
-  "GET /api/tasks": "tasks newest first; filters state, name, worker, queue, group, id (prefix), since, until (ISO date or 24h/7d), error (\"Type: message\"); limit (1-500, default 100); before (the previous page's next)",
+  "GET /api/tasks":
+    'tasks newest first; filters state, name, worker, queue, group, id (prefix), since, until (ISO date or 24h/7d), error ("Type: message"); limit (1-500, default 100); before (the previous page\'s next)',
   "GET /api/tasks/:id": "every field of one task, with its state history",
   "GET /api/groups/:id": "a group's members, their states and progress",
   "GET /api/stats": "counts by state, name, worker; finished tasks and failures per time bucket (since, until, bucket seconds)",
@@ -37,7 +38,14 @@ export function mountApi(app: Hono, backend: DatabaseBackend, options: { livePol
   app.get("/api/tasks", async (c) => {
     const filters = readFilters(new URL(c.req.url).searchParams);
     const { items, next } = await listPage(backend.audit, filters);
-    return json({ items: items.map(taskSummary), next, next_url: next === null ? null : `/api/tasks${withParams(filters.params, { before: next, limit: filters.limit === 100 ? undefined : filters.limit })}` });
+    return json({
+      items: items.map(taskSummary),
+      next,
+      next_url:
+        next === null
+          ? null
+          : `/api/tasks${withParams(filters.params, { before: next, limit: filters.limit === 100 ? undefined : filters.limit })}`,
+    });
   });
 
   app.get("/api/tasks/:id", async (c) => {
@@ -70,14 +78,18 @@ export function mountApi(app: Hono, backend: DatabaseBackend, options: { livePol
       for await (const entry of backend.audit.iterate(filters.query)) {
         if (out.aborted) return;
         const record = taskRecord(entry);
-        await out.write(maskUrl(format === "csv" ? `${CSV_COLUMNS.map((col) => csvCell(record[col])).join(",")}\n` : `${JSON.stringify(record)}\n`));
+        await out.write(
+          maskUrl(format === "csv" ? `${CSV_COLUMNS.map((col) => csvCell(record[col])).join(",")}\n` : `${JSON.stringify(record)}\n`),
+        );
       }
     });
   });
 
   app.get("/api/events", (c) => liveFeed(c, backend, readFilters(new URL(c.req.url).searchParams), options.livePollMs, options.shutdown));
 
-  app.post("/api/tasks/:id/forget", async (c) => json({ task_id: c.req.param("id"), forgotten: (await backend.forget(c.req.param("id"))) > 0 }));
+  app.post("/api/tasks/:id/forget", async (c) =>
+    json({ task_id: c.req.param("id"), forgotten: (await backend.forget(c.req.param("id"))) > 0 }),
+  );
 
   app.post("/api/tasks/:id/revoke", async (c) => {
     const written = await backend.markAsRevoked(c.req.param("id"), "revoked from taskledger serve", { onlyIfUnready: true });

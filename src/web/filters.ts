@@ -27,7 +27,8 @@ export function parseWhen(value: string, option: string, now = new Date()): Date
   if (/^\d{4}-\d{2}-\d{2}/.test(text)) {
     const hasZone = /(?:[zZ]|[+-]\d{2}:?\d{2})$/.test(text);
     const date = new Date(hasZone || text.length === 10 ? text : `${text.replace(" ", "T")}Z`);
-    if (Number.isNaN(date.getTime())) throw new ConfigError(option, `cannot read date "${value}"; use an ISO date such as 2026-11-17 or a duration such as 24h`);
+    if (Number.isNaN(date.getTime()))
+      throw new ConfigError(option, `cannot read date "${value}"; use an ISO date such as 2026-11-17 or a duration such as 24h`);
     return date;
   }
   return new Date(now.getTime() - parseDuration(text, option));
@@ -35,7 +36,12 @@ export function parseWhen(value: string, option: string, now = new Date()): Date
 
 /** Reads filters from a query string; throws ConfigError (HTTP 400) for a malformed value. */
 export function readFilters(search: URLSearchParams, now = new Date()): WebFilters {
-  const values = (key: string) => search.getAll(key).flatMap((v) => v.split(",")).map((v) => v.trim()).filter(Boolean);
+  const values = (key: string) =>
+    search
+      .getAll(key)
+      .flatMap((v) => v.split(","))
+      .map((v) => v.trim())
+      .filter(Boolean);
   const one = (key: string) => {
     const v = search.get(key)?.trim();
     return v ? v : undefined;
@@ -47,10 +53,12 @@ export function readFilters(search: URLSearchParams, now = new Date()): WebFilte
   const until = one("until");
   const limitText = one("limit");
   const limit = limitText === undefined ? PAGE_DEFAULT : Number(limitText);
-  if (!Number.isInteger(limit) || limit < 1 || limit > PAGE_MAX) throw new ConfigError("limit", `expected 1 to ${PAGE_MAX}, got "${limitText}"`);
+  if (!Number.isInteger(limit) || limit < 1 || limit > PAGE_MAX)
+    throw new ConfigError("limit", `expected 1 to ${PAGE_MAX}, got "${limitText}"`);
   const beforeText = one("before");
   const before = beforeText === undefined ? undefined : Number(beforeText);
-  if (before !== undefined && (!Number.isSafeInteger(before) || before < 0)) throw new ConfigError("before", `expected a row cursor from a previous page, got "${beforeText}"`);
+  if (before !== undefined && (!Number.isSafeInteger(before) || before < 0))
+    throw new ConfigError("before", `expected a row cursor from a previous page, got "${beforeText}"`);
   const error = one("error");
   return {
     query: {

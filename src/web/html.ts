@@ -40,6 +40,9 @@ export function trusted(markup: string): SafeHtml {
 
 /** JSON for a `<script type="application/json">` data block: `<` escaped so no tag can close it. */
 export function jsonBlock(id: string, value: unknown): SafeHtml {
-  const text = JSON.stringify(value).replace(/</g, "\\u003c").replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
+  const text = JSON.stringify(value)
+    .replace(/</g, "\\u003c")
+    .replace(/\u2028/g, "\\u2028")
+    .replace(/\u2029/g, "\\u2029");
   return h`<script type="application/json" id="${id}">${trusted(text)}</script>`;
 }

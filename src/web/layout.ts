@@ -9,7 +9,11 @@ export interface PageContext {
   writeToken: string | null;
 }
 
-const NAV: [string, string][] = [["/", "Overview"], ["/tasks", "Tasks"], ["/live", "Live"]];
+const NAV: [string, string][] = [
+  ["/", "Overview"],
+  ["/tasks", "Tasks"],
+  ["/live", "Live"],
+];
 
 export function layout(ctx: PageContext, title: string, active: string, body: SafeHtml, options: { charts?: boolean } = {}): SafeHtml {
   return h`<!doctype html>

@@ -53,7 +53,10 @@ export function liveFeed(c: Context, backend: DatabaseBackend, filters: WebFilte
     } catch (error) {
       // A feed that cannot read any more (database gone, backend closed) says so and ends; the
       // page's EventSource reconnects and shows "reconnecting…" meanwhile.
-      if (!stream.closed) await stream.writeSSE({ event: "failed", data: JSON.stringify({ error: maskUrl(error instanceof Error ? error.message : String(error)) }) }).catch(() => undefined);
+      if (!stream.closed)
+        await stream
+          .writeSSE({ event: "failed", data: JSON.stringify({ error: maskUrl(error instanceof Error ? error.message : String(error)) }) })
+          .catch(() => undefined);
     } finally {
       shutdown.removeEventListener("abort", end);
       subscription.close();

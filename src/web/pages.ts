@@ -29,7 +29,12 @@ export function taskTable(rows: TaskSummary[], id = "tasks"): SafeHtml {
 <tbody>${rows.map(summaryRow)}</tbody></table>`;
 }
 
-function countTable(title: string, key: string, entries: { key: string | null; count: number; failures: number }[], since: string): SafeHtml {
+function countTable(
+  title: string,
+  key: string,
+  entries: { key: string | null; count: number; failures: number }[],
+  since: string,
+): SafeHtml {
   return h`<section><h2>${title}</h2><table class="counts"><thead><tr><th>${title}</th><th>Count</th><th>Failed</th></tr></thead><tbody>
 ${entries.map((e) => h`<tr><td>${e.key === null ? "(none)" : h`<a href="/tasks${withParams(new URLSearchParams({ [key]: e.key, since }), {})}">${e.key}</a>`}</td><td class="num">${e.count}</td><td class="num">${e.failures}</td></tr>`)}
 </tbody></table></section>`;
@@ -52,10 +57,18 @@ ${data.byState.map((e) => h`<tr data-state="${e.key ?? ""}"><td><a href="/tasks$
 ${jsonBlock("chart-data", { bucketSeconds: data.bucketSeconds, timeline: data.timeline })}</section>
 <div class="columns">${countTable("Task name", "name", data.byName, since)}${countTable("Worker", "worker", data.byWorker, since)}</div>
 <section><h2>Failures by exception</h2>
-${data.failures && data.failures.groups.length > 0 ? h`<table id="failure-groups"><thead><tr><th>Exception</th><th>Message</th><th>Count</th><th>First seen</th><th>Last seen</th><th>Task names</th><th></th></tr></thead><tbody>
-${data.failures.groups.map((g) => h`<tr><td>${g.type}</td><td>${g.message}</td><td class="num">${g.count}</td><td>${time(g.firstSeen?.toISOString() ?? null)}</td><td>${time(g.lastSeen?.toISOString() ?? null)}</td><td>${g.names.join(", ")}</td>
-<td><a href="/tasks${withParams(new URLSearchParams({ error: failureKey(g.type, g.message), since }), {})}">tasks</a></td></tr>`)}</tbody></table>
-${data.failures.complete ? "" : h`<p class="note">Too many distinct error values to group them all: these groups cover the most frequent (${data.failures.scanned} failures); narrow the window to see the rest.</p>`}` : h`<p>No failures in this window.</p>`}
+${
+  data.failures && data.failures.groups.length > 0
+    ? h`<table id="failure-groups"><thead><tr><th>Exception</th><th>Message</th><th>Count</th><th>First seen</th><th>Last seen</th><th>Task names</th><th></th></tr></thead><tbody>
+${data.failures.groups.map(
+  (
+    g,
+  ) => h`<tr><td>${g.type}</td><td>${g.message}</td><td class="num">${g.count}</td><td>${time(g.firstSeen?.toISOString() ?? null)}</td><td>${time(g.lastSeen?.toISOString() ?? null)}</td><td>${g.names.join(", ")}</td>
+<td><a href="/tasks${withParams(new URLSearchParams({ error: failureKey(g.type, g.message), since }), {})}">tasks</a></td></tr>`,
+)}</tbody></table>
+${data.failures.complete ? "" : h`<p class="note">Too many distinct error values to group them all: these groups cover the most frequent (${data.failures.scanned} failures); narrow the window to see the rest.</p>`}`
+    : h`<p>No failures in this window.</p>`
+}
 </section>`;
   return layout(ctx, "Overview", "/", body, { charts: true });
 }
@@ -64,7 +77,8 @@ export async function tasksPage(ctx: PageContext, backend: DatabaseBackend, sear
   const filters = readFilters(search);
   const { items, next } = await listPage(backend.audit, filters);
   const p = filters.params;
-  const input = (name: string, label: string, placeholder = "") => h`<label>${label} <input name="${name}" value="${p.get(name) ?? ""}" placeholder="${placeholder}"></label>`;
+  const input = (name: string, label: string, placeholder = "") =>
+    h`<label>${label} <input name="${name}" value="${p.get(name) ?? ""}" placeholder="${placeholder}"></label>`;
   const chosen = new Set(filters.query.states ?? []);
   const body = h`
 <form method="get" action="/tasks" id="filters" class="filters">
@@ -82,9 +96,16 @@ ${next !== null ? h`<a id="next-page" href="/tasks${withParams(p, { before: next
 export async function taskPage(ctx: PageContext, backend: DatabaseBackend, entry: ListedTask): Promise<SafeHtml> {
   const d = await taskDetail(backend, entry);
   const row = entry.row;
-  const history = d["history"] as { status: string; date: string | null; worker: string | null; retries: number | null; error: { type: string; message: string } | null }[];
+  const history = d["history"] as {
+    status: string;
+    date: string | null;
+    worker: string | null;
+    retries: number | null;
+    error: { type: string; message: string } | null;
+  }[];
   const exception = d["exception"] as { type: string; message: string } | null;
-  const field = (label: string, value: SafeHtml | string | number | null) => (value === null || value === "" ? "" : h`<dt>${label}</dt><dd>${value}</dd>`);
+  const field = (label: string, value: SafeHtml | string | number | null) =>
+    value === null || value === "" ? "" : h`<dt>${label}</dt><dd>${value}</dd>`;
   const children = entry.meta?.children ?? [];
   const body = h`
 <dl class="fields" id="task-fields">
@@ -93,22 +114,37 @@ ${field("Queue", row.queue)}${field("Retries", row.retries)}${field("Done (UTC)"
 ${field("Parent", row.parentId ? taskLink(row.parentId) : null)}${field("Group", row.groupId ? groupLink(row.groupId) : null)}
 ${children.length ? h`<dt>Children</dt><dd>${children.map((c) => h`${taskLink(c)} `)}</dd>` : ""}
 </dl>
-${entry.corrupt ? h`<section id="corrupt"><h2>Corrupt row</h2><p class="corrupt">${entry.corrupt.message}</p>
-${d["raw_result"] ? h`<p>raw result: <code>${pretty(d["raw_result"])}</code></p>` : ""}</section>` : h`
+${
+  entry.corrupt
+    ? h`<section id="corrupt"><h2>Corrupt row</h2><p class="corrupt">${entry.corrupt.message}</p>
+${d["raw_result"] ? h`<p>raw result: <code>${pretty(d["raw_result"])}</code></p>` : ""}</section>`
+    : h`
 ${exception ? h`<section id="exception"><h2>Error</h2><p class="error"><strong>${exception.type}</strong>: ${exception.message}</p></section>` : h`<section id="result"><h2>Result</h2><pre>${pretty(entry.meta.result)}</pre></section>`}
-<section><h2>Arguments</h2><h3>args</h3><pre id="args">${pretty(entry.meta.args)}</pre><h3>kwargs</h3><pre id="kwargs">${pretty(entry.meta.kwargs)}</pre></section>`}
+<section><h2>Arguments</h2><h3>args</h3><pre id="args">${pretty(entry.meta.args)}</pre><h3>kwargs</h3><pre id="kwargs">${pretty(entry.meta.kwargs)}</pre></section>`
+}
 ${row.traceback ? h`<section><h2>Traceback</h2><pre id="traceback">${row.traceback}</pre></section>` : ""}
-<section><h2>State history</h2>${history.length === 0 ? h`<p id="no-history">This database keeps no state history for this task.</p>` : h`<ol class="timeline" id="timeline">
-${history.map((e) => h`<li>${stateBadge(e.status)} ${time(e.date)} ${e.worker ? h`on ${e.worker}` : ""}${e.retries ? h` (retry ${e.retries})` : ""}${e.error ? h` <span class="error">${e.error.type}: ${e.error.message}</span>` : ""}</li>`)}</ol>`}</section>
-${ctx.allowWrites ? h`<section id="writes"><h2>Actions</h2><button type="button" data-action="revoke" data-task-id="${row.taskId}">Revoke</button>
-<button type="button" data-action="forget" data-task-id="${row.taskId}">Forget</button> <span id="action-result" role="status"></span></section>` : ""}
+<section><h2>State history</h2>${
+    history.length === 0
+      ? h`<p id="no-history">This database keeps no state history for this task.</p>`
+      : h`<ol class="timeline" id="timeline">
+${history.map((e) => h`<li>${stateBadge(e.status)} ${time(e.date)} ${e.worker ? h`on ${e.worker}` : ""}${e.retries ? h` (retry ${e.retries})` : ""}${e.error ? h` <span class="error">${e.error.type}: ${e.error.message}</span>` : ""}</li>`)}</ol>`
+  }</section>
+${
+  ctx.allowWrites
+    ? h`<section id="writes"><h2>Actions</h2><button type="button" data-action="revoke" data-task-id="${row.taskId}">Revoke</button>
+<button type="button" data-action="forget" data-task-id="${row.taskId}">Forget</button> <span id="action-result" role="status"></span></section>`
+    : ""
+}
 <p><a href="/api/tasks/${encodeURIComponent(row.taskId)}">as JSON</a></p>`;
   return layout(ctx, `Task ${row.taskId}`, "", body);
 }
 
 export async function groupPage(ctx: PageContext, backend: DatabaseBackend, groupId: string): Promise<SafeHtml> {
   const g = await groupView(backend, groupId);
-  const body = g.total === 0 ? h`<p id="empty">No saved group and no tasks with this group id.</p>` : h`
+  const body =
+    g.total === 0
+      ? h`<p id="empty">No saved group and no tasks with this group id.</p>`
+      : h`
 <p><progress id="group-progress" max="${g.total}" value="${g.ready}">${g.ready}/${g.total}</progress> <span id="group-ready">${g.ready} of ${g.total}</span> finished${g.saved ? "" : " (members found by their group_id column; the group itself was not saved)"}</p>
 <p class="chips">${Object.entries(g.counts).map(([state, n]) => h`${stateBadge(state)} ${n} `)}</p>
 ${taskTable(g.members, "members")}`;

@@ -37,9 +37,17 @@ export function taskSummary(entry: ListedTask): TaskSummary {
     exception = failureKey(type, message);
   }
   return {
-    task_id: row.taskId, status: row.status, name: row.name, worker: row.worker, queue: row.queue, retries: row.retries,
-    date_done: row.dateDone?.toISOString() ?? null, date_updated: row.dateUpdated?.toISOString() ?? null, group_id: row.groupId,
-    exception, corrupt: entry.corrupt ? entry.corrupt.message : null,
+    task_id: row.taskId,
+    status: row.status,
+    name: row.name,
+    worker: row.worker,
+    queue: row.queue,
+    retries: row.retries,
+    date_done: row.dateDone?.toISOString() ?? null,
+    date_updated: row.dateUpdated?.toISOString() ?? null,
+    group_id: row.groupId,
+    exception,
+    corrupt: entry.corrupt ? entry.corrupt.message : null,
   };
 }
 
@@ -47,7 +55,10 @@ export function taskSummary(entry: ListedTask): TaskSummary {
 export async function taskDetail(backend: DatabaseBackend, entry: ListedTask): Promise<Record<string, unknown>> {
   const record = taskRecord(entry);
   const failure = entry.meta?.result instanceof Error ? describeFailure(entry) : null;
-  const rawResult = entry.corrupt && entry.row.result ? { bytes: entry.row.result.length, hex_prefix: entry.row.result.subarray(0, 64).toString("hex") } : null;
+  const rawResult =
+    entry.corrupt && entry.row.result
+      ? { bytes: entry.row.result.length, hex_prefix: entry.row.result.subarray(0, 64).toString("hex") }
+      : null;
   return {
     ...record,
     exists: true,
@@ -64,7 +75,11 @@ export async function taskDetail(backend: DatabaseBackend, entry: ListedTask): P
  * FAILURE rows are decoded and matched here, a page of 500 at a time, at most `scanLimit` rows
  * per request; `next` then resumes where the scan stopped.
  */
-export async function listPage(audit: TaskAuditor, filters: WebFilters, scanLimit = 20_000): Promise<{ items: ListedTask[]; next: number | null }> {
+export async function listPage(
+  audit: TaskAuditor,
+  filters: WebFilters,
+  scanLimit = 20_000,
+): Promise<{ items: ListedTask[]; next: number | null }> {
   if (!filters.error) return audit.page(filters.query, { limit: filters.limit, before: filters.before });
   const items: ListedTask[] = [];
   let before = filters.before;

@@ -14,7 +14,8 @@ import { getCookie, setCookie } from "hono/cookie";
 import { ConfigError } from "../errors.js";
 
 /** Content-Security-Policy of every response: scripts and styles only from this server's files. */
-export const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+export const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 export const TOKEN_HEADER = "x-taskledger-token";
 const TOKEN_COOKIE = "taskledger_token";
 
@@ -26,9 +27,13 @@ export function isLoopback(host: string): boolean {
 /** Refuses to start on a non-loopback address without a token (the caller names the option). */
 export function checkBind(host: string, token: string | null): void {
   if (!isLoopback(host) && !token) {
-    throw new ConfigError("--host", `binding to ${host} would show every stored result to anyone who can reach it; set a token with --token or TASKLEDGER_SERVE_TOKEN, or bind to 127.0.0.1`);
+    throw new ConfigError(
+      "--host",
+      `binding to ${host} would show every stored result to anyone who can reach it; set a token with --token or TASKLEDGER_SERVE_TOKEN, or bind to 127.0.0.1`,
+    );
   }
-  if (token !== null && token.length < 16) throw new ConfigError("--token", "use at least 16 characters (for example: openssl rand -hex 16)");
+  if (token !== null && token.length < 16)
+    throw new ConfigError("--token", "use at least 16 characters (for example: openssl rand -hex 16)");
 }
 
 /** A fresh token for writes when none was configured (loopback only). */
@@ -74,7 +79,10 @@ export function tokenCheck(token: string | null): MiddlewareHandler {
     const fromQuery = c.req.query("token");
     const given = c.req.header(TOKEN_HEADER) ?? bearer ?? getCookie(c, TOKEN_COOKIE) ?? fromQuery;
     if (!sameToken(given, token)) {
-      return c.text("taskledger serve: token required; open the link with ?token=<token>, or send it in the X-Taskledger-Token or Authorization: Bearer header", 401);
+      return c.text(
+        "taskledger serve: token required; open the link with ?token=<token>, or send it in the X-Taskledger-Token or Authorization: Bearer header",
+        401,
+      );
     }
     if (fromQuery !== undefined && c.req.method === "GET") {
       // Keep the token out of the address bar, history and logs: a cookie carries it from here.

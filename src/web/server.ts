@@ -58,7 +58,8 @@ export function createWebApp(backend: DatabaseBackend, options: WebOptions & { s
     return c.html(errorPage(ctx, status, message).text, status);
   });
 
-  const page = (render: Promise<SafeHtml>) => render.then((html) => new Response(maskUrl(html.text), { headers: { "Content-Type": "text/html; charset=utf-8" } }));
+  const page = (render: Promise<SafeHtml>) =>
+    render.then((html) => new Response(maskUrl(html.text), { headers: { "Content-Type": "text/html; charset=utf-8" } }));
   const search = (url: string) => new URL(url).searchParams;
 
   app.get("/assets/:name", (c) => {
@@ -66,7 +67,10 @@ export function createWebApp(backend: DatabaseBackend, options: WebOptions & { s
     if (!asset) return c.text("no such asset", 404);
     return new Response(new Uint8Array(asset.body), { headers: { "Content-Type": asset.type, "Cache-Control": "public, max-age=3600" } });
   });
-  mountApi(app, backend, { livePollMs: options.livePollMs ?? LIVE_POLL_DEFAULT_MS, shutdown: options.shutdown ?? new AbortController().signal });
+  mountApi(app, backend, {
+    livePollMs: options.livePollMs ?? LIVE_POLL_DEFAULT_MS,
+    shutdown: options.shutdown ?? new AbortController().signal,
+  });
 
   app.get("/", (c) => page(overviewPage(ctx, backend, search(c.req.url))));
   app.get("/tasks", (c) => page(tasksPage(ctx, backend, search(c.req.url))));
@@ -77,7 +81,11 @@ export function createWebApp(backend: DatabaseBackend, options: WebOptions & { s
   });
   app.get("/groups/:id", (c) => page(groupPage(ctx, backend, c.req.param("id"))));
   app.get("/live", (c) => page(livePage(ctx, backend, search(c.req.url))));
-  app.notFound((c) => (c.req.path.startsWith("/api/") ? c.json({ error: "no such route; GET /api lists them" }, 404) : c.html(errorPage(ctx, 404, "No such page.").text, 404)));
+  app.notFound((c) =>
+    c.req.path.startsWith("/api/")
+      ? c.json({ error: "no such route; GET /api lists them" }, 404)
+      : c.html(errorPage(ctx, 404, "No such page.").text, 404),
+  );
   return app;
 }
 
@@ -87,7 +95,8 @@ export async function startWebServer(backend: DatabaseBackend, options: WebOptio
   const app = createWebApp(backend, { ...options, shutdown: shutdown.signal });
   const host = options.host ?? SERVE_HOST_DEFAULT;
   const requestedPort = options.port ?? SERVE_PORT_DEFAULT;
-  if (!Number.isInteger(requestedPort) || requestedPort < 0 || requestedPort > 65535) throw new ConfigError("--port", `expected 0 to 65535, got ${requestedPort}`);
+  if (!Number.isInteger(requestedPort) || requestedPort < 0 || requestedPort > 65535)
+    throw new ConfigError("--port", `expected 0 to 65535, got ${requestedPort}`);
   const server: ServerType = await new Promise((resolve, reject) => {
     // overrideGlobalObjects: false leaves the process's Request/Response alone (taskledger may be
     // imported into an application that serves its own HTTP).

@@ -34,7 +34,11 @@ export function bucketFor(spanMs: number): number {
 }
 
 /** Counts, chart buckets and (unless turned off) failure groups for `range` or since/until. */
-export async function overviewData(backend: DatabaseBackend, search: URLSearchParams, options: { failures: boolean; now?: Date }): Promise<OverviewData> {
+export async function overviewData(
+  backend: DatabaseBackend,
+  search: URLSearchParams,
+  options: { failures: boolean; now?: Date },
+): Promise<OverviewData> {
   const now = options.now ?? new Date();
   const custom = search.has("since") || search.has("until");
   const range = custom ? "custom" : (search.get("range") ?? "24h");
@@ -50,9 +54,17 @@ export async function overviewData(backend: DatabaseBackend, search: URLSearchPa
     options.failures ? backend.audit.failureGroups(query) : Promise.resolve(null),
   ]);
   return {
-    range, since: query.since?.toISOString() ?? null, until: query.until?.toISOString() ?? null,
-    total: stats.total, failureRate: stats.failureRate, byState: stats.byState, byName: stats.byName, byWorker: stats.byWorker,
-    bucketSeconds, timeline, failures,
+    range,
+    since: query.since?.toISOString() ?? null,
+    until: query.until?.toISOString() ?? null,
+    total: stats.total,
+    failureRate: stats.failureRate,
+    byState: stats.byState,
+    byName: stats.byName,
+    byWorker: stats.byWorker,
+    bucketSeconds,
+    timeline,
+    failures,
   };
 }
 
@@ -72,12 +84,35 @@ export async function groupView(backend: DatabaseBackend, groupId: string): Prom
   let members: TaskSummary[];
   if (saved) {
     const found = new Map((await backend.audit.byIds(saved.results)).map((e) => [e.row.taskId, taskSummary(e)]));
-    members = saved.results.map((id) => found.get(id) ?? { task_id: id, status: "PENDING", name: null, worker: null, queue: null, retries: null, date_done: null, date_updated: null, group_id: groupId, exception: null, corrupt: null });
+    members = saved.results.map(
+      (id) =>
+        found.get(id) ?? {
+          task_id: id,
+          status: "PENDING",
+          name: null,
+          worker: null,
+          queue: null,
+          retries: null,
+          date_done: null,
+          date_updated: null,
+          group_id: groupId,
+          exception: null,
+          corrupt: null,
+        },
+    );
   } else {
     members = (await backend.audit.list({ groups: [groupId] }, { limit: GROUP_MEMBERS_MAX, order: "oldest" })).map(taskSummary);
   }
   const counts: Record<string, number> = {};
   for (const m of members) counts[m.status ?? "PENDING"] = (counts[m.status ?? "PENDING"] ?? 0) + 1;
   const ready = members.filter((m) => m.status !== null && READY_STATES.has(m.status)).length;
-  return { group_id: groupId, saved: saved !== null, date_done: saved?.dateDone?.toISOString() ?? null, members, counts, total: members.length, ready };
+  return {
+    group_id: groupId,
+    saved: saved !== null,
+    date_done: saved?.dateDone?.toISOString() ?? null,
+    members,
+    counts,
+    total: members.length,
+    ready,
+  };
 }

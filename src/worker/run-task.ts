@@ -82,13 +82,22 @@ export async function runTask<T, Tx = undefined>(
   const before = await backend.getTaskMeta(taskId);
   if (before.status === REVOKED) return { taskId, status: REVOKED, ran: false };
   if (options.trackStarted && !ignoreResult) {
-    const written = await backend.markAsStarted(taskId, { pid: process.pid, hostname: stored.worker }, { request: stored, onlyIfUnready: true });
+    const written = await backend.markAsStarted(
+      taskId,
+      { pid: process.pid, hostname: stored.worker },
+      { request: stored, onlyIfUnready: true },
+    );
     if (!written && (await backend.getTaskMeta(taskId)).status === REVOKED) return { taskId, status: REVOKED, ran: false };
   }
 
   const controller = new AbortController();
   const children: string[] = [...(request.children ?? [])];
-  const stopWatching = await watchForRevoke(backend, taskId, controller, parseDuration(options.revokeCheckInterval ?? REVOKE_CHECK_DEFAULT_MS, "revokeCheckInterval"));
+  const stopWatching = await watchForRevoke(
+    backend,
+    taskId,
+    controller,
+    parseDuration(options.revokeCheckInterval ?? REVOKE_CHECK_DEFAULT_MS, "revokeCheckInterval"),
+  );
   const ctx: TaskContext<Tx> = {
     id: taskId,
     tx: undefined as Tx,
@@ -118,9 +127,14 @@ export async function runTask<T, Tx = undefined>(
         value = await runInTaskContext(taskId, () => fn(ctx));
       }
     } catch (error) {
-      if (controller.signal.aborted || (recorded === false && error instanceof TaskRevokedError)) return { taskId, status: REVOKED, ran: true };
+      if (controller.signal.aborted || (recorded === false && error instanceof TaskRevokedError))
+        return { taskId, status: REVOKED, ran: true };
       if (error instanceof Retry) {
-        if (storeErrors) await backend.markAsRetry(taskId, error.reason, { request: { ...finalRequest(), retries: (request.retries ?? 0) + 1 }, onlyIfUnready: true });
+        if (storeErrors)
+          await backend.markAsRetry(taskId, error.reason, {
+            request: { ...finalRequest(), retries: (request.retries ?? 0) + 1 },
+            onlyIfUnready: true,
+          });
         return { taskId, status: RETRY, error: error.reason, countdownMs: error.countdownMs };
       }
       // A revoke that lands now wins: the failure is written only over an unready row.
@@ -139,7 +153,12 @@ export async function runTask<T, Tx = undefined>(
 }
 
 /** Aborts `controller` when the task's row turns REVOKED; woken by the backend's change hub. */
-async function watchForRevoke(backend: DatabaseBackend, taskId: string, controller: AbortController, intervalMs: number): Promise<() => void> {
+async function watchForRevoke(
+  backend: DatabaseBackend,
+  taskId: string,
+  controller: AbortController,
+  intervalMs: number,
+): Promise<() => void> {
   const subscription = await backend.changes.subscribe([taskId]);
   let stopped = false;
   void (async () => {

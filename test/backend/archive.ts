@@ -18,15 +18,26 @@ export function archiveSuite(ctx: SuiteContext): void {
       b = await ctx.open(url, { resultExpires: null, resultExtended: true });
     });
 
-    async function store(count: number, ageDays: number, request: { name?: string } = {}, status: TaskState = states.SUCCESS): Promise<string[]> {
+    async function store(
+      count: number,
+      ageDays: number,
+      request: { name?: string } = {},
+      status: TaskState = states.SUCCESS,
+    ): Promise<string[]> {
       const ids = Array.from({ length: count }, () => randomUUID());
-      await b.storeMany(ids.map((taskId) => ({ taskId, status, result: { n: taskId.length }, request })), { now: new Date(Date.now() - ageDays * DAY) });
+      await b.storeMany(
+        ids.map((taskId) => ({ taskId, status, result: { n: taskId.length }, request })),
+        { now: new Date(Date.now() - ageDays * DAY) },
+      );
       return ids;
     }
 
     it("archiving needs the archive, which only createArchive (migrate --archive) makes", async () => {
       assert.equal(await b.hasArchive(), false);
-      await assert.rejects(b.cleanup({ archiveAfter: "7d" }), (e: unknown) => e instanceof ConfigError && /migrate --archive/.test(e.message));
+      await assert.rejects(
+        b.cleanup({ archiveAfter: "7d" }),
+        (e: unknown) => e instanceof ConfigError && /migrate --archive/.test(e.message),
+      );
       await b.createArchive();
       await b.createArchive();
       assert.equal(await b.hasArchive(), true);
@@ -66,7 +77,10 @@ export function archiveSuite(ctx: SuiteContext): void {
       assert.equal(await b.forget([old[3]!, young[0]!]), 2, "forget reaches archived rows");
       assert.equal(await b.exists(old[3]!), false);
       assert.equal(await b.hold(old[4]!), 1);
-      assert.deepEqual((await b.audit.list({ held: true })).map((e) => e.row.taskId), [old[4]]);
+      assert.deepEqual(
+        (await b.audit.list({ held: true })).map((e) => e.row.taskId),
+        [old[4]],
+      );
       await b.release(old[4]!);
     });
 
@@ -77,7 +91,10 @@ export function archiveSuite(ctx: SuiteContext): void {
       const at = (days: number) => new Date(Date.now() - days * DAY);
       const mk = async (count: number, days: number, name: string) => {
         const ids = Array.from({ length: count }, () => randomUUID());
-        await a.storeMany(ids.map((taskId) => ({ taskId, status: states.SUCCESS, result: 1, request: { name } })), { now: at(days) });
+        await a.storeMany(
+          ids.map((taskId) => ({ taskId, status: states.SUCCESS, result: 1, request: { name } })),
+          { now: at(days) },
+        );
         return ids;
       };
       const plain = await mk(30, 20, "plain");
@@ -99,7 +116,11 @@ export function archiveSuite(ctx: SuiteContext): void {
       assert.deepEqual(existing.sort(), [...held, ...kept].sort());
       // Released, the held rows follow the rules again.
       await a.release(held);
-      const after = await a.cleanup({ expires: "30d", rules: [{ name: "keep.*", keep: "365d" }], now: new Date(later.getTime() + 40 * DAY) });
+      const after = await a.cleanup({
+        expires: "30d",
+        rules: [{ name: "keep.*", keep: "365d" }],
+        now: new Date(later.getTime() + 40 * DAY),
+      });
       assert.equal(after.archiveExpired, 2);
       assert.equal(await a.audit.count({}), 3);
     });
@@ -116,7 +137,8 @@ export function archiveSuite(ctx: SuiteContext): void {
       }
       const statuses = async (id: string) => (await a.getTaskHistory(id)).map((e) => e.status);
       assert.equal((await a.cleanup({ archiveAfter: "7d", expires: "30d" })).archived, 3);
-      for (const id of [forgotten, expiring, kept]) assert.deepEqual(await statuses(id), [states.STARTED, states.SUCCESS], "history moved with its task");
+      for (const id of [forgotten, expiring, kept])
+        assert.deepEqual(await statuses(id), [states.STARTED, states.SUCCESS], "history moved with its task");
       assert.equal(await a.forget(forgotten), 1);
       assert.deepEqual(await statuses(forgotten), [], "forgetting an archived task forgets its history");
       const later = new Date(Date.now() + 90 * DAY);
@@ -132,7 +154,10 @@ export function archiveSuite(ctx: SuiteContext): void {
       await a.createArchive();
       const ids = await (async () => {
         const list = Array.from({ length: 400 }, () => randomUUID());
-        await a.storeMany(list.map((taskId) => ({ taskId, status: states.SUCCESS, result: 1 })), { now: new Date(Date.now() - 10 * DAY) });
+        await a.storeMany(
+          list.map((taskId) => ({ taskId, status: states.SUCCESS, result: 1 })),
+          { now: new Date(Date.now() - 10 * DAY) },
+        );
         return list;
       })();
       const script = fileURLToPath(new URL("../fixtures/archive-mover.ts", import.meta.url));

@@ -6,7 +6,18 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { describe, it } from "node:test";
-import { AsyncResult, EagerResult, GroupResult, IncompleteStreamError, RemoteError, resultFromTuple, ResultSet, runTask, states, TaskRevokedError } from "../../src/index.js";
+import {
+  AsyncResult,
+  EagerResult,
+  GroupResult,
+  IncompleteStreamError,
+  RemoteError,
+  resultFromTuple,
+  ResultSet,
+  runTask,
+  states,
+  TaskRevokedError,
+} from "../../src/index.js";
 import type { ResultLike } from "../../src/index.js";
 import type { SuiteContext } from "./suite.js";
 
@@ -20,7 +31,10 @@ const PUSH_ONLY = { interval: 120_000, timeout: 20_000 } as const;
  */
 async function waiters(b: { changes: { size: number } }, operation: Promise<unknown>, n = 1): Promise<void> {
   let settled = false;
-  operation.then(() => (settled = true), () => (settled = true));
+  operation.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
   while (b.changes.size < n) {
     if (settled) {
       await operation;
@@ -78,25 +92,51 @@ export function celerySemanticsSuite(ctx: SuiteContext): void {
       const single = resultFromTuple(["t1", null], b);
       assert.ok(single instanceof AsyncResult && !(single instanceof GroupResult));
       assert.equal(single.id, "t1");
-      const group = resultFromTuple(["g1", [["a", null], [["b", null], null]]], b);
+      const group = resultFromTuple(
+        [
+          "g1",
+          [
+            ["a", null],
+            [["b", null], null],
+          ],
+        ],
+        b,
+      );
       assert.ok(group instanceof GroupResult);
       assert.equal(group.id, "g1");
-      assert.deepEqual(group.results.map((r) => r.id), ["a", "b"]);
+      assert.deepEqual(
+        group.results.map((r) => r.id),
+        ["a", "b"],
+      );
       assert.throws(() => resultFromTuple([42, null] as never, b), /not a result tuple/);
     });
 
     it("ignoreResult on runTask, or on the request, writes nothing; errors only when asked", async () => {
       const b = ctx.backend();
       const [byOption, byRequest, failing, failingKept] = [id(), id(), id(), id()];
-      assert.deepEqual(await runTask(b, { id: byOption }, () => 5, { ignoreResult: true, trackStarted: true }), { taskId: byOption, status: states.SUCCESS, result: 5 });
+      assert.deepEqual(await runTask(b, { id: byOption }, () => 5, { ignoreResult: true, trackStarted: true }), {
+        taskId: byOption,
+        status: states.SUCCESS,
+        result: 5,
+      });
       await runTask(b, { id: byRequest, ignoreResult: true }, () => 6);
-      const outcome = await runTask(b, { id: failing }, () => {
-        throw new TypeError("ignored failure");
-      }, { ignoreResult: true });
+      const outcome = await runTask(
+        b,
+        { id: failing },
+        () => {
+          throw new TypeError("ignored failure");
+        },
+        { ignoreResult: true },
+      );
       assert.equal(outcome.status, states.FAILURE);
-      await runTask(b, { id: failingKept }, () => {
-        throw new TypeError("kept failure");
-      }, { ignoreResult: true, storeErrorsEvenIfIgnored: true });
+      await runTask(
+        b,
+        { id: failingKept },
+        () => {
+          throw new TypeError("kept failure");
+        },
+        { ignoreResult: true, storeErrorsEvenIfIgnored: true },
+      );
       assert.deepEqual(await Promise.all([byOption, byRequest, failing].map((t) => b.exists(t))), [false, false, false]);
       assert.equal((await b.getTaskMeta(failingKept)).status, states.FAILURE);
     });
@@ -110,7 +150,11 @@ export function celerySemanticsSuite(ctx: SuiteContext): void {
     it("a Python exception with several arguments reads as its message, the raw args kept on the error", async () => {
       const b = ctx.backend();
       const [custom, builtin, odd] = [id(), id(), id()];
-      await b.storeResult(custom, { exc_type: "CustomError", exc_message: ["custom boom", 42], exc_module: "myapp.errors" }, states.FAILURE);
+      await b.storeResult(
+        custom,
+        { exc_type: "CustomError", exc_message: ["custom boom", 42], exc_module: "myapp.errors" },
+        states.FAILURE,
+      );
       await b.storeResult(builtin, { exc_type: "TypeError", exc_message: ["bad", 2], exc_module: "builtins" }, states.FAILURE);
       await b.storeResult(odd, { exc_type: "Odd", exc_message: [{ toString: 1 }, null], exc_module: "myapp.errors" }, states.FAILURE);
       await assert.rejects(new AsyncResult(custom, b).get(), (e: unknown) => {
@@ -141,7 +185,11 @@ export function celerySemanticsSuite(ctx: SuiteContext): void {
       seen.length = 0;
       const set = new ResultSet([a, c, d], b);
       assert.deepEqual(await set.join({ propagate: false, callback: (taskId, value) => seen.push([taskId, value]) }), []);
-      assert.deepEqual(seen.map(([taskId]) => taskId), [a, c, d], "member order, not completion order");
+      assert.deepEqual(
+        seen.map(([taskId]) => taskId),
+        [a, c, d],
+        "member order, not completion order",
+      );
       assert.equal(seen[0]![1], 1);
       assert.ok(seen[1]![1] instanceof TypeError);
       assert.equal(seen[2]![1], 3);
@@ -175,7 +223,10 @@ export function celerySemanticsSuite(ctx: SuiteContext): void {
       await waiters(b, walk);
       await other.markAsDone(child, "child");
       await walk;
-      assert.deepEqual(seen, [[root, "root"], [child, "child"]]);
+      assert.deepEqual(seen, [
+        [root, "root"],
+        [child, "child"],
+      ]);
     });
 
     it("collect() with intermediate yields a node get() did not wait for (ignored) instead of throwing", async () => {
@@ -194,7 +245,11 @@ export function celerySemanticsSuite(ctx: SuiteContext): void {
     it("a GroupResult holding a GroupResult joins to nested arrays, reading all tasks in one query per poll", async () => {
       const b = await ctx.open(ctx.url(), { migrate: false });
       const [a, c, d] = [id(), id(), id()];
-      await b.storeMany([{ taskId: a, status: states.SUCCESS, result: 1 }, { taskId: c, status: states.SUCCESS, result: 2 }, { taskId: d, status: states.SUCCESS, result: 3 }]);
+      await b.storeMany([
+        { taskId: a, status: states.SUCCESS, result: 1 },
+        { taskId: c, status: states.SUCCESS, result: 2 },
+        { taskId: d, status: states.SUCCESS, result: 3 },
+      ]);
       const inner = new GroupResult(id(), [a, c], b);
       const outer = new GroupResult(id(), [inner, d], b);
       const reads: number[] = [];
@@ -204,9 +259,15 @@ export function celerySemanticsSuite(ctx: SuiteContext): void {
       assert.deepEqual(reads, [3]);
       const seen: [string, unknown][] = [];
       assert.deepEqual(await outer.join({ callback: (taskId, value) => seen.push([taskId, value]) }), []);
-      assert.deepEqual(seen, [[inner.id, [1, 2]], [d, 3]]);
+      assert.deepEqual(seen, [
+        [inner.id, [1, 2]],
+        [d, 3],
+      ]);
       assert.equal(await outer.completedCount(), 2);
-      assert.deepEqual(outer.leaves().map((r) => r.id), [a, c, d]);
+      assert.deepEqual(
+        outer.leaves().map((r) => r.id),
+        [a, c, d],
+      );
     });
 
     for (const celeryCompatible of [false, true]) {
@@ -222,7 +283,10 @@ export function celerySemanticsSuite(ctx: SuiteContext): void {
         const [first, second] = restored.results;
         assert.ok(first instanceof GroupResult, "the inner group comes back as a group, not a fake task id");
         assert.equal(first.id, inner.id);
-        assert.deepEqual(first.results.map((r) => r.id), [a, c]);
+        assert.deepEqual(
+          first.results.map((r) => r.id),
+          [a, c],
+        );
         assert.ok(second instanceof AsyncResult && second.id === d);
         assert.deepEqual(restored.asTuple(), outer.asTuple());
         assert.deepEqual((await b.restoreGroup(outer.id))?.results, [a, c, d], "restoreGroup still lists every task id");
@@ -242,10 +306,18 @@ export function celerySemanticsSuite(ctx: SuiteContext): void {
         for await (const [node, value] of r.collect({ timeout: 1_000 })) collected.push([node.id, value]);
         const seen: unknown[] = [];
         return {
-          state: await r.state(), ready: await r.ready(), value: await r.get({ timeout: 1_000, interval: 50, callback: (_, v) => seen.push(v) }), seen,
-          meta: [meta.status, meta.result, meta.name, meta.args, meta.kwargs], dated: (await r.dateDone()) instanceof Date,
-          request: [await r.name(), await r.args(), await r.kwargs()], parent: await r.getParent(), collected, thrown: await r.maybeThrow(),
-          exists: await r.exists(), tuple: r.asTuple(),
+          state: await r.state(),
+          ready: await r.ready(),
+          value: await r.get({ timeout: 1_000, interval: 50, callback: (_, v) => seen.push(v) }),
+          seen,
+          meta: [meta.status, meta.result, meta.name, meta.args, meta.kwargs],
+          dated: (await r.dateDone()) instanceof Date,
+          request: [await r.name(), await r.args(), await r.kwargs()],
+          parent: await r.getParent(),
+          collected,
+          thrown: await r.maybeThrow(),
+          exists: await r.exists(),
+          tuple: r.asTuple(),
         };
       };
       const eager = await EagerResult.run(() => 5, { id: stored, ...request });

@@ -26,7 +26,10 @@ export function cleanupJobSuite(ctx: SuiteContext): void {
     async function storeAged(b: DatabaseBackend, count: number, ageMs: number): Promise<string[]> {
       const ids = Array.from({ length: count }, () => randomUUID());
       for (let i = 0; i < ids.length; i += 5_000) {
-        await b.storeMany(ids.slice(i, i + 5_000).map((taskId) => ({ taskId, status: states.SUCCESS, result: 1 })), { now: new Date(Date.now() - ageMs) });
+        await b.storeMany(
+          ids.slice(i, i + 5_000).map((taskId) => ({ taskId, status: states.SUCCESS, result: 1 })),
+          { now: new Date(Date.now() - ageMs) },
+        );
       }
       return ids;
     }
@@ -43,7 +46,10 @@ export function cleanupJobSuite(ctx: SuiteContext): void {
         b.driver.cleanupLock = async (wait) => {
           const lock = await take(wait);
           if (!lock) return lock;
-          await ctx.harness.exec(url, "UPDATE job_probe SET active = active + 1, peak = CASE WHEN active + 1 > peak THEN active + 1 ELSE peak END, runs = runs + 1");
+          await ctx.harness.exec(
+            url,
+            "UPDATE job_probe SET active = active + 1, peak = CASE WHEN active + 1 > peak THEN active + 1 ELSE peak END, runs = runs + 1",
+          );
           await new Promise((resolve) => setTimeout(resolve, 40));
           return {
             lost: () => lock.lost(),
@@ -56,11 +62,21 @@ export function cleanupJobSuite(ctx: SuiteContext): void {
       }
       const runs: CleanupRun[] = [];
       let push: (run: CleanupRun) => void = () => undefined;
-      const enough = until<CleanupRun>((p) => (push = p), () => runs.length >= 10);
+      const enough = until<CleanupRun>(
+        (p) => (push = p),
+        () => runs.length >= 10,
+      );
       const errors: Error[] = [];
       // No jitter and no first-run delay: both fire together every time, the worst case.
       const jobs = backends.map((b) =>
-        b.startCleanupJob({ every: 150, jitter: 0, firstRunWithin: 0, ...SHORT, onRun: (run) => (runs.push(run), push(run)), onError: (e) => errors.push(e) }),
+        b.startCleanupJob({
+          every: 150,
+          jitter: 0,
+          firstRunWithin: 0,
+          ...SHORT,
+          onRun: (run) => (runs.push(run), push(run)),
+          onError: (e) => errors.push(e),
+        }),
       );
       await enough;
       await Promise.all(jobs.map((job) => job.stop()));
@@ -81,7 +97,10 @@ export function cleanupJobSuite(ctx: SuiteContext): void {
       const old = await storeAged(b, 30, 2 * DAY);
       const fresh = await storeAged(b, 5, DAY / 2);
       let push: (run: CleanupRun) => void = () => undefined;
-      const first = until<CleanupRun>((p) => (push = p), (run) => run.deleted > 0);
+      const first = until<CleanupRun>(
+        (p) => (push = p),
+        (run) => run.deleted > 0,
+      );
       const job = b.startCleanupJob({ every: 200, firstRunWithin: 500, ...SHORT, onRun: (run) => push(run) });
       const run = await first;
       assert.equal(run.deleted, 30);
@@ -90,7 +109,10 @@ export function cleanupJobSuite(ctx: SuiteContext): void {
       assert.ok(run.took >= 0);
       // Rows that expire later go at a later tick, still with nothing run by hand.
       const later = await storeAged(b, 7, 3 * DAY);
-      const second = until<CleanupRun>((p) => (push = p), (r) => r.deleted > 0);
+      const second = until<CleanupRun>(
+        (p) => (push = p),
+        (r) => r.deleted > 0,
+      );
       assert.equal((await second).deleted, 7);
       await job.stop();
       assert.equal(job.active, false);
@@ -109,7 +131,11 @@ export function cleanupJobSuite(ctx: SuiteContext): void {
       let closeCalled: () => void = () => undefined;
       const closeStarted = new Promise<void>((resolve) => (closeCalled = resolve));
       b.startCleanupJob({
-        every: "1h", firstRunWithin: 0, batchSize: 100, pauseMs: 5, keepProcessAlive: true,
+        every: "1h",
+        firstRunWithin: 0,
+        batchSize: 100,
+        pauseMs: 5,
+        keepProcessAlive: true,
         onProgress: (p) => {
           batches.push(p.batch);
           if (batches.length === 3) {
@@ -127,8 +153,14 @@ export function cleanupJobSuite(ctx: SuiteContext): void {
       const report = runs[0]!.report!;
       assert.equal(report.complete, false);
       assert.ok(batches.length <= 4, `the run went on after close(): ${batches.length} batches`);
-      assert.ok(batches.every((n) => n === 100), `a partial batch: ${batches}`);
-      assert.equal(report.tasks, batches.reduce((a, n) => a + n, 0));
+      assert.ok(
+        batches.every((n) => n === 100),
+        `a partial batch: ${batches}`,
+      );
+      assert.equal(
+        report.tasks,
+        batches.reduce((a, n) => a + n, 0),
+      );
       const after = await ctx.open(url, { migrate: false });
       assert.equal(await after.audit.count({}), 3_000 - report.tasks, "rows deleted that the report does not count");
       await assert.rejects(b.getTaskMeta("x"), /closed/);
@@ -143,13 +175,26 @@ export function cleanupJobSuite(ctx: SuiteContext): void {
       let back = false;
       let pushError: (e: Error) => void = () => undefined;
       let pushRun: (run: CleanupRun) => void = () => undefined;
-      const failed = until<Error>((p) => (pushError = p), () => true);
-      const succeeded = until<CleanupRun>((p) => (pushRun = p), (run) => back && run.deleted > 0);
+      const failed = until<Error>(
+        (p) => (pushError = p),
+        () => true,
+      );
+      const succeeded = until<CleanupRun>(
+        (p) => (pushRun = p),
+        (run) => back && run.deleted > 0,
+      );
       const unhandled: unknown[] = [];
       const onUnhandled = (reason: unknown) => unhandled.push(reason);
       process.on("unhandledRejection", onUnhandled);
       try {
-        const job = b.startCleanupJob({ every: 200, jitter: 50, firstRunWithin: 0, ...SHORT, onRun: (run) => pushRun(run), onError: (e) => pushError(e) });
+        const job = b.startCleanupJob({
+          every: 200,
+          jitter: 50,
+          firstRunWithin: 0,
+          ...SHORT,
+          onRun: (run) => pushRun(run),
+          onError: (e) => pushError(e),
+        });
         const error = await failed;
         assert.match(error.message, /cleanup/);
         await db.back();
@@ -173,7 +218,9 @@ export function cleanupJobSuite(ctx: SuiteContext): void {
       child.stdout.on("data", (chunk) => (stdout += chunk));
       child.stderr.on("data", (chunk) => (stderr += chunk));
       const kill = setTimeout(() => child.kill("SIGKILL"), 30_000);
-      const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on("close", (c, s) => resolve([c, s])));
+      const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+        child.on("close", (c, s) => resolve([c, s])),
+      );
       clearTimeout(kill);
       assert.equal(signal, null, `the job kept the process alive (killed after 30 s); stdout: ${stdout}`);
       assert.equal(code, 0, stderr);
@@ -182,8 +229,14 @@ export function cleanupJobSuite(ctx: SuiteContext): void {
 
     it("bad schedules are refused with a ConfigError saying why", async () => {
       const b = ctx.backend();
-      assert.throws(() => b.startCleanupJob({ every: "30s" }), (e: unknown) => e instanceof ConfigError && /at most once a minute, got 30s/.test(e.message));
-      assert.throws(() => b.startCleanupJob({ every: "soon" }), (e: unknown) => e instanceof ConfigError && /cannot read duration "soon"/.test(e.message));
+      assert.throws(
+        () => b.startCleanupJob({ every: "30s" }),
+        (e: unknown) => e instanceof ConfigError && /at most once a minute, got 30s/.test(e.message),
+      );
+      assert.throws(
+        () => b.startCleanupJob({ every: "soon" }),
+        (e: unknown) => e instanceof ConfigError && /cannot read duration "soon"/.test(e.message),
+      );
       assert.throws(() => b.startCleanupJob({ every: "1h", jitter: "2h" }), /jitter: must be less than the interval/);
     });
   });

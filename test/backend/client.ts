@@ -2,8 +2,19 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { describe, it } from "node:test";
 import {
-  allowJoinResult, AsyncResult, BackendClosedError, EagerResult, GroupResult, RemoteError, resultFromTuple, ResultSet,
-  runTask, states, TaskRevokedError, TimeoutError, WouldBlockError,
+  allowJoinResult,
+  AsyncResult,
+  BackendClosedError,
+  EagerResult,
+  GroupResult,
+  RemoteError,
+  resultFromTuple,
+  ResultSet,
+  runTask,
+  states,
+  TaskRevokedError,
+  TimeoutError,
+  WouldBlockError,
 } from "../../src/index.js";
 import { runFixture } from "../helpers/spawn.js";
 import { countCalls } from "./store-read.js";
@@ -58,13 +69,16 @@ export function clientSuite(ctx: SuiteContext): void {
     it("get() times out with a TimeoutError naming the task and the time waited", async () => {
       const task = id();
       let intervals = 0;
-      await assert.rejects(new AsyncResult(task, ctx.backend()).get({ timeout: 250, interval: 50, onInterval: () => intervals++ }), (e: unknown) => {
-        assert.ok(e instanceof TimeoutError);
-        assert.equal(e.taskId, task);
-        assert.ok(e.waitedMs >= 250, String(e.waitedMs));
-        assert.match(e.message, new RegExp(task));
-        return true;
-      });
+      await assert.rejects(
+        new AsyncResult(task, ctx.backend()).get({ timeout: 250, interval: 50, onInterval: () => intervals++ }),
+        (e: unknown) => {
+          assert.ok(e instanceof TimeoutError);
+          assert.equal(e.taskId, task);
+          assert.ok(e.waitedMs >= 250, String(e.waitedMs));
+          assert.match(e.message, new RegExp(task));
+          return true;
+        },
+      );
       assert.ok(intervals >= 2);
       assert.equal(ctx.backend().changes.size, 0, "the waiter unsubscribed");
     });
@@ -92,7 +106,17 @@ export function clientSuite(ctx: SuiteContext): void {
       await b.markAsDone(task, "v", { request: { name: "t.x", args: [1], kwargs: { k: 2 }, worker: "w", retries: 1, queue: "q" } });
       assert.equal(await result.successful(), true);
       assert.equal(await result.failed(), false);
-      assert.deepEqual([await result.name(), await result.args(), await result.kwargs(), await result.worker(), await result.retries(), await result.queue()], ["t.x", [1], { k: 2 }, "w", 1, "q"]);
+      assert.deepEqual(
+        [
+          await result.name(),
+          await result.args(),
+          await result.kwargs(),
+          await result.worker(),
+          await result.retries(),
+          await result.queue(),
+        ],
+        ["t.x", [1], { k: 2 }, "w", 1, "q"],
+      );
       assert.ok((await result.dateDone()) instanceof Date);
       assert.equal(await result.info(), "v");
       await result.forget();
@@ -142,7 +166,10 @@ export function clientSuite(ctx: SuiteContext): void {
       const group = new GroupResult("g1", ["a", "b"], b);
       const groupBack = resultFromTuple(group.asTuple(), b) as GroupResult;
       assert.equal(groupBack.id, "g1");
-      assert.deepEqual(groupBack.results.map((r) => r.id), ["a", "b"]);
+      assert.deepEqual(
+        groupBack.results.map((r) => r.id),
+        ["a", "b"],
+      );
       assert.equal((resultFromTuple("x", b) as AsyncResult).id, "x");
     });
 
@@ -182,10 +209,15 @@ export function clientSuite(ctx: SuiteContext): void {
       const b = ctx.backend();
       const task = id();
       const seen: string[] = [];
-      const outcome = await runTask(b, { id: task, name: "math.add", args: [2, 3], worker: "w1", queue: "q" }, async (c) => {
-        seen.push((await b.getTaskMeta(c.id)).status);
-        return 5;
-      }, { trackStarted: true });
+      const outcome = await runTask(
+        b,
+        { id: task, name: "math.add", args: [2, 3], worker: "w1", queue: "q" },
+        async (c) => {
+          seen.push((await b.getTaskMeta(c.id)).status);
+          return 5;
+        },
+        { trackStarted: true },
+      );
       assert.deepEqual(outcome, { taskId: task, status: states.SUCCESS, result: 5 });
       assert.deepEqual(seen, [states.STARTED]);
       const meta = await b.getTaskMeta(task);
@@ -242,11 +274,17 @@ export function clientSuite(ctx: SuiteContext): void {
       const b = ctx.backend();
       const other = await ctx.open(ctx.url(), { migrate: false });
       const task = id();
-      const outcome = runTask(b, { id: task }, (c) => new Promise((resolve, reject) => {
-        c.signal.addEventListener("abort", () => reject(c.signal.reason));
-        setTimeout(() => void new AsyncResult(task, other).revoke("stop now"), 100);
-        setTimeout(resolve, 60_000).unref();
-      }), { trackStarted: true, revokeCheckInterval: 120_000 });
+      const outcome = runTask(
+        b,
+        { id: task },
+        (c) =>
+          new Promise((resolve, reject) => {
+            c.signal.addEventListener("abort", () => reject(c.signal.reason));
+            setTimeout(() => void new AsyncResult(task, other).revoke("stop now"), 100);
+            setTimeout(resolve, 60_000).unref();
+          }),
+        { trackStarted: true, revokeCheckInterval: 120_000 },
+      );
       assert.deepEqual(await outcome, { taskId: task, status: states.REVOKED, ran: true });
       const meta = await b.getTaskMeta(task);
       assert.equal(meta.status, states.REVOKED);
@@ -279,9 +317,18 @@ export function clientSuite(ctx: SuiteContext): void {
       await runTask(b, { id: root }, (c) => (c.addChild(a), c.addChild(b1), "root"));
       const seen: [string, unknown][] = [];
       for await (const [node, value] of new AsyncResult(root, b).collect()) seen.push([node.id, value]);
-      assert.deepEqual(seen, [[root, "root"], [a, "a"], [b1, "b1"], [a1, "a1"], [a2, "a2"]]);
+      assert.deepEqual(seen, [
+        [root, "root"],
+        [a, "a"],
+        [b1, "b1"],
+        [a1, "a1"],
+        [a2, "a2"],
+      ]);
       assert.equal((await new AsyncResult(a1, b).getParent())?.id, a);
-      assert.deepEqual((await new AsyncResult(a, b).children()).map((r) => r.id), [a1, a2]);
+      assert.deepEqual(
+        (await new AsyncResult(a, b).children()).map((r) => r.id),
+        [a1, a2],
+      );
 
       const unreadyRoot = id();
       const pendingChild = id();
@@ -301,19 +348,31 @@ export function clientSuite(ctx: SuiteContext): void {
       await group.save();
       const restored = await GroupResult.restore(group.id, client);
       assert.ok(restored);
-      assert.deepEqual(restored.results.map((r) => r.id), ids);
+      assert.deepEqual(
+        restored.results.map((r) => r.id),
+        ids,
+      );
       const polls: number[] = [];
       const original = client.driver.taskGetMany.bind(client.driver);
       client.driver.taskGetMany = (taskIds) => (polls.push(taskIds.length), original(taskIds));
       const single = countCalls(client.driver, ["taskGet"]);
       // Two workers in other processes finish the halves at different times.
-      const workers = [runFixture("delayed-store.ts", [ctx.url(), "100", "done", ids.slice(0, 100).join(",")]), runFixture("delayed-store.ts", [ctx.url(), "600", "done", ids.slice(100).join(",")])];
+      const workers = [
+        runFixture("delayed-store.ts", [ctx.url(), "100", "done", ids.slice(0, 100).join(",")]),
+        runFixture("delayed-store.ts", [ctx.url(), "600", "done", ids.slice(100).join(",")]),
+      ];
       const values = (await restored.join(PUSH_ONLY)) as { id: string }[];
-      assert.deepEqual(values.map((v) => v.id), ids);
+      assert.deepEqual(
+        values.map((v) => v.id),
+        ids,
+      );
       assert.deepEqual(single(), { taskGet: 0 });
       assert.ok(polls.length >= 2, `polled ${polls.length} times`);
       assert.equal(polls[0], 200, "the first poll reads every member in one query");
-      assert.ok(polls.slice(1).every((n) => n <= 200 && n > 0), "later polls read only unready members");
+      assert.ok(
+        polls.slice(1).every((n) => n <= 200 && n > 0),
+        "later polls read only unready members",
+      );
       for (const w of await Promise.all(workers)) assert.equal(w.code, 0, w.stderr);
       assert.equal(await restored.completedCount(), 200);
       assert.equal(await restored.delete(), true);
@@ -329,7 +388,10 @@ export function clientSuite(ctx: SuiteContext): void {
       await assert.rejects(set.join({ timeout: 60_000 }), (e: unknown) => e instanceof TypeError && e.message === "member failed");
       assert.equal(await set.failed(), true);
       assert.equal(await set.waiting(), true);
-      await assert.rejects(set.join({ propagate: false, timeout: 200, interval: 50 }), (e: unknown) => e instanceof TimeoutError && e.taskId === never && /1 of 3/.test(e.message));
+      await assert.rejects(
+        set.join({ propagate: false, timeout: 200, interval: 50 }),
+        (e: unknown) => e instanceof TimeoutError && e.taskId === never && /1 of 3/.test(e.message),
+      );
       await b.markAsDone(never, 3);
       const values = await set.join({ propagate: false });
       assert.equal(values[0], 1);
@@ -344,12 +406,18 @@ export function clientSuite(ctx: SuiteContext): void {
       set.add(y);
       set.add(x);
       set.update([z, y]);
-      assert.deepEqual(set.results.map((r) => r.id), [x, y, z]);
+      assert.deepEqual(
+        set.results.map((r) => r.id),
+        [x, y, z],
+      );
       assert.equal(set.discard(z), true);
       assert.equal(set.discard(z), false);
       assert.throws(() => set.remove(z));
       assert.equal(await set.ready(), false);
-      await b.storeMany([{ taskId: x, status: states.SUCCESS, result: 1 }, { taskId: y, status: states.SUCCESS, result: 2 }]);
+      await b.storeMany([
+        { taskId: x, status: states.SUCCESS, result: 1 },
+        { taskId: y, status: states.SUCCESS, result: 2 },
+      ]);
       assert.equal(await set.ready(), true);
       assert.equal(await set.successful(), true);
       assert.equal(await set.completedCount(), 2);

@@ -18,7 +18,10 @@ export function expirySuite(ctx: SuiteContext): void {
     /** Stores `count` results that became ready `ageMs` ago. */
     async function storeAged(count: number, ageMs: number, status: string = states.SUCCESS): Promise<string[]> {
       const ids = Array.from({ length: count }, () => randomUUID());
-      await b.storeMany(ids.map((taskId) => ({ taskId, status, result: 1 })), { now: new Date(Date.now() - ageMs) });
+      await b.storeMany(
+        ids.map((taskId) => ({ taskId, status, result: 1 })),
+        { now: new Date(Date.now() - ageMs) },
+      );
       return ids;
     }
 
@@ -115,7 +118,10 @@ export function expirySuite(ctx: SuiteContext): void {
       await assert.rejects(other.cleanup(), (error: unknown) => {
         assert.ok(error instanceof CleanupLockedError, String(error));
         // The refusal says who holds the lock and that it is alive (#9 item 7).
-        const holder = ctx.harness.dialect === "sqlite" ? new RegExp(`pid ${process.pid} on this host .*which is alive`) : /PostgreSQL session \d+ .*which is alive/;
+        const holder =
+          ctx.harness.dialect === "sqlite"
+            ? new RegExp(`pid ${process.pid} on this host .*which is alive`)
+            : /PostgreSQL session \d+ .*which is alive/;
         assert.match(error.message, holder);
         return true;
       });

@@ -1,7 +1,16 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { describe, it } from "node:test";
-import { AsyncResult, BackendClosedError, DatabaseError, openBackend, ResultSet, states, TimeoutError, type DatabaseBackend } from "../../src/index.js";
+import {
+  AsyncResult,
+  BackendClosedError,
+  DatabaseError,
+  openBackend,
+  ResultSet,
+  states,
+  TimeoutError,
+  type DatabaseBackend,
+} from "../../src/index.js";
 import { runFixture } from "../helpers/spawn.js";
 import type { SuiteContext } from "./suite.js";
 import { readMigrations } from "../../src/db/migrations.js";
@@ -39,7 +48,12 @@ export function faultSuite(ctx: SuiteContext): void {
     it("a writer retries a transient fault for its whole retry budget, not a fixed number of attempts, and says a repeat is safe", async () => {
       const fault = await ctx.harness.persistentFault(ctx.url());
       try {
-        const b = await ctx.open(fault.url, { migrate: false, busyTimeoutMs: 1, retryBudget: "1s", retry: { baseDelayMs: 1, maxDelayMs: 10 } });
+        const b = await ctx.open(fault.url, {
+          migrate: false,
+          busyTimeoutMs: 1,
+          retryBudget: "1s",
+          retry: { baseDelayMs: 1, maxDelayMs: 10 },
+        });
         await assert.rejects(b.markAsDone(randomUUID(), 1), (e: unknown) => {
           assert.ok(e instanceof DatabaseError, String(e));
           assert.equal(e.transient, true);
@@ -100,7 +114,10 @@ export function faultSuite(ctx: SuiteContext): void {
     it("a non-transient error ends a waiter at once", async () => {
       const b = await ctx.open(ctx.url(), { migrate: false });
       readOutage(b, () => Object.assign(new Error("permission denied for table celery_taskmeta"), { code: "42501" }));
-      await assert.rejects(new AsyncResult(randomUUID(), b).get({ timeout: 60_000 }), (e: unknown) => e instanceof DatabaseError && !e.transient && e.attempts === 1);
+      await assert.rejects(
+        new AsyncResult(randomUUID(), b).get({ timeout: 60_000 }),
+        (e: unknown) => e instanceof DatabaseError && !e.transient && e.attempts === 1,
+      );
     });
 
     it("a transient fault (connection reset / busy database) is retried and the store lands once", async () => {

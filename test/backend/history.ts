@@ -24,7 +24,10 @@ export function historySuite(ctx: SuiteContext): void {
       const waiting = new AsyncResult(task, b).get(PUSH_ONLY).then((value) => ({ value, wokeAt: performance.now() }));
       // get() has read the STARTED row and waits: only a wake-up can end it now.
       assert.equal(await firstRead, "STARTED");
-      await ctx.harness.execRaw(ctx.url(), `UPDATE celery_taskmeta SET status = 'SUCCESS', result = NULL, date_done = '2026-01-01 00:00:00' WHERE task_id = '${task}'`);
+      await ctx.harness.execRaw(
+        ctx.url(),
+        `UPDATE celery_taskmeta SET status = 'SUCCESS', result = NULL, date_done = '2026-01-01 00:00:00' WHERE task_id = '${task}'`,
+      );
       const committedAt = performance.now();
       const { value, wokeAt } = await waiting;
       assert.equal(value, null);
@@ -34,28 +37,35 @@ export function historySuite(ctx: SuiteContext): void {
       }
     });
 
-    it("a commit for an id nobody waits on sends no notification", { skip: ctx.harness.dialect !== "postgresql" && "SQLite has no NOTIFY" }, async () => {
-      const b = ctx.backend();
-      const listener = await ctx.harness.listen(ctx.url(), "taskledger_celery_taskmeta");
-      try {
-        const waited = id();
-        const unwaited = id();
-        const subscription = await b.changes.subscribe([waited]);
+    it(
+      "a commit for an id nobody waits on sends no notification",
+      { skip: ctx.harness.dialect !== "postgresql" && "SQLite has no NOTIFY" },
+      async () => {
+        const b = ctx.backend();
+        const listener = await ctx.harness.listen(ctx.url(), "taskledger_celery_taskmeta");
         try {
-          await b.markAsDone(unwaited, 1);
-          await b.storeMany([{ taskId: id(), status: states.SUCCESS, result: 2 }]);
-          await ctx.harness.execRaw(ctx.url(), `INSERT INTO celery_taskmeta (task_id, status, date_done) VALUES ('${id()}', 'SUCCESS', '2026-01-01 00:00:00')`);
-          await b.markAsDone(waited, 3);
-          // Notifications arrive in commit order: once the waited id's is here, any earlier one would be too.
-          assert.deepEqual(JSON.parse(await listener.next()), [waited]);
-          assert.deepEqual(listener.received, [JSON.stringify([waited])]);
+          const waited = id();
+          const unwaited = id();
+          const subscription = await b.changes.subscribe([waited]);
+          try {
+            await b.markAsDone(unwaited, 1);
+            await b.storeMany([{ taskId: id(), status: states.SUCCESS, result: 2 }]);
+            await ctx.harness.execRaw(
+              ctx.url(),
+              `INSERT INTO celery_taskmeta (task_id, status, date_done) VALUES ('${id()}', 'SUCCESS', '2026-01-01 00:00:00')`,
+            );
+            await b.markAsDone(waited, 3);
+            // Notifications arrive in commit order: once the waited id's is here, any earlier one would be too.
+            assert.deepEqual(JSON.parse(await listener.next()), [waited]);
+            assert.deepEqual(listener.received, [JSON.stringify([waited])]);
+          } finally {
+            subscription.close();
+          }
         } finally {
-          subscription.close();
+          await listener.close();
         }
-      } finally {
-        await listener.close();
-      }
-    });
+      },
+    );
   });
 
   describe("history of every state change (#11)", () => {
@@ -74,11 +84,26 @@ export function historySuite(ctx: SuiteContext): void {
       await b.markAsStarted(task, null, at(10)); // refused by the precedence guard: no event
 
       const events = await new AsyncResult(task, b).history();
-      assert.deepEqual(events.map((e) => e.status), ["PENDING", "STARTED", "RETRY", "RETRY", "STARTED", "SUCCESS"]);
-      assert.deepEqual(events.map((e) => e.date.getTime() - t0), [0, 2000, 3000, 4000, 5000, 9000]);
-      assert.deepEqual(events.map((e) => e.worker), [null, "w1", "w1", "w1", "w2", "w2"]);
-      assert.deepEqual(events.map((e) => e.retries), [null, 0, 0, 1, 2, 2]);
-      assert.deepEqual(events.map((e) => e.queue), ["q1", "q1", "q1", "q1", "q1", "q1"]);
+      assert.deepEqual(
+        events.map((e) => e.status),
+        ["PENDING", "STARTED", "RETRY", "RETRY", "STARTED", "SUCCESS"],
+      );
+      assert.deepEqual(
+        events.map((e) => e.date.getTime() - t0),
+        [0, 2000, 3000, 4000, 5000, 9000],
+      );
+      assert.deepEqual(
+        events.map((e) => e.worker),
+        [null, "w1", "w1", "w1", "w2", "w2"],
+      );
+      assert.deepEqual(
+        events.map((e) => e.retries),
+        [null, 0, 0, 1, 2, 2],
+      );
+      assert.deepEqual(
+        events.map((e) => e.queue),
+        ["q1", "q1", "q1", "q1", "q1", "q1"],
+      );
       assert.ok(events[2]!.error instanceof RangeError);
       assert.equal(events[2]!.error.message, "flaky");
       assert.equal(events[3]!.error?.message, "still flaky");
@@ -92,9 +117,15 @@ export function historySuite(ctx: SuiteContext): void {
       const task = id();
       await ctx.harness.insertCeleryStarted(ctx.url(), task);
       await b.markAsSent(task, { name: "late.producer" });
-      await ctx.harness.execRaw(ctx.url(), `UPDATE celery_taskmeta SET status = 'FAILURE', result = NULL, traceback = 'Traceback: boom', date_done = '2026-01-01 00:00:01' WHERE task_id = '${task}'`);
+      await ctx.harness.execRaw(
+        ctx.url(),
+        `UPDATE celery_taskmeta SET status = 'FAILURE', result = NULL, traceback = 'Traceback: boom', date_done = '2026-01-01 00:00:01' WHERE task_id = '${task}'`,
+      );
       const events = await b.getTaskHistory(task);
-      assert.deepEqual(events.map((e) => e.status), ["STARTED", "FAILURE"]);
+      assert.deepEqual(
+        events.map((e) => e.status),
+        ["STARTED", "FAILURE"],
+      );
       assert.equal(events[1]!.date.toISOString(), "2026-01-01T00:00:01.000Z", "a writer's date_done is the change time");
       assert.equal(events[1]!.traceback, "Traceback: boom");
       assert.ok(Math.abs(events[0]!.date.getTime() - Date.now()) < 60_000, "without a stamp, the database clock");
@@ -104,10 +135,17 @@ export function historySuite(ctx: SuiteContext): void {
       const b = ctx.backend();
       const ids = Array.from({ length: 50 }, () => id());
       await b.storeMany(ids.map((taskId) => ({ taskId, status: states.STARTED })));
-      await b.storeMany(ids.map((taskId, i) => (i % 2 ? { taskId, status: states.SUCCESS, result: i } : { taskId, status: states.FAILURE, result: new TypeError(`bad ${i}`) })));
+      await b.storeMany(
+        ids.map((taskId, i) =>
+          i % 2 ? { taskId, status: states.SUCCESS, result: i } : { taskId, status: states.FAILURE, result: new TypeError(`bad ${i}`) },
+        ),
+      );
       for (const [i, taskId] of ids.entries()) {
         const events = await b.getTaskHistory(taskId);
-        assert.deepEqual(events.map((e) => e.status), ["STARTED", i % 2 ? "SUCCESS" : "FAILURE"]);
+        assert.deepEqual(
+          events.map((e) => e.status),
+          ["STARTED", i % 2 ? "SUCCESS" : "FAILURE"],
+        );
         if (i % 2 === 0) assert.equal(events[1]!.error?.message, `bad ${i}`);
       }
     });
@@ -148,12 +186,13 @@ export function historySuite(ctx: SuiteContext): void {
       assert.equal(await on.historyEnabled(), true);
       const later = id();
       await on.markAsDone(later, 1);
-      assert.deepEqual((await on.getTaskHistory(later)).map((e) => e.status), ["SUCCESS"]);
+      assert.deepEqual(
+        (await on.getTaskHistory(later)).map((e) => e.status),
+        ["SUCCESS"],
+      );
     });
   });
 }
-
-
 
 /** Resolves with the status get()'s first read saw, once that read is done. */
 function readOnce(driver: Driver): Promise<string | null> {

@@ -48,11 +48,13 @@ export function precedenceSuite(ctx: SuiteContext): void {
     it("concurrent writers in one process never replace a ready row with an unready one", async () => {
       const b = await ctx.open(ctx.url(), { migrate: false, poolSize: 8 });
       const ids = Array.from({ length: 40 }, () => randomUUID());
-      await Promise.all(ids.flatMap((task, i) => [
-        ...Array.from({ length: 6 }, (_, k) => b.storeResult(task, k, k % 2 ? states.STARTED : states.RETRY)),
-        b.markAsDone(task, i),
-        ...Array.from({ length: 6 }, (_, k) => b.storeResult(task, k, states.STARTED)),
-      ]));
+      await Promise.all(
+        ids.flatMap((task, i) => [
+          ...Array.from({ length: 6 }, (_, k) => b.storeResult(task, k, k % 2 ? states.STARTED : states.RETRY)),
+          b.markAsDone(task, i),
+          ...Array.from({ length: 6 }, (_, k) => b.storeResult(task, k, states.STARTED)),
+        ]),
+      );
       const metas = await b.getManyTaskMeta(ids);
       ids.forEach((task, i) => {
         const meta = metas.get(task) as { status: string; result: unknown };
@@ -65,7 +67,9 @@ export function precedenceSuite(ctx: SuiteContext): void {
       const ids = Array.from({ length: 60 }, () => randomUUID());
       const writers = 4;
       const children = await Promise.all(
-        Array.from({ length: writers }, (_, index) => runFixture("race-writer.ts", [ctx.url(), String(index), String(writers), ids.join(",")])),
+        Array.from({ length: writers }, (_, index) =>
+          runFixture("race-writer.ts", [ctx.url(), String(index), String(writers), ids.join(",")]),
+        ),
       );
       for (const child of children) assert.equal(child.code, 0, child.stderr);
       const metas = await ctx.backend().getManyTaskMeta(ids);

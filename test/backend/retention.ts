@@ -57,7 +57,11 @@ export function retentionSuite(ctx: SuiteContext): void {
         { rule: "default=1d", tasks: 2 },
       ]);
       assert.deepEqual(dry.byRule, report.byRule, "the dry run counts per rule what the run deletes");
-      assert.deepEqual(await existing([billingYoung, billingOld, billingFailedOld, auditOld, otherOld, unnamedOld]), [billingYoung, billingFailedOld, auditOld]);
+      assert.deepEqual(await existing([billingYoung, billingOld, billingFailedOld, auditOld, otherOld, unnamedOld]), [
+        billingYoung,
+        billingFailedOld,
+        auditOld,
+      ]);
     });
 
     it("globs are case-sensitive, * spans any run, ? one character, and everything else is literal", async () => {
@@ -69,7 +73,14 @@ export function retentionSuite(ctx: SuiteContext): void {
       const twoChars = await store(10, { name: "job77" });
       const percent = await store(10, { name: "100%_done" });
       const notPercent = await store(10, { name: "100xxdone" });
-      await b.cleanup({ rules: [{ name: "a.b", keep: "forever" }, { name: "billing.*", keep: "forever" }, { name: "job?", keep: "forever" }, { name: "100%_done", keep: "forever" }] });
+      await b.cleanup({
+        rules: [
+          { name: "a.b", keep: "forever" },
+          { name: "billing.*", keep: "forever" },
+          { name: "job?", keep: "forever" },
+          { name: "100%_done", keep: "forever" },
+        ],
+      });
       assert.deepEqual(await existing([exact, dotIsLiteral, upper, oneChar, twoChars, percent, notPercent]), [exact, oneChar, percent]);
     });
 
@@ -77,9 +88,20 @@ export function retentionSuite(ctx: SuiteContext): void {
       await clear();
       const invoice = await store(50, { name: "billing.invoice" });
       const other = await store(50, { name: "billing.other" });
-      await b.cleanup({ rules: [{ name: "billing.*", keep: "forever" }, { name: "billing.inv*", keep: "30d" }] });
+      await b.cleanup({
+        rules: [
+          { name: "billing.*", keep: "forever" },
+          { name: "billing.inv*", keep: "30d" },
+        ],
+      });
       assert.deepEqual(await existing([invoice, other]), [other]);
-      const [explained] = await b.explainRetention([other], { rules: [{ name: "b*", keep: "9d" }, { queue: "q*", keep: "8d" }, { name: "*", keep: "7d" }] });
+      const [explained] = await b.explainRetention([other], {
+        rules: [
+          { name: "b*", keep: "9d" },
+          { queue: "q*", keep: "8d" },
+          { name: "*", keep: "7d" },
+        ],
+      });
       assert.equal(explained!.rule, "name=b*=9d");
     });
 
@@ -87,14 +109,25 @@ export function retentionSuite(ctx: SuiteContext): void {
       await clear();
       const kept = await store(5, { name: "x" });
       const bad: unknown[] = [
-        [{ name: "a*", keep: "1d" }, { nmae: "b*", keep: "1d" }],
+        [
+          { name: "a*", keep: "1d" },
+          { nmae: "b*", keep: "1d" },
+        ],
         [{ name: "a*" }],
         [{ state: "FAILURE", keep: "soon" }],
         [{ name: "", keep: "1d" }],
       ];
-      const expected = [/rules\[1\].*unknown field "nmae"/, /rules\[0\].*keep is missing/, /rules\[0\].*cannot read duration "soon"/, /rules\[0\].*name must be a glob/];
+      const expected = [
+        /rules\[1\].*unknown field "nmae"/,
+        /rules\[0\].*keep is missing/,
+        /rules\[0\].*cannot read duration "soon"/,
+        /rules\[0\].*name must be a glob/,
+      ];
       for (const [i, rules] of bad.entries()) {
-        await assert.rejects(b.cleanup({ rules: rules as RetentionRule[] }), (error: unknown) => error instanceof ConfigError && expected[i]!.test(error.message));
+        await assert.rejects(
+          b.cleanup({ rules: rules as RetentionRule[] }),
+          (error: unknown) => error instanceof ConfigError && expected[i]!.test(error.message),
+        );
       }
       assert.deepEqual(await existing([kept]), [kept]);
     });

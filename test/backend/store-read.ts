@@ -1,7 +1,15 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { describe, it } from "node:test";
-import { CorruptValueError, EncodeError, InvalidIdError, RemoteError, registerErrorClass, states, TaskRevokedError } from "../../src/index.js";
+import {
+  CorruptValueError,
+  EncodeError,
+  InvalidIdError,
+  RemoteError,
+  registerErrorClass,
+  states,
+  TaskRevokedError,
+} from "../../src/index.js";
 import { runFixture } from "../helpers/spawn.js";
 import type { SuiteContext } from "./suite.js";
 
@@ -46,7 +54,13 @@ export function storeReadSuite(ctx: SuiteContext): void {
     it("dates, byte arrays and big integers round-trip", async () => {
       const b = ctx.backend();
       const task = id();
-      const value = { at: new Date("2026-01-02T03:04:05.678Z"), bytes: new Uint8Array([0, 255, 10, 13]), big: 2n ** 70n, small: -12n, safe: 9007199254740991 };
+      const value = {
+        at: new Date("2026-01-02T03:04:05.678Z"),
+        bytes: new Uint8Array([0, 255, 10, 13]),
+        big: 2n ** 70n,
+        small: -12n,
+        safe: 9007199254740991,
+      };
       await b.markAsDone(task, value);
       const result = (await b.getTaskMeta(task)).result as typeof value;
       assert.ok(result.at instanceof Date);
@@ -62,11 +76,20 @@ export function storeReadSuite(ctx: SuiteContext): void {
       const cyclic: Record<string, unknown> = { a: 1 };
       cyclic["self"] = cyclic;
       const task = id();
-      await assert.rejects(b.markAsDone(task, cyclic), (e: unknown) => e instanceof EncodeError && e.path === "$.self" && /cycle/.test(e.message));
-      await assert.rejects(b.markAsDone(task, { rows: [{ f: () => 1 }] }), (e: unknown) => e instanceof EncodeError && e.path === "$.rows[0].f");
+      await assert.rejects(
+        b.markAsDone(task, cyclic),
+        (e: unknown) => e instanceof EncodeError && e.path === "$.self" && /cycle/.test(e.message),
+      );
+      await assert.rejects(
+        b.markAsDone(task, { rows: [{ f: () => 1 }] }),
+        (e: unknown) => e instanceof EncodeError && e.path === "$.rows[0].f",
+      );
       await assert.rejects(b.markAsDone(task, { m: new Map() }), EncodeError);
       await assert.rejects(b.markAsDone(task, { n: Number.NaN }), EncodeError);
-      await assert.rejects(b.markAsDone(task, 1, { request: { args: [Symbol("x")] } }), (e: unknown) => e instanceof EncodeError && e.path === "$[0]");
+      await assert.rejects(
+        b.markAsDone(task, 1, { request: { args: [Symbol("x")] } }),
+        (e: unknown) => e instanceof EncodeError && e.path === "$[0]",
+      );
       assert.equal(await b.exists(task), false);
     });
 
@@ -78,7 +101,10 @@ export function storeReadSuite(ctx: SuiteContext): void {
       for (let i = 0; i < 100_000; i++) deepObject = { k: deepObject };
       for (const b of [ctx.backend(), celery]) {
         const task = id();
-        await assert.rejects(b.markAsDone(task, deep), (e: unknown) => e instanceof EncodeError && /^\$(\[0\]){1000}$/.test(e.path) && /1000 levels/.test(e.message));
+        await assert.rejects(
+          b.markAsDone(task, deep),
+          (e: unknown) => e instanceof EncodeError && /^\$(\[0\]){1000}$/.test(e.path) && /1000 levels/.test(e.message),
+        );
         await assert.rejects(b.markAsDone(task, deepObject), (e: unknown) => e instanceof EncodeError && e.path.startsWith("$.k.k.k"));
         await assert.rejects(b.markAsDone(task, 1, { request: { args: [deep] } }), EncodeError);
         assert.equal(await b.exists(task), false);
@@ -116,7 +142,7 @@ export function storeReadSuite(ctx: SuiteContext): void {
       await assert.rejects(b.markAsDone("", 1), InvalidIdError);
       await assert.rejects(b.getTaskMeta("x".repeat(156)), InvalidIdError);
       await assert.rejects(b.saveGroup("g".repeat(156), []), InvalidIdError);
-      const longest = "y".repeat(155) ;
+      const longest = "y".repeat(155);
       await b.markAsDone(longest, 1);
       assert.equal((await b.getTaskMeta(longest)).result, 1);
       await b.forget(longest);
@@ -154,7 +180,17 @@ export function storeReadSuite(ctx: SuiteContext): void {
       const b = ctx.backend();
       const task = id();
       const parent = id();
-      const request = { name: "reports.generate", args: [2, "x", { d: new Date(0) }], kwargs: { z: "é", flag: true }, worker: "celery@worker_1", retries: 2, queue: "celery", parentId: parent, groupId: "g-1", children: ["c1", "c2"] };
+      const request = {
+        name: "reports.generate",
+        args: [2, "x", { d: new Date(0) }],
+        kwargs: { z: "é", flag: true },
+        worker: "celery@worker_1",
+        retries: 2,
+        queue: "celery",
+        parentId: parent,
+        groupId: "g-1",
+        children: ["c1", "c2"],
+      };
       await b.markAsDone(task, "ok", { request });
       const meta = await b.getTaskMeta(task);
       assert.equal(meta.name, "reports.generate");
@@ -315,7 +351,9 @@ export function storeReadSuite(ctx: SuiteContext): void {
       const b = ctx.backend();
       const ids = Array.from({ length: 10_000 }, id);
       const calls = countCalls(b.driver, ["taskStoreMany", "taskStore"]);
-      const written = await b.storeMany(ids.map((taskId, i) => ({ taskId, status: states.SUCCESS, result: { i }, request: { name: "bulk", args: [i] } })));
+      const written = await b.storeMany(
+        ids.map((taskId, i) => ({ taskId, status: states.SUCCESS, result: { i }, request: { name: "bulk", args: [i] } })),
+      );
       assert.equal(written, 10_000);
       assert.deepEqual(calls(), { taskStoreMany: 1, taskStore: 0 });
       const sample = await b.getTaskMeta(ids[9_999]!);
@@ -333,9 +371,15 @@ export function storeReadSuite(ctx: SuiteContext): void {
       // A batch without request metadata keeps what earlier stores wrote to those columns.
       const started = id();
       await b.markAsStarted(started, null, { request: { name: "kept.name", args: [1], parentId: "kept-parent" } });
-      await b.storeMany([{ taskId: started, status: states.SUCCESS, result: 2 }, { taskId: id(), status: states.SUCCESS, result: 3 }]);
+      await b.storeMany([
+        { taskId: started, status: states.SUCCESS, result: 2 },
+        { taskId: id(), status: states.SUCCESS, result: 3 },
+      ]);
       const kept = await b.getTaskMeta(started);
-      assert.deepEqual([kept.status, kept.result, kept.name, kept.args, kept.parentId], [states.SUCCESS, 2, "kept.name", [1], "kept-parent"]);
+      assert.deepEqual(
+        [kept.status, kept.result, kept.name, kept.args, kept.parentId],
+        [states.SUCCESS, 2, "kept.name", [1], "kept-parent"],
+      );
     });
 
     it("date_done is naive UTC in the column and reads the same whatever the process's TZ", async () => {

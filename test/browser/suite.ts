@@ -84,7 +84,10 @@ export function browserSuite(dialect: "sqlite" | "postgresql"): void {
       await page.goto(`${server.url}groups/${seeded.groupId}`);
       assert.equal(await page.locator("#group-progress").getAttribute("value"), "2");
       const states = await page.locator("#members tbody tr td:nth-child(2)").allTextContents();
-      assert.deepEqual(states.map((s) => s.trim()), ["SUCCESS", "FAILURE", "STARTED"]);
+      assert.deepEqual(
+        states.map((s) => s.trim()),
+        ["SUCCESS", "FAILURE", "STARTED"],
+      );
     });
 
     it("a result committed by another process appears live, and Pause holds it", { skip }, async () => {
@@ -117,7 +120,10 @@ export function browserSuite(dialect: "sqlite" | "postgresql"): void {
     it("with writes off, forget is not offered and the API refuses it", { skip }, async () => {
       await page.goto(`${server.url}tasks/${seeded.failedId}`);
       assert.equal(await page.locator("button[data-action=forget]").count(), 0);
-      const status = await page.evaluate(async (id) => (await fetch(`/api/tasks/${id}/forget`, { method: "POST" })).status, seeded.failedId);
+      const status = await page.evaluate(
+        async (id) => (await fetch(`/api/tasks/${id}/forget`, { method: "POST" })).status,
+        seeded.failedId,
+      );
       assert.equal(status, 403);
       assert.equal(await backend.exists(seeded.failedId), true);
     });
@@ -149,7 +155,7 @@ export function browserSuite(dialect: "sqlite" | "postgresql"): void {
         const base = `http://127.0.0.1:${guarded.port}/`;
         const denied = await tab.goto(`${base}tasks`);
         assert.equal(denied?.status(), 401);
-        assert.match(await tab.locator("body").textContent() ?? "", /token required/);
+        assert.match((await tab.locator("body").textContent()) ?? "", /token required/);
         await tab.goto(`${base}live?token=${token}`);
         assert.equal(new URL(tab.url()).search, "", "the token leaves the address bar");
         await tab.locator("#live-status", { hasText: "live" }).waitFor();

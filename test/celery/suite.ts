@@ -39,21 +39,39 @@ export function celeryInteropSuite(target: InteropTarget, skip: string | false):
       const check = await cli(["--url", url, "--json", "migrate", "--check"]);
       assert.equal(check.code, 1, check.stderr);
       const planned: string[] = JSON.parse(check.stdout).planned;
-      assert.ok(planned.some((s) => /ADD COLUMN .children./.test(s)), planned.join("\n"));
-      assert.ok(planned.every((s) => !/^CREATE TABLE .*celery_task(set)?meta["`]/.test(s) && !/DROP|ALTER COLUMN/i.test(s)), planned.join("\n"));
+      assert.ok(
+        planned.some((s) => /ADD COLUMN .children./.test(s)),
+        planned.join("\n"),
+      );
+      assert.ok(
+        planned.every((s) => !/^CREATE TABLE .*celery_task(set)?meta["`]/.test(s) && !/DROP|ALTER COLUMN/i.test(s)),
+        planned.join("\n"),
+      );
       const b = await open(url);
       const meta = (kind: string) => b.getTaskMeta(ids[kind]!);
 
       const success = await meta("success");
       assert.equal(success.status, states.SUCCESS);
       assert.deepEqual(success.result, {
-        n: 1, text: "é x", big: 2n ** 70n, f: 1.5, none: null, list: [1, 2], tuple: [1, "a"], nested: { a: [true, false] },
-        bytes: Buffer.from([0, 255]), when: new Date("2026-01-02T03:04:05.678Z"),
+        n: 1,
+        text: "é x",
+        big: 2n ** 70n,
+        f: 1.5,
+        none: null,
+        list: [1, 2],
+        tuple: [1, "a"],
+        nested: { a: [true, false] },
+        bytes: Buffer.from([0, 255]),
+        when: new Date("2026-01-02T03:04:05.678Z"),
       });
       assert.ok(success.dateDone && Math.abs(success.dateDone.getTime() - Date.now()) < 120_000, "date_done is naive UTC, read as UTC");
       assert.equal((await meta("none")).result, null);
 
-      for (const [kind, type, args] of [["value_error", "ValueError", ["boom"]], ["key_error", "KeyError", ["k"]], ["custom_error", "QuotaExceeded", ["over", 3]]] as const) {
+      for (const [kind, type, args] of [
+        ["value_error", "ValueError", ["boom"]],
+        ["key_error", "KeyError", ["k"]],
+        ["custom_error", "QuotaExceeded", ["over", 3]],
+      ] as const) {
         const failure = await meta(kind);
         assert.equal(failure.status, states.FAILURE);
         assert.ok(failure.result instanceof RemoteError, kind);
@@ -89,8 +107,29 @@ export function celeryInteropSuite(target: InteropTarget, skip: string | false):
       const url = await target.freshUrl("taskledger_writes");
       await celery(url, "create");
       const b = await open(url, { celeryCompatible: true });
-      const request = { name: "proj.tasks.add", args: [2, 3], kwargs: { z: "é", flag: true, at: "x" }, worker: "node@w1", retries: 2, queue: "celery" };
-      await b.markAsDone("t-success", { n: 1, text: "é x", big: 2n ** 70n, f: 1.5, none: null, list: [1, 2], nested: { a: [true, false] }, bytes: Buffer.from([0, 255]), when: new Date("2026-01-02T03:04:05.678Z") }, { request });
+      const request = {
+        name: "proj.tasks.add",
+        args: [2, 3],
+        kwargs: { z: "é", flag: true, at: "x" },
+        worker: "node@w1",
+        retries: 2,
+        queue: "celery",
+      };
+      await b.markAsDone(
+        "t-success",
+        {
+          n: 1,
+          text: "é x",
+          big: 2n ** 70n,
+          f: 1.5,
+          none: null,
+          list: [1, 2],
+          nested: { a: [true, false] },
+          bytes: Buffer.from([0, 255]),
+          when: new Date("2026-01-02T03:04:05.678Z"),
+        },
+        { request },
+      );
       await b.markAsDone("t-none", null);
       await b.markAsFailure("t-type", new TypeError("bad type"));
       await b.markAsFailure("t-range", new RangeError("out of range"));
@@ -99,18 +138,41 @@ export function celeryInteropSuite(target: InteropTarget, skip: string | false):
       await b.markAsStarted("t-started", { pid: 99, hostname: "node@w1" });
       await b.saveGroup("t-group", ["t-success", "t-none"]);
       const read = await celery(url, "read", {
-        success: "t-success", none: "t-none", type: "t-type", range: "t-range", retry: "t-retry", revoked: "t-revoked", started: "t-started", group: "t-group",
+        success: "t-success",
+        none: "t-none",
+        type: "t-type",
+        range: "t-range",
+        retry: "t-retry",
+        revoked: "t-revoked",
+        started: "t-started",
+        group: "t-group",
       });
-      const expected = { n: 1, text: "é x", big: { bigint: String(2n ** 70n) }, f: 1.5, none: null, list: [1, 2], nested: { a: [true, false] }, bytes: { bytes: "AP8=" }, when: { datetime: "2026-01-02T03:04:05.678000" } };
+      const expected = {
+        n: 1,
+        text: "é x",
+        big: { bigint: String(2n ** 70n) },
+        f: 1.5,
+        none: null,
+        list: [1, 2],
+        nested: { a: [true, false] },
+        bytes: { bytes: "AP8=" },
+        when: { datetime: "2026-01-02T03:04:05.678000" },
+      };
       assert.equal(read.success.status, "SUCCESS");
       assert.deepEqual(read.success.result, expected);
       assert.deepEqual(read.success.get, { value: expected });
-      assert.deepEqual([read.success.name, read.success.args, read.success.kwargs, read.success.worker, read.success.retries, read.success.queue],
-        ["proj.tasks.add", [2, 3], { z: "é", flag: true, at: "x" }, "node@w1", 2, "celery"]);
+      assert.deepEqual(
+        [read.success.name, read.success.args, read.success.kwargs, read.success.worker, read.success.retries, read.success.queue],
+        ["proj.tasks.add", [2, 3], { z: "é", flag: true, at: "x" }, "node@w1", 2, "celery"],
+      );
       assert.ok(Math.abs(Date.parse(`${read.success.date_done.datetime}Z`) - Date.now()) < 120_000, "Celery reads date_done as naive UTC");
       assert.deepEqual(read.none.get, { value: null });
       assert.deepEqual(read.type.get, { raised: "TypeError", module: "builtins", args: ["bad type"] }, "a Python built-in keeps its type");
-      assert.deepEqual(read.range.get, { raised: "RangeError", module: "celery.exceptions", args: ["out of range"] }, "otherwise Celery's generic form");
+      assert.deepEqual(
+        read.range.get,
+        { raised: "RangeError", module: "celery.exceptions", args: ["out of range"] },
+        "otherwise Celery's generic form",
+      );
       assert.match(read.type.traceback, /TypeError: bad type\n\s+at /);
       assert.deepEqual([read.retry.status, read.retry.result.exception], ["RETRY", "TypeError"]);
       assert.deepEqual(read.revoked.get, { raised: "TaskRevokedError", module: "celery.exceptions", args: ["stopped"] });
@@ -147,7 +209,10 @@ export function celeryInteropSuite(target: InteropTarget, skip: string | false):
       const b = await open(url, { celeryCompatible: true });
       const tlOld = Array.from({ length: 5 }, (_, i) => `tl-old-${i}`);
       const tlNew = Array.from({ length: 3 }, (_, i) => `tl-new-${i}`);
-      await b.storeMany(tlOld.map((taskId) => ({ taskId, status: states.SUCCESS, result: 1 })), { now: new Date(Date.now() - 10 * DAY) });
+      await b.storeMany(
+        tlOld.map((taskId) => ({ taskId, status: states.SUCCESS, result: 1 })),
+        { now: new Date(Date.now() - 10 * DAY) },
+      );
       await b.storeMany(tlNew.map((taskId) => ({ taskId, status: states.SUCCESS, result: 1 })));
       const celeryOld = await celery<string[]>(url, "write_aged", { prefix: "cel-old", count: 4, days: 10 });
       const celeryNew = await celery<string[]>(url, "write_aged", { prefix: "cel-new", count: 2, days: 0 });
@@ -158,7 +223,10 @@ export function celeryInteropSuite(target: InteropTarget, skip: string | false):
       assert.equal(JSON.parse(run.stdout).tasks, 9);
       assert.deepEqual([await exists(tlOld), await exists(celeryOld), await exists(tlNew), await exists(celeryNew)], [0, 0, 3, 2]);
 
-      await b.storeMany(tlOld.map((taskId) => ({ taskId, status: states.SUCCESS, result: 1 })), { now: new Date(Date.now() - 10 * DAY) });
+      await b.storeMany(
+        tlOld.map((taskId) => ({ taskId, status: states.SUCCESS, result: 1 })),
+        { now: new Date(Date.now() - 10 * DAY) },
+      );
       await celery(url, "write_aged", { prefix: "cel-old", count: 4, days: 10 });
       await celery(url, "cleanup", 7 * 86_400);
       assert.deepEqual([await exists(tlOld), await exists(celeryOld), await exists(tlNew), await exists(celeryNew)], [0, 0, 3, 2]);
@@ -186,15 +254,24 @@ export function celeryInteropSuite(target: InteropTarget, skip: string | false):
       const all = await new AsyncResult(task, b).history();
       // Celery 5.2's client writes a PENDING row while it polls before the worker starts; kept as the first event.
       const events = all[0]?.status === "PENDING" ? all.slice(1) : all;
-      assert.deepEqual(events.map((e) => e.status), ["STARTED", "RETRY", "STARTED", "SUCCESS"]);
+      assert.deepEqual(
+        events.map((e) => e.status),
+        ["STARTED", "RETRY", "STARTED", "SUCCESS"],
+      );
       const retry = events[1]!;
       assert.ok(retry.error instanceof RemoteError, String(retry.error));
       assert.equal(retry.error.excType, "ValueError");
       assert.deepEqual(retry.error.excMessage, ["flaky on the first attempt"]);
       assert.match(retry.traceback ?? "", /Retry in 0s: ValueError\('flaky on the first attempt'\)/);
       for (let i = 1; i < all.length; i++) assert.ok(all[i]!.date >= all[i - 1]!.date, `event ${i} is out of order`);
-      assert.deepEqual(events.map((e) => e.retries), [0, 0, 1, 1]);
-      assert.ok(events.every((e) => e.worker !== null && e.worker.length > 0), "each attempt names its worker");
+      assert.deepEqual(
+        events.map((e) => e.retries),
+        [0, 0, 1, 1],
+      );
+      assert.ok(
+        events.every((e) => e.worker !== null && e.worker.length > 0),
+        "each attempt names its worker",
+      );
       assert.deepEqual([events[0]!.error, events[3]!.error], [null, null]);
     });
 
@@ -205,7 +282,10 @@ export function celeryInteropSuite(target: InteropTarget, skip: string | false):
       assert.equal(migrate.code, 0, migrate.stderr);
       const ran: string[] = JSON.parse(migrate.stdout).ran;
       for (const column of ["name", "args", "kwargs", "worker", "retries", "queue", "children", "parent_id", "group_id", "date_updated"]) {
-        assert.ok(ran.some((s) => new RegExp(`ADD COLUMN .${column}. `).test(s)), `${column} not added:\n${ran.join("\n")}`);
+        assert.ok(
+          ran.some((s) => new RegExp(`ADD COLUMN .${column}. `).test(s)),
+          `${column} not added:\n${ran.join("\n")}`,
+        );
       }
       assert.ok(ran.some((s) => /ix_celery_taskmeta_date_done/.test(s)));
       assert.equal((await cli(["--url", url, "migrate", "--check"])).code, 0);

@@ -17,15 +17,31 @@ const SECRET = "Zq7-hunter2-Xy";
 /** Every command, with the arguments that reach its output and its usage errors. */
 function commands(taskId: string): string[][] {
   return [
-    ["migrate", "--check"], ["--json", "migrate", "--check"], ["migrate"], ["--json", "migrate"],
-    ["list"], ["list", "--jsonl"], ["--json", "list"], ["list", "--since", "bogus"], ["list", "--bogus-option"],
-    ["show", taskId], ["--json", "show", taskId, "unknown-id"],
-    ["stats"], ["--json", "stats", "--all"],
-    ["export"], ["export", "--format", "csv"], ["export", "--format", "xml"],
-    ["forget", "unknown-id"], ["--json", "forget", "unknown-id"],
-    ["groups", "show", "no-group"], ["--json", "groups", "show", "no-group"],
-    ["backend-cleanup", "--dry-run"], ["--json", "backend-cleanup"], ["backend-cleanup", "--expires", "soon"],
-    ["--help"], ["list", "--help"],
+    ["migrate", "--check"],
+    ["--json", "migrate", "--check"],
+    ["migrate"],
+    ["--json", "migrate"],
+    ["list"],
+    ["list", "--jsonl"],
+    ["--json", "list"],
+    ["list", "--since", "bogus"],
+    ["list", "--bogus-option"],
+    ["show", taskId],
+    ["--json", "show", taskId, "unknown-id"],
+    ["stats"],
+    ["--json", "stats", "--all"],
+    ["export"],
+    ["export", "--format", "csv"],
+    ["export", "--format", "xml"],
+    ["forget", "unknown-id"],
+    ["--json", "forget", "unknown-id"],
+    ["groups", "show", "no-group"],
+    ["--json", "groups", "show", "no-group"],
+    ["backend-cleanup", "--dry-run"],
+    ["--json", "backend-cleanup"],
+    ["backend-cleanup", "--expires", "soon"],
+    ["--help"],
+    ["list", "--help"],
   ];
 }
 
@@ -57,17 +73,32 @@ function formsFor(dialect: string, url: string): Form[] {
   ];
   if (dialect === "sqlite") {
     const file = url.replace(/^sqlite:/, "");
-    return [...failing, { label: "Celery's SQLite URL with ?password=", argv: ["--url", `db+sqlite:///${file}?password=${SECRET}`], works: true }];
+    return [
+      ...failing,
+      { label: "Celery's SQLite URL with ?password=", argv: ["--url", `db+sqlite:///${file}?password=${SECRET}`], works: true },
+    ];
   }
   return [
     ...failing,
     { label: "userinfo password", argv: ["--url", pgForm(url, (h, u) => `postgres://${u}:${SECRET}@${h}`)], works: true },
     { label: "userinfo password with a raw @", argv: ["--url", pgForm(url, (h, u) => `postgres://${u}:a@${SECRET}@${h}`)], works: true },
     { label: "percent-encoded password", argv: ["--url", pgForm(url, (h, u) => `postgresql://${u}:${SECRET}%40%2F@${h}`)], works: true },
-    { label: "Celery's db+postgresql+psycopg2 form", argv: ["--url", pgForm(url, (h, u) => `db+postgresql+psycopg2://${u}:${SECRET}@${h}`)], works: true },
+    {
+      label: "Celery's db+postgresql+psycopg2 form",
+      argv: ["--url", pgForm(url, (h, u) => `db+postgresql+psycopg2://${u}:${SECRET}@${h}`)],
+      works: true,
+    },
     { label: "--url= form", argv: [`--url=${pgForm(url, (h, u) => `postgres://${u}:${SECRET}@${h}`)}`], works: true },
-    { label: "?password= query parameter", argv: ["--url", pgForm(url, (h, u) => `postgres://${h}?user=${u}&password=${SECRET}`)], works: true },
-    { label: "?sslpassword= query parameter", argv: ["--url", pgForm(url, (h, u) => `postgres://${u}@${h}?sslmode=disable&sslpassword=${SECRET}`)], works: true },
+    {
+      label: "?password= query parameter",
+      argv: ["--url", pgForm(url, (h, u) => `postgres://${h}?user=${u}&password=${SECRET}`)],
+      works: true,
+    },
+    {
+      label: "?sslpassword= query parameter",
+      argv: ["--url", pgForm(url, (h, u) => `postgres://${u}@${h}?sslmode=disable&sslpassword=${SECRET}`)],
+      works: true,
+    },
     { label: "TASKLEDGER_URL", argv: [], env: pgForm(url, (h, u) => `postgres://${u}:${SECRET}@${h}`), works: true },
   ];
 }
@@ -99,7 +130,9 @@ export function secretsSuite(harness: Harness, skip: string | false): void {
         for (const form of formsFor(harness.dialect, url)) {
           if (form.env === undefined) delete process.env["TASKLEDGER_URL"];
           else process.env["TASKLEDGER_URL"] = form.env;
-          const runs = await Promise.all(commands(taskId).map(async (command) => ({ command, ...(await runInProcess([...form.argv, ...command])) })));
+          const runs = await Promise.all(
+            commands(taskId).map(async (command) => ({ command, ...(await runInProcess([...form.argv, ...command])) })),
+          );
           for (const { command, code, text } of runs) {
             const where = `${form.label}: taskledger ${command.join(" ")} (exit ${code})`;
             assert.ok(!text.includes(SECRET) && !text.includes("hunter2"), `${where} printed the secret:\n${text}`);

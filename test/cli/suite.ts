@@ -38,7 +38,10 @@ export function cliSuite(harness: Harness, skip: string | false, options: { with
       const b = await openBackend({ url: fresh });
       opened.push(b);
       for (let i = 0; i < count; i += 5_000) {
-        await b.storeMany(Array.from({ length: Math.min(5_000, count - i) }, () => ({ taskId: randomUUID(), status: states.SUCCESS, result: 1 })), { now: new Date(Date.now() - 10 * DAY) });
+        await b.storeMany(
+          Array.from({ length: Math.min(5_000, count - i) }, () => ({ taskId: randomUUID(), status: states.SUCCESS, result: 1 })),
+          { now: new Date(Date.now() - 10 * DAY) },
+        );
       }
       return { url: fresh, backend: b };
     }
@@ -58,7 +61,10 @@ export function cliSuite(harness: Harness, skip: string | false, options: { with
       if (harness.dialect === "sqlite") await (await openBackend({ url: fresh, migrate: false })).close();
       const pending = await cli(["--url", fresh, "--json", "migrate", "--check"]);
       assert.equal(pending.code, 1, pending.stderr);
-      assert.deepEqual(JSON.parse(pending.stdout).pending, readMigrations(harness.dialect).map((m) => m.tag));
+      assert.deepEqual(
+        JSON.parse(pending.stdout).pending,
+        readMigrations(harness.dialect).map((m) => m.tag),
+      );
       const applied = await cli(["--url", fresh, "migrate"]);
       assert.equal(applied.code, 0, applied.stderr);
       assert.match(applied.stdout, /applied 0000_init, /);
@@ -72,10 +78,13 @@ export function cliSuite(harness: Harness, skip: string | false, options: { with
 
     it("show prints every field and exits 1 for an unknown id; --json parses", async () => {
       const task = randomUUID();
-      await backend.markAsFailure(task, new TypeError("bad row 7"), { request: { name: "etl.load", args: [7], kwargs: { table: "orders" }, worker: "w9", queue: "etl", parentId: "p-1" } });
+      await backend.markAsFailure(task, new TypeError("bad row 7"), {
+        request: { name: "etl.load", args: [7], kwargs: { table: "orders" }, worker: "w9", queue: "etl", parentId: "p-1" },
+      });
       const text = await cli(["--url", url, "show", task]);
       assert.equal(text.code, 0, text.stderr);
-      for (const expected of [task, "FAILURE", "etl.load", "w9", "etl", "p-1", '{"table":"orders"}', "TypeError: bad row 7", "traceback:"]) assert.ok(text.stdout.includes(expected), `missing ${expected}\n${text.stdout}`);
+      for (const expected of [task, "FAILURE", "etl.load", "w9", "etl", "p-1", '{"table":"orders"}', "TypeError: bad row 7", "traceback:"])
+        assert.ok(text.stdout.includes(expected), `missing ${expected}\n${text.stdout}`);
       const json = await cli(["--url", url, "--json", "show", task, "nope"]);
       assert.equal(json.code, 1);
       const [shown, unknown] = JSON.parse(json.stdout);
@@ -89,16 +98,49 @@ export function cliSuite(harness: Harness, skip: string | false, options: { with
       const now = Date.now();
       const ids = { a: randomUUID(), b: randomUUID(), c: randomUUID() };
       await backend.markAsDone(ids.a, 1, { request: { name: "audit.a", worker: "wa", queue: "qa" }, now: new Date(now - 3 * DAY) });
-      await backend.markAsFailure(ids.b, new Error("x"), { request: { name: "audit.b", worker: "wb", queue: "qb" }, now: new Date(now - 2 * DAY) });
+      await backend.markAsFailure(ids.b, new Error("x"), {
+        request: { name: "audit.b", worker: "wb", queue: "qb" },
+        now: new Date(now - 2 * DAY),
+      });
       await backend.markAsDone(ids.c, 3, { request: { name: "audit.b", worker: "wb", queue: "qb" }, now: new Date(now - 1 * DAY) });
       const byName = JSON.parse((await cli(["--url", url, "--json", "list", "--name", "audit.b"])).stdout);
-      assert.deepEqual(byName.map((r: { task_id: string }) => r.task_id), [ids.c, ids.b]);
+      assert.deepEqual(
+        byName.map((r: { task_id: string }) => r.task_id),
+        [ids.c, ids.b],
+      );
       const failed = JSON.parse((await cli(["--url", url, "--json", "list", "--state", "failure", "--worker", "wb"])).stdout);
-      assert.deepEqual(failed.map((r: { task_id: string }) => r.task_id), [ids.b]);
-      const window = JSON.parse((await cli(["--url", url, "--json", "list", "--name", "audit.a,audit.b", "--since", "60h", "--until", new Date(now - 1.5 * DAY).toISOString()])).stdout);
-      assert.deepEqual(window.map((r: { task_id: string }) => r.task_id), [ids.b]);
-      const jsonl = (await cli(["--url", url, "list", "--jsonl", "--queue", "qa"])).stdout.trim().split("\n").map((l) => JSON.parse(l));
-      assert.deepEqual(jsonl.map((r) => r.task_id), [ids.a]);
+      assert.deepEqual(
+        failed.map((r: { task_id: string }) => r.task_id),
+        [ids.b],
+      );
+      const window = JSON.parse(
+        (
+          await cli([
+            "--url",
+            url,
+            "--json",
+            "list",
+            "--name",
+            "audit.a,audit.b",
+            "--since",
+            "60h",
+            "--until",
+            new Date(now - 1.5 * DAY).toISOString(),
+          ])
+        ).stdout,
+      );
+      assert.deepEqual(
+        window.map((r: { task_id: string }) => r.task_id),
+        [ids.b],
+      );
+      const jsonl = (await cli(["--url", url, "list", "--jsonl", "--queue", "qa"])).stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l));
+      assert.deepEqual(
+        jsonl.map((r) => r.task_id),
+        [ids.a],
+      );
       const table = await cli(["--url", url, "list", "--name", "audit.b", "--limit", "1"]);
       assert.equal(table.code, 0);
       assert.match(table.stdout, /^TASK ID\s+STATE\s+NAME/);
@@ -114,15 +156,33 @@ export function cliSuite(harness: Harness, skip: string | false, options: { with
       opened.push(b);
       await b.storeMany([
         ...Array.from({ length: 6 }, () => ({ taskId: randomUUID(), status: states.SUCCESS, request: { name: "s.ok", worker: "w1" } })),
-        ...Array.from({ length: 2 }, () => ({ taskId: randomUUID(), status: states.FAILURE, result: new Error("e"), request: { name: "s.bad", worker: "w2" } })),
+        ...Array.from({ length: 2 }, () => ({
+          taskId: randomUUID(),
+          status: states.FAILURE,
+          result: new Error("e"),
+          request: { name: "s.bad", worker: "w2" },
+        })),
         { taskId: randomUUID(), status: states.STARTED, request: { name: "s.ok", worker: "w1" } },
       ]);
       const result = await cli(["--url", fresh, "--json", "stats"]);
       assert.equal(result.code, 0, result.stderr);
       const stats = JSON.parse(result.stdout);
       assert.equal(stats.total, 9);
-      assert.deepEqual(stats.byState.map((e: { key: string; count: number }) => [e.key, e.count]), [["SUCCESS", 6], ["FAILURE", 2], ["STARTED", 1]]);
-      assert.deepEqual(stats.byName.map((e: { key: string; count: number; failures: number }) => [e.key, e.count, e.failures]), [["s.ok", 7, 0], ["s.bad", 2, 2]]);
+      assert.deepEqual(
+        stats.byState.map((e: { key: string; count: number }) => [e.key, e.count]),
+        [
+          ["SUCCESS", 6],
+          ["FAILURE", 2],
+          ["STARTED", 1],
+        ],
+      );
+      assert.deepEqual(
+        stats.byName.map((e: { key: string; count: number; failures: number }) => [e.key, e.count, e.failures]),
+        [
+          ["s.ok", 7, 0],
+          ["s.bad", 2, 2],
+        ],
+      );
       assert.equal(stats.failureRate, 0.25);
       assert.equal(stats.busiestHours[0].count, 8);
       const text = await cli(["--url", fresh, "stats"]);
@@ -141,7 +201,10 @@ export function cliSuite(harness: Harness, skip: string | false, options: { with
       const text = await cli(["--url", url, "show", task]);
       assert.equal(text.code, 0, text.stderr);
       const lines = text.stdout.split("\n");
-      const timeline = lines.slice(lines.indexOf("  history:") + 3).filter((line) => line.trim() !== "").map((line) => line.trim().split(/\s{2,}/));
+      const timeline = lines
+        .slice(lines.indexOf("  history:") + 3)
+        .filter((line) => line.trim() !== "")
+        .map((line) => line.trim().split(/\s{2,}/));
       assert.deepEqual(timeline, [
         [at(0).toISOString(), "PENDING"],
         [at(1.5).toISOString(), "STARTED", "w1", "+1.5 s"],
@@ -150,9 +213,16 @@ export function cliSuite(harness: Harness, skip: string | false, options: { with
         [at(15).toISOString(), "SUCCESS", "w2", "+3.0 s"],
       ]);
       const [shown] = JSON.parse((await cli(["--url", url, "--json", "show", task])).stdout);
-      assert.deepEqual(shown.history.map((e: { status: string; date: string }) => [e.status, e.date]), [
-        ["PENDING", at(0).toISOString()], ["STARTED", at(1.5).toISOString()], ["RETRY", at(2).toISOString()], ["STARTED", at(12).toISOString()], ["SUCCESS", at(15).toISOString()],
-      ]);
+      assert.deepEqual(
+        shown.history.map((e: { status: string; date: string }) => [e.status, e.date]),
+        [
+          ["PENDING", at(0).toISOString()],
+          ["STARTED", at(1.5).toISOString()],
+          ["RETRY", at(2).toISOString()],
+          ["STARTED", at(12).toISOString()],
+          ["SUCCESS", at(15).toISOString()],
+        ],
+      );
       assert.deepEqual(shown.history[2].error, { exc_type: "RangeError", exc_module: "builtins", exc_message: ["db busy"] });
     });
 
@@ -176,7 +246,11 @@ export function cliSuite(harness: Harness, skip: string | false, options: { with
       assert.equal(result.code, 0, result.stderr);
       const { timings } = JSON.parse(result.stdout);
       assert.deepEqual(timings, [
-        { name: "t.fast", queue: { count: 20, p50: 10_000, p95: 19_000, max: 20_000 }, run: { count: 20, p50: 20_000, p95: 38_000, max: 40_000 } },
+        {
+          name: "t.fast",
+          queue: { count: 20, p50: 10_000, p95: 19_000, max: 20_000 },
+          run: { count: 20, p50: 20_000, p95: 38_000, max: 40_000 },
+        },
         { name: "t.other", queue: null, run: { count: 1, p50: 500, p95: 500, max: 500 } },
       ]);
       const text = await cli(["--url", fresh, "stats"]);
@@ -209,7 +283,10 @@ export function cliSuite(harness: Harness, skip: string | false, options: { with
       const b = await openBackend({ url: fresh, resultExtended: true });
       opened.push(b);
       const aged = (count: number, status: string, ageDays: number) =>
-        b.storeMany(Array.from({ length: count }, () => ({ taskId: randomUUID(), status, result: status === states.FAILURE ? new Error("f") : 1 })), { now: new Date(Date.now() - ageDays * DAY) });
+        b.storeMany(
+          Array.from({ length: count }, () => ({ taskId: randomUUID(), status, result: status === states.FAILURE ? new Error("f") : 1 })),
+          { now: new Date(Date.now() - ageDays * DAY) },
+        );
       await aged(40, states.SUCCESS, 10);
       await aged(7, states.FAILURE, 10);
       await aged(3, states.FAILURE, 100);
@@ -225,7 +302,10 @@ export function cliSuite(harness: Harness, skip: string | false, options: { with
       assert.equal(await b.audit.count({}), total, "the dry run deleted rows");
       const real = await cli(["--url", fresh, "backend-cleanup", "--expires", "7d", "--keep-failures", "90d", "--batch-size", "10"]);
       assert.equal(real.code, 0, real.stderr);
-      assert.match(real.stdout, /^backend-cleanup: deleted 43 expired task rows, 1 group rows, 0 stale unready rows in .*kept results newer than 7d, FAILURE newer than 90d/m);
+      assert.match(
+        real.stdout,
+        /^backend-cleanup: deleted 43 expired task rows, 1 group rows, 0 stale unready rows in .*kept results newer than 7d, FAILURE newer than 90d/m,
+      );
       assert.equal(real.stdout.trim().split("\n").length, 1, "one summary line under cron");
       assert.equal(await b.audit.count({}), total - 43);
       assert.equal(await b.audit.count({ states: [states.FAILURE] }), 7);
@@ -236,7 +316,10 @@ export function cliSuite(harness: Harness, skip: string | false, options: { with
       const b = await openBackend({ url: fresh, resultExtended: true });
       opened.push(b);
       const aged = (count: number, ageDays: number, request: { name?: string; queue?: string }, status: string = states.SUCCESS) =>
-        b.storeMany(Array.from({ length: count }, () => ({ taskId: randomUUID(), status: status as typeof states.SUCCESS, result: 1, request })), { now: new Date(Date.now() - ageDays * DAY) });
+        b.storeMany(
+          Array.from({ length: count }, () => ({ taskId: randomUUID(), status: status as typeof states.SUCCESS, result: 1, request })),
+          { now: new Date(Date.now() - ageDays * DAY) },
+        );
       await aged(4, 100, { name: "billing.invoice" });
       await aged(2, 500, { name: "billing.invoice" });
       await aged(3, 100, { name: "reports.daily" });
@@ -246,15 +329,34 @@ export function cliSuite(harness: Harness, skip: string | false, options: { with
       const dry = await cli(["--url", fresh, "backend-cleanup", ...args, "--dry-run"]);
       assert.equal(dry.code, 0, dry.stderr);
       assert.match(dry.stdout, /would delete 10 expired task rows/);
-      for (const line of ["state=FAILURE=90d: 5", "name=billing.*=400d: 2", "queue=audit=forever: 0", "default=7d: 3"]) assert.ok(dry.stdout.includes(line), `missing "${line}"\n${dry.stdout}`);
+      for (const line of ["state=FAILURE=90d: 5", "name=billing.*=400d: 2", "queue=audit=forever: 0", "default=7d: 3"])
+        assert.ok(dry.stdout.includes(line), `missing "${line}"\n${dry.stdout}`);
       const dir = mkdtempSync(join(tmpdir(), "tl-policy-"));
       try {
         const policy = join(dir, "retention.json");
-        writeFileSync(policy, JSON.stringify({ expires: "7d", rules: [{ name: "billing.*", keep: "400d" }, { queue: "audit", keep: "forever" }, { state: "FAILURE", keep: "90d" }] }));
+        writeFileSync(
+          policy,
+          JSON.stringify({
+            expires: "7d",
+            rules: [
+              { name: "billing.*", keep: "400d" },
+              { queue: "audit", keep: "forever" },
+              { state: "FAILURE", keep: "90d" },
+            ],
+          }),
+        );
         const fromFile = await cli(["--url", fresh, "--json", "backend-cleanup", "--policy", policy, "--dry-run"]);
         assert.equal(fromFile.code, 0, fromFile.stderr);
         assert.equal(JSON.parse(fromFile.stdout).tasks, 10);
-        writeFileSync(policy, JSON.stringify({ rules: [{ name: "billing.*", keep: "400d" }, { queue: "audit", kepe: "forever" }] }));
+        writeFileSync(
+          policy,
+          JSON.stringify({
+            rules: [
+              { name: "billing.*", keep: "400d" },
+              { queue: "audit", kepe: "forever" },
+            ],
+          }),
+        );
         const bad = await cli(["--url", fresh, "backend-cleanup", "--policy", policy]);
         assert.equal(bad.code, 2, bad.stderr);
         assert.match(bad.stderr, /rules\[1\].*"queue":"audit".*unknown field "kepe"/);
@@ -276,19 +378,45 @@ export function cliSuite(harness: Harness, skip: string | false, options: { with
       const billing = randomUUID();
       const plain = randomUUID();
       const done = new Date(Date.now() - 3 * DAY);
-      await backend.storeMany([{ taskId: billing, status: states.SUCCESS, result: 1, request: { name: "billing.invoice" } }, { taskId: plain, status: states.SUCCESS, result: 1, request: { name: "x" } }], { now: done });
+      await backend.storeMany(
+        [
+          { taskId: billing, status: states.SUCCESS, result: 1, request: { name: "billing.invoice" } },
+          { taskId: plain, status: states.SUCCESS, result: 1, request: { name: "x" } },
+        ],
+        { now: done },
+      );
       const doneAt = (await backend.getTaskMeta(billing)).dateDone!;
-      const explained = await cli(["--url", url, "backend-cleanup", "--expires", "1d", "--keep", "name=billing.*=400d", "--explain", billing, plain, "unknown-id"]);
+      const explained = await cli([
+        "--url",
+        url,
+        "backend-cleanup",
+        "--expires",
+        "1d",
+        "--keep",
+        "name=billing.*=400d",
+        "--explain",
+        billing,
+        plain,
+        "unknown-id",
+      ]);
       assert.equal(explained.code, 0, explained.stderr);
       const lines = explained.stdout.trim().split("\n");
-      assert.equal(lines[0], `${billing}: SUCCESS, rule name=billing.*=400d: deleted by the first cleanup after ${new Date(doneAt.getTime() + 400 * DAY).toISOString()}`);
+      assert.equal(
+        lines[0],
+        `${billing}: SUCCESS, rule name=billing.*=400d: deleted by the first cleanup after ${new Date(doneAt.getTime() + 400 * DAY).toISOString()}`,
+      );
       assert.match(lines[1]!, new RegExp(`^${plain}: SUCCESS, rule default=1d: deleted by the first cleanup after `));
       assert.equal(lines[2], "unknown-id: no stored row");
       const held = await cli(["--url", url, "hold", plain, billing, "--reason", "case 118"]);
       assert.equal(held.code, 0, held.stderr);
       assert.match(held.stdout, /^held 2 tasks/);
       const listed = await cli(["--url", url, "--json", "list", "--held"]);
-      assert.deepEqual(JSON.parse(listed.stdout).map((t: { task_id: string }) => t.task_id).sort(), [billing, plain].sort());
+      assert.deepEqual(
+        JSON.parse(listed.stdout)
+          .map((t: { task_id: string }) => t.task_id)
+          .sort(),
+        [billing, plain].sort(),
+      );
       const explainHeld = await cli(["--url", url, "backend-cleanup", "--explain", plain]);
       assert.match(explainHeld.stdout, /held since .* \(case 118\): kept until released/);
       const cleaned = await cli(["--url", url, "--json", "backend-cleanup", "--expires", "1d"]);
@@ -306,14 +434,28 @@ export function cliSuite(harness: Harness, skip: string | false, options: { with
       const b = await openBackend({ url: fresh, resultExtended: true });
       opened.push(b);
       const ids = Array.from({ length: 12 }, () => randomUUID());
-      await b.storeMany(ids.map((taskId) => ({ taskId, status: states.SUCCESS, result: 7, request: { name: "etl.load" } })), { now: new Date(Date.now() - 10 * DAY) });
+      await b.storeMany(
+        ids.map((taskId) => ({ taskId, status: states.SUCCESS, result: 7, request: { name: "etl.load" } })),
+        { now: new Date(Date.now() - 10 * DAY) },
+      );
       const refused = await cli(["--url", fresh, "backend-cleanup", "--expires", "never", "--archive-after", "7d"]);
       assert.equal(refused.code, 2);
       assert.match(refused.stderr, /migrate --archive/);
       const migrated = await cli(["--url", fresh, "migrate", "--archive"]);
       assert.equal(migrated.code, 0, migrated.stderr);
       assert.match(migrated.stderr, /archive tier ready/);
-      const moved = await cli(["--url", fresh, "--json", "backend-cleanup", "--expires", "never", "--archive-after", "7d", "--batch-size", "5"]);
+      const moved = await cli([
+        "--url",
+        fresh,
+        "--json",
+        "backend-cleanup",
+        "--expires",
+        "never",
+        "--archive-after",
+        "7d",
+        "--batch-size",
+        "5",
+      ]);
       assert.equal(moved.code, 0, moved.stderr);
       assert.equal(JSON.parse(moved.stdout).archived, 12);
       const shown = await cli(["--url", fresh, "--json", "show", ids[0]!]);
@@ -361,20 +503,36 @@ export function cliSuite(harness: Harness, skip: string | false, options: { with
       }
       const next = await cli(["--url", fresh, "backend-cleanup"]);
       assert.equal(next.code, 0, next.stderr);
-      if (harness.dialect === "sqlite") assert.match(next.stderr, new RegExp(`took over the cleanup lock from pid ${victim.child.pid} on this host .*which is no longer running`));
+      if (harness.dialect === "sqlite")
+        assert.match(
+          next.stderr,
+          new RegExp(`took over the cleanup lock from pid ${victim.child.pid} on this host .*which is no longer running`),
+        );
       assert.equal(await b.audit.count({}), 0);
     });
 
     it("backend-cleanup --every runs at once, logs one line per run, and exits 0 on SIGTERM", async () => {
       const { url: fresh } = await expiredRows("cli_every", 10);
-      const running = cliProcess(["--url", fresh, "backend-cleanup", "--every", "200ms", "--jitter", "0", "--allow-short-interval-for-tests"]);
+      const running = cliProcess([
+        "--url",
+        fresh,
+        "backend-cleanup",
+        "--every",
+        "200ms",
+        "--jitter",
+        "0",
+        "--allow-short-interval-for-tests",
+      ]);
       await running.stdoutUntil((out) => out.trim().split("\n").length >= 2);
       running.child.kill("SIGTERM");
       const result = await running.done;
       assert.equal(result.signal, null);
       assert.equal(result.code, 0, result.stderr);
       const lines = result.stdout.trim().split("\n");
-      assert.match(lines[0]!, /^backend-cleanup: deleted 10 expired task rows, 0 group rows, 0 stale unready rows in .*; kept results newer than/);
+      assert.match(
+        lines[0]!,
+        /^backend-cleanup: deleted 10 expired task rows, 0 group rows, 0 stale unready rows in .*; kept results newer than/,
+      );
       assert.match(lines[1]!, /^backend-cleanup: deleted 0 expired task rows/);
       assert.match(result.stderr, /every 200ms .*SIGTERM or Ctrl-C stops it/);
       assert.match(result.stderr, /SIGTERM, stopping at the next batch boundary/);
@@ -388,7 +546,10 @@ export function cliSuite(harness: Harness, skip: string | false, options: { with
       running.child.kill("SIGINT");
       const result = await running.done;
       assert.equal(result.code, 0, result.stderr);
-      const lines = result.stdout.trim().split("\n").map((line) => JSON.parse(line));
+      const lines = result.stdout
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line));
       assert.equal(lines.length, 1);
       assert.equal(lines[0].complete, false, "the run was stopped before the end");
       assert.equal(await b.audit.count({}), 20_000 - lines[0].tasks);
@@ -396,21 +557,25 @@ export function cliSuite(harness: Harness, skip: string | false, options: { with
     });
 
     // Checked before any database is opened, so once is enough.
-    it("backend-cleanup --every refuses a short interval, a non-duration, --dry-run, --wait and a stray --jitter with exit 2 and why", { skip: harness.dialect === "postgresql" && "dialect-independent (refused before the database is opened)" }, async () => {
-      const cases: [string[], RegExp][] = [
-        [["--every", "30s"], /--every: cleanup runs at most once a minute, got 30s/],
-        [["--every", "soon"], /--every: cannot read duration "soon"/],
-        [["--every", "1h", "--dry-run"], /--every: cannot be combined with --dry-run: a dry run counts once/],
-        [["--every", "1h", "--wait"], /--every: cannot be combined with --wait/],
-        [["--jitter", "5m"], /--jitter: only applies with --every/],
-        [["--every", "1h", "--jitter", "2h"], /--jitter: must be less than the interval/],
-      ];
-      for (const [args, why] of cases) {
-        const result = await cli(["--url", url, "backend-cleanup", ...args]);
-        assert.equal(result.code, 2, `${args.join(" ")}: ${result.stderr}`);
-        assert.match(result.stderr, why);
-      }
-    });
+    it(
+      "backend-cleanup --every refuses a short interval, a non-duration, --dry-run, --wait and a stray --jitter with exit 2 and why",
+      { skip: harness.dialect === "postgresql" && "dialect-independent (refused before the database is opened)" },
+      async () => {
+        const cases: [string[], RegExp][] = [
+          [["--every", "30s"], /--every: cleanup runs at most once a minute, got 30s/],
+          [["--every", "soon"], /--every: cannot read duration "soon"/],
+          [["--every", "1h", "--dry-run"], /--every: cannot be combined with --dry-run: a dry run counts once/],
+          [["--every", "1h", "--wait"], /--every: cannot be combined with --wait/],
+          [["--jitter", "5m"], /--jitter: only applies with --every/],
+          [["--every", "1h", "--jitter", "2h"], /--jitter: must be less than the interval/],
+        ];
+        for (const [args, why] of cases) {
+          const result = await cli(["--url", url, "backend-cleanup", ...args]);
+          assert.equal(result.code, 2, `${args.join(" ")}: ${result.stderr}`);
+          assert.match(result.stderr, why);
+        }
+      },
+    );
 
     it("two cleanups at once contend for the lock: the second, started while the first holds it, is refused and the first deletes everything", async () => {
       // Exit codes [0, 0] are what two runs without any lock give, so the test requires contention:
@@ -418,7 +583,9 @@ export function cliSuite(harness: Harness, skip: string | false, options: { with
       const { url: fresh, backend: b } = await expiredRows("cli_cleanup_contended", 20_000);
       let firstDone = false;
       // A separate process (in-process runs take turns), as two cron jobs would be.
-      const first = cli(["--url", fresh, "--json", "backend-cleanup", "--batch-size", "200"], { subprocess: true }).finally(() => (firstDone = true));
+      const first = cli(["--url", fresh, "--json", "backend-cleanup", "--batch-size", "200"], { subprocess: true }).finally(
+        () => (firstDone = true),
+      );
       assert.ok(await lockHeld(b), "the first cleanup took the lock");
       assert.equal(firstDone, false, "the first cleanup still runs (else raise the row count)");
       const second = await cli(["--url", fresh, "backend-cleanup"]);
@@ -455,7 +622,13 @@ export function cliSuite(harness: Harness, skip: string | false, options: { with
       await backend.markAsDone(x, 1);
       await backend.saveGroup("g-cli", [x, y]);
       const group = JSON.parse((await cli(["--url", url, "--json", "groups", "show", "g-cli"])).stdout);
-      assert.deepEqual(group.members.map((m: { task_id: string; status: string }) => [m.task_id, m.status]), [[x, "SUCCESS"], [y, "PENDING"]]);
+      assert.deepEqual(
+        group.members.map((m: { task_id: string; status: string }) => [m.task_id, m.status]),
+        [
+          [x, "SUCCESS"],
+          [y, "PENDING"],
+        ],
+      );
       assert.equal((await cli(["--url", url, "groups", "show", "no-such-group"])).code, 1);
       const forgot = await cli(["--url", url, "--json", "forget", x, y]);
       assert.deepEqual(JSON.parse(forgot.stdout), { requested: 2, forgotten: 1 });
@@ -481,15 +654,27 @@ export function cliSuite(harness: Harness, skip: string | false, options: { with
       const b = await openBackend({ url: fresh });
       opened.push(b);
       const bad: Record<string, [string, Buffer | string | number]> = {
-        "object-message": ["result", Buffer.from(JSON.stringify({ exc_type: "ValueError", exc_module: "builtins", exc_message: [{ toString: 1 }] }))],
+        "object-message": [
+          "result",
+          Buffer.from(JSON.stringify({ exc_type: "ValueError", exc_module: "builtins", exc_message: [{ toString: 1 }] })),
+        ],
         // A pickled list that contains itself: EMPTY_LIST BINPUT 0 BINGET 0 APPEND STOP.
         "self-reference": ["result", Buffer.from([0x80, 2, 0x5d, 0x71, 0, 0x68, 0, 0x61, 0x2e])],
-        "deep-pickle": ["result", Buffer.concat([Buffer.from([0x80, 2]), Buffer.alloc(5000, 0x5d), Buffer.alloc(4999, 0x61), Buffer.from([0x2e])])],
+        "deep-pickle": [
+          "result",
+          Buffer.concat([Buffer.from([0x80, 2]), Buffer.alloc(5000, 0x5d), Buffer.alloc(4999, 0x61), Buffer.from([0x2e])]),
+        ],
         "deep-json": ["result", Buffer.from("[".repeat(5000) + "]".repeat(5000))],
         // Not only result: setRaw writes the column it names (#16 item 6).
         "bad-args": ["args", "{not json"],
         // SQLite keeps any storage class; PostgreSQL's bytea and text columns cannot hold these.
-        ...(harness.dialect === "sqlite" ? { "text-result": ["result", "plain text"], "integer-result": ["result", 42], "blob-traceback": ["traceback", Buffer.from("tb")] } as Record<string, [string, Buffer | string | number]> : {}),
+        ...(harness.dialect === "sqlite"
+          ? ({
+              "text-result": ["result", "plain text"],
+              "integer-result": ["result", 42],
+              "blob-traceback": ["traceback", Buffer.from("tb")],
+            } as Record<string, [string, Buffer | string | number]>)
+          : {}),
       };
       for (const id of Object.keys(bad)) await b.markAsFailure(id, new Error("x"));
       await b.markAsDone("fine-before", 1);
@@ -498,11 +683,16 @@ export function cliSuite(harness: Harness, skip: string | false, options: { with
       // An exception whose message holds an object reads, its message as text (#9 items 4 and 16).
       const ids = Object.keys(bad).filter((id) => id !== "object-message");
       const every = [...ids, "object-message", "fine-before", "fine-after"].sort();
-      const records = (text: string) => text.trim().split("\n").map((line) => JSON.parse(line) as { task_id: string; error: string | null; result: unknown });
+      const records = (text: string) =>
+        text
+          .trim()
+          .split("\n")
+          .map((line) => JSON.parse(line) as { task_id: string; error: string | null; result: unknown });
       const checkRecords = (label: string, rows: { task_id: string; error: string | null; result: unknown }[]) => {
         assert.deepEqual(rows.map((r) => r.task_id).sort(), every, label);
         for (const row of rows) {
-          if (ids.includes(row.task_id)) assert.match(row.error ?? "", new RegExp(`task ${row.task_id} cannot be decoded: .+`), `${label}: ${row.task_id}`);
+          if (ids.includes(row.task_id))
+            assert.match(row.error ?? "", new RegExp(`task ${row.task_id} cannot be decoded: .+`), `${label}: ${row.task_id}`);
           else assert.equal(row.error, null);
         }
         assert.equal(rows.find((r) => r.task_id === "fine-after")!.result, 2);
@@ -566,9 +756,14 @@ export function cliSuite(harness: Harness, skip: string | false, options: { with
       opened.push(b);
       const fill = async (from: number, to: number) => {
         for (let start = from; start < to; start += 10_000) {
-          await b.storeMany(Array.from({ length: Math.min(10_000, to - start) }, (_, i) => ({
-            taskId: `export-${start + i}`, status: states.SUCCESS, result: { n: start + i, text: "x".repeat(200) }, request: { name: "bulk", args: [start + i] },
-          })));
+          await b.storeMany(
+            Array.from({ length: Math.min(10_000, to - start) }, (_, i) => ({
+              taskId: `export-${start + i}`,
+              status: states.SUCCESS,
+              result: { n: start + i, text: "x".repeat(200) },
+              request: { name: "bulk", args: [start + i] },
+            })),
+          );
         }
       };
       await fill(0, 10_000);
@@ -585,7 +780,10 @@ export function cliSuite(harness: Harness, skip: string | false, options: { with
       assert.equal(lines.length, 100_000);
       assert.deepEqual(JSON.parse(lines[99_999]!).args, [99_999]);
       // Ten times the rows (about 30 MB of output) must not mean ten times the memory.
-      assert.ok(large.maxRssKb! < small.maxRssKb! + 64 * 1024, `peak RSS ${small.maxRssKb} KiB for 10k rows, ${large.maxRssKb} KiB for 100k`);
+      assert.ok(
+        large.maxRssKb! < small.maxRssKb! + 64 * 1024,
+        `peak RSS ${small.maxRssKb} KiB for 10k rows, ${large.maxRssKb} KiB for 100k`,
+      );
       const csv = await cli(["--url", fresh, "export", "--format", "csv", "--name", "bulk", "--state", "SUCCESS"]);
       const rows = csv.stdout.trim().split("\n");
       assert.equal(rows.length, 100_001);

@@ -25,9 +25,13 @@ describe("one SQLite file, 4 writer processes, a reader and a cleanup", () => {
   it("surfaces no SQLITE_BUSY and loses no acknowledged write", async () => {
     await (await openBackend({ url: file })).close();
     const seed = new Database(file);
-    seed.prepare(`WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < ?)
+    seed
+      .prepare(
+        `WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < ?)
       INSERT INTO celery_taskmeta (task_id, status, result, date_done)
-      SELECT 'old-' || n, 'SUCCESS', CAST('"done"' AS BLOB), strftime('%Y-%m-%d %H:%M:%f', 'now', '-2 days') || '000' FROM g`).run(EXPIRED);
+      SELECT 'old-' || n, 'SUCCESS', CAST('"done"' AS BLOB), strftime('%Y-%m-%d %H:%M:%f', 'now', '-2 days') || '000' FROM g`,
+      )
+      .run(EXPIRED);
     seed.close();
     const count = () => {
       const db = new Database(file, { readonly: true });
@@ -49,7 +53,13 @@ describe("one SQLite file, 4 writer processes, a reader and a cleanup", () => {
 
     const writerReports = (await Promise.all(writers.map((w) => w.exit))).map((e) => {
       assert.equal(e.code, 0, e.stderr);
-      return reportOf<{ acked: [string, string][]; calls: number; failed: number; failures: { message: string }[]; longestBlockMs: number }>(e.stdout);
+      return reportOf<{
+        acked: [string, string][];
+        calls: number;
+        failed: number;
+        failures: { message: string }[];
+        longestBlockMs: number;
+      }>(e.stdout);
     });
     const readerExit = await reader.exit;
     const cleanerExit = await cleaner.exit;
@@ -59,15 +69,27 @@ describe("one SQLite file, 4 writer processes, a reader and a cleanup", () => {
     const cleanReport = reportOf<{ runs: number; deleted: number; errors: string[] }>(cleanerExit.stdout);
 
     const db = new Database(file, { readonly: true });
-    const stored = new Map((db.prepare("SELECT task_id, status FROM celery_taskmeta").all() as { task_id: string; status: string }[]).map((r) => [r.task_id, r.status]));
+    const stored = new Map(
+      (db.prepare("SELECT task_id, status FROM celery_taskmeta").all() as { task_id: string; status: string }[]).map((r) => [
+        r.task_id,
+        r.status,
+      ]),
+    );
     db.close();
     const acked = writerReports.flatMap((r) => r.acked);
     const lost = acked.filter(([id, state]) => stored.get(id) !== state).length;
     const errors = [...writerReports.flatMap((r) => r.failures.map((f) => f.message)), ...readReport.errors, ...cleanReport.errors];
     const busy = errors.filter((e) => /SQLITE_BUSY|database is locked/i.test(e)).length;
     figure("sqlite-contention", {
-      writers: WRITERS, acknowledgedRows: acked.length, writerCalls: writerReports.reduce((n, r) => n + r.calls, 0), reads: readReport.reads,
-      cleanupRuns: cleanReport.runs, cleanupDeleted: cleanReport.deleted, busySurfaced: busy, otherErrors: errors.length - busy, lost,
+      writers: WRITERS,
+      acknowledgedRows: acked.length,
+      writerCalls: writerReports.reduce((n, r) => n + r.calls, 0),
+      reads: readReport.reads,
+      cleanupRuns: cleanReport.runs,
+      cleanupDeleted: cleanReport.deleted,
+      busySurfaced: busy,
+      otherErrors: errors.length - busy,
+      lost,
       longestWriteBlockMs: Math.round(Math.max(...writerReports.map((r) => r.longestBlockMs))),
     });
     assert.deepEqual(errors.slice(0, 5), [], "errors reached callers");

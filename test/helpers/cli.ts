@@ -85,7 +85,10 @@ export function cliProcess(args: string[], options: CliOptions = {}): CliProcess
     ...(options.measureMemory ? ["--import", maxRss] : []),
     main,
   ];
-  const child = spawn(process.execPath, [...nodeArgs, ...args], { env: { ...process.env, TASKLEDGER_URL: "", ...options.env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [...nodeArgs, ...args], {
+    env: { ...process.env, TASKLEDGER_URL: "", ...options.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   const out: Buffer[] = [];
   let stderr = "";
   if (options.closeStdout) child.stdout!.destroy();
@@ -107,7 +110,9 @@ export function cliProcess(args: string[], options: CliOptions = {}): CliProcess
         resolve(text());
       };
       child.stdout!.on("data", check);
-      child.once("close", () => (predicate(text()) ? resolve(text()) : reject(new Error(`the CLI exited first; stdout: ${text()}; stderr: ${stderr}`))));
+      child.once("close", () =>
+        predicate(text()) ? resolve(text()) : reject(new Error(`the CLI exited first; stdout: ${text()}; stderr: ${stderr}`)),
+      );
       check();
     });
   return { child, stdout: text, stderr: () => stderr, stdoutUntil, done };

@@ -5,7 +5,6 @@
  */
 import type { BackendOptions, DatabaseBackend } from "../../src/index.js";
 
-
 export interface Harness {
   dialect: "postgresql" | "sqlite";
   /** A URL for a new, empty database. */

@@ -44,7 +44,18 @@ export async function startThrowawayCluster(): Promise<ThrowawayCluster> {
     url: `postgres://postgres@127.0.0.1:${port}/test`,
     stopServer: async () => void (await pgCtl(["-D", `${dir}/data`, "-m", "fast", "-w", "-t", "30", "stop"])),
     startServer: async () =>
-      void (await pgCtl(["-D", `${dir}/data`, "-l", `${dir}/server.log`, "-w", "-t", "60", "-o", `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=200`, "start"])),
+      void (await pgCtl([
+        "-D",
+        `${dir}/data`,
+        "-l",
+        `${dir}/server.log`,
+        "-w",
+        "-t",
+        "60",
+        "-o",
+        `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=200`,
+        "start",
+      ])),
     remove: async () => void (await run("bash", [script, "stop"], { env })),
   };
 }

@@ -71,7 +71,11 @@ async function adminQuery(text: string): Promise<void> {
 }
 
 /** Runs one statement on a database with a throwaway client. */
-export async function queryDatabase<T extends pg.QueryResultRow = pg.QueryResultRow>(url: string, text: string, values: unknown[] = []): Promise<T[]> {
+export async function queryDatabase<T extends pg.QueryResultRow = pg.QueryResultRow>(
+  url: string,
+  text: string,
+  values: unknown[] = [],
+): Promise<T[]> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {

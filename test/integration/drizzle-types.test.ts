@@ -15,12 +15,30 @@ const root = fileURLToPath(new URL("../..", import.meta.url));
 describe("taskledger/drizzle types", () => {
   it("its tables type-check in an application's strict TypeScript, through the package's exports", () => {
     // The examples use the rows' types (numbers, Dates, decoded values) under --strict.
-    const run = spawnSync(join("node_modules", ".bin", "tsc"), [
-      "--noEmit", "--strict", "--target", "es2022", "--module", "nodenext", "--moduleResolution", "nodenext", "--skipLibCheck", "--types", "node",
-      "examples/record-in-transaction.ts", "examples/record-in-transaction-sqlite.ts", "examples/bullmq.ts",
-      "examples/pg-boss/app.ts", "examples/pg-boss/producer.ts", "examples/pg-boss/worker.ts", "examples/pg-boss/client.ts",
-    ], { cwd: root, encoding: "utf8" });
+    const run = spawnSync(
+      join("node_modules", ".bin", "tsc"),
+      [
+        "--noEmit",
+        "--strict",
+        "--target",
+        "es2022",
+        "--module",
+        "nodenext",
+        "--moduleResolution",
+        "nodenext",
+        "--skipLibCheck",
+        "--types",
+        "node",
+        "examples/record-in-transaction.ts",
+        "examples/record-in-transaction-sqlite.ts",
+        "examples/bullmq.ts",
+        "examples/pg-boss/app.ts",
+        "examples/pg-boss/producer.ts",
+        "examples/pg-boss/worker.ts",
+        "examples/pg-boss/client.ts",
+      ],
+      { cwd: root, encoding: "utf8" },
+    );
     assert.equal(run.status, 0, run.stdout + run.stderr);
   });
-
 });

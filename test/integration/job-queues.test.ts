@@ -36,7 +36,12 @@ async function redisSkip(): Promise<string | false> {
 }
 
 function runExample(file: string, url: string): { status: number | null; out: string } {
-  const child = spawnSync(process.execPath, [...LOADER, file], { cwd: root, env: { ...process.env, TASKLEDGER_URL: url }, encoding: "utf8", timeout: 120_000 });
+  const child = spawnSync(process.execPath, [...LOADER, file], {
+    cwd: root,
+    env: { ...process.env, TASKLEDGER_URL: url },
+    encoding: "utf8",
+    timeout: 120_000,
+  });
   return { status: child.status, out: child.stdout + child.stderr };
 }
 
@@ -53,37 +58,48 @@ describe("taskledger with job queues", () => {
     assert.ok(readme.includes(readFileSync(new URL("../../examples/bullmq.ts", import.meta.url), "utf8").trim()));
   });
 
-  it("pg-boss: a worker process records each job in one transaction with its business row; the client waits and reads the attempts", { skip: pgSkipped }, async () => {
-    const db = await createTestDatabase("pgboss");
-    const worker = spawn(process.execPath, [...LOADER, "examples/pg-boss/worker.ts"], { cwd: root, env: { ...process.env, TASKLEDGER_URL: db.url }, stdio: ["ignore", "pipe", "pipe"] });
-    let workerOutput = "";
-    const exited = new Promise<number | null>((resolve) => worker.once("exit", resolve));
-    try {
-      await new Promise<void>((resolve, reject) => {
-        worker.stdout.on("data", (chunk: Buffer) => {
-          workerOutput += chunk.toString();
-          if (workerOutput.includes("worker ready")) resolve();
-        });
-        worker.stderr.on("data", (chunk: Buffer) => (workerOutput += chunk.toString()));
-        void exited.then((code) => reject(new Error(`the worker exited (${code}) before it was ready:\n${workerOutput}`)));
+  it(
+    "pg-boss: a worker process records each job in one transaction with its business row; the client waits and reads the attempts",
+    { skip: pgSkipped },
+    async () => {
+      const db = await createTestDatabase("pgboss");
+      const worker = spawn(process.execPath, [...LOADER, "examples/pg-boss/worker.ts"], {
+        cwd: root,
+        env: { ...process.env, TASKLEDGER_URL: db.url },
+        stdio: ["ignore", "pipe", "pipe"],
       });
-      const client = runExample("examples/pg-boss/client.ts", db.url);
-      assert.equal(client.status, 0, client.out + workerOutput);
-      assert.equal(client.out, [
-        "{ orderId: 'o-1', cents: 1200 }",
-        "{ orderId: 'o-2', cents: 900 }",
-        "SUCCESS invoices.create attempt 1 pg-boss retries 0",
-        "SUCCESS invoices.create attempt 2 pg-boss retries 1",
-        "2 invoices done",
-        "o-1:1200 o-2:900",
-        "",
-      ].join("\n"));
-    } finally {
-      worker.kill("SIGTERM");
-      await exited;
-      await db.drop();
-    }
-  });
+      let workerOutput = "";
+      const exited = new Promise<number | null>((resolve) => worker.once("exit", resolve));
+      try {
+        await new Promise<void>((resolve, reject) => {
+          worker.stdout.on("data", (chunk: Buffer) => {
+            workerOutput += chunk.toString();
+            if (workerOutput.includes("worker ready")) resolve();
+          });
+          worker.stderr.on("data", (chunk: Buffer) => (workerOutput += chunk.toString()));
+          void exited.then((code) => reject(new Error(`the worker exited (${code}) before it was ready:\n${workerOutput}`)));
+        });
+        const client = runExample("examples/pg-boss/client.ts", db.url);
+        assert.equal(client.status, 0, client.out + workerOutput);
+        assert.equal(
+          client.out,
+          [
+            "{ orderId: 'o-1', cents: 1200 }",
+            "{ orderId: 'o-2', cents: 900 }",
+            "SUCCESS invoices.create attempt 1 pg-boss retries 0",
+            "SUCCESS invoices.create attempt 2 pg-boss retries 1",
+            "2 invoices done",
+            "o-1:1200 o-2:900",
+            "",
+          ].join("\n"),
+        );
+      } finally {
+        worker.kill("SIGTERM");
+        await exited;
+        await db.drop();
+      }
+    },
+  );
 
   it("BullMQ: the job id is the task id, a retried attempt is recorded, the client waits on SQL", { skip: redisSkipped }, () => {
     const run = runExample("examples/bullmq.ts", `sqlite:${dir.file("bullmq.db")}`);

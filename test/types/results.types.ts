@@ -5,7 +5,7 @@
 import { AsyncResult, EagerResult, GroupResult, type ResultLike } from "../../src/index.js";
 
 /** True only when A and B are the same type (not merely assignable). */
-type Equal<A, B> = (<X>() => X extends A ? 1 : 2) extends (<X>() => X extends B ? 1 : 2) ? true : false;
+type Equal<A, B> = (<X>() => X extends A ? 1 : 2) extends <X>() => X extends B ? 1 : 2 ? true : false;
 function expectType<T extends true>(proof?: T): T | undefined {
   return proof;
 }

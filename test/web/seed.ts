@@ -25,17 +25,32 @@ export interface Seeded {
 export async function seed(backend: DatabaseBackend, corrupt: (taskId: string, bytes: Buffer) => Promise<void>): Promise<Seeded> {
   const now = Date.now();
   for (let i = 0; i < 6; i++) {
-    await backend.markAsDone(`ok-${i}`, { rows: i }, { request: { name: "reports.generate", worker: "w1", queue: "default", args: [i], kwargs: { page: i } }, now: new Date(now - 60_000 * (10 - i)) });
+    await backend.markAsDone(
+      `ok-${i}`,
+      { rows: i },
+      {
+        request: { name: "reports.generate", worker: "w1", queue: "default", args: [i], kwargs: { page: i } },
+        now: new Date(now - 60_000 * (10 - i)),
+      },
+    );
   }
   for (let i = 0; i < 3; i++) {
-    await backend.markAsFailure(`fail-${i}`, new RangeError(`bad row ${7}`), { request: { name: "etl.load", worker: "w2", queue: "etl" }, traceback: `Traceback (most recent call last):\n  File "etl.py", line ${40 + i}, in load\nRangeError: bad row 7`, now: new Date(now - 30_000 * (5 - i)) });
+    await backend.markAsFailure(`fail-${i}`, new RangeError(`bad row ${7}`), {
+      request: { name: "etl.load", worker: "w2", queue: "etl" },
+      traceback: `Traceback (most recent call last):\n  File "etl.py", line ${40 + i}, in load\nRangeError: bad row 7`,
+      now: new Date(now - 30_000 * (5 - i)),
+    });
   }
   await backend.markAsFailure("fail-type", new TypeError("expected str"), { request: { name: "mail.send", worker: "w1", queue: "mail" } });
   await backend.markAsStarted("run-0", null, { request: { name: "mail.send", worker: "w1", queue: "mail" } });
-  await backend.markAsDone("xss-1", XSS_RESULT, { request: { name: XSS_NAME, worker: "<b>w</b>", queue: "default", kwargs: { html: "<svg onload=alert(3)>" } } });
+  await backend.markAsDone("xss-1", XSS_RESULT, {
+    request: { name: XSS_NAME, worker: "<b>w</b>", queue: "default", kwargs: { html: "<svg onload=alert(3)>" } },
+  });
   const groupMembers = ["grp-a", "grp-b", "grp-c"];
   await backend.markAsDone("grp-a", 1, { request: { name: "sum.part", groupId: "grp-1", worker: "w3", queue: "default" } });
-  await backend.markAsFailure("grp-b", new Error("part failed"), { request: { name: "sum.part", groupId: "grp-1", worker: "w3", queue: "default" } });
+  await backend.markAsFailure("grp-b", new Error("part failed"), {
+    request: { name: "sum.part", groupId: "grp-1", worker: "w3", queue: "default" },
+  });
   await backend.markAsStarted("grp-c", null, { request: { name: "sum.part", groupId: "grp-1", worker: "w3", queue: "default" } });
   await backend.saveGroup("grp-1", groupMembers);
   await backend.markAsDone("corrupt-1", "fine", { request: { name: "broken.row", worker: "w1", queue: "default" } });
@@ -59,7 +74,9 @@ export async function freshStore(dialect: "sqlite" | "postgresql", label: string
     const dir = tempDir(label);
     const file = dir.file("web.db");
     return {
-      dialect, url: `sqlite:${file}`, urlWithPassword: `sqlite:${file}`,
+      dialect,
+      url: `sqlite:${file}`,
+      urlWithPassword: `sqlite:${file}`,
       corrupt: async (taskId, bytes) => {
         const db = new Database(file);
         db.prepare("UPDATE celery_taskmeta SET result = ? WHERE task_id = ?").run(bytes, taskId);
@@ -72,8 +89,11 @@ export async function freshStore(dialect: "sqlite" | "postgresql", label: string
   const withPassword = new URL(db.url);
   withPassword.password = "s3cret-pw";
   return {
-    dialect, url: db.url, urlWithPassword: withPassword.toString(),
-    corrupt: async (taskId, bytes) => void (await queryDatabase(db.url, "UPDATE celery_taskmeta SET result = $1 WHERE task_id = $2", [bytes, taskId])),
+    dialect,
+    url: db.url,
+    urlWithPassword: withPassword.toString(),
+    corrupt: async (taskId, bytes) =>
+      void (await queryDatabase(db.url, "UPDATE celery_taskmeta SET result = $1 WHERE task_id = $2", [bytes, taskId])),
     drop: () => db.drop(),
   };
 }

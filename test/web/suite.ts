@@ -24,7 +24,10 @@ export function webSuite(dialect: "sqlite" | "postgresql"): void {
     const json = async (path: string) => {
       const res = await get(path);
       assert.equal(res.status, 200, `${path}: ${await res.clone().text()}`);
-      return (await res.json()) as Record<string, unknown> & { items: { task_id: string; status: string; corrupt: string | null }[]; next: number | null };
+      return (await res.json()) as Record<string, unknown> & {
+        items: { task_id: string; status: string; corrupt: string | null }[];
+        next: number | null;
+      };
     };
 
     before(async () => {
@@ -43,7 +46,10 @@ export function webSuite(dialect: "sqlite" | "postgresql"): void {
       assert.equal((await json("/api/tasks")).items.length, seeded.total);
       assert.equal((await json("/api/tasks?state=FAILURE")).items.length, seeded.counts["FAILURE"]);
       assert.equal((await json("/api/tasks?state=started")).items.length, seeded.counts["STARTED"]);
-      assert.deepEqual((await json("/api/tasks?name=etl.load")).items.map((t) => t.task_id), ["fail-2", "fail-1", "fail-0"]);
+      assert.deepEqual(
+        (await json("/api/tasks?name=etl.load")).items.map((t) => t.task_id),
+        ["fail-2", "fail-1", "fail-0"],
+      );
       assert.equal((await json("/api/tasks?worker=w2")).items.length, 3);
       assert.equal((await json("/api/tasks?queue=mail")).items.length, 2);
       assert.deepEqual((await json("/api/tasks?group=grp-1")).items.map((t) => t.task_id).sort(), seeded.groupMembers);
@@ -77,8 +83,16 @@ export function webSuite(dialect: "sqlite" | "postgresql"): void {
       assert.deepEqual(task["exception"], { type: "RangeError", message: "bad row 7" });
       assert.match(String(task["traceback"]), /line 40, in load/);
       // The history triggers (#11) kept the one state change the seed made.
-      const history = task["history"] as { taskId: string; status: string; worker: string; error: { type: string; message: string } | null }[];
-      assert.deepEqual(history.map((e) => [e.taskId, e.status, e.worker, e.error]), [[seeded.failedId, "FAILURE", "w2", { type: "RangeError", message: "bad row 7" }]]);
+      const history = task["history"] as {
+        taskId: string;
+        status: string;
+        worker: string;
+        error: { type: string; message: string } | null;
+      }[];
+      assert.deepEqual(
+        history.map((e) => [e.taskId, e.status, e.worker, e.error]),
+        [[seeded.failedId, "FAILURE", "w2", { type: "RangeError", message: "bad row 7" }]],
+      );
       assert.equal((await get("/api/tasks/no-such-task")).status, 404);
     });
 
@@ -110,8 +124,16 @@ export function webSuite(dialect: "sqlite" | "postgresql"): void {
       assert.deepEqual(byState, seeded.counts);
       const finished = (stats["timeline"] as { count: number }[]).reduce((sum, b) => sum + b.count, 0);
       assert.equal(finished, seeded.counts["SUCCESS"]! + seeded.counts["FAILURE"]!);
-      const failures = (await json("/api/failures")) as unknown as { groups: { type: string; message: string; count: number; names: string[] }[] };
-      assert.deepEqual(failures.groups[0], { ...failures.groups[0], type: "RangeError", message: "bad row 7", count: 3, names: ["etl.load"] });
+      const failures = (await json("/api/failures")) as unknown as {
+        groups: { type: string; message: string; count: number; names: string[] }[];
+      };
+      assert.deepEqual(failures.groups[0], {
+        ...failures.groups[0],
+        type: "RangeError",
+        message: "bad row 7",
+        count: 3,
+        names: ["etl.load"],
+      });
     });
 
     it("export streams the filtered set as CSV and JSON lines", { skip }, async () => {
@@ -131,14 +153,28 @@ export function webSuite(dialect: "sqlite" | "postgresql"): void {
         const body = await res.text();
         assert.match(res.headers.get("content-security-policy") ?? "", /script-src 'self'/, path);
         assert.doesNotMatch(res.headers.get("content-security-policy") ?? "", /unsafe-inline/);
-        assert.ok(!body.includes(XSS_NAME) && !body.includes("<script>alert") && !body.includes("<svg onload"), `${path} holds a raw stored tag`);
+        assert.ok(
+          !body.includes(XSS_NAME) && !body.includes("<script>alert") && !body.includes("<svg onload"),
+          `${path} holds a raw stored tag`,
+        );
         assert.ok(!/<script(?![^>]*\bsrc=)(?![^>]*type="application\/json")/.test(body), `${path} has an inline script`);
       }
       assert.ok((await (await get(`/tasks/${seeded.xssId}`)).text()).includes("&lt;img src=x onerror=alert(1)&gt;"));
     });
 
     it("no password from the database URL appears in any page or API response", { skip }, async () => {
-      for (const path of ["/", "/tasks", `/tasks/${seeded.failedId}`, `/groups/${seeded.groupId}`, "/live", "/api/tasks", "/api/stats", "/api/failures", "/api/export", "/api/nope"]) {
+      for (const path of [
+        "/",
+        "/tasks",
+        `/tasks/${seeded.failedId}`,
+        `/groups/${seeded.groupId}`,
+        "/live",
+        "/api/tasks",
+        "/api/stats",
+        "/api/failures",
+        "/api/export",
+        "/api/nope",
+      ]) {
         const body = await (await get(path)).text();
         assert.ok(!body.includes("s3cret-pw"), `${path} shows the password`);
       }
@@ -159,21 +195,41 @@ export function webSuite(dialect: "sqlite" | "postgresql"): void {
       assert.match(page, /data-action="forget"/);
       const token = /name="taskledger-write-token" content="([^"]+)"/.exec(page)![1]!;
       assert.equal((await writable.request(`${LOCAL}/api/tasks/to-forget/forget`, { method: "POST" })).status, 403);
-      assert.equal((await writable.request(`${LOCAL}/api/tasks/to-forget/forget`, { method: "POST", headers: { "X-Taskledger-Token": token, Origin: "http://evil.example" } })).status, 403);
-      const done = await writable.request(`${LOCAL}/api/tasks/to-forget/forget`, { method: "POST", headers: { "X-Taskledger-Token": token } });
+      assert.equal(
+        (
+          await writable.request(`${LOCAL}/api/tasks/to-forget/forget`, {
+            method: "POST",
+            headers: { "X-Taskledger-Token": token, Origin: "http://evil.example" },
+          })
+        ).status,
+        403,
+      );
+      const done = await writable.request(`${LOCAL}/api/tasks/to-forget/forget`, {
+        method: "POST",
+        headers: { "X-Taskledger-Token": token },
+      });
       assert.deepEqual(await done.json(), { task_id: "to-forget", forgotten: true });
       assert.equal(await backend.exists("to-forget"), false);
     });
 
     it("a non-loopback bind refuses to start without a token, and then checks it on every request", { skip }, async () => {
-      assert.throws(() => createWebApp(backend, { host: "0.0.0.0" }), (e: unknown) => e instanceof ConfigError && /token/.test(e.message));
+      assert.throws(
+        () => createWebApp(backend, { host: "0.0.0.0" }),
+        (e: unknown) => e instanceof ConfigError && /token/.test(e.message),
+      );
       const token = "t0ken-t0ken-t0ken-123";
       const guarded = createWebApp(backend, { host: "0.0.0.0", token });
       for (const path of ["/", "/tasks", "/api/tasks", "/api/events", "/assets/app.js", "/api/export"]) {
         assert.equal((await guarded.request(`http://10.0.0.5:8765${path}`)).status, 401, path);
       }
-      assert.equal((await guarded.request("http://10.0.0.5:8765/api/tasks", { headers: { Authorization: `Bearer ${token}` } })).status, 200);
-      assert.equal((await guarded.request("http://10.0.0.5:8765/api/tasks", { headers: { "X-Taskledger-Token": "wrong-wrong-wrong-wrong" } })).status, 401);
+      assert.equal(
+        (await guarded.request("http://10.0.0.5:8765/api/tasks", { headers: { Authorization: `Bearer ${token}` } })).status,
+        200,
+      );
+      assert.equal(
+        (await guarded.request("http://10.0.0.5:8765/api/tasks", { headers: { "X-Taskledger-Token": "wrong-wrong-wrong-wrong" } })).status,
+        401,
+      );
       const link = await guarded.request(`http://10.0.0.5:8765/tasks?state=FAILURE&token=${token}`);
       assert.equal(link.status, 303);
       assert.equal(link.headers.get("location"), "/tasks?state=FAILURE");

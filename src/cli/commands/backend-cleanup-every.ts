@@ -25,16 +25,29 @@ export function wantsEvery(options: EveryOptions): boolean {
 
 export async function run(options: CleanupCommandOptions & EveryOptions, deps: CommandDeps): Promise<number> {
   if (options.every === undefined) throw new ConfigError("--jitter", "only applies with --every, e.g. --every 1h --jitter 5m");
-  if (options.dryRun) throw new ConfigError("--every", "cannot be combined with --dry-run: a dry run counts once and deletes nothing, so repeating it has no use; run `backend-cleanup --dry-run` on its own");
-  if (options.wait) throw new ConfigError("--every", "cannot be combined with --wait: a run that finds another cleanup working is skipped and tried again at the next interval; drop --wait");
-  const schedule = resolveSchedule(options.every, options.jitter, options.allowShortIntervalForTests, { every: "--every", jitter: "--jitter" });
+  if (options.dryRun)
+    throw new ConfigError(
+      "--every",
+      "cannot be combined with --dry-run: a dry run counts once and deletes nothing, so repeating it has no use; run `backend-cleanup --dry-run` on its own",
+    );
+  if (options.wait)
+    throw new ConfigError(
+      "--every",
+      "cannot be combined with --wait: a run that finds another cleanup working is skipped and tried again at the next interval; drop --wait",
+    );
+  const schedule = resolveSchedule(options.every, options.jitter, options.allowShortIntervalForTests, {
+    every: "--every",
+    jitter: "--jitter",
+  });
   const { lock: _lock, dryRun: _dryRun, ...cleanup } = cleanupOptionsFrom(options);
   const { out } = deps;
 
   return withBackend(deps, async (backend) => {
     const policy = policyOf(backend, cleanup);
     if (!deps.json) {
-      out.err(`backend-cleanup on ${backend.url}: every ${options.every} (± ${formatDuration(schedule.jitterMs)}), ${policy}; SIGTERM or Ctrl-C stops it`);
+      out.err(
+        `backend-cleanup on ${backend.url}: every ${options.every} (± ${formatDuration(schedule.jitterMs)}), ${policy}; SIGTERM or Ctrl-C stops it`,
+      );
     }
     let stop: (signal: NodeJS.Signals) => void = () => undefined;
     const stopped = new Promise<NodeJS.Signals>((resolve) => (stop = resolve));
@@ -49,11 +62,25 @@ export async function run(options: CleanupCommandOptions & EveryOptions, deps: C
         keepProcessAlive: true,
         allowShortIntervalForTests: options.allowShortIntervalForTests ?? false,
         onRun: (run) => {
-          if (deps.json) out.out(JSON.stringify({ url: backend.url, skipped: run.skipped, ...(run.heldBy ? { heldBy: run.heldBy } : {}), ...run.report, kept: policy }));
-          else if (run.skipped) out.out(`backend-cleanup: skipped, another backend-cleanup is running${run.heldBy ? ` (held by ${run.heldBy})` : ""}; trying again at the next interval`);
+          if (deps.json)
+            out.out(
+              JSON.stringify({
+                url: backend.url,
+                skipped: run.skipped,
+                ...(run.heldBy ? { heldBy: run.heldBy } : {}),
+                ...run.report,
+                kept: policy,
+              }),
+            );
+          else if (run.skipped)
+            out.out(
+              `backend-cleanup: skipped, another backend-cleanup is running${run.heldBy ? ` (held by ${run.heldBy})` : ""}; trying again at the next interval`,
+            );
           else {
             if (run.report!.lockTakenOver) out.err(`backend-cleanup: took over the cleanup lock from ${run.report!.lockTakenOver}`);
-            out.out(summary(run.report!, policy).replace("stopped by --max-runtime before the end", "stopped between batches before the end"));
+            out.out(
+              summary(run.report!, policy).replace("stopped by --max-runtime before the end", "stopped between batches before the end"),
+            );
           }
         },
         onError: (error) => out.err(`backend-cleanup: run failed: ${error.message}; trying again at the next interval`),

@@ -34,9 +34,16 @@ export function cleanupOptionsFrom(options: CleanupCommandOptions): CleanupOptio
   if (options.keepFailures !== undefined) rules.unshift({ state: "FAILURE", keep: options.keepFailures });
   const policy = options.policy === undefined ? undefined : readPolicyFile(options.policy);
   if (policy) rules.push(...policy.rules);
-  const expires = options.expires !== undefined
-    ? (["never", "none", "0", "forever"].includes(options.expires) ? null : options.expires)
-    : policy?.expires !== undefined ? (policy.expires === "forever" ? null : policy.expires) : undefined;
+  const expires =
+    options.expires !== undefined
+      ? ["never", "none", "0", "forever"].includes(options.expires)
+        ? null
+        : options.expires
+      : policy?.expires !== undefined
+        ? policy.expires === "forever"
+          ? null
+          : policy.expires
+        : undefined;
   const cleanup: CleanupOptions = {
     ...(expires !== undefined ? { expires } : {}),
     rules,
@@ -72,7 +79,9 @@ export async function run(options: CleanupCommandOptions, deps: CommandDeps): Pr
         out.progress(progressLine(p.total, Math.max(total, p.total), p.elapsedMs));
       } else if (Date.now() - lastLog >= LOG_EVERY_MS) {
         lastLog = Date.now();
-        out.err(`backend-cleanup: ${formatCount(p.total)} rows deleted so far (${p.phase}${p.state ? ` ${p.state}` : ""}), ${formatDuration(p.elapsedMs)}`);
+        out.err(
+          `backend-cleanup: ${formatCount(p.total)} rows deleted so far (${p.phase}${p.state ? ` ${p.state}` : ""}), ${formatDuration(p.elapsedMs)}`,
+        );
       }
     };
     const report = await backend.cleanup({ ...cleanup, onProgress });
@@ -96,9 +105,13 @@ export function summary(report: CleanupReport, policy: string): string {
   const rate = report.durationMs > 0 ? `, ${formatCount(Math.round((rows * 1000) / report.durationMs))} rows/s` : "";
   const what = `${formatCount(report.tasks)} expired task rows, ${formatCount(report.groups)} group rows, ${formatCount(report.stale)} stale unready rows`;
   const perRule = report.byRule.length > 1 ? `\n${report.byRule.map((r) => `  ${r.rule}: ${formatCount(r.tasks)}`).join("\n")}` : "";
-  if (report.dryRun) return `backend-cleanup (dry run): would delete ${what}${report.archived > 0 ? `, archive ${formatCount(report.archived)} rows` : ""}; nothing deleted; kept ${policy}${perRule ? `\ntask rows per rule (most specific first):${perRule}` : ""}`;
+  if (report.dryRun)
+    return `backend-cleanup (dry run): would delete ${what}${report.archived > 0 ? `, archive ${formatCount(report.archived)} rows` : ""}; nothing deleted; kept ${policy}${perRule ? `\ntask rows per rule (most specific first):${perRule}` : ""}`;
   const stamped = report.stamped > 0 ? `; ${formatCount(report.stamped)} unready rows stamped to age from now` : "";
-  const archived = report.archived > 0 || report.archiveExpired > 0 ? `; archived ${formatCount(report.archived)} rows, expired ${formatCount(report.archiveExpired)} archived rows (${report.partitionsDropped} partitions dropped)` : "";
+  const archived =
+    report.archived > 0 || report.archiveExpired > 0
+      ? `; archived ${formatCount(report.archived)} rows, expired ${formatCount(report.archiveExpired)} archived rows (${report.partitionsDropped} partitions dropped)`
+      : "";
   const stopped = report.complete ? "" : "; stopped by --max-runtime before the end, run again to continue";
   return `backend-cleanup: deleted ${what} in ${formatDuration(report.durationMs)}${rate}${stamped}; kept ${policy}${archived}${stopped}`;
 }
@@ -108,7 +121,15 @@ async function explain(taskIds: string[], cleanup: CleanupOptions, deps: Command
   return withBackend(deps, async (backend) => {
     const explained = await backend.explainRetention(taskIds, cleanup);
     if (deps.json) {
-      deps.out.out(JSON.stringify(explained.map((e) => ({ ...e, deleteAfter: e.deleteAfter?.toISOString() ?? null, held: e.held && { ...e.held, heldAt: e.held.heldAt.toISOString() } }))));
+      deps.out.out(
+        JSON.stringify(
+          explained.map((e) => ({
+            ...e,
+            deleteAfter: e.deleteAfter?.toISOString() ?? null,
+            held: e.held && { ...e.held, heldAt: e.held.heldAt.toISOString() },
+          })),
+        ),
+      );
     } else {
       for (const e of explained) deps.out.out(explainLine(e));
     }

@@ -11,7 +11,24 @@ export interface ExportOptions extends FilterOptions {
   format?: string;
 }
 
-export const CSV_COLUMNS = ["task_id", "status", "name", "worker", "queue", "retries", "date_done", "date_updated", "parent_id", "group_id", "args", "kwargs", "children", "result", "traceback", "error"];
+export const CSV_COLUMNS = [
+  "task_id",
+  "status",
+  "name",
+  "worker",
+  "queue",
+  "retries",
+  "date_done",
+  "date_updated",
+  "parent_id",
+  "group_id",
+  "args",
+  "kwargs",
+  "children",
+  "result",
+  "traceback",
+  "error",
+];
 
 export async function run(options: ExportOptions, deps: CommandDeps): Promise<number> {
   const format = options.format ?? "jsonl";

@@ -11,7 +11,10 @@ export async function hold(taskIds: string[], options: HoldOptions, deps: Comman
     const placed = await backend.hold(taskIds, { reason: options.reason ?? null });
     const unique = new Set(taskIds).size;
     if (deps.json) deps.out.out(JSON.stringify({ requested: unique, held: placed, alreadyHeld: unique - placed }));
-    else deps.out.out(`held ${placed} task${placed === 1 ? "" : "s"}${placed < unique ? ` (${unique - placed} already held)` : ""}; their rows survive every retention rule until released`);
+    else
+      deps.out.out(
+        `held ${placed} task${placed === 1 ? "" : "s"}${placed < unique ? ` (${unique - placed} already held)` : ""}; their rows survive every retention rule until released`,
+      );
     return EXIT.OK;
   });
 }
@@ -21,7 +24,10 @@ export async function release(taskIds: string[], deps: CommandDeps): Promise<num
     const released = await backend.release(taskIds);
     const unique = new Set(taskIds).size;
     if (deps.json) deps.out.out(JSON.stringify({ requested: unique, released }));
-    else deps.out.out(`released ${released} of ${unique} task${unique === 1 ? "" : "s"}${released < unique ? ` (${unique - released} were not held)` : ""}`);
+    else
+      deps.out.out(
+        `released ${released} of ${unique} task${unique === 1 ? "" : "s"}${released < unique ? ` (${unique - released} were not held)` : ""}`,
+      );
     return EXIT.OK;
   });
 }

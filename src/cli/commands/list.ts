@@ -27,10 +27,20 @@ export async function run(options: ListOptions, deps: CommandDeps): Promise<numb
     } else if (entries.length === 0) {
       deps.out.out("no matching tasks");
     } else {
-      deps.out.out(table(
-        ["TASK ID", "STATE", "NAME", "WORKER", "QUEUE", "RETRIES", "DONE (UTC)"],
-        entries.map(({ row, corrupt }) => [row.taskId, `${row.status ?? ""}${corrupt ? " (undecodable)" : ""}`, row.name, row.worker, row.queue, row.retries, isoTime(row.dateDone)]),
-      ));
+      deps.out.out(
+        table(
+          ["TASK ID", "STATE", "NAME", "WORKER", "QUEUE", "RETRIES", "DONE (UTC)"],
+          entries.map(({ row, corrupt }) => [
+            row.taskId,
+            `${row.status ?? ""}${corrupt ? " (undecodable)" : ""}`,
+            row.name,
+            row.worker,
+            row.queue,
+            row.retries,
+            isoTime(row.dateDone),
+          ]),
+        ),
+      );
       // The table has no room for why a row is undecodable; each one is named on stderr (#9).
       for (const { corrupt } of entries) if (corrupt) deps.out.err(`taskledger: ${corrupt.message}`);
       if (entries.length === limit) deps.out.err(`(first ${limit}; raise --limit or narrow the filters for more)`);

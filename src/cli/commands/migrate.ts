@@ -14,27 +14,45 @@ export interface MigrateOptions {
 }
 
 export async function run(options: MigrateOptions, deps: CommandDeps): Promise<number> {
-  return withBackend(deps, async (backend) => {
-    const before = await backend.migrationStatus();
-    if (options.check) {
-      if (deps.json) deps.out.out(JSON.stringify({ url: backend.url, applied: before.applied, pending: before.pending, planned: before.planned }));
-      else if (before.pending.length === 0) deps.out.out(`${backend.url}: up to date (${before.applied.length} migrations applied)`);
-      else deps.out.out(`${backend.url}: ${before.pending.length} pending: ${before.pending.join(", ")}; migrate would run:\n${before.planned.map((s) => `  ${s.replace(/\s+/g, " ")}`).join("\n")}`);
-      return before.pending.length === 0 ? EXIT.OK : EXIT.FAILURE;
-    }
-    const after = await backend.migrate();
-    const appliedNow = after.applied.filter((tag) => !before.applied.includes(tag));
-    const switched = options.history === undefined ? false : await backend.setHistory(options.history);
-    const history = await backend.historyEnabled();
-    if (options.archive) {
-      await backend.createArchive();
-      if (!deps.json) deps.out.err(`${backend.url}: archive tier ready (backend-cleanup --archive-after moves finished rows into it)`);
-    }
-    if (deps.json) deps.out.out(JSON.stringify({ url: backend.url, applied: after.applied, appliedNow, pending: after.pending, ran: after.planned, history }));
-    else {
-      deps.out.out(appliedNow.length === 0 ? `${backend.url}: already up to date (${after.applied.length} migrations applied)` : `${backend.url}: applied ${appliedNow.join(", ")}`);
-      if (switched) deps.out.out(`history switched ${history ? "on: every state change is recorded from now on" : "off: no state change is recorded; rows already kept stay until their task goes"}`);
-    }
-    return EXIT.OK;
-  }, { migrate: false, create: !options.check });
+  return withBackend(
+    deps,
+    async (backend) => {
+      const before = await backend.migrationStatus();
+      if (options.check) {
+        if (deps.json)
+          deps.out.out(JSON.stringify({ url: backend.url, applied: before.applied, pending: before.pending, planned: before.planned }));
+        else if (before.pending.length === 0) deps.out.out(`${backend.url}: up to date (${before.applied.length} migrations applied)`);
+        else
+          deps.out.out(
+            `${backend.url}: ${before.pending.length} pending: ${before.pending.join(", ")}; migrate would run:\n${before.planned.map((s) => `  ${s.replace(/\s+/g, " ")}`).join("\n")}`,
+          );
+        return before.pending.length === 0 ? EXIT.OK : EXIT.FAILURE;
+      }
+      const after = await backend.migrate();
+      const appliedNow = after.applied.filter((tag) => !before.applied.includes(tag));
+      const switched = options.history === undefined ? false : await backend.setHistory(options.history);
+      const history = await backend.historyEnabled();
+      if (options.archive) {
+        await backend.createArchive();
+        if (!deps.json) deps.out.err(`${backend.url}: archive tier ready (backend-cleanup --archive-after moves finished rows into it)`);
+      }
+      if (deps.json)
+        deps.out.out(
+          JSON.stringify({ url: backend.url, applied: after.applied, appliedNow, pending: after.pending, ran: after.planned, history }),
+        );
+      else {
+        deps.out.out(
+          appliedNow.length === 0
+            ? `${backend.url}: already up to date (${after.applied.length} migrations applied)`
+            : `${backend.url}: applied ${appliedNow.join(", ")}`,
+        );
+        if (switched)
+          deps.out.out(
+            `history switched ${history ? "on: every state change is recorded from now on" : "off: no state change is recorded; rows already kept stay until their task goes"}`,
+          );
+      }
+      return EXIT.OK;
+    },
+    { migrate: false, create: !options.check },
+  );
 }

@@ -23,7 +23,9 @@ export async function run(options: ServeOptions, deps: CommandDeps, stop?: Promi
   const backend = await deps.open();
   try {
     const server = await startWebServer(backend, { host, port, token, allowWrites: Boolean(options.allowWrites) });
-    deps.out.err(`taskledger serve: ${backend.url} on ${server.url}${token ? " (token required: open it once as ?token=<token>)" : ""}; ${options.allowWrites ? "writes enabled" : "read-only"}; Ctrl-C stops`);
+    deps.out.err(
+      `taskledger serve: ${backend.url} on ${server.url}${token ? " (token required: open it once as ?token=<token>)" : ""}; ${options.allowWrites ? "writes enabled" : "read-only"}; Ctrl-C stops`,
+    );
     await new Promise<void>((resolve) => {
       const done = () => resolve();
       process.once("SIGINT", done);

@@ -23,7 +23,13 @@ export async function run(options: StatsOptions, deps: CommandDeps): Promise<num
       timingsError = `no task history here (${(error as Error).message}); run \`taskledger migrate\``;
     }
     if (deps.json) {
-      deps.out.out(JSON.stringify({ since: query.since?.toISOString() ?? null, until: query.until?.toISOString() ?? null, ...stats, timings }, null, 2));
+      deps.out.out(
+        JSON.stringify(
+          { since: query.since?.toISOString() ?? null, until: query.until?.toISOString() ?? null, ...stats, timings },
+          null,
+          2,
+        ),
+      );
       return EXIT.OK;
     }
     const window = `${query.since ? `since ${query.since.toISOString()}` : "all time"}${query.until ? ` until ${query.until.toISOString()}` : ""}`;
@@ -33,22 +39,33 @@ export async function run(options: StatsOptions, deps: CommandDeps): Promise<num
       if (entries.length === 0) return `${title}\n  (none)`;
       const max = Math.max(...entries.map((e) => e.count));
       const headers = [title.toUpperCase(), "COUNT", ...(withFailures ? ["FAILED"] : []), ...(charts ? [""] : [])];
-      const rows = entries.map((e) => [e.key ?? "(none)", formatCount(e.count), ...(withFailures ? [formatCount(e.failures)] : []), ...(charts ? [bar(e.count, max)] : [])]);
+      const rows = entries.map((e) => [
+        e.key ?? "(none)",
+        formatCount(e.count),
+        ...(withFailures ? [formatCount(e.failures)] : []),
+        ...(charts ? [bar(e.count, max)] : []),
+      ]);
       return table(headers, rows);
     };
-    deps.out.out([
-      `${formatCount(stats.total)} tasks ${window}; failure rate ${rate} of finished tasks`,
-      "",
-      section("state", stats.byState, false),
-      "",
-      section("task name", stats.byName, true),
-      "",
-      section("worker", stats.byWorker, true),
-      "",
-      section("busiest hour (UTC)", stats.busiestHours.map((e) => ({ ...e, key: e.key ? `${e.key}:00` : null })), true),
-      "",
-      timingsSection(timings, timingsError),
-    ].join("\n"));
+    deps.out.out(
+      [
+        `${formatCount(stats.total)} tasks ${window}; failure rate ${rate} of finished tasks`,
+        "",
+        section("state", stats.byState, false),
+        "",
+        section("task name", stats.byName, true),
+        "",
+        section("worker", stats.byWorker, true),
+        "",
+        section(
+          "busiest hour (UTC)",
+          stats.busiestHours.map((e) => ({ ...e, key: e.key ? `${e.key}:00` : null })),
+          true,
+        ),
+        "",
+        timingsSection(timings, timingsError),
+      ].join("\n"),
+    );
     return EXIT.OK;
   });
 }
@@ -57,8 +74,10 @@ export async function run(options: StatsOptions, deps: CommandDeps): Promise<num
 function timingsSection(timings: NameTimings[] | null, error: string | null): string {
   const title = "queue and run time (sent → started → finished, from the history)";
   if (timings === null) return `${title}\n  (${error})`;
-  if (timings.length === 0) return `${title}\n  (none: no task in the window has both ends recorded; producers record the send time with markAsSent)`;
-  const cells = (d: DurationStats | null) => (d ? [formatCount(d.count), formatDuration(d.p50), formatDuration(d.p95), formatDuration(d.max)] : ["0", "", "", ""]);
+  if (timings.length === 0)
+    return `${title}\n  (none: no task in the window has both ends recorded; producers record the send time with markAsSent)`;
+  const cells = (d: DurationStats | null) =>
+    d ? [formatCount(d.count), formatDuration(d.p50), formatDuration(d.p95), formatDuration(d.max)] : ["0", "", "", ""];
   return `${title}\n${table(
     ["TASK NAME", "QUEUED", "QUEUE P50", "P95", "MAX", "RAN", "RUN P50", "P95", "MAX"],
     timings.map((t) => [t.name ?? "(none)", ...cells(t.queue), ...cells(t.run)]),

@@ -71,8 +71,10 @@ export async function ensurePartitions(pool: PgConnection, t: Tables, from: Date
     const suffix = monthSuffix(start);
     if (existing.has(`${t.config.task}_${suffix}`)) continue;
     // Bounds are literals from Dates computed here (DDL takes no parameters).
-    await pool.query({ text: `CREATE TABLE IF NOT EXISTS ${t.besideTask(suffix)} PARTITION OF ${t.archive}
-      FOR VALUES FROM ('${toNaiveUtc(start)}') TO ('${toNaiveUtc(monthStart(start, 1))}')` });
+    await pool.query({
+      text: `CREATE TABLE IF NOT EXISTS ${t.besideTask(suffix)} PARTITION OF ${t.archive}
+      FOR VALUES FROM ('${toNaiveUtc(start)}') TO ('${toNaiveUtc(monthStart(start, 1))}')`,
+    });
     created++;
   }
   return created;
@@ -100,17 +102,29 @@ async function partitions(pool: PgConnection, t: Tables): Promise<Partition[]> {
  * statement: those that must outlive the partition are filed again under their new expiry, those
  * already expired (a released row in "forever") simply go. Returns both counts.
  */
-async function refile(pool: PgConnection, t: Tables, f: AuditFragments, ranked: readonly ArchiveRule[], partition: string, where: "held" | "done-since" | "finite", now: Date, since?: Date): Promise<{ refiled: number; expired: number }> {
+async function refile(
+  pool: PgConnection,
+  t: Tables,
+  f: AuditFragments,
+  ranked: readonly ArchiveRule[],
+  partition: string,
+  where: "held" | "done-since" | "finite",
+  now: Date,
+  since?: Date,
+): Promise<{ refiled: number; expired: number }> {
   const at = toNaiveUtc(now);
   const expiry = expiryOf(t, f, ranked, "p");
   // "held" probes the partition's task_id index once per hold; "done-since" reads the date_done
   // index from `since` on: only rows done that recently can be kept past now by a finite rule.
   // Either way an expired partition is not scanned whole (4.9 s for 100k rows when it was).
-  const condition = where === "held"
-    ? sql`p.task_id IN (SELECT task_id FROM ${sql.raw(t.hold)})`
-    : where === "done-since"
-      ? (since ? sql`p.date_done > ${toNaiveUtc(since)} AND ${expiry} > ${at}` : sql`${expiry} > ${at}`)
-      : sql`${expiry} < ${f.forever}`;
+  const condition =
+    where === "held"
+      ? sql`p.task_id IN (SELECT task_id FROM ${sql.raw(t.hold)})`
+      : where === "done-since"
+        ? since
+          ? sql`p.date_done > ${toNaiveUtc(since)} AND ${expiry} > ${at}`
+          : sql`${expiry} > ${at}`
+        : sql`${expiry} < ${f.forever}`;
   const query = sql`WITH moved AS (
       DELETE FROM ${sql.raw(partition)} AS p WHERE ${condition} RETURNING ${sql.raw(TIER_COLUMNS)}, archived_at
     ), filed AS (
@@ -138,7 +152,14 @@ export interface ArchiveExpiry {
  * filed by their expiry; then each monthly partition whose month has passed is emptied of rows
  * that must stay (held, or kept longer by today's rules) and dropped whole.
  */
-export async function expireArchive(pool: PgConnection, t: Tables, f: AuditFragments, ranked: readonly ArchiveRule[], now: Date, maxKeepMs: number): Promise<ArchiveExpiry> {
+export async function expireArchive(
+  pool: PgConnection,
+  t: Tables,
+  f: AuditFragments,
+  ranked: readonly ArchiveRule[],
+  now: Date,
+  maxKeepMs: number,
+): Promise<ArchiveExpiry> {
   const result: ArchiveExpiry = { rows: 0, partitions: 0, refiled: 0 };
   await ensurePartitions(pool, t, now, new Date(now.getTime() + maxKeepMs));
   const all = await partitions(pool, t);
@@ -155,7 +176,9 @@ export async function expireArchive(pool: PgConnection, t: Tables, f: AuditFragm
     // A rule kept forever may now match any row, so then every row is judged; else only rows done
     // within the longest finite retention can outlive now.
     const foreverRule = ranked.some((rule) => rule.keepMs === null);
-    result.refiled += (await refile(pool, t, f, ranked, qualified, "done-since", now, foreverRule ? undefined : new Date(now.getTime() - maxKeepMs))).refiled;
+    result.refiled += (
+      await refile(pool, t, f, ranked, qualified, "done-since", now, foreverRule ? undefined : new Date(now.getTime() - maxKeepMs))
+    ).refiled;
     const count = await pool.query<{ n: number }>({ text: `SELECT count(*)::int AS n FROM ${qualified}` });
     // DROP takes an ACCESS EXCLUSIVE lock on the archive for the catalog change only: no row is
     // visited, so it is over in milliseconds whatever the partition holds (BENCHMARKS.md).

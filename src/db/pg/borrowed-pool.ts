@@ -28,7 +28,18 @@ export interface PgConnection {
 }
 
 /** pg-pool's own options, which a pg.Client does not take. */
-const POOL_ONLY = ["max", "min", "idleTimeoutMillis", "maxUses", "maxLifetimeSeconds", "allowExitOnIdle", "log", "Promise", "Client", "verify"];
+const POOL_ONLY = [
+  "max",
+  "min",
+  "idleTimeoutMillis",
+  "maxUses",
+  "maxLifetimeSeconds",
+  "allowExitOnIdle",
+  "log",
+  "Promise",
+  "Client",
+  "verify",
+];
 
 export class BorrowedPool implements PgConnection {
   readonly listenConfig: pg.ClientConfig | undefined;

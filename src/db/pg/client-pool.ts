@@ -107,12 +107,15 @@ export class ClientPool implements PgConnection {
     };
     client.on("error", drop);
     client.on("end", drop);
-    entry.ready = client.connect().then(() => {
-      if (entry.inFlight === 0) refSocket(client, false);
-    }, (error: unknown) => {
-      drop();
-      throw error;
-    });
+    entry.ready = client.connect().then(
+      () => {
+        if (entry.inFlight === 0) refSocket(client, false);
+      },
+      (error: unknown) => {
+        drop();
+        throw error;
+      },
+    );
     this.clients.push(entry);
     return entry;
   }

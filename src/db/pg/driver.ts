@@ -9,7 +9,22 @@ import { sql, type SQL } from "drizzle-orm";
 import { PgDialect } from "drizzle-orm/pg-core";
 import pg from "pg";
 import type { AuditFragments } from "../audit.js";
-import type { ArchiveMoveParams, ArchiveRule, AuditRow, DeleteByRuleParams, DeleteExpiredParams, Driver, GroupRow, HeldLock, HoldRow, MigrationStatus, TaskHistoryRow, TaskRow, TaskWrite, TransactionDriver } from "../driver.js";
+import type {
+  ArchiveMoveParams,
+  ArchiveRule,
+  AuditRow,
+  DeleteByRuleParams,
+  DeleteExpiredParams,
+  Driver,
+  GroupRow,
+  HeldLock,
+  HoldRow,
+  MigrationStatus,
+  TaskHistoryRow,
+  TaskRow,
+  TaskWrite,
+  TransactionDriver,
+} from "../driver.js";
 import { historyTriggerStatements } from "../migrations.js";
 import { MissingTablesError, NotInTransactionError } from "../../errors.js";
 import { adoptTransaction, pgTransactionStatus, type PgPoolLike } from "../external.js";
@@ -47,7 +62,14 @@ export type PgDriverOptions =
   | { pool: PgPoolLike; tables: Tables };
 
 /** Watches nothing: without connection settings there is no LISTEN, and waiters re-read. */
-const NO_WATCH: ChangeWatch = { ready: Promise.resolve(), pause() {}, resume() {}, watch: async () => undefined, unwatch() {}, close: async () => undefined };
+const NO_WATCH: ChangeWatch = {
+  ready: Promise.resolve(),
+  pause() {},
+  resume() {},
+  watch: async () => undefined,
+  unwatch() {},
+  close: async () => undefined,
+};
 
 export class PgDriver implements Driver {
   readonly dialect = "postgresql" as const;
@@ -62,14 +84,16 @@ export class PgDriver implements Driver {
   private readonly run: RunQuery;
 
   constructor(options: PgDriverOptions) {
-    this.pool = "pool" in options
-      ? new BorrowedPool(options.pool, types)
-      : new ClientPool({ connectionString: options.url, types, application_name: "taskledger" }, options.poolSize);
+    this.pool =
+      "pool" in options
+        ? new BorrowedPool(options.pool, types)
+        : new ClientPool({ connectionString: options.url, types, application_name: "taskledger" }, options.poolSize);
     this.tables = options.tables;
     this.sql = buildStatements(this.tables);
     this.names = statementNames(this.sql);
     this.writes = new PgWrites(this.sql, this.names);
-    this.run = <R extends pg.QueryResultRow>(config: pg.QueryConfig) => this.pool.query<R>(config).catch((error: unknown) => this.interpret(error));
+    this.run = <R extends pg.QueryResultRow>(config: pg.QueryConfig) =>
+      this.pool.query<R>(config).catch((error: unknown) => this.interpret(error));
   }
 
   /** The channel the notify trigger notifies on; listeners pass it to LISTEN. */
@@ -94,7 +118,8 @@ export class PgDriver implements Driver {
     if (adopted.dialect !== "postgresql") throw new Error("unreachable");
     const client = adopted.client;
     const notInside = (status: string | null) => {
-      if (status === "I") throw new NotInTransactionError("the node-postgres client is not inside a transaction (no BEGIN, or already committed)");
+      if (status === "I")
+        throw new NotInTransactionError("the node-postgres client is not inside a transaction (no BEGIN, or already committed)");
       if (status === "E") throw new NotInTransactionError("the transaction on this client has already failed; roll it back");
     };
     notInside(pgTransactionStatus(client));
@@ -111,7 +136,10 @@ export class PgDriver implements Driver {
   }
 
   async tablesExist(): Promise<boolean> {
-    const result = await this.pool.query<{ present: boolean }>({ text: "SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AS present", values: [this.tables.task, this.tables.group] });
+    const result = await this.pool.query<{ present: boolean }>({
+      text: "SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AS present",
+      values: [this.tables.task, this.tables.group],
+    });
     return result.rows[0]!.present;
   }
 
@@ -123,7 +151,11 @@ export class PgDriver implements Driver {
 
   async taskGet(taskId: string): Promise<TaskRow | undefined> {
     const tiers = await this.archiveEnabled();
-    const result = await this.run<RawTaskRow>(tiers ? { name: this.names.taskGetTiers, text: this.sql.taskGetTiers, values: [taskId] } : { name: this.names.taskGet, text: this.sql.taskGet, values: [taskId] });
+    const result = await this.run<RawTaskRow>(
+      tiers
+        ? { name: this.names.taskGetTiers, text: this.sql.taskGetTiers, values: [taskId] }
+        : { name: this.names.taskGet, text: this.sql.taskGet, values: [taskId] },
+    );
     const row = result.rows[0];
     return row ? toTaskRow(row) : undefined;
   }
@@ -131,7 +163,11 @@ export class PgDriver implements Driver {
   async taskGetMany(taskIds: readonly string[]): Promise<TaskRow[]> {
     if (taskIds.length === 0) return [];
     const tiers = await this.archiveEnabled();
-    const result = await this.run<RawTaskRow>(tiers ? { name: this.names.taskGetManyTiers, text: this.sql.taskGetManyTiers, values: [taskIds] } : { name: this.names.taskGetMany, text: this.sql.taskGetMany, values: [taskIds] });
+    const result = await this.run<RawTaskRow>(
+      tiers
+        ? { name: this.names.taskGetManyTiers, text: this.sql.taskGetManyTiers, values: [taskIds] }
+        : { name: this.names.taskGetMany, text: this.sql.taskGetMany, values: [taskIds] },
+    );
     if (!tiers) return result.rows.map(toTaskRow);
     // An id in both tiers: the hot row (read last) wins.
     return [...new Map(result.rows.map((row) => [row.task_id, toTaskRow(row)])).values()];
@@ -139,7 +175,11 @@ export class PgDriver implements Driver {
 
   async taskExists(taskId: string): Promise<boolean> {
     const tiers = await this.archiveEnabled();
-    const result = await this.run(tiers ? { name: this.names.taskExistsTiers, text: this.sql.taskExistsTiers, values: [taskId] } : { name: this.names.taskExists, text: this.sql.taskExists, values: [taskId] });
+    const result = await this.run(
+      tiers
+        ? { name: this.names.taskExistsTiers, text: this.sql.taskExistsTiers, values: [taskId] }
+        : { name: this.names.taskExists, text: this.sql.taskExists, values: [taskId] },
+    );
     return (result.rowCount ?? 0) > 0;
   }
 
@@ -163,9 +203,10 @@ export class PgDriver implements Driver {
   }
 
   private async historyTriggerCount(): Promise<number> {
-    const result = await this.pool.query<{ n: number }>(
-      { text: "SELECT count(*)::int AS n FROM pg_trigger WHERE tgrelid = to_regclass($1) AND tgname = ANY($2::text[])", values: [this.tables.task, this.tables.historyTriggers] },
-    );
+    const result = await this.pool.query<{ n: number }>({
+      text: "SELECT count(*)::int AS n FROM pg_trigger WHERE tgrelid = to_regclass($1) AND tgname = ANY($2::text[])",
+      values: [this.tables.task, this.tables.historyTriggers],
+    });
     return result.rows[0]!.n;
   }
 
@@ -176,7 +217,8 @@ export class PgDriver implements Driver {
     const client = await this.pool.dedicated();
     try {
       await client.query("BEGIN");
-      for (const name of this.tables.historyTriggers) await client.query(`DROP TRIGGER IF EXISTS ${quoteIdentifier(name, "tableNames.task")} ON ${this.tables.task}`);
+      for (const name of this.tables.historyTriggers)
+        await client.query(`DROP TRIGGER IF EXISTS ${quoteIdentifier(name, "tableNames.task")} ON ${this.tables.task}`);
       if (on) for (const statement of historyTriggerStatements("postgresql", this.tables)) await client.query(statement);
       await client.query("COMMIT");
       return true;
@@ -206,7 +248,11 @@ export class PgDriver implements Driver {
 
   async taskHold(p: { taskIds: readonly string[]; now: Date; reason: string | null }): Promise<number> {
     if (p.taskIds.length === 0) return 0;
-    const result = await this.pool.query({ name: this.names.taskHold, text: this.sql.taskHold, values: [p.taskIds, toNaiveUtc(p.now), p.reason] });
+    const result = await this.pool.query({
+      name: this.names.taskHold,
+      text: this.sql.taskHold,
+      values: [p.taskIds, toNaiveUtc(p.now), p.reason],
+    });
     return result.rowCount ?? 0;
   }
 
@@ -217,7 +263,11 @@ export class PgDriver implements Driver {
 
   async taskHolds(taskIds: readonly string[]): Promise<HoldRow[]> {
     if (taskIds.length === 0) return [];
-    const result = await this.pool.query<{ task_id: string; held_at: string; reason: string | null }>({ name: this.names.taskHolds, text: this.sql.taskHolds, values: [taskIds] });
+    const result = await this.pool.query<{ task_id: string; held_at: string; reason: string | null }>({
+      name: this.names.taskHolds,
+      text: this.sql.taskHolds,
+      values: [taskIds],
+    });
     return result.rows.map((r) => ({ taskId: r.task_id, heldAt: fromNaiveUtc(r.held_at)!, reason: r.reason }));
   }
 
@@ -226,7 +276,11 @@ export class PgDriver implements Driver {
   async archiveEnabled(): Promise<boolean> {
     const known = this.archiveKnown;
     if (known && (known.present || Date.now() - known.at < ARCHIVE_RECHECK_MS)) return known.present;
-    const result = await this.pool.query<{ present: boolean }>({ name: "tl_archive_present", text: "SELECT to_regclass($1) IS NOT NULL AS present", values: [this.tables.archive] });
+    const result = await this.pool.query<{ present: boolean }>({
+      name: "tl_archive_present",
+      text: "SELECT to_regclass($1) IS NOT NULL AS present",
+      values: [this.tables.archive],
+    });
     this.archiveKnown = { present: result.rows[0]!.present, at: Date.now() };
     return this.archiveKnown.present;
   }
@@ -251,18 +305,31 @@ export class PgDriver implements Driver {
     return (await this.pool.query({ text, values: params })).rowCount ?? 0;
   }
 
-  async archiveExpire(p: { ranked: readonly ArchiveRule[]; now: Date; limit: number; maxKeepMs: number }): Promise<{ rows: number; partitions: number; refiled: number; more: boolean }> {
+  async archiveExpire(p: {
+    ranked: readonly ArchiveRule[];
+    now: Date;
+    limit: number;
+    maxKeepMs: number;
+  }): Promise<{ rows: number; partitions: number; refiled: number; more: boolean }> {
     // Whole partitions, so `limit` does not apply: a drop costs the same whatever it holds.
     return { ...(await expireArchive(this.pool, this.tables, this.auditFragments, p.ranked, p.now, p.maxKeepMs)), more: false };
   }
 
   async taskDeleteStale(p: { before: Date; limit: number }): Promise<number> {
-    const result = await this.run({ name: this.names.taskDeleteStale, text: this.sql.taskDeleteStale, values: [toNaiveUtc(p.before), p.limit] });
+    const result = await this.run({
+      name: this.names.taskDeleteStale,
+      text: this.sql.taskDeleteStale,
+      values: [toNaiveUtc(p.before), p.limit],
+    });
     return result.rowCount ?? 0;
   }
 
   async taskStampUnaged(p: { now: Date; limit: number }): Promise<number> {
-    const result = await this.run({ name: this.names.taskStampUnaged, text: this.sql.taskStampUnaged, values: [toNaiveUtc(p.now), p.limit] });
+    const result = await this.run({
+      name: this.names.taskStampUnaged,
+      text: this.sql.taskStampUnaged,
+      values: [toNaiveUtc(p.now), p.limit],
+    });
     return result.rowCount ?? 0;
   }
 
@@ -282,7 +349,11 @@ export class PgDriver implements Driver {
   }
 
   async groupDeleteExpired(p: { before: Date; limit: number }): Promise<number> {
-    const result = await this.run({ name: this.names.groupDeleteExpired, text: this.sql.groupDeleteExpired, values: [toNaiveUtc(p.before), p.limit] });
+    const result = await this.run({
+      name: this.names.groupDeleteExpired,
+      text: this.sql.groupDeleteExpired,
+      values: [toNaiveUtc(p.before), p.limit],
+    });
     return result.rowCount ?? 0;
   }
 
@@ -332,7 +403,13 @@ export class PgDriver implements Driver {
     });
     const row = rows[0];
     if (!row) return undefined;
-    const from = [row.app ? `application ${row.app}` : "", row.addr ? `from ${row.addr}` : "", row.since ? `connected since ${row.since}` : ""].filter(Boolean).join(", ");
+    const from = [
+      row.app ? `application ${row.app}` : "",
+      row.addr ? `from ${row.addr}` : "",
+      row.since ? `connected since ${row.since}` : "",
+    ]
+      .filter(Boolean)
+      .join(", ");
     return `PostgreSQL session ${row.pid}${from ? ` (${from})` : ""}, which is alive: the server ends the lock with the session`;
   }
 

@@ -13,7 +13,12 @@ const TRANSIENT_SQLSTATES = new Set([
   "53300", // too_many_connections
 ]);
 const TRANSIENT_NODE_CODES = new Set(["ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENOTCONN", "EAI_AGAIN"]);
-const TRANSIENT_MESSAGES = [/Connection terminated/i, /connection is not open/i, /Client has encountered a connection error/i, /timeout exceeded when trying to connect/i];
+const TRANSIENT_MESSAGES = [
+  /Connection terminated/i,
+  /connection is not open/i,
+  /Client has encountered a connection error/i,
+  /timeout exceeded when trying to connect/i,
+];
 
 export function isTransientPgError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;

@@ -79,7 +79,9 @@ export class PgListener implements ChangeWatch {
   }
 
   private scheduleFlush(): Promise<void> {
-    this.nextFlush ??= this.flushChain = this.flushChain.then(() => new Promise<void>((resolve) => setImmediate(resolve))).then(() => this.flush());
+    this.nextFlush ??= this.flushChain = this.flushChain
+      .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
+      .then(() => this.flush());
     return this.nextFlush;
   }
 
@@ -93,23 +95,27 @@ export class PgListener implements ChangeWatch {
     await this.ready.catch(() => undefined);
     const client = this.client;
     if (!client) return; // not connected: connect() registers every interested id
-    await client.query(
-      `WITH gone AS (DELETE FROM ${this.interestTable} WHERE listener = $1 AND task_id = ANY($2::varchar[]))
+    await client
+      .query(
+        `WITH gone AS (DELETE FROM ${this.interestTable} WHERE listener = $1 AND task_id = ANY($2::varchar[]))
        INSERT INTO ${this.interestTable} (task_id, listener) SELECT unnest($3::varchar[]), $1
        ON CONFLICT (task_id, listener) DO UPDATE SET since = EXCLUDED.since`,
-      [this.listenerId, remove, add],
-    ).catch(() => undefined);
+        [this.listenerId, remove, add],
+      )
+      .catch(() => undefined);
   }
 
   /** Re-stamps this listener's rows and deletes rows of listeners that stopped re-stamping (crashed). */
   private async refresh(): Promise<void> {
     const client = this.client;
     if (!client) return;
-    await client.query(
-      `WITH mine AS (UPDATE ${this.interestTable} SET since = timezone('UTC', now()) WHERE listener = $1)
+    await client
+      .query(
+        `WITH mine AS (UPDATE ${this.interestTable} SET since = timezone('UTC', now()) WHERE listener = $1)
        DELETE FROM ${this.interestTable} WHERE since < timezone('UTC', now()) - make_interval(secs => $2)`,
-      [this.listenerId, INTEREST_TTL_SECONDS],
-    ).catch(() => undefined);
+        [this.listenerId, INTEREST_TTL_SECONDS],
+      )
+      .catch(() => undefined);
   }
 
   pause(): void {

@@ -36,7 +36,11 @@ export async function migratePg(pool: PgConnection, tables: Tables, options: { a
             await client.query(statement);
             ran.push(statement);
           }
-          await client.query(`INSERT INTO ${tables.migrations} (tag, hash, created_at) VALUES ($1, $2, $3)`, [migration.tag, migration.hash, migration.createdAt]);
+          await client.query(`INSERT INTO ${tables.migrations} (tag, hash, created_at) VALUES ($1, $2, $3)`, [
+            migration.tag,
+            migration.hash,
+            migration.createdAt,
+          ]);
           await client.query("COMMIT");
         } catch (error) {
           await client.query("ROLLBACK").catch(() => undefined);

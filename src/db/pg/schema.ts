@@ -6,7 +6,19 @@
  * queries (#13), with decoding column types swapped in.
  */
 import { sql } from "drizzle-orm";
-import { bigint, customType, index, type PgColumnBuilderBase, integer, pgSchema, pgSequence, pgTable, text, timestamp, varchar } from "drizzle-orm/pg-core";
+import {
+  bigint,
+  customType,
+  index,
+  type PgColumnBuilderBase,
+  integer,
+  pgSchema,
+  pgSequence,
+  pgTable,
+  text,
+  timestamp,
+  varchar,
+} from "drizzle-orm/pg-core";
 
 /** drizzle's pg-core has no bytea; Celery's PickleType and LargeBinary are bytea on PostgreSQL. */
 const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => "bytea" });
@@ -47,7 +59,9 @@ export function pgTables<V extends PgColumnBuilderBase, B extends PgColumnBuilde
   const task = tableIn(names.taskSchema)(
     names.task,
     {
-      id: integer("id").primaryKey().default(sql.raw(`nextval('${sequence(names.taskSchema, "task_id_sequence")}')`)),
+      id: integer("id")
+        .primaryKey()
+        .default(sql.raw(`nextval('${sequence(names.taskSchema, "task_id_sequence")}')`)),
       taskId: varchar("task_id", { length: 155 }).unique(`${names.task}_task_id_key`),
       status: varchar("status", { length: 50 }),
       result: columns.value("result"),
@@ -69,7 +83,9 @@ export function pgTables<V extends PgColumnBuilderBase, B extends PgColumnBuilde
     (t) => [
       index(`ix_${names.task}_date_done`).on(t.dateDone),
       // Only unready rows (date_done NULL) are aged by date_updated, so the index stays small.
-      index(`ix_${names.task}_unready_date_updated`).on(t.dateUpdated).where(sql`date_done IS NULL`),
+      index(`ix_${names.task}_unready_date_updated`)
+        .on(t.dateUpdated)
+        .where(sql`date_done IS NULL`),
       // The web view's filters, newest first (#14): one (column, id) index per single filter keeps a
       // keyset page an index range scan at any table size. Their cost per store is in BENCHMARKS.md.
       index(`ix_${names.task}_status_id`).on(t.status, t.id),
@@ -84,7 +100,9 @@ export function pgTables<V extends PgColumnBuilderBase, B extends PgColumnBuilde
   const taskSet = tableIn(names.groupSchema)(
     names.group,
     {
-      id: integer("id").primaryKey().default(sql.raw(`nextval('${sequence(names.groupSchema, "taskset_id_sequence")}')`)),
+      id: integer("id")
+        .primaryKey()
+        .default(sql.raw(`nextval('${sequence(names.groupSchema, "taskset_id_sequence")}')`)),
       tasksetId: varchar("taskset_id", { length: 155 }).unique(`${names.group}_taskset_id_key`),
       result: columns.value("result"),
       dateDone: columns.time("date_done"),

@@ -23,7 +23,8 @@ function guard(current: string, status: string, replaceReady: string): string {
  */
 const COUNT_WRITTEN = "SELECT count(*)::int AS written FROM written";
 
-const TASK_COLUMNS = "task_id, status, result, date_done, traceback, name, args, kwargs, worker, retries, queue, children, parent_id, group_id, date_updated";
+const TASK_COLUMNS =
+  "task_id, status, result, date_done, traceback, name, args, kwargs, worker, retries, queue, children, parent_id, group_id, date_updated";
 
 export function buildStatements(t: Tables) {
   // Legal holds (#12): a held row is never expired, whatever the rule. Checked where the batch is
@@ -46,8 +47,21 @@ export function buildStatements(t: Tables) {
       date_updated = ${src("date_updated", "timestamp")}`;
 
   const params: Record<string, string> = {
-    task_id: "$1", status: "$2", result: "$3", date_done: "$4", traceback: "$5", name: "$6", args: "$7", kwargs: "$8",
-    worker: "$9", retries: "$10", queue: "$11", children: "$12", parent_id: "$13", group_id: "$14", date_updated: "$15",
+    task_id: "$1",
+    status: "$2",
+    result: "$3",
+    date_done: "$4",
+    traceback: "$5",
+    name: "$6",
+    args: "$7",
+    kwargs: "$8",
+    worker: "$9",
+    retries: "$10",
+    queue: "$11",
+    children: "$12",
+    parent_id: "$13",
+    group_id: "$14",
+    date_updated: "$15",
   };
   const param = (column: string, cast: string) => `${params[column]}::${cast}`;
   const excluded = (column: string) => `EXCLUDED.${column}`;

@@ -29,7 +29,11 @@ export class PgWrites {
   ) {}
 
   async taskStore(run: RunQuery, w: TaskWrite): Promise<boolean> {
-    const result = await run({ name: this.names.taskStore, text: this.sql.taskStore, values: [...writeValues(w), w.extended !== null, w.replaceReady] });
+    const result = await run({
+      name: this.names.taskStore,
+      text: this.sql.taskStore,
+      values: [...writeValues(w), w.extended !== null, w.replaceReady],
+    });
     return (result.rowCount ?? 0) > 0;
   }
 
@@ -47,7 +51,11 @@ export class PgWrites {
       const result = await run<{ written: number }>(
         lean
           ? { name: this.names.taskStoreManyLean, text: this.sql.taskStoreManyLean, values: [...columns, first.replaceReady] }
-          : { name: this.names.taskStoreMany, text: this.sql.taskStoreMany, values: [...columns, first.extended !== null, first.replaceReady] },
+          : {
+              name: this.names.taskStoreMany,
+              text: this.sql.taskStoreMany,
+              values: [...columns, first.extended !== null, first.replaceReady],
+            },
       );
       written += result.rows[0]!.written;
     }
@@ -55,16 +63,32 @@ export class PgWrites {
   }
 
   async groupSave(run: RunQuery, row: GroupRow): Promise<void> {
-    await run({ name: this.names.groupSave, text: this.sql.groupSave, values: [row.groupId, row.result, row.dateDone && toNaiveUtc(row.dateDone)] });
+    await run({
+      name: this.names.groupSave,
+      text: this.sql.groupSave,
+      values: [row.groupId, row.result, row.dateDone && toNaiveUtc(row.dateDone)],
+    });
   }
 }
 
 function writeValues(w: TaskWrite): unknown[] {
   const x = w.extended;
   return [
-    w.taskId, w.status, w.result, w.dateDone && toNaiveUtc(w.dateDone), w.traceback,
-    x?.name ?? null, x?.args ?? null, x?.kwargs ?? null, x?.worker ?? null, x?.retries ?? null, x?.queue ?? null,
-    w.children, w.parentId, w.groupId, toNaiveUtc(w.dateUpdated),
+    w.taskId,
+    w.status,
+    w.result,
+    w.dateDone && toNaiveUtc(w.dateDone),
+    w.traceback,
+    x?.name ?? null,
+    x?.args ?? null,
+    x?.kwargs ?? null,
+    x?.worker ?? null,
+    x?.retries ?? null,
+    x?.queue ?? null,
+    w.children,
+    w.parentId,
+    w.groupId,
+    toNaiveUtc(w.dateUpdated),
   ];
 }
 

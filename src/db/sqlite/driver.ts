@@ -9,7 +9,22 @@ import Database from "better-sqlite3";
 import { sql, type SQL } from "drizzle-orm";
 import { SQLiteSyncDialect } from "drizzle-orm/sqlite-core";
 import type { AuditFragments } from "../audit.js";
-import type { ArchiveMoveParams, ArchiveRule, AuditRow, DeleteByRuleParams, DeleteExpiredParams, Driver, GroupRow, HeldLock, HoldRow, MigrationStatus, TaskHistoryRow, TaskRow, TaskWrite, TransactionDriver } from "../driver.js";
+import type {
+  ArchiveMoveParams,
+  ArchiveRule,
+  AuditRow,
+  DeleteByRuleParams,
+  DeleteExpiredParams,
+  Driver,
+  GroupRow,
+  HeldLock,
+  HoldRow,
+  MigrationStatus,
+  TaskHistoryRow,
+  TaskRow,
+  TaskWrite,
+  TransactionDriver,
+} from "../driver.js";
 import { historyTriggerStatements } from "../migrations.js";
 import { NotInTransactionError } from "../../errors.js";
 import { adoptTransaction, type SqliteDatabaseLike } from "../external.js";
@@ -47,7 +62,6 @@ export type SqliteDriverOptions =
  * end before failing as busy (and being retried by the backend): as long as a lock wait may be.
  */
 const OUTSIDE_TRANSACTION_WAIT_MS = 5_000;
-
 
 type Statements = { [K in keyof ReturnType<typeof buildStatements>]: Database.Statement };
 
@@ -110,11 +124,16 @@ export class SqliteDriver implements Driver {
   private async outsideTransaction(): Promise<void> {
     if (!this.db.inTransaction) return;
     const deadline = Date.now() + OUTSIDE_TRANSACTION_WAIT_MS;
-    await untilFalse(() => this.db.inTransaction && this.db.open, () => {
-      if (Date.now() > deadline) {
-        throw Object.assign(new Error("the shared SQLite connection stayed inside the application's transaction"), { code: "SQLITE_BUSY_TRANSACTION" });
-      }
-    });
+    await untilFalse(
+      () => this.db.inTransaction && this.db.open,
+      () => {
+        if (Date.now() > deadline) {
+          throw Object.assign(new Error("the shared SQLite connection stayed inside the application's transaction"), {
+            code: "SQLITE_BUSY_TRANSACTION",
+          });
+        }
+      },
+    );
   }
 
   async taskStore(w: TaskWrite): Promise<boolean> {
@@ -140,7 +159,8 @@ export class SqliteDriver implements Driver {
     if (!writes) this.otherWrites.set(db, (writes = new SqliteWrites(db, this.texts, this.tables)));
     const w = writes;
     const inside = <T>(write: () => T): Promise<T> => {
-      if (!db.open || !db.inTransaction) throw new NotInTransactionError("the better-sqlite3 Database is no longer inside a transaction (already committed or rolled back)");
+      if (!db.open || !db.inTransaction)
+        throw new NotInTransactionError("the better-sqlite3 Database is no longer inside a transaction (already committed or rolled back)");
       try {
         return Promise.resolve(write());
       } catch (error) {
@@ -157,15 +177,22 @@ export class SqliteDriver implements Driver {
 
   async tablesExist(): Promise<boolean> {
     if (this.db.inTransaction) await this.outsideTransaction();
-    const count = this.db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN (?, ?)").pluck().get(this.tables.config.task, this.tables.config.group);
+    const count = this.db
+      .prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN (?, ?)")
+      .pluck()
+      .get(this.tables.config.task, this.tables.config.group);
     return count === 2;
   }
 
   async taskGet(taskId: string): Promise<TaskRow | undefined> {
     if (this.db.inTransaction) await this.outsideTransaction();
-    const row = (this.archivePresent()
-      ? this.cached(`SELECT ${TIER_COLUMNS} FROM ${this.tables.task} WHERE task_id = ? UNION ALL SELECT ${TIER_COLUMNS} FROM ${this.tables.archive} WHERE task_id = ? LIMIT 1`).get(taskId, taskId)
-      : this.prepared().taskGet.get(taskId)) as RawTaskRow | undefined;
+    const row = (
+      this.archivePresent()
+        ? this.cached(
+            `SELECT ${TIER_COLUMNS} FROM ${this.tables.task} WHERE task_id = ? UNION ALL SELECT ${TIER_COLUMNS} FROM ${this.tables.archive} WHERE task_id = ? LIMIT 1`,
+          ).get(taskId, taskId)
+        : this.prepared().taskGet.get(taskId)
+    ) as RawTaskRow | undefined;
     return row ? toTaskRow(row) : undefined;
   }
 
@@ -175,8 +202,10 @@ export class SqliteDriver implements Driver {
     if (!this.archivePresent()) return (this.prepared().taskGetMany.all(JSON.stringify(taskIds)) as RawTaskRow[]).map(toTaskRow);
     // Archive rows first, so for an id in both tiers the hot row (read last) wins.
     const ids = JSON.stringify(taskIds);
-    const rows = this.cached(`SELECT ${TIER_COLUMNS} FROM ${this.tables.archive} WHERE task_id IN (SELECT value FROM json_each(?))
-      UNION ALL SELECT ${TIER_COLUMNS} FROM ${this.tables.task} WHERE task_id IN (SELECT value FROM json_each(?))`).all(ids, ids) as RawTaskRow[];
+    const rows = this.cached(
+      `SELECT ${TIER_COLUMNS} FROM ${this.tables.archive} WHERE task_id IN (SELECT value FROM json_each(?))
+      UNION ALL SELECT ${TIER_COLUMNS} FROM ${this.tables.task} WHERE task_id IN (SELECT value FROM json_each(?))`,
+    ).all(ids, ids) as RawTaskRow[];
     return [...new Map(rows.map((row) => [row.task_id, toTaskRow(row)])).values()];
   }
 
@@ -191,13 +220,17 @@ export class SqliteDriver implements Driver {
     if (taskIds.length === 0) return 0;
     if (!this.archivePresent()) return this.prepared().taskForget.run(JSON.stringify(taskIds)).changes;
     const ids = JSON.stringify(taskIds);
-    return this.db.transaction(() => {
-      const gone = this.cached(`SELECT count(DISTINCT task_id) AS n FROM (SELECT task_id FROM ${this.tables.task} WHERE task_id IN (SELECT value FROM json_each(?))
-        UNION ALL SELECT task_id FROM ${this.tables.archive} WHERE task_id IN (SELECT value FROM json_each(?)))`).get(ids, ids) as { n: number };
-      this.prepared().taskForget.run(ids);
-      this.cached(`DELETE FROM ${this.tables.archive} WHERE task_id IN (SELECT value FROM json_each(?))`).run(ids);
-      return gone.n;
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const gone = this.cached(
+          `SELECT count(DISTINCT task_id) AS n FROM (SELECT task_id FROM ${this.tables.task} WHERE task_id IN (SELECT value FROM json_each(?))
+        UNION ALL SELECT task_id FROM ${this.tables.archive} WHERE task_id IN (SELECT value FROM json_each(?)))`,
+        ).get(ids, ids) as { n: number };
+        this.prepared().taskForget.run(ids);
+        this.cached(`DELETE FROM ${this.tables.archive} WHERE task_id IN (SELECT value FROM json_each(?))`).run(ids);
+        return gone.n;
+      })
+      .immediate();
   }
 
   async taskHistory(taskId: string): Promise<TaskHistoryRow[]> {
@@ -213,15 +246,19 @@ export class SqliteDriver implements Driver {
     const n = this.historyTriggerCount();
     if (on ? n === this.tables.historyTriggers.length : n === 0) return false;
     const statements = on ? historyTriggerStatements("sqlite", this.tables) : [];
-    this.db.transaction(() => {
-      for (const name of this.tables.historyTriggers) this.db.exec(`DROP TRIGGER IF EXISTS ${quoteIdentifier(name, "tableNames.task")}`);
-      for (const statement of statements) this.db.exec(statement);
-    }).immediate();
+    this.db
+      .transaction(() => {
+        for (const name of this.tables.historyTriggers) this.db.exec(`DROP TRIGGER IF EXISTS ${quoteIdentifier(name, "tableNames.task")}`);
+        for (const statement of statements) this.db.exec(statement);
+      })
+      .immediate();
     return true;
   }
 
   private historyTriggerCount(): number {
-    return this.db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name IN (SELECT value FROM json_each(?))").pluck()
+    return this.db
+      .prepare("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name IN (SELECT value FROM json_each(?))")
+      .pluck()
       .get(JSON.stringify(this.tables.historyTriggers)) as number;
   }
 
@@ -275,7 +312,9 @@ export class SqliteDriver implements Driver {
 
   /** Checked on every call: one lookup in SQLite's in-memory schema, no I/O. */
   private archivePresent(): boolean {
-    return this.cached("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(this.tables.config.task + "_archive") !== undefined;
+    return (
+      this.cached("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(this.tables.config.task + "_archive") !== undefined
+    );
   }
 
   async archiveEnabled(): Promise<boolean> {
@@ -283,24 +322,32 @@ export class SqliteDriver implements Driver {
   }
 
   async archiveCreate(): Promise<void> {
-    this.db.transaction(() => {
-      for (const statement of archiveDdl(this.tables)) this.db.exec(statement);
-    }).immediate();
+    this.db
+      .transaction(() => {
+        for (const statement of archiveDdl(this.tables)) this.db.exec(statement);
+      })
+      .immediate();
   }
 
   async taskArchive(p: ArchiveMoveParams): Promise<number> {
     // Unlike PostgreSQL, SQLite has no DELETE … RETURNING inside a WITH, so the copy and the delete
     // are two statements in one IMMEDIATE transaction: a killed process commits both or neither.
-    return this.db.transaction(() => {
-      const ids = (this.cached(archiveBatch(this.tables)).all(toNaiveUtc(p.before), p.limit) as { id: number }[]).map((r) => r.id);
-      if (ids.length === 0) return 0;
-      const json = JSON.stringify(ids);
-      this.runSql(copyToArchive(this.tables, this.auditFragments, p.ranked, json, p.now));
-      return this.cached(`DELETE FROM ${this.tables.task} WHERE id IN (SELECT value FROM json_each(?))`).run(json).changes;
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const ids = (this.cached(archiveBatch(this.tables)).all(toNaiveUtc(p.before), p.limit) as { id: number }[]).map((r) => r.id);
+        if (ids.length === 0) return 0;
+        const json = JSON.stringify(ids);
+        this.runSql(copyToArchive(this.tables, this.auditFragments, p.ranked, json, p.now));
+        return this.cached(`DELETE FROM ${this.tables.task} WHERE id IN (SELECT value FROM json_each(?))`).run(json).changes;
+      })
+      .immediate();
   }
 
-  async archiveExpire(p: { ranked: readonly ArchiveRule[]; now: Date; limit: number }): Promise<{ rows: number; partitions: number; refiled: number; more: boolean }> {
+  async archiveExpire(p: {
+    ranked: readonly ArchiveRule[];
+    now: Date;
+    limit: number;
+  }): Promise<{ rows: number; partitions: number; refiled: number; more: boolean }> {
     const refiled = this.runSql(refileForever(this.tables, this.auditFragments, p.ranked, p.now));
     const rows = this.runSql(expireBatch(this.tables, this.auditFragments, p.ranked, p.now, p.limit));
     return { rows, partitions: 0, refiled, more: rows === p.limit };
@@ -364,7 +411,10 @@ export class SqliteDriver implements Driver {
       const current = s.lockGet.get({ name: CLEANUP_LOCK }) as { holder: string; expires_at: number } | undefined;
       if (current) {
         const previous = parseHolder(current.holder);
-        if (livenessOf(previous) === "dead" && s.lockTakeOver.run({ name: CLEANUP_LOCK, holder: me, expires_at: now + LOCK_LEASE_MS, previous: current.holder }).changes > 0) {
+        if (
+          livenessOf(previous) === "dead" &&
+          s.lockTakeOver.run({ name: CLEANUP_LOCK, holder: me, expires_at: now + LOCK_LEASE_MS, previous: current.holder }).changes > 0
+        ) {
           takenOverFrom = describeHolder(previous, "dead", current.expires_at, now);
           break;
         }
@@ -415,7 +465,8 @@ export class SqliteDriver implements Driver {
     timeBucket: (seconds) => sql`(CAST(strftime('%s', date_done) AS INTEGER) / ${seconds}) * ${seconds}`,
     // SQLite's LIKE ignores case and so cannot use the BINARY index on task_id; a range on it can,
     // and BINARY (UTF-8 byte) order puts every id with the prefix inside [prefix, prefix + U+10FFFF).
-    idPrefix: (prefix) => sql`(task_id >= ${prefix} AND task_id < ${`${prefix}\u{10FFFF}`} AND substr(task_id, 1, ${prefix.length}) = ${prefix})`,
+    idPrefix: (prefix) =>
+      sql`(task_id >= ${prefix} AND task_id < ${`${prefix}\u{10FFFF}`} AND substr(task_id, 1, ${prefix.length}) = ${prefix})`,
     glob: (column, glob) => sql`${column} GLOB ${globToSqliteGlob(glob)}`,
     // date_done text plus seconds, in the same sortable text form (milliseconds kept).
     plusMs: (column, ms) => sql`strftime('%Y-%m-%d %H:%M:%f', ${column}, ${`+${ms / 1000} seconds`})`,

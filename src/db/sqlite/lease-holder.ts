@@ -54,7 +54,8 @@ export function parseHolder(text: string): LeaseHolder | undefined {
   if (!text.startsWith("{")) return undefined;
   try {
     const value = JSON.parse(text) as Partial<LeaseHolder>;
-    if (typeof value.id !== "string" || !Number.isInteger(value.pid) || typeof value.host !== "string" || typeof value.scope !== "string") return undefined;
+    if (typeof value.id !== "string" || !Number.isInteger(value.pid) || typeof value.host !== "string" || typeof value.scope !== "string")
+      return undefined;
     return value as LeaseHolder;
   } catch {
     return undefined;
@@ -75,7 +76,9 @@ export function livenessOf(holder: LeaseHolder | undefined): Liveness {
 
 /** Says who holds the lease and how we know whether it lives, for messages. */
 export function describeHolder(holder: LeaseHolder | undefined, liveness: Liveness, expiresAt: number, now = Date.now()): string {
-  const who = holder ? `pid ${holder.pid} on ${holder.host === hostname() ? `this host (${holder.host})` : `host ${holder.host}`}` : "a holder that recorded no pid";
+  const who = holder
+    ? `pid ${holder.pid} on ${holder.host === hostname() ? `this host (${holder.host})` : `host ${holder.host}`}`
+    : "a holder that recorded no pid";
   if (liveness === "alive") return `${who}, which is alive`;
   if (liveness === "dead") return `${who}, which is no longer running`;
   const left = Math.max(0, Math.ceil((expiresAt - now) / 1000));

@@ -44,7 +44,9 @@ export function migrateSqlite(db: Database.Database, tables: Tables, options: { 
   } catch (error) {
     if (db.inTransaction) db.exec("ROLLBACK");
     if (isTransientSqliteError(error)) throw error; // the caller's retry waits for the other migrator
-    throw error instanceof MigrationError ? error : new MigrationError(`migrating the SQLite database failed: ${(error as Error).message}`, { cause: error });
+    throw error instanceof MigrationError
+      ? error
+      : new MigrationError(`migrating the SQLite database failed: ${(error as Error).message}`, { cause: error });
   }
 }
 

@@ -31,7 +31,10 @@ export interface SqliteValueColumns<V, B> {
 const rawColumns = { value: (name: string) => blob(name), time: (name: string) => datetime(name) };
 
 /** Celery's two tables for the given names, with the given value/time column builders. */
-export function sqliteTables<V extends SQLiteColumnBuilderBase, B extends SQLiteColumnBuilderBase>(names: SqliteTableNames, columns: SqliteValueColumns<V, B>) {
+export function sqliteTables<V extends SQLiteColumnBuilderBase, B extends SQLiteColumnBuilderBase>(
+  names: SqliteTableNames,
+  columns: SqliteValueColumns<V, B>,
+) {
   const task = sqliteTable(
     names.task,
     {
@@ -54,7 +57,9 @@ export function sqliteTables<V extends SQLiteColumnBuilderBase, B extends SQLite
     },
     (t) => [
       index(`ix_${names.task}_date_done`).on(t.dateDone),
-      index(`ix_${names.task}_unready_date_updated`).on(t.dateUpdated).where(sql`date_done IS NULL`),
+      index(`ix_${names.task}_unready_date_updated`)
+        .on(t.dateUpdated)
+        .where(sql`date_done IS NULL`),
       // The web view's filters, newest first (#14); see ../pg/schema.ts. Id prefixes use the
       // unique task_id index through a range (see the driver's auditFragments).
       index(`ix_${names.task}_status_id`).on(t.status, t.id),

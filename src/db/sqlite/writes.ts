@@ -70,9 +70,27 @@ function writeParams(w: TaskWrite): unknown[] {
   const x = w.extended;
   const extended = x !== null ? 1 : 0;
   return [
-    w.taskId, w.status, w.result, w.dateDone && toNaiveUtc(w.dateDone), w.traceback,
-    x?.name ?? null, x?.args ?? null, x?.kwargs ?? null, x?.worker ?? null, x?.retries ?? null, x?.queue ?? null,
-    w.children, w.parentId, w.groupId, toNaiveUtc(w.dateUpdated),
-    extended, extended, extended, extended, extended, extended, w.replaceReady ? 1 : 0,
+    w.taskId,
+    w.status,
+    w.result,
+    w.dateDone && toNaiveUtc(w.dateDone),
+    w.traceback,
+    x?.name ?? null,
+    x?.args ?? null,
+    x?.kwargs ?? null,
+    x?.worker ?? null,
+    x?.retries ?? null,
+    x?.queue ?? null,
+    w.children,
+    w.parentId,
+    w.groupId,
+    toNaiveUtc(w.dateUpdated),
+    extended,
+    extended,
+    extended,
+    extended,
+    extended,
+    extended,
+    w.replaceReady ? 1 : 0,
   ];
 }

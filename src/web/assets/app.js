@@ -34,8 +34,27 @@ function drawCharts() {
     finishedEl.textContent = "No finished tasks in this window.";
     return;
   }
-  new uPlot({ title: "Finished tasks per bucket", width, height: 220, series: [{}, { label: "finished", stroke: "#2f6fb3", fill: "rgba(47,111,179,0.12)" }, { label: "failed", stroke: "#c0392b" }] }, [xs, finished, failures], finishedEl);
-  new uPlot({ title: "Failure rate (%)", width, height: 180, series: [{}, { label: "failure rate %", stroke: "#c0392b" }], scales: { y: { range: [0, 100] } } }, [xs, rate], rateEl);
+  new uPlot(
+    {
+      title: "Finished tasks per bucket",
+      width,
+      height: 220,
+      series: [{}, { label: "finished", stroke: "#2f6fb3", fill: "rgba(47,111,179,0.12)" }, { label: "failed", stroke: "#c0392b" }],
+    },
+    [xs, finished, failures],
+    finishedEl,
+  );
+  new uPlot(
+    {
+      title: "Failure rate (%)",
+      width,
+      height: 180,
+      series: [{}, { label: "failure rate %", stroke: "#c0392b" }],
+      scales: { y: { range: [0, 100] } },
+    },
+    [xs, rate],
+    rateEl,
+  );
 }
 
 // Live: rows arrive as server-sent events; "Pause" holds them (and says how many wait).
@@ -62,7 +81,15 @@ function live() {
     const errorCell = el("td");
     if (task.corrupt) errorCell.append(el("span", "corrupt: " + task.corrupt, "corrupt"));
     else errorCell.textContent = task.exception || "";
-    tr.append(idCell, stateCell, el("td", task.name), el("td", task.worker), el("td", task.queue), el("td", shortTime(task.date_done || task.date_updated)), errorCell);
+    tr.append(
+      idCell,
+      stateCell,
+      el("td", task.name),
+      el("td", task.worker),
+      el("td", task.queue),
+      el("td", shortTime(task.date_done || task.date_updated)),
+      errorCell,
+    );
     body.prepend(tr);
     while (body.rows.length > 200) body.deleteRow(-1);
   };
@@ -94,10 +121,28 @@ function writes() {
     button.addEventListener("click", async () => {
       const action = button.dataset.action;
       const id = button.dataset.taskId;
-      if (!window.confirm(action === "forget" ? "Delete the stored result of " + id + "? This cannot be undone." : "Mark " + id + " REVOKED (unless it already finished)?")) return;
-      const response = await fetch("/api/tasks/" + encodeURIComponent(id) + "/" + action, { method: "POST", headers: { "X-Taskledger-Token": meta ? meta.content : "" } });
+      if (
+        !window.confirm(
+          action === "forget"
+            ? "Delete the stored result of " + id + "? This cannot be undone."
+            : "Mark " + id + " REVOKED (unless it already finished)?",
+        )
+      )
+        return;
+      const response = await fetch("/api/tasks/" + encodeURIComponent(id) + "/" + action, {
+        method: "POST",
+        headers: { "X-Taskledger-Token": meta ? meta.content : "" },
+      });
       const body = await response.json().catch(() => ({}));
-      result.textContent = response.ok ? (action === "forget" ? (body.forgotten ? "forgotten" : "nothing to forget") : body.revoked ? "revoked" : "already finished; not revoked") : "refused: " + (body.error || response.status);
+      result.textContent = response.ok
+        ? action === "forget"
+          ? body.forgotten
+            ? "forgotten"
+            : "nothing to forget"
+          : body.revoked
+            ? "revoked"
+            : "already finished; not revoked"
+        : "refused: " + (body.error || response.status);
     });
   });
 }

@@ -42,7 +42,9 @@ export function startChild(fixture: string, args: string[], env: NodeJS.ProcessE
         const seen = stdout.split("\n").find((l) => l.startsWith(prefix));
         if (seen !== undefined) return resolve(seen);
         waiting.push({ prefix, resolve });
-        void exit.then((e) => reject(new Error(`${fixture} exited (${e.code ?? e.signal}) before printing "${prefix}": ${e.stderr.slice(-2000)}`)));
+        void exit.then((e) =>
+          reject(new Error(`${fixture} exited (${e.code ?? e.signal}) before printing "${prefix}": ${e.stderr.slice(-2000)}`)),
+        );
       }),
     exit,
     finish: () => child.stdin!.end(),
@@ -59,7 +61,11 @@ export function reportOf<T>(stdout: string, prefix = "report"): T {
 
 /** Prints one figure line for the run's log and the Reliability section. */
 export function figure(scenario: string, values: Record<string, unknown>): void {
-  console.log(`# FIGURE ${scenario}: ${Object.entries(values).map(([k, v]) => `${k}=${typeof v === "number" && !Number.isInteger(v) ? v.toFixed(1) : String(v)}`).join(" ")}`);
+  console.log(
+    `# FIGURE ${scenario}: ${Object.entries(values)
+      .map(([k, v]) => `${k}=${typeof v === "number" && !Number.isInteger(v) ? v.toFixed(1) : String(v)}`)
+      .join(" ")}`,
+  );
 }
 
 /** The p-th percentile (0..100) of numbers. */

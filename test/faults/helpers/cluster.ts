@@ -67,8 +67,18 @@ export async function startCluster(): Promise<Cluster> {
       const stopped = performance.now();
       await pgCtl(["-D", `${dir}/data`, "-m", mode, "-w", "-t", "60", "stop"]);
       if (downMs > 0) await new Promise((resolve) => setTimeout(resolve, downMs));
-      await pgCtl(["-D", `${dir}/data`, "-l", `${dir}/server.log`, "-w", "-t", "60", "-o",
-        `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=200`, "start"]);
+      await pgCtl([
+        "-D",
+        `${dir}/data`,
+        "-l",
+        `${dir}/server.log`,
+        "-w",
+        "-t",
+        "60",
+        "-o",
+        `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=200`,
+        "start",
+      ]);
       return performance.now() - stopped;
     },
     async stop() {

@@ -31,7 +31,15 @@ function cleanupKillSuite(side: Side) {
   it(`${side.name}: a rerun after kill -9 completes at once, and no row younger than the cutoff is deleted`, async () => {
     await side.seed();
     assert.equal(await side.count("old"), EXPIRED);
-    const first = startChild("../../../dist/cli/main.js", ["backend-cleanup", "--url", side.url(), "--expires", "1d", "--batch-size", String(FIRST_RUN_BATCH)]);
+    const first = startChild("../../../dist/cli/main.js", [
+      "backend-cleanup",
+      "--url",
+      side.url(),
+      "--expires",
+      "1d",
+      "--batch-size",
+      String(FIRST_RUN_BATCH),
+    ]);
     let exited = false;
     void first.exit.then(() => (exited = true));
     while (!exited && (await side.count("old")) > EXPIRED - 5 * FIRST_RUN_BATCH) await new Promise((resolve) => setTimeout(resolve, 25));
@@ -46,7 +54,13 @@ function cleanupKillSuite(side: Side) {
     const oldLeft = await side.count("old");
     const young = await side.count("young");
     figure(`kill-cleanup-${side.name}`, {
-      expired: EXPIRED, young: YOUNG, leftAtKill: atKill, rerunExit: result.code, rerunMs: Math.round(rerunMs), expiredLeft: oldLeft, youngLeft: young,
+      expired: EXPIRED,
+      young: YOUNG,
+      leftAtKill: atKill,
+      rerunExit: result.code,
+      rerunMs: Math.round(rerunMs),
+      expiredLeft: oldLeft,
+      youngLeft: young,
     });
     assert.equal(result.code, 0, `the rerun did not complete: ${result.stdout}${result.stderr}`);
     assert.equal(oldLeft, 0, "expired rows left after the rerun");
@@ -76,14 +90,28 @@ export function killCleanupScenario(shared: () => Cluster): void {
       url: () => pgUrl,
       seed: async () => {
         // Written the way many finished tasks would be, in one statement (storeMany would take minutes here).
-        await cluster.query("cleanup", `INSERT INTO celery_taskmeta (task_id, status, result, date_done)
-          SELECT 'old-' || g, 'SUCCESS', '"done"'::bytea, (now() AT TIME ZONE 'utc') - interval '2 days' - g * interval '1 ms' FROM generate_series(1, $1::int) g`, [EXPIRED]);
-        await cluster.query("cleanup", `INSERT INTO celery_taskmeta (task_id, status, result, date_done)
-          SELECT 'young-' || g, 'SUCCESS', '"done"'::bytea, (now() AT TIME ZONE 'utc') - interval '12 hours' FROM generate_series(1, $1::int) g`, [YOUNG]);
+        await cluster.query(
+          "cleanup",
+          `INSERT INTO celery_taskmeta (task_id, status, result, date_done)
+          SELECT 'old-' || g, 'SUCCESS', '"done"'::bytea, (now() AT TIME ZONE 'utc') - interval '2 days' - g * interval '1 ms' FROM generate_series(1, $1::int) g`,
+          [EXPIRED],
+        );
+        await cluster.query(
+          "cleanup",
+          `INSERT INTO celery_taskmeta (task_id, status, result, date_done)
+          SELECT 'young-' || g, 'SUCCESS', '"done"'::bytea, (now() AT TIME ZONE 'utc') - interval '12 hours' FROM generate_series(1, $1::int) g`,
+          [YOUNG],
+        );
         await cluster.query("cleanup", "ANALYZE celery_taskmeta");
       },
       count: async (prefix) =>
-        Number((await cluster.query<{ n: string }>("cleanup", "SELECT count(*) AS n FROM celery_taskmeta WHERE task_id LIKE $1", [`${prefix}-%`]))[0]!.n),
+        Number(
+          (
+            await cluster.query<{ n: string }>("cleanup", "SELECT count(*) AS n FROM celery_taskmeta WHERE task_id LIKE $1", [
+              `${prefix}-%`,
+            ])
+          )[0]!.n,
+        ),
     });
 
     const sqliteCount = (prefix: string) => {
@@ -102,10 +130,14 @@ export function killCleanupScenario(shared: () => Cluster): void {
         try {
           db.pragma("busy_timeout = 5000");
           const at = (modifier: string) => `strftime('%Y-%m-%d %H:%M:%f', 'now', '${modifier}') || '000'`;
-          db.prepare(`WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < ?)
-            INSERT INTO celery_taskmeta (task_id, status, result, date_done) SELECT 'old-' || n, 'SUCCESS', CAST('"done"' AS BLOB), ${at("-2 days")} FROM g`).run(EXPIRED);
-          db.prepare(`WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < ?)
-            INSERT INTO celery_taskmeta (task_id, status, result, date_done) SELECT 'young-' || n, 'SUCCESS', CAST('"done"' AS BLOB), ${at("-12 hours")} FROM g`).run(YOUNG);
+          db.prepare(
+            `WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < ?)
+            INSERT INTO celery_taskmeta (task_id, status, result, date_done) SELECT 'old-' || n, 'SUCCESS', CAST('"done"' AS BLOB), ${at("-2 days")} FROM g`,
+          ).run(EXPIRED);
+          db.prepare(
+            `WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < ?)
+            INSERT INTO celery_taskmeta (task_id, status, result, date_done) SELECT 'young-' || n, 'SUCCESS', CAST('"done"' AS BLOB), ${at("-12 hours")} FROM g`,
+          ).run(YOUNG);
         } finally {
           db.close();
         }

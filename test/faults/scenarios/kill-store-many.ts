@@ -42,7 +42,11 @@ function killSuite(side: Side) {
     }
     const partial = outcomes.filter((n) => n !== 0 && n !== ROWS);
     figure(`kill-store-many-${side.name}`, {
-      rows: ROWS, uncutMs: storeMs, killPoints: KILL_AT.map((f) => Math.round(storeMs * f)).join("/"), rowsAfterKill: outcomes.join("/"), partial: partial.length,
+      rows: ROWS,
+      uncutMs: storeMs,
+      killPoints: KILL_AT.map((f) => Math.round(storeMs * f)).join("/"),
+      rowsAfterKill: outcomes.join("/"),
+      partial: partial.length,
     });
     assert.deepEqual(partial, [], `partial batches: ${outcomes.join(", ")}`);
   });
@@ -68,7 +72,11 @@ export function killStoreManyScenario(shared: () => Cluster): void {
       name: "postgresql",
       url: () => pgUrl,
       count: async (prefix) =>
-        Number((await cluster.query<{ n: string }>("kill", "SELECT count(*) AS n FROM celery_taskmeta WHERE task_id LIKE $1", [`${prefix}-%`]))[0]!.n),
+        Number(
+          (
+            await cluster.query<{ n: string }>("kill", "SELECT count(*) AS n FROM celery_taskmeta WHERE task_id LIKE $1", [`${prefix}-%`])
+          )[0]!.n,
+        ),
     });
     killSuite({
       name: "sqlite",

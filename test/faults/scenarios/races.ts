@@ -19,7 +19,9 @@ const MODES = ["single", "batch", "single", "batch"] as const;
 
 function raceSuite(name: string, url: () => string, statuses: () => Promise<Map<string, string>>) {
   it(`${name}: no id is unready after an acknowledged ready write (${MODES.length} processes, single and batch)`, async () => {
-    const children = MODES.map((mode, i) => startChild("race-writer.mjs", [url(), String(i), String(MODES.length), String(IDS), mode, String(1000 + i)]));
+    const children = MODES.map((mode, i) =>
+      startChild("race-writer.mjs", [url(), String(i), String(MODES.length), String(IDS), mode, String(1000 + i)]),
+    );
     const reports = (await Promise.all(children.map((c) => c.exit))).map((e) => {
       assert.equal(e.code, 0, e.stderr);
       return reportOf<{ writes: number; readyAcked: string[] }>(e.stdout);
@@ -27,7 +29,13 @@ function raceSuite(name: string, url: () => string, statuses: () => Promise<Map<
     const stored = await statuses();
     const acked = reports.flatMap((r) => r.readyAcked);
     const unready = acked.filter((id) => stored.get(id) !== "SUCCESS");
-    figure(`races-${name}`, { ids: IDS, processes: MODES.length, writes: reports.reduce((n, r) => n + r.writes, 0), readyAcknowledged: acked.length, unreadyAfterReady: unready.length });
+    figure(`races-${name}`, {
+      ids: IDS,
+      processes: MODES.length,
+      writes: reports.reduce((n, r) => n + r.writes, 0),
+      readyAcknowledged: acked.length,
+      unreadyAfterReady: unready.length,
+    });
     assert.equal(acked.length, IDS);
     assert.deepEqual(unready.slice(0, 10), []);
   });
@@ -49,16 +57,33 @@ export function racesScenario(shared: () => Cluster): void {
     after(async () => {
       rmSync(dir, { recursive: true, force: true });
     });
-    raceSuite("postgresql", () => pgUrl, async () =>
-      new Map((await cluster.query<{ task_id: string; status: string }>("races", "SELECT task_id, status FROM celery_taskmeta")).map((r) => [r.task_id, r.status])),
+    raceSuite(
+      "postgresql",
+      () => pgUrl,
+      async () =>
+        new Map(
+          (await cluster.query<{ task_id: string; status: string }>("races", "SELECT task_id, status FROM celery_taskmeta")).map((r) => [
+            r.task_id,
+            r.status,
+          ]),
+        ),
     );
-    raceSuite("sqlite", () => sqliteFile, async () => {
-      const db = new Database(sqliteFile, { readonly: true });
-      try {
-        return new Map((db.prepare("SELECT task_id, status FROM celery_taskmeta").all() as { task_id: string; status: string }[]).map((r) => [r.task_id, r.status]));
-      } finally {
-        db.close();
-      }
-    });
+    raceSuite(
+      "sqlite",
+      () => sqliteFile,
+      async () => {
+        const db = new Database(sqliteFile, { readonly: true });
+        try {
+          return new Map(
+            (db.prepare("SELECT task_id, status FROM celery_taskmeta").all() as { task_id: string; status: string }[]).map((r) => [
+              r.task_id,
+              r.status,
+            ]),
+          );
+        } finally {
+          db.close();
+        }
+      },
+    );
   });
 }

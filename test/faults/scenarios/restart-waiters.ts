@@ -58,12 +58,20 @@ export function waitersScenario(shared: () => Cluster): void {
 
     it("all return their value after the LISTEN connection is killed", async () => {
       const { ids, returned, all } = await startWaiters("listen");
-      const killed = await cluster.query("waiters", "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'taskledger-listen'");
+      const killed = await cluster.query(
+        "waiters",
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'taskledger-listen'",
+      );
       assert.equal(killed.length, 1, "one LISTEN connection to kill");
       const committed = await complete(ids);
       const settled = await all;
       const rejected = settled.filter((s) => s.status === "rejected");
-      figure("waiters-listen-kill", { waiters: WAITERS, returned: returned.size, rejected: rejected.length, ...delays(returned, committed) });
+      figure("waiters-listen-kill", {
+        waiters: WAITERS,
+        returned: returned.size,
+        rejected: rejected.length,
+        ...delays(returned, committed),
+      });
       assert.equal(rejected.length, 0, String((rejected[0] as PromiseRejectedResult | undefined)?.reason));
     });
 
@@ -73,7 +81,13 @@ export function waitersScenario(shared: () => Cluster): void {
       const committed = await complete(ids);
       const settled = await all;
       const rejected = settled.filter((s) => s.status === "rejected");
-      figure("waiters-restart", { waiters: WAITERS, outageMs: Math.round(downMs), returned: returned.size, rejected: rejected.length, ...delays(returned, committed) });
+      figure("waiters-restart", {
+        waiters: WAITERS,
+        outageMs: Math.round(downMs),
+        returned: returned.size,
+        rejected: rejected.length,
+        ...delays(returned, committed),
+      });
       assert.equal(rejected.length, 0, String((rejected[0] as PromiseRejectedResult | undefined)?.reason));
     });
   });

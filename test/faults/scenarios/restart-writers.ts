@@ -53,7 +53,9 @@ export function writersScenario(shared: () => Cluster): void {
       for (const w of writers) w.finish();
       const reports = (await Promise.all(writers.map((w) => w.exit))).map((e) => {
         assert.equal(e.code, 0, e.stderr);
-        return reportOf<{ acked: [string, string][]; calls: number; failed: number; failures: Failure[]; longestBlockMs: number }>(e.stdout);
+        return reportOf<{ acked: [string, string][]; calls: number; failed: number; failures: Failure[]; longestBlockMs: number }>(
+          e.stdout,
+        );
       });
 
       const rows = await cluster.query<{ task_id: string; status: string }>("writers", "SELECT task_id, status FROM celery_taskmeta");
@@ -76,12 +78,25 @@ export function writersScenario(shared: () => Cluster): void {
       const calls = reports.reduce((n, r) => n + r.calls, 0);
       const longestBlockMs = Math.max(...reports.map((r) => r.longestBlockMs));
       figure("restart-writers", {
-        processes: WRITERS, loopsEach: LOOPS, calls, acknowledgedRows: acked, outageFastMs: Math.round(downFast), outageImmediateMs: Math.round(downImmediate),
-        lost, wrongState, failedCalls: failed, failedBeforeBudget: premature.length, longestBlockMs: Math.round(longestBlockMs),
+        processes: WRITERS,
+        loopsEach: LOOPS,
+        calls,
+        acknowledgedRows: acked,
+        outageFastMs: Math.round(downFast),
+        outageImmediateMs: Math.round(downImmediate),
+        lost,
+        wrongState,
+        failedCalls: failed,
+        failedBeforeBudget: premature.length,
+        longestBlockMs: Math.round(longestBlockMs),
       });
       assert.equal(lost, 0, "acknowledged writes lost");
       assert.equal(wrongState, 0, "acknowledged writes with another state");
-      assert.deepEqual(premature.slice(0, 3).map((f) => f.message), [], "calls gave up before their retry budget ran out");
+      assert.deepEqual(
+        premature.slice(0, 3).map((f) => f.message),
+        [],
+        "calls gave up before their retry budget ran out",
+      );
     });
   });
 }

@@ -92,7 +92,9 @@ export function buildStatements(t: Tables) {
 
     /**
      * Many rows from parallel arrays (unnest): one statement whatever the count, far below the
-     * 65,535 bind-parameter limit. Ids must be distinct (ON CONFLICT may touch a row once), and
+     * 65,535 bind-parameter limit. Rows go in task_id order, so concurrent batches over the same
+     * ids take their row locks in one order: unordered, two such batches deadlocked (40P01) again
+     * on every retry in the fault suite's precedence race (#10). Ids must be distinct (ON CONFLICT may touch a row once), and
      * extended ($16) and replaceReady ($17) hold for the whole batch.
      */
     taskStoreMany: `
@@ -103,7 +105,7 @@ export function buildStatements(t: Tables) {
           AS i(${TASK_COLUMNS})
       ), written AS (
         INSERT INTO ${t.task} AS t (id, ${TASK_COLUMNS})
-        SELECT nextval('${t.taskSequence}'), ${TASK_COLUMNS} FROM input
+        SELECT nextval('${t.taskSequence}'), ${TASK_COLUMNS} FROM input ORDER BY task_id
         ON CONFLICT (task_id) DO UPDATE SET ${setFrom(excluded, "$16::boolean")}
         WHERE ${guard("t", "EXCLUDED.status", "$17::boolean")}
         RETURNING 1
@@ -119,7 +121,7 @@ export function buildStatements(t: Tables) {
       WITH written AS (
         INSERT INTO ${t.task} AS t (id, task_id, status, result, date_done, traceback, date_updated)
         SELECT nextval('${t.taskSequence}'), i.* FROM unnest($1::varchar[], $2::varchar[], $3::bytea[], $4::timestamp[], $5::text[], $6::timestamp[])
-          AS i(task_id, status, result, date_done, traceback, date_updated)
+          AS i(task_id, status, result, date_done, traceback, date_updated) ORDER BY i.task_id
         ON CONFLICT (task_id) DO UPDATE SET status = EXCLUDED.status, result = EXCLUDED.result, date_done = EXCLUDED.date_done,
           traceback = EXCLUDED.traceback, date_updated = EXCLUDED.date_updated
         WHERE ${guard("t", "EXCLUDED.status", "$7::boolean")}

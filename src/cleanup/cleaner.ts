@@ -168,19 +168,7 @@ export async function runCleanup(
   }
 
   if (options.dryRun) {
-    const report: CleanupReport = {
-      tasks: 0,
-      groups: 0,
-      stale: 0,
-      stamped: 0,
-      complete: true,
-      durationMs: 0,
-      dryRun: true,
-      byRule: byRuleOf(ranked),
-      archived: 0,
-      archiveExpired: 0,
-      partitionsDropped: 0,
-    };
+    const report = emptyReport(true, byRuleOf(ranked));
     for (const pass of passes) {
       if (!pass.count || pass.phase === "stamp") continue;
       const query = pass.count();
@@ -196,19 +184,7 @@ export async function runCleanup(
 
   const lock = await retrying("cleanup lock", () => driver.cleanupLock(options.lock === "wait"));
   if (!lock) throw new CleanupLockedError(await driver.cleanupLockHolder().catch(() => undefined));
-  const report: CleanupReport = {
-    tasks: 0,
-    groups: 0,
-    stale: 0,
-    stamped: 0,
-    complete: true,
-    durationMs: 0,
-    dryRun: false,
-    byRule: byRuleOf(ranked),
-    archived: 0,
-    archiveExpired: 0,
-    partitionsDropped: 0,
-  };
+  const report = emptyReport(false, byRuleOf(ranked));
   if (lock.takenOverFrom) report.lockTakenOver = lock.takenOverFrom;
   let total = 0;
   try {
@@ -263,4 +239,21 @@ export async function runCleanup(
 /** One entry per rule, most specific first, for the report's per-rule counts. */
 function byRuleOf(ranked: readonly { label: string }[]): CleanupReport["byRule"] {
   return ranked.map((rule) => ({ rule: rule.label, tasks: 0 }));
+}
+
+/** A report with nothing done yet: the dry run and the real run fill the same shape. */
+function emptyReport(dryRun: boolean, byRule: CleanupReport["byRule"]): CleanupReport {
+  return {
+    tasks: 0,
+    groups: 0,
+    stale: 0,
+    stamped: 0,
+    complete: true,
+    durationMs: 0,
+    dryRun,
+    byRule,
+    archived: 0,
+    archiveExpired: 0,
+    partitionsDropped: 0,
+  };
 }

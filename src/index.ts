@@ -44,7 +44,7 @@ export { GroupResult, type GroupTuple } from "./result/group-result.js";
 export { EagerResult, type EagerRequest } from "./result/eager-result.js";
 export type { ResultLike, NoPropagate, Propagate } from "./result/result-like.js";
 export { resultFromTuple, type LegacyResultTuple } from "./result/tuples.js";
-export { allowJoinResult, denyJoinResult, currentTaskId } from "./result/context.js";
+export { allowJoinResult, denyJoinResult, currentTaskId } from "./result/task-context.js";
 export type { WaitOptions } from "./result/wait.js";
 export { runTask, type RunRequest, type TaskContext, type TaskOutcome, type RunTaskOptions } from "./worker/run-task.js";
 export { Retry } from "./worker/retry-signal.js";

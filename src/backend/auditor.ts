@@ -3,20 +3,7 @@
  * matching row (keyset pagination by id). Rows whose values cannot be decoded are reported in
  * place (a CorruptValueError with the raw row), never thrown, so a listing always completes.
  */
-import { countByColumn, countByHour, countTasks, listTasks, taskTimings, type ListOrder, type TaskQuery } from "../db/audit.js";
-import {
-  countByStateNameWorker,
-  countByTimeBucket,
-  countFailuresByValue,
-  toBuckets,
-  toFailureValueCounts,
-  toListedRows,
-  toStateNameWorkerCounts,
-} from "../db/audit-overview.js";
-import { fromNaiveUtc } from "../db/naive-utc.js";
-import type { Driver, TaskRow } from "../db/driver.js";
-import { auditTables } from "../db/archive.js";
-import type { Tables } from "../db/tables.js";
+import type { Driver, KeyCount, ListOrder, TaskQuery, TaskRow } from "../db/driver.js";
 import { ConfigError, CorruptValueError } from "../errors.js";
 import type { TaskMeta } from "../types.js";
 import { groupFailures, type FailureGroup } from "./failure-groups.js";
@@ -38,11 +25,7 @@ export interface TimeBucket {
   failures: number;
 }
 
-export interface CountEntry {
-  key: string | null;
-  count: number;
-  failures: number;
-}
+export type CountEntry = KeyCount;
 
 export interface TaskStats {
   total: number;
@@ -72,6 +55,16 @@ export interface NameTimings {
   run: DurationStats | null;
 }
 
+/** A row decoded to its meta, or kept raw with why it could not be decoded. */
+export function decodeListed(id: number, row: TaskRow): ListedTask {
+  try {
+    return { id, meta: rowToMeta(row), row };
+  } catch (error) {
+    if (!(error instanceof CorruptValueError)) throw error;
+    return { id, corrupt: error, row };
+  }
+}
+
 /** Nearest-rank percentile of sorted values. */
 function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
@@ -86,22 +79,19 @@ function summarize(values: number[]): DurationStats | null {
 export class TaskAuditor {
   constructor(
     private readonly driver: Driver,
-    private readonly tables: Tables,
     private readonly retrying: <T>(operation: string, attempt: () => Promise<T>) => Promise<T>,
+    /** The backend's many-read (one query, rows decoded once): `show` and the web's task pages use it too. */
+    private readonly readMany: (taskIds: readonly string[]) => Promise<Map<string, ListedTask>>,
   ) {}
 
   /** One page of matching rows, newest (by creation) first unless `order` says otherwise. */
   async list(query: TaskQuery = {}, page: { limit?: number; order?: ListOrder; afterId?: number } = {}): Promise<ListedTask[]> {
     if (page.limit !== undefined && (!Number.isInteger(page.limit) || page.limit < 1))
       throw new ConfigError("limit", `expected a positive integer, got ${page.limit}`);
-    const sqlQuery = listTasks(
-      await this.tiers(),
-      query,
-      { limit: page.limit ?? 100, order: page.order ?? "newest", afterId: page.afterId },
-      this.driver.auditFragments,
+    const rows = await this.retrying("list", () =>
+      this.driver.audit.list(query, { limit: page.limit ?? 100, order: page.order ?? "newest", afterId: page.afterId }),
     );
-    const rows = toListedRows(await this.retrying("list", () => this.driver.audit(sqlQuery)));
-    return rows.map(({ id, row }) => this.decode(id, row));
+    return rows.map(({ id, row }) => decodeListed(id, row));
   }
 
   /**
@@ -126,9 +116,7 @@ export class TaskAuditor {
     options: { top?: number } = {},
   ): Promise<Pick<TaskStats, "total" | "byState" | "byName" | "byWorker" | "failureRate">> {
     const top = options.top ?? 10;
-    const rows = toStateNameWorkerCounts(
-      await this.retrying("breakdown", () => this.driver.audit(countByStateNameWorker(this.tables, query, this.driver.auditFragments))),
-    );
+    const rows = await this.retrying("breakdown", () => this.driver.audit.countByStateNameWorker(query));
     const roll = (key: (r: (typeof rows)[number]) => string | null, limit: number): CountEntry[] => {
       const entries = new Map<string | null, CountEntry>();
       for (const r of rows) {
@@ -157,11 +145,7 @@ export class TaskAuditor {
 
   /** Finished tasks and failures per time bucket of `bucketSeconds` (the overview's chart). */
   async timeline(query: TaskQuery, bucketSeconds: number): Promise<TimeBucket[]> {
-    return toBuckets(
-      await this.retrying("timeline", () =>
-        this.driver.audit(countByTimeBucket(this.tables, query, this.driver.auditFragments, bucketSeconds)),
-      ),
-    );
+    return this.retrying("timeline", () => this.driver.audit.countByTimeBucket(query, bucketSeconds));
   }
 
   /**
@@ -175,35 +159,19 @@ export class TaskAuditor {
     options: { valueLimit?: number } = {},
   ): Promise<{ groups: FailureGroup[]; scanned: number; complete: boolean }> {
     const valueLimit = options.valueLimit ?? 2000;
-    const sqlQuery = countFailuresByValue(this.tables, query, this.driver.auditFragments, valueLimit + 1);
-    const counts = toFailureValueCounts(await this.retrying("failureGroups", () => this.driver.audit(sqlQuery)));
+    const counts = await this.retrying("failureGroups", () => this.driver.audit.countFailuresByValue(query, valueLimit + 1));
     const complete = counts.length <= valueLimit;
     if (!complete) counts.length = valueLimit;
-    const weighted = counts.map((c) => ({ entry: this.decode(0, c.row), count: c.count, firstSeen: c.firstSeen, lastSeen: c.lastSeen }));
+    const weighted = counts.map((c) => ({ entry: decodeListed(0, c.row), count: c.count, firstSeen: c.firstSeen, lastSeen: c.lastSeen }));
     return { groups: groupFailures(weighted), scanned: weighted.reduce((sum, w) => sum + w.count, 0), complete };
-  }
-
-  /** Both tiers once the archive exists (#12): every audit read sees archived rows too. */
-  private async tiers(): Promise<Tables> {
-    return auditTables(this.tables, await this.retrying("archive check", () => this.driver.archiveEnabled()));
-  }
-
-  private decode(id: number, row: TaskRow): ListedTask {
-    try {
-      return { id, meta: rowToMeta(row), row };
-    } catch (error) {
-      if (!(error instanceof CorruptValueError)) throw error;
-      return { id, corrupt: error, row };
-    }
   }
 
   /** The rows of these ids (one query), in the order given; unknown ids are left out. */
   async byIds(taskIds: readonly string[]): Promise<ListedTask[]> {
-    const rows = await this.retrying("show", () => this.driver.taskGetMany(taskIds));
-    const byId = new Map(rows.map((row) => [row.taskId, row]));
+    const found = await this.readMany(taskIds);
     return taskIds.flatMap((id) => {
-      const row = byId.get(id);
-      return row ? [this.decode(0, row)] : [];
+      const entry = found.get(id);
+      return entry ? [entry] : [];
     });
   }
 
@@ -218,10 +186,8 @@ export class TaskAuditor {
     }
   }
 
-  async count(query: TaskQuery = {}): Promise<number> {
-    const tables = await this.tiers();
-    const rows = await this.retrying("count", () => this.driver.audit(countTasks(tables, query, this.driver.auditFragments)));
-    return Number(rows[0]?.["n"] ?? 0);
+  count(query: TaskQuery = {}): Promise<number> {
+    return this.retrying("count", () => this.driver.audit.count(query));
   }
 
   /**
@@ -229,12 +195,11 @@ export class TaskAuditor {
    * the triggers keep: p50, p95 and max. Names with neither are left out; busiest names first.
    */
   async timings(query: TaskQuery = {}, options: { top?: number } = {}): Promise<NameTimings[]> {
-    const rows = await this.retrying("stats", () => this.driver.audit(taskTimings(this.tables, query)));
+    const rows = await this.retrying("stats", () => this.driver.audit.timings(query));
     const byName = new Map<string | null, { queue: number[]; run: number[] }>();
-    const time = (value: unknown) => (value === null || value === undefined ? null : (fromNaiveUtc(String(value))?.getTime() ?? null));
     for (const row of rows) {
-      const name = row["name"] === null || row["name"] === undefined ? null : String(row["name"]);
-      const [sent, started, done] = [time(row["sent"]), time(row["started"]), time(row["done"])];
+      const name = row.name;
+      const [sent, started, done] = [row.sent?.getTime() ?? null, row.started?.getTime() ?? null, row.done?.getTime() ?? null];
       let entry = byName.get(name);
       if (!entry) byName.set(name, (entry = { queue: [], run: [] }));
       if (sent !== null && started !== null && started >= sent) entry.queue.push(started - sent);
@@ -255,18 +220,12 @@ export class TaskAuditor {
   async stats(query: TaskQuery = {}, options: { top?: number } = {}): Promise<TaskStats> {
     const top = options.top ?? 10;
     if (!Number.isInteger(top) || top < 1) throw new ConfigError("top", `expected a positive integer, got ${top}`);
-    const tables = await this.tiers();
-    const read = async (q: ReturnType<typeof countByColumn>) =>
-      (await this.retrying("stats", () => this.driver.audit(q))).map((r) => ({
-        key: r["key"] === null || r["key"] === undefined ? null : String(r["key"]),
-        count: Number(r["n"]),
-        failures: Number(r["failures"] ?? 0),
-      }));
-    const f = this.driver.auditFragments;
-    const byState = await read(countByColumn(tables, query, "status", 1000, f));
-    const byName = await read(countByColumn(tables, query, "name", top, f));
-    const byWorker = await read(countByColumn(tables, query, "worker", top, f));
-    const busiestHours = await read(countByHour(tables, query, this.driver.auditFragments, top));
+    const read = (column: "status" | "name" | "worker" | "hour", limit: number) =>
+      this.retrying("stats", () => this.driver.audit.countBy(query, column, limit));
+    const byState = await read("status", 1000);
+    const byName = await read("name", top);
+    const byWorker = await read("worker", top);
+    const busiestHours = await read("hour", top);
     const total = byState.reduce((sum, e) => sum + e.count, 0);
     const ready = byState
       .filter((e) => e.key === "SUCCESS" || e.key === "FAILURE" || e.key === "REVOKED")

@@ -11,11 +11,11 @@ import { runCleanup, type CleanupOptions } from "../cleanup/cleaner.js";
 import { CleanupJob, type CleanupJobOptions } from "../cleanup/job.js";
 import { describeRetention, durationText } from "../cleanup/retention-text.js";
 import { explainRetention } from "../cleanup/explain.js";
-import { BackendClosedError, CorruptValueError } from "../errors.js";
+import { BackendClosedError } from "../errors.js";
 import type { TaskState } from "../states.js";
 import type { CleanupReport, ResultTuple, RetentionExplanation, SavedGroup, StoreItem, TaskEvent, TaskHold, TaskMeta } from "../types.js";
 import { historyRowToEvent } from "./task-history.js";
-import { TaskAuditor } from "./auditor.js";
+import { decodeListed, TaskAuditor, type ListedTask } from "./auditor.js";
 import { ChangeHub } from "./change-hub.js";
 import { MarkAs, type StoreOptions } from "./mark-as.js";
 import { withRetry } from "./retry.js";
@@ -23,22 +23,22 @@ import { pendingMeta, rowToMeta } from "./task-meta.js";
 import { buildTaskWrite, foldWrites, groupRow, validateId } from "./task-write.js";
 import { TransactionWriter } from "./transaction-writer.js";
 import type { TransactionLike } from "../db/external.js";
+import type { MetaOrCorrupt, ResultBackend, Subscription } from "./result-backend.js";
 
 export type { StoreOptions } from "./mark-as.js";
 
-/** A TaskMeta, or the error that kept a stored row from being decoded. */
-export type MetaOrCorrupt = TaskMeta | CorruptValueError;
+export type { MetaOrCorrupt };
 
 export interface BackendEvents {
   /** Task ids whose rows this backend just committed (the same-process wake-up for waiters). */
   stored: [taskIds: readonly string[]];
 }
 
-export class DatabaseBackend extends MarkAs {
+export class DatabaseBackend extends MarkAs implements ResultBackend {
   /** Emits `stored` after each committed write from this process. */
   readonly events = new EventEmitter<BackendEvents>();
   /** Wakes waiters (get(), join()) when their tasks change; see change-hub.ts. */
-  readonly changes: ChangeHub;
+  private readonly changes: ChangeHub;
   /** Listing, counting, stats and export over stored tasks (the CLI's audit commands). */
   readonly audit: TaskAuditor;
   private closed = false;
@@ -46,14 +46,18 @@ export class DatabaseBackend extends MarkAs {
   private readonly jobs = new Set<CleanupJob>();
 
   constructor(
-    readonly driver: Driver,
+    private readonly driver: Driver,
     readonly options: ResolvedOptions,
   ) {
     super();
     this.events.setMaxListeners(0);
     this.changes = new ChangeHub(driver);
     this.events.on("stored", (ids) => this.changes.notify(ids));
-    this.audit = new TaskAuditor(driver, driver.tables, (operation, attempt) => this.retrying(operation, undefined, attempt));
+    this.audit = new TaskAuditor(
+      driver,
+      (operation, attempt) => this.retrying(operation, undefined, attempt),
+      (taskIds) => this.readMany("show", taskIds),
+    );
   }
 
   /** "postgresql" or "sqlite". */
@@ -109,28 +113,24 @@ export class DatabaseBackend extends MarkAs {
    * `retryBudgetMs` shortens the retry budget for this call (a waiter near its timeout).
    */
   async getManyTaskMeta(taskIds: readonly string[], options: { retryBudgetMs?: number } = {}): Promise<Map<string, MetaOrCorrupt>> {
-    const unique = [...new Set(taskIds.map((id) => validateId(id, "task")))];
-    const rows = await this.retrying(
-      "getManyTaskMeta",
-      `${unique.length} tasks`,
-      () => this.driver.taskGetMany(unique),
-      options.retryBudgetMs,
-    );
-    const found = new Map(rows.map((row) => [row.taskId, row]));
+    const found = await this.readMany("getManyTaskMeta", taskIds, options.retryBudgetMs);
     const metas = new Map<string, MetaOrCorrupt>();
-    for (const id of unique) {
-      const row = found.get(id);
-      if (!row) metas.set(id, pendingMeta(id));
-      else {
-        try {
-          metas.set(id, rowToMeta(row));
-        } catch (error) {
-          if (!(error instanceof CorruptValueError)) throw error;
-          metas.set(id, error);
-        }
-      }
+    for (const id of new Set(taskIds)) {
+      const entry = found.get(id);
+      metas.set(id, !entry ? pendingMeta(id) : (entry.meta ?? entry.corrupt));
     }
     return metas;
+  }
+
+  /**
+   * The one many-read (#16 item 3): the stored rows of these ids in one query, each decoded once,
+   * with the raw row kept beside its meta (or beside why it could not be decoded). Unknown ids
+   * are absent. getManyTaskMeta, `show` and the web view's task pages all read through it.
+   */
+  private async readMany(operation: string, taskIds: readonly string[], retryBudgetMs?: number): Promise<Map<string, ListedTask>> {
+    const unique = [...new Set(taskIds.map((id) => validateId(id, "task")))];
+    const rows = await this.retrying(operation, `${unique.length} tasks`, () => this.driver.taskGetMany(unique), retryBudgetMs);
+    return new Map(rows.map((row) => [row.taskId, decodeListed(0, row)]));
   }
 
   /**
@@ -339,6 +339,19 @@ export class DatabaseBackend extends MarkAs {
   /** Whether close() was called; waiters stop on it. */
   get isClosed(): boolean {
     return this.closed;
+  }
+
+  /**
+   * Watches task ids for committed changes (stores from this process, and other writers' commits:
+   * pushed on PostgreSQL, polled on SQLite). Subscribe before reading; close the subscription after.
+   */
+  subscribe(taskIds: Iterable<string>): Promise<Subscription> {
+    return this.changes.subscribe(taskIds);
+  }
+
+  /** How many waiters are subscribed now (for tests and the fault suite's progress lines). */
+  get waiterCount(): number {
+    return this.changes.size;
   }
 
   private retrying<T>(operation: string, subject: string | undefined, attempt: () => Promise<T>, budgetMs?: number): Promise<T> {

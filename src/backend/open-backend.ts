@@ -2,6 +2,7 @@
 import { resolveOptions, type BackendOptions } from "../config.js";
 import { isTransientOpenError, openDriver } from "../db/open.js";
 import { DatabaseBackend } from "./database-backend.js";
+import type { Driver } from "../db/driver.js";
 import { withRetry } from "./retry.js";
 import { MissingTablesError } from "../errors.js";
 
@@ -11,9 +12,17 @@ import { MissingTablesError } from "../errors.js";
  * database instead (#13). Pending migrations are applied under a lock unless `migrate: false`.
  * With `cleanupJob`, the cleanup job starts too (see DatabaseBackend.startCleanupJob); close() stops it.
  */
-export async function openBackend(options: BackendOptions | string = {}): Promise<DatabaseBackend> {
+export function openBackend(options: BackendOptions | string = {}): Promise<DatabaseBackend> {
+  return openBackendOver(options, (driver) => driver);
+}
+
+/**
+ * openBackend with the driver passed through `over` first (not exported from the package): the
+ * seam tests and benchmarks use to count or fail driver calls without reaching into a backend.
+ */
+export async function openBackendOver(options: BackendOptions | string, over: (driver: Driver) => Driver): Promise<DatabaseBackend> {
   const resolved = resolveOptions(typeof options === "string" ? { url: options } : options);
-  const driver = await withRetry(resolved.retry, isTransientOpenError, "open", resolved.target.display, async () =>
+  const opened = await withRetry(resolved.retry, isTransientOpenError, "open", resolved.target.display, async () =>
     openDriver(resolved.target, {
       poolSize: resolved.poolSize,
       busyTimeoutMs: resolved.busyTimeoutMs,
@@ -21,6 +30,7 @@ export async function openBackend(options: BackendOptions | string = {}): Promis
       tables: resolved.tables,
     }),
   );
+  const driver = over(opened);
   try {
     if (resolved.migrate)
       await withRetry(

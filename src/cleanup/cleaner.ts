@@ -5,10 +5,6 @@
  * (Celery #10097) and one long write lock on SQLite.
  */
 import { parseDuration, resolveExpires, type Duration } from "../config.js";
-import type { SQL } from "drizzle-orm";
-import { countExpiredGroups, countExpiredTasks, countStaleTasks } from "../db/audit.js";
-import { countByRule } from "../db/retention.js";
-import { countArchivable } from "../db/archive.js";
 import { buildPolicy, type RetentionRule } from "./retention.js";
 import type { Driver } from "../db/driver.js";
 import { CleanupLockedError, ConfigError } from "../errors.js";
@@ -78,7 +74,7 @@ interface Pass {
   rule?: string;
   run: (limit: number) => Promise<number>;
   /** The dry run's count of what `run` would delete, on the same predicate. */
-  count?: () => SQL;
+  count?: () => Promise<number>;
 }
 
 export async function runCleanup(
@@ -99,7 +95,6 @@ export async function runCleanup(
   const staleMs = options.staleAfter == null ? null : resolveExpires(options.staleAfter, "staleAfter");
   const before = (ms: number) => new Date(now.getTime() - ms);
 
-  const tables = driver.tables;
   const ranked = buildPolicy(expiresMs, options.keep, options.rules);
   const passes: Pass[] = [];
   if (ranked.length === 1 && expiresMs !== null) {
@@ -108,7 +103,7 @@ export async function runCleanup(
       phase: "tasks",
       rule: ranked[0]!.label,
       run: (limit) => driver.taskDeleteExpired({ before: before(expiresMs), limit }),
-      count: () => countExpiredTasks(tables, before(expiresMs)),
+      count: () => driver.taskCountExpired({ before: before(expiresMs) }),
     });
   } else {
     ranked.forEach((rule, i) => {
@@ -120,7 +115,7 @@ export async function runCleanup(
         rule: rule.label,
         ...(rule.states?.length === 1 && rule.name === undefined && rule.queue === undefined ? { state: rule.states[0] } : {}),
         run: (limit) => driver.taskDeleteByRule({ ...params(), limit }),
-        count: () => countByRule(tables, driver.auditFragments, params()),
+        count: () => driver.taskCountByRule(params()),
       });
     });
   }
@@ -128,7 +123,7 @@ export async function runCleanup(
     passes.push({
       phase: "groups",
       run: (limit) => driver.groupDeleteExpired({ before: before(expiresMs), limit }),
-      count: () => countExpiredGroups(tables, before(expiresMs)),
+      count: () => driver.groupCountExpired({ before: before(expiresMs) }),
     });
   }
   const archiveAfterMs = options.archiveAfter == null ? null : parseDuration(options.archiveAfter, "archiveAfter");
@@ -141,7 +136,7 @@ export async function runCleanup(
     passes.push({
       phase: "archive",
       run: (limit) => driver.taskArchive({ before: before(archiveAfterMs), now, limit, ranked, maxKeepMs }),
-      count: () => countArchivable(tables, before(archiveAfterMs)),
+      count: () => driver.taskCountArchivable({ before: before(archiveAfterMs) }),
     });
   }
   if (archive) {
@@ -163,7 +158,7 @@ export async function runCleanup(
     passes.push({
       phase: "stale",
       run: (limit) => driver.taskDeleteStale({ before: before(staleMs), limit }),
-      count: () => countStaleTasks(tables, before(staleMs)),
+      count: () => driver.taskCountStale({ before: before(staleMs) }),
     });
   }
 
@@ -171,9 +166,8 @@ export async function runCleanup(
     const report = emptyReport(true, byRuleOf(ranked));
     for (const pass of passes) {
       if (!pass.count || pass.phase === "stamp") continue;
-      const query = pass.count();
-      const rows = await retrying(`cleanup dry run ${pass.phase}`, () => driver.audit(query));
-      const n = Number(rows[0]?.["n"] ?? 0);
+      const count = pass.count;
+      const n = await retrying(`cleanup dry run ${pass.phase}`, count);
       if (pass.phase === "archive") report.archived += n;
       else if (pass.phase !== "archive-expire") report[pass.phase] += n;
       if (pass.rule) report.byRule.find((r) => r.rule === pass.rule)!.tasks += n;

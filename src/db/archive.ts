@@ -6,16 +6,15 @@
  */
 import { sql, type SQL } from "drizzle-orm";
 import type { AuditFragments } from "./audit.js";
-import type { ArchiveRule } from "./driver.js";
+import { TIER_COLUMNS } from "./rows.js";
+import type { ArchiveRule } from "./types.js";
 import { toNaiveUtc } from "./naive-utc.js";
 import { ruleMatch } from "./retention.js";
 import type { Tables } from "./tables.js";
 
 export type { ArchiveRule };
 
-/** The columns a task row has in both tiers (the archive adds expires_at and archived_at). */
-export const TIER_COLUMNS =
-  "id, task_id, status, result, date_done, traceback, name, args, kwargs, worker, retries, queue, children, parent_id, group_id, date_updated";
+export { TIER_COLUMNS };
 
 /**
  * When a row expires under the ranked rules (most specific first, the catch-all last): its
@@ -43,9 +42,9 @@ export function moveToArchive(
   ids: (select: SQL) => SQL,
 ): SQL {
   const now = toNaiveUtc(p.now);
-  const batch = sql`SELECT id FROM ${sql.raw(t.task)} WHERE date_done < ${toNaiveUtc(p.before)} ORDER BY date_done LIMIT ${p.limit}`;
+  const batch = sql`SELECT id FROM ${sql.raw(t.task)} WHERE ${archivable(p.before)} ORDER BY date_done LIMIT ${p.limit}`;
   return sql`WITH moved AS (
-      DELETE FROM ${sql.raw(t.task)} WHERE ${ids(batch)} AND date_done < ${toNaiveUtc(p.before)}
+      DELETE FROM ${sql.raw(t.task)} WHERE ${ids(batch)} AND ${archivable(p.before)}
       RETURNING ${sql.raw(TIER_COLUMNS)}
     )
     INSERT INTO ${sql.raw(t.archive)} (${sql.raw(TIER_COLUMNS)}, expires_at, archived_at)
@@ -61,7 +60,12 @@ export function auditTables(t: Tables, archive: boolean): Tables {
   return { ...t, task: `(SELECT ${TIER_COLUMNS} FROM ${t.task} UNION ALL SELECT ${TIER_COLUMNS} FROM ${t.archive}) AS tasks` };
 }
 
-/** The dry run's count of rows a move would take. */
+/** The rows a move takes: finished before `before` (unready rows have no date_done). */
+function archivable(before: Date): SQL {
+  return sql`date_done < ${toNaiveUtc(before)}`;
+}
+
+/** The dry run's count of rows a move would take, on the move's own predicate. */
 export function countArchivable(t: Tables, before: Date): SQL {
-  return sql`SELECT count(*) AS n FROM ${sql.raw(t.task)} WHERE date_done < ${toNaiveUtc(before)}`;
+  return sql`SELECT count(*) AS n FROM ${sql.raw(t.task)} WHERE ${archivable(before)}`;
 }

@@ -1,32 +1,17 @@
 /**
- * The auditing queries behind the CLI (list, count, stats, export, dry-run counts): cold paths,
+ * The auditing queries behind the CLI and the web view (list, count, stats, export): cold paths,
  * so they are built with drizzle's `sql` template, written once for both dialects, and rendered
  * by each driver's drizzle dialect (placeholders differ: $1 vs ?). Where SQL itself differs
- * (hour buckets), the driver supplies the fragment.
+ * (hour buckets), the driver supplies the fragment. Used only by the drivers (./audit-reads.ts);
+ * nothing above src/db sees these builders (#16 item 1).
  */
 import { sql, type SQL } from "drizzle-orm";
 import { toNaiveUtc } from "./naive-utc.js";
-import type { RawTaskRow } from "./rows.js";
+import { TIER_COLUMNS } from "./rows.js";
 import type { Tables } from "./tables.js";
+import type { ListOrder, TaskQuery } from "./types.js";
 
-export interface TaskQuery {
-  states?: readonly string[] | undefined;
-  names?: readonly string[] | undefined;
-  workers?: readonly string[] | undefined;
-  queues?: readonly string[] | undefined;
-  /** Only members of these groups (the group_id column taskledger writes). */
-  groups?: readonly string[] | undefined;
-  /** Only task ids starting with this text (#14: the web view's id search). */
-  idPrefix?: string | undefined;
-  /** Rows whose date_done (or, while unready, date_updated) is at or after this. */
-  since?: Date | undefined;
-  /** … and before this. */
-  until?: Date | undefined;
-  /** Only tasks under a legal hold (#12). */
-  held?: boolean | undefined;
-}
-
-export type ListOrder = "newest" | "oldest";
+export type { ListOrder, TaskQuery };
 
 export interface AuditFragments {
   /** The hour a row's time falls in, as text 'YYYY-MM-DD HH'. */
@@ -45,15 +30,9 @@ export interface AuditFragments {
   greatest(a: SQL, b: SQL): SQL;
 }
 
-export interface RawListedRow extends RawTaskRow {
-  id: number;
-}
+const COLUMNS = sql.raw(TIER_COLUMNS);
 
-const COLUMNS = sql.raw(
-  "id, task_id, status, result, date_done, traceback, name, args, kwargs, worker, retries, queue, children, parent_id, group_id, date_updated",
-);
-
-export function whereTasks(q: TaskQuery, t: Tables, fragments?: AuditFragments): SQL {
+export function whereTasks(q: TaskQuery, t: Tables, fragments: AuditFragments): SQL {
   const parts: SQL[] = [sql`1 = 1`];
   if (q.held) parts.push(sql`task_id IN (SELECT task_id FROM ${sql.raw(t.hold)})`);
   if (q.states?.length) parts.push(sql`status IN ${[...q.states]}`);
@@ -61,10 +40,7 @@ export function whereTasks(q: TaskQuery, t: Tables, fragments?: AuditFragments):
   if (q.workers?.length) parts.push(sql`worker IN ${[...q.workers]}`);
   if (q.queues?.length) parts.push(sql`queue IN ${[...q.queues]}`);
   if (q.groups?.length) parts.push(sql`group_id IN ${[...q.groups]}`);
-  if (q.idPrefix) {
-    if (!fragments) throw new Error("whereTasks: an id prefix needs the driver's audit fragments");
-    parts.push(fragments.idPrefix(q.idPrefix));
-  }
+  if (q.idPrefix) parts.push(fragments.idPrefix(q.idPrefix));
   // Two index-friendly branches instead of COALESCE: date_done for ready rows, the partial
   // date_updated index for unready ones.
   if (q.since) {
@@ -83,14 +59,14 @@ export function listTasks(
   t: Tables,
   q: TaskQuery,
   page: { limit: number; afterId?: number | undefined; order: ListOrder },
-  fragments?: AuditFragments,
+  fragments: AuditFragments,
 ): SQL {
   const newest = page.order === "newest";
   const cursor = page.afterId === undefined ? sql`` : newest ? sql` AND id < ${page.afterId}` : sql` AND id > ${page.afterId}`;
   return sql`SELECT ${COLUMNS} FROM ${sql.raw(t.task)} WHERE ${whereTasks(q, t, fragments)}${cursor} ORDER BY id ${sql.raw(newest ? "DESC" : "ASC")} LIMIT ${page.limit}`;
 }
 
-export function countTasks(t: Tables, q: TaskQuery, fragments?: AuditFragments): SQL {
+export function countTasks(t: Tables, q: TaskQuery, fragments: AuditFragments): SQL {
   return sql`SELECT count(*) AS n FROM ${sql.raw(t.task)} WHERE ${whereTasks(q, t, fragments)}`;
 }
 
@@ -99,7 +75,7 @@ export function countByColumn(
   q: TaskQuery,
   column: "status" | "name" | "worker" | "queue",
   limit: number,
-  fragments?: AuditFragments,
+  fragments: AuditFragments,
 ): SQL {
   const col = sql.raw(column);
   return sql`SELECT ${col} AS key, count(*) AS n, sum(CASE WHEN status = 'FAILURE' THEN 1 ELSE 0 END) AS failures
@@ -116,29 +92,12 @@ export function countByHour(t: Tables, q: TaskQuery, fragments: AuditFragments, 
  * and finished (last ready event), from the history table. Queue and run times are taken from
  * these in src/backend/auditor.ts, since SQLite has no percentile functions.
  */
-export function taskTimings(t: Tables, q: TaskQuery): SQL {
+export function taskTimings(t: Tables, q: TaskQuery, fragments: AuditFragments): SQL {
   return sql`SELECT w.name AS name,
       min(CASE WHEN h.status = 'PENDING' THEN h.date END) AS sent,
       min(CASE WHEN h.status = 'STARTED' THEN h.date END) AS started,
       max(CASE WHEN h.status IN ('SUCCESS', 'FAILURE', 'REVOKED') THEN h.date END) AS done
-    FROM (SELECT task_id, name FROM ${sql.raw(t.task)} WHERE ${whereTasks(q, t)}) AS w
+    FROM (SELECT task_id, name FROM ${sql.raw(t.task)} WHERE ${whereTasks(q, t, fragments)}) AS w
     JOIN ${sql.raw(t.history)} AS h ON h.task_id = w.task_id
     GROUP BY w.task_id, w.name`;
-}
-
-/** What a cleanup would delete: the dry run's counts, on the same predicates as the deletes. */
-export function countExpiredTasks(t: Tables, before: Date, only?: readonly string[], except?: readonly string[]): SQL {
-  const parts: SQL[] = [sql`date_done < ${toNaiveUtc(before)}`];
-  if (only?.length) parts.push(sql`status IN ${[...only]}`);
-  if (except?.length) parts.push(sql`(status IS NULL OR status NOT IN ${[...except]})`);
-  return sql`SELECT count(*) AS n FROM ${sql.raw(t.task)} WHERE ${sql.join(parts, sql` AND `)}`;
-}
-
-export function countExpiredGroups(t: Tables, before: Date): SQL {
-  return sql`SELECT count(*) AS n FROM ${sql.raw(t.group)} WHERE date_done < ${toNaiveUtc(before)}`;
-}
-
-/** Stale unready rows: aged by date_updated; unstamped ones would only be stamped this run. */
-export function countStaleTasks(t: Tables, before: Date): SQL {
-  return sql`SELECT count(*) AS n FROM ${sql.raw(t.task)} WHERE date_done IS NULL AND date_updated < ${toNaiveUtc(before)}`;
 }

@@ -3,142 +3,24 @@
  * above src/db speaks only these entity-first methods and never sees SQL, drizzle or a driver.
  * Values cross this seam already encoded (bytes) and dates as JS Dates in UTC.
  */
-import type { SQL } from "drizzle-orm";
-import type { AuditFragments } from "./audit.js";
 import type { Tables } from "./tables.js";
+import type {
+  ArchiveMoveParams,
+  ArchiveRule,
+  AuditReads,
+  ChangeListener,
+  DeleteByRuleParams,
+  DeleteExpiredParams,
+  Dialect,
+  GroupRow,
+  HoldRow,
+  MigrationStatus,
+  TaskHistoryRow,
+  TaskRow,
+  TaskWrite,
+} from "./types.js";
 
-/** One task row as written: every column taskledger sets. */
-export interface TaskWrite {
-  taskId: string;
-  status: string;
-  result: Buffer | null;
-  traceback: string | null;
-  /** When the task became ready; null for unready states, as Celery writes it. */
-  dateDone: Date | null;
-  /** Celery's extended columns; null leaves whatever the row holds. */
-  extended: {
-    name: string | null;
-    args: Buffer | null;
-    kwargs: Buffer | null;
-    worker: string | null;
-    retries: number | null;
-    queue: string | null;
-  } | null;
-  /** taskledger's lineage columns; null leaves whatever the row holds. */
-  parentId: string | null;
-  groupId: string | null;
-  children: Buffer | null;
-  /** When this write happened; ages stale unready rows. */
-  dateUpdated: Date;
-  /**
-   * Whether a ready state may replace a ready row (Celery's last-writer-wins among ready states).
-   * False for "revoke unless finished". An unready state never replaces a ready row either way.
-   */
-  replaceReady: boolean;
-}
-
-/** One task row as read. */
-export interface TaskRow {
-  taskId: string;
-  status: string | null;
-  result: Buffer | null;
-  traceback: string | null;
-  dateDone: Date | null;
-  name: string | null;
-  args: Buffer | null;
-  kwargs: Buffer | null;
-  worker: string | null;
-  retries: number | null;
-  queue: string | null;
-  children: Buffer | null;
-  parentId: string | null;
-  groupId: string | null;
-  dateUpdated: Date | null;
-  /** Columns that held a value of the wrong type (SQLite), set to null above and named here. */
-  mistyped?: readonly { column: string; storedAs: string; expected: string }[];
-}
-
-/** One row of the history table (#11), as read. */
-export interface TaskHistoryRow {
-  taskId: string;
-  status: string | null;
-  /** When the change happened (UTC). */
-  date: Date | null;
-  worker: string | null;
-  retries: number | null;
-  queue: string | null;
-  /** The stored exception of a FAILURE or RETRY, else null. */
-  result: Buffer | null;
-  traceback: string | null;
-}
-
-export interface GroupRow {
-  groupId: string;
-  result: Buffer | null;
-  dateDone: Date | null;
-}
-
-export interface DeleteExpiredParams {
-  /** Rows whose date_done is strictly before this go. */
-  before: Date;
-  /** At most this many rows in one statement. */
-  limit: number;
-  /** Only these statuses (tasks only). */
-  onlyStatuses?: readonly string[] | undefined;
-  /** Never these statuses (tasks only). */
-  exceptStatuses?: readonly string[] | undefined;
-}
-
-/** What a retention rule matches (src/cleanup/retention.ts); globs use `*` and `?`. */
-export interface RulePredicate {
-  states?: string[];
-  name?: string;
-  queue?: string;
-}
-
-export interface DeleteByRuleParams {
-  /** Rows this rule governs: matching it and none of `outranked`. */
-  rule: RulePredicate;
-  /** The more specific rules: a row matching one of them is theirs, not this rule's. */
-  outranked: readonly RulePredicate[];
-  /** Rows whose date_done is strictly before this go. */
-  before: Date;
-  limit: number;
-}
-
-/** A ranked retention rule as the archive needs it: criteria and retention (null = forever). */
-export interface ArchiveRule extends RulePredicate {
-  keepMs: number | null;
-}
-
-export interface ArchiveMoveParams {
-  before: Date;
-  now: Date;
-  limit: number;
-  /** Most specific first, the catch-all last. */
-  ranked: readonly ArchiveRule[];
-  /** The longest finite retention among the rules, so partitions exist for every expiry. */
-  maxKeepMs: number;
-}
-
-/** A legal hold on a task id. */
-export interface HoldRow {
-  taskId: string;
-  heldAt: Date;
-  reason: string | null;
-}
-
-export interface MigrationStatus {
-  applied: string[];
-  pending: string[];
-  /** The statements the pending migrations would run here (adopting existing tables where found). */
-  planned: string[];
-}
-
-export type Dialect = "postgresql" | "sqlite";
-
-/** Rows of an audit query, with columns as the database returns them. */
-export type AuditRow = Record<string, unknown>;
+export type * from "./types.js";
 
 /**
  * A subscription to other connections' commits. `ready` settles once changes are being watched
@@ -158,9 +40,6 @@ export interface ChangeWatch {
   unwatch(taskIds: readonly string[]): void;
   close(): Promise<void>;
 }
-
-/** Called with the task ids that changed, or null when anything may have changed. */
-export type ChangeListener = (taskIds: readonly string[] | null) => void;
 
 /** A lock held until released; see Driver.cleanupLock. */
 export interface HeldLock {
@@ -240,6 +119,14 @@ export interface Driver {
     limit: number;
     maxKeepMs: number;
   }): Promise<{ rows: number; partitions: number; refiled: number; more: boolean }>;
+  /** The dry run's twin of taskDeleteExpired: how many rows it would delete, on the same predicate. */
+  taskCountExpired(params: Omit<DeleteExpiredParams, "limit">): Promise<number>;
+  /** The dry run's twin of taskDeleteByRule. */
+  taskCountByRule(params: Omit<DeleteByRuleParams, "limit">): Promise<number>;
+  /** The dry run's twin of taskArchive: finished rows done before `before`. */
+  taskCountArchivable(params: { before: Date }): Promise<number>;
+  /** The dry run's twin of taskDeleteStale. */
+  taskCountStale(params: { before: Date }): Promise<number>;
   /** Deletes one bounded batch of unready rows (date_done NULL) last written before `before`. */
   taskDeleteStale(params: { before: Date; limit: number }): Promise<number>;
   /** Gives unready rows that have no date_updated (written by Celery) one, so they can age. */
@@ -249,6 +136,8 @@ export interface Driver {
   groupGet(groupId: string): Promise<GroupRow | undefined>;
   groupDelete(groupId: string): Promise<boolean>;
   groupDeleteExpired(params: { before: Date; limit: number }): Promise<number>;
+  /** The dry run's twin of groupDeleteExpired. */
+  groupCountExpired(params: { before: Date }): Promise<number>;
 
   /**
    * Binds writes to a caller's open transaction: a node-postgres client, a better-sqlite3
@@ -274,10 +163,8 @@ export interface Driver {
    */
   watchChanges(onChange: ChangeListener): ChangeWatch;
 
-  /** Runs a cold-path audit query built in ./audit.ts (rendered for this dialect). */
-  audit(query: SQL): Promise<AuditRow[]>;
-  /** The SQL pieces audit queries need that differ between dialects. */
-  readonly auditFragments: AuditFragments;
+  /** The cold-path audit reads (list, count, stats, the web overview), across both tiers. */
+  readonly audit: AuditReads;
 
   /** Whether an error is worth retrying: connection loss, server restart, busy database. */
   isTransient(error: unknown): boolean;

@@ -7,7 +7,7 @@
  * entry's declarations never import a driver or drizzle.
  */
 import { InvalidClientError, NotInTransactionError } from "../errors.js";
-import type { Dialect } from "./driver.js";
+import type { Dialect } from "./types.js";
 
 /** A node-postgres `Pool` (or anything with its query/connect/options shape). */
 export interface PgPoolLike {

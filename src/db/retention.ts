@@ -5,7 +5,7 @@
  */
 import { sql, type SQL } from "drizzle-orm";
 import type { AuditFragments } from "./audit.js";
-import type { DeleteByRuleParams, RulePredicate } from "./driver.js";
+import type { DeleteByRuleParams, RulePredicate } from "./types.js";
 import { toNaiveUtc } from "./naive-utc.js";
 import type { Tables } from "./tables.js";
 

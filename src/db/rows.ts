@@ -2,8 +2,15 @@
  * Both dialects select the same columns under the same names, so one mapping turns a raw row
  * into a TaskRow.
  */
-import type { TaskHistoryRow, TaskRow } from "./driver.js";
 import { fromNaiveUtc } from "./naive-utc.js";
+import type { TaskHistoryRow, TaskRow } from "./types.js";
+
+/** The task table's columns as every read selects them (both dialects, both tiers). */
+export const TASK_COLUMNS =
+  "task_id, status, result, date_done, traceback, name, args, kwargs, worker, retries, queue, children, parent_id, group_id, date_updated";
+
+/** The columns a task row has in both tiers, id first (the archive adds expires_at and archived_at). */
+export const TIER_COLUMNS = `id, ${TASK_COLUMNS}`;
 
 export interface RawTaskRow {
   task_id: string;

@@ -6,7 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import { ConfigError } from "../errors.js";
-import type { Dialect } from "./driver.js";
+import type { Dialect } from "./types.js";
 
 export interface TableConfig {
   /** Task table; Celery's `database_table_names.task`. */

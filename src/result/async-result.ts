@@ -6,7 +6,7 @@
  * Deliberately not a thenable: Celery's `then(callback)` would make `await result` (or an async
  * function returning a result) wait on the task silently and forever. Use get() or promise().
  */
-import type { DatabaseBackend } from "../backend/database-backend.js";
+import type { ResultBackend } from "../backend/result-backend.js";
 import { IncompleteStreamError, InvalidIdError } from "../errors.js";
 import { FAILURE, isReady, PROPAGATE_STATES, SUCCESS, type TaskState } from "../states.js";
 import type { ResultTuple, TaskEvent, TaskMeta } from "../types.js";
@@ -41,7 +41,7 @@ export class AsyncResult<T = unknown> implements ResultLike<T> {
 
   constructor(
     readonly id: string,
-    readonly backend: DatabaseBackend,
+    readonly backend: ResultBackend,
     /** The result this one was chained from, if known. */
     readonly parent: AsyncResult | null = null,
   ) {

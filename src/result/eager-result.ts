@@ -8,7 +8,7 @@ import { TaskRevokedError } from "../errors.js";
 import { FAILURE, PROPAGATE_STATES, REVOKED, SUCCESS, type TaskState } from "../states.js";
 import type { ResultTuple, TaskMeta } from "../types.js";
 import type { GetOptions, ResultCallback } from "./async-result.js";
-import { assertWillNotBlock } from "./context.js";
+import { assertWillNotBlock } from "./task-context.js";
 import type { NoPropagate, Propagate, ResultLike } from "./result-like.js";
 
 /** What an EagerResult knows besides its value: the request it ran with. */

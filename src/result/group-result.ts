@@ -4,7 +4,7 @@
  * itself; saving keeps that nesting and the group's parent, in Celery's as_tuple() form.
  */
 import { randomUUID } from "node:crypto";
-import type { DatabaseBackend } from "../backend/database-backend.js";
+import type { ResultBackend } from "../backend/result-backend.js";
 import type { ResultTuple } from "../types.js";
 import { TaskledgerError } from "../errors.js";
 import { AsyncResult } from "./async-result.js";
@@ -17,7 +17,7 @@ export class GroupResult extends ResultSet {
   constructor(
     readonly id: string = randomUUID(),
     results: Iterable<ResultMember | string>,
-    backend: DatabaseBackend,
+    backend: ResultBackend,
     /** The result this group was chained from, if known (a chain ending in a group). */
     readonly parent: AsyncResult | null = null,
   ) {
@@ -41,7 +41,7 @@ export class GroupResult extends ResultSet {
   }
 
   /** A saved group, or null when none was saved under `id`. Nested groups come back as GroupResults. */
-  static async restore(id: string, backend: DatabaseBackend): Promise<GroupResult | null> {
+  static async restore(id: string, backend: ResultBackend): Promise<GroupResult | null> {
     const saved = await backend.restoreGroup(id);
     if (!saved) return null;
     const [[, parent], members] = saved.tuple;
@@ -75,7 +75,7 @@ export type LegacyResultTuple = [string, (ResultTuple | GroupTuple | LegacyResul
  */
 export function resultFromTuple(
   tuple: ResultTuple | GroupTuple | LegacyResultTuple | string,
-  backend: DatabaseBackend,
+  backend: ResultBackend,
 ): AsyncResult | GroupResult {
   if (typeof tuple === "string") return new AsyncResult(tuple, backend);
   if (!Array.isArray(tuple) || tuple.length !== 2) throw notATuple();

@@ -4,7 +4,7 @@
  * a GroupResult itself: its tasks are read in the same query, and join() gives its values as a
  * nested array, as Celery's join does (#9 item 13).
  */
-import type { DatabaseBackend, MetaOrCorrupt } from "../backend/database-backend.js";
+import type { MetaOrCorrupt, ResultBackend } from "../backend/result-backend.js";
 import { TaskledgerError } from "../errors.js";
 import { FAILURE, isReady, PROPAGATE_STATES, REVOKED, SUCCESS } from "../states.js";
 import type { ResultTuple, TaskMeta } from "../types.js";
@@ -22,7 +22,7 @@ export class ResultSet {
 
   constructor(
     results: Iterable<ResultMember | string>,
-    readonly backend: DatabaseBackend,
+    readonly backend: ResultBackend,
   ) {
     this.results = [...results].map((r) => this.toResult(r));
   }

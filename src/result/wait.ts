@@ -8,11 +8,11 @@
  * the caller's timeout (#10: 363 of 400 waiters died in a 1.6 s `pg_ctl restart -m fast`).
  * Only the timeout, close() (BackendClosedError) or a non-transient error ends a wait.
  */
-import type { DatabaseBackend, MetaOrCorrupt } from "../backend/database-backend.js";
+import type { MetaOrCorrupt, ResultBackend } from "../backend/result-backend.js";
 import { parseDuration, type Duration } from "../config.js";
 import { BackendClosedError, DatabaseError, TimeoutError } from "../errors.js";
 import { isReady } from "../states.js";
-import { assertWillNotBlock } from "./context.js";
+import { assertWillNotBlock } from "./task-context.js";
 
 /** Celery's default polling interval; here only the safety net behind pushed wake-ups. */
 export const WAIT_INTERVAL_DEFAULT_MS = 500;
@@ -52,7 +52,7 @@ export function resolveWait(options: WaitOptions): ResolvedWait {
  * TimeoutError listing what is still pending.
  */
 export async function waitUntil(
-  backend: DatabaseBackend,
+  backend: ResultBackend,
   ids: readonly string[],
   wait: ResolvedWait,
   onRead: (taskId: string, meta: MetaOrCorrupt) => void,
@@ -62,7 +62,7 @@ export async function waitUntil(
 ): Promise<void> {
   let pending = [...new Set(ids)];
   if (pending.length === 0) return;
-  const subscription = await backend.changes.subscribe(pending);
+  const subscription = await backend.subscribe(pending);
   try {
     for (;;) {
       const metas = await readWaitingOut(backend, pending, wait, subscription, total);
@@ -92,7 +92,7 @@ export async function waitUntil(
  * subscription (the listener reconnected, or close()) cuts a pause short.
  */
 async function readWaitingOut(
-  backend: DatabaseBackend,
+  backend: ResultBackend,
   pending: string[],
   wait: ResolvedWait,
   subscription: { wait(ms: number): Promise<boolean> },

@@ -3,7 +3,7 @@
  * here for the pages and the API alike.
  */
 import { parseDuration } from "../config.js";
-import type { TaskQuery } from "../db/audit.js";
+import type { TaskQuery } from "../db/types.js";
 import { ConfigError } from "../errors.js";
 
 export interface WebFilters {

@@ -18,7 +18,7 @@ const HEARTBEAT_EVERY_MS = 15_000;
 /** `shutdown` ends every feed when the server closes (clients would otherwise hold it open). */
 export function liveFeed(c: Context, backend: DatabaseBackend, filters: WebFilters, pollMs: number, shutdown: AbortSignal): Response {
   return streamSSE(c, async (stream) => {
-    const subscription = await backend.changes.subscribe([]);
+    const subscription = await backend.subscribe([]);
     const end = () => {
       subscription.close();
       void stream.close();

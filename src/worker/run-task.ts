@@ -6,10 +6,10 @@
  * function get() refuses to block (see result/context.ts).
  */
 import { hostname } from "node:os";
-import type { DatabaseBackend } from "../backend/database-backend.js";
+import type { ResultBackend } from "../backend/result-backend.js";
 import { parseDuration, type Duration } from "../config.js";
 import { TaskRevokedError } from "../errors.js";
-import { runInTaskContext } from "../result/context.js";
+import { runInTaskContext } from "../result/task-context.js";
 import { REVOKED, RETRY, FAILURE, SUCCESS, isReady } from "../states.js";
 import type { TaskRequest } from "../types.js";
 import { Retry } from "./retry-signal.js";
@@ -69,7 +69,7 @@ export type TaskOutcome<T> =
 const REVOKE_CHECK_DEFAULT_MS = 1_000;
 
 export async function runTask<T, Tx = undefined>(
-  backend: DatabaseBackend,
+  backend: ResultBackend,
   request: RunRequest,
   fn: (ctx: TaskContext<Tx>) => T | Promise<T>,
   options: RunTaskOptions<Tx> = {},
@@ -154,12 +154,12 @@ export async function runTask<T, Tx = undefined>(
 
 /** Aborts `controller` when the task's row turns REVOKED; woken by the backend's change hub. */
 async function watchForRevoke(
-  backend: DatabaseBackend,
+  backend: ResultBackend,
   taskId: string,
   controller: AbortController,
   intervalMs: number,
 ): Promise<() => void> {
-  const subscription = await backend.changes.subscribe([taskId]);
+  const subscription = await backend.subscribe([taskId]);
   let stopped = false;
   void (async () => {
     while (!stopped) {

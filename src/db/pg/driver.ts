@@ -9,10 +9,11 @@ import { sql, type SQL } from "drizzle-orm";
 import { PgDialect } from "drizzle-orm/pg-core";
 import pg from "pg";
 import type { AuditFragments } from "../audit.js";
+import { SqlAuditReads, type AuditRow } from "../audit-reads.js";
 import type {
   ArchiveMoveParams,
   ArchiveRule,
-  AuditRow,
+  AuditReads,
   DeleteByRuleParams,
   DeleteExpiredParams,
   Driver,
@@ -29,8 +30,8 @@ import { historyTriggerStatements } from "../migrations.js";
 import { MissingTablesError, NotInTransactionError } from "../../errors.js";
 import { adoptTransaction, pgTransactionStatus, type PgPoolLike } from "../external.js";
 import { fromNaiveUtc } from "../naive-utc.js";
-import { deleteByRule, globToLike } from "../retention.js";
-import { moveToArchive } from "../archive.js";
+import { countByRule, deleteByRule, globToLike } from "../retention.js";
+import { countArchivable, moveToArchive } from "../archive.js";
 import { archiveDdl, ensurePartitions, expireArchive } from "./archive.js";
 import { toNaiveUtc } from "../naive-utc.js";
 import { toGroupRow, toHistoryRow, toTaskRow, type RawGroupRow, type RawHistoryRow, type RawTaskRow } from "../rows.js";
@@ -80,6 +81,7 @@ export class PgDriver implements Driver {
   private readonly names: Record<keyof PgStatements, string>;
   private readonly writes: PgWrites;
   readonly tables: Tables;
+  readonly audit: AuditReads;
   /** Every pool query, with a missing table reported as such. */
   private readonly run: RunQuery;
 
@@ -94,6 +96,7 @@ export class PgDriver implements Driver {
     this.writes = new PgWrites(this.sql, this.names);
     this.run = <R extends pg.QueryResultRow>(config: pg.QueryConfig) =>
       this.pool.query<R>(config).catch((error: unknown) => this.interpret(error));
+    this.audit = new SqlAuditReads(this.tables, this.fragments, (query) => this.query(query), () => this.archiveEnabled());
   }
 
   /** The channel the notify trigger notifies on; listeners pass it to LISTEN. */
@@ -239,9 +242,33 @@ export class PgDriver implements Driver {
     return result.rowCount ?? 0;
   }
 
+  taskCountExpired(p: Omit<DeleteExpiredParams, "limit">): Promise<number> {
+    return this.count({
+      name: this.names.taskCountExpired,
+      text: this.sql.taskCountExpired,
+      values: [toNaiveUtc(p.before), p.onlyStatuses ?? null, p.exceptStatuses ?? null],
+    });
+  }
+
+  async taskCountByRule(p: Omit<DeleteByRuleParams, "limit">): Promise<number> {
+    return Number((await this.query(countByRule(this.tables, this.fragments, p)))[0]?.["n"] ?? 0);
+  }
+
+  async taskCountArchivable(p: { before: Date }): Promise<number> {
+    return Number((await this.query(countArchivable(this.tables, p.before)))[0]?.["n"] ?? 0);
+  }
+
+  taskCountStale(p: { before: Date }): Promise<number> {
+    return this.count({ name: this.names.taskCountStale, text: this.sql.taskCountStale, values: [toNaiveUtc(p.before)] });
+  }
+
+  groupCountExpired(p: { before: Date }): Promise<number> {
+    return this.count({ name: this.names.groupCountExpired, text: this.sql.groupCountExpired, values: [toNaiveUtc(p.before)] });
+  }
+
   async taskDeleteByRule(p: DeleteByRuleParams): Promise<number> {
     // Not prepared: its text varies with the rules; parsing costs little next to a batch.
-    const query = deleteByRule(this.tables, this.auditFragments, p, (select) => sql`id = ANY(ARRAY(${select}))`);
+    const query = deleteByRule(this.tables, this.fragments, p, (select) => sql`id = ANY(ARRAY(${select}))`);
     const { sql: text, params } = this.drizzleDialect.sqlToQuery(query);
     return (await this.pool.query({ text, values: params })).rowCount ?? 0;
   }
@@ -300,7 +327,7 @@ export class PgDriver implements Driver {
 
   async taskArchive(p: ArchiveMoveParams): Promise<number> {
     await ensurePartitions(this.pool, this.tables, p.now, new Date(p.now.getTime() + p.maxKeepMs));
-    const query = moveToArchive(this.tables, this.auditFragments, p, (select) => sql`id = ANY(ARRAY(${select}))`);
+    const query = moveToArchive(this.tables, this.fragments, p, (select) => sql`id = ANY(ARRAY(${select}))`);
     const { sql: text, params } = this.drizzleDialect.sqlToQuery(query);
     return (await this.pool.query({ text, values: params })).rowCount ?? 0;
   }
@@ -312,7 +339,7 @@ export class PgDriver implements Driver {
     maxKeepMs: number;
   }): Promise<{ rows: number; partitions: number; refiled: number; more: boolean }> {
     // Whole partitions, so `limit` does not apply: a drop costs the same whatever it holds.
-    return { ...(await expireArchive(this.pool, this.tables, this.auditFragments, p.ranked, p.now, p.maxKeepMs)), more: false };
+    return { ...(await expireArchive(this.pool, this.tables, this.fragments, p.ranked, p.now, p.maxKeepMs)), more: false };
   }
 
   async taskDeleteStale(p: { before: Date; limit: number }): Promise<number> {
@@ -413,7 +440,8 @@ export class PgDriver implements Driver {
     return `PostgreSQL session ${row.pid}${from ? ` (${from})` : ""}, which is alive: the server ends the lock with the session`;
   }
 
-  readonly auditFragments: AuditFragments = {
+  /** The SQL pieces audit and retention queries need that differ between dialects. */
+  private readonly fragments: AuditFragments = {
     hourBucket: sql`to_char(date_done, 'YYYY-MM-DD HH24')`,
     // extract(epoch) of a naive timestamp reads it as UTC, which is what date_done holds.
     timeBucket: (seconds) => sql`(floor(extract(epoch FROM date_done) / ${seconds}) * ${seconds})::bigint`,
@@ -427,9 +455,14 @@ export class PgDriver implements Driver {
   };
   private readonly drizzleDialect = new PgDialect();
 
-  async audit(query: SQL): Promise<AuditRow[]> {
+  /** Runs a cold-path query built with drizzle's `sql` (audit reads, rule deletes, dry-run counts). */
+  private async query(query: SQL): Promise<AuditRow[]> {
     const { sql: text, params } = this.drizzleDialect.sqlToQuery(query);
     return (await this.run({ text, values: params })).rows;
+  }
+
+  private async count(config: pg.QueryConfig): Promise<number> {
+    return Number((await this.run<{ n: number }>(config)).rows[0]?.n ?? 0);
   }
 
   watchChanges(onChange: ChangeListener): ChangeWatch {

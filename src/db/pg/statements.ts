@@ -3,6 +3,7 @@
  * (parsed once per connection) and with unnest() arrays for batches: drizzle's builder costs
  * 0.65x of raw pg per single upsert and 0.19x on a 10k batch here (research/toolchain.md §6).
  */
+import { TASK_COLUMNS } from "../rows.js";
 import type { Tables } from "../tables.js";
 
 const READY = "('SUCCESS', 'FAILURE', 'REVOKED')";
@@ -23,8 +24,6 @@ function guard(current: string, status: string, replaceReady: string): string {
  */
 const COUNT_WRITTEN = "SELECT count(*)::int AS written FROM written";
 
-const TASK_COLUMNS =
-  "task_id, status, result, date_done, traceback, name, args, kwargs, worker, retries, queue, children, parent_id, group_id, date_updated";
 
 export function buildStatements(t: Tables) {
   // Legal holds (#12): a held row is never expired, whatever the rule. Checked where the batch is
@@ -32,6 +31,12 @@ export function buildStatements(t: Tables) {
   // (bench/cleanup-by-key.ts), and a hold committed while one batch statement runs is a race any
   // placement of the check has.
   const notHeld = `NOT EXISTS (SELECT 1 FROM ${t.hold} AS h WHERE h.task_id = ${t.task}.task_id)`;
+  // Finished before `before`, limited to `only` states and never `except` ones (NULL: no limit).
+  const expired = (before: string, only: string, except: string) =>
+    `date_done < ${before}::timestamp AND (${only}::varchar[] IS NULL OR status = ANY(${only}::varchar[]))
+      AND (${except}::varchar[] IS NULL OR status IS NULL OR NOT (status = ANY(${except}::varchar[])))`;
+  // Unready rows last written before $1.
+  const stale = "date_done IS NULL AND date_updated < $1::timestamp";
   const setFrom = (src: (column: string, cast: string) => string, ext: string) => `
       status = ${src("status", "varchar")}, result = ${src("result", "bytea")}, date_done = ${src("date_done", "timestamp")},
       traceback = ${src("traceback", "text")},
@@ -166,20 +171,17 @@ export function buildStatements(t: Tables) {
     // first cost 40% more per batch. bench/cleanup-by-key.ts measures this against ctid.
     taskDeleteExpired: `
       DELETE FROM ${t.task} WHERE id = ANY(ARRAY(
-        SELECT id FROM ${t.task}
-        WHERE date_done < $1::timestamp
-          AND ($3::varchar[] IS NULL OR status = ANY($3::varchar[]))
-          AND ($4::varchar[] IS NULL OR status IS NULL OR NOT (status = ANY($4::varchar[])))
-          AND ${notHeld}
+        SELECT id FROM ${t.task} WHERE ${expired("$1", "$3", "$4")} AND ${notHeld}
         ORDER BY date_done LIMIT $2::int))
-        AND date_done < $1::timestamp
-        AND ($3::varchar[] IS NULL OR status = ANY($3::varchar[]))
-        AND ($4::varchar[] IS NULL OR status IS NULL OR NOT (status = ANY($4::varchar[])))`,
+        AND ${expired("$1", "$3", "$4")}`,
+    // The dry run's twins (#16 item 1): the deletes' own predicates, counted.
+    taskCountExpired: `SELECT count(*)::int AS n FROM ${t.task} WHERE ${expired("$1", "$2", "$3")} AND ${notHeld}`,
     taskDeleteStale: `
       DELETE FROM ${t.task} WHERE id = ANY(ARRAY(
-        SELECT id FROM ${t.task} WHERE date_done IS NULL AND date_updated < $1::timestamp AND ${notHeld}
+        SELECT id FROM ${t.task} WHERE ${stale} AND ${notHeld}
         ORDER BY date_updated LIMIT $2::int))
-        AND date_done IS NULL AND date_updated < $1::timestamp`,
+        AND ${stale}`,
+    taskCountStale: `SELECT count(*)::int AS n FROM ${t.task} WHERE ${stale} AND ${notHeld}`,
     taskStampUnaged: `
       UPDATE ${t.task} SET date_updated = $1::timestamp WHERE id = ANY(ARRAY(
         SELECT id FROM ${t.task} WHERE date_done IS NULL AND date_updated IS NULL LIMIT $2::int))
@@ -201,6 +203,7 @@ export function buildStatements(t: Tables) {
       DELETE FROM ${t.group} WHERE id = ANY(ARRAY(
         SELECT id FROM ${t.group} WHERE date_done < $1::timestamp ORDER BY date_done LIMIT $2::int))
         AND date_done < $1::timestamp`,
+    groupCountExpired: `SELECT count(*)::int AS n FROM ${t.group} WHERE date_done < $1::timestamp`,
   };
 }
 

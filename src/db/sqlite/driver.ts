@@ -9,10 +9,11 @@ import Database from "better-sqlite3";
 import { sql, type SQL } from "drizzle-orm";
 import { SQLiteSyncDialect } from "drizzle-orm/sqlite-core";
 import type { AuditFragments } from "../audit.js";
+import { SqlAuditReads, type AuditRow } from "../audit-reads.js";
 import type {
   ArchiveMoveParams,
   ArchiveRule,
-  AuditRow,
+  AuditReads,
   DeleteByRuleParams,
   DeleteExpiredParams,
   Driver,
@@ -29,9 +30,9 @@ import { historyTriggerStatements } from "../migrations.js";
 import { NotInTransactionError } from "../../errors.js";
 import { adoptTransaction, type SqliteDatabaseLike } from "../external.js";
 import { fromNaiveUtc } from "../naive-utc.js";
-import { deleteByRule, globToSqliteGlob } from "../retention.js";
+import { countByRule, deleteByRule, globToSqliteGlob } from "../retention.js";
 import { archiveBatch, archiveDdl, copyToArchive, expireBatch, refileForever, SQLITE_FOREVER } from "./archive.js";
-import { TIER_COLUMNS } from "../archive.js";
+import { countArchivable, TIER_COLUMNS } from "../archive.js";
 import { toNaiveUtc } from "../naive-utc.js";
 import { toGroupRow, toHistoryRow, toTaskRow, type RawGroupRow, type RawHistoryRow, type RawTaskRow } from "../rows.js";
 import { quoteIdentifier, type Tables } from "../tables.js";
@@ -72,6 +73,7 @@ export class SqliteDriver implements Driver {
   readonly db: Database.Database;
   private statements: Statements | undefined;
   readonly tables: Tables;
+  readonly audit: AuditReads;
   private readonly texts: ReturnType<typeof buildStatements>;
   private readonly writes: SqliteWrites;
   /** Writers for other connections a caller's transaction runs on. */
@@ -81,6 +83,7 @@ export class SqliteDriver implements Driver {
 
   constructor(options: SqliteDriverOptions) {
     this.tables = options.tables;
+    this.audit = new SqlAuditReads(this.tables, this.fragments, (query) => this.query(query), () => this.archiveEnabled());
     this.texts = buildStatements(options.tables);
     this.owned = !("db" in options);
     if ("db" in options) {
@@ -272,8 +275,37 @@ export class SqliteDriver implements Driver {
     }).changes;
   }
 
+  async taskCountExpired(p: Omit<DeleteExpiredParams, "limit">): Promise<number> {
+    if (this.db.inTransaction) await this.outsideTransaction();
+    return this.prepared()
+      .taskCountExpired.pluck()
+      .get({
+        before: toNaiveUtc(p.before),
+        only: p.onlyStatuses ? JSON.stringify(p.onlyStatuses) : null,
+        except: p.exceptStatuses ? JSON.stringify(p.exceptStatuses) : null,
+      }) as number;
+  }
+
+  async taskCountByRule(p: Omit<DeleteByRuleParams, "limit">): Promise<number> {
+    return Number((await this.query(countByRule(this.tables, this.fragments, p)))[0]?.["n"] ?? 0);
+  }
+
+  async taskCountArchivable(p: { before: Date }): Promise<number> {
+    return Number((await this.query(countArchivable(this.tables, p.before)))[0]?.["n"] ?? 0);
+  }
+
+  async taskCountStale(p: { before: Date }): Promise<number> {
+    if (this.db.inTransaction) await this.outsideTransaction();
+    return this.prepared().taskCountStale.pluck().get({ before: toNaiveUtc(p.before) }) as number;
+  }
+
+  async groupCountExpired(p: { before: Date }): Promise<number> {
+    if (this.db.inTransaction) await this.outsideTransaction();
+    return this.prepared().groupCountExpired.pluck().get({ before: toNaiveUtc(p.before) }) as number;
+  }
+
   async taskDeleteByRule(p: DeleteByRuleParams): Promise<number> {
-    const query = deleteByRule(this.tables, this.auditFragments, p, (select) => sql`id IN (${select})`);
+    const query = deleteByRule(this.tables, this.fragments, p, (select) => sql`id IN (${select})`);
     const { sql: text, params } = this.drizzleDialect.sqlToQuery(query);
     return this.db.prepare(text).run(...params).changes;
   }
@@ -337,7 +369,7 @@ export class SqliteDriver implements Driver {
         const ids = (this.cached(archiveBatch(this.tables)).all(toNaiveUtc(p.before), p.limit) as { id: number }[]).map((r) => r.id);
         if (ids.length === 0) return 0;
         const json = JSON.stringify(ids);
-        this.runSql(copyToArchive(this.tables, this.auditFragments, p.ranked, json, p.now));
+        this.runSql(copyToArchive(this.tables, this.fragments, p.ranked, json, p.now));
         return this.cached(`DELETE FROM ${this.tables.task} WHERE id IN (SELECT value FROM json_each(?))`).run(json).changes;
       })
       .immediate();
@@ -348,8 +380,8 @@ export class SqliteDriver implements Driver {
     now: Date;
     limit: number;
   }): Promise<{ rows: number; partitions: number; refiled: number; more: boolean }> {
-    const refiled = this.runSql(refileForever(this.tables, this.auditFragments, p.ranked, p.now));
-    const rows = this.runSql(expireBatch(this.tables, this.auditFragments, p.ranked, p.now, p.limit));
+    const refiled = this.runSql(refileForever(this.tables, this.fragments, p.ranked, p.now));
+    const rows = this.runSql(expireBatch(this.tables, this.fragments, p.ranked, p.now, p.limit));
     return { rows, partitions: 0, refiled, more: rows === p.limit };
   }
 
@@ -460,7 +492,7 @@ export class SqliteDriver implements Driver {
 
   // date_done is text 'YYYY-MM-DD HH:MM:SS.ffffff' here, so its first 13 characters are the hour.
   // GLOB, not LIKE: SQLite's LIKE ignores ASCII case, and a rule for "Billing.*" must not take "billing.x".
-  readonly auditFragments: AuditFragments = {
+  private readonly fragments: AuditFragments = {
     hourBucket: sql`substr(date_done, 1, 13)`,
     timeBucket: (seconds) => sql`(CAST(strftime('%s', date_done) AS INTEGER) / ${seconds}) * ${seconds}`,
     // SQLite's LIKE ignores case and so cannot use the BINARY index on task_id; a range on it can,
@@ -475,7 +507,8 @@ export class SqliteDriver implements Driver {
   };
   private readonly drizzleDialect = new SQLiteSyncDialect();
 
-  async audit(query: SQL): Promise<AuditRow[]> {
+  /** Runs a cold-path query built with drizzle's `sql` (audit reads, rule deletes, dry-run counts). */
+  private async query(query: SQL): Promise<AuditRow[]> {
     if (this.db.inTransaction) await this.outsideTransaction();
     const { sql: text, params } = this.drizzleDialect.sqlToQuery(query);
     return this.db.prepare(text).all(...params) as AuditRow[];

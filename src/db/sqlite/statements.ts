@@ -3,15 +3,20 @@
  * 0.06x of raw better-sqlite3 inside a transaction here (research/toolchain.md §6). Lists are bound
  * as one JSON text and expanded with json_each, so each statement has a fixed shape.
  */
+import { TASK_COLUMNS } from "../rows.js";
 import type { Tables } from "../tables.js";
 
 const READY = "('SUCCESS', 'FAILURE', 'REVOKED')";
-const TASK_COLUMNS =
-  "task_id, status, result, date_done, traceback, name, args, kwargs, worker, retries, queue, children, parent_id, group_id, date_updated";
 
 export function buildStatements(t: Tables) {
   // Legal holds (#12): a held row is never expired, whatever the rule.
   const notHeld = `NOT EXISTS (SELECT 1 FROM ${t.hold} AS h WHERE h.task_id = ${t.task}.task_id)`;
+  // Finished before @before, limited to @only states and never @except ones (NULL: no limit).
+  const expired = `date_done < @before
+          AND (@only IS NULL OR status IN (SELECT value FROM json_each(@only)))
+          AND (@except IS NULL OR status IS NULL OR status NOT IN (SELECT value FROM json_each(@except)))
+          AND ${notHeld}`;
+  const stale = `date_done IS NULL AND date_updated < @before AND ${notHeld}`;
   return {
     // Unlike PostgreSQL, SQLite's UPSERT keeps the id when it updates, so a plain upsert draws
     // no id needlessly; the precedence guard is the WHERE of the DO UPDATE. Parameters are
@@ -43,16 +48,11 @@ export function buildStatements(t: Tables) {
     taskHistory: `SELECT task_id, status, date, worker, retries, queue, result, traceback FROM ${t.history} WHERE task_id = ? ORDER BY id`,
     // One bounded batch per statement (and so per write-lock hold), oldest first on the index.
     taskDeleteExpired: `
-      DELETE FROM ${t.task} WHERE id IN (
-        SELECT id FROM ${t.task}
-        WHERE date_done < @before
-          AND (@only IS NULL OR status IN (SELECT value FROM json_each(@only)))
-          AND (@except IS NULL OR status IS NULL OR status NOT IN (SELECT value FROM json_each(@except)))
-          AND ${notHeld}
-        ORDER BY date_done LIMIT @limit)`,
-    taskDeleteStale: `
-      DELETE FROM ${t.task} WHERE id IN (
-        SELECT id FROM ${t.task} WHERE date_done IS NULL AND date_updated < @before AND ${notHeld} ORDER BY date_updated LIMIT @limit)`,
+      DELETE FROM ${t.task} WHERE id IN (SELECT id FROM ${t.task} WHERE ${expired} ORDER BY date_done LIMIT @limit)`,
+    // The dry run's twins (#16 item 1): the deletes' own predicates, counted.
+    taskCountExpired: `SELECT count(*) AS n FROM ${t.task} WHERE ${expired}`,
+    taskDeleteStale: `DELETE FROM ${t.task} WHERE id IN (SELECT id FROM ${t.task} WHERE ${stale} ORDER BY date_updated LIMIT @limit)`,
+    taskCountStale: `SELECT count(*) AS n FROM ${t.task} WHERE ${stale}`,
     taskStampUnaged: `
       UPDATE ${t.task} SET date_updated = @now WHERE id IN (
         SELECT id FROM ${t.task} WHERE date_done IS NULL AND date_updated IS NULL LIMIT @limit)`,
@@ -69,6 +69,7 @@ export function buildStatements(t: Tables) {
     groupDeleteExpired: `
       DELETE FROM ${t.group} WHERE id IN (
         SELECT id FROM ${t.group} WHERE date_done < @before ORDER BY date_done LIMIT @limit)`,
+    groupCountExpired: `SELECT count(*) AS n FROM ${t.group} WHERE date_done < @before`,
     lockTake: `
       INSERT INTO taskledger_lock (name, holder, expires_at) VALUES (@name, @holder, @expires_at)
       ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at

@@ -33,7 +33,11 @@ export interface ResultBackend {
   markAsRetry(taskId: string, error: unknown, options?: StoreOptions): Promise<boolean>;
   markAsRevoked(taskId: string, reason?: string, options?: StoreOptions): Promise<boolean>;
 
-  saveGroup(groupId: string, members: readonly (string | ResultTuple)[], options?: { now?: Date; parent?: ResultTuple | null }): Promise<void>;
+  saveGroup(
+    groupId: string,
+    members: readonly (string | ResultTuple)[],
+    options?: { now?: Date; parent?: ResultTuple | null },
+  ): Promise<void>;
   restoreGroup(groupId: string): Promise<SavedGroup | null>;
   deleteGroup(groupId: string): Promise<boolean>;
 

@@ -2,7 +2,7 @@
  * Turns a store call into the row the driver writes. All encoding happens here, before any SQL,
  * so a value that cannot be encoded fails with nothing written.
  */
-import { exceptionToStored, isStoredException, tracebackOf } from "../codec/exception.js";
+import { exceptionToStored, isStoredException, tracebackOf, type StoredException } from "../codec/exception.js";
 import { encodeResultIds } from "../codec/stored.js";
 import type { ValueFormat } from "../codec/value-format.js";
 import type { TaskWrite } from "../db/driver.js";
@@ -61,13 +61,17 @@ export function buildTaskWrite(input: WriteInput): TaskWrite {
   if (typeof input.status !== "string" || input.status.length === 0 || input.status.length > STATUS_MAX_LENGTH) {
     throw new InvalidIdError("task", taskId, `status must be a non-empty string of at most ${STATUS_MAX_LENGTH} characters`);
   }
-  let result = input.result;
   let traceback = input.traceback ?? null;
-  // An Error stored in an exception state takes Celery's {exc_type, exc_message, exc_module} form.
-  if (EXCEPTION_STATES.has(input.status) && result !== undefined && result !== null && !isStoredException(result)) {
-    if (result instanceof Error || typeof result !== "object") {
+  // Tagged here, once (#16 item 3): in an exception state an Error (or a bare message) takes
+  // Celery's {exc_type, exc_message, exc_module} form and is written as an exception; anything
+  // else, in any state, is plain data, even a SUCCESS result shaped like {exc_type: …}.
+  const result = input.result;
+  let stored: StoredException | undefined;
+  if (EXCEPTION_STATES.has(input.status) && result !== undefined && result !== null) {
+    if (isStoredException(result)) stored = normalizedException(result);
+    else if (result instanceof Error || typeof result !== "object") {
       traceback ??= tracebackOf(result);
-      result = exceptionToStored(result);
+      stored = exceptionToStored(result);
     }
   }
   const request = input.request ?? null;
@@ -76,7 +80,7 @@ export function buildTaskWrite(input: WriteInput): TaskWrite {
   return {
     taskId,
     status: input.status,
-    result: input.format.result(result),
+    result: stored ? input.format.exception(stored) : input.format.result(result),
     traceback,
     dateDone: READY_STATES.has(input.status) ? input.now : null,
     extended:
@@ -97,6 +101,16 @@ export function buildTaskWrite(input: WriteInput): TaskWrite {
     dateUpdated: input.now,
     replaceReady: input.replaceReady ?? true,
   };
+}
+
+/**
+ * A caller's own {exc_type, …} value (Celery's form, e.g. relayed from another worker): a single
+ * message becomes the one-argument list Celery's exc_message holds.
+ */
+function normalizedException(value: StoredException): StoredException {
+  const message: unknown = value.exc_message;
+  if (Array.isArray(message)) return value;
+  return { ...value, exc_message: message === undefined || message === null ? [] : [message] };
 }
 
 /** One write per id: two for one id are folded with the precedence rule the database applies. */

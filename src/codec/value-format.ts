@@ -6,7 +6,7 @@
  * needs no setting: each row's first byte tells pickle from JSON.
  */
 import { EncodeError } from "../errors.js";
-import { isStoredException } from "./exception.js";
+import type { StoredException } from "./exception.js";
 import { encodeKombuJson } from "./kombu-json.js";
 import { encodeJsonText } from "./json.js";
 import type { ResultTuple } from "../types.js";
@@ -15,8 +15,14 @@ import { encodeGroupTuple } from "./stored.js";
 
 export interface ValueFormat {
   readonly name: "json" | "celery";
-  /** The result column; null and undefined are SQL NULL, as Celery stores None. */
+  /**
+   * The result column for a plain value, whatever its shape (a SUCCESS result that looks like
+   * `{exc_type: …}` is still plain data, #16 item 3); null and undefined are SQL NULL, as Celery
+   * stores None.
+   */
   result(value: unknown): Buffer | null;
+  /** The result column for an exception, already in Celery's stored form (src/backend/task-write.ts tags it). */
+  exception(stored: StoredException): Buffer;
   /** The args and kwargs columns. */
   args(value: unknown): Buffer | null;
   /** A saved group's result column, from the group's as_tuple() tree. */
@@ -26,17 +32,15 @@ export interface ValueFormat {
 export const JSON_FORMAT: ValueFormat = {
   name: "json",
   result: (value) => (value == null ? null : Buffer.from(encodeJsonText(value), "utf8")),
+  exception: (stored) => Buffer.from(encodeJsonText(stored), "utf8"),
   args: (value) => (value == null ? null : Buffer.from(encodeJsonText(value), "utf8")),
   group: (tuple) => encodeGroupTuple(tuple),
 };
 
 export const CELERY_FORMAT: ValueFormat = {
   name: "celery",
-  result: (value) => {
-    if (value == null) return null;
-    if (isStoredException(value)) return pickled(() => pickleException(value.exc_type, value.exc_module ?? "builtins", value.exc_message));
-    return pickled(() => writePickle(value));
-  },
+  result: (value) => (value == null ? null : pickled(() => writePickle(value))),
+  exception: (stored) => pickled(() => pickleException(stored.exc_type, stored.exc_module ?? "builtins", stored.exc_message)),
   args: (value) => (value == null ? null : Buffer.from(encodeKombuJson(value), "ascii")),
   group: (tuple) => pickled(() => pickleResultTuple(tuple)),
 };

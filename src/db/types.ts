@@ -137,7 +137,6 @@ export type Dialect = "postgresql" | "sqlite";
 /** Called with the task ids that changed, or null when anything may have changed. */
 export type ChangeListener = (taskIds: readonly string[] | null) => void;
 
-
 /** What the audit reads (list, count, stats, export, the web view) filter on. */
 export interface TaskQuery {
   states?: readonly string[] | undefined;

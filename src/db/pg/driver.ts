@@ -96,7 +96,12 @@ export class PgDriver implements Driver {
     this.writes = new PgWrites(this.sql, this.names);
     this.run = <R extends pg.QueryResultRow>(config: pg.QueryConfig) =>
       this.pool.query<R>(config).catch((error: unknown) => this.interpret(error));
-    this.audit = new SqlAuditReads(this.tables, this.fragments, (query) => this.query(query), () => this.archiveEnabled());
+    this.audit = new SqlAuditReads(
+      this.tables,
+      this.fragments,
+      (query) => this.query(query),
+      () => this.archiveEnabled(),
+    );
   }
 
   /** The channel the notify trigger notifies on; listeners pass it to LISTEN. */

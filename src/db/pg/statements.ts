@@ -24,7 +24,6 @@ function guard(current: string, status: string, replaceReady: string): string {
  */
 const COUNT_WRITTEN = "SELECT count(*)::int AS written FROM written";
 
-
 export function buildStatements(t: Tables) {
   // Legal holds (#12): a held row is never expired, whatever the rule. Checked where the batch is
   // chosen only: repeating it in the outer WHERE cost 1.88x ctid per batch instead of 1.36x

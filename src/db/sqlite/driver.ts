@@ -83,7 +83,12 @@ export class SqliteDriver implements Driver {
 
   constructor(options: SqliteDriverOptions) {
     this.tables = options.tables;
-    this.audit = new SqlAuditReads(this.tables, this.fragments, (query) => this.query(query), () => this.archiveEnabled());
+    this.audit = new SqlAuditReads(
+      this.tables,
+      this.fragments,
+      (query) => this.query(query),
+      () => this.archiveEnabled(),
+    );
     this.texts = buildStatements(options.tables);
     this.owned = !("db" in options);
     if ("db" in options) {
@@ -296,12 +301,16 @@ export class SqliteDriver implements Driver {
 
   async taskCountStale(p: { before: Date }): Promise<number> {
     if (this.db.inTransaction) await this.outsideTransaction();
-    return this.prepared().taskCountStale.pluck().get({ before: toNaiveUtc(p.before) }) as number;
+    return this.prepared()
+      .taskCountStale.pluck()
+      .get({ before: toNaiveUtc(p.before) }) as number;
   }
 
   async groupCountExpired(p: { before: Date }): Promise<number> {
     if (this.db.inTransaction) await this.outsideTransaction();
-    return this.prepared().groupCountExpired.pluck().get({ before: toNaiveUtc(p.before) }) as number;
+    return this.prepared()
+      .groupCountExpired.pluck()
+      .get({ before: toNaiveUtc(p.before) }) as number;
   }
 
   async taskDeleteByRule(p: DeleteByRuleParams): Promise<number> {

@@ -13,8 +13,8 @@ export type { ListOrder, TaskQuery };
 
 /** One listed row: decoded, or the raw row with why it could not be decoded. */
 export type ListedTask =
-  | { id: number; meta: TaskMeta; corrupt?: undefined; row: TaskRow }
-  | { id: number; meta?: undefined; corrupt: CorruptValueError; row: TaskRow };
+  | { id: number; cursor: string; meta: TaskMeta; corrupt?: undefined; row: TaskRow }
+  | { id: number; cursor: string; meta?: undefined; corrupt: CorruptValueError; row: TaskRow };
 
 export type { FailureGroup };
 
@@ -56,12 +56,12 @@ export interface NameTimings {
 }
 
 /** A row decoded to its meta, or kept raw with why it could not be decoded. */
-export function decodeListed(id: number, row: TaskRow): ListedTask {
+export function decodeListed(id: number, row: TaskRow, cursor = String(id)): ListedTask {
   try {
-    return { id, meta: rowToMeta(row), row };
+    return { id, cursor, meta: rowToMeta(row), row };
   } catch (error) {
     if (!(error instanceof CorruptValueError)) throw error;
-    return { id, corrupt: error, row };
+    return { id, cursor, corrupt: error, row };
   }
 }
 
@@ -84,27 +84,39 @@ export class TaskAuditor {
     private readonly readMany: (taskIds: readonly string[]) => Promise<Map<string, ListedTask>>,
   ) {}
 
-  /** One page of matching rows, newest (by creation) first unless `order` says otherwise. */
-  async list(query: TaskQuery = {}, page: { limit?: number; order?: ListOrder; afterId?: number } = {}): Promise<ListedTask[]> {
+  /**
+   * One page of matching rows, newest first unless `order` says otherwise, after the row whose
+   * `cursor` is `after` (or, in id order, after the id `afterId`). Newest first with an `until`
+   * lists by time, not by creation (see Driver.audit.list).
+   */
+  async list(
+    query: TaskQuery = {},
+    page: { limit?: number; order?: ListOrder; afterId?: number; after?: string } = {},
+  ): Promise<ListedTask[]> {
     if (page.limit !== undefined && (!Number.isInteger(page.limit) || page.limit < 1))
       throw new ConfigError("limit", `expected a positive integer, got ${page.limit}`);
+    const after = page.after ?? (page.afterId === undefined ? undefined : String(page.afterId));
     const rows = await this.retrying("list", () =>
-      this.driver.audit.list(query, { limit: page.limit ?? 100, order: page.order ?? "newest", afterId: page.afterId }),
+      this.driver.audit.list(query, { limit: page.limit ?? 100, order: page.order ?? "newest", after }),
     );
-    return rows.map(({ id, row }) => decodeListed(id, row));
+    return rows.map(({ id, row, cursor }) => decodeListed(id, row, cursor));
   }
 
   /**
-   * One keyset page, newest first (#14): rows with an id below `before` (the previous page's
+   * One keyset page, newest first (#14): the rows after the cursor `before` (the previous page's
    * `next`), and the cursor of the page after, or null at the end. Stable while rows arrive:
-   * new rows get larger ids and never shift a later page.
+   * new rows sort before the cursor and never shift a later page.
    */
-  async page(query: TaskQuery = {}, page: { limit?: number; before?: number } = {}): Promise<{ items: ListedTask[]; next: number | null }> {
+  async page(query: TaskQuery = {}, page: { limit?: number; before?: string } = {}): Promise<{ items: ListedTask[]; next: string | null }> {
     const limit = page.limit ?? 100;
-    const items = await this.list(query, { limit: limit + 1, order: "newest", afterId: page.before });
+    const items = await this.list(query, {
+      limit: limit + 1,
+      order: "newest",
+      ...(page.before === undefined ? {} : { after: page.before }),
+    });
     const more = items.length > limit;
     if (more) items.length = limit;
-    return { items, next: more ? items[items.length - 1]!.id : null };
+    return { items, next: more ? items[items.length - 1]!.cursor : null };
   }
 
   /**
@@ -177,12 +189,12 @@ export class TaskAuditor {
 
   /** Every matching row, oldest first, a page at a time: memory stays flat however many match. */
   async *iterate(query: TaskQuery = {}, options: { pageSize?: number } = {}): AsyncGenerator<ListedTask> {
-    let afterId: number | undefined;
+    let after: string | undefined;
     for (;;) {
-      const page = await this.list(query, { limit: options.pageSize ?? 1000, order: "oldest", afterId });
+      const page = await this.list(query, { limit: options.pageSize ?? 1000, order: "oldest", ...(after === undefined ? {} : { after }) });
       yield* page;
       if (page.length < (options.pageSize ?? 1000)) return;
-      afterId = page[page.length - 1]!.id;
+      after = page[page.length - 1]!.cursor;
     }
   }
 

@@ -4,7 +4,17 @@
  * rows mapped to typed values here, so nothing above src/db sees SQL or a raw row (#16 item 1).
  */
 import type { SQL } from "drizzle-orm";
-import { countByColumn, countByHour, countTasks, listTasks, taskTimings, type AuditFragments } from "./audit.js";
+import {
+  countByColumn,
+  countByHour,
+  countTasks,
+  listsByTime,
+  listTasks,
+  taskTimings,
+  type AuditFragments,
+  type PageCursor,
+} from "./audit.js";
+import { ConfigError } from "../errors.js";
 import { countByStateNameWorker, countByTimeBucket, countFailuresByValue } from "./audit-overview.js";
 import { auditTables } from "./archive.js";
 import { fromNaiveUtc } from "./naive-utc.js";
@@ -29,6 +39,17 @@ const text = (v: unknown): string | null => (v === null || v === undefined ? nul
 /** PostgreSQL returns timestamps in aggregates as naive text (pg type parser off) or Date; SQLite as text. */
 const time = (v: unknown): Date | null => (v instanceof Date ? v : fromNaiveUtc(text(v)));
 
+/** Cursors are made by list() above; anything else (a cursor of the other order, a typo) is refused. */
+function parseCursor(text: string, byTime: boolean): PageCursor {
+  if (!byTime && /^\d{1,15}$/.test(text)) return { kind: "id", id: Number(text) };
+  const time = /^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d{1,6})?)\/(\d{1,15})$/.exec(text);
+  if (byTime && time) return { kind: "time", at: time[1]!, id: Number(time[2]) };
+  throw new ConfigError(
+    "before",
+    `"${text}" is not a cursor of this listing (${byTime ? "by time" : "by id"}); pass the \`next\` of the previous page with the same filters`,
+  );
+}
+
 export class SqlAuditReads implements AuditReads {
   constructor(
     private readonly tables: Tables,
@@ -37,9 +58,14 @@ export class SqlAuditReads implements AuditReads {
     private readonly archiveEnabled: () => Promise<boolean>,
   ) {}
 
-  async list(query: TaskQuery, page: { limit: number; afterId?: number | undefined; order: ListOrder }): Promise<ListedRow[]> {
-    const rows = await this.run(listTasks(await this.tiers(), query, page, this.fragments));
-    return rows.map((raw) => ({ id: Number(raw["id"]), row: toTaskRow(raw as unknown as RawTaskRow) }));
+  async list(query: TaskQuery, page: { limit: number; after?: string | undefined; order: ListOrder }): Promise<ListedRow[]> {
+    const byTime = listsByTime(query, page.order);
+    const after = page.after === undefined ? undefined : parseCursor(page.after, byTime);
+    const rows = await this.run(listTasks(await this.tiers(), query, { limit: page.limit, order: page.order, after }, this.fragments));
+    return rows.map((raw) => {
+      const id = Number(raw["id"]);
+      return { id, cursor: byTime ? `${String(raw["at"])}/${id}` : String(id), row: toTaskRow(raw as unknown as RawTaskRow) };
+    });
   }
 
   async count(query: TaskQuery): Promise<number> {

@@ -157,9 +157,11 @@ export interface TaskQuery {
 
 export type ListOrder = "newest" | "oldest";
 
-/** A listed row: its database id (the keyset cursor) and the row. */
+/** A listed row: its database id, the cursor of the page that follows it, and the row. */
 export interface ListedRow {
   id: number;
+  /** Opaque; pass as `after` to list the rows after this one in the same order. */
+  cursor: string;
   row: TaskRow;
 }
 
@@ -205,8 +207,12 @@ export interface TaskTiming {
  * driver. Every read covers both tiers once the archive exists (#12).
  */
 export interface AuditReads {
-  /** One page in id order (creation order), after `afterId` when paging. */
-  list(query: TaskQuery, page: { limit: number; afterId?: number | undefined; order: ListOrder }): Promise<ListedRow[]>;
+  /**
+   * One page, newest or oldest first, after the row whose cursor is `after`. In id order (creation
+   * order), except newest first with an `until`, which lists by time (ready rows by date_done,
+   * unready ones by date_updated) so the page starts at `until` instead of below every newer row.
+   */
+  list(query: TaskQuery, page: { limit: number; after?: string | undefined; order: ListOrder }): Promise<ListedRow[]>;
   count(query: TaskQuery): Promise<number>;
   /** Most rows first, then by key. */
   countBy(query: TaskQuery, column: "status" | "name" | "worker" | "queue" | "hour", limit: number): Promise<KeyCount[]>;

@@ -11,7 +11,8 @@ export interface WebFilters {
   /** "Type: message" of a failure group (matched on decoded FAILURE rows). */
   error: string | undefined;
   /** Keyset cursor: rows with a smaller id. */
-  before: number | undefined;
+  /** The previous page's `next` cursor (opaque). */
+  before: string | undefined;
   limit: number;
   /** The filters as given, for links and forms (empty values dropped). */
   params: URLSearchParams;
@@ -56,9 +57,8 @@ export function readFilters(search: URLSearchParams, now = new Date()): WebFilte
   if (!Number.isInteger(limit) || limit < 1 || limit > PAGE_MAX)
     throw new ConfigError("limit", `expected 1 to ${PAGE_MAX}, got "${limitText}"`);
   const beforeText = one("before");
-  const before = beforeText === undefined ? undefined : Number(beforeText);
-  if (before !== undefined && (!Number.isSafeInteger(before) || before < 0))
-    throw new ConfigError("before", `expected a row cursor from a previous page, got "${beforeText}"`);
+  // Checked by the listing itself, which knows which order its cursors are in.
+  const before = beforeText;
   const error = one("error");
   return {
     query: {

@@ -79,7 +79,7 @@ export async function listPage(
   audit: TaskAuditor,
   filters: WebFilters,
   scanLimit = 20_000,
-): Promise<{ items: ListedTask[]; next: number | null }> {
+): Promise<{ items: ListedTask[]; next: string | null }> {
   if (!filters.error) return audit.page(filters.query, { limit: filters.limit, before: filters.before });
   const items: ListedTask[] = [];
   let before = filters.before;
@@ -89,7 +89,7 @@ export async function listPage(
     for (const entry of page.items) {
       const { type, message } = describeFailure(entry);
       if (failureKey(type, message) === filters.error) items.push(entry);
-      if (items.length === filters.limit) return { items, next: page.next === null && entry === page.items.at(-1) ? null : entry.id };
+      if (items.length === filters.limit) return { items, next: page.next === null && entry === page.items.at(-1) ? null : entry.cursor };
     }
     scanned += page.items.length;
     if (page.next === null) return { items, next: null };

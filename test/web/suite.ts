@@ -26,7 +26,7 @@ export function webSuite(dialect: "sqlite" | "postgresql"): void {
       assert.equal(res.status, 200, `${path}: ${await res.clone().text()}`);
       return (await res.json()) as Record<string, unknown> & {
         items: { task_id: string; status: string; corrupt: string | null }[];
-        next: number | null;
+        next: string | null;
       };
     };
 
@@ -72,6 +72,46 @@ export function webSuite(dialect: "sqlite" | "postgresql"): void {
       assert.equal(third.next, null);
       assert.equal((await json("/api/tasks?limit=1")).items[0]!.task_id, "late-arrival", "the new row heads the first page");
       await backend.forget("late-arrival");
+    });
+
+    it("with an until, pages list by time, newest first, every matching row once, ties and unready rows included", { skip }, async () => {
+      const at = (iso: string) => new Date(iso);
+      // Stored out of time order, so id order and time order differ; two rows share one date_done.
+      await backend.storeMany([{ taskId: "old-b", status: "SUCCESS", result: 1 }], { now: at("2020-03-01T00:00:00.250Z") });
+      await backend.storeMany([{ taskId: "old-a", status: "SUCCESS", result: 1 }], { now: at("2020-01-01T00:00:00Z") });
+      await backend.storeMany(
+        [
+          { taskId: "old-tie-1", status: "FAILURE", result: new Error("x") },
+          { taskId: "old-tie-2", status: "SUCCESS", result: 2 },
+        ],
+        { now: at("2020-02-01T12:00:00.123Z") },
+      );
+      await backend.storeMany([{ taskId: "old-unready", status: "STARTED" }], { now: at("2020-02-15T00:00:00Z") });
+      await backend.storeMany([{ taskId: "newer", status: "SUCCESS", result: 3 }], { now: at("2021-06-01T00:00:00Z") });
+      try {
+        const seen: string[] = [];
+        let path = "/api/tasks?until=2021-01-01T00:00:00Z&limit=2";
+        for (let pages = 0; pages < 10; pages++) {
+          const page = await json(path);
+          seen.push(...page.items.map((t) => t.task_id));
+          if (page.next === null) break;
+          path = `/api/tasks?until=2021-01-01T00:00:00Z&limit=2&before=${encodeURIComponent(String(page.next))}`;
+        }
+        const tie = (await backend.audit.list({ idPrefix: "old-tie-" }, { order: "oldest" })).map((e) => e.row.taskId);
+        assert.deepEqual(
+          seen,
+          ["old-b", "old-unready", ...tie.reverse(), "old-a"],
+          "newest first by time, a tie by id, unready by its last write",
+        );
+        assert.equal(
+          (await get("/api/tasks?until=2021-01-01T00:00:00Z&before=12")).status,
+          400,
+          "an id cursor is not a cursor of a time listing",
+        );
+        assert.equal((await get("/api/tasks?before=2020-01-01%2000:00:00/12")).status, 400, "nor a time cursor of an id listing");
+      } finally {
+        await backend.forget(["old-a", "old-b", "old-tie-1", "old-tie-2", "old-unready", "newer"]);
+      }
     });
 
     it("one task's JSON has every field, its exception, traceback and its state history", { skip }, async () => {

@@ -1,5 +1,7 @@
 /** What every scenario gets: the run's plan (sizes by mode), one Side per dialect, the fixtures. */
-import { openBackend, type DatabaseBackend } from "../src/index.js";
+import type { DatabaseBackend } from "../src/index.js";
+import { openBackendOver } from "../src/backend/open-backend.js";
+import type { Driver } from "../src/db/driver.js";
 import type { CeleryProcess } from "./celery.js";
 import type { DbHandle, Dialect, Fixtures, TemplateSpec } from "./fixtures.js";
 import { rawPg, rawSqlite, type RawDriver } from "./raw.js";
@@ -72,11 +74,15 @@ export interface Side {
  */
 export async function forEachSide(
   ctx: BenchContext,
-  options: { poolSize?: number },
+  /** `over` wraps each backend's driver (test/helpers/driver-spy.ts), to count its calls. */
+  options: { poolSize?: number; over?: (driver: Driver) => Driver },
   body: (side: Side, backend: DatabaseBackend, raw: RawDriver) => Promise<void>,
 ): Promise<void> {
   for (const side of ctx.sides) {
-    const backend = await openBackend({ url: side.tl.url, migrate: false, ...(options.poolSize ? { poolSize: options.poolSize } : {}) });
+    const backend = await openBackendOver(
+      { url: side.tl.url, migrate: false, ...(options.poolSize ? { poolSize: options.poolSize } : {}) },
+      options.over ?? ((driver) => driver),
+    );
     const raw = await openRaw(side.tl);
     try {
       await body(side, backend, raw);

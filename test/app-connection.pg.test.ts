@@ -99,7 +99,7 @@ describe("taskledger on the application's PostgreSQL pool", { skip: await pgSkip
     try {
       const task = id();
       // Resolves once LISTEN is in place on the connection opened from the pool's settings.
-      const subscription = await viaDrizzle.changes.subscribe([task]);
+      const subscription = await viaDrizzle.subscribe([task]);
       await waiter.markAsDone(task, "pushed");
       assert.equal(await subscription.wait(10_000), true, "woken by NOTIFY, not by the timeout");
       subscription.close();
@@ -131,7 +131,7 @@ describe("taskledger on the application's PostgreSQL pool", { skip: await pgSkip
   it("a result committed with the business row is invisible until commit, then wakes a waiter", async () => {
     const task = id();
     // Subscribed (LISTEN in place) before the transaction, as a waiting get() is.
-    const subscription = await waiter.changes.subscribe([task]);
+    const subscription = await waiter.subscribe([task]);
     await inTransaction(async (client) => {
       await client.query("INSERT INTO orders VALUES ($1, 42)", [task]);
       await backend.inTransaction(client).markAsDone(task, { total: 42 });

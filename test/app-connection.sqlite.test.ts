@@ -77,7 +77,7 @@ describe("taskledger on the application's SQLite connection", () => {
     const here = new AsyncResult(task, backend).get(hereWait.options);
     const there = new AsyncResult(task, other).get(thereWait.options);
     // Both waiters have subscribed and read PENDING before the transaction runs.
-    while (backend.changes.size === 0 || other.changes.size === 0) await new Promise((resolve) => setImmediate(resolve));
+    while (backend.waiterCount === 0 || other.waiterCount === 0) await new Promise((resolve) => setImmediate(resolve));
     for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
     drizzle(db).transaction((tx) => {
       tx.run(sql`INSERT INTO orders VALUES (${task}, 42)`);

@@ -12,6 +12,8 @@ import { after, before, describe, it } from "node:test";
 import Database from "better-sqlite3";
 import { CleanupLockedError, openBackend, type DatabaseBackend } from "../src/index.js";
 import { newHolder } from "../src/db/sqlite/lease-holder.js";
+import type { Driver } from "../src/db/driver.js";
+import { openDriverFor } from "./helpers/driver-spy.js";
 import { tempDir } from "./helpers/sqlite.js";
 
 const dir = tempDir("lease");
@@ -19,11 +21,15 @@ const dir = tempDir("lease");
 describe("SQLite cleanup lease", () => {
   let file = "";
   let backend: DatabaseBackend;
+  // Asks who holds the lock, from another driver on the same file (the backend's own is private).
+  let lock: Driver;
   before(async () => {
     file = dir.file("lease.db");
     backend = await openBackend({ url: `sqlite:${file}` });
+    lock = openDriverFor(`sqlite:${file}`);
   });
   after(async () => {
+    await lock.close();
     await backend.close();
     dir.remove();
   });
@@ -48,10 +54,10 @@ describe("SQLite cleanup lease", () => {
   it("a lease left by a dead process on this host is taken over at once, and the report says whose it was", async () => {
     const pid = deadPid();
     setLease(JSON.stringify({ ...newHolder(), pid }), 60_000);
-    assert.match((await backend.driver.cleanupLockHolder())!, new RegExp(`pid ${pid} on this host .*no longer running`));
+    assert.match((await lock.cleanupLockHolder())!, new RegExp(`pid ${pid} on this host .*no longer running`));
     const report = await backend.cleanup();
     assert.match(report.lockTakenOver!, new RegExp(`pid ${pid} on this host \\(${hostname()}\\), which is no longer running`));
-    assert.equal(await backend.driver.cleanupLockHolder(), undefined, "the lease was released after the run");
+    assert.equal(await lock.cleanupLockHolder(), undefined, "the lease was released after the run");
   });
 
   it("a lease held by a live process on this host is respected, and the refusal says it is alive", async () => {
@@ -94,7 +100,7 @@ describe("SQLite cleanup lease", () => {
     });
     assert.equal(report.complete, false);
     assert.equal(report.tasks, 10);
-    assert.match((await backend.driver.cleanupLockHolder())!, /which is alive/, "the new holder's lease was left alone");
+    assert.match((await lock.cleanupLockHolder())!, /which is alive/, "the new holder's lease was left alone");
     setLease(randomUUID(), -1);
   });
 });

@@ -132,7 +132,7 @@ describe("configured table names and schemas", async () => {
     const [a, b] = await Promise.all([openBackend(options), openBackend(options)]);
     try {
       const waiting = new AsyncResult("t1", a).get({ timeout: 30_000, interval: 60_000 });
-      while (a.changes.size === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+      while (a.waiterCount === 0) await new Promise((resolve) => setTimeout(resolve, 10));
       await b.markAsDone("t1", "pushed through the schema's channel");
       assert.equal(await waiting, "pushed through the schema's channel");
       await b.saveGroup("g1", ["t1"]);

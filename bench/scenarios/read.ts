@@ -6,6 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { GroupResult, states, type DatabaseBackend } from "../../src/index.js";
 import { checkTarget, fmtAuto, interleave, median, medianOf, opsPerSecond, printTable, ratioTarget, type Contender } from "../lib.js";
+import { spyDriver } from "../../test/helpers/driver-spy.js";
 import { forEachSide, opsFor, PAYLOAD, type BenchContext, type Scenario, type Side } from "../scenario.js";
 
 interface Seeded {
@@ -128,18 +129,11 @@ export const joinGroup: Scenario = {
   async run(ctx: BenchContext) {
     const { plan } = ctx;
     const n = plan.manySize;
-    await forEachSide(ctx, { poolSize: 1 }, async (side, backend, raw) => {
+    // Count the statements join() sends, at the driver seam (every read goes through it).
+    const spy = spyDriver();
+    const readCount = () => spy.calls.taskGet + spy.calls.taskGetMany + spy.calls.taskExists;
+    await forEachSide(ctx, { poolSize: 1, over: spy.over }, async (side, backend, raw) => {
       const { ids, celeryIds } = await seed(side, backend, n);
-      // Count the statements join() sends, at the driver seam (every read goes through it).
-      let reads = 0;
-      const driver = backend.driver as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
-      for (const method of ["taskGet", "taskGetMany", "taskExists"]) {
-        const original = driver[method]!.bind(backend.driver);
-        driver[method] = (...args: unknown[]) => {
-          reads++;
-          return original(...args);
-        };
-      }
       const queriesPerJoin: number[] = [];
       const msPerJoin = async (body: () => Promise<unknown>) => {
         const started = performance.now();
@@ -151,10 +145,10 @@ export const joinGroup: Scenario = {
           name: "taskledger GroupResult.join",
           round: (r) =>
             msPerJoin(async () => {
-              const before = reads;
+              const before = readCount();
               const values = await new GroupResult(`join-${r}-${randomUUID()}`, ids, backend).join({ timeout: 60_000 });
               if (values.length !== n) throw new Error("join returned the wrong number of values");
-              queriesPerJoin.push(reads - before);
+              queriesPerJoin.push(readCount() - before);
             }),
         },
         {

@@ -248,7 +248,7 @@ async function measureWakeups(ctx: BenchContext, side: Side, on: DbHandle): Prom
     let woke = 0;
     // The default 500 ms re-read interval: only a pushed wake-up makes the delay small.
     const waiting = new AsyncResult(id, backend).get({ timeout: 10_000 }).then(() => (woke = performance.timeOrigin + performance.now()));
-    while (backend.changes.size === 0) await new Promise((resolve) => setImmediate(resolve));
+    while (backend.waiterCount === 0) await new Promise((resolve) => setImmediate(resolve));
     await sleep(5 + Math.random() * 10); // the waiter has registered its id and read: it waits
     const committed = await commit(id);
     await waiting;

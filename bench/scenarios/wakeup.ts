@@ -23,7 +23,7 @@ async function taskledgerSamples(backend: DatabaseBackend, writer: NodeChild, sa
     let woke = 0;
     // Default interval (500 ms): only a pushed wake-up (or the SQLite change check) makes the delay small.
     const waiting = new AsyncResult(id, backend).get({ timeout: 10_000 }).then(() => (woke = performance.timeOrigin + performance.now()));
-    while (backend.changes.size === 0) await new Promise((resolve) => setImmediate(resolve));
+    while (backend.waiterCount === 0) await new Promise((resolve) => setImmediate(resolve));
     await sleep(2 + Math.random() * 8);
     writer.send(id);
     const [, committed] = (await writer.next()).split(" ");

@@ -10,6 +10,7 @@ import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { describe, it } from "node:test";
 import { ConfigError, states, type CleanupRun, type DatabaseBackend } from "../../src/index.js";
+import { spyDriver } from "../helpers/driver-spy.js";
 import type { SuiteContext } from "./suite.js";
 
 const DAY = 86_400_000;
@@ -36,14 +37,14 @@ export function cleanupJobSuite(ctx: SuiteContext): void {
 
     it("two backends with the job on one database never run a cleanup at the same time (counted at the database)", async () => {
       const url = await ctx.harness.freshUrl("job_overlap");
-      const backends = [await ctx.open(url), await ctx.open(url, { migrate: false })];
+      const spies = [spyDriver(), spyDriver()];
+      const backends = [await ctx.openOver(url, {}, spies[0]!.over), await ctx.openOver(url, { migrate: false }, spies[1]!.over)];
       await ctx.harness.exec(url, "CREATE TABLE job_probe (active integer NOT NULL, peak integer NOT NULL, runs integer NOT NULL)");
       await ctx.harness.exec(url, "INSERT INTO job_probe VALUES (0, 0, 0)");
       // Each run, once inside the lock, marks itself active in the database and stays a moment,
       // so two runs that overlapped would leave peak = 2.
-      for (const b of backends) {
-        const take = b.driver.cleanupLock.bind(b.driver);
-        b.driver.cleanupLock = async (wait) => {
+      for (const spy of spies) {
+        spy.intercept("cleanupLock", async (take, wait) => {
           const lock = await take(wait);
           if (!lock) return lock;
           await ctx.harness.exec(
@@ -58,7 +59,7 @@ export function cleanupJobSuite(ctx: SuiteContext): void {
               await lock.release();
             },
           };
-        };
+        });
       }
       const runs: CleanupRun[] = [];
       let push: (run: CleanupRun) => void = () => undefined;

@@ -17,7 +17,7 @@ import {
   WouldBlockError,
 } from "../../src/index.js";
 import { runFixture } from "../helpers/spawn.js";
-import { countCalls } from "./store-read.js";
+import { spyDriver } from "../helpers/driver-spy.js";
 import type { SuiteContext } from "./suite.js";
 
 const id = () => randomUUID();
@@ -80,16 +80,17 @@ export function clientSuite(ctx: SuiteContext): void {
         },
       );
       assert.ok(intervals >= 2);
-      assert.equal(ctx.backend().changes.size, 0, "the waiter unsubscribed");
+      assert.equal(ctx.backend().waiterCount, 0, "the waiter unsubscribed");
     });
 
     it("once ready, a result is cached and never read again", async () => {
-      const b = await ctx.open(ctx.url(), { migrate: false });
+      const spy = spyDriver();
+      const b = await ctx.openOver(ctx.url(), { migrate: false }, spy.over);
       const task = id();
       await b.markAsDone(task, 7);
       const result = new AsyncResult(task, b);
       assert.equal(await result.get(), 7);
-      const calls = countCalls(b.driver, ["taskGet", "taskGetMany"]);
+      const calls = spy.count(["taskGet", "taskGetMany"]);
       assert.equal(await result.state(), states.SUCCESS);
       assert.equal(await result.get(), 7);
       assert.equal(await result.result(), 7);
@@ -126,7 +127,7 @@ export function clientSuite(ctx: SuiteContext): void {
     it("closing the backend fails pending and later calls with BackendClosedError", async () => {
       const b = await ctx.open(ctx.url(), { migrate: false });
       const waiting = new AsyncResult(id(), b).get(PUSH_ONLY);
-      while (b.changes.size === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+      while (b.waiterCount === 0) await new Promise((resolve) => setTimeout(resolve, 10));
       await b.close();
       await assert.rejects(waiting, BackendClosedError);
       await assert.rejects(b.getTaskMeta(id()), BackendClosedError);
@@ -140,7 +141,7 @@ export function clientSuite(ctx: SuiteContext): void {
       await assert.rejects(new AsyncResult(id(), b).get({ timeout: 1000 }), BackendClosedError);
       await assert.rejects(new GroupResult(id(), [new AsyncResult(id(), b)], b).join({ timeout: 1000 }), BackendClosedError);
       await assert.rejects(new AsyncResult(id(), b).state(), BackendClosedError);
-      assert.equal(b.changes.size, 0);
+      assert.equal(b.waiterCount, 0);
       assert.equal(await ctx.harness.listenerCount(ctx.url()), listeners, "a wait on a closed backend opened a LISTEN connection");
     });
 
@@ -178,24 +179,24 @@ export function clientSuite(ctx: SuiteContext): void {
       const b = await ctx.open(ctx.url(), { migrate: false, poolSize: 4 });
       const ids = Array.from({ length: 3000 }, id);
       const waiting = ids.map((task) => new AsyncResult(task, b).get(PUSH_ONLY));
-      while (b.changes.size < ids.length) await new Promise((resolve) => setTimeout(resolve, 20));
+      while (b.waiterCount < ids.length) await new Promise((resolve) => setTimeout(resolve, 20));
       const opened = (await ctx.harness.connectionCount(ctx.url())) - before;
       assert.ok(opened <= 4 + 1, `${opened} connections for 3000 waiters: more than the pool (4) and one listener`);
       const writer = await ctx.open(ctx.url(), { migrate: false });
       await writer.storeMany(ids.map((taskId) => ({ taskId, status: states.SUCCESS, result: taskId })));
       const values = await Promise.all(waiting);
       assert.deepEqual(values, ids);
-      assert.equal(b.changes.size, 0);
+      assert.equal(b.waiterCount, 0);
     });
   });
 
   describe("pushed wake-ups", () => {
     it("a dropped LISTEN connection is re-opened and waiters still wake on the next commit", async (t) => {
       const b = await ctx.open(ctx.url(), { migrate: false });
-      if (!b.driver.supportsNotify) return t.skip("no NOTIFY: SQLite checks data_version instead");
+      if (b.dialect !== "postgresql") return t.skip("no NOTIFY: SQLite checks data_version instead");
       const task = id();
       const waiting = new AsyncResult(task, b).get(PUSH_ONLY);
-      while (b.changes.size === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+      while (b.waiterCount === 0) await new Promise((resolve) => setTimeout(resolve, 10));
       assert.ok((await ctx.harness.dropListeners(ctx.url())) >= 1, "no listener connection to drop");
       while ((await ctx.harness.listenerCount(ctx.url())) === 0) await new Promise((resolve) => setTimeout(resolve, 20));
       const worker = await runFixture("delayed-store.ts", [ctx.url(), "0", "done", task]);
@@ -342,7 +343,8 @@ export function clientSuite(ctx: SuiteContext): void {
 
   describe("ResultSet and GroupResult", () => {
     it("a group of 200 is saved, restored and joined with one query per poll", async () => {
-      const client = await ctx.open(ctx.url(), { migrate: false });
+      const spy = spyDriver();
+      const client = await ctx.openOver(ctx.url(), { migrate: false }, spy.over);
       const ids = Array.from({ length: 200 }, id);
       const group = new GroupResult(id(), ids, client);
       await group.save();
@@ -353,9 +355,8 @@ export function clientSuite(ctx: SuiteContext): void {
         ids,
       );
       const polls: number[] = [];
-      const original = client.driver.taskGetMany.bind(client.driver);
-      client.driver.taskGetMany = (taskIds) => (polls.push(taskIds.length), original(taskIds));
-      const single = countCalls(client.driver, ["taskGet"]);
+      spy.intercept("taskGetMany", (original, taskIds) => (polls.push(taskIds.length), original(taskIds)));
+      const single = spy.count(["taskGet"]);
       // Two workers in other processes finish the halves at different times.
       const workers = [
         runFixture("delayed-store.ts", [ctx.url(), "100", "done", ids.slice(0, 100).join(",")]),

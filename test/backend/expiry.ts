@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { before, describe, it } from "node:test";
 import { CleanupLockedError, states, type CleanupProgress, type DatabaseBackend } from "../../src/index.js";
+import { withDriver } from "../helpers/driver-spy.js";
 import type { SuiteContext } from "./suite.js";
 
 const DAY = 86_400_000;
@@ -112,26 +113,29 @@ export function expirySuite(ctx: SuiteContext): void {
     });
 
     it("two overlapping cleanups never both run: the second fails with CleanupLockedError or waits", async () => {
-      const held = await b.driver.cleanupLock(false);
-      assert.ok(held);
-      const other = await ctx.open(url, { migrate: false });
-      await assert.rejects(other.cleanup(), (error: unknown) => {
-        assert.ok(error instanceof CleanupLockedError, String(error));
-        // The refusal says who holds the lock and that it is alive (#9 item 7).
-        const holder =
-          ctx.harness.dialect === "sqlite"
-            ? new RegExp(`pid ${process.pid} on this host .*which is alive`)
-            : /PostgreSQL session \d+ .*which is alive/;
-        assert.match(error.message, holder);
-        return true;
+      // The lock is held by another driver on the same database, as another backend's run would.
+      await withDriver(url, async (driver) => {
+        const held = await driver.cleanupLock(false);
+        assert.ok(held);
+        const other = await ctx.open(url, { migrate: false });
+        await assert.rejects(other.cleanup(), (error: unknown) => {
+          assert.ok(error instanceof CleanupLockedError, String(error));
+          // The refusal says who holds the lock and that it is alive (#9 item 7).
+          const holder =
+            ctx.harness.dialect === "sqlite"
+              ? new RegExp(`pid ${process.pid} on this host .*which is alive`)
+              : /PostgreSQL session \d+ .*which is alive/;
+          assert.match(error.message, holder);
+          return true;
+        });
+        let finished = false;
+        const waiting = other.cleanup({ lock: "wait" }).then((r) => ((finished = true), r));
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        assert.equal(finished, false, "the waiting cleanup ran while the lock was held");
+        await held.release();
+        const report = await waiting;
+        assert.equal(report.complete, true);
       });
-      let finished = false;
-      const waiting = other.cleanup({ lock: "wait" }).then((r) => ((finished = true), r));
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      assert.equal(finished, false, "the waiting cleanup ran while the lock was held");
-      await held.release();
-      const report = await waiting;
-      assert.equal(report.complete, true);
     });
   });
 }

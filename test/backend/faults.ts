@@ -1,16 +1,9 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { describe, it } from "node:test";
-import {
-  AsyncResult,
-  BackendClosedError,
-  DatabaseError,
-  openBackend,
-  ResultSet,
-  states,
-  TimeoutError,
-  type DatabaseBackend,
-} from "../../src/index.js";
+import { AsyncResult, BackendClosedError, DatabaseError, openBackend, ResultSet, states, TimeoutError } from "../../src/index.js";
+import { openBackendOver } from "../../src/backend/open-backend.js";
+import { spyDriver, type DriverSpy } from "../helpers/driver-spy.js";
 import { runFixture } from "../helpers/spawn.js";
 import type { SuiteContext } from "./suite.js";
 import { readMigrations } from "../../src/db/migrations.js";
@@ -23,20 +16,19 @@ function transientError(dialect: string): Error {
 }
 
 /**
- * Makes every read of `b` fail with `error` until the returned `heal()`; `reads()` resolves once
- * that many failed reads happened. The outage is the driver's, the database stays real.
+ * Makes every read through `spy`'s driver fail with `error` until the returned `heal()`; `reads()`
+ * resolves once that many failed reads happened. The outage is the driver's, the database stays real.
  */
-function readOutage(b: DatabaseBackend, error: () => Error) {
-  const original = b.driver.taskGetMany.bind(b.driver);
+function readOutage(spy: DriverSpy, error: () => Error) {
   let failed = 0;
   let down = true;
   const watchers: { n: number; resolve: () => void }[] = [];
-  b.driver.taskGetMany = async (ids) => {
+  spy.intercept("taskGetMany", async (original, ids) => {
     if (!down) return original(ids);
     failed++;
     for (const w of watchers.filter((w) => failed >= w.n)) w.resolve();
     throw error();
-  };
+  });
   return {
     reads: (n: number) => new Promise<void>((resolve) => (failed >= n ? resolve() : watchers.push({ n, resolve }))),
     heal: () => void (down = false),
@@ -78,12 +70,13 @@ export function faultSuite(ctx: SuiteContext): void {
     });
 
     it("a waiter outlives a database outage longer than the retry budget and returns the value once the task completes", async () => {
-      const b = await ctx.open(ctx.url(), { migrate: false, retryBudget: "50ms", retry: { baseDelayMs: 2, maxDelayMs: 10 } });
+      const spy = spyDriver();
+      const b = await ctx.openOver(ctx.url(), { migrate: false, retryBudget: "50ms", retry: { baseDelayMs: 2, maxDelayMs: 10 } }, spy.over);
       const task = randomUUID();
       const single = new AsyncResult(task, b).get({ timeout: 60_000, interval: 20 });
       const set = new ResultSet([task], b).join({ timeout: 60_000, interval: 20 });
       await new Promise((resolve) => setImmediate(resolve));
-      const outage = readOutage(b, () => transientError(ctx.harness.dialect));
+      const outage = readOutage(spy, () => transientError(ctx.harness.dialect));
       await outage.reads(40); // both waiters spent several retry budgets in the outage
       await ctx.backend().markAsDone(task, "after the outage");
       outage.heal();
@@ -92,8 +85,9 @@ export function faultSuite(ctx: SuiteContext): void {
     });
 
     it("a waiter in an outage still ends at its own timeout, with the database error as cause", async () => {
-      const b = await ctx.open(ctx.url(), { migrate: false, retryBudget: "20ms", retry: { baseDelayMs: 2, maxDelayMs: 10 } });
-      readOutage(b, () => transientError(ctx.harness.dialect));
+      const spy = spyDriver();
+      const b = await ctx.openOver(ctx.url(), { migrate: false, retryBudget: "20ms", retry: { baseDelayMs: 2, maxDelayMs: 10 } }, spy.over);
+      readOutage(spy, () => transientError(ctx.harness.dialect));
       await assert.rejects(new AsyncResult(randomUUID(), b).get({ timeout: 300, interval: 20 }), (e: unknown) => {
         assert.ok(e instanceof TimeoutError, String(e));
         assert.ok(e.cause instanceof DatabaseError);
@@ -102,8 +96,12 @@ export function faultSuite(ctx: SuiteContext): void {
     });
 
     it("close() ends a waiter that is waiting out an outage", async () => {
-      const b = await openBackend({ url: ctx.url(), migrate: false, retryBudget: "20ms", retry: { baseDelayMs: 2, maxDelayMs: 10 } });
-      const outage = readOutage(b, () => transientError(ctx.harness.dialect));
+      const spy = spyDriver();
+      const b = await openBackendOver(
+        { url: ctx.url(), migrate: false, retryBudget: "20ms", retry: { baseDelayMs: 2, maxDelayMs: 10 } },
+        spy.over,
+      );
+      const outage = readOutage(spy, () => transientError(ctx.harness.dialect));
       const waiting = new AsyncResult(randomUUID(), b).get({ timeout: 60_000, interval: 50 });
       waiting.catch(() => undefined);
       await outage.reads(5);
@@ -112,8 +110,9 @@ export function faultSuite(ctx: SuiteContext): void {
     });
 
     it("a non-transient error ends a waiter at once", async () => {
-      const b = await ctx.open(ctx.url(), { migrate: false });
-      readOutage(b, () => Object.assign(new Error("permission denied for table celery_taskmeta"), { code: "42501" }));
+      const spy = spyDriver();
+      const b = await ctx.openOver(ctx.url(), { migrate: false }, spy.over);
+      readOutage(spy, () => Object.assign(new Error("permission denied for table celery_taskmeta"), { code: "42501" }));
       await assert.rejects(
         new AsyncResult(randomUUID(), b).get({ timeout: 60_000 }),
         (e: unknown) => e instanceof DatabaseError && !e.transient && e.attempts === 1,
@@ -121,13 +120,13 @@ export function faultSuite(ctx: SuiteContext): void {
     });
 
     it("a transient fault (connection reset / busy database) is retried and the store lands once", async () => {
-      const b = await ctx.open(ctx.url(), { migrate: false, retry: { maxRetries: 8, baseDelayMs: 20, maxDelayMs: 200 } });
+      const spy = spyDriver();
+      const b = await ctx.openOver(ctx.url(), { migrate: false, retry: { maxRetries: 8, baseDelayMs: 20, maxDelayMs: 200 } }, spy.over);
       const task = randomUUID();
       await b.markAsStarted(task);
-      let attempts = 0;
-      const original = b.driver.taskStore.bind(b.driver);
-      b.driver.taskStore = (write) => (attempts++, original(write));
+      const calls = spy.count(["taskStore"]);
       assert.equal(await ctx.harness.withTransientFault(ctx.url(), () => b.markAsDone(task, "after the fault")), true);
+      const attempts = calls().taskStore;
       assert.ok(attempts >= 2, `the fault was not met (${attempts} attempt)`);
       const meta = await b.getTaskMeta(task);
       assert.equal(meta.status, states.SUCCESS);
@@ -160,7 +159,7 @@ export function faultSuite(ctx: SuiteContext): void {
       const b = await ctx.open(url, { migrate: false });
       const metas = await b.getManyTaskMeta(ids);
       assert.ok([...metas.values()].every((m) => !(m instanceof Error) && m.status === states.SUCCESS));
-      const status = await b.driver.migrationStatus();
+      const status = await b.migrationStatus();
       assert.deepEqual(status.pending, []);
       assert.equal(status.applied.length, readMigrations(ctx.harness.dialect).length);
     });
@@ -168,8 +167,8 @@ export function faultSuite(ctx: SuiteContext): void {
     it("migrating an up-to-date database is a no-op", async () => {
       const b = await openBackend({ url: ctx.url() });
       try {
-        assert.deepEqual((await b.driver.migrate()).pending, []);
-        assert.deepEqual((await b.driver.migrationStatus()).pending, []);
+        assert.deepEqual((await b.migrate()).pending, []);
+        assert.deepEqual((await b.migrationStatus()).pending, []);
       } finally {
         await b.close();
       }

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { describe, it } from "node:test";
 import { AsyncResult, states } from "../../src/index.js";
-import type { Driver } from "../../src/db/driver.js";
+import { spyDriver, type DriverSpy } from "../helpers/driver-spy.js";
 import type { SuiteContext } from "./suite.js";
 
 const id = () => randomUUID();
@@ -17,10 +17,11 @@ const PUSH_ONLY = { interval: 3_600_000, timeout: 30_000 } as const;
 export function historySuite(ctx: SuiteContext): void {
   describe("waking on any writer's commit (#11)", () => {
     it("a waiter wakes on a plain SQL UPDATE made outside taskledger", async () => {
-      const b = await ctx.open(ctx.url());
+      const spy = spyDriver();
+      const b = await ctx.openOver(ctx.url(), {}, spy.over);
       const task = id();
       await b.markAsStarted(task);
-      const firstRead = readOnce(b.driver);
+      const firstRead = readOnce(spy);
       const waiting = new AsyncResult(task, b).get(PUSH_ONLY).then((value) => ({ value, wokeAt: performance.now() }));
       // get() has read the STARTED row and waits: only a wake-up can end it now.
       assert.equal(await firstRead, "STARTED");
@@ -46,7 +47,7 @@ export function historySuite(ctx: SuiteContext): void {
         try {
           const waited = id();
           const unwaited = id();
-          const subscription = await b.changes.subscribe([waited]);
+          const subscription = await b.subscribe([waited]);
           try {
             await b.markAsDone(unwaited, 1);
             await b.storeMany([{ taskId: id(), status: states.SUCCESS, result: 2 }]);
@@ -195,14 +196,13 @@ export function historySuite(ctx: SuiteContext): void {
 }
 
 /** Resolves with the status get()'s first read saw, once that read is done. */
-function readOnce(driver: Driver): Promise<string | null> {
-  const original = driver.taskGetMany.bind(driver);
+function readOnce(spy: DriverSpy): Promise<string | null> {
   return new Promise((resolve) => {
-    driver.taskGetMany = async (ids) => {
+    const remove = spy.intercept("taskGetMany", async (original, ids) => {
       const rows = await original(ids);
-      driver.taskGetMany = original;
+      remove();
       queueMicrotask(() => resolve(rows[0]?.status ?? null));
       return rows;
-    };
+    });
   });
 }

@@ -10,6 +10,7 @@ import {
   states,
   TaskRevokedError,
 } from "../../src/index.js";
+import { spyDriver } from "../helpers/driver-spy.js";
 import { runFixture } from "../helpers/spawn.js";
 import type { SuiteContext } from "./suite.js";
 
@@ -299,10 +300,11 @@ export function storeReadSuite(ctx: SuiteContext): void {
     });
 
     it("getManyTaskMeta reads every id in one driver call, unknown ids as PENDING", async () => {
-      const b = ctx.backend();
+      const spy = spyDriver();
+      const b = await ctx.openOver(ctx.url(), { migrate: false, resultExtended: true }, spy.over);
       const ids = Array.from({ length: 50 }, id);
       await b.storeMany(ids.slice(0, 40).map((taskId, i) => ({ taskId, status: states.SUCCESS, result: i })));
-      const calls = countCalls(b.driver, ["taskGetMany", "taskGet"]);
+      const calls = spy.count(["taskGetMany", "taskGet"]);
       const metas = await b.getManyTaskMeta(ids);
       assert.deepEqual(calls(), { taskGetMany: 1, taskGet: 0 });
       assert.deepEqual([...metas.keys()], ids);
@@ -348,9 +350,10 @@ export function storeReadSuite(ctx: SuiteContext): void {
     });
 
     it("storeMany writes 10,000 results in one call and folds duplicates by precedence", async () => {
-      const b = ctx.backend();
+      const spy = spyDriver();
+      const b = await ctx.openOver(ctx.url(), { migrate: false, resultExtended: true }, spy.over);
       const ids = Array.from({ length: 10_000 }, id);
-      const calls = countCalls(b.driver, ["taskStoreMany", "taskStore"]);
+      const calls = spy.count(["taskStoreMany", "taskStore"]);
       const written = await b.storeMany(
         ids.map((taskId, i) => ({ taskId, status: states.SUCCESS, result: { i }, request: { name: "bulk", args: [i] } })),
       );
@@ -397,18 +400,4 @@ export function storeReadSuite(ctx: SuiteContext): void {
       assert.match(await ctx.harness.readDateDoneText(ctx.url(), task), /^2026-03-08 06:30:00\.25/);
     });
   });
-}
-
-/** Counts calls to some driver methods from now on; returns a reader of the counts. */
-export function countCalls(target: object, methods: string[]): () => Record<string, number> {
-  const counts: Record<string, number> = Object.fromEntries(methods.map((m) => [m, 0]));
-  for (const method of methods) {
-    const record = target as Record<string, (...args: unknown[]) => unknown>;
-    const original = record[method]!;
-    record[method] = function (this: unknown, ...args: unknown[]) {
-      counts[method]!++;
-      return original.apply(this, args);
-    };
-  }
-  return () => ({ ...counts });
 }

@@ -4,7 +4,8 @@
  */
 import { after, before, describe } from "node:test";
 import { openBackend, type DatabaseBackend } from "../../src/index.js";
-import type { Harness, OpenFor } from "../helpers/harness.js";
+import { openBackendOver } from "../../src/backend/open-backend.js";
+import type { Harness, OpenFor, OpenOver } from "../helpers/harness.js";
 import { cleanupJobSuite } from "./cleanup-job.js";
 import { celerySemanticsSuite } from "./celery-semantics.js";
 import { clientSuite } from "./client.js";
@@ -22,6 +23,8 @@ export interface SuiteContext {
   /** The suite's shared, migrated database. */
   url: () => string;
   open: OpenFor;
+  /** open() with the driver passed through `over` (a spyDriver's): to count or fail driver calls. */
+  openOver: OpenOver;
   /** A backend on the shared database with resultExtended on. */
   backend: () => DatabaseBackend;
 }
@@ -36,6 +39,11 @@ export function backendSuite(harness: Harness, skip: string | false): void {
       opened.push(backend);
       return backend;
     };
+    const openOver: OpenOver = async (target, options, over) => {
+      const backend = await openBackendOver({ url: target, ...options }, over);
+      opened.push(backend);
+      return backend;
+    };
     before(async () => {
       url = await harness.freshUrl("suite");
       shared = await open(url, { resultExtended: true });
@@ -44,7 +52,7 @@ export function backendSuite(harness: Harness, skip: string | false): void {
       await Promise.all(opened.map((b) => b.close()));
       await harness.cleanup();
     });
-    const context: SuiteContext = { harness, url: () => url, open, backend: () => shared! };
+    const context: SuiteContext = { harness, url: () => url, open, openOver, backend: () => shared! };
     storeReadSuite(context);
     precedenceSuite(context);
     groupSuite(context);

@@ -12,6 +12,7 @@ import { openBackend, states, type DatabaseBackend } from "../../src/index.js";
 import { bufferOutput } from "../../src/cli/output.js";
 import { buildProgram } from "../../src/cli/program.js";
 import { cli, cliProcess } from "../helpers/cli.js";
+import { cleanupLockHolder, takeCleanupLock, withDriver } from "../helpers/driver-spy.js";
 import { readMigrations } from "../../src/db/migrations.js";
 import type { Harness } from "../helpers/harness.js";
 
@@ -47,13 +48,15 @@ export function cliSuite(harness: Harness, skip: string | false, options: { with
     }
 
     /** Who holds the cleanup lock, once someone does (a database state, so it is polled); undefined after 15 s. */
-    async function lockHeld(b: DatabaseBackend): Promise<string | undefined> {
-      for (let i = 0; i < 3_000; i++) {
-        const holder = await b.driver.cleanupLockHolder();
-        if (holder) return holder;
-        await new Promise((resolve) => setTimeout(resolve, 5));
-      }
-      return undefined;
+    async function lockHeld(target: string): Promise<string | undefined> {
+      return withDriver(target, async (driver) => {
+        for (let i = 0; i < 3_000; i++) {
+          const holder = await driver.cleanupLockHolder();
+          if (holder) return holder;
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+        return undefined;
+      });
     }
 
     it("migrate applies once and is idempotent; --check reports pending migrations with exit 1", async () => {
@@ -470,7 +473,7 @@ export function cliSuite(harness: Harness, skip: string | false, options: { with
     });
 
     it("a second cleanup while one holds the lock exits 3 with a clear message, or waits with --wait", async () => {
-      const lock = await backend.driver.cleanupLock(false);
+      const lock = await takeCleanupLock(url);
       assert.ok(lock);
       try {
         const refused = await cli(["--url", url, "backend-cleanup"]);
@@ -491,15 +494,15 @@ export function cliSuite(harness: Harness, skip: string | false, options: { with
       const { url: fresh, backend: b } = await expiredRows("cli_kill", 20_000);
       // One row per batch keeps the killed run inside its lock long enough to be caught there.
       const victim = cliProcess(["--url", fresh, "backend-cleanup", "--batch-size", "1"]);
-      const holder = await lockHeld(b);
+      const holder = await lockHeld(fresh);
       assert.ok(holder, `the run never held the lock: ${victim.stderr()}`);
       victim.child.kill("SIGKILL");
       assert.equal((await victim.done).signal, "SIGKILL");
       if (harness.dialect === "sqlite") {
-        assert.match((await b.driver.cleanupLockHolder())!, /which is no longer running/);
+        assert.match((await cleanupLockHolder(fresh))!, /which is no longer running/);
       } else {
         // The server ends the session of a vanished client, and its advisory lock with it.
-        for (let i = 0; i < 500 && (await b.driver.cleanupLockHolder()); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+        for (let i = 0; i < 500 && (await cleanupLockHolder(fresh)); i++) await new Promise((resolve) => setTimeout(resolve, 10));
       }
       const next = await cli(["--url", fresh, "backend-cleanup"]);
       assert.equal(next.code, 0, next.stderr);
@@ -541,7 +544,7 @@ export function cliSuite(harness: Harness, skip: string | false, options: { with
     it("backend-cleanup --every stopped by SIGINT during a run exits 0 between batches, and the log line counts exactly what went", async () => {
       const { url: fresh, backend: b } = await expiredRows("cli_every_int", 20_000);
       const running = cliProcess(["--url", fresh, "--json", "backend-cleanup", "--every", "1h", "--batch-size", "1"]);
-      const holder = await lockHeld(b);
+      const holder = await lockHeld(fresh);
       assert.ok(holder, `the run never started: ${running.stderr()}`);
       running.child.kill("SIGINT");
       const result = await running.done;
@@ -553,7 +556,7 @@ export function cliSuite(harness: Harness, skip: string | false, options: { with
       assert.equal(lines.length, 1);
       assert.equal(lines[0].complete, false, "the run was stopped before the end");
       assert.equal(await b.audit.count({}), 20_000 - lines[0].tasks);
-      assert.equal(await b.driver.cleanupLockHolder(), undefined, "the lock was released");
+      assert.equal(await cleanupLockHolder(fresh), undefined, "the lock was released");
     });
 
     // Checked before any database is opened, so once is enough.
@@ -586,7 +589,7 @@ export function cliSuite(harness: Harness, skip: string | false, options: { with
       const first = cli(["--url", fresh, "--json", "backend-cleanup", "--batch-size", "200"], { subprocess: true }).finally(
         () => (firstDone = true),
       );
-      assert.ok(await lockHeld(b), "the first cleanup took the lock");
+      assert.ok(await lockHeld(fresh), "the first cleanup took the lock");
       assert.equal(firstDone, false, "the first cleanup still runs (else raise the row count)");
       const second = await cli(["--url", fresh, "backend-cleanup"]);
       assert.equal(second.code, 3, `the second cleanup was not refused: ${second.stderr}`);

@@ -4,6 +4,7 @@
  * Celery would, cause a transient fault). Everything else in the suite is dialect-blind.
  */
 import type { BackendOptions, DatabaseBackend } from "../../src/index.js";
+import type { Driver } from "../../src/db/driver.js";
 
 export interface Harness {
   dialect: "postgresql" | "sqlite";
@@ -45,6 +46,9 @@ export interface Harness {
 }
 
 export type OpenFor = (url: string, options?: Omit<BackendOptions, "url">) => Promise<DatabaseBackend>;
+
+/** OpenFor with the backend's driver passed through `over` first (see test/helpers/driver-spy.ts). */
+export type OpenOver = (url: string, options: Omit<BackendOptions, "url">, over: (driver: Driver) => Driver) => Promise<DatabaseBackend>;
 
 export interface RawListener {
   /** Every payload received so far. */

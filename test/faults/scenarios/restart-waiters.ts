@@ -42,7 +42,7 @@ export function waitersScenario(shared: () => Cluster): void {
           returned.set(id, performance.now());
         }),
       );
-      while (waiting.changes.size < WAITERS) await new Promise((resolve) => setTimeout(resolve, 20));
+      while (waiting.waiterCount < WAITERS) await new Promise((resolve) => setTimeout(resolve, 20));
       return { ids, returned, all: Promise.allSettled(gets) };
     }
 

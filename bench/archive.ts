@@ -138,20 +138,26 @@ async function main(): Promise<void> {
         archivedIds.map(Number),
       ])
     ).rows.map((r) => r.task_id);
-    const times = { hot: [] as number[], archived: [] as number[], unknown: [] as number[] };
+    // The first read of an archived id finds its index and heap pages outside shared_buffers (the
+    // archive is far larger than the default 128 MB), as an auditor's one-off lookup would; later
+    // reads of the same ids are cached. Both are reported; hot rows were just written (cached).
+    const times = { hot: [] as number[], archivedFirst: [] as number[], archivedAgain: [] as number[], unknown: [] as number[] };
     for (let i = 0; i < READS; i++) {
       for (const kind of ["hot", "archived", "unknown"] as const) {
         const id =
           kind === "hot" ? hotIds[i % hotIds.length]! : kind === "archived" ? archivedTaskIds[i % archivedTaskIds.length]! : `missing-${i}`;
         const started = performance.now();
         const meta = await arch.getTaskMeta(id);
-        times[kind].push(performance.now() - started);
+        const ms = performance.now() - started;
+        if (kind === "archived") (i < archivedTaskIds.length ? times.archivedFirst : times.archivedAgain).push(ms);
+        else times[kind].push(ms);
         if ((kind === "unknown") === meta.exists) throw new Error(`unexpected read of ${kind} id ${id}`);
       }
     }
     const hot = median(times.hot);
+    const vsHot = (values: number[]) => `${fmtAuto(median(values) * 1000)} µs (${(median(values) / hot).toFixed(2)}x)`;
     say(
-      `| getTaskMeta (${fmt(READS)} each, interleaved) | hot ${fmtAuto(hot * 1000)} µs | archived ${fmtAuto(median(times.archived) * 1000)} µs (${(median(times.archived) / hot).toFixed(2)}x) | unknown ${fmtAuto(median(times.unknown) * 1000)} µs (${(median(times.unknown) / hot).toFixed(2)}x) |`,
+      `| getTaskMeta (${fmt(READS)} each, interleaved) | hot ${fmtAuto(hot * 1000)} µs | archived, first read of the id ${vsHot(times.archivedFirst)}; read again ${times.archivedAgain.length ? vsHot(times.archivedAgain) : "n/a"} | unknown ${vsHot(times.unknown)} |`,
     );
 
     // --- 3. Move rate against batched deletion of the same shape. ---

@@ -55,7 +55,7 @@ export interface BackendOptions {
    * settings, for LISTEN. Pool size, busy timeout and createIfMissing do not apply.
    */
   client?: ConnectionLike;
-  /** How long results are kept before cleanup deletes them; null or 0 keeps them forever. Default "1d". */
+  /** How long results are kept before cleanup deletes them; null, 0 or "forever" ("never", "none") keeps them forever. Default "1d". */
   resultExpires?: Duration | null;
   /** Write name, args, kwargs, worker, retries and queue (Celery's result_extended). Default false. */
   resultExtended?: boolean;
@@ -125,6 +125,33 @@ const UNITS_MS: Record<string, number> = {
 
 /** Parses a duration; bare numbers (and numeric strings) are milliseconds. */
 export function parseDuration(value: Duration, option = "duration"): number {
+  return durationMs(value, option, "use e.g. 500ms, 30s, 15m, 36h, 7d, 1h30m, or a number of milliseconds");
+}
+
+/**
+ * The words that mean "keep forever" wherever a retention is read: `--expires`, `--keep`,
+ * `--keep-failures`, TASKLEDGER_RESULT_EXPIRES, a policy file's `expires` and rules, and the
+ * library's `resultExpires`, `expires`, `keep` and rules. Any case, surrounding blanks ignored.
+ */
+export const FOREVER_WORDS: readonly string[] = ["forever", "never", "none"];
+
+/**
+ * Reads a retention (how long rows stay): a duration, or forever, returned as null. Forever is
+ * null, a zero duration (0, "0", "0s", ...) or one of FOREVER_WORDS in any case. Anything else
+ * unreadable is a ConfigError naming `option` that says what to write instead.
+ */
+export function parseRetention(value: Duration | null, option: string): number | null {
+  if (value === null) return null;
+  if (typeof value === "string" && FOREVER_WORDS.includes(value.trim().toLowerCase())) return null;
+  const ms = durationMs(
+    value,
+    option,
+    `use a duration such as 7d, 36h or 1h30m (a bare number is milliseconds), or ${FOREVER_WORDS.join(", ")} to keep rows forever`,
+  );
+  return ms === 0 ? null : ms;
+}
+
+function durationMs(value: Duration, option: string, instead: string): number {
   if (typeof value === "number") {
     if (!Number.isFinite(value) || value < 0) throw new ConfigError(option, `expected a non-negative number of milliseconds, got ${value}`);
     return value;
@@ -136,11 +163,7 @@ export function parseDuration(value: Duration, option = "duration"): number {
   if (text === "") rest = "x";
   while (rest.length > 0) {
     const match = part.exec(rest);
-    if (!match)
-      throw new ConfigError(
-        option,
-        `cannot read duration "${value}"; use e.g. 500ms, 30s, 15m, 36h, 7d, 1h30m, or a number of milliseconds`,
-      );
+    if (!match) throw new ConfigError(option, `cannot read duration "${value}"; ${instead}`);
     total += Number(match[1]) * UNITS_MS[(match[2] ?? "ms").toLowerCase()]!;
     rest = rest.slice(match[0].length).trimStart();
   }
@@ -325,12 +348,12 @@ function clientTarget(client: ConnectionLike): DatabaseTarget {
     : { dialect: "sqlite", file: adopted.db.name, display: `sqlite:${adopted.db.name} (application connection)`, client };
 }
 
-/** `undefined` means the default (one day); `null` or 0 mean "keep forever" and give null. */
+/**
+ * A retention option of the library (resultExpires, cleanup's expires and staleAfter): `undefined`
+ * means the default (one day); null, 0 and the FOREVER_WORDS mean "keep forever" and give null.
+ */
 export function resolveExpires(value: Duration | null | undefined, option: string): number | null {
-  if (value === undefined) return RESULT_EXPIRES_DEFAULT_MS;
-  if (value === null) return null;
-  const ms = parseDuration(value, option);
-  return ms === 0 ? null : ms;
+  return value === undefined ? RESULT_EXPIRES_DEFAULT_MS : parseRetention(value, option);
 }
 
 function resolveHistory(value: unknown): boolean | undefined {

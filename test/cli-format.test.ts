@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { cleanupOptionsFrom } from "../src/cli/commands/backend-cleanup.js";
-import { parseSince, queryFrom } from "../src/cli/context.js";
+import { parseSince, queryFrom } from "../src/cli/options.js";
 import { progressLine, table } from "../src/cli/format.js";
 import { ConfigError } from "../src/index.js";
 
@@ -53,5 +53,7 @@ describe("CLI formatting and option parsing", () => {
     assert.equal(options.lock, "wait");
     assert.throws(() => cleanupOptionsFrom({ keep: ["FAILURE:90d"] }), ConfigError);
     assert.throws(() => cleanupOptionsFrom({ batchSize: "0" }), ConfigError);
+    for (const word of ["Never", "FOREVER", "none"]) assert.equal(cleanupOptionsFrom({ expires: word }).expires, null, word);
+    assert.equal(cleanupOptionsFrom({ expires: "36h" }).expires, "36h", "a duration is passed on as written");
   });
 });

@@ -12,7 +12,7 @@ import {
   parseDuration,
   TimeoutError,
 } from "../src/index.js";
-import { defaultDatabaseUrl, resolveOptions } from "../src/config.js";
+import { defaultDatabaseUrl, parseRetention, resolveOptions } from "../src/config.js";
 
 describe("database URLs", () => {
   const cases: [string, unknown][] = [
@@ -164,6 +164,25 @@ describe("durations and options", () => {
     assert.equal(resolveOptions({ url: ":memory:", resultExpires: "7d" }).resultExpiresMs, 604_800_000);
     assert.equal(resolveOptions({ url: ":memory:", resultExpires: null }).resultExpiresMs, null);
     assert.equal(resolveOptions({ url: ":memory:", resultExpires: 0 }).resultExpiresMs, null);
+  });
+
+  it("one retention parser: forever, never and none in any case, null and zero durations keep forever; a bad value names the option (#16)", () => {
+    for (const word of ["forever", "never", "none", "Never", "FOREVER", " None ", null, 0, "0", "0s"])
+      assert.equal(parseRetention(word, "x"), null, JSON.stringify(word));
+    assert.equal(parseRetention("7d", "x"), 604_800_000);
+    assert.equal(parseRetention(1500, "x"), 1500);
+    assert.throws(
+      () => parseRetention("forevr", "--expires"),
+      (e: unknown) =>
+        e instanceof ConfigError &&
+        e.option === "--expires" &&
+        e.message ===
+          `--expires: cannot read duration "forevr"; use a duration such as 7d, 36h or 1h30m (a bare number is milliseconds), or forever, never, none to keep rows forever`,
+    );
+    assert.throws(() => parseRetention("", "x"), ConfigError);
+    // The library reads the same words wherever it takes a retention.
+    for (const word of ["forever", "Never", "NONE"])
+      assert.equal(resolveOptions({ url: ":memory:", resultExpires: word }).resultExpiresMs, null);
   });
 
   it("invalid pool sizes and retry settings name the option", () => {

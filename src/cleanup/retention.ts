@@ -6,7 +6,7 @@
  * in SQL) and `--explain` (here, in JS), so the two cannot disagree.
  */
 import { readFileSync } from "node:fs";
-import { parseDuration, type Duration } from "../config.js";
+import { parseRetention, type Duration } from "../config.js";
 import { ConfigError } from "../errors.js";
 import type { RulePredicate } from "../db/driver.js";
 
@@ -29,16 +29,14 @@ export interface RankedRule extends RulePredicate {
   label: string;
 }
 
-const FOREVER_WORDS = ["forever", "never", "none"];
 const RULE_KEYS = new Set(["state", "name", "queue", "keep"]);
 const GLOB = /^[^\0]{1,155}$/;
 
-function keepMsOf(keep: unknown, where: string): number | null {
-  if (keep === null || (typeof keep === "string" && FOREVER_WORDS.includes(keep.trim().toLowerCase()))) return null;
-  if (typeof keep !== "string" && typeof keep !== "number")
-    throw new ConfigError(where, `keep must be a duration like "30d" or "forever", got ${JSON.stringify(keep)}`);
-  const ms = parseDuration(keep, `${where}.keep`);
-  return ms === 0 ? null : ms;
+/** A rule's keep (or a policy's expires) in ms, null for forever (see parseRetention). */
+function keepMsOf(value: unknown, where: string, field: "keep" | "expires"): number | null {
+  if (value !== null && typeof value !== "string" && typeof value !== "number")
+    throw new ConfigError(where, `${field} must be a duration like "30d" or "forever", got ${JSON.stringify(value)}`);
+  return parseRetention(value, field === "keep" ? `${where}.keep` : where);
 }
 
 function labelOf(rule: RulePredicate, keepMs: number | null, keepText: string): string {
@@ -74,7 +72,7 @@ export function validateRule(raw: unknown, where: string): RankedRule {
       throw new ConfigError(where, `${key} must be a glob of 1 to 155 characters like "billing.*", got ${JSON.stringify(value)}`);
     predicate[key] = value;
   }
-  const keepMs = keepMsOf(rule["keep"], where);
+  const keepMs = keepMsOf(rule["keep"], where, "keep");
   return { ...predicate, keepMs, label: labelOf(predicate, keepMs, String(rule["keep"])) };
 }
 
@@ -180,7 +178,7 @@ export function readPolicyFile(path: string): PolicyFile {
   const policy: PolicyFile = { rules: rules as RetentionRule[] };
   if (body["expires"] !== undefined) {
     const expires = body["expires"];
-    keepMsOf(expires, `${path} expires`);
+    keepMsOf(expires, `${path} expires`, "expires");
     policy.expires = expires as Duration | null;
   }
   return policy;
@@ -197,6 +195,7 @@ export function parseKeepEntry(entry: string): RetentionRule {
     );
   const head = text.slice(0, cut);
   const keep = text.slice(cut + 1);
+  parseRetention(keep, "--keep"); // a bad duration is named as the option, before any rule is built
   if (!head.includes("=")) {
     if (!/^[A-Za-z_]+$/.test(head))
       throw new ConfigError("--keep", `"${head}" is not a state; expected e.g. FAILURE=90d or name=GLOB=DURATION`);

@@ -3,8 +3,8 @@
  * examples, and every outcome mapped to an exit code (./exit-codes.ts).
  */
 import { Command, CommanderError, Option } from "commander";
-import { depsFor, reportError, type GlobalOptions } from "./context.js";
-import { EXIT } from "./exit-codes.js";
+import { EXIT, reportError } from "./exit-codes.js";
+import { depsFor, type GlobalOptions } from "./open.js";
 import { cliSecrets, type Output } from "./output.js";
 import * as cleanup from "./commands/backend-cleanup.js";
 import * as cleanupEvery from "./commands/backend-cleanup-every.js";
@@ -101,8 +101,11 @@ Exit codes: 0 done, 1 failure, 2 usage error, 3 backend-cleanup skipped (another
   program
     .command("backend-cleanup")
     .description("delete results older than result_expires, in bounded batches (run it from cron)")
-    .option("--expires <duration>", "retention, e.g. 7d or 36h; 'never' keeps all (default: TASKLEDGER_RESULT_EXPIRES, else 1d)")
-    .option("--keep-failures <duration>", "keep FAILURE rows this long instead, e.g. 90d")
+    .option(
+      "--expires <duration>",
+      "retention, e.g. 7d or 36h; forever (or never, none, any case) keeps all (default: TASKLEDGER_RESULT_EXPIRES, else 1d)",
+    )
+    .option("--keep-failures <duration>", "keep FAILURE rows this long instead, e.g. 90d, or forever")
     .option(
       "--keep <rule...>",
       "retention rules: STATE=DURATION, or criteria name=GLOB, state=S, queue=GLOB joined by commas, then =DURATION or =forever; e.g. --keep REVOKED=30d 'name=billing.*=400d' 'queue=audit,state=FAILURE=forever'; the most specific rule wins",

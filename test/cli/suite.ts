@@ -753,6 +753,102 @@ export function cliSuite(harness: Harness, skip: string | false, options: { with
       }
     });
 
+    for (const word of ["Never", "FOREVER", "none"]) {
+      it(`"${word}" keeps rows forever everywhere a retention is read: --expires, TASKLEDGER_RESULT_EXPIRES, --keep, --keep-failures, a policy file's expires and rules (#16)`, async () => {
+        const fresh = await harness.freshUrl(`cli_forever_${word.toLowerCase()}`);
+        const b = await openBackend({ url: fresh, resultExtended: true });
+        opened.push(b);
+        const aged = (count: number, status: string, name?: string) =>
+          b.storeMany(
+            Array.from({ length: count }, () => ({
+              taskId: randomUUID(),
+              status: status as typeof states.SUCCESS,
+              result: 1,
+              ...(name ? { request: { name } } : {}),
+            })),
+            { now: new Date(Date.now() - 10 * DAY) },
+          );
+        await aged(3, states.SUCCESS);
+        await aged(2, states.FAILURE);
+        await aged(2, states.REVOKED, "billing.invoice");
+        const total = await b.audit.count({});
+        const dryRun = async (args: string[], env: NodeJS.ProcessEnv = {}) => {
+          const run = await cli(["--url", fresh, "--json", "backend-cleanup", ...args, "--dry-run"], { env });
+          assert.equal(run.code, 0, `${args.join(" ")} ${JSON.stringify(env)}: ${run.stderr}`);
+          return JSON.parse(run.stdout).tasks as number;
+        };
+        assert.equal(await dryRun(["--expires", "1d"]), 7, "the rows are old enough to go without a forever");
+        assert.equal(await dryRun(["--expires", word]), 0, `--expires ${word}`);
+        assert.equal(await dryRun([], { TASKLEDGER_RESULT_EXPIRES: word }), 0, `TASKLEDGER_RESULT_EXPIRES=${word}`);
+        const rules = ["--keep", `SUCCESS=${word}`, `name=billing.*=${word}`, "--keep-failures", word];
+        assert.equal(await dryRun(["--expires", "1d", ...rules]), 0, rules.join(" "));
+        const dir = mkdtempSync(join(tmpdir(), "tl-forever-"));
+        try {
+          const policy = join(dir, "retention.json");
+          writeFileSync(policy, JSON.stringify({ expires: word, rules: [] }));
+          assert.equal(await dryRun(["--policy", policy]), 0, `policy expires ${word}`);
+          writeFileSync(
+            policy,
+            JSON.stringify({
+              expires: "1d",
+              rules: [
+                { state: ["SUCCESS", "FAILURE"], keep: word },
+                { name: "billing.*", keep: word },
+              ],
+            }),
+          );
+          assert.equal(await dryRun(["--policy", policy]), 0, `policy rules keep ${word}`);
+          // A real run, the expiry from the environment: nothing goes, and the log line says so.
+          const real = await cli(["--url", fresh, "backend-cleanup"], { env: { TASKLEDGER_RESULT_EXPIRES: word } });
+          assert.equal(real.code, 0, real.stderr);
+          assert.match(real.stdout, /deleted 0 expired task rows.*kept all results \(no expiry\)/);
+          assert.equal(await b.audit.count({}), total);
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      });
+    }
+
+    it("a misspelt forever is a usage error (exit 2) naming the option and saying what to write", async () => {
+      for (const [args, env, option] of [
+        [["--expires", "forevr"], {}, "--expires"],
+        [["--keep-failures", "nevr"], {}, "--keep-failures"],
+        [["--keep", "RETRY=for ever"], {}, "--keep"],
+        [[], { TASKLEDGER_RESULT_EXPIRES: "nope" }, "TASKLEDGER_RESULT_EXPIRES"],
+      ] as const) {
+        const run = await cli(["--url", url, "backend-cleanup", ...args, "--dry-run"], { env });
+        assert.equal(run.code, 2, `${args.join(" ")}: ${run.stderr}`);
+        assert.ok(run.stderr.includes(`taskledger: ${option}: cannot read duration`), run.stderr);
+        assert.match(run.stderr, /use a duration such as 7d.*or forever, never, none to keep rows forever/);
+      }
+    });
+
+    it("every count option takes a positive integer in digits only; anything else exits 2 naming the option (#16)", async () => {
+      const cases: [string[], string, string[]][] = [
+        [["list"], "--limit", ["-1", "abc", "0", "1.5", "0x10", "1e3", "", "99999999999999999999"]],
+        [["stats"], "--top", ["0", "abc", "-5", "2.5", "1e3", "+3"]],
+        [["backend-cleanup", "--dry-run"], "--batch-size", ["1.5", "0", "-1", "abc", "0x10", "1e308"]],
+      ];
+      for (const [command, option, values] of cases) {
+        for (const value of values) {
+          const args = [...command, option, value];
+          const run = await cli(["--url", url, ...args]);
+          assert.equal(run.code, 2, `${args.join(" ")}: exit ${run.code}\n${run.stderr}`);
+          assert.ok(
+            run.stderr.includes(`taskledger: ${option}: expected a positive integer, e.g. ${option} 100, got "${value}"`),
+            `${args.join(" ")}: ${run.stderr}`,
+          );
+        }
+      }
+      for (const value of ["70000", "65536", "-1", "80.5", "abc"]) {
+        const run = await cli(["--url", url, "serve", "--port", value]);
+        assert.equal(run.code, 2, `--port ${value}: ${run.stderr}`);
+        assert.ok(run.stderr.includes(`taskledger: --port: expected a port from 1 to 65535, or 0 to pick a free one`), run.stderr);
+      }
+      const fine = await cli(["--url", url, "--json", "list", "--limit", " 7 "]);
+      assert.equal(fine.code, 0, fine.stderr);
+    });
+
     it("export streams 100,000 rows as JSON lines or CSV with flat memory", async () => {
       const fresh = await harness.freshUrl("cli_export");
       const b = await openBackend({ url: fresh, resultExtended: true });

@@ -6,7 +6,7 @@
  */
 import { resolveSchedule } from "../../cleanup/job.js";
 import { ConfigError } from "../../errors.js";
-import { withBackend, type CommandDeps } from "../context.js";
+import { withBackend, type CommandDeps } from "../open.js";
 import { EXIT } from "../exit-codes.js";
 import { formatDuration } from "../format.js";
 import { cleanupOptionsFrom, policyOf, summary, type CleanupCommandOptions } from "./backend-cleanup.js";

@@ -6,7 +6,8 @@ import type { CleanupOptions } from "../../cleanup/cleaner.js";
 import { describeRetention, durationText } from "../../cleanup/retention-text.js";
 import { parseKeepEntry, readPolicyFile, type RetentionRule } from "../../cleanup/retention.js";
 import type { CleanupProgress, CleanupReport, RetentionExplanation } from "../../types.js";
-import { positiveInt, withBackend, type CommandDeps } from "../context.js";
+import { withBackend, type CommandDeps } from "../open.js";
+import { parsePositiveInt, retentionOption } from "../options.js";
 import { EXIT } from "../exit-codes.js";
 import { formatCount, formatDuration, progressLine } from "../format.js";
 
@@ -31,26 +32,26 @@ const LOG_EVERY_MS = 10_000;
 export function cleanupOptionsFrom(options: CleanupCommandOptions): CleanupOptions {
   // Command-line rules come first, so on a tie in specificity they win over the policy file's.
   const rules: RetentionRule[] = (options.keep ?? []).map(parseKeepEntry);
-  if (options.keepFailures !== undefined) rules.unshift({ state: "FAILURE", keep: options.keepFailures });
+  if (options.keepFailures !== undefined) {
+    retentionOption(options.keepFailures, "--keep-failures"); // a bad value is named as the option, not as rules[0]
+    rules.unshift({ state: "FAILURE", keep: options.keepFailures });
+  }
   const policy = options.policy === undefined ? undefined : readPolicyFile(options.policy);
   if (policy) rules.push(...policy.rules);
+  // --expires overrides the policy file's; either may say forever in any of its spellings.
   const expires =
     options.expires !== undefined
-      ? ["never", "none", "0", "forever"].includes(options.expires)
-        ? null
-        : options.expires
-      : policy?.expires !== undefined
-        ? policy.expires === "forever"
-          ? null
-          : policy.expires
-        : undefined;
+      ? retentionOption(options.expires, "--expires")
+      : policy?.expires != null
+        ? retentionOption(policy.expires, `${options.policy} expires`)
+        : policy?.expires;
   const cleanup: CleanupOptions = {
     ...(expires !== undefined ? { expires } : {}),
     rules,
     ...(options.staleAfter !== undefined ? { staleAfter: options.staleAfter } : {}),
     ...(options.archiveAfter !== undefined ? { archiveAfter: options.archiveAfter } : {}),
     ...(options.maxRuntime !== undefined ? { maxRuntime: options.maxRuntime } : {}),
-    ...(options.batchSize !== undefined ? { batchSize: positiveInt(options.batchSize, "--batch-size") } : {}),
+    ...(options.batchSize !== undefined ? { batchSize: parsePositiveInt(options.batchSize, "--batch-size") } : {}),
     dryRun: Boolean(options.dryRun),
     lock: options.wait ? "wait" : "fail",
   };

@@ -3,7 +3,8 @@
  * stdout's backpressure, so memory stays flat for any number of rows.
  */
 import { ConfigError } from "../../errors.js";
-import { queryFrom, withBackend, type CommandDeps, type FilterOptions } from "../context.js";
+import { withBackend, type CommandDeps } from "../open.js";
+import { queryFrom, type FilterOptions } from "../options.js";
 import { EXIT } from "../exit-codes.js";
 import { taskRecord } from "../values.js";
 

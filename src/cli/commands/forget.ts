@@ -1,5 +1,5 @@
 /** `taskledger forget <task-id...>`: delete stored results. */
-import { withBackend, type CommandDeps } from "../context.js";
+import { withBackend, type CommandDeps } from "../open.js";
 import { EXIT } from "../exit-codes.js";
 
 export async function run(taskIds: string[], deps: CommandDeps): Promise<number> {

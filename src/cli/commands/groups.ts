@@ -1,5 +1,5 @@
 /** `taskledger groups show <group-id>`: a saved group and the state of each member (one query). */
-import { withBackend, type CommandDeps } from "../context.js";
+import { withBackend, type CommandDeps } from "../open.js";
 import { EXIT } from "../exit-codes.js";
 import { isoTime, table } from "../format.js";
 

@@ -1,5 +1,5 @@
 /** `taskledger hold <task-id...>` / `release <task-id...>`: legal holds (#12). */
-import { withBackend, type CommandDeps } from "../context.js";
+import { withBackend, type CommandDeps } from "../open.js";
 import { EXIT } from "../exit-codes.js";
 
 export interface HoldOptions {

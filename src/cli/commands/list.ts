@@ -1,7 +1,8 @@
 /** `taskledger list`: matching tasks, newest first, as a table, JSON or JSON lines. */
 import type { ListOrder } from "../../backend/auditor.js";
 import { ConfigError } from "../../errors.js";
-import { positiveInt, queryFrom, withBackend, type CommandDeps, type FilterOptions } from "../context.js";
+import { withBackend, type CommandDeps } from "../open.js";
+import { parsePositiveInt, queryFrom, type FilterOptions } from "../options.js";
 import { EXIT } from "../exit-codes.js";
 import { isoTime, table } from "../format.js";
 import { taskRecord } from "../values.js";
@@ -15,7 +16,7 @@ export interface ListOptions extends FilterOptions {
 
 export async function run(options: ListOptions, deps: CommandDeps): Promise<number> {
   const query = { ...queryFrom(options), ...(options.held ? { held: true } : {}) };
-  const limit = options.limit === undefined ? 50 : positiveInt(options.limit, "--limit");
+  const limit = options.limit === undefined ? 50 : parsePositiveInt(options.limit, "--limit");
   const order = (options.order ?? "newest") as ListOrder;
   if (order !== "newest" && order !== "oldest") throw new ConfigError("--order", `expected newest or oldest, got "${options.order}"`);
   return withBackend(deps, async (backend) => {

@@ -3,7 +3,7 @@
  * (idempotent), or report them; switch the history triggers on or off (#11).
  */
 import { EXIT } from "../exit-codes.js";
-import { withBackend, type CommandDeps } from "../context.js";
+import { withBackend, type CommandDeps } from "../open.js";
 
 export interface MigrateOptions {
   check?: boolean;

@@ -4,7 +4,8 @@
  */
 import { checkBind } from "../../web/security.js";
 import { startWebServer, SERVE_HOST_DEFAULT, SERVE_PORT_DEFAULT } from "../../web/server.js";
-import { positiveInt, type CommandDeps } from "../context.js";
+import type { CommandDeps } from "../open.js";
+import { parsePort } from "../options.js";
 import { EXIT } from "../exit-codes.js";
 
 export interface ServeOptions {
@@ -16,7 +17,7 @@ export interface ServeOptions {
 
 /** Resolves when the server stops: on a signal, or when `stop` (tests) resolves. */
 export async function run(options: ServeOptions, deps: CommandDeps, stop?: Promise<void>): Promise<number> {
-  const port = options.port === undefined ? SERVE_PORT_DEFAULT : options.port === "0" ? 0 : positiveInt(options.port, "--port");
+  const port = options.port === undefined ? SERVE_PORT_DEFAULT : parsePort(options.port);
   const host = options.host ?? SERVE_HOST_DEFAULT;
   const token = options.token || process.env["TASKLEDGER_SERVE_TOKEN"] || null;
   checkBind(host, token); // before opening anything

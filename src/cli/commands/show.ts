@@ -1,6 +1,6 @@
 /** `taskledger show <task-id...>`: every stored field of each task, decoded. */
 import type { ListedTask } from "../../backend/auditor.js";
-import { withBackend, type CommandDeps } from "../context.js";
+import { withBackend, type CommandDeps } from "../open.js";
 import { EXIT } from "../exit-codes.js";
 import { formatDuration, isoTime, table } from "../format.js";
 import type { TaskEvent } from "../../types.js";

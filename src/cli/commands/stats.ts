@@ -1,6 +1,7 @@
 /** `taskledger stats`: counts by state, task name, worker and hour over a window. */
 import type { CountEntry, DurationStats, NameTimings } from "../../backend/auditor.js";
-import { positiveInt, queryFrom, withBackend, type CommandDeps, type FilterOptions } from "../context.js";
+import { withBackend, type CommandDeps } from "../open.js";
+import { parsePositiveInt, queryFrom, type FilterOptions } from "../options.js";
 import { EXIT } from "../exit-codes.js";
 import { bar, formatCount, formatDuration, table } from "../format.js";
 
@@ -11,7 +12,7 @@ export interface StatsOptions extends FilterOptions {
 
 export async function run(options: StatsOptions, deps: CommandDeps): Promise<number> {
   const query = queryFrom({ ...options, since: options.all ? options.since : (options.since ?? "24h") });
-  const top = options.top === undefined ? 10 : positiveInt(options.top, "--top");
+  const top = options.top === undefined ? 10 : parsePositiveInt(options.top, "--top");
   return withBackend(deps, async (backend) => {
     const stats = await backend.audit.stats(query, { top });
     // Queue and run times come from the history (#11); a database without it still gets its counts.

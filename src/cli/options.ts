@@ -1,0 +1,100 @@
+/**
+ * Reading option values, one parser per kind, so every command reads them alike and every bad
+ * value is a ConfigError (exit 2) naming the option: retentions (a duration or forever, through
+ * parseRetention in ../config.ts), counts, the port, and time filters.
+ */
+import { parseDuration, parseRetention, type Duration } from "../config.js";
+import type { TaskQuery } from "../db/audit.js";
+import { ConfigError } from "../errors.js";
+
+/**
+ * TASKLEDGER_RESULT_EXPIRES: unset is the backend default (undefined); set but blank, like the
+ * words and a zero duration, keeps results forever (null); else a duration in ms.
+ */
+export function expiresFromEnv(value: string | undefined): Duration | null | undefined {
+  if (value === undefined) return undefined;
+  if (value.trim() === "") return null;
+  return parseRetention(value, "TASKLEDGER_RESULT_EXPIRES");
+}
+
+/**
+ * A retention option as given (`--expires`, a policy file's `expires`): null when it means
+ * forever, else the text unchanged (cleanup prints it as written). Throws a ConfigError if bad.
+ */
+export function retentionOption<T extends Duration>(value: T, option: string): T | null {
+  return parseRetention(value, option) === null ? null : value;
+}
+
+/**
+ * A count option (--limit, --top, --batch-size): a whole number of 1 or more written in digits
+ * (no sign, fraction, exponent or hex), at most `max`.
+ */
+export function parsePositiveInt(value: string, option: string, max = Number.MAX_SAFE_INTEGER): number {
+  const text = value.trim();
+  const n = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < 1 || n > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? "a positive integer" : `an integer from 1 to ${max}`;
+    throw new ConfigError(option, `expected ${range}, e.g. ${option} 100, got "${value}"`);
+  }
+  return n;
+}
+
+/** `serve --port`: 1 to 65535, or 0 for a free port the system picks. */
+export function parsePort(value: string, option = "--port"): number {
+  if (value.trim() === "0") return 0;
+  try {
+    return parsePositiveInt(value, option, 65_535);
+  } catch {
+    throw new ConfigError(option, `expected a port from 1 to 65535, or 0 to pick a free one, e.g. ${option} 8765, got "${value}"`);
+  }
+}
+
+/** A point in time from "24h"/"7d" (that long ago) or an ISO date/time (naive means UTC). */
+export function parseSince(value: string, option: string, now = new Date()): Date {
+  const text = value.trim();
+  if (/^\d{4}-\d{2}-\d{2}/.test(text)) {
+    const hasZone = /(?:[zZ]|[+-]\d{2}:?\d{2})$/.test(text);
+    const date = new Date(hasZone || text.length === 10 ? text : `${text.replace(" ", "T")}Z`);
+    if (Number.isNaN(date.getTime()))
+      throw new ConfigError(
+        option,
+        `cannot read date "${value}"; use an ISO date such as 2026-11-17 or 2026-11-17T08:00Z, or a duration such as 24h`,
+      );
+    return date;
+  }
+  const at = new Date(now.getTime() - parseDuration(text, option));
+  // "99999999999d" ago is before the first representable date (#9).
+  if (Number.isNaN(at.getTime()))
+    throw new ConfigError(option, `"${value}" reaches before the earliest date there is; use a shorter duration or an ISO date`);
+  return at;
+}
+
+export interface FilterOptions {
+  state?: string[];
+  name?: string[];
+  worker?: string[];
+  queue?: string[];
+  since?: string;
+  until?: string;
+}
+
+export function queryFrom(options: FilterOptions): TaskQuery {
+  const upper = (values: string[] | undefined) =>
+    values
+      ?.flatMap((v) => v.split(","))
+      .map((v) => v.trim().toUpperCase())
+      .filter(Boolean);
+  const list = (values: string[] | undefined) =>
+    values
+      ?.flatMap((v) => v.split(","))
+      .map((v) => v.trim())
+      .filter(Boolean);
+  return {
+    states: upper(options.state),
+    names: list(options.name),
+    workers: list(options.worker),
+    queues: list(options.queue),
+    since: options.since === undefined ? undefined : parseSince(options.since, "--since"),
+    until: options.until === undefined ? undefined : parseSince(options.until, "--until"),
+  };
+}

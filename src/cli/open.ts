@@ -4,7 +4,7 @@
  */
 import { openBackend } from "../backend/open-backend.js";
 import type { DatabaseBackend } from "../backend/database-backend.js";
-import { defaultDatabaseUrl } from "../config.js";
+import { defaultDatabaseUrl, parseDuration } from "../config.js";
 import { expiresFromEnv } from "./options.js";
 import type { Output } from "./output.js";
 
@@ -25,6 +25,9 @@ export interface CommandDeps {
 
 export function depsFor(globals: GlobalOptions, out: Output): CommandDeps {
   const url = globals.url ?? defaultDatabaseUrl();
+  // How long a command keeps retrying an unreachable or restarting database (default 15 s); a
+  // health check or a test of a dead URL wants 0.
+  const budget = process.env["TASKLEDGER_RETRY_BUDGET"];
   return {
     out,
     json: Boolean(globals.json),
@@ -39,6 +42,7 @@ export function depsFor(globals: GlobalOptions, out: Output): CommandDeps {
         },
         tableSchemas: { task: globals.schema ?? null, group: globals.schema ?? null },
         resultExpires: expiresFromEnv(process.env["TASKLEDGER_RESULT_EXPIRES"]),
+        ...(budget === undefined || budget.trim() === "" ? {} : { retryBudget: parseDuration(budget.trim(), "TASKLEDGER_RETRY_BUDGET") }),
       }),
   };
 }

@@ -4,7 +4,7 @@
  * parseRetention in ../config.ts), counts, the port, and time filters.
  */
 import { parseDuration, parseRetention, type Duration } from "../config.js";
-import type { TaskQuery } from "../db/audit.js";
+import type { TaskQuery } from "../db/types.js";
 import { ConfigError } from "../errors.js";
 
 /**

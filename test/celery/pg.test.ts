@@ -1,7 +1,7 @@
 /** The Celery interop suite on PostgreSQL: Python Celery and taskledger on one database. */
-import { celeryInteropSuite } from "./celery/suite.js";
-import { celerySkip } from "./helpers/celery.js";
-import { createTestDatabase, pgSkip, queryDatabase, type TestDatabase } from "./helpers/pg.js";
+import { celeryInteropSuite } from "./suite.js";
+import { celerySkip } from "../helpers/celery.js";
+import { createTestDatabase, pgSkip, queryDatabase, type TestDatabase } from "../helpers/pg.js";
 
 const databases: TestDatabase[] = [];
 const pg = await pgSkip();

@@ -1,8 +1,8 @@
 /** The Celery interop suite on one SQLite file shared by Python Celery and taskledger. */
 import Database from "better-sqlite3";
-import { celeryInteropSuite } from "./celery/suite.js";
-import { celerySkip } from "./helpers/celery.js";
-import { tempDir } from "./helpers/sqlite.js";
+import { celeryInteropSuite } from "./suite.js";
+import { celerySkip } from "../helpers/celery.js";
+import { tempDir } from "../helpers/sqlite.js";
 
 const dir = tempDir("celery");
 celeryInteropSuite(

@@ -1,9 +1,12 @@
 /**
  * The README's library examples are files under examples/, shown verbatim in the README and run
- * here as they are, against a fresh SQLite file (and PostgreSQL when it answers).
+ * here as they are, against a fresh SQLite file (and PostgreSQL when it answers). Each runs as
+ * plain `node` on JavaScript compiled once by esbuild, importing the built package as a user's
+ * program does ("taskledger" resolves to dist/): ~0.1 s a run instead of 1-2 s through tsx.
  */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { transformSync } from "esbuild";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { spawnSync } from "node:child_process";
@@ -33,9 +36,26 @@ const EXAMPLES: [file: string, expected: RegExp, only?: "sqlite" | "postgresql"]
   ],
 ];
 
+const compiledDir = new URL("../.compiled/examples/", import.meta.url);
+
+/** The example as JavaScript importing the built package (`npm test` builds first). */
+function compiled(file: string): string {
+  const { code } = transformSync(readFileSync(new URL(`../examples/${file}`, import.meta.url), "utf8"), {
+    loader: "ts",
+    format: "esm",
+    target: "node20",
+  });
+  const javascript = code
+    .replaceAll(/(["'])taskledger\/drizzle\1/g, "$1../../dist/drizzle.js$1")
+    .replaceAll(/(["'])taskledger\1/g, "$1../../dist/index.js$1");
+  mkdirSync(compiledDir, { recursive: true });
+  const out = fileURLToPath(new URL(file.replace(/\.ts$/, ".mjs"), compiledDir));
+  writeFileSync(out, javascript);
+  return out;
+}
+
 function run(file: string, url: string): string {
-  // Examples import "taskledger" (and "taskledger/drizzle") as users do; a loader maps it to src/ so no build is needed.
-  const child = spawnSync(process.execPath, ["--import", "tsx", "--import", "./test/helpers/self-import.ts", `examples/${file}`], {
+  const child = spawnSync(process.execPath, [compiled(file)], {
     cwd: root,
     env: { ...process.env, TASKLEDGER_URL: url },
     encoding: "utf8",

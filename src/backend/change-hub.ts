@@ -25,6 +25,8 @@ export interface Subscription {
 
 class Waiter implements Subscription {
   woken = false;
+  /** Set once subscribe() has resolved: from then on a writer's commit wakes it. */
+  registered = false;
   private wake: (() => void) | undefined;
   ids: string[] = [];
 
@@ -92,6 +94,7 @@ export class ChangeHub {
     // on its next re-read (at most one interval late), never later. That is the whole race: no
     // wake-up is lost, one can be delayed by one interval.
     await registered;
+    waiter.registered = true;
     return waiter;
   }
 
@@ -107,9 +110,15 @@ export class ChangeHub {
     }
   }
 
-  /** Number of live subscriptions (for tests and leak checks). */
+  /**
+   * Live subscriptions whose registration is committed, so any later commit wakes them (tests wait
+   * for this before writing: counting a subscription still registering let a write race it and
+   * delay its wake-up to the next re-read, 20 s in a test with push-only options).
+   */
   get size(): number {
-    return this.all.size;
+    let n = 0;
+    for (const waiter of this.all) if (waiter.registered) n++;
+    return n;
   }
 
   /** Replaces a waiter's ids; resolves once ids nobody waited for before are registered. */

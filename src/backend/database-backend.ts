@@ -349,7 +349,7 @@ export class DatabaseBackend extends MarkAs implements ResultBackend {
     return this.changes.subscribe(taskIds);
   }
 
-  /** How many waiters are subscribed now (for tests and the fault suite's progress lines). */
+  /** How many waiters are subscribed now, their registration committed (for tests and the fault suite's progress lines). */
   get waiterCount(): number {
     return this.changes.size;
   }

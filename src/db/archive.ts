@@ -40,6 +40,8 @@ export function moveToArchive(
   f: AuditFragments,
   p: { before: Date; now: Date; limit: number; ranked: readonly ArchiveRule[] },
   ids: (select: SQL) => SQL,
+  /** An expression evaluated once with the move (PostgreSQL marks its transaction as a move with it). */
+  mark: SQL = sql`1`,
 ): SQL {
   const now = toNaiveUtc(p.now);
   const batch = sql`SELECT id FROM ${sql.raw(t.task)} WHERE ${archivable(p.before)} ORDER BY date_done LIMIT ${p.limit}`;
@@ -48,7 +50,8 @@ export function moveToArchive(
       RETURNING ${sql.raw(TIER_COLUMNS)}
     )
     INSERT INTO ${sql.raw(t.archive)} (${sql.raw(TIER_COLUMNS)}, expires_at, archived_at)
-    SELECT ${sql.raw(TIER_COLUMNS)}, ${f.greatest(expiryOf(t, f, p.ranked, "moved"), sql`${now}`)}, ${now} FROM moved`;
+    SELECT ${sql.raw(TIER_COLUMNS)}, ${f.greatest(expiryOf(t, f, p.ranked, "moved"), sql`${now}`)}, ${now}
+    FROM moved CROSS JOIN (SELECT ${mark} AS mark) AS move_mark`;
 }
 
 /**

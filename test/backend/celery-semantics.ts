@@ -221,6 +221,8 @@ export function celerySemanticsSuite(ctx: SuiteContext): void {
       const walk = (async () => {
         for await (const [node, value] of new AsyncResult(root, b).collect(PUSH_ONLY)) seen.push([node.id, value]);
       })();
+      // The root's own get() subscribes too: wait until the walk is past it, then for the child's waiter.
+      while (seen.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
       await waiters(b, walk);
       await other.markAsDone(child, "child");
       await walk;

@@ -32,7 +32,7 @@ import { adoptTransaction, pgTransactionStatus, type PgPoolLike } from "../exter
 import { fromNaiveUtc } from "../naive-utc.js";
 import { countByRule, deleteByRule, globToLike } from "../retention.js";
 import { countArchivable, moveToArchive } from "../archive.js";
-import { archiveDdl, ensurePartitions, expireArchive } from "./archive.js";
+import { ARCHIVE_MOVE_SETTING, archiveDdl, ensurePartitions, expireArchive } from "./archive.js";
 import { toNaiveUtc } from "../naive-utc.js";
 import { toGroupRow, toHistoryRow, toTaskRow, type RawGroupRow, type RawHistoryRow, type RawTaskRow } from "../rows.js";
 import { quoteIdentifier, type Tables } from "../tables.js";
@@ -332,7 +332,13 @@ export class PgDriver implements Driver {
 
   async taskArchive(p: ArchiveMoveParams): Promise<number> {
     await ensurePartitions(this.pool, this.tables, p.now, new Date(p.now.getTime() + p.maxKeepMs));
-    const query = moveToArchive(this.tables, this.fragments, p, (select) => sql`id = ANY(ARRAY(${select}))`);
+    const query = moveToArchive(
+      this.tables,
+      this.fragments,
+      p,
+      (select) => sql`id = ANY(ARRAY(${select}))`,
+      sql`set_config(${ARCHIVE_MOVE_SETTING}, 'on', true)`,
+    );
     const { sql: text, params } = this.drizzleDialect.sqlToQuery(query);
     return (await this.pool.query({ text, values: params })).rowCount ?? 0;
   }

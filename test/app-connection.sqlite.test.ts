@@ -5,6 +5,7 @@
  * app-connection.pg.test.ts.
  */
 import assert from "node:assert/strict";
+import { untilWaiting } from "./helpers/waiting.js";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import Database from "better-sqlite3";
@@ -77,7 +78,8 @@ describe("taskledger on the application's SQLite connection", () => {
     const here = new AsyncResult(task, backend).get(hereWait.options);
     const there = new AsyncResult(task, other).get(thereWait.options);
     // Both waiters have subscribed and read PENDING before the transaction runs.
-    while (backend.waiterCount === 0 || other.waiterCount === 0) await new Promise((resolve) => setImmediate(resolve));
+    await untilWaiting(backend, 1, [here]);
+    await untilWaiting(other, 1, [there]);
     for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
     drizzle(db).transaction((tx) => {
       tx.run(sql`INSERT INTO orders VALUES (${task}, 42)`);

@@ -3,6 +3,7 @@
  * schema) apply to the tables, their sequences, indexes and migrations, and to every statement.
  */
 import assert from "node:assert/strict";
+import { untilWaiting } from "./helpers/waiting.js";
 import Database from "better-sqlite3";
 import { after, describe, it } from "node:test";
 import { resolveTables } from "../src/db/tables.js";
@@ -132,7 +133,7 @@ describe("configured table names and schemas", async () => {
     const [a, b] = await Promise.all([openBackend(options), openBackend(options)]);
     try {
       const waiting = new AsyncResult("t1", a).get({ timeout: 30_000, interval: 60_000 });
-      while (a.waiterCount === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+      await untilWaiting(a, 1, [waiting]);
       await b.markAsDone("t1", "pushed through the schema's channel");
       assert.equal(await waiting, "pushed through the schema's channel");
       await b.saveGroup("g1", ["t1"]);

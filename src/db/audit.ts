@@ -76,20 +76,27 @@ export function listTasks(
   page: { limit: number; after?: PageCursor | undefined; order: ListOrder },
   fragments: AuditFragments,
 ): SQL {
-  const where = whereTasks(q, t, fragments);
   if (listsByTime(q, page.order)) {
     // Two index-ordered arms, ready rows by date_done and unready ones by date_updated (the two
-    // times whereTasks filters on), each cut at the page size, then merged. `at` is the cursor.
+    // times whereTasks filters on), each bounded on its own column so the bound is an index
+    // condition (whereTasks' OR of both was a filter: 200 ms at 1M rows), cut at the page size,
+    // then merged. `at` is the cursor.
     const after = page.after?.kind === "time" ? page.after : undefined;
+    const others = whereTasks({ ...q, since: undefined, until: undefined }, t, fragments);
     const arm = (column: "date_done" | "date_updated", ready: SQL) => {
       const col = sql.raw(column);
-      const cursor = after ? sql` AND (${col} < ${after.at} OR (${col} = ${after.at} AND id < ${after.id}))` : sql``;
-      return sql`SELECT * FROM (SELECT ${COLUMNS}, ${col} AS at FROM ${sql.raw(t.task)} WHERE ${where} AND ${ready}${cursor}
+      const bounds = [
+        q.until ? sql` AND ${col} < ${toNaiveUtc(q.until)}` : sql``,
+        q.since ? sql` AND ${col} >= ${toNaiveUtc(q.since)}` : sql``,
+        after ? sql` AND (${col} < ${after.at} OR (${col} = ${after.at} AND id < ${after.id}))` : sql``,
+      ];
+      return sql`SELECT * FROM (SELECT ${COLUMNS}, ${col} AS at FROM ${sql.raw(t.task)} WHERE ${others} AND ${ready}${sql.join(bounds, sql``)}
         ORDER BY ${col} DESC, id DESC LIMIT ${page.limit}) AS ${sql.raw(`${column}_arm`)}`;
     };
     return sql`SELECT * FROM (${arm("date_done", sql`date_done IS NOT NULL`)} UNION ALL ${arm("date_updated", sql`date_done IS NULL AND date_updated IS NOT NULL`)}) AS merged
       ORDER BY at DESC, id DESC LIMIT ${page.limit}`;
   }
+  const where = whereTasks(q, t, fragments);
   const newest = page.order === "newest";
   const afterId = page.after?.kind === "id" ? page.after.id : undefined;
   const cursor = afterId === undefined ? sql`` : newest ? sql` AND id < ${afterId}` : sql` AND id > ${afterId}`;

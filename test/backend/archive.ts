@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { before, describe, it } from "node:test";
 import { ConfigError, states, type DatabaseBackend, type TaskState } from "../../src/index.js";
 import type { SuiteContext } from "./suite.js";
+import { queryDatabase } from "../helpers/pg.js";
 
 const DAY = 86_400_000;
 
@@ -139,6 +140,22 @@ export function archiveSuite(ctx: SuiteContext): void {
       assert.equal((await a.cleanup({ archiveAfter: "7d", expires: "30d" })).archived, 3);
       for (const id of [forgotten, expiring, kept])
         assert.deepEqual(await statuses(id), [states.STARTED, states.SUCCESS], "history moved with its task");
+      if (ctx.harness.dialect === "postgresql") {
+        // Into the history archive, partitioned like the archive, so a partition drop takes it along.
+        const where = async (table: string) =>
+          (
+            await queryDatabase<{ n: number }>(fresh, `SELECT count(*)::int AS n FROM ${table} WHERE task_id = ANY($1)`, [
+              [forgotten, expiring, kept],
+            ])
+          )[0]!.n;
+        assert.equal(await where("celery_taskmeta_history"), 0);
+        assert.equal(await where("celery_taskmeta_history_archive"), 6);
+        const parts = await queryDatabase<{ name: string }>(
+          fresh,
+          "SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'celery_taskmeta_history_archive'::regclass",
+        );
+        assert.ok(parts.length >= 2, "monthly history partitions beside the archive's");
+      }
       assert.equal(await a.forget(forgotten), 1);
       assert.deepEqual(await statuses(forgotten), [], "forgetting an archived task forgets its history");
       const later = new Date(Date.now() + 90 * DAY);
@@ -146,6 +163,14 @@ export function archiveSuite(ctx: SuiteContext): void {
       assert.equal(expired.archiveExpired, 1);
       assert.deepEqual(await statuses(expiring), [], "an expired archive row takes its history along");
       assert.deepEqual(await statuses(kept), [states.STARTED, states.SUCCESS], "a kept archive row keeps its history");
+      if (ctx.harness.dialect === "postgresql") {
+        const left = await queryDatabase<{ task_id: string }>(fresh, "SELECT DISTINCT task_id FROM celery_taskmeta_history_archive");
+        assert.deepEqual(
+          left.map((r) => r.task_id),
+          [kept],
+          "the expired row's history went with its dropped partition; the kept row's was refiled with it",
+        );
+      }
     });
 
     it("a move killed with SIGKILL mid-run loses and doubles nothing; the rerun completes it", async () => {

@@ -21,6 +21,7 @@ import {
 import type { ResultLike } from "../../src/index.js";
 import { spyDriver } from "../helpers/driver-spy.js";
 import type { SuiteContext } from "./suite.js";
+import { untilWaiting } from "../helpers/waiting.js";
 
 const id = () => randomUUID();
 // The re-read interval is far longer than the timeout: what ends these waits must be pushed.
@@ -30,19 +31,8 @@ const PUSH_ONLY = { interval: 120_000, timeout: 20_000 } as const;
  * Resolves once the backend has at least `n` subscribed waiters; rejects if `operation` settles
  * first (a waiter that never subscribes must fail the test, not hang it).
  */
-async function waiters(b: { waiterCount: number }, operation: Promise<unknown>, n = 1): Promise<void> {
-  let settled = false;
-  operation.then(
-    () => (settled = true),
-    () => (settled = true),
-  );
-  while (b.waiterCount < n) {
-    if (settled) {
-      await operation;
-      throw new Error("the operation finished before it waited");
-    }
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+function waiters(b: { waiterCount: number }, operation: Promise<unknown>, n = 1): Promise<void> {
+  return untilWaiting(b, n, [operation]);
 }
 
 export function celerySemanticsSuite(ctx: SuiteContext): void {

@@ -19,6 +19,7 @@ import {
 import { runFixture } from "../helpers/spawn.js";
 import { spyDriver } from "../helpers/driver-spy.js";
 import type { SuiteContext } from "./suite.js";
+import { untilWaiting } from "../helpers/waiting.js";
 
 const id = () => randomUUID();
 // Waits below use an interval far longer than their timeout: a result can only arrive in time
@@ -127,7 +128,7 @@ export function clientSuite(ctx: SuiteContext): void {
     it("closing the backend fails pending and later calls with BackendClosedError", async () => {
       const b = await ctx.open(ctx.url(), { migrate: false });
       const waiting = new AsyncResult(id(), b).get(PUSH_ONLY);
-      while (b.waiterCount === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+      await untilWaiting(b, 1, [waiting]);
       await b.close();
       await assert.rejects(waiting, BackendClosedError);
       await assert.rejects(b.getTaskMeta(id()), BackendClosedError);
@@ -179,7 +180,7 @@ export function clientSuite(ctx: SuiteContext): void {
       const b = await ctx.open(ctx.url(), { migrate: false, poolSize: 4 });
       const ids = Array.from({ length: 3000 }, id);
       const waiting = ids.map((task) => new AsyncResult(task, b).get(PUSH_ONLY));
-      while (b.waiterCount < ids.length) await new Promise((resolve) => setTimeout(resolve, 20));
+      await untilWaiting(b, ids.length, waiting, 60_000);
       const opened = (await ctx.harness.connectionCount(ctx.url())) - before;
       assert.ok(opened <= 4 + 1, `${opened} connections for 3000 waiters: more than the pool (4) and one listener`);
       const writer = await ctx.open(ctx.url(), { migrate: false });
@@ -196,7 +197,7 @@ export function clientSuite(ctx: SuiteContext): void {
       if (b.dialect !== "postgresql") return t.skip("no NOTIFY: SQLite checks data_version instead");
       const task = id();
       const waiting = new AsyncResult(task, b).get(PUSH_ONLY);
-      while (b.waiterCount === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+      await untilWaiting(b, 1, [waiting]);
       assert.ok((await ctx.harness.dropListeners(ctx.url())) >= 1, "no listener connection to drop");
       while ((await ctx.harness.listenerCount(ctx.url())) === 0) await new Promise((resolve) => setTimeout(resolve, 20));
       const worker = await runFixture("delayed-store.ts", [ctx.url(), "0", "done", task]);

@@ -7,7 +7,7 @@
  * ahead by taskledger itself (no pg_partman). Celery's table cannot be partitioned this way
  * (its unique task_id would have to be in the key), so it stays the hot tier.
  */
-import { sql } from "drizzle-orm";
+import { sql, type SQL } from "drizzle-orm";
 import { PgDialect } from "drizzle-orm/pg-core";
 import type { AuditFragments } from "../audit.js";
 import { expiryOf, TIER_COLUMNS, type ArchiveRule } from "../archive.js";
@@ -35,31 +35,71 @@ export function archiveDdl(t: Tables): string[] {
     `CREATE INDEX IF NOT EXISTS ${name("archive_id")} ON ${t.archive} (id)`,
     `CREATE INDEX IF NOT EXISTS ${name("archive_date_done")} ON ${t.archive} (date_done)`,
     `CREATE TABLE IF NOT EXISTS ${t.besideTask("archive_forever")} PARTITION OF ${t.archive} FOR VALUES FROM ('infinity') TO (MAXVALUE)`,
-    // History moves with its task (#12): the history trigger of migration 0002 deletes a task's
-    // history when its row leaves the task table; a row that left for the archive keeps it. A move
-    // (moveToArchive) marks its own transaction, so this trigger returns at once for it; checking
-    // the archive per deleted row instead probed every partition's task_id index (26 probes a row,
-    // 560 ms of a 1 s batch of 50,000: BENCHMARKS.md). Other deletes check the archive only for
-    // rows that have history (an id archived and later stored again keeps the archived history).
-    // The history goes with the archive row instead (archiveHistoryDelete, forget across tiers).
+    // History moves with its task (#12), into a history archive partitioned like the archive (by
+    // the task's expiry), so expiring a month drops its history partition too instead of deleting
+    // the history rows of ~830k tasks first. A move (moveToArchive below) takes the history in the
+    // same statement and marks its transaction, so the delete trigger of migration 0002, replaced
+    // here, returns at once for it (it probed every archive partition per moved row before: 560 ms
+    // of a 1 s batch of 50,000, BENCHMARKS.md); other deletes take their history as before.
+    `CREATE TABLE IF NOT EXISTS ${historyArchive(t)} (
+      id bigint NOT NULL, task_id varchar(155), status varchar(50), date timestamp, worker varchar(155), retries integer,
+      queue varchar(155), result bytea, traceback text, expires_at timestamp NOT NULL
+    ) PARTITION BY RANGE (expires_at)`,
+    `CREATE INDEX IF NOT EXISTS ${name("history_archive_task_id")} ON ${historyArchive(t)} (task_id, id)`,
+    `CREATE TABLE IF NOT EXISTS ${t.besideTask("history_archive_forever")} PARTITION OF ${historyArchive(t)} FOR VALUES FROM ('infinity') TO (MAXVALUE)`,
     `CREATE OR REPLACE FUNCTION ${t.besideTask("history_on_delete")}() RETURNS trigger LANGUAGE plpgsql
       SET enable_hashjoin = off SET enable_mergejoin = off SET enable_seqscan = off AS $$
     BEGIN
       IF current_setting('${ARCHIVE_MOVE_SETTING}', true) = 'on' THEN RETURN NULL; END IF;
-      DELETE FROM ${t.history} AS h WHERE h.task_id IN (SELECT o.task_id FROM old_rows AS o)
-        AND NOT EXISTS (SELECT 1 FROM ${t.archive} AS a WHERE a.task_id = h.task_id);
+      DELETE FROM ${t.history} AS h USING old_rows AS o WHERE h.task_id = o.task_id;
       RETURN NULL;
     END $$`,
   ];
 }
 
+/** The history archive (#12): the archived tasks' history, partitioned by their expiry. */
+export function historyArchive(t: Tables): string {
+  return t.besideTask("history_archive");
+}
+
+const HISTORY_COLUMNS = "id, task_id, status, date, worker, retries, queue, result, traceback";
+
 /**
- * Deletes the history of the archive rows in `partition` before it is dropped (a DROP runs no
- * trigger); ids stored again in the task table keep theirs.
+ * One batch of finished rows older than `before` moved from the task table into the archive, with
+ * their history into the history archive, in one statement: every DELETE and INSERT commits
+ * together or not at all, so a killed process never loses or doubles a row. An expiry already
+ * past (a row held, then released, or one the rules expired since the last cleanup) is filed under
+ * `now`, so it lands in the current partition and goes with it. The batch is named by id (see
+ * statements.ts) and its history by task_id through ARRAY(...), index probes either way.
  */
-export function archiveHistoryDelete(t: Tables, partition: string): string {
-  return `DELETE FROM ${t.history} AS h USING ${partition} AS p WHERE h.task_id = p.task_id
-    AND NOT EXISTS (SELECT 1 FROM ${t.task} AS k WHERE k.task_id = p.task_id)`;
+export function moveToArchive(
+  t: Tables,
+  f: AuditFragments,
+  p: { before: Date; now: Date; limit: number; ranked: readonly ArchiveRule[] },
+): SQL {
+  const now = toNaiveUtc(p.now);
+  const before = toNaiveUtc(p.before);
+  return sql`WITH moved AS (
+      DELETE FROM ${sql.raw(t.task)} WHERE id = ANY(ARRAY(
+        SELECT id FROM ${sql.raw(t.task)} WHERE date_done < ${before} ORDER BY date_done LIMIT ${p.limit}))
+        AND date_done < ${before}
+      RETURNING ${sql.raw(TIER_COLUMNS)}
+    ), filed AS (
+      INSERT INTO ${sql.raw(t.archive)} (${sql.raw(TIER_COLUMNS)}, expires_at, archived_at)
+      SELECT ${sql.raw(TIER_COLUMNS)}, ${f.greatest(expiryOf(t, f, p.ranked, "moved"), sql`${now}`)}, ${now}
+      FROM moved CROSS JOIN (SELECT set_config(${ARCHIVE_MOVE_SETTING}, 'on', true) AS mark) AS move_mark
+      RETURNING task_id, expires_at
+    ), history AS (
+      DELETE FROM ${sql.raw(t.history)} WHERE task_id = ANY(ARRAY(SELECT task_id FROM filed)) RETURNING ${sql.raw(HISTORY_COLUMNS)}
+    ), history_filed AS (
+      INSERT INTO ${sql.raw(historyArchive(t))} (${sql.raw(HISTORY_COLUMNS)}, expires_at)
+      SELECT ${sql.raw(
+        HISTORY_COLUMNS.split(", ")
+          .map((c) => `h.${c}`)
+          .join(", "),
+      )}, f.expires_at FROM history AS h JOIN filed AS f ON f.task_id = h.task_id
+    )
+    SELECT count(*)::int AS moved FROM filed`;
 }
 
 function monthStart(date: Date, add = 0): Date {
@@ -77,10 +117,12 @@ export async function ensurePartitions(pool: PgConnection, t: Tables, from: Date
   for (let start = monthStart(from); start <= to; start = monthStart(start, 1)) {
     const suffix = monthSuffix(start);
     if (existing.has(`${t.config.task}_${suffix}`)) continue;
-    // Bounds are literals from Dates computed here (DDL takes no parameters).
+    // Bounds are literals from Dates computed here (DDL takes no parameters). The history
+    // archive gets the same month.
+    const bounds = `FOR VALUES FROM ('${toNaiveUtc(start)}') TO ('${toNaiveUtc(monthStart(start, 1))}')`;
+    await pool.query({ text: `CREATE TABLE IF NOT EXISTS ${t.besideTask(suffix)} PARTITION OF ${t.archive} ${bounds}` });
     await pool.query({
-      text: `CREATE TABLE IF NOT EXISTS ${t.besideTask(suffix)} PARTITION OF ${t.archive}
-      FOR VALUES FROM ('${toNaiveUtc(start)}') TO ('${toNaiveUtc(monthStart(start, 1))}')`,
+      text: `CREATE TABLE IF NOT EXISTS ${t.besideTask(`history_${suffix}`)} PARTITION OF ${historyArchive(t)} ${bounds}`,
     });
     created++;
   }
@@ -115,6 +157,8 @@ async function refile(
   f: AuditFragments,
   ranked: readonly ArchiveRule[],
   partition: string,
+  /** The history archive's partition of the same month. */
+  historyPartition: string,
   where: "held" | "done-since" | "finite",
   now: Date,
   since?: Date,
@@ -132,13 +176,24 @@ async function refile(
           ? sql`p.date_done > ${toNaiveUtc(since)} AND ${expiry} > ${at}`
           : sql`${expiry} > ${at}`
         : sql`${expiry} < ${f.forever}`;
+  // The history of the rows taken out follows them: filed again under the new expiry, or gone
+  // with a row that expired.
   const query = sql`WITH moved AS (
       DELETE FROM ${sql.raw(partition)} AS p WHERE ${condition} RETURNING ${sql.raw(TIER_COLUMNS)}, archived_at
     ), filed AS (
       INSERT INTO ${sql.raw(t.archive)} (${sql.raw(TIER_COLUMNS)}, expires_at, archived_at)
       SELECT ${sql.raw(TIER_COLUMNS)}, ${expiryOf(t, f, ranked, "moved")}, archived_at FROM moved
       WHERE ${expiryOf(t, f, ranked, "moved")} > ${at}
-      RETURNING 1
+      RETURNING task_id, expires_at
+    ), history AS (
+      DELETE FROM ${sql.raw(historyPartition)} WHERE task_id = ANY(ARRAY(SELECT task_id FROM moved)) RETURNING ${sql.raw(HISTORY_COLUMNS)}
+    ), history_filed AS (
+      INSERT INTO ${sql.raw(historyArchive(t))} (${sql.raw(HISTORY_COLUMNS)}, expires_at)
+      SELECT ${sql.raw(
+        HISTORY_COLUMNS.split(", ")
+          .map((c) => `h.${c}`)
+          .join(", "),
+      )}, f.expires_at FROM history AS h JOIN filed AS f ON f.task_id = h.task_id
     )
     SELECT (SELECT count(*) FROM moved)::int AS moved, (SELECT count(*) FROM filed)::int AS filed`;
   const { sql: text, params } = dialect.sqlToQuery(query);
@@ -172,25 +227,37 @@ export async function expireArchive(
   const all = await partitions(pool, t);
   const forever = all.find((p) => p.until === null);
   if (forever) {
-    const released = await refile(pool, t, f, ranked, t.besideTask("archive_forever"), "finite", now);
+    const released = await refile(
+      pool,
+      t,
+      f,
+      ranked,
+      t.besideTask("archive_forever"),
+      t.besideTask("history_archive_forever"),
+      "finite",
+      now,
+    );
     result.refiled += released.refiled;
     result.rows += released.expired;
   }
   for (const partition of all) {
     if (partition.until === null || partition.until > now) continue;
-    const qualified = t.besideTask(partition.name.slice(t.config.task.length + 1));
-    result.refiled += (await refile(pool, t, f, ranked, qualified, "held", now)).refiled;
+    const suffix = partition.name.slice(t.config.task.length + 1);
+    const qualified = t.besideTask(suffix);
+    const history = t.besideTask(`history_${suffix}`);
+    result.refiled += (await refile(pool, t, f, ranked, qualified, history, "held", now)).refiled;
     // A rule kept forever may now match any row, so then every row is judged; else only rows done
     // within the longest finite retention can outlive now.
     const foreverRule = ranked.some((rule) => rule.keepMs === null);
     result.refiled += (
-      await refile(pool, t, f, ranked, qualified, "done-since", now, foreverRule ? undefined : new Date(now.getTime() - maxKeepMs))
+      await refile(pool, t, f, ranked, qualified, history, "done-since", now, foreverRule ? undefined : new Date(now.getTime() - maxKeepMs))
     ).refiled;
     const count = await pool.query<{ n: number }>({ text: `SELECT count(*)::int AS n FROM ${qualified}` });
     // DROP takes an ACCESS EXCLUSIVE lock on the archive for the catalog change only: no row is
-    // visited, so it is over in milliseconds whatever the partition holds (BENCHMARKS.md).
-    await pool.query({ text: archiveHistoryDelete(t, qualified) });
+    // visited, so it is over in milliseconds whatever the partition holds (BENCHMARKS.md). The
+    // month's history goes the same way.
     await pool.query({ text: `DROP TABLE ${qualified}` });
+    await pool.query({ text: `DROP TABLE IF EXISTS ${history}` });
     result.rows += count.rows[0]!.n;
     result.partitions++;
   }

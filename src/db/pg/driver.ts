@@ -31,8 +31,8 @@ import { MissingTablesError, NotInTransactionError } from "../../errors.js";
 import { adoptTransaction, pgTransactionStatus, type PgPoolLike } from "../external.js";
 import { fromNaiveUtc } from "../naive-utc.js";
 import { countByRule, deleteByRule, globToLike } from "../retention.js";
-import { countArchivable, moveToArchive } from "../archive.js";
-import { ARCHIVE_MOVE_SETTING, archiveDdl, ensurePartitions, expireArchive } from "./archive.js";
+import { countArchivable } from "../archive.js";
+import { archiveDdl, ensurePartitions, expireArchive, moveToArchive } from "./archive.js";
 import { toNaiveUtc } from "../naive-utc.js";
 import { toGroupRow, toHistoryRow, toTaskRow, type RawGroupRow, type RawHistoryRow, type RawTaskRow } from "../rows.js";
 import { quoteIdentifier, type Tables } from "../tables.js";
@@ -202,7 +202,8 @@ export class PgDriver implements Driver {
   }
 
   async taskHistory(taskId: string): Promise<TaskHistoryRow[]> {
-    const result = await this.pool.query<RawHistoryRow>({ name: this.names.taskHistory, text: this.sql.taskHistory, values: [taskId] });
+    const statement = (await this.archiveEnabled()) ? "taskHistoryTiers" : "taskHistory";
+    const result = await this.run<RawHistoryRow>({ name: this.names[statement], text: this.sql[statement], values: [taskId] });
     return result.rows.map(toHistoryRow);
   }
 
@@ -332,15 +333,8 @@ export class PgDriver implements Driver {
 
   async taskArchive(p: ArchiveMoveParams): Promise<number> {
     await ensurePartitions(this.pool, this.tables, p.now, new Date(p.now.getTime() + p.maxKeepMs));
-    const query = moveToArchive(
-      this.tables,
-      this.fragments,
-      p,
-      (select) => sql`id = ANY(ARRAY(${select}))`,
-      sql`set_config(${ARCHIVE_MOVE_SETTING}, 'on', true)`,
-    );
-    const { sql: text, params } = this.drizzleDialect.sqlToQuery(query);
-    return (await this.pool.query({ text, values: params })).rowCount ?? 0;
+    const { sql: text, params } = this.drizzleDialect.sqlToQuery(moveToArchive(this.tables, this.fragments, p));
+    return (await this.run<{ moved: number }>({ text, values: params })).rows[0]?.moved ?? 0;
   }
 
   async archiveExpire(p: {

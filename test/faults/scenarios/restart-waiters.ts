@@ -6,6 +6,7 @@
  * Before #10 a restart rejected most waiters with DatabaseError after about 1 s of retries.
  */
 import assert from "node:assert/strict";
+import { untilWaiting } from "../../helpers/waiting.js";
 import { after, before, describe, it } from "node:test";
 import { AsyncResult, openBackend, states, type DatabaseBackend } from "../../../src/index.js";
 import { figure, percentile } from "../helpers/children.js";
@@ -42,7 +43,7 @@ export function waitersScenario(shared: () => Cluster): void {
           returned.set(id, performance.now());
         }),
       );
-      while (waiting.waiterCount < WAITERS) await new Promise((resolve) => setTimeout(resolve, 20));
+      await untilWaiting(waiting, WAITERS, gets, 60_000);
       return { ids, returned, all: Promise.allSettled(gets) };
     }
 

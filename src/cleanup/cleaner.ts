@@ -149,6 +149,7 @@ export async function runCleanup(
         // A short count ends the loop: PostgreSQL drops every due partition in one step.
         return step.more ? limit : 0;
       },
+      count: () => driver.archiveCountExpired({ ranked, now }),
     });
   }
   let partitionsDropped = 0;
@@ -169,7 +170,8 @@ export async function runCleanup(
       const count = pass.count;
       const n = await retrying(`cleanup dry run ${pass.phase}`, count);
       if (pass.phase === "archive") report.archived += n;
-      else if (pass.phase !== "archive-expire") report[pass.phase] += n;
+      else if (pass.phase === "archive-expire") report.archiveExpired += n;
+      else report[pass.phase] += n;
       if (pass.rule) report.byRule.find((r) => r.rule === pass.rule)!.tasks += n;
     }
     report.durationMs = Date.now() - started;

@@ -43,6 +43,21 @@ function archivable(before: Date): SQL {
   return sql`date_done < ${toNaiveUtc(before)}`;
 }
 
+/**
+ * The dry run's count of archive rows an expiry pass would remove now: among the rows it looks at
+ * (`due`: expired partitions and "forever" on PostgreSQL, past their stored expiry on SQLite),
+ * those whose expiry under today's rules and holds has passed (`expired`, the dialect's own test).
+ */
+export function countArchiveExpired(
+  t: Tables,
+  f: AuditFragments,
+  ranked: readonly ArchiveRule[],
+  due: SQL,
+  expired: (expiry: SQL) => SQL,
+): SQL {
+  return sql`SELECT count(*) AS n FROM ${sql.raw(t.archive)} WHERE ${due} AND ${expired(expiryOf(t, f, ranked, t.archive))}`;
+}
+
 /** The dry run's count of rows a move would take, on the move's own predicate. */
 export function countArchivable(t: Tables, before: Date): SQL {
   return sql`SELECT count(*) AS n FROM ${sql.raw(t.task)} WHERE ${archivable(before)}`;

@@ -127,6 +127,8 @@ export interface Driver {
   taskCountArchivable(params: { before: Date }): Promise<number>;
   /** The dry run's twin of taskDeleteStale. */
   taskCountStale(params: { before: Date }): Promise<number>;
+  /** The dry run's twin of archiveExpire: archived rows it would remove now. */
+  archiveCountExpired(params: { ranked: readonly ArchiveRule[]; now: Date }): Promise<number>;
   /** Deletes one bounded batch of unready rows (date_done NULL) last written before `before`. */
   taskDeleteStale(params: { before: Date; limit: number }): Promise<number>;
   /** Gives unready rows that have no date_updated (written by Celery) one, so they can age. */

@@ -109,6 +109,8 @@ export function archiveSuite(ctx: SuiteContext): void {
       await a.hold(held[1]!);
       // Ninety days on, with a rule that now keeps keep.* for a year.
       const later = new Date(Date.now() + 90 * DAY);
+      const dry = await a.cleanup({ expires: "30d", rules: [{ name: "keep.*", keep: "365d" }], now: later, dryRun: true });
+      assert.equal(dry.archiveExpired, 30, "the dry run counts what the expiry pass then removes");
       const expired = await a.cleanup({ expires: "30d", rules: [{ name: "keep.*", keep: "365d" }], now: later });
       assert.equal(expired.archiveExpired, 30);
       if (ctx.harness.dialect === "postgresql") assert.ok(expired.partitionsDropped >= 1, "whole partitions were dropped");
@@ -117,6 +119,8 @@ export function archiveSuite(ctx: SuiteContext): void {
       assert.deepEqual(existing.sort(), [...held, ...kept].sort());
       // Released, the held rows follow the rules again.
       await a.release(held);
+      const laterStill = { expires: "30d", rules: [{ name: "keep.*", keep: "365d" }], now: new Date(later.getTime() + 40 * DAY) };
+      assert.equal((await a.cleanup({ ...laterStill, dryRun: true })).archiveExpired, 2, "released rows are counted too");
       const after = await a.cleanup({
         expires: "30d",
         rules: [{ name: "keep.*", keep: "365d" }],

@@ -107,7 +107,7 @@ export function summary(report: CleanupReport, policy: string): string {
   const what = `${formatCount(report.tasks)} expired task rows, ${formatCount(report.groups)} group rows, ${formatCount(report.stale)} stale unready rows`;
   const perRule = report.byRule.length > 1 ? `\n${report.byRule.map((r) => `  ${r.rule}: ${formatCount(r.tasks)}`).join("\n")}` : "";
   if (report.dryRun)
-    return `backend-cleanup (dry run): would delete ${what}${report.archived > 0 ? `, archive ${formatCount(report.archived)} rows` : ""}; nothing deleted; kept ${policy}${perRule ? `\ntask rows per rule (most specific first):${perRule}` : ""}`;
+    return `backend-cleanup (dry run): would delete ${what}${report.archived > 0 ? `, archive ${formatCount(report.archived)} rows` : ""}${report.archiveExpired > 0 ? `, expire ${formatCount(report.archiveExpired)} archived rows` : ""}; nothing deleted; kept ${policy}${perRule ? `\ntask rows per rule (most specific first):${perRule}` : ""}`;
   const stamped = report.stamped > 0 ? `; ${formatCount(report.stamped)} unready rows stamped to age from now` : "";
   const archived =
     report.archived > 0 || report.archiveExpired > 0

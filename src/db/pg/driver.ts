@@ -31,7 +31,7 @@ import { MissingTablesError, NotInTransactionError } from "../../errors.js";
 import { adoptTransaction, pgTransactionStatus, type PgPoolLike } from "../external.js";
 import { fromNaiveUtc } from "../naive-utc.js";
 import { countByRule, deleteByRule, globToLike } from "../retention.js";
-import { countArchivable } from "../archive.js";
+import { countArchivable, countArchiveExpired } from "../archive.js";
 import { archiveDdl, ensurePartitions, expireArchive, moveToArchive } from "./archive.js";
 import { toNaiveUtc } from "../naive-utc.js";
 import { toGroupRow, toHistoryRow, toTaskRow, type RawGroupRow, type RawHistoryRow, type RawTaskRow } from "../rows.js";
@@ -345,6 +345,15 @@ export class PgDriver implements Driver {
   }): Promise<{ rows: number; partitions: number; refiled: number; more: boolean }> {
     // Whole partitions, so `limit` does not apply: a drop costs the same whatever it holds.
     return { ...(await expireArchive(this.pool, this.tables, this.fragments, p.ranked, p.now, p.maxKeepMs)), more: false };
+  }
+
+  async archiveCountExpired(p: { ranked: readonly ArchiveRule[]; now: Date }): Promise<number> {
+    // What expireArchive removes: rows of partitions whose month has passed and of "forever" whose
+    // expiry under today's rules and holds is not later than now (the others are filed again).
+    const monthStart = toNaiveUtc(new Date(Date.UTC(p.now.getUTCFullYear(), p.now.getUTCMonth(), 1)));
+    const due = sql`(expires_at < ${monthStart} OR expires_at = 'infinity'::timestamp)`;
+    const query = countArchiveExpired(this.tables, this.fragments, p.ranked, due, (expiry) => sql`${expiry} <= ${toNaiveUtc(p.now)}`);
+    return Number((await this.query(query))[0]?.["n"] ?? 0);
   }
 
   async taskDeleteStale(p: { before: Date; limit: number }): Promise<number> {

@@ -32,7 +32,7 @@ import { adoptTransaction, type SqliteDatabaseLike } from "../external.js";
 import { fromNaiveUtc } from "../naive-utc.js";
 import { countByRule, deleteByRule, globToSqliteGlob } from "../retention.js";
 import { archiveBatch, archiveDdl, copyToArchive, expireBatch, refileForever, SQLITE_FOREVER } from "./archive.js";
-import { countArchivable, TIER_COLUMNS } from "../archive.js";
+import { countArchivable, countArchiveExpired, TIER_COLUMNS } from "../archive.js";
 import { toNaiveUtc } from "../naive-utc.js";
 import { toGroupRow, toHistoryRow, toTaskRow, type RawGroupRow, type RawHistoryRow, type RawTaskRow } from "../rows.js";
 import { quoteIdentifier, type Tables } from "../tables.js";
@@ -392,6 +392,15 @@ export class SqliteDriver implements Driver {
     const refiled = this.runSql(refileForever(this.tables, this.fragments, p.ranked, p.now));
     const rows = this.runSql(expireBatch(this.tables, this.fragments, p.ranked, p.now, p.limit));
     return { rows, partitions: 0, refiled, more: rows === p.limit };
+  }
+
+  async archiveCountExpired(p: { ranked: readonly ArchiveRule[]; now: Date }): Promise<number> {
+    // What archiveExpire removes: rows past their stored expiry (or filed "forever") whose expiry
+    // under today's rules and holds has passed too.
+    const at = toNaiveUtc(p.now);
+    const due = sql`(expires_at < ${at} OR expires_at = ${SQLITE_FOREVER})`;
+    const query = countArchiveExpired(this.tables, this.fragments, p.ranked, due, (expiry) => sql`${expiry} < ${at}`);
+    return Number((await this.query(query))[0]?.["n"] ?? 0);
   }
 
   async taskDeleteStale(p: { before: Date; limit: number }): Promise<number> {

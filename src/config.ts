@@ -379,3 +379,23 @@ function resolveRetry(retry: BackendOptions["retry"], budget: Duration | undefin
     throw new ConfigError("retry.maxRetries", `expected a non-negative number or null, got ${max}`);
   return merged;
 }
+
+/** A point in time from "24h"/"7d" (that long ago) or an ISO date/time (naive means UTC). */
+export function parsePointInTime(value: string, option: string, now = new Date()): Date {
+  const text = value.trim();
+  if (/^\d{4}-\d{2}-\d{2}/.test(text)) {
+    const hasZone = /(?:[zZ]|[+-]\d{2}:?\d{2})$/.test(text);
+    const date = new Date(hasZone || text.length === 10 ? text : `${text.replace(" ", "T")}Z`);
+    if (Number.isNaN(date.getTime()))
+      throw new ConfigError(
+        option,
+        `cannot read date "${value}"; use an ISO date such as 2026-11-17 or 2026-11-17T08:00Z, or a duration such as 24h`,
+      );
+    return date;
+  }
+  const at = new Date(now.getTime() - parseDuration(text, option));
+  // "99999999999d" ago is before the first representable date (#9).
+  if (Number.isNaN(at.getTime()))
+    throw new ConfigError(option, `"${value}" reaches before the earliest date there is; use a shorter duration or an ISO date`);
+  return at;
+}

@@ -2,7 +2,7 @@
  * The Tasks filters as they travel in a URL's query string (#14: shareable URLs), read once
  * here for the pages and the API alike.
  */
-import { parseDuration } from "../config.js";
+import { parsePointInTime } from "../config.js";
 import type { TaskQuery } from "../db/types.js";
 import { ConfigError } from "../errors.js";
 
@@ -21,19 +21,6 @@ export interface WebFilters {
 export const FILTER_KEYS = ["state", "name", "worker", "queue", "group", "id", "since", "until", "error"] as const;
 const PAGE_DEFAULT = 100;
 const PAGE_MAX = 500;
-
-/** "24h" / "7d" (that long before `now`) or an ISO date; naive ISO times are UTC. */
-export function parseWhen(value: string, option: string, now = new Date()): Date {
-  const text = value.trim();
-  if (/^\d{4}-\d{2}-\d{2}/.test(text)) {
-    const hasZone = /(?:[zZ]|[+-]\d{2}:?\d{2})$/.test(text);
-    const date = new Date(hasZone || text.length === 10 ? text : `${text.replace(" ", "T")}Z`);
-    if (Number.isNaN(date.getTime()))
-      throw new ConfigError(option, `cannot read date "${value}"; use an ISO date such as 2026-11-17 or a duration such as 24h`);
-    return date;
-  }
-  return new Date(now.getTime() - parseDuration(text, option));
-}
 
 /** Reads filters from a query string; throws ConfigError (HTTP 400) for a malformed value. */
 export function readFilters(search: URLSearchParams, now = new Date()): WebFilters {
@@ -68,8 +55,8 @@ export function readFilters(search: URLSearchParams, now = new Date()): WebFilte
       queues: values("queue").length ? values("queue") : undefined,
       groups: values("group").length ? values("group") : undefined,
       idPrefix: one("id"),
-      since: since === undefined ? undefined : parseWhen(since, "since", now),
-      until: until === undefined ? undefined : parseWhen(until, "until", now),
+      since: since === undefined ? undefined : parsePointInTime(since, "since", now),
+      until: until === undefined ? undefined : parsePointInTime(until, "until", now),
     },
     error,
     before,

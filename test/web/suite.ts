@@ -57,6 +57,11 @@ export function webSuite(dialect: "sqlite" | "postgresql"): void {
       assert.deepEqual((await json("/api/tasks?id=fail_")).items, [], "an underscore in the prefix matches literally");
       assert.equal((await json("/api/tasks?error=RangeError%3A%20bad%20row%207")).items.length, 3);
       assert.equal((await get("/api/tasks?since=yesterday-ish")).status, 400);
+      assert.equal(
+        (await get("/api/tasks?since=99999999999d")).status,
+        400,
+        "a duration reaching before the first date is refused, as in the CLI",
+      );
     });
 
     it("keyset pages stay stable while new rows arrive", { skip }, async () => {

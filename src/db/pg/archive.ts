@@ -65,6 +65,21 @@ export function historyArchive(t: Tables): string {
 const HISTORY_COLUMNS = "id, task_id, status, date, worker, retries, queue, result, traceback";
 
 /**
+ * Two CTEs that take the history of the tasks in CTE `tasks` out of `from` and file it in the
+ * history archive under the expiry their rows got in CTE `filed` (history of a task not filed, one
+ * that expired, simply goes). By task_id through ARRAY(...): index probes, never a hash of the table.
+ */
+function historyFollows(t: Tables, from: string, tasks: "filed" | "moved"): SQL {
+  const columns = HISTORY_COLUMNS.split(", ").map((c) => `h.${c}`);
+  return sql`history AS (
+      DELETE FROM ${sql.raw(from)} WHERE task_id = ANY(ARRAY(SELECT task_id FROM ${sql.raw(tasks)})) RETURNING ${sql.raw(HISTORY_COLUMNS)}
+    ), history_filed AS (
+      INSERT INTO ${sql.raw(historyArchive(t))} (${sql.raw(HISTORY_COLUMNS)}, expires_at)
+      SELECT ${sql.raw(columns.join(", "))}, f.expires_at FROM history AS h JOIN filed AS f ON f.task_id = h.task_id
+    )`;
+}
+
+/**
  * One batch of finished rows older than `before` moved from the task table into the archive, with
  * their history into the history archive, in one statement: every DELETE and INSERT commits
  * together or not at all, so a killed process never loses or doubles a row. An expiry already
@@ -89,16 +104,7 @@ export function moveToArchive(
       SELECT ${sql.raw(TIER_COLUMNS)}, ${f.greatest(expiryOf(t, f, p.ranked, "moved"), sql`${now}`)}, ${now}
       FROM moved CROSS JOIN (SELECT set_config(${ARCHIVE_MOVE_SETTING}, 'on', true) AS mark) AS move_mark
       RETURNING task_id, expires_at
-    ), history AS (
-      DELETE FROM ${sql.raw(t.history)} WHERE task_id = ANY(ARRAY(SELECT task_id FROM filed)) RETURNING ${sql.raw(HISTORY_COLUMNS)}
-    ), history_filed AS (
-      INSERT INTO ${sql.raw(historyArchive(t))} (${sql.raw(HISTORY_COLUMNS)}, expires_at)
-      SELECT ${sql.raw(
-        HISTORY_COLUMNS.split(", ")
-          .map((c) => `h.${c}`)
-          .join(", "),
-      )}, f.expires_at FROM history AS h JOIN filed AS f ON f.task_id = h.task_id
-    )
+    ), ${historyFollows(t, t.history, "filed")}
     SELECT count(*)::int AS moved FROM filed`;
 }
 
@@ -185,16 +191,7 @@ async function refile(
       SELECT ${sql.raw(TIER_COLUMNS)}, ${expiryOf(t, f, ranked, "moved")}, archived_at FROM moved
       WHERE ${expiryOf(t, f, ranked, "moved")} > ${at}
       RETURNING task_id, expires_at
-    ), history AS (
-      DELETE FROM ${sql.raw(historyPartition)} WHERE task_id = ANY(ARRAY(SELECT task_id FROM moved)) RETURNING ${sql.raw(HISTORY_COLUMNS)}
-    ), history_filed AS (
-      INSERT INTO ${sql.raw(historyArchive(t))} (${sql.raw(HISTORY_COLUMNS)}, expires_at)
-      SELECT ${sql.raw(
-        HISTORY_COLUMNS.split(", ")
-          .map((c) => `h.${c}`)
-          .join(", "),
-      )}, f.expires_at FROM history AS h JOIN filed AS f ON f.task_id = h.task_id
-    )
+    ), ${historyFollows(t, historyPartition, "moved")}
     SELECT (SELECT count(*) FROM moved)::int AS moved, (SELECT count(*) FROM filed)::int AS filed`;
   const { sql: text, params } = dialect.sqlToQuery(query);
   const row = (await pool.query<{ moved: number; filed: number }>({ text, values: params })).rows[0]!;

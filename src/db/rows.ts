@@ -2,12 +2,34 @@
  * Both dialects select the same columns under the same names, so one mapping turns a raw row
  * into a TaskRow.
  */
-import { fromNaiveUtc } from "./naive-utc.js";
-import type { TaskHistoryRow, TaskRow } from "./types.js";
+import { fromNaiveUtc, toNaiveUtc } from "./naive-utc.js";
+import type { TaskHistoryRow, TaskRow, TaskWrite } from "./types.js";
 
 /** The task table's columns as every read selects them (both dialects, both tiers). */
 export const TASK_COLUMNS =
   "task_id, status, result, date_done, traceback, name, args, kwargs, worker, retries, queue, children, parent_id, group_id, date_updated";
+
+/** A write's values in TASK_COLUMNS order, as both dialects' store statements bind them first. */
+export function taskColumnValues(w: TaskWrite): unknown[] {
+  const x = w.extended;
+  return [
+    w.taskId,
+    w.status,
+    w.result,
+    w.dateDone && toNaiveUtc(w.dateDone),
+    w.traceback,
+    x?.name ?? null,
+    x?.args ?? null,
+    x?.kwargs ?? null,
+    x?.worker ?? null,
+    x?.retries ?? null,
+    x?.queue ?? null,
+    w.children,
+    w.parentId,
+    w.groupId,
+    toNaiveUtc(w.dateUpdated),
+  ];
+}
 
 /** The columns a task row has in both tiers, id first (the archive adds expires_at and archived_at). */
 export const TIER_COLUMNS = `id, ${TASK_COLUMNS}`;

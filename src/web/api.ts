@@ -5,8 +5,7 @@
 import type { Hono } from "hono";
 import { stream } from "hono/streaming";
 import type { DatabaseBackend } from "../backend/database-backend.js";
-import { CSV_COLUMNS, csvCell } from "../cli/commands/export.js";
-import { taskRecord } from "../cli/values.js";
+import { CSV_COLUMNS, csvLine, taskRecord } from "../backend/task-records.js";
 import { maskUrl } from "../config.js";
 import { readFilters, withParams } from "./filters.js";
 import { liveFeed } from "./live.js";
@@ -78,9 +77,7 @@ export function mountApi(app: Hono, backend: DatabaseBackend, options: { livePol
       for await (const entry of backend.audit.iterate(filters.query)) {
         if (out.aborted) return;
         const record = taskRecord(entry);
-        await out.write(
-          maskUrl(format === "csv" ? `${CSV_COLUMNS.map((col) => csvCell(record[col])).join(",")}\n` : `${JSON.stringify(record)}\n`),
-        );
+        await out.write(maskUrl(format === "csv" ? csvLine(record) : `${JSON.stringify(record)}\n`));
       }
     });
   });

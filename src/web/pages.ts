@@ -6,7 +6,7 @@
 import type { ListedTask } from "../backend/auditor.js";
 import type { DatabaseBackend } from "../backend/database-backend.js";
 import { failureKey } from "../backend/failure-groups.js";
-import { toPlain } from "../cli/values.js";
+import { toPlain } from "../backend/task-records.js";
 import { FAILURE, PENDING, RECEIVED, RETRY, REVOKED, STARTED, SUCCESS } from "../states.js";
 import { readFilters, withParams } from "./filters.js";
 import { h, jsonBlock, type SafeHtml } from "./html.js";

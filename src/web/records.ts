@@ -6,7 +6,7 @@
 import type { DatabaseBackend } from "../backend/database-backend.js";
 import type { ListedTask, TaskAuditor } from "../backend/auditor.js";
 import { describeFailure, failureKey } from "../backend/failure-groups.js";
-import { taskRecord } from "../cli/values.js";
+import { taskRecord } from "../backend/task-records.js";
 import { READY_STATES } from "../states.js";
 import type { WebFilters } from "./filters.js";
 import { loadHistory } from "./history.js";

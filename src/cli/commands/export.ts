@@ -6,30 +6,11 @@ import { ConfigError } from "../../errors.js";
 import { withBackend, type CommandDeps } from "../open.js";
 import { queryFrom, type FilterOptions } from "../options.js";
 import { EXIT } from "../exit-codes.js";
-import { taskRecord } from "../values.js";
+import { CSV_COLUMNS, csvLine, taskRecord } from "../../backend/task-records.js";
 
 export interface ExportOptions extends FilterOptions {
   format?: string;
 }
-
-export const CSV_COLUMNS = [
-  "task_id",
-  "status",
-  "name",
-  "worker",
-  "queue",
-  "retries",
-  "date_done",
-  "date_updated",
-  "parent_id",
-  "group_id",
-  "args",
-  "kwargs",
-  "children",
-  "result",
-  "traceback",
-  "error",
-];
 
 export async function run(options: ExportOptions, deps: CommandDeps): Promise<number> {
   const format = options.format ?? "jsonl";
@@ -42,16 +23,10 @@ export async function run(options: ExportOptions, deps: CommandDeps): Promise<nu
     for await (const entry of backend.audit.iterate(query)) {
       const record = taskRecord(entry);
       if (entry.corrupt) corrupt++;
-      await deps.out.write(format === "csv" ? `${CSV_COLUMNS.map((c) => csvCell(record[c])).join(",")}\n` : `${JSON.stringify(record)}\n`);
+      await deps.out.write(format === "csv" ? csvLine(record) : `${JSON.stringify(record)}\n`);
       count++;
     }
     deps.out.err(`exported ${count} tasks${corrupt > 0 ? ` (${corrupt} with undecodable values: see their "error" field)` : ""}`);
     return EXIT.OK;
   });
-}
-
-export function csvCell(value: unknown): string {
-  if (value === null || value === undefined) return "";
-  const text = typeof value === "string" ? value : typeof value === "number" ? String(value) : JSON.stringify(value);
-  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }

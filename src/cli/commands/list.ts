@@ -5,7 +5,7 @@ import { withBackend, type CommandDeps } from "../open.js";
 import { parsePositiveInt, queryFrom, type FilterOptions } from "../options.js";
 import { EXIT } from "../exit-codes.js";
 import { isoTime, table } from "../format.js";
-import { taskRecord } from "../values.js";
+import { taskRecord } from "../../backend/task-records.js";
 
 export interface ListOptions extends FilterOptions {
   limit?: string;

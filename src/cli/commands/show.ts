@@ -4,7 +4,7 @@ import { withBackend, type CommandDeps } from "../open.js";
 import { EXIT } from "../exit-codes.js";
 import { formatDuration, isoTime, table } from "../format.js";
 import type { TaskEvent } from "../../types.js";
-import { taskRecord, toPlain } from "../values.js";
+import { taskRecord, toPlain } from "../../backend/task-records.js";
 
 export async function run(taskIds: string[], deps: CommandDeps): Promise<number> {
   return withBackend(deps, async (backend) => {

@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import type pg from "pg";
 import type { GroupRow, TaskWrite } from "../driver.js";
 import { toNaiveUtc } from "../naive-utc.js";
+import { taskColumnValues } from "../rows.js";
 import type { PgStatements } from "./statements.js";
 
 export type RunQuery = <R extends pg.QueryResultRow = pg.QueryResultRow>(config: pg.QueryConfig) => Promise<pg.QueryResult<R>>;
@@ -32,7 +33,7 @@ export class PgWrites {
     const result = await run({
       name: this.names.taskStore,
       text: this.sql.taskStore,
-      values: [...writeValues(w), w.extended !== null, w.replaceReady],
+      values: [...taskColumnValues(w), w.extended !== null, w.replaceReady],
     });
     return (result.rowCount ?? 0) > 0;
   }
@@ -45,7 +46,7 @@ export class PgWrites {
     for (const batch of groupBy(writes, (w) => `${w.extended !== null}:${w.replaceReady}:${isLean(w)}`)) {
       const first = batch[0]!;
       const lean = isLean(first);
-      const values = lean ? leanValues : writeValues;
+      const values = lean ? leanValues : taskColumnValues;
       const columns: unknown[][] = Array.from({ length: lean ? 6 : 15 }, () => []);
       for (const w of batch) values(w).forEach((value, i) => columns[i]!.push(value));
       const result = await run<{ written: number }>(
@@ -69,27 +70,6 @@ export class PgWrites {
       values: [row.groupId, row.result, row.dateDone && toNaiveUtc(row.dateDone)],
     });
   }
-}
-
-function writeValues(w: TaskWrite): unknown[] {
-  const x = w.extended;
-  return [
-    w.taskId,
-    w.status,
-    w.result,
-    w.dateDone && toNaiveUtc(w.dateDone),
-    w.traceback,
-    x?.name ?? null,
-    x?.args ?? null,
-    x?.kwargs ?? null,
-    x?.worker ?? null,
-    x?.retries ?? null,
-    x?.queue ?? null,
-    w.children,
-    w.parentId,
-    w.groupId,
-    toNaiveUtc(w.dateUpdated),
-  ];
 }
 
 /** taskStoreManyLean's columns: task_id, status, result, date_done, traceback, date_updated. */

@@ -10,6 +10,7 @@ import { MissingTablesError } from "../../errors.js";
 import type { GroupRow, TaskWrite } from "../driver.js";
 import type { SqliteDatabaseLike } from "../external.js";
 import { toNaiveUtc } from "../naive-utc.js";
+import { taskColumnValues } from "../rows.js";
 import type { Tables } from "../tables.js";
 import type { SqliteStatementTexts } from "./statements.js";
 
@@ -67,30 +68,8 @@ export function interpretSqliteError(error: unknown, tables: Tables): unknown {
 
 /** taskStore's parameters in statement order: the 15 columns, `extended` six times, `replaceReady`. */
 function writeParams(w: TaskWrite): unknown[] {
-  const x = w.extended;
-  const extended = x !== null ? 1 : 0;
-  return [
-    w.taskId,
-    w.status,
-    w.result,
-    w.dateDone && toNaiveUtc(w.dateDone),
-    w.traceback,
-    x?.name ?? null,
-    x?.args ?? null,
-    x?.kwargs ?? null,
-    x?.worker ?? null,
-    x?.retries ?? null,
-    x?.queue ?? null,
-    w.children,
-    w.parentId,
-    w.groupId,
-    toNaiveUtc(w.dateUpdated),
-    extended,
-    extended,
-    extended,
-    extended,
-    extended,
-    extended,
-    w.replaceReady ? 1 : 0,
-  ];
+  const extended = w.extended !== null ? 1 : 0;
+  const params = taskColumnValues(w);
+  params.push(extended, extended, extended, extended, extended, extended, w.replaceReady ? 1 : 0);
+  return params;
 }

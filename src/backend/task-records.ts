@@ -1,10 +1,11 @@
 /**
- * Turning decoded task values into something JSON and CSV can hold: bigints become decimal
- * strings (JSON.stringify refuses them), bytes base64, Errors their stored form, Maps and Sets
- * objects and arrays. Used by show --json, list --json and export.
+ * A listed task as a flat record, shared by the CLI (show, list, export) and the web view (its
+ * JSON API and downloads): decoded values made JSON-safe (bigints become decimal strings, which
+ * JSON.stringify refuses; bytes base64; Errors their stored form; Maps and Sets objects and
+ * arrays), and the same record as a CSV line.
  */
 import { exceptionToStored } from "../codec/exception.js";
-import type { ListedTask } from "../backend/auditor.js";
+import type { ListedTask } from "./auditor.js";
 
 export function toPlain(value: unknown): unknown {
   if (value === null || value === undefined) return null;
@@ -54,4 +55,35 @@ export function taskRecord(entry: ListedTask): Record<string, unknown> {
     traceback: meta.traceback,
     error: null,
   };
+}
+
+/** The CSV columns of a task record, in order. */
+export const CSV_COLUMNS = [
+  "task_id",
+  "status",
+  "name",
+  "worker",
+  "queue",
+  "retries",
+  "date_done",
+  "date_updated",
+  "parent_id",
+  "group_id",
+  "args",
+  "kwargs",
+  "children",
+  "result",
+  "traceback",
+  "error",
+];
+
+export function csvCell(value: unknown): string {
+  if (value === null || value === undefined) return "";
+  const text = typeof value === "string" ? value : typeof value === "number" ? String(value) : JSON.stringify(value);
+  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/** A task record as one CSV line (newline included), cells in CSV_COLUMNS order. */
+export function csvLine(record: Record<string, unknown>): string {
+  return `${CSV_COLUMNS.map((column) => csvCell(record[column])).join(",")}\n`;
 }

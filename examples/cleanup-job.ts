@@ -6,7 +6,8 @@ const backend = await openBackend({
   url: process.env["TASKLEDGER_URL"],
   resultExpires: "7d",
   cleanupJob: {
-    every: "1h", // the first run within a few seconds, then hourly, each ± 6 min at random
+    every: "1h", // hourly, each run ± 6 min at random
+    firstRunWithin: "1s", // the first run at a random point within a second of starting (default 5 s)
     keep: { FAILURE: "90d" }, // any backend.cleanup() option passes through
     onRun: ({ deleted, skipped, took }) => {
       console.log(skipped ? "cleanup skipped: another instance is running it" : `cleanup deleted ${deleted} rows in ${took} ms`);

@@ -2,7 +2,7 @@
  * The shared backend suite: every backend behaviour, run on each dialect by a ~40-line file
  * (backend.sqlite.test.ts, backend.pg.test.ts) that supplies a Harness.
  */
-import { after, before, describe } from "node:test";
+import { after, afterEach, before, beforeEach, describe } from "node:test";
 import { openBackend, type DatabaseBackend } from "../../src/index.js";
 import { openBackendOver } from "../../src/backend/open-backend.js";
 import type { Harness, OpenFor, OpenOver } from "../helpers/harness.js";
@@ -33,17 +33,25 @@ export function backendSuite(harness: Harness, skip: string | false): void {
   describe(`backend on ${harness.dialect}`, { skip }, () => {
     let url = "";
     let shared: DatabaseBackend | undefined;
+    // Backends a test opens are closed when it ends; those a sub-suite's before() opens, when
+    // the whole suite does. Each open backend keeps a connection, and with test files run two
+    // at a time, ~60 left open until the end came within reach of max_connections (#16 item 6).
     const opened: DatabaseBackend[] = [];
-    const open: OpenFor = async (target, options = {}) => {
-      const backend = await openBackend({ url: target, ...options });
-      opened.push(backend);
+    let openedByTest: DatabaseBackend[] | undefined;
+    const keep = (backend: DatabaseBackend) => {
+      (openedByTest ?? opened).push(backend);
       return backend;
     };
-    const openOver: OpenOver = async (target, options, over) => {
-      const backend = await openBackendOver({ url: target, ...options }, over);
-      opened.push(backend);
-      return backend;
-    };
+    const open: OpenFor = async (target, options = {}) => keep(await openBackend({ url: target, ...options }));
+    const openOver: OpenOver = async (target, options, over) => keep(await openBackendOver({ url: target, ...options }, over));
+    beforeEach(() => {
+      openedByTest = [];
+    });
+    afterEach(async () => {
+      const mine = openedByTest ?? [];
+      openedByTest = undefined;
+      await Promise.all(mine.map((b) => b.close()));
+    });
     before(async () => {
       url = await harness.freshUrl("suite");
       shared = await open(url, { resultExtended: true });

@@ -6,7 +6,7 @@
  * starts as plain `node` in ~50 ms instead of 1-1.6 s through tsx on 2 cores (#16 item 6).
  */
 import { spawn } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { transformSync } from "esbuild";
 
@@ -28,7 +28,11 @@ export function compiledFixture(name: string): string {
   const javascript = code.replaceAll(/(["'])\.\.\/\.\.\/src\//g, "$1../../dist/");
   mkdirSync(compiledDir, { recursive: true });
   const file = fileURLToPath(new URL(name.replace(/\.ts$/, ".mjs"), compiledDir));
-  writeFileSync(file, javascript);
+  // Test files run two at a time (package.json's --test-concurrency=2) and may compile the same
+  // fixture at once: written under a private name and renamed, a child never reads half a file.
+  const partial = `${file}.${process.pid}.tmp`;
+  writeFileSync(partial, javascript);
+  renameSync(partial, file);
   compiled.set(name, file);
   return file;
 }

@@ -9,6 +9,7 @@
  *   4. Peak RSS of this process across the whole run.
  *
  *   npx tsx bench/archive.ts [--rows 10000000] [--move-rows 1000000] [--reads 2000]
+ *     [--move-only] [--no-history]
  * --rows archived rows over 12 monthly partitions (the issue's size: 10M; one month ~830k).
  */
 import pg from "pg";
@@ -26,6 +27,8 @@ const MOVE_ROWS = arg("move-rows", 1_000_000);
 const READS = arg("reads", 2000);
 /** Only the move-rate comparison (section 3), which needs no 10M-row archive. */
 const MOVE_ONLY = process.argv.includes("--move-only");
+/** Both sides of the move comparison on databases that keep no history (`history: false`). */
+const NO_HISTORY = process.argv.includes("--no-history");
 const MONTHS = 12;
 
 const lines: string[] = [];
@@ -65,7 +68,7 @@ const naive = (d: Date) => d.toISOString().replace("T", " ").replace("Z", "");
 /** One database of `rows` finished rows, 20 days old: the move's and the delete's starting point. */
 async function finishedRows(label: string, rows: number, archive: boolean): Promise<DatabaseBackend> {
   const db = await createPg(label);
-  const backend = await openBackend({ url: db.url, resultExpires: null });
+  const backend = await openBackend({ url: db.url, resultExpires: null, ...(NO_HISTORY ? { history: false } : {}) });
   if (archive) await backend.createArchive();
   const c = await client(db.url);
   await c.query(
@@ -120,7 +123,9 @@ async function main(): Promise<void> {
       clearInterval(rssTimer);
       await dropAll();
     }
-    process.stdout.write(`archive bench (--move-only): ${fmt(MOVE_ROWS)} rows moved\n${lines.join("\n")}\n`);
+    process.stdout.write(
+      `archive bench (--move-only${NO_HISTORY ? ", --no-history" : ""}): ${fmt(MOVE_ROWS)} rows moved\n${lines.join("\n")}\n`,
+    );
     return;
   }
   try {

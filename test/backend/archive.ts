@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { fileURLToPath } from "node:url";
+import pg from "pg";
 import { before, describe, it } from "node:test";
 import { ConfigError, states, type DatabaseBackend, type TaskState } from "../../src/index.js";
+import { compiledFixture } from "../helpers/spawn.js";
 import type { SuiteContext } from "./suite.js";
 import { queryDatabase } from "../helpers/pg.js";
 
@@ -177,6 +178,59 @@ export function archiveSuite(ctx: SuiteContext): void {
       }
     });
 
+    it(
+      "archived ids are found by index: by id, by id prefix, and their history (PostgreSQL); an older archive's indexes are replaced",
+      { skip: ctx.harness.dialect !== "postgresql" && "the archive's indexes are PostgreSQL's" },
+      async () => {
+        const fresh = await ctx.harness.freshUrl("archive_indexes");
+        const a = await ctx.open(fresh, { resultExpires: null });
+        await a.createArchive();
+        // An archive made before #12 item 5's index change: a plain btree on task_id, (task_id, id) on history.
+        await queryDatabase(fresh, "DROP INDEX celery_taskmeta_archive_task_id_pattern");
+        await queryDatabase(fresh, "DROP INDEX celery_taskmeta_history_archive_task_id_hash");
+        await queryDatabase(fresh, "CREATE INDEX celery_taskmeta_archive_task_id ON celery_taskmeta_archive (task_id)");
+        await queryDatabase(fresh, "CREATE INDEX celery_taskmeta_history_archive_task_id ON celery_taskmeta_history_archive (task_id, id)");
+        await a.createArchive();
+        const indexes = await queryDatabase<{ name: string; def: string }>(
+          fresh,
+          "SELECT indexname AS name, indexdef AS def FROM pg_indexes WHERE tablename IN ('celery_taskmeta_archive', 'celery_taskmeta_history_archive') ORDER BY 1",
+        );
+        const names = indexes.map((i) => i.name);
+        assert.ok(
+          !names.includes("celery_taskmeta_archive_task_id") && !names.includes("celery_taskmeta_history_archive_task_id"),
+          names.join(),
+        );
+        assert.match(indexes.find((i) => i.name === "celery_taskmeta_archive_task_id_pattern")!.def, /varchar_pattern_ops/);
+        assert.match(indexes.find((i) => i.name === "celery_taskmeta_history_archive_task_id_hash")!.def, /USING hash/);
+        const ids = Array.from({ length: 30 }, () => randomUUID());
+        for (const id of ids) await a.markAsStarted(id, null, { now: new Date(Date.now() - 20 * DAY) });
+        await a.storeMany(
+          ids.map((taskId) => ({ taskId, status: states.SUCCESS, result: 1 })),
+          { now: new Date(Date.now() - 20 * DAY) },
+        );
+        assert.equal((await a.cleanup({ archiveAfter: "7d", expires: "400d" })).archived, 30);
+        assert.deepEqual(
+          (await a.getTaskHistory(ids[0]!)).map((e) => e.status),
+          [states.STARTED, states.SUCCESS],
+        );
+        const prefix = ids[1]!.slice(0, 6);
+        assert.deepEqual(
+          (await a.audit.list({ idPrefix: prefix })).map((e) => e.row.taskId),
+          ids.filter((id) => id.startsWith(prefix)),
+        );
+        // With sequential scans priced out, each lookup must find a usable index on every partition.
+        for (const [statement, value] of [
+          ["SELECT * FROM celery_taskmeta_archive WHERE task_id = $1::varchar", ids[2]!],
+          ["SELECT * FROM celery_taskmeta_archive WHERE task_id LIKE $1", `${prefix}%`],
+          ["SELECT * FROM celery_taskmeta_history_archive WHERE task_id = $1::varchar ORDER BY id", ids[2]!],
+        ] as const) {
+          const text = await explainWithoutSeqScans(fresh, statement, [value]);
+          assert.doesNotMatch(text, /Seq Scan/, `${statement}\n${text}`);
+          assert.match(text, /Index/, text);
+        }
+      },
+    );
+
     it("a move killed with SIGKILL mid-run loses and doubles nothing; the rerun completes it", async () => {
       const fresh = await ctx.harness.freshUrl("archive_kill");
       const a = await ctx.open(fresh, { resultExpires: null });
@@ -189,8 +243,7 @@ export function archiveSuite(ctx: SuiteContext): void {
         );
         return list;
       })();
-      const script = fileURLToPath(new URL("../fixtures/archive-mover.ts", import.meta.url));
-      const child = spawn(process.execPath, ["--import", "tsx", script, fresh, "7d"], { stdio: ["ignore", "pipe", "pipe"] });
+      const child = spawn(process.execPath, [compiledFixture("archive-mover.ts"), fresh, "7d"], { stdio: ["ignore", "pipe", "pipe"] });
       let seen = 0;
       let stderr = "";
       child.stderr.on("data", (chunk) => (stderr += chunk));
@@ -213,4 +266,17 @@ export function archiveSuite(ctx: SuiteContext): void {
       assert.ok([...metas.values()].every((m) => !(m instanceof Error) && m.exists));
     });
   });
+}
+
+/** The plan of `statement` with sequential scans priced out: an index scan when any index can answer it. */
+async function explainWithoutSeqScans(url: string, statement: string, values: unknown[]): Promise<string> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query("SET enable_seqscan = off");
+    const rows = (await client.query<{ "QUERY PLAN": string }>(`EXPLAIN ${statement}`, values)).rows;
+    return rows.map((r) => r["QUERY PLAN"]).join("\n");
+  } finally {
+    await client.end();
+  }
 }

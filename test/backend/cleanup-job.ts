@@ -7,10 +7,10 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { fileURLToPath } from "node:url";
 import { describe, it } from "node:test";
 import { ConfigError, states, type CleanupRun, type DatabaseBackend } from "../../src/index.js";
 import { spyDriver } from "../helpers/driver-spy.js";
+import { compiledFixture } from "../helpers/spawn.js";
 import type { SuiteContext } from "./suite.js";
 
 const DAY = 86_400_000;
@@ -215,8 +215,7 @@ export function cleanupJobSuite(ctx: SuiteContext): void {
 
     it("a process whose only remaining handle is the job's timer exits on its own", async () => {
       const url = await ctx.harness.freshUrl("job_exit");
-      const fixture = fileURLToPath(new URL("../fixtures/cleanup-job-idle.ts", import.meta.url));
-      const child = spawn(process.execPath, ["--import", "tsx", fixture, url], { stdio: ["ignore", "pipe", "pipe"] });
+      const child = spawn(process.execPath, [compiledFixture("cleanup-job-idle.ts"), url], { stdio: ["ignore", "pipe", "pipe"] });
       let stdout = "";
       let stderr = "";
       child.stdout.on("data", (chunk) => (stdout += chunk));

@@ -1,0 +1,90 @@
+/**
+ * #12 item 5: why a move into the archive cannot reach 0.5x of batched deletion on PostgreSQL.
+ * In one run, per configuration (history kept or not), batched deletion of N finished rows against
+ * moving the same rows into the archive as migrate --archive makes it, into an archive left with
+ * only its task_id index, and into an archive with no index at all. Deletion touches no index in
+ * PostgreSQL; a move is that delete plus an INSERT, so the last row is the ceiling any archive
+ * could reach. Fixed batches (no adaptive sizing) so every side does the same statements.
+ *
+ *   npx tsx bench/archive-move-floor.ts [--rows 300000] [--batch 50000]
+ */
+import pg from "pg";
+import { openBackend, type DatabaseBackend } from "../src/index.js";
+import { createPg, dropAll } from "./databases.js";
+import { fmt } from "./lib.js";
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+const ROWS = arg("rows", 300_000);
+const BATCH = arg("batch", 50_000);
+
+type Side = "delete" | "move" | "move, task_id index only" | "move, no index";
+const SIDES: readonly Side[] = ["delete", "move", "move, task_id index only", "move, no index"];
+
+/** Indexes of the archive (as archiveDdl names them) a side drops before moving. */
+const DROPPED: Record<Side, string[]> = {
+  delete: [],
+  move: [],
+  "move, task_id index only": ["celery_taskmeta_archive_id", "celery_taskmeta_archive_date_done"],
+  "move, no index": ["celery_taskmeta_archive_id", "celery_taskmeta_archive_date_done", "celery_taskmeta_archive_task_id_pattern"],
+};
+
+async function prepared(label: string, side: Side, history: boolean): Promise<DatabaseBackend> {
+  const db = await createPg(label);
+  const backend = await openBackend({ url: db.url, resultExpires: null, history });
+  const c = new pg.Client({ connectionString: db.url });
+  await c.connect();
+  try {
+    if (side !== "delete") {
+      await backend.createArchive();
+      for (const index of DROPPED[side]) await c.query(`DROP INDEX ${index}`);
+    }
+    // Finished 20 days ago; with history on, the INSERT's trigger writes one history row each.
+    await c.query(
+      `INSERT INTO celery_taskmeta (id, task_id, status, result, date_done, date_updated)
+      SELECT g, md5(g::text)::uuid::text, 'SUCCESS', '\\x7b7d'::bytea, now()::timestamp - interval '20 days' + g * interval '1 ms', now()::timestamp
+      FROM generate_series(1, $1::int) AS g`,
+      [ROWS],
+    );
+    await c.query("SELECT setval('task_id_sequence', $1)", [ROWS + 1]);
+    await c.query("VACUUM ANALYZE");
+  } finally {
+    await c.end();
+  }
+  return backend;
+}
+
+async function main(): Promise<void> {
+  const out: string[] = [
+    `archive move floor: ${fmt(ROWS)} rows, batches of ${fmt(BATCH)}`,
+    "| history | side | rows/s | ratio to delete |",
+    "|---|---|---|---|",
+  ];
+  try {
+    for (const history of [true, false]) {
+      let deleteRate = 0;
+      for (const side of SIDES) {
+        const backend = await prepared(`floor_${history ? "h" : "n"}_${SIDES.indexOf(side)}`, side, history);
+        const t = performance.now();
+        const report =
+          side === "delete"
+            ? await backend.cleanup({ expires: "7d", batchSize: BATCH })
+            : await backend.cleanup({ archiveAfter: "7d", expires: "400d", batchSize: BATCH });
+        const rate = ((side === "delete" ? report.tasks : report.archived) * 1000) / (performance.now() - t);
+        await backend.close();
+        if (side === "delete") deleteRate = rate;
+        const line = `| ${history ? "kept" : "off"} | ${side} | ${fmt(rate)} | ${(rate / deleteRate).toFixed(2)}x |`;
+        out.push(line);
+        process.stderr.write(`${line}\n`);
+      }
+    }
+  } finally {
+    await dropAll();
+  }
+  process.stdout.write(`${out.join("\n")}\n`);
+}
+
+await main();

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL for machines where none runs (research/toolchain.md §5).
-# scripts/pg-test-server.sh start|stop|status   (PGPORT_TEST=55432, PGTEST_DIR=/tmp/pgtest-$PORT)
+# scripts/pg-test-server.sh start|stop|status   (PGPORT_TEST=29432, PGTEST_DIR=/tmp/pgtest-$PORT)
 set -euo pipefail
-PORT="${PGPORT_TEST:-55432}"; DIR="${PGTEST_DIR:-/tmp/pgtest-$PORT}"; PGBIN="${PGBIN:-}"
+PORT="${PGPORT_TEST:-29432}"; DIR="${PGTEST_DIR:-/tmp/pgtest-$PORT}"; PGBIN="${PGBIN:-}"
 find_pgbin() {
   if [ -n "$PGBIN" ] && [ -x "$PGBIN/initdb" ]; then return; fi
   local d; for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do [ -x "$d/initdb" ] && { PGBIN="$d"; return; }; done

@@ -27,10 +27,9 @@ export function toPlain(value: unknown): unknown {
   return value;
 }
 
-/** A listed task as a flat record for JSON lines and CSV. */
-export function taskRecord(entry: ListedTask): Record<string, unknown> {
-  const row = entry.row;
-  const base = {
+/** The plain columns every flat form of a task starts with (records, the web view's list rows). */
+export function taskColumns(row: ListedTask["row"]) {
+  return {
     task_id: row.taskId,
     status: row.status,
     name: row.name,
@@ -39,9 +38,13 @@ export function taskRecord(entry: ListedTask): Record<string, unknown> {
     retries: row.retries,
     date_done: row.dateDone?.toISOString() ?? null,
     date_updated: row.dateUpdated?.toISOString() ?? null,
-    parent_id: row.parentId,
-    group_id: row.groupId,
   };
+}
+
+/** A listed task as a flat record for JSON lines and CSV. */
+export function taskRecord(entry: ListedTask): Record<string, unknown> {
+  const row = entry.row;
+  const base = { ...taskColumns(row), parent_id: row.parentId, group_id: row.groupId };
   if (entry.corrupt) {
     return { ...base, args: null, kwargs: null, children: null, result: null, traceback: row.traceback, error: entry.corrupt.message };
   }

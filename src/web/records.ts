@@ -6,7 +6,7 @@
 import type { DatabaseBackend } from "../backend/database-backend.js";
 import type { ListedTask, TaskAuditor } from "../backend/auditor.js";
 import { describeFailure, failureKey } from "../backend/failure-groups.js";
-import { taskRecord } from "../backend/task-records.js";
+import { taskColumns, taskRecord } from "../backend/task-records.js";
 import { READY_STATES } from "../states.js";
 import type { WebFilters } from "./filters.js";
 import { loadHistory } from "./history.js";
@@ -37,14 +37,7 @@ export function taskSummary(entry: ListedTask): TaskSummary {
     exception = failureKey(type, message);
   }
   return {
-    task_id: row.taskId,
-    status: row.status,
-    name: row.name,
-    worker: row.worker,
-    queue: row.queue,
-    retries: row.retries,
-    date_done: row.dateDone?.toISOString() ?? null,
-    date_updated: row.dateUpdated?.toISOString() ?? null,
+    ...taskColumns(row),
     group_id: row.groupId,
     exception,
     corrupt: entry.corrupt ? entry.corrupt.message : null,

@@ -479,8 +479,11 @@ export function cliSuite(harness: Harness, skip: string | false, options: { with
         const refused = await cli(["--url", url, "backend-cleanup"]);
         assert.equal(refused.code, 3, refused.stderr);
         assert.match(refused.stderr, /another backend-cleanup is running/);
-        const waiting = cli(["--url", url, "--json", "backend-cleanup", "--wait"]);
-        await new Promise((resolve) => setTimeout(resolve, 1500));
+        let finished = false;
+        const waiting = cli(["--url", url, "--json", "backend-cleanup", "--wait"]).finally(() => (finished = true));
+        // Long enough for a run that ignored the lock to be done (~20 ms here); --wait must not be.
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        assert.equal(finished, false, "the waiting cleanup ran while the lock was held");
         await lock.release();
         const waited = await waiting;
         assert.equal(waited.code, 0, waited.stderr);

@@ -11,6 +11,7 @@
 import pg from "pg";
 import { openBackend, type DatabaseBackend } from "../src/index.js";
 import { createPg, dropAll } from "./databases.js";
+import { fillFinishedPg } from "./fill.js";
 import { fmt } from "./lib.js";
 
 function arg(name: string, fallback: number): number {
@@ -35,25 +36,17 @@ const DROPPED: Record<Side, string[]> = {
 async function prepared(label: string, side: Side, history: boolean): Promise<DatabaseBackend> {
   const db = await createPg(label);
   const backend = await openBackend({ url: db.url, resultExpires: null, history });
-  const c = new pg.Client({ connectionString: db.url });
-  await c.connect();
-  try {
-    if (side !== "delete") {
-      await backend.createArchive();
+  if (side !== "delete") {
+    await backend.createArchive();
+    const c = new pg.Client({ connectionString: db.url });
+    await c.connect();
+    try {
       for (const index of DROPPED[side]) await c.query(`DROP INDEX ${index}`);
+    } finally {
+      await c.end();
     }
-    // Finished 20 days ago; with history on, the INSERT's trigger writes one history row each.
-    await c.query(
-      `INSERT INTO celery_taskmeta (id, task_id, status, result, date_done, date_updated)
-      SELECT g, md5(g::text)::uuid::text, 'SUCCESS', '\\x7b7d'::bytea, now()::timestamp - interval '20 days' + g * interval '1 ms', now()::timestamp
-      FROM generate_series(1, $1::int) AS g`,
-      [ROWS],
-    );
-    await c.query("SELECT setval('task_id_sequence', $1)", [ROWS + 1]);
-    await c.query("VACUUM ANALYZE");
-  } finally {
-    await c.end();
   }
+  await fillFinishedPg(db.url, ROWS);
   return backend;
 }
 

@@ -15,6 +15,7 @@
 import pg from "pg";
 import { openBackend, states, type DatabaseBackend } from "../src/index.js";
 import { createPg, dropAll } from "./databases.js";
+import { fillFinishedPg } from "./fill.js";
 import { fmt, fmtAuto, median } from "./lib.js";
 
 function arg(name: string, fallback: number): number {
@@ -70,16 +71,7 @@ async function finishedRows(label: string, rows: number, archive: boolean): Prom
   const db = await createPg(label);
   const backend = await openBackend({ url: db.url, resultExpires: null, ...(NO_HISTORY ? { history: false } : {}) });
   if (archive) await backend.createArchive();
-  const c = await client(db.url);
-  await c.query(
-    `INSERT INTO celery_taskmeta (id, task_id, status, result, date_done, date_updated)
-    SELECT g, md5(g::text)::uuid::text, 'SUCCESS', '\\x7b7d'::bytea, now()::timestamp - interval '20 days' + g * interval '1 ms', now()::timestamp
-    FROM generate_series(1, $1::int) AS g`,
-    [rows],
-  );
-  await c.query("SELECT setval('task_id_sequence', $1)", [rows + 1]);
-  await c.query("VACUUM ANALYZE celery_taskmeta");
-  await c.end();
+  await fillFinishedPg(db.url, rows);
   return backend;
 }
 

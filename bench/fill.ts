@@ -132,3 +132,25 @@ export async function fillSqlite(file: string, kind: TableKind, shape: Shape, no
     db.close();
   }
 }
+
+/**
+ * `rows` finished rows (ids 1..rows, done 20 days ago a millisecond apart) inserted into a
+ * migrated PostgreSQL task table as one INSERT, so the history trigger, when history is kept,
+ * writes one history row each: the archive benches' starting point for moves and deletions.
+ */
+export async function fillFinishedPg(url: string, rows: number): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(
+      `INSERT INTO celery_taskmeta (id, task_id, status, result, date_done, date_updated)
+      SELECT g, md5(g::text)::uuid::text, 'SUCCESS', '\\x7b7d'::bytea, now()::timestamp - interval '20 days' + g * interval '1 ms', now()::timestamp
+      FROM generate_series(1, $1::int) AS g`,
+      [rows],
+    );
+    await client.query("SELECT setval('task_id_sequence', $1)", [rows + 1]);
+    await client.query("VACUUM ANALYZE");
+  } finally {
+    await client.end();
+  }
+}

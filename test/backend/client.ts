@@ -276,18 +276,22 @@ export function clientSuite(ctx: SuiteContext): void {
       const b = ctx.backend();
       const other = await ctx.open(ctx.url(), { migrate: false });
       const task = id();
+      // Kept, and awaited below: the NOTIFY can wake the task before the revoking call has its
+      // reply, and the test's end closes `other`.
+      let revoking: Promise<boolean> | undefined;
       const outcome = runTask(
         b,
         { id: task },
         (c) =>
           new Promise((resolve, reject) => {
             c.signal.addEventListener("abort", () => reject(c.signal.reason));
-            setTimeout(() => void new AsyncResult(task, other).revoke("stop now"), 100);
+            setTimeout(() => (revoking = new AsyncResult(task, other).revoke("stop now")), 100);
             setTimeout(resolve, 60_000).unref();
           }),
         { trackStarted: true, revokeCheckInterval: 120_000 },
       );
       assert.deepEqual(await outcome, { taskId: task, status: states.REVOKED, ran: true });
+      assert.equal(await revoking, true);
       const meta = await b.getTaskMeta(task);
       assert.equal(meta.status, states.REVOKED);
       assert.equal((meta.result as Error).message, "stop now");

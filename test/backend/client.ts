@@ -285,7 +285,9 @@ export function clientSuite(ctx: SuiteContext): void {
         (c) =>
           new Promise((resolve, reject) => {
             c.signal.addEventListener("abort", () => reject(c.signal.reason));
-            setTimeout(() => (revoking = new AsyncResult(task, other).revoke("stop now")), 100);
+            setTimeout(() => {
+              revoking = new AsyncResult(task, other).revoke("stop now");
+            }, 100);
             setTimeout(resolve, 60_000).unref();
           }),
         { trackStarted: true, revokeCheckInterval: 120_000 },

@@ -60,7 +60,11 @@ export class ClientPool implements PgConnection {
       entry.tail = run.catch(() => undefined);
       return await run;
     } finally {
-      if (--entry.inFlight === 0) refSocket(entry.client, false);
+      // Never once end() has begun: it holds every socket until the server has closed it, and a
+      // query whose reply came just before end() (its finally still to run) would let go of one
+      // mid-goodbye. With nothing else pending Node then left `await backend.close()` unsettled
+      // and exited with code 13 (the README's wait-for-result example, 12 runs in 50 under load).
+      if (--entry.inFlight === 0 && !this.closed) refSocket(entry.client, false);
       entry.lastUsed = Date.now();
     }
   }
@@ -109,7 +113,7 @@ export class ClientPool implements PgConnection {
     client.on("end", drop);
     entry.ready = client.connect().then(
       () => {
-        if (entry.inFlight === 0) refSocket(client, false);
+        if (entry.inFlight === 0 && !this.closed) refSocket(client, false);
       },
       (error: unknown) => {
         drop();

@@ -1,10 +1,12 @@
 /**
  * #12 item 5: why a move into the archive cannot reach 0.5x of batched deletion on PostgreSQL.
  * In one run, per configuration (history kept or not), batched deletion of N finished rows against
- * moving the same rows into the archive as migrate --archive makes it, into an archive left with
- * only its task_id index, and into an archive with no index at all. Deletion touches no index in
- * PostgreSQL; a move is that delete plus an INSERT, so the last row is the ceiling any archive
- * could reach. Fixed batches (no adaptive sizing) so every side does the same statements.
+ * moving the same rows into: the archive as migrate --archive makes it; the archive with the
+ * indexes it had before 2026-12-02 (a plain btree on task_id, (task_id, id) on the history
+ * archive); one left with only its task_id index; and one with no index at all, the history
+ * archive's included. Deletion touches no index in PostgreSQL; a move is that delete plus an
+ * INSERT, so the last side is the ceiling any archive could reach. Fixed batches (no adaptive
+ * sizing) so every side does the same statements.
  *
  *   npx tsx bench/archive-move-floor.ts [--rows 300000] [--batch 50000]
  */
@@ -22,15 +24,26 @@ function arg(name: string, fallback: number): number {
 const ROWS = arg("rows", 300_000);
 const BATCH = arg("batch", 50_000);
 
-type Side = "delete" | "move" | "move, task_id index only" | "move, no index";
-const SIDES: readonly Side[] = ["delete", "move", "move, task_id index only", "move, no index"];
+type Side = "delete" | "move" | "move, indexes before 2026-12-02" | "move, task_id index only" | "move, no index";
+const SIDES: readonly Side[] = ["delete", "move", "move, indexes before 2026-12-02", "move, task_id index only", "move, no index"];
 
-/** Indexes of the archive (as archiveDdl names them) a side drops before moving. */
-const DROPPED: Record<Side, string[]> = {
+/** DDL a side runs on the archive (as archiveDdl names its indexes) before moving. */
+const SETUP: Record<Side, string[]> = {
   delete: [],
   move: [],
-  "move, task_id index only": ["celery_taskmeta_archive_id", "celery_taskmeta_archive_date_done"],
-  "move, no index": ["celery_taskmeta_archive_id", "celery_taskmeta_archive_date_done", "celery_taskmeta_archive_task_id_pattern"],
+  "move, indexes before 2026-12-02": [
+    "DROP INDEX celery_taskmeta_archive_tid_pattern",
+    "CREATE INDEX celery_taskmeta_archive_task_id ON celery_taskmeta_archive (task_id)",
+    "DROP INDEX celery_taskmeta_history_archive_hash",
+    "CREATE INDEX celery_taskmeta_history_archive_task_id ON celery_taskmeta_history_archive (task_id, id)",
+  ],
+  "move, task_id index only": ["DROP INDEX celery_taskmeta_archive_id", "DROP INDEX celery_taskmeta_archive_date_done"],
+  "move, no index": [
+    "DROP INDEX celery_taskmeta_archive_id",
+    "DROP INDEX celery_taskmeta_archive_date_done",
+    "DROP INDEX celery_taskmeta_archive_tid_pattern",
+    "DROP INDEX celery_taskmeta_history_archive_hash",
+  ],
 };
 
 async function prepared(label: string, side: Side, history: boolean): Promise<DatabaseBackend> {
@@ -41,7 +54,7 @@ async function prepared(label: string, side: Side, history: boolean): Promise<Da
     const c = new pg.Client({ connectionString: db.url });
     await c.connect();
     try {
-      for (const index of DROPPED[side]) await c.query(`DROP INDEX ${index}`);
+      for (const statement of SETUP[side]) await c.query(statement);
     } finally {
       await c.end();
     }

@@ -186,8 +186,8 @@ export function archiveSuite(ctx: SuiteContext): void {
         const a = await ctx.open(fresh, { resultExpires: null });
         await a.createArchive();
         // An archive made before #12 item 5's index change: a plain btree on task_id, (task_id, id) on history.
-        await queryDatabase(fresh, "DROP INDEX celery_taskmeta_archive_task_id_pattern");
-        await queryDatabase(fresh, "DROP INDEX celery_taskmeta_history_archive_task_id_hash");
+        await queryDatabase(fresh, "DROP INDEX celery_taskmeta_archive_tid_pattern");
+        await queryDatabase(fresh, "DROP INDEX celery_taskmeta_history_archive_hash");
         await queryDatabase(fresh, "CREATE INDEX celery_taskmeta_archive_task_id ON celery_taskmeta_archive (task_id)");
         await queryDatabase(fresh, "CREATE INDEX celery_taskmeta_history_archive_task_id ON celery_taskmeta_history_archive (task_id, id)");
         await a.createArchive();
@@ -200,8 +200,8 @@ export function archiveSuite(ctx: SuiteContext): void {
           !names.includes("celery_taskmeta_archive_task_id") && !names.includes("celery_taskmeta_history_archive_task_id"),
           names.join(),
         );
-        assert.match(indexes.find((i) => i.name === "celery_taskmeta_archive_task_id_pattern")!.def, /varchar_pattern_ops/);
-        assert.match(indexes.find((i) => i.name === "celery_taskmeta_history_archive_task_id_hash")!.def, /USING hash/);
+        assert.match(indexes.find((i) => i.name === "celery_taskmeta_archive_tid_pattern")!.def, /varchar_pattern_ops/);
+        assert.match(indexes.find((i) => i.name === "celery_taskmeta_history_archive_hash")!.def, /USING hash/);
         const ids = Array.from({ length: 30 }, () => randomUUID());
         for (const id of ids) await a.markAsStarted(id, null, { now: new Date(Date.now() - 20 * DAY) });
         await a.storeMany(

@@ -14,15 +14,10 @@ import pg from "pg";
 import { openBackend, type DatabaseBackend } from "../src/index.js";
 import { createPg, dropAll } from "./databases.js";
 import { fillFinishedPg } from "./fill.js";
-import { fmt } from "./lib.js";
+import { fmt, numberArg } from "./lib.js";
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
-
-const ROWS = arg("rows", 300_000);
-const BATCH = arg("batch", 50_000);
+const ROWS = numberArg("rows", 300_000);
+const BATCH = numberArg("batch", 50_000);
 
 type Side = "delete" | "move" | "move, indexes before 2026-12-02" | "move, task_id index only" | "move, no index";
 const SIDES: readonly Side[] = ["delete", "move", "move, indexes before 2026-12-02", "move, task_id index only", "move, no index"];

@@ -16,16 +16,11 @@ import pg from "pg";
 import { openBackend, states, type DatabaseBackend } from "../src/index.js";
 import { createPg, dropAll } from "./databases.js";
 import { fillFinishedPg } from "./fill.js";
-import { fmt, fmtAuto, median } from "./lib.js";
+import { fmt, fmtAuto, median, numberArg } from "./lib.js";
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
-
-const ROWS = arg("rows", 10_000_000);
-const MOVE_ROWS = arg("move-rows", 1_000_000);
-const READS = arg("reads", 2000);
+const ROWS = numberArg("rows", 10_000_000);
+const MOVE_ROWS = numberArg("move-rows", 1_000_000);
+const READS = numberArg("reads", 2000);
 /** Only the move-rate comparison (section 3), which needs no 10M-row archive. */
 const MOVE_ONLY = process.argv.includes("--move-only");
 /** Both sides of the move comparison on databases that keep no history (`history: false`). */

@@ -11,16 +11,11 @@ import { openBackend } from "../src/index.js";
 import { buildStatements } from "../src/db/pg/statements.js";
 import { resolveTables } from "../src/db/tables.js";
 import { createPg, dropAll } from "./databases.js";
-import { fmt, fmtAuto, median } from "./lib.js";
+import { fmt, fmtAuto, median, numberArg } from "./lib.js";
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
-
-const ROWS = arg("rows", 1_000_000);
-const BATCH = arg("batch", 5_000);
-const BATCHES = arg("batches", 60);
+const ROWS = numberArg("rows", 1_000_000);
+const BATCH = numberArg("batch", 5_000);
+const BATCHES = numberArg("batches", 60);
 
 /** The statement before #9, kept here as the baseline. */
 const CTID_DELETE = `

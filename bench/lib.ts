@@ -194,3 +194,9 @@ export function printTargets(): void {
   const missed = targets.filter((t) => t.met === false).length;
   out.print(`\n${met} met, ${missed} missed, ${targets.length - met - missed} not measured.`);
 }
+
+/** A numeric command-line option `--name N`, or `fallback` when it is not given. */
+export function numberArg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+}

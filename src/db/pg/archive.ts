@@ -74,7 +74,8 @@ export function historyArchive(t: Tables): string {
   return t.besideTask("history_archive");
 }
 
-const HISTORY_COLUMNS = "id, task_id, status, date, worker, retries, queue, result, traceback";
+/** The history table's columns, as the history archive holds them beside each row's expiry. */
+export const HISTORY_COLUMNS = "id, task_id, status, date, worker, retries, queue, result, traceback";
 
 /**
  * Two CTEs that take the history of the tasks in CTE `tasks` out of `from` and file it in the

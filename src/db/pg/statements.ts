@@ -4,6 +4,7 @@
  * 0.65x of raw pg per single upsert and 0.19x on a 10k batch here (research/toolchain.md §6).
  */
 import { TASK_COLUMNS } from "../rows.js";
+import { HISTORY_COLUMNS, historyArchive } from "./archive.js";
 import type { Tables } from "../tables.js";
 
 const READY = "('SUCCESS', 'FAILURE', 'REVOKED')";
@@ -142,9 +143,9 @@ export function buildStatements(t: Tables) {
     // With the archive (#12) an archived task's history is in the history archive; ids keep their order.
     taskHistoryTiers: `
       SELECT task_id, status, date, worker, retries, queue, result, traceback FROM (
-        SELECT id, task_id, status, date, worker, retries, queue, result, traceback FROM ${t.history} WHERE task_id = $1::varchar
+        SELECT ${HISTORY_COLUMNS} FROM ${t.history} WHERE task_id = $1::varchar
         UNION ALL
-        SELECT id, task_id, status, date, worker, retries, queue, result, traceback FROM ${t.besideTask("history_archive")} WHERE task_id = $1::varchar
+        SELECT ${HISTORY_COLUMNS} FROM ${historyArchive(t)} WHERE task_id = $1::varchar
       ) AS h ORDER BY id`,
     // Reads across tiers once the archive exists (#12): the hot table first, and the LIMIT stops
     // there when it has the row, so only archived and unknown ids probe the archive's partitions
@@ -163,7 +164,7 @@ export function buildStatements(t: Tables) {
       WITH hot AS (DELETE FROM ${t.task} WHERE task_id = ANY($1::varchar[]) RETURNING task_id),
         cold AS (DELETE FROM ${t.archive} WHERE task_id = ANY($1::varchar[]) RETURNING task_id),
         history AS (DELETE FROM ${t.history} WHERE task_id = ANY($1::varchar[])),
-        cold_history AS (DELETE FROM ${t.besideTask("history_archive")} WHERE task_id = ANY($1::varchar[]))
+        cold_history AS (DELETE FROM ${historyArchive(t)} WHERE task_id = ANY($1::varchar[]))
       SELECT count(DISTINCT task_id)::int AS n FROM (SELECT task_id FROM hot UNION ALL SELECT task_id FROM cold) AS gone`,
     // Oldest first on the date_done index, a bounded batch per statement. The batch is named by
     // key (id, the primary key) from an ARRAY(...) of the batch: `id IN (SELECT …)` let the planner

@@ -117,6 +117,13 @@ export interface CleanupReport {
   archiveExpired: number;
   /** Archive partitions dropped (PostgreSQL). */
   partitionsDropped: number;
+  /**
+   * Archive DDL this run left to the next one because another transaction kept the archive locked
+   * (a backup or a long export reading it): "dropping <partition>", "creating <partition>".
+   * Waiting would have queued every read of the archive behind it. Moves wait for the next run
+   * when a partition they need could not be created.
+   */
+  archiveDeferred: string[];
 }
 
 export interface CleanupProgress {

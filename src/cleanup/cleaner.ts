@@ -132,11 +132,23 @@ export async function runCleanup(
     throw new ConfigError("archiveAfter", "this database has no archive; create it once with `taskledger migrate --archive`, then archive");
   }
   const maxKeepMs = Math.max(0, ...ranked.map((r) => r.keepMs ?? 0));
+  let moves: "unprepared" | "ready" | "deferred" = "unprepared";
   if (archiveAfterMs !== null) {
     passes.push({
       phase: "archive",
-      run: (limit) => driver.taskArchive({ before: before(archiveAfterMs), now, limit, ranked, maxKeepMs }),
-      count: () => driver.taskCountArchivable({ before: before(archiveAfterMs) }),
+      run: async (limit) => {
+        // Once per run, before the first batch: a move into a partition that could not be
+        // created would fail, so the moves wait for the next run.
+        if (moves === "unprepared") {
+          const deferred = await driver.archivePrepare({ now, maxKeepMs });
+          archiveDeferred.push(...deferred);
+          moves = deferred.length === 0 ? "ready" : "deferred";
+        }
+        if (moves === "deferred") return 0;
+        return driver.taskArchive({ before: before(archiveAfterMs), now, limit, ranked, maxKeepMs });
+      },
+      // What the real run moves: rows its expiry passes (run first) leave behind.
+      count: () => driver.taskCountArchivable({ before: before(archiveAfterMs), ranked, now }),
     });
   }
   if (archive) {
@@ -144,6 +156,7 @@ export async function runCleanup(
       phase: "archive-expire",
       run: async (limit) => {
         const step = await driver.archiveExpire({ ranked, now, limit, maxKeepMs });
+        if (step.deferred) archiveDeferred.push(...step.deferred);
         partitionsDropped += step.partitions;
         archiveExpired += step.rows;
         // A short count ends the loop: PostgreSQL drops every due partition in one step.
@@ -154,6 +167,8 @@ export async function runCleanup(
   }
   let partitionsDropped = 0;
   let archiveExpired = 0;
+  /** Archive DDL that waited too long for its lock, left to the next run. */
+  const archiveDeferred: string[] = [];
   if (staleMs !== null) {
     passes.push({ phase: "stamp", run: (limit) => driver.taskStampUnaged({ now, limit: Math.min(limit, STAMP_BATCH_SIZE) }) });
     passes.push({
@@ -228,6 +243,7 @@ export async function runCleanup(
   }
   report.partitionsDropped = partitionsDropped;
   report.archiveExpired = archiveExpired;
+  report.archiveDeferred = archiveDeferred;
   report.durationMs = Date.now() - started;
   return report;
 }
@@ -251,5 +267,6 @@ function emptyReport(dryRun: boolean, byRule: CleanupReport["byRule"]): CleanupR
     archived: 0,
     archiveExpired: 0,
     partitionsDropped: 0,
+    archiveDeferred: [],
   };
 }

@@ -58,7 +58,13 @@ export function countArchiveExpired(
   return sql`SELECT count(*) AS n FROM ${sql.raw(t.archive)} WHERE ${due} AND ${expired(expiryOf(t, f, ranked, t.archive))}`;
 }
 
-/** The dry run's count of rows a move would take, on the move's own predicate. */
-export function countArchivable(t: Tables, before: Date): SQL {
-  return sql`SELECT count(*) AS n FROM ${sql.raw(t.task)} WHERE ${archivable(before)}`;
+/**
+ * The dry run's count of rows a move would take, on the move's own predicate, among the rows the
+ * same run's expiry passes leave: they run first and delete what expired under the rules (held
+ * rows excepted), which is every row whose expiry is before now. Counting all of them overcounted
+ * (50 where the run moved 10).
+ */
+export function countArchivable(t: Tables, f: AuditFragments, p: { before: Date; ranked: readonly ArchiveRule[]; now: Date }): SQL {
+  const survives = sql`${expiryOf(t, f, p.ranked, t.task)} >= ${toNaiveUtc(p.now)}`;
+  return sql`SELECT count(*) AS n FROM ${sql.raw(t.task)} WHERE ${archivable(p.before)} AND ${survives}`;
 }

@@ -107,6 +107,12 @@ export interface Driver {
   /** Creates the archive tier (idempotent; `migrate --archive`). */
   archiveCreate(now: Date): Promise<void>;
   /**
+   * Makes ready what moves into the archive need (PostgreSQL: the partitions their expiry lands
+   * in). Returns what it could not do because the archive stayed locked; moves must then wait
+   * for the next run.
+   */
+  archivePrepare(params: { now: Date; maxKeepMs: number }): Promise<string[]>;
+  /**
    * Moves one bounded batch of finished rows done before `before` into the archive, each filed
    * under its expiry by the ranked rules, atomically (one statement on PostgreSQL, one
    * transaction on SQLite). Returns the count.
@@ -118,13 +124,13 @@ export interface Driver {
     now: Date;
     limit: number;
     maxKeepMs: number;
-  }): Promise<{ rows: number; partitions: number; refiled: number; more: boolean }>;
+  }): Promise<{ rows: number; partitions: number; refiled: number; more: boolean; deferred?: string[] }>;
   /** The dry run's twin of taskDeleteExpired: how many rows it would delete, on the same predicate. */
   taskCountExpired(params: Omit<DeleteExpiredParams, "limit">): Promise<number>;
   /** The dry run's twin of taskDeleteByRule. */
   taskCountByRule(params: Omit<DeleteByRuleParams, "limit">): Promise<number>;
-  /** The dry run's twin of taskArchive: finished rows done before `before`. */
-  taskCountArchivable(params: { before: Date }): Promise<number>;
+  /** The dry run's twin of taskArchive: finished rows done before `before` that expiry under `ranked` at `now` leaves. */
+  taskCountArchivable(params: { before: Date; ranked: readonly ArchiveRule[]; now: Date }): Promise<number>;
   /** The dry run's twin of taskDeleteStale. */
   taskCountStale(params: { before: Date }): Promise<number>;
   /** The dry run's twin of archiveExpire: archived rows it would remove now. */

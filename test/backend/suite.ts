@@ -16,6 +16,7 @@ import { historySuite } from "./history.js";
 import { precedenceSuite } from "./precedence.js";
 import { retentionSuite } from "./retention.js";
 import { archiveSuite } from "./archive.js";
+import { archiveTiersSuite } from "./archive-tiers.js";
 import { storeReadSuite } from "./store-read.js";
 
 export interface SuiteContext {
@@ -68,6 +69,7 @@ export function backendSuite(harness: Harness, skip: string | false): void {
     cleanupJobSuite(context);
     retentionSuite(context);
     archiveSuite(context);
+    archiveTiersSuite(context);
     faultSuite(context);
     clientSuite(context);
     celerySemanticsSuite(context);

@@ -114,7 +114,11 @@ export function summary(report: CleanupReport, policy: string): string {
       ? `; archived ${formatCount(report.archived)} rows, expired ${formatCount(report.archiveExpired)} archived rows (${report.partitionsDropped} partitions dropped)`
       : "";
   const stopped = report.complete ? "" : "; stopped by --max-runtime before the end, run again to continue";
-  return `backend-cleanup: deleted ${what} in ${formatDuration(report.durationMs)}${rate}${stamped}; kept ${policy}${archived}${stopped}`;
+  const deferred =
+    report.archiveDeferred.length > 0
+      ? `; left to the next run because the archive stayed locked (a backup or long read holds it): ${report.archiveDeferred.join(", ")}`
+      : "";
+  return `backend-cleanup: deleted ${what} in ${formatDuration(report.durationMs)}${rate}${stamped}; kept ${policy}${archived}${deferred}${stopped}`;
 }
 
 /** `--explain <task-id…>`: per task, the governing rule and when its row goes; deletes nothing. */

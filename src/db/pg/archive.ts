@@ -13,7 +13,7 @@ import type { AuditFragments } from "../audit.js";
 import { expiryOf, TIER_COLUMNS, type ArchiveRule } from "../archive.js";
 import { toNaiveUtc } from "../naive-utc.js";
 import type { Tables } from "../tables.js";
-import type { PgConnection } from "./borrowed-pool.js";
+import type { PgConnection, PgSession } from "./borrowed-pool.js";
 
 const dialect = new PgDialect();
 
@@ -129,23 +129,81 @@ function monthSuffix(start: Date): string {
   return `archive_p${start.getUTCFullYear()}${String(start.getUTCMonth() + 1).padStart(2, "0")}`;
 }
 
-/** Creates the monthly partitions covering [from, to] that do not exist yet; returns how many. */
-export async function ensurePartitions(pool: PgConnection, t: Tables, from: Date, to: Date): Promise<number> {
+/**
+ * How long archive DDL (a partition created or dropped) waits for its lock before it gives up
+ * for this attempt. While it waits, every statement that needs the archive queues behind its
+ * ACCESS EXCLUSIVE request, reads and stores included: behind a pg_dump or an export that has
+ * read the archive, that queue lasted as long as the backup (12.6 s measured). 100 ms bounds what
+ * the world waits per attempt; DDL that cannot get its lock is retried, then left to the next run
+ * and reported.
+ */
+export const ARCHIVE_DDL_LOCK_TIMEOUT_MS = 100;
+const ARCHIVE_DDL_ATTEMPTS = 2;
+const ARCHIVE_DDL_PAUSE_MS = 250;
+/** lock_not_available: lock_timeout expired. */
+const LOCK_NOT_AVAILABLE = "55P03";
+
+type SessionQuery = PgSession["query"];
+
+/**
+ * Runs `work` in a transaction of its own whose every lock waits at most
+ * ARCHIVE_DDL_LOCK_TIMEOUT_MS, a few times; returns false when no attempt got its locks (the
+ * transaction rolled back each time, so nothing of it happened).
+ */
+async function withShortLocks(pool: PgConnection, work: (query: SessionQuery) => Promise<void>): Promise<boolean> {
+  const session = await pool.dedicated();
+  try {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await session.query("BEGIN");
+        await session.query(`SET LOCAL lock_timeout = ${ARCHIVE_DDL_LOCK_TIMEOUT_MS}`);
+        await work((text, values) => session.query(text, values));
+        await session.query("COMMIT");
+        return true;
+      } catch (error) {
+        await session.query("ROLLBACK").catch(() => undefined);
+        if ((error as { code?: unknown }).code !== LOCK_NOT_AVAILABLE) throw error;
+        if (attempt >= ARCHIVE_DDL_ATTEMPTS) return false;
+        await new Promise((resolve) => setTimeout(resolve, ARCHIVE_DDL_PAUSE_MS));
+      }
+    }
+  } finally {
+    await session.end().catch(() => undefined);
+  }
+}
+
+/**
+ * Creates the monthly partitions covering [from, to] that do not exist yet; returns how many, and
+ * the months it could not create because the archive stayed locked (see withShortLocks). `wait`
+ * (migrate --archive, asked for by hand) waits for the locks as long as it takes instead.
+ */
+export async function ensurePartitions(
+  pool: PgConnection,
+  t: Tables,
+  from: Date,
+  to: Date,
+  wait = false,
+): Promise<{ created: number; deferred: string[] }> {
   const existing = new Set((await partitions(pool, t)).map((p) => p.name));
-  let created = 0;
+  const result = { created: 0, deferred: [] as string[] };
   for (let start = monthStart(from); start <= to; start = monthStart(start, 1)) {
     const suffix = monthSuffix(start);
     if (existing.has(`${t.config.task}_${suffix}`)) continue;
     // Bounds are literals from Dates computed here (DDL takes no parameters). The history
     // archive gets the same month.
     const bounds = `FOR VALUES FROM ('${toNaiveUtc(start)}') TO ('${toNaiveUtc(monthStart(start, 1))}')`;
-    await pool.query({ text: `CREATE TABLE IF NOT EXISTS ${t.besideTask(suffix)} PARTITION OF ${t.archive} ${bounds}` });
-    await pool.query({
-      text: `CREATE TABLE IF NOT EXISTS ${t.besideTask(`history_${suffix}`)} PARTITION OF ${historyArchive(t)} ${bounds}`,
-    });
-    created++;
+    const create = async (query: SessionQuery) => {
+      await query(`CREATE TABLE IF NOT EXISTS ${t.besideTask(suffix)} PARTITION OF ${t.archive} ${bounds}`);
+      await query(`CREATE TABLE IF NOT EXISTS ${t.besideTask(`history_${suffix}`)} PARTITION OF ${historyArchive(t)} ${bounds}`);
+    };
+    if (wait) await create((text) => pool.query({ text }));
+    else if (!(await withShortLocks(pool, create))) {
+      result.deferred.push(`creating ${t.config.task}_${suffix}`);
+      continue;
+    }
+    result.created++;
   }
-  return created;
+  return result;
 }
 
 interface Partition {
@@ -171,7 +229,7 @@ async function partitions(pool: PgConnection, t: Tables): Promise<Partition[]> {
  * already expired (a released row in "forever") simply go. Returns both counts.
  */
 async function refile(
-  pool: PgConnection,
+  query: SessionQuery,
   t: Tables,
   f: AuditFragments,
   ranked: readonly ArchiveRule[],
@@ -197,7 +255,7 @@ async function refile(
         : sql`${expiry} < ${f.forever}`;
   // The history of the rows taken out follows them: filed again under the new expiry, or gone
   // with a row that expired.
-  const query = sql`WITH moved AS (
+  const statement = sql`WITH moved AS (
       DELETE FROM ${sql.raw(partition)} AS p WHERE ${condition} RETURNING ${sql.raw(TIER_COLUMNS)}, archived_at
     ), filed AS (
       INSERT INTO ${sql.raw(t.archive)} (${sql.raw(TIER_COLUMNS)}, expires_at, archived_at)
@@ -206,8 +264,8 @@ async function refile(
       RETURNING task_id, expires_at
     ), ${historyFollows(t, historyPartition, "moved")}
     SELECT (SELECT count(*) FROM moved)::int AS moved, (SELECT count(*) FROM filed)::int AS filed`;
-  const { sql: text, params } = dialect.sqlToQuery(query);
-  const row = (await pool.query<{ moved: number; filed: number }>({ text, values: params })).rows[0]!;
+  const { sql: text, params } = dialect.sqlToQuery(statement);
+  const row = (await query<{ moved: number; filed: number }>(text, params)).rows[0]!;
   return { refiled: row.filed, expired: row.moved - row.filed };
 }
 
@@ -217,6 +275,8 @@ export interface ArchiveExpiry {
   partitions: number;
   /** Rows moved out of a partition before it was dropped, or out of "forever" once released. */
   refiled: number;
+  /** What waited too long for the archive's lock and is left to the next run (see withShortLocks). */
+  deferred: string[];
 }
 
 /**
@@ -232,13 +292,14 @@ export async function expireArchive(
   now: Date,
   maxKeepMs: number,
 ): Promise<ArchiveExpiry> {
-  const result: ArchiveExpiry = { rows: 0, partitions: 0, refiled: 0 };
-  await ensurePartitions(pool, t, now, new Date(now.getTime() + maxKeepMs));
+  const ensured = await ensurePartitions(pool, t, now, new Date(now.getTime() + maxKeepMs));
+  const result: ArchiveExpiry = { rows: 0, partitions: 0, refiled: 0, deferred: ensured.deferred };
   const all = await partitions(pool, t);
+  const onPool: SessionQuery = (text, values) => pool.query({ text, values: values ?? [] });
   const forever = all.find((p) => p.until === null);
   if (forever) {
     const released = await refile(
-      pool,
+      onPool,
       t,
       f,
       ranked,
@@ -255,20 +316,35 @@ export async function expireArchive(
     const suffix = partition.name.slice(t.config.task.length + 1);
     const qualified = t.besideTask(suffix);
     const history = t.besideTask(`history_${suffix}`);
-    result.refiled += (await refile(pool, t, f, ranked, qualified, history, "held", now)).refiled;
-    // A rule kept forever may now match any row, so then every row is judged; else only rows done
-    // within the longest finite retention can outlive now.
-    const foreverRule = ranked.some((rule) => rule.keepMs === null);
-    result.refiled += (
-      await refile(pool, t, f, ranked, qualified, history, "done-since", now, foreverRule ? undefined : new Date(now.getTime() - maxKeepMs))
-    ).refiled;
-    const count = await pool.query<{ n: number }>({ text: `SELECT count(*)::int AS n FROM ${qualified}` });
-    // DROP takes an ACCESS EXCLUSIVE lock on the archive for the catalog change only: no row is
-    // visited, so it is over in milliseconds whatever the partition holds (BENCHMARKS.md). The
-    // month's history goes the same way.
-    await pool.query({ text: `DROP TABLE ${qualified}` });
-    await pool.query({ text: `DROP TABLE IF EXISTS ${history}` });
-    result.rows += count.rows[0]!.n;
+    let refiled = 0;
+    let rows = 0;
+    const dropped = await withShortLocks(pool, async (query) => {
+      refiled = 0;
+      // The hold table is locked against new holds (SHARE: holds wait, reads go on) until the drop
+      // commits, and held rows are refiled under that lock: a hold committed before is seen here
+      // and its row kept; a hold that waited commits after the row is gone, like any hold of an
+      // id whose row expired. Before, a hold committed between the refile and a DROP waiting for
+      // its lock returned success for a row the DROP then took.
+      await query(`LOCK TABLE ${t.hold} IN SHARE MODE`);
+      refiled += (await refile(query, t, f, ranked, qualified, history, "held", now)).refiled;
+      // A rule kept forever may now match any row, so then every row is judged; else only rows
+      // done within the longest finite retention can outlive now.
+      const foreverRule = ranked.some((rule) => rule.keepMs === null);
+      const since = foreverRule ? undefined : new Date(now.getTime() - maxKeepMs);
+      refiled += (await refile(query, t, f, ranked, qualified, history, "done-since", now, since)).refiled;
+      rows = (await query<{ n: number }>(`SELECT count(*)::int AS n FROM ${qualified}`)).rows[0]!.n;
+      // DROP takes an ACCESS EXCLUSIVE lock on the archive for the catalog change only: no row is
+      // visited, so it is over in milliseconds whatever the partition holds (BENCHMARKS.md). The
+      // month's history goes the same way.
+      await query(`DROP TABLE ${qualified}`);
+      await query(`DROP TABLE IF EXISTS ${history}`);
+    });
+    if (!dropped) {
+      result.deferred.push(`dropping ${partition.name}`);
+      continue;
+    }
+    result.refiled += refiled;
+    result.rows += rows;
     result.partitions++;
   }
   return result;

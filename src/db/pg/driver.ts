@@ -72,6 +72,12 @@ const NO_WATCH: ChangeWatch = {
   close: async () => undefined,
 };
 
+/** The ids not among the rows found (duplicates asked for count once). */
+function without(taskIds: readonly string[], found: readonly RawTaskRow[]): string[] {
+  const have = new Set(found.map((row) => row.task_id));
+  return [...new Set(taskIds)].filter((id) => !have.has(id));
+}
+
 export class PgDriver implements Driver {
   readonly dialect = "postgresql" as const;
   readonly concurrentWriters = true;
@@ -109,12 +115,12 @@ export class PgDriver implements Driver {
     return this.tables.channel;
   }
 
-  taskStore(w: TaskWrite): Promise<boolean> {
-    return this.writes.taskStore(this.run, w);
+  async taskStore(w: TaskWrite): Promise<boolean> {
+    return this.writes.taskStore(this.run, w, await this.archiveEnabled());
   }
 
-  taskStoreMany(writes: readonly TaskWrite[]): Promise<number> {
-    return this.writes.taskStoreMany(this.run, writes);
+  async taskStoreMany(writes: readonly TaskWrite[]): Promise<number> {
+    return this.writes.taskStoreMany(this.run, writes, await this.archiveEnabled());
   }
 
   /**
@@ -136,8 +142,8 @@ export class PgDriver implements Driver {
       return (client.query({ ...config, types }) as Promise<pg.QueryResult<R>>).catch((error: unknown) => this.interpret(error));
     };
     return {
-      taskStore: (w) => this.writes.taskStore(run, w),
-      taskStoreMany: (ws) => this.writes.taskStoreMany(run, ws),
+      taskStore: async (w) => this.writes.taskStore(run, w, await this.archiveEnabled()),
+      taskStoreMany: async (ws) => this.writes.taskStoreMany(run, ws, await this.archiveEnabled()),
       groupSave: (row) => this.writes.groupSave(run, row),
       ended: () => undefined,
     };
@@ -157,38 +163,33 @@ export class PgDriver implements Driver {
     throw error;
   }
 
+  /** The hot row, else (with an archive) the latest archived one; see taskGetArchived. */
   async taskGet(taskId: string): Promise<TaskRow | undefined> {
-    const tiers = await this.archiveEnabled();
-    const result = await this.run<RawTaskRow>(
-      tiers
-        ? { name: this.names.taskGetTiers, text: this.sql.taskGetTiers, values: [taskId] }
-        : { name: this.names.taskGet, text: this.sql.taskGet, values: [taskId] },
-    );
-    const row = result.rows[0];
-    return row ? toTaskRow(row) : undefined;
+    const hot = (await this.run<RawTaskRow>({ name: this.names.taskGet, text: this.sql.taskGet, values: [taskId] })).rows[0];
+    if (hot) return toTaskRow(hot);
+    if (!(await this.archiveEnabled())) return undefined;
+    const cold = await this.run<RawTaskRow>({ name: this.names.taskGetArchived, text: this.sql.taskGetArchived, values: [taskId] });
+    return cold.rows[0] && toTaskRow(cold.rows[0]);
   }
 
   async taskGetMany(taskIds: readonly string[]): Promise<TaskRow[]> {
     if (taskIds.length === 0) return [];
-    const tiers = await this.archiveEnabled();
-    const result = await this.run<RawTaskRow>(
-      tiers
-        ? { name: this.names.taskGetManyTiers, text: this.sql.taskGetManyTiers, values: [taskIds] }
-        : { name: this.names.taskGetMany, text: this.sql.taskGetMany, values: [taskIds] },
-    );
-    if (!tiers) return result.rows.map(toTaskRow);
-    // An id in both tiers: the hot row (read last) wins.
-    return [...new Map(result.rows.map((row) => [row.task_id, toTaskRow(row)])).values()];
+    const hot = (await this.run<RawTaskRow>({ name: this.names.taskGetMany, text: this.sql.taskGetMany, values: [taskIds] })).rows;
+    const missing = taskIds.length > hot.length ? without(taskIds, hot) : [];
+    if (missing.length === 0 || !(await this.archiveEnabled())) return hot.map(toTaskRow);
+    const cold = await this.run<RawTaskRow>({
+      name: this.names.taskGetManyArchived,
+      text: this.sql.taskGetManyArchived,
+      values: [missing],
+    });
+    return [...hot, ...cold.rows].map(toTaskRow);
   }
 
   async taskExists(taskId: string): Promise<boolean> {
-    const tiers = await this.archiveEnabled();
-    const result = await this.run(
-      tiers
-        ? { name: this.names.taskExistsTiers, text: this.sql.taskExistsTiers, values: [taskId] }
-        : { name: this.names.taskExists, text: this.sql.taskExists, values: [taskId] },
-    );
-    return (result.rowCount ?? 0) > 0;
+    if (((await this.run({ name: this.names.taskExists, text: this.sql.taskExists, values: [taskId] })).rowCount ?? 0) > 0) return true;
+    if (!(await this.archiveEnabled())) return false;
+    const cold = await this.run({ name: this.names.taskExistsArchived, text: this.sql.taskExistsArchived, values: [taskId] });
+    return (cold.rowCount ?? 0) > 0;
   }
 
   async taskForget(taskIds: readonly string[]): Promise<number> {
@@ -260,8 +261,8 @@ export class PgDriver implements Driver {
     return Number((await this.query(countByRule(this.tables, this.fragments, p)))[0]?.["n"] ?? 0);
   }
 
-  async taskCountArchivable(p: { before: Date }): Promise<number> {
-    return Number((await this.query(countArchivable(this.tables, p.before)))[0]?.["n"] ?? 0);
+  async taskCountArchivable(p: { before: Date; ranked: readonly ArchiveRule[]; now: Date }): Promise<number> {
+    return Number((await this.query(countArchivable(this.tables, this.fragments, p)))[0]?.["n"] ?? 0);
   }
 
   taskCountStale(p: { before: Date }): Promise<number> {
@@ -327,12 +328,15 @@ export class PgDriver implements Driver {
     } finally {
       await client.end().catch(() => undefined);
     }
-    await ensurePartitions(this.pool, this.tables, now, new Date(now.getTime() + 31 * 86_400_000));
+    await ensurePartitions(this.pool, this.tables, now, new Date(now.getTime() + 31 * 86_400_000), true);
     this.archiveKnown = { present: true, at: Date.now() };
   }
 
+  async archivePrepare(p: { now: Date; maxKeepMs: number }): Promise<string[]> {
+    return (await ensurePartitions(this.pool, this.tables, p.now, new Date(p.now.getTime() + p.maxKeepMs))).deferred;
+  }
+
   async taskArchive(p: ArchiveMoveParams): Promise<number> {
-    await ensurePartitions(this.pool, this.tables, p.now, new Date(p.now.getTime() + p.maxKeepMs));
     const { sql: text, params } = this.drizzleDialect.sqlToQuery(moveToArchive(this.tables, this.fragments, p));
     return (await this.run<{ moved: number }>({ text, values: params })).rows[0]?.moved ?? 0;
   }
@@ -342,7 +346,7 @@ export class PgDriver implements Driver {
     now: Date;
     limit: number;
     maxKeepMs: number;
-  }): Promise<{ rows: number; partitions: number; refiled: number; more: boolean }> {
+  }): Promise<{ rows: number; partitions: number; refiled: number; more: boolean; deferred: string[] }> {
     // Whole partitions, so `limit` does not apply: a drop costs the same whatever it holds.
     return { ...(await expireArchive(this.pool, this.tables, this.fragments, p.ranked, p.now, p.maxKeepMs)), more: false };
   }

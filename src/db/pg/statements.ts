@@ -4,18 +4,13 @@
  * 0.65x of raw pg per single upsert and 0.19x on a 10k batch here (research/toolchain.md §6).
  */
 import { TASK_COLUMNS } from "../rows.js";
+import { precedenceGuard } from "../precedence.js";
 import { HISTORY_COLUMNS, historyArchive } from "./archive.js";
 import type { Tables } from "../tables.js";
 
-const READY = "('SUCCESS', 'FAILURE', 'REVOKED')";
-
-/**
- * The precedence guard: an unready state never replaces a ready row; see states.ts. And PENDING
- * (a producer's markAsSent, #11) never replaces a row a worker already moved on.
- */
+/** The precedence guard (db/precedence.ts) over a row alias's status. */
 function guard(current: string, status: string, replaceReady: string): string {
-  return `((${current}.status IS NULL OR ${current}.status NOT IN ${READY} OR (${status} IN ${READY} AND ${replaceReady}))
-    AND (${status} <> 'PENDING' OR ${current}.status IS NULL OR ${current}.status = 'PENDING'))`;
+  return precedenceGuard(`${current}.status`, status, replaceReady);
 }
 
 /**
@@ -50,6 +45,47 @@ export function buildStatements(t: Tables) {
       parent_id = COALESCE(${src("parent_id", "varchar")}, t.parent_id),
       group_id = COALESCE(${src("group_id", "varchar")}, t.group_id),
       date_updated = ${src("date_updated", "timestamp")}`;
+
+  // A new hot row for an id the archive holds (stored again after it was archived) supersedes the
+  // archived row: it keeps what the write does not say, as an update of the hot row would.
+  const carried = (src: (column: string, cast: string) => string, ext: string) =>
+    [
+      src("task_id", "varchar"),
+      src("status", "varchar"),
+      src("result", "bytea"),
+      src("date_done", "timestamp"),
+      src("traceback", "text"),
+      ...(
+        [
+          ["name", "varchar"],
+          ["args", "bytea"],
+          ["kwargs", "bytea"],
+          ["worker", "varchar"],
+          ["retries", "int"],
+          ["queue", "varchar"],
+        ] as const
+      ).map(([column, cast]) => `CASE WHEN ${ext} THEN ${src(column, cast)} ELSE a.${column} END`),
+      ...(
+        [
+          ["children", "bytea"],
+          ["parent_id", "varchar"],
+          ["group_id", "varchar"],
+        ] as const
+      ).map(([column, cast]) => `COALESCE(${src(column, cast)}, a.${column})`),
+      src("date_updated", "timestamp"),
+    ].join(", ");
+  // The latest archived row of each id (an id archived twice before stores checked the archive
+  // has two; the later move wins, as in every read).
+  const newestFirst = "a.archived_at DESC, a.id DESC";
+  // The archived rows and history of the ids in `superseded`, taken out: the history goes back
+  // to the history table (ids kept, so its order holds), the rows go, the new hot row replaces them.
+  const supersede = (superseded: string) => `superseded AS (
+        DELETE FROM ${t.archive} WHERE task_id = ANY(ARRAY(${superseded}))
+      ), history_back AS (
+        DELETE FROM ${historyArchive(t)} WHERE task_id = ANY(ARRAY(${superseded})) RETURNING ${HISTORY_COLUMNS}
+      ), history_restored AS (
+        INSERT INTO ${t.history} (${HISTORY_COLUMNS}) OVERRIDING SYSTEM VALUE SELECT ${HISTORY_COLUMNS} FROM history_back
+      )`;
 
   const params: Record<string, string> = {
     task_id: "$1",
@@ -96,6 +132,38 @@ export function buildStatements(t: Tables) {
       SELECT 1 FROM updated UNION ALL SELECT 1 FROM inserted`,
 
     /**
+     * taskStore once the archive exists: the precedence guard holds across tiers. A late STARTED or
+     * RETRY for a task whose SUCCESS was archived would otherwise make a new hot row, and the task
+     * would read STARTED again. The archive is probed only when the snapshot has no hot row (a new
+     * task, or one archived), once per partition on its task_id index. A hot row seen in the
+     * snapshot that a concurrent move takes away is judged by the status seen: the guard refuses
+     * what it refused, so a late unready write can never slip in between the move's DELETE and the
+     * archive row this snapshot cannot see yet.
+     */
+    taskStoreTiers: `
+      WITH seen AS (
+        SELECT t.status FROM ${t.task} AS t WHERE t.task_id = $1::varchar
+      ), updated AS (
+        UPDATE ${t.task} AS t SET ${setFrom(param, "$16::boolean")}
+        WHERE t.task_id = $1::varchar AND ${guard("t", "$2::varchar", "$17::boolean")}
+        RETURNING 1
+      ), archived AS (
+        SELECT a.* FROM ${t.archive} AS a WHERE a.task_id = $1::varchar AND NOT EXISTS (SELECT 1 FROM seen)
+        ORDER BY ${newestFirst} LIMIT 1
+      ), inserted AS (
+        INSERT INTO ${t.task} AS t (id, ${TASK_COLUMNS})
+        SELECT nextval('${t.taskSequence}'), ${carried(param, "$16::boolean")}
+        FROM (SELECT 1) AS one LEFT JOIN archived AS a ON true
+        WHERE NOT EXISTS (SELECT 1 FROM updated)
+          AND (EXISTS (SELECT 1 FROM seen AS s WHERE ${guard("s", "$2::varchar", "$17::boolean")})
+            OR (NOT EXISTS (SELECT 1 FROM seen) AND ${guard("a", "$2::varchar", "$17::boolean")}))
+        ON CONFLICT (task_id) DO UPDATE SET ${setFrom(excluded, "$16::boolean")}
+        WHERE ${guard("t", "EXCLUDED.status", "$17::boolean")}
+        RETURNING 1
+      ), ${supersede("SELECT a.task_id FROM archived AS a WHERE EXISTS (SELECT 1 FROM inserted)")}
+      SELECT 1 FROM updated UNION ALL SELECT 1 FROM inserted`,
+
+    /**
      * Many rows from parallel arrays (unnest): one statement whatever the count, far below the
      * 65,535 bind-parameter limit. Rows go in task_id order, so concurrent batches over the same
      * ids take their row locks in one order: unordered, two such batches deadlocked (40P01) again
@@ -115,6 +183,36 @@ export function buildStatements(t: Tables) {
         WHERE ${guard("t", "EXCLUDED.status", "$17::boolean")}
         RETURNING 1
       )
+      ${COUNT_WRITTEN}`,
+
+    /**
+     * taskStoreMany once the archive exists, with taskStoreTiers' guard across tiers: each row is
+     * judged by the hot row the snapshot saw, else by the latest archived row, which a new hot row
+     * then supersedes. Batches without request metadata take it too (the archived row's columns
+     * must carry over).
+     */
+    taskStoreManyTiers: `
+      WITH input AS (
+        SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::bytea[], $4::timestamp[], $5::text[], $6::varchar[], $7::bytea[],
+                             $8::bytea[], $9::varchar[], $10::int[], $11::varchar[], $12::bytea[], $13::varchar[], $14::varchar[],
+                             $15::timestamp[])
+          AS i(${TASK_COLUMNS})
+      ), seen AS (
+        SELECT t.task_id, t.status FROM ${t.task} AS t WHERE t.task_id = ANY($1::varchar[])
+      ), archived AS (
+        SELECT DISTINCT ON (a.task_id) a.* FROM ${t.archive} AS a
+        WHERE a.task_id = ANY(ARRAY(SELECT i.task_id FROM input AS i WHERE NOT EXISTS (SELECT 1 FROM seen AS s WHERE s.task_id = i.task_id)))
+        ORDER BY a.task_id, ${newestFirst}
+      ), written AS (
+        INSERT INTO ${t.task} AS t (id, ${TASK_COLUMNS})
+        SELECT nextval('${t.taskSequence}'), ${carried((column) => `i.${column}`, "$16::boolean")}
+        FROM input AS i LEFT JOIN seen AS s ON s.task_id = i.task_id LEFT JOIN archived AS a ON a.task_id = i.task_id
+        WHERE ${guard("s", "i.status", "$17::boolean")} AND ${guard("a", "i.status", "$17::boolean")}
+        ORDER BY i.task_id
+        ON CONFLICT (task_id) DO UPDATE SET ${setFrom(excluded, "$16::boolean")}
+        WHERE ${guard("t", "EXCLUDED.status", "$17::boolean")}
+        RETURNING t.task_id
+      ), ${supersede("SELECT a.task_id FROM archived AS a JOIN written AS w ON w.task_id = a.task_id")}
       ${COUNT_WRITTEN}`,
 
     /**
@@ -147,19 +245,15 @@ export function buildStatements(t: Tables) {
         UNION ALL
         SELECT ${HISTORY_COLUMNS} FROM ${historyArchive(t)} WHERE task_id = $1::varchar
       ) AS h ORDER BY id`,
-    // Reads across tiers once the archive exists (#12): the hot table first, and the LIMIT stops
-    // there when it has the row, so only archived and unknown ids probe the archive's partitions
-    // (one index probe per partition).
-    taskGetTiers: `
-      (SELECT ${TASK_COLUMNS} FROM ${t.task} WHERE task_id = $1::varchar)
-      UNION ALL (SELECT ${TASK_COLUMNS} FROM ${t.archive} WHERE task_id = $1::varchar LIMIT 1) LIMIT 1`,
-    // Archive rows first, so when an id is in both (stored again after it was archived) the hot row,
-    // read last, wins.
-    taskGetManyTiers: `
-      SELECT ${TASK_COLUMNS} FROM ${t.archive} WHERE task_id = ANY($1::varchar[])
-      UNION ALL SELECT ${TASK_COLUMNS} FROM ${t.task} WHERE task_id = ANY($1::varchar[])`,
-    taskExistsTiers: `
-      SELECT 1 FROM ${t.task} WHERE task_id = $1::varchar UNION ALL (SELECT 1 FROM ${t.archive} WHERE task_id = $1::varchar LIMIT 1) LIMIT 1`,
+    // An id the hot table lacks is looked for in the archive by a statement of its own: a hot
+    // read that named the archive in its plan would lock every archive partition and so queue
+    // behind archive DDL waiting for its lock (12.6 s behind a pg_dump, measured before). The
+    // latest archived row wins, the same in every read (an id archived twice by older versions has two).
+    taskGetArchived: `
+      SELECT ${TASK_COLUMNS} FROM ${t.archive} AS a WHERE a.task_id = $1::varchar ORDER BY ${newestFirst} LIMIT 1`,
+    taskGetManyArchived: `
+      SELECT DISTINCT ON (a.task_id) ${TASK_COLUMNS} FROM ${t.archive} AS a WHERE a.task_id = ANY($1::varchar[]) ORDER BY a.task_id, ${newestFirst}`,
+    taskExistsArchived: `SELECT 1 FROM ${t.archive} WHERE task_id = $1::varchar LIMIT 1`,
     taskForgetTiers: `
       WITH hot AS (DELETE FROM ${t.task} WHERE task_id = ANY($1::varchar[]) RETURNING task_id),
         cold AS (DELETE FROM ${t.archive} WHERE task_id = ANY($1::varchar[]) RETURNING task_id),

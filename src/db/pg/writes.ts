@@ -29,23 +29,25 @@ export class PgWrites {
     private readonly names: Record<keyof PgStatements, string>,
   ) {}
 
-  async taskStore(run: RunQuery, w: TaskWrite): Promise<boolean> {
+  /** `tiers`: the archive exists, so the precedence guard must look there too. */
+  async taskStore(run: RunQuery, w: TaskWrite, tiers: boolean): Promise<boolean> {
+    const statement = tiers ? "taskStoreTiers" : "taskStore";
     const result = await run({
-      name: this.names.taskStore,
-      text: this.sql.taskStore,
+      name: this.names[statement],
+      text: this.sql[statement],
       values: [...taskColumnValues(w), w.extended !== null, w.replaceReady],
     });
     return (result.rowCount ?? 0) > 0;
   }
 
-  async taskStoreMany(run: RunQuery, writes: readonly TaskWrite[]): Promise<number> {
+  async taskStoreMany(run: RunQuery, writes: readonly TaskWrite[], tiers: boolean): Promise<number> {
     let written = 0;
     // extended and replaceReady are per statement, and a batch with no request metadata at all
     // takes the lean statement, so a mixed batch becomes one statement per kind.
     const isLean = (w: TaskWrite) => w.extended === null && w.children === null && w.parentId === null && w.groupId === null;
     for (const batch of groupBy(writes, (w) => `${w.extended !== null}:${w.replaceReady}:${isLean(w)}`)) {
       const first = batch[0]!;
-      const lean = isLean(first);
+      const lean = !tiers && isLean(first);
       const values = lean ? leanValues : taskColumnValues;
       const columns: unknown[][] = Array.from({ length: lean ? 6 : 15 }, () => []);
       for (const w of batch) values(w).forEach((value, i) => columns[i]!.push(value));
@@ -53,8 +55,8 @@ export class PgWrites {
         lean
           ? { name: this.names.taskStoreManyLean, text: this.sql.taskStoreManyLean, values: [...columns, first.replaceReady] }
           : {
-              name: this.names.taskStoreMany,
-              text: this.sql.taskStoreMany,
+              name: this.names[tiers ? "taskStoreManyTiers" : "taskStoreMany"],
+              text: this.sql[tiers ? "taskStoreManyTiers" : "taskStoreMany"],
               values: [...columns, first.extended !== null, first.replaceReady],
             },
       );

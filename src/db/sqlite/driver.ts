@@ -194,25 +194,28 @@ export class SqliteDriver implements Driver {
 
   async taskGet(taskId: string): Promise<TaskRow | undefined> {
     if (this.db.inTransaction) await this.outsideTransaction();
-    const row = (
-      this.archivePresent()
-        ? this.cached(
-            `SELECT ${TIER_COLUMNS} FROM ${this.tables.task} WHERE task_id = ? UNION ALL SELECT ${TIER_COLUMNS} FROM ${this.tables.archive} WHERE task_id = ? LIMIT 1`,
-          ).get(taskId, taskId)
-        : this.prepared().taskGet.get(taskId)
-    ) as RawTaskRow | undefined;
-    return row ? toTaskRow(row) : undefined;
+    const hot = this.prepared().taskGet.get(taskId) as RawTaskRow | undefined;
+    if (hot) return toTaskRow(hot);
+    if (!this.archivePresent()) return undefined;
+    // The latest archived row, as in every read (an id archived twice by older versions has two).
+    const cold = this.cached(
+      `SELECT ${TIER_COLUMNS} FROM ${this.tables.archive} WHERE task_id = ? ORDER BY archived_at DESC, id DESC LIMIT 1`,
+    ).get(taskId) as RawTaskRow | undefined;
+    return cold && toTaskRow(cold);
   }
 
   async taskGetMany(taskIds: readonly string[]): Promise<TaskRow[]> {
     if (this.db.inTransaction) await this.outsideTransaction();
     if (taskIds.length === 0) return [];
     if (!this.archivePresent()) return (this.prepared().taskGetMany.all(JSON.stringify(taskIds)) as RawTaskRow[]).map(toTaskRow);
-    // Archive rows first, so for an id in both tiers the hot row (read last) wins.
+    // Archive rows first, oldest move first, so for an id in both tiers the hot row (read last)
+    // wins, and among archived rows the latest, as taskGet reads them.
     const ids = JSON.stringify(taskIds);
     const rows = this.cached(
-      `SELECT ${TIER_COLUMNS} FROM ${this.tables.archive} WHERE task_id IN (SELECT value FROM json_each(?))
-      UNION ALL SELECT ${TIER_COLUMNS} FROM ${this.tables.task} WHERE task_id IN (SELECT value FROM json_each(?))`,
+      `SELECT ${TIER_COLUMNS} FROM (
+        SELECT ${TIER_COLUMNS}, 0 AS tier, archived_at FROM ${this.tables.archive} WHERE task_id IN (SELECT value FROM json_each(?))
+        UNION ALL SELECT ${TIER_COLUMNS}, 1 AS tier, NULL FROM ${this.tables.task} WHERE task_id IN (SELECT value FROM json_each(?)))
+      ORDER BY tier, archived_at, id`,
     ).all(ids, ids) as RawTaskRow[];
     return [...new Map(rows.map((row) => [row.task_id, toTaskRow(row)])).values()];
   }
@@ -295,8 +298,8 @@ export class SqliteDriver implements Driver {
     return Number((await this.query(countByRule(this.tables, this.fragments, p)))[0]?.["n"] ?? 0);
   }
 
-  async taskCountArchivable(p: { before: Date }): Promise<number> {
-    return Number((await this.query(countArchivable(this.tables, p.before)))[0]?.["n"] ?? 0);
+  async taskCountArchivable(p: { before: Date; ranked: readonly ArchiveRule[]; now: Date }): Promise<number> {
+    return Number((await this.query(countArchivable(this.tables, this.fragments, p)))[0]?.["n"] ?? 0);
   }
 
   async taskCountStale(p: { before: Date }): Promise<number> {
@@ -368,6 +371,11 @@ export class SqliteDriver implements Driver {
         for (const statement of archiveDdl(this.tables)) this.db.exec(statement);
       })
       .immediate();
+  }
+
+  /** Nothing to prepare: SQLite's archive is one plain table. */
+  async archivePrepare(): Promise<string[]> {
+    return [];
   }
 
   async taskArchive(p: ArchiveMoveParams): Promise<number> {

@@ -3,10 +3,9 @@
  * 0.06x of raw better-sqlite3 inside a transaction here (research/toolchain.md §6). Lists are bound
  * as one JSON text and expanded with json_each, so each statement has a fixed shape.
  */
+import { precedenceGuard } from "../precedence.js";
 import { TASK_COLUMNS } from "../rows.js";
 import type { Tables } from "../tables.js";
-
-const READY = "('SUCCESS', 'FAILURE', 'REVOKED')";
 
 export function buildStatements(t: Tables) {
   // Legal holds (#12): a held row is never expired, whatever the rule.
@@ -38,8 +37,7 @@ export function buildStatements(t: Tables) {
         parent_id = COALESCE(excluded.parent_id, parent_id),
         group_id = COALESCE(excluded.group_id, group_id),
         date_updated = excluded.date_updated
-      WHERE (status IS NULL OR status NOT IN ${READY} OR (excluded.status IN ${READY} AND ?))
-        AND (excluded.status <> 'PENDING' OR status IS NULL OR status = 'PENDING')`,
+      WHERE ${precedenceGuard("status", "excluded.status", "?")}`,
     taskGet: `SELECT ${TASK_COLUMNS} FROM ${t.task} WHERE task_id = ?`,
     taskGetMany: `SELECT ${TASK_COLUMNS} FROM ${t.task} WHERE task_id IN (SELECT value FROM json_each(?))`,
     taskExists: `SELECT 1 FROM ${t.task} WHERE task_id = ?`,

@@ -10,6 +10,7 @@ import { MissingTablesError } from "../../errors.js";
 import type { GroupRow, TaskWrite } from "../driver.js";
 import type { SqliteDatabaseLike } from "../external.js";
 import { toNaiveUtc } from "../naive-utc.js";
+import { precedenceGuard } from "../precedence.js";
 import { taskColumnValues } from "../rows.js";
 import type { Tables } from "../tables.js";
 import type { SqliteStatementTexts } from "./statements.js";
@@ -18,6 +19,8 @@ export class SqliteWrites {
   private store: Database.Statement | undefined;
   private group: Database.Statement | undefined;
   private readonly storeManyTx: Database.Transaction<(writes: readonly TaskWrite[]) => number>;
+  private readonly storeTiersTx: Database.Transaction<(w: TaskWrite) => number>;
+  private readonly statements = new Map<string, Database.Statement>();
 
   constructor(
     private readonly db: SqliteDatabaseLike,
@@ -27,14 +30,64 @@ export class SqliteWrites {
     // Inside an open transaction better-sqlite3 runs this as a SAVEPOINT of that transaction.
     this.storeManyTx = db.transaction((writes: readonly TaskWrite[]) => {
       let written = 0;
-      const store = this.storeStatement();
-      for (const w of writes) written += store.run(...writeParams(w)).changes;
+      if (this.archivePresent()) for (const w of writes) written += this.storeAcrossTiers(w);
+      else {
+        const store = this.storeStatement();
+        for (const w of writes) written += store.run(...writeParams(w)).changes;
+      }
       return written;
     });
+    this.storeTiersTx = db.transaction((w: TaskWrite) => this.storeAcrossTiers(w));
   }
 
   taskStore(w: TaskWrite): boolean {
+    if (this.archivePresent()) return this.storeTiersTx.immediate(w) > 0;
     return this.storeStatement().run(...writeParams(w)).changes > 0;
+  }
+
+  /**
+   * A store once the archive exists: the precedence guard holds across tiers. With no hot row,
+   * the latest archived row of the id judges the write (a late STARTED after an archived SUCCESS
+   * is refused, as it is for a hot one), and a write it lets through supersedes the archived row:
+   * the new hot row keeps what the write does not say, and the archived row goes, so an id is in
+   * one tier once. SQLite's single writer makes the check and the write one step (same transaction).
+   */
+  private storeAcrossTiers(w: TaskWrite): number {
+    const t = this.tables;
+    if (this.cached(`SELECT 1 FROM ${t.task} WHERE task_id = ?`).get(w.taskId) === undefined) {
+      const archived = this.cached(
+        `SELECT ${precedenceGuard("a.status", "@status", "@replace_ready")} AS ok, ${CARRIED.join(", ")}
+        FROM ${t.archive} AS a WHERE a.task_id = @task_id ORDER BY a.archived_at DESC, a.id DESC LIMIT 1`,
+      ).get({ task_id: w.taskId, status: w.status, replace_ready: w.replaceReady ? 1 : 0 }) as
+        ({ ok: number } & Record<(typeof CARRIED)[number], unknown>) | undefined;
+      if (archived) {
+        if (!archived.ok) return 0;
+        const params = writeParams(w);
+        // Positions in TASK_COLUMNS: name..queue (5-10) when the write has no request metadata,
+        // children, parent_id, group_id (11-13) when it leaves them out.
+        CARRIED.forEach((column, i) => {
+          const at = 5 + i;
+          if (at <= 10 ? w.extended === null : params[at] === null) params[at] = archived[column];
+        });
+        const written = this.storeStatement().run(...params).changes;
+        if (written > 0) this.cached(`DELETE FROM ${t.archive} WHERE task_id = ?`).run(w.taskId);
+        return written;
+      }
+    }
+    return this.storeStatement().run(...writeParams(w)).changes;
+  }
+
+  /** One lookup in SQLite's in-memory schema, no I/O. */
+  private archivePresent(): boolean {
+    return (
+      this.cached("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(`${this.tables.config.task}_archive`) !== undefined
+    );
+  }
+
+  private cached(text: string): Database.Statement {
+    let statement = this.statements.get(text);
+    if (!statement) this.statements.set(text, (statement = this.prepare(text)));
+    return statement;
   }
 
   taskStoreMany(writes: readonly TaskWrite[]): number {
@@ -65,6 +118,9 @@ export function interpretSqliteError(error: unknown, tables: Tables): unknown {
   if (error instanceof Error && /^no such table/.test(error.message)) return new MissingTablesError(tables.task, { cause: error });
   return error;
 }
+
+/** The columns an archived row hands to the new hot row that supersedes it, in TASK_COLUMNS order from name on. */
+const CARRIED = ["name", "args", "kwargs", "worker", "retries", "queue", "children", "parent_id", "group_id"] as const;
 
 /** taskStore's parameters in statement order: the 15 columns, `extended` six times, `replaceReady`. */
 function writeParams(w: TaskWrite): unknown[] {

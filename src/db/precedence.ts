@@ -1,0 +1,19 @@
+/**
+ * The precedence guard as SQL, written once for every dialect's statements and generated from
+ * states.ts (mayReplace is the same rule in memory): an unready state never replaces a ready row,
+ * a ready state replaces one only when the write allows it, and PENDING (a producer's
+ * markAsSent) never replaces a row a worker already moved on.
+ */
+import { PENDING, READY_STATES } from "../states.js";
+
+/** The ready states as an SQL list: `('SUCCESS', 'FAILURE', 'REVOKED')`. */
+export const READY_SQL = `(${[...READY_STATES].map((s) => `'${s}'`).join(", ")})`;
+
+/**
+ * Whether a write of `incoming` may replace a row whose status is `current` (an SQL expression
+ * that is NULL when there is no row: then it may). `replaceReady` is an SQL boolean.
+ */
+export function precedenceGuard(current: string, incoming: string, replaceReady: string): string {
+  return `((${current} IS NULL OR ${current} NOT IN ${READY_SQL} OR (${incoming} IN ${READY_SQL} AND ${replaceReady}))
+    AND (${incoming} <> '${PENDING}' OR ${current} IS NULL OR ${current} = '${PENDING}'))`;
+}

@@ -2,11 +2,14 @@
  * Options, their defaults, database URLs and durations. Nothing here touches a database.
  */
 import { resolve } from "node:path";
-import type { CleanupJobOptions } from "./cleanup/job.js";
+import type { CleanupJobOptions } from "./cleanup/options.js";
 import { CELERY_FORMAT, JSON_FORMAT, type ValueFormat } from "./codec/value-format.js";
 import { adoptConnection, type ConnectionLike } from "./db/external.js";
 import { CELERY_TABLES, type TableConfig } from "./db/tables.js";
 import { ConfigError, InvalidUrlError } from "./errors.js";
+import type { Duration } from "./types.js";
+
+export type { Duration };
 
 /** Celery's `result_expires` default: one day. */
 export const RESULT_EXPIRES_DEFAULT_MS = 24 * 60 * 60 * 1000;
@@ -23,9 +26,6 @@ export const SQLITE_BUSY_TIMEOUT_DEFAULT_MS = 100;
  */
 export const RETRY_BUDGET_DEFAULT_MS = 15_000;
 export const RETRY_DEFAULTS: RetryOptions = { budgetMs: RETRY_BUDGET_DEFAULT_MS, maxRetries: null, baseDelayMs: 20, maxDelayMs: 1_000 };
-
-/** A duration: milliseconds as a number, or a string like "500ms", "30s", "15m", "36h", "7d", "2w". */
-export type Duration = number | string;
 
 export interface RetryOptions {
   /** How long transient faults are retried, from the first attempt (ms); 0 turns retrying off. */

@@ -9,18 +9,9 @@ import { readFileSync } from "node:fs";
 import { parseRetention, type Duration } from "../config.js";
 import { ConfigError } from "../errors.js";
 import type { RulePredicate } from "../db/driver.js";
+import type { RetentionRule } from "./options.js";
 
-/** One retention rule as users write it (library options and policy files). */
-export interface RetentionRule {
-  /** A state, e.g. "FAILURE", or several. */
-  state?: string | readonly string[];
-  /** Task name glob: `*` any run of characters, `?` one character, e.g. "billing.*". */
-  name?: string;
-  /** Queue glob, e.g. "audit" or "billing-*". */
-  queue?: string;
-  /** How long rows stay after they finish: a duration ("400d", ms as a number), or "forever" / null. */
-  keep: Duration | "forever" | null;
-}
+export type { RetentionRule };
 
 /** A validated rule: its criteria, its retention in ms (null = forever), and how to print it. */
 export interface RankedRule extends RulePredicate {

@@ -4,7 +4,7 @@
  * progress hook. Celery's cleanup() is one DELETE per table: a sequential scan on PostgreSQL
  * (Celery #10097) and one long write lock on SQLite.
  */
-import { parseDuration, resolveExpires } from "../config.js";
+import { parseAge, parseDuration, resolveExpires } from "../config.js";
 import { buildPolicy } from "./retention.js";
 import type { CleanupOptions } from "./options.js";
 import type { Driver } from "../db/driver.js";
@@ -54,7 +54,7 @@ export async function runCleanup(
   const staleMs = options.staleAfter == null ? null : resolveExpires(options.staleAfter, "staleAfter");
   const before = (ms: number) => new Date(now.getTime() - ms);
 
-  const ranked = buildPolicy(expiresMs, options.keep, options.rules);
+  const ranked = buildPolicy(expiresMs, options.keep, options.rules, options.customStates);
   const passes: Pass[] = [];
   if (ranked.length === 1 && expiresMs !== null) {
     // The common case, one catch-all: its prepared statement.
@@ -85,7 +85,7 @@ export async function runCleanup(
       count: () => driver.groupCountExpired({ before: before(expiresMs) }),
     });
   }
-  const archiveAfterMs = options.archiveAfter == null ? null : parseDuration(options.archiveAfter, "archiveAfter");
+  const archiveAfterMs = options.archiveAfter == null ? null : parseAge(options.archiveAfter, "archiveAfter");
   const archive = await retrying("cleanup archive check", () => driver.archiveEnabled());
   if (archiveAfterMs !== null && !archive) {
     throw new ConfigError("archiveAfter", "this database has no archive; create it once with `taskledger migrate --archive`, then archive");

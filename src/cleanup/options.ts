@@ -30,6 +30,12 @@ export interface CleanupOptions {
    */
   rules?: readonly RetentionRule[];
   /**
+   * States beyond Celery's that `keep` and `rules` may name, e.g. `["PROGRESS"]` for tasks that
+   * store a state of their own. Any other unknown state in a rule is a ConfigError, so a typo
+   * (FAILED for FAILURE) cannot leave its rows to the default retention.
+   */
+  customStates?: readonly string[];
+  /**
    * Also delete unready rows (STARTED, RETRY, …; date_done NULL) not written for this long.
    * Rows other writers made (no date_updated) are first stamped with the time cleanup saw them.
    */

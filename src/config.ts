@@ -2,11 +2,14 @@
  * Options, their defaults, database URLs and durations. Nothing here touches a database.
  */
 import { resolve } from "node:path";
-import type { CleanupJobOptions } from "./cleanup/job.js";
+import type { CleanupJobOptions } from "./cleanup/options.js";
 import { CELERY_FORMAT, JSON_FORMAT, type ValueFormat } from "./codec/value-format.js";
 import { adoptConnection, type ConnectionLike } from "./db/external.js";
 import { CELERY_TABLES, type TableConfig } from "./db/tables.js";
 import { ConfigError, InvalidUrlError } from "./errors.js";
+import type { Duration } from "./types.js";
+
+export type { Duration };
 
 /** Celery's `result_expires` default: one day. */
 export const RESULT_EXPIRES_DEFAULT_MS = 24 * 60 * 60 * 1000;
@@ -23,9 +26,6 @@ export const SQLITE_BUSY_TIMEOUT_DEFAULT_MS = 100;
  */
 export const RETRY_BUDGET_DEFAULT_MS = 15_000;
 export const RETRY_DEFAULTS: RetryOptions = { budgetMs: RETRY_BUDGET_DEFAULT_MS, maxRetries: null, baseDelayMs: 20, maxDelayMs: 1_000 };
-
-/** A duration: milliseconds as a number, or a string like "500ms", "30s", "15m", "36h", "7d", "2w". */
-export type Duration = number | string;
 
 export interface RetryOptions {
   /** How long transient faults are retried, from the first attempt (ms); 0 turns retrying off. */
@@ -129,6 +129,27 @@ export function parseDuration(value: Duration, option = "duration"): number {
 }
 
 /**
+ * The longest retention (or age) a cleanup takes: 36500d, 100 years. Cleanup sends the database
+ * now minus the retention, and the archive files a row under date_done plus it, both as naive
+ * timestamps with four-digit years: 1,000,000d reaches year -711, which PostgreSQL refuses
+ * ("-000711-01 09T…") and SQLite compares as text without complaint, and longer still is not a
+ * JavaScript Date at all ("Invalid time value"). A hundred years keeps both ends far inside years
+ * 1 to 9999 for any clock this code will meet, and is longer than any retention law asks for;
+ * what must outlive it is kept forever.
+ */
+export const RETENTION_MAX_MS = 36_500 * 86_400_000;
+/** RETENTION_MAX_MS, and how a message spells it. */
+const RETENTION_MAX = { ms: RETENTION_MAX_MS, text: "36500d (100 years)" };
+
+/**
+ * Reads how far back from now a cleanup reaches (archiveAfter, --archive-after): a duration of
+ * at most RETENTION_MAX_MS, for the same reason as a retention.
+ */
+export function parseAge(value: Duration, option: string): number {
+  return durationMs(value, option, "use e.g. 7d, 36h or 1h30m, or a number of milliseconds", RETENTION_MAX);
+}
+
+/**
  * The words that mean "keep forever" wherever a retention is read: `--expires`, `--keep`,
  * `--keep-failures`, TASKLEDGER_RESULT_EXPIRES, a policy file's `expires` and rules, and the
  * library's `resultExpires`, `expires`, `keep` and rules. Any case, surrounding blanks ignored.
@@ -147,13 +168,20 @@ export function parseRetention(value: Duration | null, option: string): number |
     value,
     option,
     `use a duration such as 7d, 36h or 1h30m (a bare number is milliseconds), or ${FOREVER_WORDS.join(", ")} to keep rows forever`,
+    { ...RETENTION_MAX, beyond: `; to keep rows longer, keep them forever (${FOREVER_WORDS.join(", ")})` },
   );
   return ms === 0 ? null : ms;
 }
 
-function durationMs(value: Duration, option: string, instead: string): number {
+/** `max` bounds the result; its `beyond` ends the message that refuses a longer one. */
+function durationMs(value: Duration, option: string, instead: string, max?: { ms: number; text: string; beyond?: string }): number {
+  const shown = typeof value === "number" ? `${value} ms` : `"${value}"`;
+  const tooLong = () =>
+    new ConfigError(option, `${shown} is longer than the longest accepted, ${max!.text}; use ${max!.text} or less${max!.beyond ?? ""}`);
   if (typeof value === "number") {
-    if (!Number.isFinite(value) || value < 0) throw new ConfigError(option, `expected a non-negative number of milliseconds, got ${value}`);
+    if (Number.isNaN(value) || value < 0) throw new ConfigError(option, `expected a non-negative number of milliseconds, got ${value}`);
+    if (max && value > max.ms) throw tooLong();
+    if (!Number.isFinite(value)) throw new ConfigError(option, `expected a non-negative number of milliseconds, got ${value}`);
     return value;
   }
   const text = value.trim();
@@ -167,6 +195,7 @@ function durationMs(value: Duration, option: string, instead: string): number {
     total += Number(match[1]) * UNITS_MS[(match[2] ?? "ms").toLowerCase()]!;
     rest = rest.slice(match[0].length).trimStart();
   }
+  if (max && total > max.ms) throw tooLong();
   if (!Number.isFinite(total)) throw new ConfigError(option, `duration "${value}" is too long`);
   return Math.round(total);
 }
@@ -380,9 +409,21 @@ function resolveRetry(retry: BackendOptions["retry"], budget: Duration | undefin
   return merged;
 }
 
+/**
+ * The earliest point in time a filter takes: timestamps travel as naive text with four-digit
+ * years, and PostgreSQL has no year 0, so "0000-01-01" or "1000000d" ago fails there as a
+ * malformed timestamp (SQLite would quietly compare the text).
+ */
+const EARLIEST_POINT = new Date("0001-01-01T00:00:00Z");
+
 /** A point in time from "24h"/"7d" (that long ago) or an ISO date/time (naive means UTC). */
 export function parsePointInTime(value: string, option: string, now = new Date()): Date {
   const text = value.trim();
+  const tooEarly = () =>
+    new ConfigError(
+      option,
+      `"${value}" reaches before 0001-01-01, the earliest date a filter can name; use a shorter duration or a later date`,
+    );
   if (/^\d{4}-\d{2}-\d{2}/.test(text)) {
     const hasZone = /(?:[zZ]|[+-]\d{2}:?\d{2})$/.test(text);
     const date = new Date(hasZone || text.length === 10 ? text : `${text.replace(" ", "T")}Z`);
@@ -391,11 +432,11 @@ export function parsePointInTime(value: string, option: string, now = new Date()
         option,
         `cannot read date "${value}"; use an ISO date such as 2026-11-17 or 2026-11-17T08:00Z, or a duration such as 24h`,
       );
+    if (date < EARLIEST_POINT) throw tooEarly();
     return date;
   }
   const at = new Date(now.getTime() - parseDuration(text, option));
-  // "99999999999d" ago is before the first representable date (#9).
-  if (Number.isNaN(at.getTime()))
-    throw new ConfigError(option, `"${value}" reaches before the earliest date there is; use a shorter duration or an ISO date`);
+  // "99999999999d" ago is not a Date at all (#9); "1000000d" ago is one no database takes.
+  if (Number.isNaN(at.getTime()) || at < EARLIEST_POINT) throw tooEarly();
   return at;
 }

@@ -39,7 +39,7 @@ export type {
 export { readPolicyFile, type RetentionRule, type PolicyFile } from "./cleanup/retention.js";
 
 export { AsyncResult, type GetOptions, type ResultCallback, type ResultTuple } from "./result/async-result.js";
-export { ResultSet, type ResultMember } from "./result/result-set.js";
+export { ResultSet, type ResultMember, type GroupMember } from "./result/result-set.js";
 export { GroupResult, type GroupTuple } from "./result/group-result.js";
 export { EagerResult, type EagerRequest } from "./result/eager-result.js";
 export type { ResultLike, NoPropagate, Propagate } from "./result/result-like.js";

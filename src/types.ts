@@ -4,6 +4,9 @@
  */
 import type { TaskState } from "./states.js";
 
+/** A duration: milliseconds as a number, or a string like "500ms", "30s", "15m", "36h", "7d", "2w". */
+export type Duration = number | string;
+
 /** What a worker knows about the task it runs; stored in the extended and lineage columns. */
 export interface TaskRequest {
   /** Task name, e.g. "reports.generate". */

@@ -1,6 +1,7 @@
 /** The CLI suite on a real PostgreSQL server (see test/cli/suite.ts). */
 import { cliSuite } from "./cli/suite.js";
 import { secretsSuite } from "./cli/secrets.js";
+import { retentionInputSuite } from "./cli/retention-input.js";
 import type { Harness } from "./helpers/harness.js";
 import { createTestDatabase, pgSkip, queryDatabase, type TestDatabase } from "./helpers/pg.js";
 
@@ -23,8 +24,9 @@ const harness = {
   },
 } as unknown as Harness;
 
-// Runs first: the CLI suite's after() removes what the harness made, this suite's database too.
+// These run first: the CLI suite's after() removes what the harness made, their databases too.
 secretsSuite(harness, await pgSkip());
+retentionInputSuite(harness, await pgSkip());
 
 // The test server trusts local connections, so a password in the URL is accepted and ignored:
 // every successful command prints a URL that must come out masked.

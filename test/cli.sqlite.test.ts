@@ -2,6 +2,7 @@
 import Database from "better-sqlite3";
 import { cliSuite } from "./cli/suite.js";
 import { secretsSuite } from "./cli/secrets.js";
+import { retentionInputSuite } from "./cli/retention-input.js";
 import type { Harness } from "./helpers/harness.js";
 import { tempDir } from "./helpers/sqlite.js";
 
@@ -20,8 +21,9 @@ const harness = {
   cleanup: async () => dir.remove(),
 } as unknown as Harness;
 
-// Runs first: the CLI suite's after() removes what the harness made, this suite's database too.
+// These run first: the CLI suite's after() removes what the harness made, their databases too.
 secretsSuite(harness, false);
+retentionInputSuite(harness, false);
 
 // SQLite URLs carry no password; a file path cannot leak one.
 cliSuite(harness, false, { withPassword: (url) => url });

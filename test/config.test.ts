@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { resolve } from "node:path";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { describe, it } from "node:test";
 import {
   AsyncResult,
@@ -12,7 +14,8 @@ import {
   parseDuration,
   TimeoutError,
 } from "../src/index.js";
-import { defaultDatabaseUrl, parseRetention, resolveOptions } from "../src/config.js";
+import { defaultDatabaseUrl, parsePointInTime, parseRetention, resolveOptions } from "../src/config.js";
+import { readPolicyFile } from "../src/index.js";
 
 describe("database URLs", () => {
   const cases: [string, unknown][] = [
@@ -183,6 +186,53 @@ describe("durations and options", () => {
     // The library reads the same words wherever it takes a retention.
     for (const word of ["forever", "Never", "NONE"])
       assert.equal(resolveOptions({ url: ":memory:", resultExpires: word }).resultExpiresMs, null);
+  });
+
+  it("a retention longer than 36500d (100 years) is a ConfigError naming the option and the longest accepted; 36500d itself is taken", () => {
+    const DAY = 86_400_000;
+    const tooLong = (option: string) => (e: unknown) =>
+      e instanceof ConfigError &&
+      e.option === option &&
+      /is longer than the longest accepted, 36500d \(100 years\); use 36500d \(100 years\) or less; to keep rows longer, keep them forever/.test(
+        e.message,
+      );
+    for (const value of ["99999999999999d", "1000000d", "36501d", "5215w", 36_501 * DAY, 1e300, Infinity])
+      assert.throws(() => parseRetention(value, "--expires"), tooLong("--expires"), String(value));
+    for (const value of ["1000000d", 36_501 * DAY])
+      assert.throws(() => resolveOptions({ url: ":memory:", resultExpires: value }), tooLong("resultExpires"), String(value));
+    assert.equal(parseRetention("36500d", "x"), 36_500 * DAY);
+    assert.equal(resolveOptions({ url: ":memory:", resultExpires: 36_500 * DAY }).resultExpiresMs, 36_500 * DAY);
+  });
+
+  it("a point in time before year 1 (a duration ago or a date) is a ConfigError naming the option", () => {
+    const now = new Date("2026-01-01T00:00:00Z");
+    for (const value of ["1000000d", "99999999999999d", "0000-12-31", "0001-01-01T00:00+01:00"])
+      assert.throws(
+        () => parsePointInTime(value, "--since", now),
+        (e: unknown) => e instanceof ConfigError && e.option === "--since" && e.message.includes("reaches before 0001-01-01"),
+        value,
+      );
+    assert.equal(parsePointInTime("0001-01-01", "--since", now).toISOString(), "0001-01-01T00:00:00.000Z");
+  });
+
+  it("a policy file's rules may name its customStates and the caller's; any other unknown state is refused with a did-you-mean", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tl-policy-states-"));
+    try {
+      const file = join(dir, "retention.json");
+      writeFileSync(file, JSON.stringify({ customStates: ["progress"], rules: [{ state: ["PROGRESS", "AWAITING"], keep: "forever" }] }));
+      assert.throws(
+        () => readPolicyFile(file),
+        (e: unknown) => e instanceof ConfigError && /rules\[0\].*"AWAITING" is not a task state\. States are /.test(e.message),
+      );
+      assert.deepEqual(readPolicyFile(file, ["AWAITING"]).customStates, ["PROGRESS"]);
+      writeFileSync(file, JSON.stringify({ rules: [{ state: "FAILED", keep: "forever" }] }));
+      assert.throws(
+        () => readPolicyFile(file),
+        (e: unknown) => e instanceof ConfigError && /"FAILED" is not a task state; did you mean FAILURE\?/.test(e.message),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("invalid pool sizes and retry settings name the option", () => {

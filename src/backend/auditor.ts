@@ -5,18 +5,12 @@
  */
 import type { Driver, KeyCount, ListOrder, TaskQuery, TaskRow } from "../db/driver.js";
 import { ConfigError, CorruptValueError } from "../errors.js";
-import type { TaskMeta } from "../types.js";
-import { groupFailures, type FailureGroup } from "./failure-groups.js";
+import { groupFailures, type FailureGroup, type ListedTask } from "./failure-groups.js";
 import { rowToMeta } from "./task-meta.js";
 
 export type { ListOrder, TaskQuery };
 
-/** One listed row: decoded, or the raw row with why it could not be decoded. */
-export type ListedTask =
-  | { id: number; cursor: string; meta: TaskMeta; corrupt?: undefined; row: TaskRow }
-  | { id: number; cursor: string; meta?: undefined; corrupt: CorruptValueError; row: TaskRow };
-
-export type { FailureGroup };
+export type { FailureGroup, ListedTask };
 
 /** Finished tasks in one time bucket starting at `start` (epoch seconds, UTC). */
 export interface TimeBucket {

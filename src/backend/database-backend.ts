@@ -230,11 +230,11 @@ export class DatabaseBackend extends MarkAs implements ResultBackend {
 
   /**
    * For each task, the retention rule that governs its row and when cleanup may delete it, under
-   * the same `expires`, `keep` and `rules` a cleanup would get (#12).
+   * the same `expires`, `keep`, `rules` and `customStates` a cleanup would get (#12).
    */
   explainRetention(
     taskIds: readonly string[],
-    options: Pick<CleanupOptions, "expires" | "keep" | "rules"> = {},
+    options: Pick<CleanupOptions, "expires" | "keep" | "rules" | "customStates"> = {},
   ): Promise<RetentionExplanation[]> {
     const ids = [...new Set(taskIds.map((id) => validateId(id, "task")))];
     return explainRetention(this.driver, this.options.resultExpiresMs, ids, options, (operation, attempt) =>

@@ -3,7 +3,18 @@
  * often, first and last seen, and which task names raise them. Rows that cannot be decoded form
  * their own group, so a corrupt row is counted, never dropped.
  */
-import type { ListedTask } from "./auditor.js";
+import type { TaskRow } from "../db/driver.js";
+import type { CorruptValueError } from "../errors.js";
+import type { TaskMeta } from "../types.js";
+
+/**
+ * One listed row: decoded, or the raw row with why it could not be decoded. Defined here, below
+ * ./auditor.ts (which lists the rows and groups them with this module), so the import between the
+ * two points one way; auditor.ts re-exports it for its callers.
+ */
+export type ListedTask =
+  | { id: number; cursor: string; meta: TaskMeta; corrupt?: undefined; row: TaskRow }
+  | { id: number; cursor: string; meta?: undefined; corrupt: CorruptValueError; row: TaskRow };
 
 export interface FailureGroup {
   /** Exception class name as stored (Python's or JavaScript's), or "(undecodable)". */

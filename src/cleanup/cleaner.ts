@@ -4,11 +4,14 @@
  * progress hook. Celery's cleanup() is one DELETE per table: a sequential scan on PostgreSQL
  * (Celery #10097) and one long write lock on SQLite.
  */
-import { parseDuration, resolveExpires, type Duration } from "../config.js";
-import { buildPolicy, type RetentionRule } from "./retention.js";
+import { parseAge, parseDuration, resolveExpires } from "../config.js";
+import { buildPolicy } from "./retention.js";
+import type { CleanupOptions } from "./options.js";
 import type { Driver } from "../db/driver.js";
 import { CleanupLockedError, ConfigError } from "../errors.js";
 import type { CleanupProgress, CleanupReport } from "../types.js";
+
+export type { CleanupOptions };
 
 /** The first batch when no batchSize is given; later batches adapt to BATCH_TARGET_MS. */
 export const CLEANUP_BATCH_SIZE_DEFAULT = 5_000;
@@ -22,50 +25,6 @@ const BATCH_SIZE_MAX = 100_000;
 const BATCH_TARGET_MS = { concurrentWriters: 500, singleWriter: 100 } as const;
 /** Unready rows seen without a date_updated are stamped this many at a time. */
 const STAMP_BATCH_SIZE = 5_000;
-
-export interface CleanupOptions {
-  /** Retention for results; default the backend's resultExpires. null or 0 keeps them all. */
-  expires?: Duration | null;
-  /** Per-state retention overriding `expires`, e.g. `{ FAILURE: "90d" }`; null keeps that state forever. */
-  keep?: Readonly<Record<string, Duration | null>>;
-  /**
-   * Retention rules by state, task-name glob and queue glob (#12), e.g.
-   * `[{ name: "billing.*", keep: "400d" }, { queue: "audit", keep: "forever" }]`. The most specific
-   * matching rule governs a row (see cleanup/retention.ts); `expires` governs what no rule matches.
-   * Held tasks (backend.hold) are kept whatever the rule.
-   */
-  rules?: readonly RetentionRule[];
-  /**
-   * Also delete unready rows (STARTED, RETRY, …; date_done NULL) not written for this long.
-   * Rows other writers made (no date_updated) are first stamped with the time cleanup saw them.
-   */
-  staleAfter?: Duration | null;
-  /**
-   * Rows per DELETE statement, fixed. Default: adaptive, starting at 5000 and sized so each batch
-   * takes about 100 ms on SQLite (a concurrent writer waits at most that long) or 500 ms on
-   * PostgreSQL (where writers never wait on it), between 500 and 100,000 rows.
-   */
-  batchSize?: number;
-  /**
-   * Move finished rows done longer ago than this from the task table into the archive (#12), in
-   * bounded batches, each filed under its expiry by the rules; needs `migrate --archive`. The
-   * archive itself is expired on every cleanup where it exists, whether or not this is given.
-   */
-  archiveAfter?: Duration | null;
-  /** Stop cleanly between batches after this long. */
-  maxRuntime?: Duration | null;
-  /** Pause between batches (milliseconds or a duration such as "20ms"); default: none on PostgreSQL, half the last batch's time on SQLite. */
-  pauseMs?: Duration;
-  /** "fail" (default) throws CleanupLockedError when another cleanup runs; "wait" queues behind it. */
-  lock?: "fail" | "wait";
-  onProgress?: (progress: CleanupProgress) => void;
-  /** Count what would be deleted, delete nothing (no lock is taken, nothing is stamped). */
-  dryRun?: boolean;
-  /** The clock, for tests and replays. */
-  now?: Date;
-  /** Aborting stops the run cleanly at the next batch boundary (report.complete false); see the cleanup job. */
-  signal?: AbortSignal;
-}
 
 interface Pass {
   phase: CleanupProgress["phase"];
@@ -95,7 +54,7 @@ export async function runCleanup(
   const staleMs = options.staleAfter == null ? null : resolveExpires(options.staleAfter, "staleAfter");
   const before = (ms: number) => new Date(now.getTime() - ms);
 
-  const ranked = buildPolicy(expiresMs, options.keep, options.rules);
+  const ranked = buildPolicy(expiresMs, options.keep, options.rules, options.customStates);
   const passes: Pass[] = [];
   if (ranked.length === 1 && expiresMs !== null) {
     // The common case, one catch-all: its prepared statement.
@@ -126,7 +85,7 @@ export async function runCleanup(
       count: () => driver.groupCountExpired({ before: before(expiresMs) }),
     });
   }
-  const archiveAfterMs = options.archiveAfter == null ? null : parseDuration(options.archiveAfter, "archiveAfter");
+  const archiveAfterMs = options.archiveAfter == null ? null : parseAge(options.archiveAfter, "archiveAfter");
   const archive = await retrying("cleanup archive check", () => driver.archiveEnabled());
   if (archiveAfterMs !== null && !archive) {
     throw new ConfigError("archiveAfter", "this database has no archive; create it once with `taskledger migrate --archive`, then archive");

@@ -12,11 +12,11 @@ export async function explainRetention(
   driver: Driver,
   defaultExpiresMs: number | null,
   taskIds: readonly string[],
-  options: Pick<CleanupOptions, "expires" | "keep" | "rules">,
+  options: Pick<CleanupOptions, "expires" | "keep" | "rules" | "customStates">,
   retrying: <T>(operation: string, attempt: () => Promise<T>) => Promise<T>,
 ): Promise<RetentionExplanation[]> {
   const expiresMs = options.expires === undefined ? defaultExpiresMs : resolveExpires(options.expires, "expires");
-  const ranked = buildPolicy(expiresMs, options.keep, options.rules);
+  const ranked = buildPolicy(expiresMs, options.keep, options.rules, options.customStates);
   const rows = new Map((await retrying("explain", () => driver.taskGetMany(taskIds))).map((row) => [row.taskId, row]));
   const holds = new Map((await retrying("explain", () => driver.taskHolds(taskIds))).map((hold) => [hold.taskId, hold]));
   return taskIds.map((taskId) => {

@@ -14,7 +14,9 @@
 import { parseDuration, type Duration } from "../config.js";
 import { CleanupLockedError, ConfigError } from "../errors.js";
 import type { CleanupReport } from "../types.js";
-import type { CleanupOptions } from "./cleaner.js";
+import type { CleanupJobOptions, CleanupOptions, CleanupRun } from "./options.js";
+
+export type { CleanupJobOptions, CleanupRun };
 
 /** Below this interval a job is refused: a run every few seconds is a loop, not a schedule. */
 export const CLEANUP_JOB_MIN_INTERVAL_MS = 60_000;
@@ -22,46 +24,6 @@ export const CLEANUP_JOB_MIN_INTERVAL_MS = 60_000;
 export const CLEANUP_JOB_FIRST_RUN_WITHIN_MS = 5_000;
 /** Default jitter: this fraction of the interval, added or taken away at random. */
 const JITTER_FRACTION_DEFAULT = 0.1;
-
-/** What one tick of the job did. */
-export interface CleanupRun {
-  /** Rows deleted: expired tasks, groups and stale unready rows. */
-  deleted: number;
-  /** What retention kept, in words ("results newer than 7d, FAILURE newer than 90d, unready rows"). */
-  kept: string;
-  /** Milliseconds the tick took. */
-  took: number;
-  /** True when another cleanup held the lock, so this tick deleted nothing and left it to that one. */
-  skipped: boolean;
-  /** When skipped: who held the lock and whether it is alive. */
-  heldBy?: string;
-  /** The cleanup's own report (absent when skipped). complete is false when stop() or maxRuntime ended it early. */
-  report?: CleanupReport;
-}
-
-/**
- * Options of the cleanup job: its schedule and reporting, plus any cleanup option (expires, keep,
- * staleAfter, batchSize, maxRuntime, …), passed to every run untouched.
- */
-export type CleanupJobOptions = Omit<CleanupOptions, "lock" | "dryRun" | "signal" | "now"> & {
-  /** Interval between runs, at least one minute ("1h", "15m", or milliseconds). */
-  every: Duration;
-  /** Each interval is moved by up to this much either way, at random; default a tenth of `every`. */
-  jitter?: Duration;
-  /** The first run starts at a random point within this long; default 5 s. 0 runs at once. */
-  firstRunWithin?: Duration;
-  /** Called after every tick, also when it was skipped. */
-  onRun?: (run: CleanupRun) => void;
-  /** Called when a tick failed (database away, …); the next tick runs as scheduled. Default: a process warning. */
-  onError?: (error: Error) => void;
-  /** Keep the process alive while the job waits (the long-running CLI does); default false. */
-  keepProcessAlive?: boolean;
-  /**
-   * For tests only: allows `every` below one minute so a test can watch several ticks without
-   * waiting minutes. Never needed in production.
-   */
-  allowShortIntervalForTests?: boolean;
-};
 
 /**
  * Reads and checks a job's interval and jitter (the CLI checks `--every` with it before opening

@@ -4,6 +4,7 @@
  */
 import type { CleanupOptions } from "./cleaner.js";
 import { validateRule } from "./retention.js";
+import { readCustomStates } from "./rule-states.js";
 
 const UNITS: [string, number][] = [
   ["w", 604_800_000],
@@ -25,7 +26,7 @@ export function describeRetention(expires: string | null, cleanup: CleanupOption
   for (const [state, value] of Object.entries(cleanup.keep ?? {}))
     parts.push(value === null ? `${state} forever` : `${state} newer than ${value}`);
   for (const [i, raw] of (cleanup.rules ?? []).entries()) {
-    const rule = validateRule(raw, `rules[${i}]`);
+    const rule = validateRule(raw, `rules[${i}]`, readCustomStates(cleanup.customStates, "customStates"));
     const criteria = rule.label.slice(0, rule.label.lastIndexOf("="));
     const who = rule.states && rule.name === undefined && rule.queue === undefined ? rule.states.join("|") : criteria;
     parts.push(rule.keepMs === null ? `${who} forever` : `${who} newer than ${String(raw.keep)}`);

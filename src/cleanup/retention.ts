@@ -9,18 +9,10 @@ import { readFileSync } from "node:fs";
 import { parseRetention, type Duration } from "../config.js";
 import { ConfigError } from "../errors.js";
 import type { RulePredicate } from "../db/driver.js";
+import type { RetentionRule } from "./options.js";
+import { checkRuleStates, readCustomStates } from "./rule-states.js";
 
-/** One retention rule as users write it (library options and policy files). */
-export interface RetentionRule {
-  /** A state, e.g. "FAILURE", or several. */
-  state?: string | readonly string[];
-  /** Task name glob: `*` any run of characters, `?` one character, e.g. "billing.*". */
-  name?: string;
-  /** Queue glob, e.g. "audit" or "billing-*". */
-  queue?: string;
-  /** How long rows stay after they finish: a duration ("400d", ms as a number), or "forever" / null. */
-  keep: Duration | "forever" | null;
-}
+export type { RetentionRule };
 
 /** A validated rule: its criteria, its retention in ms (null = forever), and how to print it. */
 export interface RankedRule extends RulePredicate {
@@ -47,8 +39,11 @@ function labelOf(rule: RulePredicate, keepMs: number | null, keepText: string): 
   return `${parts.length === 0 ? "default" : parts.join(",")}=${keepMs === null ? "forever" : keepText}`;
 }
 
-/** Validates one rule; `where` names it in errors (e.g. `retention.json rules[2]`). */
-export function validateRule(raw: unknown, where: string): RankedRule {
+/**
+ * Validates one rule; `where` names it in errors (e.g. `retention.json rules[2]`). Its states must
+ * be Celery's or among `customStates` (uppercased, see ./rule-states.ts).
+ */
+export function validateRule(raw: unknown, where: string, customStates: readonly string[] = []): RankedRule {
   if (raw === null || typeof raw !== "object" || Array.isArray(raw))
     throw new ConfigError(where, `a rule is an object like {"name": "billing.*", "keep": "400d"}, got ${JSON.stringify(raw)}`);
   const rule = raw as Record<string, unknown>;
@@ -64,6 +59,7 @@ export function validateRule(raw: unknown, where: string): RankedRule {
       throw new ConfigError(where, `state must be a state name like "FAILURE" (or a list of them), got ${JSON.stringify(rule["state"])}`);
     }
     predicate.states = (states as string[]).map((s) => s.toUpperCase());
+    checkRuleStates(predicate.states, customStates, where);
   }
   for (const key of ["name", "queue"] as const) {
     const value = rule[key];
@@ -110,15 +106,20 @@ export function ruleMatches(rule: RulePredicate, row: { status: string | null; n
 
 /**
  * The ranked rules of a cleanup: the explicit rules, the per-state `keep` shorthand, and the
- * catch-all from `expires` (null keeps what no rule names).
+ * catch-all from `expires` (null keeps what no rule names). States beyond Celery's must be
+ * declared in `customStates`.
  */
 export function buildPolicy(
   expiresMs: number | null,
   keep: Readonly<Record<string, Duration | null>> | undefined,
   rules: readonly RetentionRule[] | undefined,
+  customStates?: readonly string[],
 ): RankedRule[] {
-  const explicit = (rules ?? []).map((rule, i) => validateRule(rule, `rules[${i}]`));
-  const perState = Object.entries(keep ?? {}).map(([state, value]) => validateRule({ state, keep: value ?? "forever" }, `keep.${state}`));
+  const custom = readCustomStates(customStates, "customStates");
+  const explicit = (rules ?? []).map((rule, i) => validateRule(rule, `rules[${i}]`, custom));
+  const perState = Object.entries(keep ?? {}).map(([state, value]) =>
+    validateRule({ state, keep: value ?? "forever" }, `keep.${state}`, custom),
+  );
   const catchAll: RankedRule = { keepMs: expiresMs, label: `default=${expiresMs === null ? "forever" : formatMs(expiresMs)}` };
   return [...rankRules([...explicit, ...perState]), catchAll];
 }
@@ -143,14 +144,19 @@ function formatMs(ms: number): string {
   return `${ms}ms`;
 }
 
-/** A policy file as documented in the README ("Retention"); returns its expires and rules. */
+/** A policy file as documented in the README ("Retention"); returns its expires, rules and custom states. */
 export interface PolicyFile {
   expires?: Duration | "forever" | null;
   rules: RetentionRule[];
+  /** States beyond Celery's that the rules may name (uppercased); empty when the file declares none. */
+  customStates: string[];
 }
 
-/** Reads and validates a JSON policy file; every error names the file and the rule at fault. */
-export function readPolicyFile(path: string): PolicyFile {
+/**
+ * Reads and validates a JSON policy file; every error names the file and the rule at fault. Its
+ * rules may name the file's own customStates and those in `customStates` (from the command line).
+ */
+export function readPolicyFile(path: string, customStates: readonly string[] = []): PolicyFile {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
@@ -167,15 +173,17 @@ export function readPolicyFile(path: string): PolicyFile {
     throw new ConfigError("--policy", `${path}: expected an object like {"expires": "7d", "rules": [...]}`);
   const body = parsed as Record<string, unknown>;
   for (const key of Object.keys(body)) {
-    if (key !== "expires" && key !== "rules" && key !== "$schema")
-      throw new ConfigError("--policy", `${path}: unknown field "${key}"; a policy has expires and rules`);
+    if (key !== "expires" && key !== "rules" && key !== "customStates" && key !== "$schema")
+      throw new ConfigError("--policy", `${path}: unknown field "${key}"; a policy has expires, rules and customStates`);
   }
   if (!Array.isArray(body["rules"])) throw new ConfigError("--policy", `${path}: "rules" must be a list of rules`);
   const rules = body["rules"] as unknown[];
+  const declared = readCustomStates(body["customStates"], `${path} customStates`);
+  const allowed = [...customStates, ...declared];
   rules.forEach((rule, i) =>
-    validateRule(rule, `${path} rules[${i}]${rule && typeof rule === "object" ? ` ${JSON.stringify(rule)}` : ""}`),
+    validateRule(rule, `${path} rules[${i}]${rule && typeof rule === "object" ? ` ${JSON.stringify(rule)}` : ""}`, allowed),
   );
-  const policy: PolicyFile = { rules: rules as RetentionRule[] };
+  const policy: PolicyFile = { rules: rules as RetentionRule[], customStates: declared };
   if (body["expires"] !== undefined) {
     const expires = body["expires"];
     keepMsOf(expires, `${path} expires`, "expires");
@@ -184,8 +192,11 @@ export function readPolicyFile(path: string): PolicyFile {
   return policy;
 }
 
-/** Reads a CLI --keep entry: `STATE=DURATION`, or criteria `name=GLOB[,state=S][,queue=GLOB]=DURATION`. */
-export function parseKeepEntry(entry: string): RetentionRule {
+/**
+ * Reads a CLI --keep entry: `STATE=DURATION`, or criteria `name=GLOB[,state=S][,queue=GLOB]=DURATION`.
+ * Its state must be Celery's or one of `customStates`.
+ */
+export function parseKeepEntry(entry: string, customStates: readonly string[] = []): RetentionRule {
   const text = entry.trim();
   const cut = text.lastIndexOf("=");
   if (cut <= 0 || cut === text.length - 1)
@@ -199,6 +210,7 @@ export function parseKeepEntry(entry: string): RetentionRule {
   if (!head.includes("=")) {
     if (!/^[A-Za-z_]+$/.test(head))
       throw new ConfigError("--keep", `"${head}" is not a state; expected e.g. FAILURE=90d or name=GLOB=DURATION`);
+    checkRuleStates([head.toUpperCase()], customStates, "--keep");
     return { state: head.toUpperCase(), keep };
   }
   const rule: { state?: string; name?: string; queue?: string; keep: string } = { keep };
@@ -211,5 +223,6 @@ export function parseKeepEntry(entry: string): RetentionRule {
     if (key in rule) throw new ConfigError("--keep", `"${entry}" gives ${key} twice`);
     rule[key as "state" | "name" | "queue"] = value;
   }
+  if (rule.state !== undefined) checkRuleStates([rule.state.toUpperCase()], customStates, "--keep");
   return rule;
 }

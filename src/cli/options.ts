@@ -3,7 +3,7 @@
  * value is a ConfigError (exit 2) naming the option: retentions (a duration or forever, through
  * parseRetention in ../config.ts), counts, the port, and time filters.
  */
-import { parsePointInTime, parseRetention, type Duration } from "../config.js";
+import { parseAge, parsePointInTime, parseRetention, type Duration } from "../config.js";
 import type { TaskQuery } from "../db/types.js";
 import { ConfigError } from "../errors.js";
 
@@ -23,6 +23,12 @@ export function expiresFromEnv(value: string | undefined): Duration | null | und
  */
 export function retentionOption<T extends Duration>(value: T, option: string): T | null {
   return parseRetention(value, option) === null ? null : value;
+}
+
+/** An age option (`--archive-after`): the text unchanged, once known to be a duration within the limit. */
+export function ageOption(value: string, option: string): string {
+  parseAge(value, option);
+  return value;
 }
 
 /**

@@ -113,7 +113,12 @@ Exit codes: 0 done, 1 failure, 2 usage error, 3 backend-cleanup skipped (another
     )
     .option(
       "--policy <file>",
-      'retention rules from a JSON file: {"expires": "7d", "rules": [{"name": "billing.*", "keep": "400d"}]} (README, Retention)',
+      'retention rules from a JSON file: {"expires": "7d", "rules": [{"name": "billing.*", "keep": "400d"}], "customStates": []} (README, Retention)',
+    )
+    .option(
+      "--custom-state <name...>",
+      "a state your tasks store beyond Celery's (e.g. PROGRESS), so --keep and the policy's rules may name it; any other unknown state is refused",
+      collect,
     )
     .option("--explain <task-id...>", "print, per task, the rule that applies and when its row goes; deletes nothing")
     .option(

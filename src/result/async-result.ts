@@ -10,26 +10,10 @@ import type { ResultBackend } from "../backend/result-backend.js";
 import { IncompleteStreamError, InvalidIdError } from "../errors.js";
 import { FAILURE, isReady, PROPAGATE_STATES, SUCCESS, type TaskState } from "../states.js";
 import type { ResultTuple, TaskEvent, TaskMeta } from "../types.js";
-import type { NoPropagate, Propagate, ResultLike } from "./result-like.js";
-import { resolveWait, waitUntil, type WaitOptions } from "./wait.js";
+import type { GetOptions, NoPropagate, Propagate, ResultCallback, ResultLike } from "./result-like.js";
+import { resolveWait, waitUntil } from "./wait.js";
 
-/** Called with each result's id and value (the Error when not propagating), as Celery's callback. */
-export type ResultCallback = (taskId: string, value: unknown) => void;
-
-export interface GetOptions extends WaitOptions {
-  /** Throw the task's error for FAILURE and REVOKED (default true); otherwise return it. */
-  propagate?: boolean;
-  /**
-   * With propagate, throw the error of any failed or revoked ancestor (`parent`, its parent, ...),
-   * checked before waiting and after every wake-up (default true), as Celery's follow_parents.
-   */
-  followParents?: boolean;
-  /**
-   * Called with (taskId, value) once the value is known. get() still returns the value;
-   * ResultSet.join() calls it per member in member order and returns [] (as Celery).
-   */
-  callback?: ResultCallback;
-}
+export type { GetOptions, ResultCallback };
 
 /** Celery's as_tuple() form: `[[id, parentTuple], null]` for one result (a group's has its members). */
 export type { ResultTuple } from "../types.js";

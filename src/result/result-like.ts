@@ -5,7 +5,25 @@
  */
 import type { TaskState } from "../states.js";
 import type { ResultTuple, TaskMeta } from "../types.js";
-import type { GetOptions, ResultCallback } from "./async-result.js";
+import type { WaitOptions } from "./wait.js";
+
+/** Called with each result's id and value (the Error when not propagating), as Celery's callback. */
+export type ResultCallback = (taskId: string, value: unknown) => void;
+
+export interface GetOptions extends WaitOptions {
+  /** Throw the task's error for FAILURE and REVOKED (default true); otherwise return it. */
+  propagate?: boolean;
+  /**
+   * With propagate, throw the error of any failed or revoked ancestor (`parent`, its parent, ...),
+   * checked before waiting and after every wake-up (default true), as Celery's follow_parents.
+   */
+  followParents?: boolean;
+  /**
+   * Called with (taskId, value) once the value is known. get() still returns the value;
+   * ResultSet.join() calls it per member in member order and returns [] (as Celery).
+   */
+  callback?: ResultCallback;
+}
 
 /** get() options under which a failure is returned, not thrown: the value is `T | Error`. */
 export type NoPropagate = GetOptions & { propagate: false };

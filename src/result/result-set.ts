@@ -9,11 +9,22 @@ import { TaskledgerError } from "../errors.js";
 import { FAILURE, isReady, PROPAGATE_STATES, REVOKED, SUCCESS } from "../states.js";
 import type { ResultTuple, TaskMeta } from "../types.js";
 import { AsyncResult, type GetOptions, type ResultCallback } from "./async-result.js";
-import type { GroupResult } from "./group-result.js";
 import { resolveWait, waitUntil } from "./wait.js";
 
+/**
+ * A group as a member of a set: a ResultSet with its own id, as GroupResult is. Spelled as an
+ * interface here rather than imported, because GroupResult extends ResultSet: naming it would
+ * make ./group-result.ts and this module import each other. `instanceof GroupResult` narrows a
+ * member to the class.
+ */
+export interface GroupMember extends ResultSet {
+  readonly id: string;
+  readonly parent: AsyncResult | null;
+  asTuple(): ResultTuple;
+}
+
 /** A member of a set: one task's result, or a whole group. */
-export type ResultMember = AsyncResult | GroupResult;
+export type ResultMember = AsyncResult | GroupMember;
 
 export class ResultSet {
   readonly results: ResultMember[];

@@ -132,6 +132,69 @@ export function retentionSuite(ctx: SuiteContext): void {
       assert.deepEqual(await existing([kept]), [kept]);
     });
 
+    it("a retention or age beyond 36500d (100 years) is a ConfigError naming the option, before anything is deleted", async () => {
+      await clear();
+      const kept = await store(5, { name: "x" }, states.FAILURE);
+      const cases: [Parameters<DatabaseBackend["cleanup"]>[0], string][] = [
+        [{ expires: "1000000d" }, "expires"],
+        [{ expires: "99999999999999d" }, "expires"],
+        [{ expires: 36_501 * DAY }, "expires"],
+        [{ keep: { FAILURE: "1000000d" } }, "keep.FAILURE.keep"],
+        [{ rules: [{ name: "x", keep: "1000000d" }] }, "rules[0].keep"],
+        [{ staleAfter: "1000000d" }, "staleAfter"],
+        [{ archiveAfter: "1000000d" }, "archiveAfter"],
+      ];
+      for (const [options, option] of cases) {
+        for (const dryRun of [true, false]) {
+          await assert.rejects(
+            b.cleanup({ ...options, dryRun }),
+            (error: unknown) =>
+              error instanceof ConfigError && error.option === option && /longer than the longest accepted, 36500d/.test(error.message),
+            `${JSON.stringify(options)} dryRun ${dryRun}`,
+          );
+        }
+      }
+      await assert.rejects(b.explainRetention([kept], { expires: "1000000d" }), ConfigError);
+      const longest = await b.cleanup({ expires: "36500d", keep: { FAILURE: 36_500 * DAY }, staleAfter: "36500d" });
+      assert.equal(longest.tasks + longest.stale, 0);
+      assert.deepEqual(await existing([kept]), [kept]);
+    });
+
+    it("a rule naming a state that is not one is a ConfigError with a did-you-mean, unless it is among customStates", async () => {
+      await clear();
+      const failed = await store(5, { name: "x" }, states.FAILURE);
+      const cases: [Parameters<DatabaseBackend["cleanup"]>[0], RegExp][] = [
+        [{ keep: { FAILED: "forever" } }, /^keep\.FAILED: "FAILED" is not a task state; did you mean FAILURE\?/],
+        [{ rules: [{ state: "failed", keep: "forever" }] }, /^rules\[0\]: "FAILED" is not a task state; did you mean FAILURE\?/],
+        [{ rules: [{ state: ["SUCCESS", "DONE"], keep: "forever" }] }, /^rules\[0\]: "DONE" is not a task state\. States are /],
+        [
+          { rules: [{ state: "PROGRES", keep: "forever" }], customStates: ["PROGRESS"] },
+          /"PROGRES" is not a task state; did you mean PROGRESS\? .*and the custom PROGRESS/,
+        ],
+        [{ customStates: ["IN-FLIGHT"] }, /^customStates: custom states are a list of names/],
+      ];
+      for (const [options, message] of cases) {
+        await assert.rejects(
+          b.cleanup({ expires: "1d", ...options }),
+          (error: unknown) => error instanceof ConfigError && message.test(error.message),
+          JSON.stringify(options),
+        );
+        await assert.rejects(b.explainRetention([failed], { expires: "1d", ...options }), ConfigError, JSON.stringify(options));
+      }
+      assert.deepEqual(await existing([failed]), [failed], "no refused cleanup deleted the failure");
+      const report = await b.cleanup({
+        expires: "1d",
+        rules: [{ state: ["progress", "FAILURE"], keep: "forever" }],
+        keep: { Awaiting: "2d" },
+        customStates: ["PROGRESS", "awaiting"],
+      });
+      assert.deepEqual(
+        report.byRule.map((r) => r.rule),
+        ["state=PROGRESS|FAILURE=forever", "state=AWAITING=2d", "default=1d"],
+      );
+      assert.deepEqual(await existing([failed]), [failed]);
+    });
+
     it("explainRetention names the governing rule and when the row goes, for held, forever, unready and unknown ids", async () => {
       await clear();
       const billing = await store(3, { name: "billing.invoice" });

@@ -79,6 +79,15 @@ export function cliSuite(harness: Harness, skip: string | false, options: { with
       assert.match(check.stdout, /up to date/);
     });
 
+    it("a fresh migrate, run as a process the way cron runs it, prints nothing on stderr: no driver warning", async () => {
+      const fresh = await harness.freshUrl("cli_migrate_quiet");
+      const run = await cli(["--url", fresh, "migrate"], { subprocess: true });
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stdout, /applied 0000_init, /);
+      assert.doesNotMatch(run.stderr, /Warning/);
+      assert.equal(run.stderr, "");
+    });
+
     it("show prints every field and exits 1 for an unknown id; --json parses", async () => {
       const task = randomUUID();
       await backend.markAsFailure(task, new TypeError("bad row 7"), {

@@ -5,9 +5,10 @@
 import type { CleanupOptions } from "../../cleanup/cleaner.js";
 import { describeRetention, durationText } from "../../cleanup/retention-text.js";
 import { parseKeepEntry, readPolicyFile, type RetentionRule } from "../../cleanup/retention.js";
+import { readCustomStates } from "../../cleanup/rule-states.js";
 import type { CleanupProgress, CleanupReport, RetentionExplanation } from "../../types.js";
 import { withBackend, type CommandDeps } from "../open.js";
-import { parsePositiveInt, retentionOption } from "../options.js";
+import { ageOption, parsePositiveInt, retentionOption } from "../options.js";
 import { EXIT } from "../exit-codes.js";
 import { formatCount, formatDuration, progressLine } from "../format.js";
 
@@ -19,6 +20,8 @@ export interface CleanupCommandOptions {
   keep?: string[];
   /** A JSON retention policy file (README "Retention"). */
   policy?: string;
+  /** States beyond Celery's that --keep and the policy's rules may name. */
+  customState?: string[];
   /** Task ids to explain instead of cleaning up. */
   explain?: string[];
   staleAfter?: string;
@@ -30,13 +33,18 @@ export interface CleanupCommandOptions {
 const LOG_EVERY_MS = 10_000;
 
 export function cleanupOptionsFrom(options: CleanupCommandOptions): CleanupOptions {
+  const declared = readCustomStates(
+    (options.customState ?? []).flatMap((names) => names.split(",")).map((name) => name.trim()),
+    "--custom-state",
+  );
+  const policy = options.policy === undefined ? undefined : readPolicyFile(options.policy, declared);
+  const customStates = [...declared, ...(policy?.customStates ?? [])];
   // Command-line rules come first, so on a tie in specificity they win over the policy file's.
-  const rules: RetentionRule[] = (options.keep ?? []).map(parseKeepEntry);
+  const rules: RetentionRule[] = (options.keep ?? []).map((entry) => parseKeepEntry(entry, customStates));
   if (options.keepFailures !== undefined) {
     retentionOption(options.keepFailures, "--keep-failures"); // a bad value is named as the option, not as rules[0]
     rules.unshift({ state: "FAILURE", keep: options.keepFailures });
   }
-  const policy = options.policy === undefined ? undefined : readPolicyFile(options.policy);
   if (policy) rules.push(...policy.rules);
   // --expires overrides the policy file's; either may say forever in any of its spellings.
   const expires =
@@ -48,8 +56,9 @@ export function cleanupOptionsFrom(options: CleanupCommandOptions): CleanupOptio
   const cleanup: CleanupOptions = {
     ...(expires !== undefined ? { expires } : {}),
     rules,
-    ...(options.staleAfter !== undefined ? { staleAfter: options.staleAfter } : {}),
-    ...(options.archiveAfter !== undefined ? { archiveAfter: options.archiveAfter } : {}),
+    ...(customStates.length > 0 ? { customStates } : {}),
+    ...(options.staleAfter !== undefined ? { staleAfter: retentionOption(options.staleAfter, "--stale-after") } : {}),
+    ...(options.archiveAfter !== undefined ? { archiveAfter: ageOption(options.archiveAfter, "--archive-after") } : {}),
     ...(options.maxRuntime !== undefined ? { maxRuntime: options.maxRuntime } : {}),
     ...(options.batchSize !== undefined ? { batchSize: parsePositiveInt(options.batchSize, "--batch-size") } : {}),
     dryRun: Boolean(options.dryRun),

@@ -25,7 +25,10 @@ export async function migratePg(pool: PgConnection, tables: Tables, options: { a
       const applied = await readApplied(client, tables, options.apply);
       const pending = pendingOf(all, applied);
       if (!options.apply) {
-        const planned = (await Promise.all(pending.map((m) => plan(client, tables, m.statements)))).flat();
+        // One at a time: all on one client, and pg queues a query sent while another runs only
+        // with a DeprecationWarning on stderr (an error from pg 9).
+        const planned: string[] = [];
+        for (const migration of pending) planned.push(...(await plan(client, tables, migration.statements)));
         return { applied: [...applied], pending: pending.map((m) => m.tag), planned };
       }
       const ran: string[] = [];

@@ -11,6 +11,7 @@ import { ConfigError, TaskledgerError } from "../errors.js";
 import { maskUrl } from "../config.js";
 import { mountApi } from "./api.js";
 import { loadAssets } from "./assets.js";
+import { nulCheck, statusOf } from "./input.js";
 import { errorPage, type PageContext } from "./layout.js";
 import { groupPage, livePage, overviewPage, taskPage, tasksPage } from "./pages.js";
 import { checkBind, hostCheck, randomToken, securityHeaders, tokenCheck, writeCheck } from "./security.js";
@@ -49,9 +50,9 @@ export function createWebApp(backend: DatabaseBackend, options: WebOptions & { s
   const assets = loadAssets();
   const app = new Hono();
 
-  app.use(securityHeaders(), hostCheck(host), tokenCheck(token), writeCheck(allowWrites, writeToken ?? ""));
+  app.use(securityHeaders(), hostCheck(host), tokenCheck(token), nulCheck(), writeCheck(allowWrites, writeToken ?? ""));
   app.onError((error, c) => {
-    const status = error instanceof ConfigError ? 400 : 500;
+    const status = statusOf(error);
     const known = error instanceof TaskledgerError;
     const message = maskUrl(known ? error.message : `unexpected error: ${error instanceof Error ? error.message : String(error)}`);
     if (c.req.path.startsWith("/api/")) return c.json({ error: message }, status);

@@ -9,6 +9,7 @@ import { after, before, describe, it } from "node:test";
 import { openBackend, type DatabaseBackend } from "../../src/index.js";
 import { ConfigError } from "../../src/errors.js";
 import { createWebApp, startWebServer } from "../../src/web/server.js";
+import { accessSuite } from "./access-suite.js";
 import { inputSuite } from "./input-suite.js";
 import { freshStore, openSeeded, skipFor, XSS_NAME, type Seeded, type Store } from "./seed.js";
 
@@ -312,4 +313,5 @@ export function webSuite(dialect: "sqlite" | "postgresql"): void {
     });
   });
   inputSuite(dialect);
+  accessSuite(dialect);
 }

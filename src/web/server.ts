@@ -3,7 +3,8 @@
  * well-kept router built on web-standard Request/Response, with SSE and streaming helpers, no
  * plugin system to configure and one runtime dependency of its own (see the README "Web view").
  */
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
 import { serve, type ServerType } from "@hono/node-server";
 import { Hono } from "hono";
 import type { DatabaseBackend } from "../backend/database-backend.js";
@@ -21,6 +22,16 @@ export const SERVE_PORT_DEFAULT = 8765;
 export const SERVE_HOST_DEFAULT = "127.0.0.1";
 /** How often the live feed re-reads when no change wakes it (PostgreSQL; SQLite is woken). */
 export const LIVE_POLL_DEFAULT_MS = 1000;
+/**
+ * Socket limits. Node holds a connection that never completes its headers for 60 s (checked only
+ * every 30 s) and one that sends nothing at all for ever, so idle clients could keep sockets open
+ * at will; requests here carry no body, so a client that has not sent one within seconds never
+ * will. Only the request is timed: a live feed or an export streams its response as long as it needs.
+ */
+export const HEADERS_TIMEOUT_MS = 10_000;
+export const REQUEST_TIMEOUT_MS = 15_000;
+export const KEEP_ALIVE_TIMEOUT_MS = 5_000;
+const TIMEOUT_CHECK_EVERY_MS = 1_000;
 
 export interface WebOptions {
   host?: string;
@@ -101,9 +112,27 @@ export async function startWebServer(backend: DatabaseBackend, options: WebOptio
   const server: ServerType = await new Promise((resolve, reject) => {
     // overrideGlobalObjects: false leaves the process's Request/Response alone (taskledger may be
     // imported into an application that serves its own HTTP).
-    const s = serve({ fetch: app.fetch, port: requestedPort, hostname: host, overrideGlobalObjects: false }, () => resolve(s));
+    const s = serve(
+      {
+        fetch: app.fetch,
+        port: requestedPort,
+        hostname: host,
+        overrideGlobalObjects: false,
+        serverOptions: {
+          headersTimeout: HEADERS_TIMEOUT_MS,
+          requestTimeout: REQUEST_TIMEOUT_MS,
+          keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+          connectionsCheckingInterval: TIMEOUT_CHECK_EVERY_MS,
+        },
+      },
+      () => resolve(s),
+    );
     s.once("error", reject);
   });
+  // headersTimeout starts at a request's first byte, so a socket that never sends one is timed
+  // here, until its first request arrives (Node's keepAliveTimeout covers the gaps after that).
+  server.on("connection", (socket: Socket) => socket.setTimeout(HEADERS_TIMEOUT_MS));
+  server.on("request", (req: IncomingMessage) => req.socket.setTimeout(0));
   const port = (server.address() as AddressInfo).port;
   const shown = host.includes(":") ? `[${host}]` : host;
   return {

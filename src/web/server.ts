@@ -11,6 +11,7 @@ import type { DatabaseBackend } from "../backend/database-backend.js";
 import { ConfigError, TaskledgerError } from "../errors.js";
 import { maskUrl } from "../config.js";
 import { mountApi } from "./api.js";
+import { LIVE_BURST_MAX_DEFAULT } from "./live.js";
 import { loadAssets } from "./assets.js";
 import { nulCheck, statusOf } from "./input.js";
 import { errorPage, type PageContext } from "./layout.js";
@@ -41,6 +42,8 @@ export interface WebOptions {
   /** Offer forget and revoke (POST with the write token in a header). */
   allowWrites?: boolean;
   livePollMs?: number;
+  /** Most task events the live feed sends for one look; past it, a `missed` event links to the rest. */
+  liveBurstMax?: number;
 }
 
 export interface WebServer {
@@ -79,8 +82,11 @@ export function createWebApp(backend: DatabaseBackend, options: WebOptions & { s
     if (!asset) return c.text("no such asset", 404);
     return new Response(new Uint8Array(asset.body), { headers: { "Content-Type": asset.type, "Cache-Control": "public, max-age=3600" } });
   });
+  const burstMax = options.liveBurstMax ?? LIVE_BURST_MAX_DEFAULT;
+  if (!Number.isInteger(burstMax) || burstMax < 1) throw new ConfigError("liveBurstMax", `expected a positive integer, got ${burstMax}`);
   mountApi(app, backend, {
-    livePollMs: options.livePollMs ?? LIVE_POLL_DEFAULT_MS,
+    pollMs: options.livePollMs ?? LIVE_POLL_DEFAULT_MS,
+    burstMax,
     shutdown: options.shutdown ?? new AbortController().signal,
   });
 

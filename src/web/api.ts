@@ -8,7 +8,7 @@ import type { DatabaseBackend } from "../backend/database-backend.js";
 import { CSV_COLUMNS, csvLine, taskRecord } from "../backend/task-records.js";
 import { maskUrl } from "../config.js";
 import { readFilters, withParams } from "./filters.js";
-import { liveFeed } from "./live.js";
+import { liveFeed, type LiveOptions } from "./live.js";
 import { listPage, taskDetail, taskSummary } from "./records.js";
 import { groupView, overviewData } from "./views.js";
 
@@ -21,7 +21,8 @@ export const API_ROUTES: Record<string, string> = {
   "GET /api/stats": "counts by state, name, worker; finished tasks and failures per time bucket (since, until, bucket seconds)",
   "GET /api/failures": "failures grouped by exception type and message, with count, first and last seen",
   "GET /api/export": "every matching task, streamed; format=csv or jsonl (default), same filters as /api/tasks",
-  "GET /api/events": "server-sent events: one `task` event per new or changed task (same filters)",
+  "GET /api/events":
+    "server-sent events: one `task` event per new or changed task (same filters); when more changed at once than the feed sends, one `missed` event whose catch_up lists the rest",
   "POST /api/tasks/:id/forget": "delete the task's row (only with --allow-writes and the X-Taskledger-Token header)",
   "POST /api/tasks/:id/revoke": "mark the task REVOKED unless it finished (only with --allow-writes and the header)",
 };
@@ -31,7 +32,7 @@ function json(value: unknown, status = 200): Response {
   return new Response(maskUrl(JSON.stringify(value)), { status, headers: { "Content-Type": "application/json; charset=utf-8" } });
 }
 
-export function mountApi(app: Hono, backend: DatabaseBackend, options: { livePollMs: number; shutdown: AbortSignal }): void {
+export function mountApi(app: Hono, backend: DatabaseBackend, live: LiveOptions): void {
   app.get("/api", () => json({ routes: API_ROUTES }));
 
   app.get("/api/tasks", async (c) => {
@@ -82,7 +83,7 @@ export function mountApi(app: Hono, backend: DatabaseBackend, options: { livePol
     });
   });
 
-  app.get("/api/events", (c) => liveFeed(c, backend, readFilters(new URL(c.req.url).searchParams), options.livePollMs, options.shutdown));
+  app.get("/api/events", (c) => liveFeed(c, backend, readFilters(new URL(c.req.url).searchParams), live));
 
   app.post("/api/tasks/:id/forget", async (c) =>
     json({ task_id: c.req.param("id"), forgotten: (await backend.forget(c.req.param("id"))) > 0 }),

@@ -156,6 +156,7 @@ export async function livePage(ctx: PageContext, backend: DatabaseBackend, searc
   const recent = await backend.audit.list(filters.query, { limit: 50, order: "newest" });
   const body = h`
 <p class="live-controls"><button type="button" id="pause" aria-pressed="false">Pause</button> <span id="live-status" role="status">connecting…</span></p>
+<p id="live-missed" class="note" hidden>More tasks changed at once than the feed sends: <a href="/tasks">see the rest in Tasks</a>.</p>
 ${taskTable(recent.map(taskSummary), "live-rows")}`;
   return layout(ctx, "Live", "/live", body);
 }

@@ -1,7 +1,8 @@
 /**
  * Safe by default (#14 item 3): who may talk to the server and what every response carries.
  * - A non-loopback bind needs a token; it is checked on every request, the event stream and the
- *   static files included (header, `Authorization: Bearer`, or a cookie set from `?token=`).
+ *   static files included (header, `Authorization: Bearer`, or a cookie set from `?token=`),
+ *   and a token link redirects only to a path on this server.
  * - On a loopback bind the Host header must name loopback, so a web page elsewhere cannot reach
  *   the server through DNS rebinding.
  * - Writes (forget, revoke) exist only with --allow-writes, and then only as a POST carrying the
@@ -17,7 +18,6 @@ import { ConfigError } from "../errors.js";
 export const CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 export const TOKEN_HEADER = "x-taskledger-token";
-const TOKEN_COOKIE = "taskledger_token";
 
 export function isLoopback(host: string): boolean {
   const h = host.replace(/^\[|\]$/g, "").toLowerCase();
@@ -71,14 +71,33 @@ export function hostCheck(bindHost: string): MiddlewareHandler {
   };
 }
 
-/** Requires the token on every request when one is configured. */
+/**
+ * The cookie that carries the token, named for the port the browser reached: browsers keep one
+ * cookie per name and host whatever the port, so two servers on one host shared a name and each
+ * login overwrote the other's token.
+ */
+export function tokenCookieName(url: URL): string {
+  return `taskledger_token_${url.port || (url.protocol === "https:" ? "443" : "80")}`;
+}
+
+/**
+ * Requires the token on every request when one is configured. Every credential the request
+ * carries is tried: a cookie left by an earlier run (the README's recipe makes a new token at
+ * each start) must not outvote a correct link or header.
+ */
 export function tokenCheck(token: string | null): MiddlewareHandler {
   return async (c, next) => {
     if (token === null) return next();
-    const bearer = c.req.header("authorization")?.replace(/^Bearer\s+/i, "");
+    const url = new URL(c.req.url);
+    const cookie = tokenCookieName(url);
     const fromQuery = c.req.query("token");
-    const given = c.req.header(TOKEN_HEADER) ?? bearer ?? getCookie(c, TOKEN_COOKIE) ?? fromQuery;
-    if (!sameToken(given, token)) {
+    const offered = [
+      c.req.header(TOKEN_HEADER),
+      c.req.header("authorization")?.replace(/^Bearer\s+/i, ""),
+      fromQuery,
+      getCookie(c, cookie),
+    ];
+    if (!offered.some((given) => sameToken(given, token))) {
       return c.text(
         "taskledger serve: token required; open the link with ?token=<token>, or send it in the X-Taskledger-Token or Authorization: Bearer header",
         401,
@@ -86,13 +105,20 @@ export function tokenCheck(token: string | null): MiddlewareHandler {
     }
     if (fromQuery !== undefined && c.req.method === "GET") {
       // Keep the token out of the address bar, history and logs: a cookie carries it from here.
-      setCookie(c, TOKEN_COOKIE, token, { httpOnly: true, sameSite: "Strict", path: "/" });
-      const url = new URL(c.req.url);
+      setCookie(c, cookie, token, { httpOnly: true, sameSite: "Strict", path: "/" });
       url.searchParams.delete("token");
-      if (!url.pathname.startsWith("/api/")) return c.redirect(`${url.pathname}${url.search}`, 303);
+      if (!url.pathname.startsWith("/api/")) return c.redirect(`${localPath(url.pathname)}${url.search}`, 303);
     }
     return next();
   };
+}
+
+/**
+ * A path that stays on this server: `//evil.example/x` (and `/\evil.example`, which the URL
+ * parser reads the same) would be a link to another host in a Location header.
+ */
+export function localPath(pathname: string): string {
+  return `/${pathname.replace(/^[/\\]+/, "")}`;
 }
 
 /** POST guard: writes enabled, the write token in its header, and no foreign Origin. */

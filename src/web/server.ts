@@ -3,14 +3,17 @@
  * well-kept router built on web-standard Request/Response, with SSE and streaming helpers, no
  * plugin system to configure and one runtime dependency of its own (see the README "Web view").
  */
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
 import { serve, type ServerType } from "@hono/node-server";
 import { Hono } from "hono";
 import type { DatabaseBackend } from "../backend/database-backend.js";
 import { ConfigError, TaskledgerError } from "../errors.js";
 import { maskUrl } from "../config.js";
 import { mountApi } from "./api.js";
+import { LIVE_BURST_MAX_DEFAULT } from "./live.js";
 import { loadAssets } from "./assets.js";
+import { nulCheck, statusOf } from "./input.js";
 import { errorPage, type PageContext } from "./layout.js";
 import { groupPage, livePage, overviewPage, taskPage, tasksPage } from "./pages.js";
 import { checkBind, hostCheck, randomToken, securityHeaders, tokenCheck, writeCheck } from "./security.js";
@@ -20,6 +23,16 @@ export const SERVE_PORT_DEFAULT = 8765;
 export const SERVE_HOST_DEFAULT = "127.0.0.1";
 /** How often the live feed re-reads when no change wakes it (PostgreSQL; SQLite is woken). */
 export const LIVE_POLL_DEFAULT_MS = 1000;
+/**
+ * Socket limits. Node holds a connection that never completes its headers for 60 s (checked only
+ * every 30 s) and one that sends nothing at all for ever, so idle clients could keep sockets open
+ * at will; requests here carry no body, so a client that has not sent one within seconds never
+ * will. Only the request is timed: a live feed or an export streams its response as long as it needs.
+ */
+export const HEADERS_TIMEOUT_MS = 10_000;
+export const REQUEST_TIMEOUT_MS = 15_000;
+export const KEEP_ALIVE_TIMEOUT_MS = 5_000;
+const TIMEOUT_CHECK_EVERY_MS = 1_000;
 
 export interface WebOptions {
   host?: string;
@@ -29,6 +42,8 @@ export interface WebOptions {
   /** Offer forget and revoke (POST with the write token in a header). */
   allowWrites?: boolean;
   livePollMs?: number;
+  /** Most task events the live feed sends for one look; past it, a `missed` event links to the rest. */
+  liveBurstMax?: number;
 }
 
 export interface WebServer {
@@ -49,9 +64,9 @@ export function createWebApp(backend: DatabaseBackend, options: WebOptions & { s
   const assets = loadAssets();
   const app = new Hono();
 
-  app.use(securityHeaders(), hostCheck(host), tokenCheck(token), writeCheck(allowWrites, writeToken ?? ""));
+  app.use(securityHeaders(), hostCheck(host), tokenCheck(token), nulCheck(), writeCheck(allowWrites, writeToken ?? ""));
   app.onError((error, c) => {
-    const status = error instanceof ConfigError ? 400 : 500;
+    const status = statusOf(error);
     const known = error instanceof TaskledgerError;
     const message = maskUrl(known ? error.message : `unexpected error: ${error instanceof Error ? error.message : String(error)}`);
     if (c.req.path.startsWith("/api/")) return c.json({ error: message }, status);
@@ -67,8 +82,11 @@ export function createWebApp(backend: DatabaseBackend, options: WebOptions & { s
     if (!asset) return c.text("no such asset", 404);
     return new Response(new Uint8Array(asset.body), { headers: { "Content-Type": asset.type, "Cache-Control": "public, max-age=3600" } });
   });
+  const burstMax = options.liveBurstMax ?? LIVE_BURST_MAX_DEFAULT;
+  if (!Number.isInteger(burstMax) || burstMax < 1) throw new ConfigError("liveBurstMax", `expected a positive integer, got ${burstMax}`);
   mountApi(app, backend, {
-    livePollMs: options.livePollMs ?? LIVE_POLL_DEFAULT_MS,
+    pollMs: options.livePollMs ?? LIVE_POLL_DEFAULT_MS,
+    burstMax,
     shutdown: options.shutdown ?? new AbortController().signal,
   });
 
@@ -100,9 +118,27 @@ export async function startWebServer(backend: DatabaseBackend, options: WebOptio
   const server: ServerType = await new Promise((resolve, reject) => {
     // overrideGlobalObjects: false leaves the process's Request/Response alone (taskledger may be
     // imported into an application that serves its own HTTP).
-    const s = serve({ fetch: app.fetch, port: requestedPort, hostname: host, overrideGlobalObjects: false }, () => resolve(s));
+    const s = serve(
+      {
+        fetch: app.fetch,
+        port: requestedPort,
+        hostname: host,
+        overrideGlobalObjects: false,
+        serverOptions: {
+          headersTimeout: HEADERS_TIMEOUT_MS,
+          requestTimeout: REQUEST_TIMEOUT_MS,
+          keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+          connectionsCheckingInterval: TIMEOUT_CHECK_EVERY_MS,
+        },
+      },
+      () => resolve(s),
+    );
     s.once("error", reject);
   });
+  // headersTimeout starts at a request's first byte, so a socket that never sends one is timed
+  // here, until its first request arrives (Node's keepAliveTimeout covers the gaps after that).
+  server.on("connection", (socket: Socket) => socket.setTimeout(HEADERS_TIMEOUT_MS));
+  server.on("request", (req: IncomingMessage) => req.socket.setTimeout(0));
   const port = (server.address() as AddressInfo).port;
   const shown = host.includes(":") ? `[${host}]` : host;
   return {

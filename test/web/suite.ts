@@ -9,6 +9,9 @@ import { after, before, describe, it } from "node:test";
 import { openBackend, type DatabaseBackend } from "../../src/index.js";
 import { ConfigError } from "../../src/errors.js";
 import { createWebApp, startWebServer } from "../../src/web/server.js";
+import { accessSuite } from "./access-suite.js";
+import { inputSuite } from "./input-suite.js";
+import { liveSuite } from "./live-suite.js";
 import { freshStore, openSeeded, skipFor, XSS_NAME, type Seeded, type Store } from "./seed.js";
 
 const LOCAL = "http://127.0.0.1:8765";
@@ -310,4 +313,7 @@ export function webSuite(dialect: "sqlite" | "postgresql"): void {
       }
     });
   });
+  inputSuite(dialect);
+  accessSuite(dialect);
+  liveSuite(dialect);
 }

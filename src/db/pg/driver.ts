@@ -464,8 +464,10 @@ export class PgDriver implements Driver {
     // extract(epoch) of a naive timestamp reads it as UTC, which is what date_done holds.
     timeBucket: (seconds) => sql`(floor(extract(epoch FROM date_done) / ${seconds}) * ${seconds})::bigint`,
     // LIKE 'prefix%' answers from the varchar_pattern_ops index of migration 0004 (#14) in any
-    // collation; the unique index on task_id serves LIKE only under the C collation.
-    idPrefix: (prefix) => sql`task_id LIKE ${likePrefix(prefix)} ESCAPE '\'`,
+    // collation; the unique index on task_id serves LIKE only under the C collation. The escape
+    // is written '\\' because a template literal reads '\' as a lone quote: PostgreSQL then got
+    // ESCAPE '' and a prefix holding %, _ or \ matched nothing.
+    idPrefix: (prefix) => sql`task_id LIKE ${likePrefix(prefix)} ESCAPE '\\'`,
     glob: (column, glob) => sql`${column} LIKE ${globToLike(glob)}`,
     plusMs: (column, ms) => sql`(${column} + ${ms}::bigint * interval '1 millisecond')`,
     forever: sql`'infinity'::timestamp`,

@@ -102,6 +102,13 @@ function live() {
       status.textContent = "paused (" + held.length + " new)";
     } else show(task);
   });
+  // The feed sends at most so many rows per look; the rest of a bulk write are a Tasks page away.
+  source.addEventListener("missed", (event) => {
+    const missed = document.getElementById("live-missed");
+    if (!missed) return;
+    missed.querySelector("a").setAttribute("href", JSON.parse(event.data).catch_up.replace(/^\/api\/tasks/, "/tasks"));
+    missed.hidden = false;
+  });
   source.addEventListener("error", () => (status.textContent = "reconnecting…"));
   button.addEventListener("click", () => {
     paused = !paused;

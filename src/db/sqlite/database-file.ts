@@ -15,7 +15,9 @@ const mainFiles = new WeakMap<object, string>();
  * Throws DatabaseMismatchError unless `theirs` (a connection other than the backend's) has the
  * same main file as `ours`. An in-memory database is private to its connection, so another
  * connection is always another database. Costs one PRAGMA and one realpath per connection the
- * first time it is seen (about 10 µs), then a WeakMap lookup.
+ * first time it is seen (28 µs median), then two WeakMap lookups: stores from a second connection
+ * to the file took 0.67 ms before and 0.77 ms after, in the same run, within the rounds' spread
+ * (0.43-0.79 ms and 0.63-0.86 ms; 6 interleaved rounds of 3,000 on a shared 2-core machine).
  */
 export function sameDatabaseFile(theirs: SqliteDatabaseLike, ours: SqliteDatabaseLike): void {
   const [a, b] = [databaseFile(theirs), databaseFile(ours)];

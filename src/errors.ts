@@ -59,6 +59,41 @@ export class NotInTransactionError extends TaskledgerError {
   }
 }
 
+/**
+ * Thrown by a transaction writer (backend.inTransaction(tx)) when `tx` is connected to another
+ * database than the backend's: the result would be written there, and the backend would go on
+ * reading PENDING. Nothing was written.
+ */
+export class DatabaseMismatchError extends InvalidClientError {
+  override name = "DatabaseMismatchError";
+  constructor(
+    /** The transaction's database as it describes itself (a file path, or a name and server; never credentials). */
+    readonly transactionDatabase: string,
+    /** The backend's database, described the same way. */
+    readonly backendDatabase: string,
+  ) {
+    super(
+      `this transaction is on ${transactionDatabase} but the backend records in ${backendDatabase}; record in a transaction on the backend's database, or open a backend on the transaction's database (openBackend({ client }) with that connection)`,
+      "tx",
+    );
+  }
+}
+
+/**
+ * Thrown by runTask() with `transactionOn` over a connection whose transactions are synchronous
+ * (drizzle over better-sqlite3, or a better-sqlite3 Database) when the task function is async or
+ * returns a promise: nothing can await inside such a transaction. Nothing was recorded for the
+ * task, and the transaction rolled back.
+ */
+export class SynchronousTransactionError extends TaskledgerError {
+  override name = "SynchronousTransactionError";
+  constructor(readonly taskId: string) {
+    super(
+      `task ${taskId}: better-sqlite3 transactions are synchronous, so with transactionOn over better-sqlite3 (or drizzle over it) the task function must be synchronous (no async, no promise). Make it synchronous, or pass an async BEGIN … COMMIT wrapper as transactionOn (see the README, "Recording inside your transaction"), or run the task without transactionOn`,
+    );
+  }
+}
+
 /** Thrown when a task id or group id is empty or longer than its column (155 characters). */
 export class InvalidIdError extends TaskledgerError {
   override name = "InvalidIdError";

@@ -12,6 +12,7 @@ import { drizzle } from "drizzle-orm/node-postgres";
 import pg from "pg";
 import {
   AsyncResult,
+  DatabaseMismatchError,
   InvalidClientError,
   MissingTablesError,
   NotInTransactionError,
@@ -250,31 +251,79 @@ describe("taskledger on the application's PostgreSQL pool", { skip: await pgSkip
     await assert.rejects(openBackend({ client: single }), (e: unknown) => e instanceof InvalidClientError && /pg\.Pool/.test(e.message));
   });
 
-  it("says the tables are missing, at open and inside a transaction, with nothing half-written", async () => {
+  it("says the tables are missing at open", async () => {
     const empty = await createTestDatabase("appconn_empty");
     const emptyPool = new pg.Pool({ connectionString: empty.url });
     emptyPool.on("error", () => undefined); // see before(): the drop may meet a client still ending
     try {
       await assert.rejects(openBackend({ client: emptyPool, migrate: false }), MissingTablesError);
-      await emptyPool.query("CREATE TABLE orders (id text PRIMARY KEY)");
-      const client = await emptyPool.connect();
+      // The application's pool still works after that.
+      assert.equal((await emptyPool.query("SELECT 1 AS one")).rows[0].one, 1);
+    } finally {
+      await emptyPool.end();
+      await empty.drop();
+    }
+  });
+
+  it("refuses a transaction on another database, naming both, with nothing written there", async () => {
+    // The other database has taskledger's tables too: without the check the result lands there
+    // and the backend reads PENDING.
+    const elsewhere = await createTestDatabase("appconn_elsewhere");
+    const elsewherePool = new pg.Pool({ connectionString: elsewhere.url });
+    elsewherePool.on("error", () => undefined); // see before()
+    try {
+      await (await openBackend({ client: elsewherePool })).close();
+      await elsewherePool.query("CREATE TABLE orders (id text PRIMARY KEY)");
+      const task = id();
+      const client = await elsewherePool.connect();
       try {
         await client.query("BEGIN");
-        await client.query("INSERT INTO orders VALUES ('o1')");
+        await client.query("INSERT INTO orders VALUES ($1)", [task]);
         await assert.rejects(
-          backend.inTransaction(client).markAsDone("o1", 1),
-          (e: unknown) => e instanceof MissingTablesError && /migrate/.test(e.message),
+          backend.inTransaction(client).markAsDone(task, 1),
+          (e: unknown) =>
+            e instanceof DatabaseMismatchError &&
+            e instanceof InvalidClientError &&
+            e.message.includes(`database "${elsewhere.name}"`) &&
+            e.message.includes(`database "${db.name}"`) &&
+            !/postgres@|password/.test(e.message),
         );
         await client.query("ROLLBACK");
       } finally {
         client.release();
       }
-      assert.equal((await emptyPool.query("SELECT count(*)::int AS n FROM orders")).rows[0].n, 0);
-      // The application's pool still works after all that.
-      assert.equal((await emptyPool.query("SELECT 1 AS one")).rows[0].one, 1);
+      assert.equal((await elsewherePool.query("SELECT count(*)::int AS n FROM celery_taskmeta")).rows[0].n, 0);
+      assert.equal((await elsewherePool.query("SELECT count(*)::int AS n FROM orders")).rows[0].n, 0);
+      assert.equal((await backend.getTaskMeta(task)).status, "PENDING");
     } finally {
-      await emptyPool.end();
-      await empty.drop();
+      await elsewherePool.end();
+      await elsewhere.drop();
+    }
+  });
+
+  it("accepts a client connected to the backend's database another way, and checks each client once", async () => {
+    // Another host spelling of the same server and database (and another pg.Client object).
+    const url = new URL(db.url);
+    url.hostname = url.hostname === "127.0.0.1" ? "localhost" : url.hostname;
+    const client = new pg.Client({ connectionString: url.toString() });
+    await client.connect();
+    const texts: string[] = [];
+    const query = client.query.bind(client) as (config: unknown) => Promise<unknown>;
+    (client as unknown as { query: typeof query }).query = (config: unknown) => {
+      texts.push(typeof config === "string" ? config : String((config as { text: string }).text));
+      return query(config);
+    };
+    try {
+      const tasks = [id(), id(), id()];
+      for (const task of tasks) {
+        await client.query("BEGIN");
+        await backend.inTransaction(client).markAsDone(task, "same database");
+        await client.query("COMMIT");
+      }
+      for (const task of tasks) assert.equal((await backend.getTaskMeta(task)).result, "same database");
+      assert.equal(texts.filter((text) => text.includes("current_database()")).length, 1, "one check per client, not per write");
+    } finally {
+      await client.end();
     }
   });
 });

@@ -5,6 +5,8 @@
  * app-connection.pg.test.ts.
  */
 import assert from "node:assert/strict";
+import { symlinkSync, unlinkSync } from "node:fs";
+import { basename, join, relative } from "node:path";
 import { untilWaiting } from "./helpers/waiting.js";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
@@ -13,12 +15,14 @@ import { sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/better-sqlite3";
 import {
   AsyncResult,
+  DatabaseMismatchError,
   InvalidClientError,
   MissingTablesError,
   NotInTransactionError,
   openBackend,
   runTask,
   states,
+  SynchronousTransactionError,
   type DatabaseBackend,
 } from "../src/index.js";
 import { pushOnly } from "./helpers/push-only.js";
@@ -191,6 +195,78 @@ describe("taskledger on the application's SQLite connection", () => {
     assert.equal((await backend.getTaskMeta(bad)).status, "FAILURE");
   });
 
+  it("runTask over drizzle(better-sqlite3) runs a synchronous task inside the transaction and refuses an async one, recording no false FAILURE", async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => void unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      const app = drizzle(db);
+      const [ok, failed, asyncTask, promising] = [id(), id(), id(), id()];
+      // Synchronous, as better-sqlite3's transactions are: the order and SUCCESS commit together.
+      const done = await runTask(
+        backend,
+        { id: ok },
+        (ctx) => {
+          ctx.tx.run(sql`INSERT INTO orders VALUES (${ok}, 7)`);
+          return "invoiced";
+        },
+        { transactionOn: app },
+      );
+      assert.equal(done.status, "SUCCESS");
+      assert.equal(orderCount(ok), 1);
+      assert.equal((await backend.getTaskMeta(ok)).result, "invoiced");
+      // A synchronous failure rolls the order back and is recorded, outside the transaction.
+      const failure = await runTask(
+        backend,
+        { id: failed },
+        (ctx) => {
+          ctx.tx.run(sql`INSERT INTO orders VALUES (${failed}, 7)`);
+          throw new RangeError("card declined");
+        },
+        { transactionOn: app },
+      );
+      assert.equal(failure.status, "FAILURE");
+      assert.equal(orderCount(failed), 0);
+      assert.equal((await backend.getTaskMeta(failed)).status, "FAILURE");
+      // An async function cannot run inside a synchronous transaction: refused before it runs.
+      let ran = false;
+      await assert.rejects(
+        runTask(
+          backend,
+          { id: asyncTask },
+          async (ctx) => {
+            ran = true;
+            ctx.tx.run(sql`INSERT INTO orders VALUES (${asyncTask}, 7)`);
+            return "done";
+          },
+          { transactionOn: app },
+        ),
+        (e: unknown) => e instanceof SynchronousTransactionError && e.taskId === asyncTask,
+      );
+      assert.equal(ran, false);
+      // A plain function that returns a promise is found out when it returns: rolled back, and
+      // its promise's later rejection is not left floating.
+      await assert.rejects(
+        runTask(
+          backend,
+          { id: promising },
+          (ctx) => {
+            ctx.tx.run(sql`INSERT INTO orders VALUES (${promising}, 7)`);
+            return Promise.reject(new Error("settled after the transaction"));
+          },
+          { transactionOn: app },
+        ),
+        SynchronousTransactionError,
+      );
+      assert.equal(orderCount(promising), 0);
+      for (const task of [asyncTask, promising]) assert.equal((await backend.getTaskMeta(task)).status, "PENDING", "no false FAILURE");
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.deepEqual(unhandled, []);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+  });
+
   it("refuses a Database outside a transaction, and a writer kept past commit, at once", async () => {
     const task = id();
     assert.throws(() => backend.inTransaction(db), NotInTransactionError);
@@ -208,22 +284,62 @@ describe("taskledger on the application's SQLite connection", () => {
     await assert.rejects(openBackend({ client: closed }), (e: unknown) => e instanceof InvalidClientError && /closed/.test(e.message));
   });
 
-  it("says the tables are missing, at open and inside a transaction, with nothing half-written", async () => {
+  it("says the tables are missing at open", async () => {
     const empty = new Database(dir.file("empty.db"));
     try {
       await assert.rejects(openBackend({ client: empty, migrate: false }), MissingTablesError);
-      empty.exec("CREATE TABLE orders (id TEXT PRIMARY KEY)");
-      assert.throws(
-        () =>
-          empty.transaction(() => {
-            empty.prepare("INSERT INTO orders VALUES ('o1')").run();
-            void backend.inTransaction(empty).markAsDone("o1", 1);
-          })(),
-        (e: unknown) => e instanceof MissingTablesError && /migrate/.test(e.message),
-      );
-      assert.equal(empty.prepare("SELECT count(*) FROM orders").pluck().get(), 0);
     } finally {
       empty.close();
+    }
+  });
+
+  it("refuses a transaction on another database file, naming both, with nothing written there", async () => {
+    // The other file has taskledger's tables too: without the check the result lands there and
+    // the backend reads PENDING.
+    const elsewhereFile = dir.file("elsewhere.db");
+    const elsewhere = new Database(elsewhereFile);
+    try {
+      await (await openBackend({ client: elsewhere })).close();
+      elsewhere.exec("CREATE TABLE orders (id TEXT PRIMARY KEY)");
+      const task = id();
+      assert.throws(
+        () =>
+          elsewhere.transaction(() => {
+            elsewhere.prepare("INSERT INTO orders VALUES (?)").run(task);
+            void backend.inTransaction(elsewhere).markAsDone(task, 1);
+          })(),
+        (e: unknown) =>
+          e instanceof DatabaseMismatchError &&
+          e instanceof InvalidClientError &&
+          e.message.includes("elsewhere.db") &&
+          e.message.includes("app.db"),
+      );
+      assert.equal(elsewhere.prepare("SELECT count(*) FROM orders").pluck().get(), 0);
+      assert.equal(elsewhere.prepare("SELECT count(*) FROM celery_taskmeta").pluck().get(), 0);
+      const memory = new Database(":memory:");
+      try {
+        assert.throws(() => memory.transaction(() => backend.inTransaction(memory))(), /in-memory/);
+      } finally {
+        memory.close();
+      }
+    } finally {
+      elsewhere.close();
+    }
+  });
+
+  it("accepts a transaction on another connection to the same file, however its path is spelled", async () => {
+    const link = `${dir.path}-link`;
+    symlinkSync(dir.path, link);
+    const second = new Database(join(relative(process.cwd(), link), basename(file)));
+    try {
+      const task = id();
+      second.transaction(() => {
+        void backend.inTransaction(second).markAsDone(task, "through a symlink");
+      })();
+      assert.equal((await backend.getTaskMeta(task)).result, "through a symlink");
+    } finally {
+      second.close();
+      unlinkSync(link);
     }
   });
 });

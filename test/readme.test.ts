@@ -26,6 +26,7 @@ const EXAMPLES: [file: string, expected: RegExp, only?: "sqlite" | "postgresql"]
   ["history.ts", /PENDING - \nSTARTED w1 \nRETRY w1 database busy\nSTARTED w2 \nSUCCESS w2 \n/],
   ["record-in-transaction.ts", /\{ total: 42 \}\n42 SUCCESS \{ total: 42 \} true/, "postgresql"],
   ["record-in-transaction-sqlite.ts", /\{ total: 42 \}\n42 SUCCESS \{ total: 42 \} true/, "sqlite"],
+  ["run-task-sqlite.ts", /SUCCESS \{ total: 42 \}\ntrue PENDING/, "sqlite"],
   [
     "retention.ts",
     /name=billing\.\*=400d case 2026-118\nstate=FAILURE,name=billing\.\*=forever: 0; name=billing\.\*=400d: 0; queue=audit=forever: 0; default=30d: 0/,

@@ -35,7 +35,33 @@ export class TransactionWriter extends MarkAs {
    * called without await inside better-sqlite3's synchronous `db.transaction(() => …)`.
    */
   override storeResult(taskId: string, result: unknown, state: TaskState, options: StoreOptions = {}): Promise<boolean> {
-    const write: TaskWrite = {
+    const write = this.taskWrite(taskId, result, state, options);
+    return this.run("storeResult", taskId, () => this.tx.taskStore(write)).then((written) => {
+      if (written) this.afterCommit([write]);
+      return written;
+    });
+  }
+
+  /**
+   * @internal storeResult's answer at once, for runTask inside a synchronous (better-sqlite3)
+   * transaction, which has to decide to roll back before it returns; undefined where the
+   * dialect's transactions are not synchronous.
+   */
+  storeResultNow(taskId: string, result: unknown, state: TaskState, options: StoreOptions = {}): boolean | undefined {
+    if (!this.tx.taskStoreNow) return undefined;
+    const write = this.taskWrite(taskId, result, state, options);
+    let written: boolean;
+    try {
+      written = this.tx.taskStoreNow(write);
+    } catch (error) {
+      throw error instanceof TaskledgerError ? error : new DatabaseError("storeResult", taskId, 1, { cause: error });
+    }
+    if (written) this.afterCommit([write]);
+    return written;
+  }
+
+  private taskWrite(taskId: string, result: unknown, state: TaskState, options: StoreOptions): TaskWrite {
+    return {
       ...buildTaskWrite({
         taskId,
         status: state,
@@ -48,10 +74,6 @@ export class TransactionWriter extends MarkAs {
       }),
       replaceReady: !options.onlyIfUnready,
     };
-    return this.run("storeResult", taskId, () => this.tx.taskStore(write)).then((written) => {
-      if (written) this.afterCommit([write]);
-      return written;
-    });
   }
 
   /** Many results in as few statements as the dialect allows, in the caller's transaction. */

@@ -56,6 +56,11 @@ export interface HeldLock {
  */
 export interface TransactionDriver {
   taskStore(write: TaskWrite): Promise<boolean>;
+  /**
+   * taskStore's answer at once, where the caller's transactions are synchronous (better-sqlite3):
+   * a synchronous transaction must decide to roll back before it returns. Absent elsewhere.
+   */
+  taskStoreNow?(write: TaskWrite): boolean;
   taskStoreMany(writes: readonly TaskWrite[]): Promise<number>;
   groupSave(row: GroupRow): Promise<void>;
   /**

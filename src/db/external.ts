@@ -128,6 +128,20 @@ export function adoptTransaction(tx: unknown, expected: Dialect): AdoptedTransac
 }
 
 /**
+ * How to run a transaction on `on` when its transactions are synchronous: a better-sqlite3
+ * Database (whose transaction(fn) returns a function to call), or a drizzle database or
+ * transaction over one (whose transaction(body) calls the body and commits before it returns).
+ * Nothing inside such a transaction can await. undefined for anything else.
+ */
+export function synchronousTransaction<Tx>(on: unknown): (<R>(body: (tx: Tx) => R) => R) | undefined {
+  if (isSqliteDatabase(on)) return (body) => on.transaction(() => body(on as Tx))();
+  const v = on as { $client?: unknown; session?: { client?: unknown } } | null;
+  if (!isSqliteDatabase(v?.$client ?? v?.session?.client)) return undefined;
+  const drizzleDb = on as { transaction<R>(body: (tx: Tx) => R): R };
+  return (body) => drizzleDb.transaction(body);
+}
+
+/**
  * PostgreSQL's own view of the client's session, from its last ReadyForQuery message ('I' idle,
  * 'T' in a transaction, 'E' in a failed transaction); null when the client does not tell (pg
  * older than 8.13), and then the check is left to the database.

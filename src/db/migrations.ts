@@ -55,17 +55,19 @@ export function pendingOf(all: Migration[], appliedTags: ReadonlySet<string>): M
 }
 
 /**
- * The CREATE TRIGGER statements of the history triggers, from the migration that made them and
- * rewritten for the configured names: switching history back on (#11) runs them again, so the
- * trigger text lives in one place.
+ * The CREATE TRIGGER statements of the history triggers, from the latest migration that made each
+ * (SQLite's update trigger is re-created by 0005_history_order) and rewritten for the configured
+ * names: switching history back on (#11) runs them again, so the trigger text lives in one place.
  */
 export function historyTriggerStatements(dialect: Dialect, tables: Tables): string[] {
   const names = ["tl_history_insert", "tl_history_update"].map((suffix) => `${CELERY_TABLES.task}_${suffix}`);
-  const statements = readMigrations(dialect)
-    .flatMap((m) => m.statements)
-    .map((s) => s.replace(/^(?:--[^\n]*\n\s*)+/, "")) // leading comments
-    .filter((s) => names.some((name) => new RegExp(`^CREATE TRIGGER [\`"]${name}[\`"]`).test(s)))
-    .map((s) => tables.rewriteMigration(s));
+  const latest = new Map<string, string>();
+  for (const statement of readMigrations(dialect).flatMap((m) => m.statements)) {
+    const s = statement.replace(/^(?:--[^\n]*\n\s*)+/, ""); // leading comments
+    const name = names.find((n) => new RegExp(`^CREATE TRIGGER [\`"]${n}[\`"]`).test(s));
+    if (name) latest.set(name, s);
+  }
+  const statements = names.flatMap((name) => (latest.has(name) ? [tables.rewriteMigration(latest.get(name)!)] : []));
   if (statements.length !== names.length)
     throw new MigrationError(
       `the history triggers are missing from migrations/${dialect === "postgresql" ? "pg" : "sqlite"}; reinstall taskledger`,

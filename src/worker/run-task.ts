@@ -8,7 +8,8 @@
 import { hostname } from "node:os";
 import type { ResultBackend } from "../backend/result-backend.js";
 import { parseDuration, type Duration } from "../config.js";
-import { TaskRevokedError } from "../errors.js";
+import { SynchronousTransactionError, TaskRevokedError } from "../errors.js";
+import { synchronousTransaction } from "../db/external.js";
 import { runInTaskContext } from "../result/task-context.js";
 import { REVOKED, RETRY, FAILURE, SUCCESS, isReady } from "../states.js";
 import type { TaskRequest } from "../types.js";
@@ -45,6 +46,12 @@ export interface RunTaskOptions<Tx = undefined> {
    * business writes, and the SUCCESS row commits with them. When the function throws, the
    * transaction rolls back and the failure (or retry) is recorded outside it, so a failed attempt
    * leaves no business effect but its failure.
+   *
+   * Over better-sqlite3 (drizzle(sqlite), or the Database itself) transactions are synchronous:
+   * the task function must be synchronous too, and runs with the SUCCESS row inside the one
+   * synchronous transaction. An async function is refused before anything is written, and a
+   * function that returns a promise rolls back, with SynchronousTransactionError either way and
+   * nothing recorded for the task.
    */
   transactionOn?: { transaction<R>(body: (tx: Tx) => Promise<R>): Promise<R> };
   /** Record STARTED before running (Celery's task_track_started). Default false. */
@@ -75,6 +82,10 @@ export async function runTask<T, Tx = undefined>(
   options: RunTaskOptions<Tx> = {},
 ): Promise<TaskOutcome<T>> {
   const taskId = request.id;
+  const synchronous = options.transactionOn ? synchronousTransaction<Tx>(options.transactionOn) : undefined;
+  // Refused before anything is written: an async function would run on outside the transaction
+  // once the synchronous transaction had returned (and, before, was recorded as a FAILURE).
+  if (synchronous && Object.prototype.toString.call(fn) === "[object AsyncFunction]") throw new SynchronousTransactionError(taskId);
   const { ignoreResult: requestIgnores, ...fields } = request;
   const stored: TaskRequest = { worker: `taskledger@${hostname()}`, ...fields };
   const ignoreResult = options.ignoreResult === true || requestIgnores === true;
@@ -114,7 +125,23 @@ export async function runTask<T, Tx = undefined>(
     let value: T;
     let recorded: boolean | undefined; // set when the SUCCESS row was written in the caller's transaction
     try {
-      if (options.transactionOn) {
+      if (synchronous) {
+        value = synchronous((tx) => {
+          const result = runInTaskContext(taskId, () => fn({ ...ctx, tx }));
+          if (isThenable(result)) {
+            // It runs on after this transaction has rolled back; nobody awaits it, so its
+            // rejection must not float.
+            Promise.resolve(result).catch(() => undefined);
+            throw new SynchronousTransactionError(taskId);
+          }
+          if (controller.signal.aborted) throw controller.signal.reason;
+          recorded = backend
+            .inTransaction(tx as object)
+            .storeResultNow(taskId, result, SUCCESS, { request: finalRequest(), onlyIfUnready: true });
+          if (recorded === false) throw new TaskRevokedError("revoked while running");
+          return result;
+        });
+      } else if (options.transactionOn) {
         value = await options.transactionOn.transaction(async (tx) => {
           const result = await runInTaskContext(taskId, () => fn({ ...ctx, tx }));
           if (controller.signal.aborted) throw controller.signal.reason;
@@ -127,6 +154,7 @@ export async function runTask<T, Tx = undefined>(
         value = await runInTaskContext(taskId, () => fn(ctx));
       }
     } catch (error) {
+      if (error instanceof SynchronousTransactionError) throw error; // a misuse, not the task's failure
       if (controller.signal.aborted || (recorded === false && error instanceof TaskRevokedError))
         return { taskId, status: REVOKED, ran: true };
       if (error instanceof Retry) {
@@ -183,4 +211,8 @@ async function watchForRevoke(
     stopped = true;
     subscription.close();
   };
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === "function";
 }

@@ -118,16 +118,18 @@ export function historySuite(ctx: SuiteContext): void {
       const task = id();
       await ctx.harness.insertCeleryStarted(ctx.url(), task);
       await b.markAsSent(task, { name: "late.producer" });
+      // Celery's own stamp, a little after its STARTED event (an earlier one would be moved up to it).
+      const doneAt = new Date(Math.ceil(Date.now() / 1000) * 1000 + 1000);
       await ctx.harness.execRaw(
         ctx.url(),
-        `UPDATE celery_taskmeta SET status = 'FAILURE', result = NULL, traceback = 'Traceback: boom', date_done = '2026-01-01 00:00:01' WHERE task_id = '${task}'`,
+        `UPDATE celery_taskmeta SET status = 'FAILURE', result = NULL, traceback = 'Traceback: boom', date_done = '${doneAt.toISOString().slice(0, 19).replace("T", " ")}' WHERE task_id = '${task}'`,
       );
       const events = await b.getTaskHistory(task);
       assert.deepEqual(
         events.map((e) => e.status),
         ["STARTED", "FAILURE"],
       );
-      assert.equal(events[1]!.date.toISOString(), "2026-01-01T00:00:01.000Z", "a writer's date_done is the change time");
+      assert.equal(events[1]!.date.toISOString(), doneAt.toISOString(), "a writer's date_done is the change time");
       assert.equal(events[1]!.traceback, "Traceback: boom");
       assert.ok(Math.abs(events[0]!.date.getTime() - Date.now()) < 60_000, "without a stamp, the database clock");
     });
@@ -180,9 +182,17 @@ export function historySuite(ctx: SuiteContext): void {
       await off.storeMany([{ taskId: id(), status: states.SUCCESS }]);
       assert.deepEqual(await off.getTaskHistory(task), []);
       assert.equal(await ctx.harness.countRows(url, "celery_taskmeta_history"), 0);
-      // Reopening with the default leaves the database as it is.
+      // Reopening with the default leaves the database as it is, even when a pending migration
+      // re-creates a history trigger (as 0005_history_order does on SQLite for a database
+      // migrated before it).
+      await ctx.harness.execRaw(url, "DELETE FROM taskledger_migrations WHERE tag = '0005_history_order'");
       const reopened = await ctx.open(url);
       assert.equal(await reopened.historyEnabled(), false);
+      assert.ok((await reopened.migrationStatus()).applied.includes("0005_history_order"));
+      const stillOff = id();
+      await reopened.markAsStarted(stillOff);
+      await reopened.markAsDone(stillOff, 1);
+      assert.equal(await ctx.harness.countRows(url, "celery_taskmeta_history"), 0, "no trigger of history came back");
       const on = await ctx.open(url, { history: true });
       assert.equal(await on.historyEnabled(), true);
       const later = id();
@@ -190,6 +200,37 @@ export function historySuite(ctx: SuiteContext): void {
       assert.deepEqual(
         (await on.getTaskHistory(later)).map((e) => e.status),
         ["SUCCESS"],
+      );
+      // The triggers switched back on are the latest ones: events stay in time order.
+      const t0 = Date.now() - 60_000;
+      const again = id();
+      await on.markAsStarted(again, null, { now: new Date(t0 + 5_000) });
+      await on.markAsRetry(again, new Error("late"), { now: new Date(t0 + 3_000) });
+      assert.deepEqual(
+        (await on.getTaskHistory(again)).map((e) => e.date.getTime() - t0),
+        [5_000, 5_000],
+      );
+    });
+
+    it("an event stamped before the task's previous event, but written after it, is dated no earlier", async () => {
+      // What concurrent writers do: a writer stamps its time, then waits (for a pool connection,
+      // for the row lock, for SQLite's write lock) while a later-stamped writer commits first.
+      const b = ctx.backend();
+      const task = id();
+      const t0 = Date.now() - 60_000;
+      const at = (s: number) => ({ now: new Date(t0 + s * 1000) });
+      await b.markAsStarted(task, null, { request: { retries: 0 }, ...at(5) });
+      await b.markAsRetry(task, new Error("stamped earlier"), { request: { retries: 1 }, ...at(3) });
+      await b.markAsRetry(task, new Error("in order"), { request: { retries: 2 }, ...at(7) });
+      await b.markAsDone(task, 1, at(9));
+      assert.deepEqual(
+        (await b.getTaskHistory(task)).map((e) => [e.status, e.date.getTime() - t0]),
+        [
+          ["STARTED", 5_000],
+          ["RETRY", 5_000],
+          ["RETRY", 7_000],
+          ["SUCCESS", 9_000],
+        ],
       );
     });
   });

@@ -39,6 +39,7 @@ import { quoteIdentifier, type Tables } from "../tables.js";
 import type { ChangeListener, ChangeWatch } from "../driver.js";
 import { BorrowedPool, type PgConnection } from "./borrowed-pool.js";
 import { ClientPool } from "./client-pool.js";
+import { PgDatabaseCheck } from "./database-identity.js";
 import { isTransientPgError } from "./errors.js";
 import { PgListener } from "./listener.js";
 import { MIGRATE_LOCK_KEY, migratePg } from "./migrate.js";
@@ -123,6 +124,9 @@ export class PgDriver implements Driver {
     return this.writes.taskStoreMany(this.run, writes, await this.archiveEnabled());
   }
 
+  /** Tells a caller's client on another database from one on ours (inTransaction). */
+  private databaseCheck: PgDatabaseCheck | undefined;
+
   /**
    * Writes on the caller's client, inside the caller's transaction (#13). The client's session
    * state is checked before every statement: a writer kept past COMMIT must not autocommit.
@@ -139,6 +143,8 @@ export class PgDriver implements Driver {
     notInside(pgTransactionStatus(client));
     const run: RunQuery = async <R extends pg.QueryResultRow>(config: pg.QueryConfig) => {
       notInside(pgTransactionStatus(client));
+      await (this.databaseCheck ??= new PgDatabaseCheck(this.pool)).check(client);
+      notInside(pgTransactionStatus(client)); // the caller may have committed while the check ran
       return (client.query({ ...config, types }) as Promise<pg.QueryResult<R>>).catch((error: unknown) => this.interpret(error));
     };
     return {

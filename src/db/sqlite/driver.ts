@@ -29,6 +29,7 @@ import type {
 import { historyTriggerStatements } from "../migrations.js";
 import { NotInTransactionError } from "../../errors.js";
 import { adoptTransaction, type SqliteDatabaseLike } from "../external.js";
+import { sameDatabaseFile } from "./database-file.js";
 import { fromNaiveUtc } from "../naive-utc.js";
 import { countByRule, deleteByRule, globToSqliteGlob } from "../retention.js";
 import { archiveBatch, archiveDdl, copyToArchive, expireBatch, refileForever, SQLITE_FOREVER } from "./archive.js";
@@ -163,20 +164,23 @@ export class SqliteDriver implements Driver {
     const adopted = adoptTransaction(tx, "sqlite");
     if (adopted.dialect !== "sqlite") throw new Error("unreachable");
     const db = adopted.db;
+    if (db !== this.db) sameDatabaseFile(db, this.db);
     let writes = db === this.db ? this.writes : this.otherWrites.get(db);
     if (!writes) this.otherWrites.set(db, (writes = new SqliteWrites(db, this.texts, this.tables)));
     const w = writes;
-    const inside = <T>(write: () => T): Promise<T> => {
+    const now = <T>(write: () => T): T => {
       if (!db.open || !db.inTransaction)
         throw new NotInTransactionError("the better-sqlite3 Database is no longer inside a transaction (already committed or rolled back)");
       try {
-        return Promise.resolve(write());
+        return write();
       } catch (error) {
         throw interpretSqliteError(error, this.tables);
       }
     };
+    const inside = <T>(write: () => T): Promise<T> => Promise.resolve(now(write));
     return {
       taskStore: (write) => inside(() => w.taskStore(write)),
+      taskStoreNow: (write) => now(() => w.taskStore(write)),
       taskStoreMany: (list) => inside(() => w.taskStoreMany(list)),
       groupSave: (row) => inside(() => w.groupSave(row)),
       ended: () => untilFalse(() => db.inTransaction && db.open),

@@ -9,7 +9,7 @@ import { MigrationError } from "../../errors.js";
 import type { MigrationStatus } from "../driver.js";
 import { createdTable, planAdoption, type ExistingSchema } from "../adopt.js";
 import { pendingOf, readMigrations } from "../migrations.js";
-import type { Tables } from "../tables.js";
+import { quoteIdentifier, type Tables } from "../tables.js";
 import { isTransientSqliteError } from "./errors.js";
 
 export function migrateSqlite(db: Database.Database, tables: Tables, options: { apply: boolean }): MigrationStatus {
@@ -26,6 +26,7 @@ export function migrateSqlite(db: Database.Database, tables: Tables, options: { 
       id INTEGER PRIMARY KEY AUTOINCREMENT, tag TEXT NOT NULL UNIQUE, hash TEXT NOT NULL, created_at INTEGER, applied_at TEXT NOT NULL DEFAULT (datetime('now')))`);
     const applied = readApplied(db, tables);
     const pending = pendingOf(all, applied);
+    const historyOff = historySwitchedOff(db, tables);
     const record = db.prepare(`INSERT INTO ${tables.migrations} (tag, hash, created_at) VALUES (?, ?, ?)`);
     const ran: string[] = [];
     for (const migration of pending) {
@@ -39,6 +40,10 @@ export function migrateSqlite(db: Database.Database, tables: Tables, options: { 
       }
       record.run(migration.tag, migration.hash, migration.createdAt);
     }
+    // A migration that re-creates a history trigger (0005) must not switch history back on where
+    // `migrate --no-history` (or history: false) switched it off: SQLite has no conditional DDL.
+    if (historyOff)
+      for (const name of tables.historyTriggers) db.exec(`DROP TRIGGER IF EXISTS ${quoteIdentifier(name, "tableNames.task")}`);
     db.exec("COMMIT");
     return { applied: [...applied, ...pending.map((m) => m.tag)], pending: [], planned: ran };
   } catch (error) {
@@ -66,4 +71,11 @@ function plan(db: Database.Database, tables: Tables, statements: readonly string
 function readApplied(db: Database.Database, tables: Tables): Set<string> {
   const rows = db.prepare(`SELECT tag FROM ${tables.migrations} ORDER BY id`).all() as { tag: string }[];
   return new Set(rows.map((r) => r.tag));
+}
+
+/** History was switched off: its table is there, and none of its triggers. */
+function historySwitchedOff(db: Database.Database, tables: Tables): boolean {
+  const count = db.prepare("SELECT count(*) FROM sqlite_master WHERE type = ? AND name = ?").pluck();
+  if (count.get("table", `${tables.config.task}_history`) === 0) return false;
+  return tables.historyTriggers.every((name) => count.get("trigger", name) === 0);
 }

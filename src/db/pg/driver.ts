@@ -32,7 +32,7 @@ import { adoptTransaction, pgTransactionStatus, type PgPoolLike } from "../exter
 import { fromNaiveUtc } from "../naive-utc.js";
 import { countByRule, deleteByRule, globToLike } from "../retention.js";
 import { countArchivable, countArchiveExpired } from "../archive.js";
-import { archiveDdl, ensurePartitions, expireArchive, moveToArchive } from "./archive.js";
+import { archiveDdl, archiveGuardDdl, archiveGuardFunctions, ensurePartitions, expireArchive, moveToArchive } from "./archive.js";
 import { toNaiveUtc } from "../naive-utc.js";
 import { toGroupRow, toHistoryRow, toTaskRow, type RawGroupRow, type RawHistoryRow, type RawTaskRow } from "../rows.js";
 import { quoteIdentifier, type Tables } from "../tables.js";
@@ -316,24 +316,32 @@ export class PgDriver implements Driver {
   async archiveEnabled(): Promise<boolean> {
     const known = this.archiveKnown;
     if (known && (known.present || Date.now() - known.at < ARCHIVE_RECHECK_MS)) return known.present;
-    const result = await this.pool.query<{ present: boolean }>({
+    const [archived] = archiveGuardFunctions(this.tables);
+    const result = await this.pool.query<{ present: boolean; guarded: boolean }>({
       name: "tl_archive_present",
-      text: "SELECT to_regclass($1) IS NOT NULL AS present",
-      values: [this.tables.archive],
+      text: "SELECT to_regclass($1) IS NOT NULL AS present, to_regprocedure($2) IS NOT NULL AS guarded",
+      values: [this.tables.archive, `${archived}(varchar[])`],
     });
-    this.archiveKnown = { present: result.rows[0]!.present, at: Date.now() };
-    return this.archiveKnown.present;
+    const { present, guarded } = result.rows[0]!;
+    // An archive made by an older taskledger has no guard functions, which every store needs now.
+    if (present && !guarded) await this.underMigrateLock(archiveGuardDdl(this.tables));
+    this.archiveKnown = { present, at: Date.now() };
+    return present;
   }
 
-  async archiveCreate(now: Date): Promise<void> {
+  /** Runs DDL under the migration lock, so two processes never race on it. */
+  private async underMigrateLock(statements: readonly string[]): Promise<void> {
     const client = await this.pool.dedicated();
     try {
-      // Under the migration lock, so two `migrate --archive` runs never race on the DDL.
       await client.query("SELECT pg_advisory_lock(hashtext($1))", [MIGRATE_LOCK_KEY]);
-      for (const statement of archiveDdl(this.tables)) await client.query(statement);
+      for (const statement of statements) await client.query(statement);
     } finally {
       await client.end().catch(() => undefined);
     }
+  }
+
+  async archiveCreate(now: Date): Promise<void> {
+    await this.underMigrateLock(archiveDdl(this.tables));
     await ensurePartitions(this.pool, this.tables, now, new Date(now.getTime() + 31 * 86_400_000), true);
     this.archiveKnown = { present: true, at: Date.now() };
   }

@@ -5,7 +5,7 @@
  */
 import { TASK_COLUMNS } from "../rows.js";
 import { precedenceGuard } from "../precedence.js";
-import { HISTORY_COLUMNS, historyArchive } from "./archive.js";
+import { archiveGuardFunctions, HISTORY_COLUMNS, historyArchive } from "./archive.js";
 import type { Tables } from "../tables.js";
 
 /** The precedence guard (db/precedence.ts) over a row alias's status. */
@@ -77,15 +77,9 @@ export function buildStatements(t: Tables) {
   // The latest archived row of each id (an id archived twice before stores checked the archive
   // has two; the later move wins, as in every read).
   const newestFirst = "a.archived_at DESC, a.id DESC";
-  // The archived rows and history of the ids in `superseded`, taken out: the history goes back
-  // to the history table (ids kept, so its order holds), the rows go, the new hot row replaces them.
-  const supersede = (superseded: string) => `superseded AS (
-        DELETE FROM ${t.archive} WHERE task_id = ANY(ARRAY(${superseded}))
-      ), history_back AS (
-        DELETE FROM ${historyArchive(t)} WHERE task_id = ANY(ARRAY(${superseded})) RETURNING ${HISTORY_COLUMNS}
-      ), history_restored AS (
-        INSERT INTO ${t.history} (${HISTORY_COLUMNS}) OVERRIDING SYSTEM VALUE SELECT ${HISTORY_COLUMNS} FROM history_back
-      )`;
+  // The archive is reached through functions (pg/archive.ts archiveGuardDdl), so a store that
+  // finds its hot row never locks the archive's partitions.
+  const [archivedRows, supersede] = archiveGuardFunctions(t);
 
   const params: Record<string, string> = {
     task_id: "$1",
@@ -148,8 +142,7 @@ export function buildStatements(t: Tables) {
         WHERE t.task_id = $1::varchar AND ${guard("t", "$2::varchar", "$17::boolean")}
         RETURNING 1
       ), archived AS (
-        SELECT a.* FROM ${t.archive} AS a WHERE a.task_id = $1::varchar AND NOT EXISTS (SELECT 1 FROM seen)
-        ORDER BY ${newestFirst} LIMIT 1
+        SELECT a.* FROM ${archivedRows}(ARRAY[$1::varchar]) AS a WHERE NOT EXISTS (SELECT 1 FROM seen)
       ), inserted AS (
         INSERT INTO ${t.task} AS t (id, ${TASK_COLUMNS})
         SELECT nextval('${t.taskSequence}'), ${carried(param, "$16::boolean")}
@@ -160,8 +153,10 @@ export function buildStatements(t: Tables) {
         ON CONFLICT (task_id) DO UPDATE SET ${setFrom(excluded, "$16::boolean")}
         WHERE ${guard("t", "EXCLUDED.status", "$17::boolean")}
         RETURNING 1
-      ), ${supersede("SELECT a.task_id FROM archived AS a WHERE EXISTS (SELECT 1 FROM inserted)")}
-      SELECT 1 FROM updated UNION ALL SELECT 1 FROM inserted`,
+      ), superseded AS (
+        SELECT ${supersede}(ARRAY(SELECT a.task_id FROM archived AS a)) AS n WHERE EXISTS (SELECT 1 FROM inserted)
+      )
+      SELECT (SELECT count(*) FROM updated) + (SELECT count(*) FROM inserted) AS written, (SELECT n FROM superseded) AS superseded`,
 
     /**
      * Many rows from parallel arrays (unnest): one statement whatever the count, far below the
@@ -200,9 +195,8 @@ export function buildStatements(t: Tables) {
       ), seen AS (
         SELECT t.task_id, t.status FROM ${t.task} AS t WHERE t.task_id = ANY($1::varchar[])
       ), archived AS (
-        SELECT DISTINCT ON (a.task_id) a.* FROM ${t.archive} AS a
-        WHERE a.task_id = ANY(ARRAY(SELECT i.task_id FROM input AS i WHERE NOT EXISTS (SELECT 1 FROM seen AS s WHERE s.task_id = i.task_id)))
-        ORDER BY a.task_id, ${newestFirst}
+        SELECT a.* FROM ${archivedRows}(ARRAY(
+          SELECT i.task_id FROM input AS i WHERE NOT EXISTS (SELECT 1 FROM seen AS s WHERE s.task_id = i.task_id))) AS a
       ), written AS (
         INSERT INTO ${t.task} AS t (id, ${TASK_COLUMNS})
         SELECT nextval('${t.taskSequence}'), ${carried((column) => `i.${column}`, "$16::boolean")}
@@ -212,8 +206,10 @@ export function buildStatements(t: Tables) {
         ON CONFLICT (task_id) DO UPDATE SET ${setFrom(excluded, "$16::boolean")}
         WHERE ${guard("t", "EXCLUDED.status", "$17::boolean")}
         RETURNING t.task_id
-      ), ${supersede("SELECT a.task_id FROM archived AS a JOIN written AS w ON w.task_id = a.task_id")}
-      ${COUNT_WRITTEN}`,
+      ), superseded AS (
+        SELECT ${supersede}(ARRAY(SELECT a.task_id FROM archived AS a JOIN written AS w ON w.task_id = a.task_id)) AS n
+      )
+      SELECT (SELECT count(*) FROM written)::int AS written, (SELECT n FROM superseded) AS superseded`,
 
     /**
      * taskStoreMany for batches without request metadata (no extended or lineage columns to

@@ -31,12 +31,13 @@ export class PgWrites {
 
   /** `tiers`: the archive exists, so the precedence guard must look there too. */
   async taskStore(run: RunQuery, w: TaskWrite, tiers: boolean): Promise<boolean> {
-    const statement = tiers ? "taskStoreTiers" : "taskStore";
-    const result = await run({
-      name: this.names[statement],
-      text: this.sql[statement],
-      values: [...taskColumnValues(w), w.extended !== null, w.replaceReady],
-    });
+    const values = [...taskColumnValues(w), w.extended !== null, w.replaceReady];
+    if (tiers) {
+      // One row: how many it wrote (the hot row updated, or a new one inserted).
+      const result = await run<{ written: string }>({ name: this.names.taskStoreTiers, text: this.sql.taskStoreTiers, values });
+      return Number(result.rows[0]!.written) > 0;
+    }
+    const result = await run({ name: this.names.taskStore, text: this.sql.taskStore, values });
     return (result.rowCount ?? 0) > 0;
   }
 

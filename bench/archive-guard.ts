@@ -1,0 +1,89 @@
+/**
+ * What the precedence guard across tiers costs a store, once the archive exists: the store
+ * statement as it was (it never looked in the archive, so a late STARTED after an archived SUCCESS
+ * made a new hot row) against the one that judges a write with no hot row by the latest archived
+ * row (taskStoreTiers). Both run as named prepared statements on one database whose archive holds
+ * ARCHIVED rows over 14 monthly partitions, interleaved rounds, CALLERS concurrent callers:
+ *   - new ids (the insert path, which probes every archive partition's task_id index once);
+ *   - updates of hot rows (STARTED then SUCCESS on the same ids; the archive is not read).
+ *
+ *   npx tsx bench/archive-guard.ts [--archived 200000] [--stores 2000] [--callers 8] [--rounds 6]
+ */
+import { randomUUID } from "node:crypto";
+import pg from "pg";
+import { openBackend } from "../src/index.js";
+import { buildStatements } from "../src/db/pg/statements.js";
+import { resolveTables } from "../src/db/tables.js";
+import { createPg, dropAll } from "./databases.js";
+import { fmt, fmtRatio, interleave, numberArg, summarize } from "./lib.js";
+
+const ARCHIVED = numberArg("archived", 200_000);
+const STORES = numberArg("stores", 2_000);
+const CALLERS = numberArg("callers", 8);
+const ROUNDS = numberArg("rounds", 6);
+
+const statements = buildStatements(resolveTables("postgresql"));
+type Statement = "taskStore" | "taskStoreTiers";
+
+function values(taskId: string, status: string): unknown[] {
+  const now = new Date().toISOString().replace("T", " ").replace("Z", "");
+  const done = status === "SUCCESS" ? now : null;
+  return [taskId, status, Buffer.from("42"), done, null, null, null, null, null, null, null, null, null, null, now, false, true];
+}
+
+async function main(): Promise<void> {
+  const db = await createPg("archive_guard");
+  try {
+    const backend = await openBackend({ url: db.url, resultExpires: null });
+    await backend.createArchive();
+    // Partitions for the year ahead, as a cleanup with a year's retention keeps them.
+    await backend.cleanup({ archiveAfter: "7d", expires: "400d" });
+    await backend.close();
+    const pool = new pg.Pool({ connectionString: db.url, max: CALLERS });
+    await pool.query(
+      `INSERT INTO celery_taskmeta_archive (id, task_id, status, result, date_done, expires_at, archived_at)
+       SELECT i, md5(i::text), 'SUCCESS', '\\x3432', now() - interval '10 days',
+              now() + (i % 390) * interval '1 day', now()
+       FROM generate_series(1, $1::int) AS i`,
+      [ARCHIVED],
+    );
+    await pool.query("ANALYZE celery_taskmeta_archive");
+    const partitions = (
+      await pool.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM pg_inherits WHERE inhparent = 'celery_taskmeta_archive'::regclass",
+      )
+    ).rows[0]!.n;
+
+    /** STORES stores by CALLERS callers at once; returns stores per second. */
+    const run = async (statement: Statement, kind: "new ids" | "updates"): Promise<number> => {
+      const ids = Array.from({ length: STORES }, () => randomUUID());
+      const store = (id: string, status: string) =>
+        pool.query({ name: `${statement}`, text: statements[statement], values: values(id, status) });
+      if (kind === "updates") for (const id of ids) await store(id, "STARTED");
+      let next = 0;
+      const started = performance.now();
+      await Promise.all(
+        Array.from({ length: CALLERS }, async () => {
+          while (next < ids.length) await store(ids[next++]!, kind === "updates" ? "SUCCESS" : "STARTED");
+        }),
+      );
+      return (STORES * 1000) / (performance.now() - started);
+    };
+
+    console.log(`archive: ${fmt(ARCHIVED)} rows in ${partitions} partitions; ${fmt(STORES)} stores a round, ${CALLERS} callers`);
+    for (const kind of ["new ids", "updates"] as const) {
+      const results = await interleave(ROUNDS, [
+        { name: "before", round: () => run("taskStore", kind) },
+        { name: "guard across tiers", round: () => run("taskStoreTiers", kind) },
+      ]);
+      const before = summarize(results.get("before")!).median;
+      const tiers = summarize(results.get("guard across tiers")!).median;
+      console.log(`${kind}: before ${fmt(before)} stores/s, guard across tiers ${fmt(tiers)} stores/s: ${fmtRatio(tiers / before)}`);
+    }
+    await pool.end();
+  } finally {
+    await dropAll();
+  }
+}
+
+await main();

@@ -3,26 +3,38 @@
  * statement as it was (it never looked in the archive, so a late STARTED after an archived SUCCESS
  * made a new hot row) against the one that judges a write with no hot row by the latest archived
  * row (taskStoreTiers). Both run as named prepared statements on one database whose archive holds
- * ARCHIVED rows over 14 monthly partitions, interleaved rounds, CALLERS concurrent callers:
- *   - new ids (the insert path, which probes every archive partition's task_id index once);
+ * ARCHIVED rows over 15 monthly partitions, interleaved rounds, CALLERS concurrent callers:
+ *   - new ids (the insert path, which asks the index of archived ids whether to look further);
  *   - updates of hot rows (STARTED then SUCCESS on the same ids; the archive is not read).
+ * Then what keeping that index costs a move: MOVE_ROWS finished rows moved into the archive in
+ * batches of 50,000, as built and with the index's INSERT taken out of the statement, on two
+ * databases filled alike, in alternating order.
  *
- *   npx tsx bench/archive-guard.ts [--archived 200000] [--stores 2000] [--callers 8] [--rounds 6]
+ *   npx tsx bench/archive-guard.ts [--archived 200000] [--stores 2000] [--callers 8] [--rounds 6] [--move-rows 300000]
  */
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { openBackend } from "../src/index.js";
 import { buildStatements } from "../src/db/pg/statements.js";
 import { resolveTables } from "../src/db/tables.js";
-import { createPg, dropAll } from "./databases.js";
+import { PgDialect } from "drizzle-orm/pg-core";
+import type { AuditFragments } from "../src/db/audit.js";
+import { ensurePartitions, moveToArchive } from "../src/db/pg/archive.js";
+import { PgDriver } from "../src/db/pg/driver.js";
+import { createPg, dropAll, dropPg } from "./databases.js";
+import { fillFinishedPg } from "./fill.js";
 import { fmt, fmtRatio, interleave, numberArg, summarize } from "./lib.js";
 
 const ARCHIVED = numberArg("archived", 200_000);
 const STORES = numberArg("stores", 2_000);
 const CALLERS = numberArg("callers", 8);
 const ROUNDS = numberArg("rounds", 6);
+const MOVE_ROWS = numberArg("move-rows", 300_000);
+const MOVE_BATCH = 50_000;
 
-const statements = buildStatements(resolveTables("postgresql"));
+const DAY_MS = 86_400_000;
+const tables = resolveTables("postgresql");
+const statements = buildStatements(tables);
 type Statement = "taskStore" | "taskStoreTiers";
 
 function values(taskId: string, status: string): unknown[] {
@@ -49,9 +61,7 @@ async function main(): Promise<void> {
     );
     await pool.query("ANALYZE celery_taskmeta_archive");
     const partitions = (
-      await pool.query<{ n: number }>(
-        "SELECT count(*)::int AS n FROM pg_inherits WHERE inhparent = 'celery_taskmeta_archive'::regclass",
-      )
+      await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_inherits WHERE inhparent = 'celery_taskmeta_archive'::regclass")
     ).rows[0]!.n;
 
     /** STORES stores by CALLERS callers at once; returns stores per second. */
@@ -81,9 +91,49 @@ async function main(): Promise<void> {
       console.log(`${kind}: before ${fmt(before)} stores/s, guard across tiers ${fmt(tiers)} stores/s: ${fmtRatio(tiers / before)}`);
     }
     await pool.end();
+    await moves();
   } finally {
     await dropAll();
   }
+}
+
+/** Rows per second moving MOVE_ROWS rows, with and without the index of archived ids. */
+async function moves(): Promise<void> {
+  const sides = ["as built", "without the index of archived ids"] as const;
+  const rates = new Map<string, number[]>(sides.map((side) => [side, []]));
+  for (let round = 0; round < 2; round++) {
+    for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
+      const db = await createPg(`archive_guard_move_${round}_${side === "as built" ? "a" : "b"}`);
+      const backend = await openBackend({ url: db.url, resultExpires: null });
+      await backend.createArchive();
+      await backend.close();
+      await fillFinishedPg(db.url, MOVE_ROWS);
+      const driver = new PgDriver({ url: db.url, poolSize: 1, tables });
+      const fragments = (driver as unknown as { fragments: AuditFragments }).fragments;
+      const now = new Date();
+      await ensurePartitions(driver.pool, tables, now, new Date(now.getTime() + DAY_MS), true);
+      const ranked = [{ label: "default=1d", keepMs: DAY_MS }];
+      let { sql: text, params } = new PgDialect().sqlToQuery(
+        moveToArchive(tables, fragments, { before: new Date(now.getTime() - 7 * DAY_MS), now, limit: MOVE_BATCH, ranked }),
+      );
+      if (side !== "as built")
+        text = text.replace(/indexed AS \(\s*INSERT INTO [^)]*\) SELECT task_id FROM filed ON CONFLICT \(task_id\) DO NOTHING\s*\), /, "");
+      const started = performance.now();
+      let moved = 0;
+      for (;;) {
+        const n = (await driver.pool.query<{ moved: number }>({ text, values: params })).rows[0]!.moved;
+        moved += n;
+        if (n < MOVE_BATCH) break;
+      }
+      rates.get(side)!.push((moved * 1000) / (performance.now() - started));
+      await driver.close();
+      await dropPg(db);
+    }
+  }
+  const [built, without] = sides.map((side) => summarize(rates.get(side)!).median);
+  console.log(
+    `moves of ${fmt(MOVE_ROWS)} rows: as built ${fmt(built!)} rows/s, without the index of archived ids ${fmt(without!)} rows/s: ${fmtRatio(built! / without!)}`,
+  );
 }
 
 await main();

@@ -71,18 +71,31 @@ export function archiveDdl(t: Tables): string[] {
 }
 
 /**
- * The two functions through which stores reach the archive (taskStoreTiers in statements.ts):
- * `<task>_archived(ids)`, the latest archived row of each id, and `<task>_supersede(ids)`, which
- * takes those rows out (their history back to the history table, ids kept so its order holds)
- * once a new hot row replaces them. Functions, not subqueries, because a statement that names the
- * archive locks its every partition and index at each execution, found or not: with 15
- * partitions that halved store throughput with 8 callers, updates of hot rows included
- * (bench/archive-guard.ts), and it queued every store behind archive DDL waiting for its lock. A
- * function's own statements run, and lock, only when it is called: on a write with no hot row.
+ * What stores need to judge a write by the archive (taskStoreTiers in statements.ts):
+ * - `<task>_archive_ids`, every archived task id once: one btree probe tells a store whether to
+ *   look in the archive at all. Probing the archive itself cost every new task's first store 15
+ *   partition probes, 0.59x of the store before with 8 callers (bench/archive-guard.ts); the
+ *   archive is partitioned by expiry, so no index of its own can answer "is this id here" in one
+ *   probe. Moves add their ids in the same statement, expiry and forget take them out.
+ * - `<task>_archived(ids)`, the latest archived row of each id, and `<task>_supersede(ids)`, which
+ *   takes those rows out (their history back to the history table, ids kept so its order holds)
+ *   once a new hot row replaces them. Functions, not subqueries, because a statement that names
+ *   the archive locks its every partition and index at each execution, found or not: that halved
+ *   the throughput of updates of hot rows too, and queued every store behind archive DDL waiting
+ *   for its lock. A function's statements run, and lock, only when it is called.
  */
 export function archiveGuardDdl(t: Tables): string[] {
   const [archived, supersede] = archiveGuardFunctions(t);
+  const ids = archiveIds(t);
   return [
+    // Filled from the archive when it is created here (an archive made by an older taskledger);
+    // once, as the table is new.
+    `DO $$ BEGIN
+      IF to_regclass('${ids.replaceAll("'", "''")}') IS NULL THEN
+        CREATE TABLE ${ids} (task_id varchar(155) PRIMARY KEY);
+        INSERT INTO ${ids} (task_id) SELECT DISTINCT task_id FROM ${t.archive} WHERE task_id IS NOT NULL;
+      END IF;
+    END $$`,
     `CREATE OR REPLACE FUNCTION ${archived}(ids varchar[]) RETURNS SETOF ${t.archive} LANGUAGE plpgsql STABLE AS $$
     BEGIN
       -- One id by equality: = ANY over 15 partitions cost 4x as much per store (about 400 us
@@ -100,11 +113,17 @@ export function archiveGuardDdl(t: Tables): string[] {
       IF cardinality(ids) = 0 THEN RETURN 0; END IF;
       DELETE FROM ${t.archive} WHERE task_id = ANY(ids);
       GET DIAGNOSTICS gone = ROW_COUNT;
+      DELETE FROM ${archiveIds(t)} WHERE task_id = ANY(ids);
       WITH back AS (DELETE FROM ${historyArchive(t)} WHERE task_id = ANY(ids) RETURNING ${HISTORY_COLUMNS})
       INSERT INTO ${t.history} (${HISTORY_COLUMNS}) OVERRIDING SYSTEM VALUE SELECT ${HISTORY_COLUMNS} FROM back;
       RETURN gone;
     END $$`,
   ];
+}
+
+/** The archived task ids, each once (see archiveGuardDdl). */
+export function archiveIds(t: Tables): string {
+  return t.besideTask("archive_ids");
 }
 
 /** The qualified names of the archive guard's functions: [archived, supersede]. */
@@ -160,6 +179,8 @@ export function moveToArchive(
       SELECT ${sql.raw(TIER_COLUMNS)}, ${f.greatest(expiryOf(t, f, p.ranked, "moved"), sql`${now}`)}, ${now}
       FROM moved CROSS JOIN (SELECT set_config(${ARCHIVE_MOVE_SETTING}, 'on', true) AS mark) AS move_mark
       RETURNING task_id, expires_at
+    ), indexed AS (
+      INSERT INTO ${sql.raw(archiveIds(t))} (task_id) SELECT task_id FROM filed ON CONFLICT (task_id) DO NOTHING
     ), ${historyFollows(t, t.history, "filed")}
     SELECT count(*)::int AS moved FROM filed`;
 }
@@ -305,6 +326,8 @@ async function refile(
       SELECT ${sql.raw(TIER_COLUMNS)}, ${expiryOf(t, f, ranked, "moved")}, archived_at FROM moved
       WHERE ${expiryOf(t, f, ranked, "moved")} > ${at}
       RETURNING task_id, expires_at
+    ), unindexed AS (
+      DELETE FROM ${sql.raw(archiveIds(t))} WHERE task_id = ANY(ARRAY(SELECT task_id FROM moved EXCEPT SELECT task_id FROM filed))
     ), ${historyFollows(t, historyPartition, "moved")}
     SELECT (SELECT count(*) FROM moved)::int AS moved, (SELECT count(*) FROM filed)::int AS filed`;
   const { sql: text, params } = dialect.sqlToQuery(statement);
@@ -376,6 +399,9 @@ export async function expireArchive(
       const since = foreverRule ? undefined : new Date(now.getTime() - maxKeepMs);
       refiled += (await refile(query, t, f, ranked, qualified, history, "done-since", now, since)).refiled;
       rows = (await query<{ n: number }>(`SELECT count(*)::int AS n FROM ${qualified}`)).rows[0]!.n;
+      // The ids of the rows that go leave the index of archived ids: one delete per row, the only
+      // part of a drop that grows with the partition (holds wait for it; reads and stores do not).
+      await query(`DELETE FROM ${archiveIds(t)} AS x USING ${qualified} AS p WHERE x.task_id = p.task_id`);
       // DROP takes an ACCESS EXCLUSIVE lock on the archive for the catalog change only: no row is
       // visited, so it is over in milliseconds whatever the partition holds (BENCHMARKS.md). The
       // month's history goes the same way.

@@ -32,7 +32,7 @@ import { adoptTransaction, pgTransactionStatus, type PgPoolLike } from "../exter
 import { fromNaiveUtc } from "../naive-utc.js";
 import { countByRule, deleteByRule, globToLike } from "../retention.js";
 import { countArchivable, countArchiveExpired } from "../archive.js";
-import { archiveDdl, archiveGuardDdl, archiveGuardFunctions, ensurePartitions, expireArchive, moveToArchive } from "./archive.js";
+import { archiveDdl, archiveGuardDdl, archiveGuardFunctions, archiveIds, ensurePartitions, expireArchive, moveToArchive } from "./archive.js";
 import { toNaiveUtc } from "../naive-utc.js";
 import { toGroupRow, toHistoryRow, toTaskRow, type RawGroupRow, type RawHistoryRow, type RawTaskRow } from "../rows.js";
 import { quoteIdentifier, type Tables } from "../tables.js";
@@ -316,14 +316,16 @@ export class PgDriver implements Driver {
   async archiveEnabled(): Promise<boolean> {
     const known = this.archiveKnown;
     if (known && (known.present || Date.now() - known.at < ARCHIVE_RECHECK_MS)) return known.present;
-    const [archived] = archiveGuardFunctions(this.tables);
+    const [, supersede] = archiveGuardFunctions(this.tables);
     const result = await this.pool.query<{ present: boolean; guarded: boolean }>({
       name: "tl_archive_present",
-      text: "SELECT to_regclass($1) IS NOT NULL AS present, to_regprocedure($2) IS NOT NULL AS guarded",
-      values: [this.tables.archive, `${archived}(varchar[])`],
+      text: "SELECT to_regclass($1) IS NOT NULL AS present, to_regprocedure($2) IS NOT NULL AND to_regclass($3) IS NOT NULL AS guarded",
+      values: [this.tables.archive, `${supersede}(varchar[])`, archiveIds(this.tables)],
     });
     const { present, guarded } = result.rows[0]!;
-    // An archive made by an older taskledger has no guard functions, which every store needs now.
+    // An archive made by an older taskledger lacks what every store needs now (archiveGuardDdl):
+    // made here once, under the migration lock (filling the index of archived ids reads the
+    // archive once; `migrate --archive` does the same ahead of time).
     if (present && !guarded) await this.underMigrateLock(archiveGuardDdl(this.tables));
     this.archiveKnown = { present, at: Date.now() };
     return present;

@@ -5,7 +5,7 @@
  */
 import { TASK_COLUMNS } from "../rows.js";
 import { precedenceGuard } from "../precedence.js";
-import { archiveGuardFunctions, HISTORY_COLUMNS, historyArchive } from "./archive.js";
+import { archiveGuardFunctions, archiveIds, HISTORY_COLUMNS, historyArchive } from "./archive.js";
 import type { Tables } from "../tables.js";
 
 /** The precedence guard (db/precedence.ts) over a row alias's status. */
@@ -77,8 +77,9 @@ export function buildStatements(t: Tables) {
   // The latest archived row of each id (an id archived twice before stores checked the archive
   // has two; the later move wins, as in every read).
   const newestFirst = "a.archived_at DESC, a.id DESC";
-  // The archive is reached through functions (pg/archive.ts archiveGuardDdl), so a store that
-  // finds its hot row never locks the archive's partitions.
+  // The archive is reached through functions, and only for ids in the index of archived ids
+  // (pg/archive.ts archiveGuardDdl): a store never locks the archive's partitions unless the id
+  // was archived.
   const [archivedRows, supersede] = archiveGuardFunctions(t);
 
   const params: Record<string, string> = {
@@ -142,7 +143,8 @@ export function buildStatements(t: Tables) {
         WHERE t.task_id = $1::varchar AND ${guard("t", "$2::varchar", "$17::boolean")}
         RETURNING 1
       ), archived AS (
-        SELECT a.* FROM ${archivedRows}(ARRAY[$1::varchar]) AS a WHERE NOT EXISTS (SELECT 1 FROM seen)
+        SELECT a.* FROM ${archivedRows}(ARRAY[$1::varchar]) AS a
+        WHERE NOT EXISTS (SELECT 1 FROM seen) AND EXISTS (SELECT 1 FROM ${archiveIds(t)} AS x WHERE x.task_id = $1::varchar)
       ), inserted AS (
         INSERT INTO ${t.task} AS t (id, ${TASK_COLUMNS})
         SELECT nextval('${t.taskSequence}'), ${carried(param, "$16::boolean")}
@@ -154,9 +156,10 @@ export function buildStatements(t: Tables) {
         WHERE ${guard("t", "EXCLUDED.status", "$17::boolean")}
         RETURNING 1
       ), superseded AS (
-        SELECT ${supersede}(ARRAY(SELECT a.task_id FROM archived AS a)) AS n WHERE EXISTS (SELECT 1 FROM inserted)
+        SELECT ${supersede}(ARRAY(SELECT a.task_id FROM archived AS a)) AS n
+        WHERE EXISTS (SELECT 1 FROM archived) AND EXISTS (SELECT 1 FROM inserted)
       )
-      SELECT (SELECT count(*) FROM updated) + (SELECT count(*) FROM inserted) AS written, (SELECT n FROM superseded) AS superseded`,
+      SELECT (SELECT count(*) FROM updated) + (SELECT count(*) FROM inserted) AS written, (SELECT count(*) FROM superseded) AS superseded`,
 
     /**
      * Many rows from parallel arrays (unnest): one statement whatever the count, far below the
@@ -196,7 +199,8 @@ export function buildStatements(t: Tables) {
         SELECT t.task_id, t.status FROM ${t.task} AS t WHERE t.task_id = ANY($1::varchar[])
       ), archived AS (
         SELECT a.* FROM ${archivedRows}(ARRAY(
-          SELECT i.task_id FROM input AS i WHERE NOT EXISTS (SELECT 1 FROM seen AS s WHERE s.task_id = i.task_id))) AS a
+          SELECT i.task_id FROM input AS i JOIN ${archiveIds(t)} AS x ON x.task_id = i.task_id
+          WHERE NOT EXISTS (SELECT 1 FROM seen AS s WHERE s.task_id = i.task_id))) AS a
       ), written AS (
         INSERT INTO ${t.task} AS t (id, ${TASK_COLUMNS})
         SELECT nextval('${t.taskSequence}'), ${carried((column) => `i.${column}`, "$16::boolean")}
@@ -208,8 +212,9 @@ export function buildStatements(t: Tables) {
         RETURNING t.task_id
       ), superseded AS (
         SELECT ${supersede}(ARRAY(SELECT a.task_id FROM archived AS a JOIN written AS w ON w.task_id = a.task_id)) AS n
+        WHERE EXISTS (SELECT 1 FROM archived)
       )
-      SELECT (SELECT count(*) FROM written)::int AS written, (SELECT n FROM superseded) AS superseded`,
+      SELECT (SELECT count(*) FROM written)::int AS written, (SELECT count(*) FROM superseded) AS superseded`,
 
     /**
      * taskStoreMany for batches without request metadata (no extended or lineage columns to
@@ -254,7 +259,8 @@ export function buildStatements(t: Tables) {
       WITH hot AS (DELETE FROM ${t.task} WHERE task_id = ANY($1::varchar[]) RETURNING task_id),
         cold AS (DELETE FROM ${t.archive} WHERE task_id = ANY($1::varchar[]) RETURNING task_id),
         history AS (DELETE FROM ${t.history} WHERE task_id = ANY($1::varchar[])),
-        cold_history AS (DELETE FROM ${historyArchive(t)} WHERE task_id = ANY($1::varchar[]))
+        cold_history AS (DELETE FROM ${historyArchive(t)} WHERE task_id = ANY($1::varchar[])),
+        unindexed AS (DELETE FROM ${archiveIds(t)} WHERE task_id = ANY($1::varchar[]))
       SELECT count(DISTINCT task_id)::int AS n FROM (SELECT task_id FROM hot UNION ALL SELECT task_id FROM cold) AS gone`,
     // Oldest first on the date_done index, a bounded batch per statement. The batch is named by
     // key (id, the primary key) from an ARRAY(...) of the batch: `id IN (SELECT …)` let the planner

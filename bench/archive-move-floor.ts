@@ -1,5 +1,5 @@
 /**
- * #12 item 5: why a move into the archive cannot reach 0.5x of batched deletion on PostgreSQL.
+ * Why a move into the archive cannot reach 0.5x of batched deletion on PostgreSQL.
  * In one run, per configuration (history kept or not), batched deletion of N finished rows against
  * moving the same rows into: the archive as migrate --archive makes it; the archive with the
  * indexes it had before 2026-12-02 (a plain btree on task_id, (task_id, id) on the history

@@ -1,5 +1,5 @@
 /**
- * #12 item 5: the archive tier on PostgreSQL, in one run, as ratios against baselines measured in
+ * The archive tier on PostgreSQL, in one run, as ratios against baselines measured in
  * the same run.
  *   1. Expiring one month of the archive (a partition drop) against the batched DELETE of the same
  *      number of rows from an unpartitioned task table, each with a writer storing throughout

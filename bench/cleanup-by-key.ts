@@ -1,8 +1,9 @@
 /**
- * #9 item 1: what naming a cleanup batch by key (task_id) instead of by ctid costs per batch on an
+ * What naming a cleanup batch by key (task_id) instead of by ctid costs per batch on an
  * unpartitioned table. Two copies of the same filled table; batches alternate between them (the
- * ctid statement as shipped before #9 on one, today's statement on the other), so load from
- * elsewhere on the machine falls on both sides alike. Target: key <= 1.5x ctid per batch.
+ * ctid statement shipped before batches were named by key on one, today's statement on the
+ * other), so load from elsewhere on the machine falls on both sides alike. Target: key <= 1.5x
+ * ctid per batch.
  *
  *   npx tsx bench/cleanup-by-key.ts [--rows 1000000] [--batch 5000] [--batches 60]
  */
@@ -17,7 +18,7 @@ const ROWS = numberArg("rows", 1_000_000);
 const BATCH = numberArg("batch", 5_000);
 const BATCHES = numberArg("batches", 60);
 
-/** The statement before #9, kept here as the baseline. */
+/** The ctid statement shipped before batches were named by key, kept here as the baseline. */
 const CTID_DELETE = `
   DELETE FROM celery_taskmeta WHERE ctid = ANY(ARRAY(
     SELECT ctid FROM celery_taskmeta

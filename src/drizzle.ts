@@ -1,5 +1,5 @@
 /**
- * `taskledger/drizzle`: for applications that use drizzle themselves (#13). The table
+ * `taskledger/drizzle`: for applications that use drizzle themselves. The table
  * definitions for both dialects (for joins in the application's own queries), the drizzle-kit
  * filter that keeps the application's drizzle-kit off these tables, and a programmatic
  * `migrate()` over the application's connection for deploy-time migrations.

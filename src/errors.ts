@@ -280,7 +280,7 @@ export class RemoteError extends TaskledgerError {
 /**
  * An exception's message from its stored arguments (Celery's exc_message), the way Python's
  * str(exc) reads for one argument: `E("custom boom", 42)` reads `custom boom, 42`, not the JSON
- * text `["custom boom",42]` (#9 item 16). The arguments themselves stay on the error as
+ * text `["custom boom",42]`. The arguments themselves stay on the error as
  * `excMessage`. Never throws, whatever the stored values are.
  */
 export function formatExceptionArgs(args: readonly unknown[]): string {

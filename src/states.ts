@@ -57,7 +57,7 @@ export function isReady(state: string): boolean {
  * de-duplication in memory, where two writes for one id meet before reaching the database.
  */
 export function mayReplace(current: string, incoming: string): boolean {
-  // PENDING (a producer's markAsSent) never replaces a state a worker wrote (#11).
+  // PENDING (a producer's markAsSent) never replaces a state a worker wrote.
   if (incoming === PENDING && current !== PENDING) return false;
   return !isReady(current) || isReady(incoming);
 }

@@ -1,5 +1,5 @@
 /**
- * Storing through the application's own connection (#13) against taskledger's own: one caller
+ * Storing through the application's own connection against taskledger's own: one caller
  * on one connection, and eight concurrent callers. On PostgreSQL the application's pg.Pool
  * checks a client out and back per query, which taskledger's lean ClientPool skips
  * (src/db/pg/client-pool.ts); the target is that this costs at most 10%.

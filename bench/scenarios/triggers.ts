@@ -1,5 +1,5 @@
 /**
- * #11: what waking and history by triggers cost, and how fast waiters wake on any writer's commit.
+ * What waking and history by triggers cost, and how fast waiters wake on any writer's commit.
  * Three databases per dialect, measured interleaved in one run:
  * - "plain": taskledger's tables with every trigger dropped; the raw driver's plain upsert there
  *   (no NOTIFY, no trigger) is the floor;

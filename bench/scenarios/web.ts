@@ -1,5 +1,5 @@
 /**
- * The web view at 1,000,000 rows (#14 item 4): server time of a tasks page (100 rows) under each
+ * The web view at 1,000,000 rows: server time of a tasks page (100 rows) under each
  * single filter and of the 24-hour overview, measured through the Hono app in process (no
  * network), and what migration 0004's indexes cost: their build time and size at 1M rows, and
  * store throughput with and without them, rounds interleaved.

@@ -40,7 +40,7 @@ export interface DurationStats {
   max: number;
 }
 
-/** Queue and run time of one task name (#11), from the history; null where no task had both ends. */
+/** Queue and run time of one task name, from the history; null where no task had both ends. */
 export interface NameTimings {
   name: string | null;
   /** Sent (markAsSent's PENDING) to first STARTED. */
@@ -97,7 +97,7 @@ export class TaskAuditor {
   }
 
   /**
-   * One keyset page, newest first (#14): the rows after the cursor `before` (the previous page's
+   * One keyset page, newest first: the rows after the cursor `before` (the previous page's
    * `next`), and the cursor of the page after, or null at the end. Stable while rows arrive:
    * new rows sort before the cursor and never shift a later page.
    */
@@ -197,7 +197,7 @@ export class TaskAuditor {
   }
 
   /**
-   * Queue time and run time per task name over the tasks matching `query` (#11), from the history
+   * Queue time and run time per task name over the tasks matching `query`, from the history
    * the triggers keep: p50, p95 and max. Names with neither are left out; busiest names first.
    */
   async timings(query: TaskQuery = {}, options: { top?: number } = {}): Promise<NameTimings[]> {

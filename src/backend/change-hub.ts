@@ -8,7 +8,7 @@
  * not missed; and every wait is bounded by the caller's interval, so a lost notification only
  * delays a result until the next re-read.
  *
- * Interest, not broadcast (#11): the first waiter for an id registers it with the change watch
+ * Interest, not broadcast: the first waiter for an id registers it with the change watch
  * (PostgreSQL's interest table), the last one to leave withdraws it, and only registered ids are
  * notified. See subscribe() for the race between registering and a writer's commit.
  */
@@ -80,7 +80,7 @@ export class ChangeHub {
   /** Starts watching `taskIds`; read the tasks after this resolves, then wait(). */
   async subscribe(taskIds: Iterable<string>): Promise<Subscription> {
     // After close, starting a watch would touch a closed SQLite handle (an untyped TypeError) or
-    // open a new LISTEN connection nobody closes on PostgreSQL (#9).
+    // open a new LISTEN connection nobody closes on PostgreSQL.
     if (this.closed) throw new BackendClosedError("wait");
     const waiter = new Waiter(this);
     this.all.add(waiter);

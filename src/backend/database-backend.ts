@@ -123,7 +123,7 @@ export class DatabaseBackend extends MarkAs implements ResultBackend {
   }
 
   /**
-   * The one many-read (#16 item 3): the stored rows of these ids in one query, each decoded once,
+   * The one many-read: the stored rows of these ids in one query, each decoded once,
    * with the raw row kept beside its meta (or beside why it could not be decoded). Unknown ids
    * are absent. getManyTaskMeta, `show` and the web view's task pages all read through it.
    */
@@ -134,7 +134,7 @@ export class DatabaseBackend extends MarkAs implements ResultBackend {
   }
 
   /**
-   * Every recorded change of a task's state, oldest first (#11): the history triggers' rows,
+   * Every recorded change of a task's state, oldest first: the history triggers' rows,
    * whoever wrote them. Empty for an unknown id, a forgotten or cleaned-up task, or while history
    * is switched off.
    */
@@ -206,7 +206,7 @@ export class DatabaseBackend extends MarkAs implements ResultBackend {
   }
 
   /**
-   * Starts the cleanup job (#15): runs `cleanup()` with the given options within a few seconds
+   * Starts the cleanup job: runs `cleanup()` with the given options within a few seconds
    * and then every `every` (± jitter), one run at a time across processes, skipping a tick when
    * another cleanup holds the lock. Errors go to `onError` and never escape. The timer does not
    * keep the process alive. `close()` stops every job, waiting for a run to reach a batch boundary.
@@ -230,7 +230,7 @@ export class DatabaseBackend extends MarkAs implements ResultBackend {
 
   /**
    * For each task, the retention rule that governs its row and when cleanup may delete it, under
-   * the same `expires`, `keep`, `rules` and `customStates` a cleanup would get (#12).
+   * the same `expires`, `keep`, `rules` and `customStates` a cleanup would get.
    */
   explainRetention(
     taskIds: readonly string[],
@@ -243,7 +243,7 @@ export class DatabaseBackend extends MarkAs implements ResultBackend {
   }
 
   /**
-   * Places a legal hold on tasks (#12): their rows survive every retention rule until released.
+   * Places a legal hold on tasks: their rows survive every retention rule until released.
    * An id may be held before its task runs. Idempotent; returns how many holds are new.
    */
   hold(taskIds: string | readonly string[], options: { reason?: string | null; now?: Date } = {}): Promise<number> {
@@ -271,7 +271,7 @@ export class DatabaseBackend extends MarkAs implements ResultBackend {
   }
 
   /**
-   * Creates the archive tier (#12; `taskledger migrate --archive`), idempotently: on PostgreSQL a
+   * Creates the archive tier (`taskledger migrate --archive`), idempotently: on PostgreSQL a
    * table partitioned by each row's expiry, with this month's and next month's partitions; on
    * SQLite a plain table. Without it the database stays as Celery's plus taskledger's migrations.
    */
@@ -290,7 +290,7 @@ export class DatabaseBackend extends MarkAs implements ResultBackend {
   }
 
   /**
-   * A writer bound to a transaction the application opened (#13): `tx` is a node-postgres client
+   * A writer bound to a transaction the application opened: `tx` is a node-postgres client
    * after BEGIN, a better-sqlite3 Database inside a transaction, or a drizzle transaction
    * (`db.transaction(async (tx) => …)`), on this backend's database. Its stores commit or roll
    * back with the application's own writes, and wake waiters only once committed. On SQLite each

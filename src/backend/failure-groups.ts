@@ -1,5 +1,5 @@
 /**
- * Failures grouped by exception type and message (#14's overview): which errors happen, how
+ * Failures grouped by exception type and message (the web view's overview): which errors happen, how
  * often, first and last seen, and which task names raise them. Rows that cannot be decoded form
  * their own group, so a corrupt row is counted, never dropped.
  */

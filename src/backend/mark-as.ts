@@ -1,6 +1,6 @@
 /**
  * Celery's mark_as_* family, written once over a storeResult: the backend's (its own connection)
- * and a transaction writer's (the caller's transaction, #13) both extend it. Each method returns
+ * and a transaction writer's (the caller's transaction) both extend it. Each method returns
  * what storeResult returns, as it returns it, so a writer that throws synchronously (SQLite,
  * inside better-sqlite3's synchronous transactions) keeps doing so.
  */
@@ -27,7 +27,7 @@ export abstract class MarkAs {
   abstract storeResult(taskId: string, result: unknown, state: TaskState, options?: StoreOptions): Promise<boolean>;
 
   /**
-   * PENDING with the request, written by the producer when it sends the task (#11): the history
+   * PENDING with the request, written by the producer when it sends the task: the history
    * then knows the send time, so queue time (sent to started) can be measured. Never replaces a
    * row a worker already wrote, so a fast worker's STARTED is not undone.
    */

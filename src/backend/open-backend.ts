@@ -9,7 +9,7 @@ import { MissingTablesError } from "../errors.js";
 /**
  * Opens a backend. The URL defaults to TASKLEDGER_URL, then the SQLite file ./taskledger.db;
  * `client` runs it over the application's own pg.Pool, better-sqlite3 Database or drizzle
- * database instead (#13). Pending migrations are applied under a lock unless `migrate: false`.
+ * database instead. Pending migrations are applied under a lock unless `migrate: false`.
  * With `cleanupJob`, the cleanup job starts too (see DatabaseBackend.startCleanupJob); close() stops it.
  */
 export function openBackend(options: BackendOptions | string = {}): Promise<DatabaseBackend> {

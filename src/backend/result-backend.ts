@@ -1,5 +1,5 @@
 /**
- * What results (src/result) and workers (src/worker) need from a backend (#16 item 2): reads,
+ * What results (src/result) and workers (src/worker) need from a backend: reads,
  * the mark-as life cycle, groups, and waiting for changes. DatabaseBackend implements it; those
  * folders depend on this contract, never on the concrete class or its driver.
  */
@@ -41,7 +41,7 @@ export interface ResultBackend {
   restoreGroup(groupId: string): Promise<SavedGroup | null>;
   deleteGroup(groupId: string): Promise<boolean>;
 
-  /** A writer whose stores commit or roll back with the application's transaction `tx` (#13). */
+  /** A writer whose stores commit or roll back with the application's transaction `tx`. */
   inTransaction(tx: TransactionLike): TransactionWriter;
 
   /**

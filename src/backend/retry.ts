@@ -1,6 +1,6 @@
 /**
  * Bounded exponential backoff with full jitter for transient faults (connection resets, server
- * restarts, SQLITE_BUSY), for as long as the retry budget allows (#10: a time budget, since a
+ * restarts, SQLITE_BUSY), for as long as the retry budget allows (a time budget, since a
  * count of attempts ran out inside an ordinary restart). Every operation retried here is
  * idempotent (an upsert by task id under the precedence guard, a delete by key, a read), so a
  * retry after an unseen commit writes nothing twice.

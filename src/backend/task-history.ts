@@ -1,5 +1,5 @@
 /**
- * Turns a history row (#11) into a TaskEvent. Exceptions are decoded at read time, with the same
+ * Turns a history row into a TaskEvent. Exceptions are decoded at read time, with the same
  * codec as the task row, so rows Celery pickled read like taskledger's own.
  */
 import { isStoredException, storedToError } from "../codec/exception.js";

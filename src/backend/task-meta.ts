@@ -33,7 +33,7 @@ export function pendingMeta(taskId: string): TaskMeta {
 /**
  * Decodes a row; throws CorruptValueError (naming task and column) when a value cannot be read.
  * Any failure while decoding a column, whatever threw it, is that row's CorruptValueError, so a
- * bad row is reported in place and never stops a listing (#9).
+ * bad row is reported in place and never stops a listing.
  */
 export function rowToMeta(row: TaskRow): TaskMeta {
   const wrong = row.mistyped?.[0];

@@ -18,7 +18,7 @@ const STATUS_MAX_LENGTH = 50;
 /**
  * Checks an id before anything is written or read. Ids must be well-formed Unicode without NUL:
  * PostgreSQL turns a lone surrogate into U+FFFD, so `x\uD800` and `x\uDC00` would share one row
- * and one task would read the other's result, and it refuses NUL outright (#9). The length is
+ * and one task would read the other's result, and it refuses NUL outright. The length is
  * counted in characters (code points), as varchar(155) counts them, not in UTF-16 units.
  */
 export function validateId(id: unknown, kind: "task" | "group"): string {
@@ -62,7 +62,7 @@ export function buildTaskWrite(input: WriteInput): TaskWrite {
     throw new InvalidIdError("task", taskId, `status must be a non-empty string of at most ${STATUS_MAX_LENGTH} characters`);
   }
   let traceback = input.traceback ?? null;
-  // Tagged here, once (#16 item 3): in an exception state an Error (or a bare message) takes
+  // Tagged here, once: in an exception state an Error (or a bare message) takes
   // Celery's {exc_type, exc_message, exc_module} form and is written as an exception; anything
   // else, in any state, is plain data, even a SUCCESS result shaped like {exc_type: …}.
   const result = input.result;
@@ -126,7 +126,7 @@ export function foldWrites(writes: readonly TaskWrite[]): TaskWrite[] {
 /** A saved group's row: its member ids encoded as Celery's group tuple. */
 /**
  * A group's row: members are task ids or as_tuple() trees (a nested group stays a group) and
- * `parent` is the group's own parent, every id checked before anything is written (#9 item 13).
+ * `parent` is the group's own parent, every id checked before anything is written.
  */
 export function groupRow(
   groupId: string,

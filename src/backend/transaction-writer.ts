@@ -1,5 +1,5 @@
 /**
- * Recording inside the caller's transaction (#13): `backend.inTransaction(tx)` returns one of
+ * Recording inside the caller's transaction: `backend.inTransaction(tx)` returns one of
  * these, bound to the application's open transaction. Its writes commit or roll back with the
  * application's own (a rolled-back transaction leaves no result, sends no notification, and
  * writes no history); a committed one wakes waiters: on PostgreSQL through the store statement's

@@ -1,5 +1,5 @@
 /**
- * `backend-cleanup --explain` (#12): for each task, the retention rule that governs its row, and
+ * `backend-cleanup --explain`: for each task, the retention rule that governs its row, and
  * when cleanup will delete it. Decided by the same ranked rules the deletes use (./retention.ts).
  */
 import type { Driver } from "../db/driver.js";

@@ -1,5 +1,5 @@
 /**
- * The cleanup job (#15): result_expires enforced inside the application, for deployments without
+ * The cleanup job: result_expires enforced inside the application, for deployments without
  * cron (a container, a worker pool, a desktop app on SQLite). Celery gets the same from beat's
  * daily `celery.backend_cleanup`; River runs a JobCleaner maintenance service, pg-boss schedules
  * its maintenance. The job runs the same cleanup as `backend-cleanup`:

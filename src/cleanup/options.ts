@@ -23,7 +23,7 @@ export interface CleanupOptions {
   /** Per-state retention overriding `expires`, e.g. `{ FAILURE: "90d" }`; null keeps that state forever. */
   keep?: Readonly<Record<string, Duration | null>>;
   /**
-   * Retention rules by state, task-name glob and queue glob (#12), e.g.
+   * Retention rules by state, task-name glob and queue glob, e.g.
    * `[{ name: "billing.*", keep: "400d" }, { queue: "audit", keep: "forever" }]`. The most specific
    * matching rule governs a row (see cleanup/retention.ts); `expires` governs what no rule matches.
    * Held tasks (backend.hold) are kept whatever the rule.
@@ -47,7 +47,7 @@ export interface CleanupOptions {
    */
   batchSize?: number;
   /**
-   * Move finished rows done longer ago than this from the task table into the archive (#12), in
+   * Move finished rows done longer ago than this from the task table into the archive, in
    * bounded batches, each filed under its expiry by the rules; needs `migrate --archive`. The
    * archive itself is expired on every cleanup where it exists, whether or not this is given.
    */

@@ -1,5 +1,5 @@
 /**
- * Retention as rules (#12): each rule matches rows by state, task-name glob and queue glob, and
+ * Retention as rules: each rule matches rows by state, task-name glob and queue glob, and
  * keeps them for a duration or forever. A row is governed by the most specific rule that matches
  * it (most criteria; then the longest literal text in its globs; then the earlier rule), and the
  * catch-all rule (no criteria) is `expires`. The same ranking decides the deletes (./cleaner.ts,

@@ -2,7 +2,7 @@
  * Where the CLI writes. Every line goes through maskUrl, so no password in a URL can reach the
  * terminal or a log, whatever printed it (our messages, a driver's error, a stored value); and
  * the literal secrets of the URL the command was given (redact()) are replaced too, whatever
- * form they take in a line (#9).
+ * form they take in a line.
  */
 import { maskUrl, secretsOf } from "../config.js";
 
@@ -46,7 +46,7 @@ function masker(): { mask: (text: string) => string; redact: (secrets: readonly 
 /**
  * A reader that goes away (`taskledger export | head -1`) makes the next write fail with EPIPE;
  * unhandled, Node prints a stack trace. The CLI stops quietly instead, as Unix tools do, with
- * exit code 0: the reader took what it wanted (#9).
+ * exit code 0: the reader took what it wanted.
  */
 function exitQuietlyOnClosedPipe(stream: NodeJS.WriteStream): void {
   stream.on("error", (error: NodeJS.ErrnoException) => {

@@ -1,7 +1,7 @@
 /**
  * How deep a stored value may nest. Everything that walks a decoded value (rebuilding errors,
  * the CLI's JSON and CSV, JSON.stringify) recurses, so an unbounded value overflows the stack:
- * a 5,000-deep stored value stopped `list` and `export` with a RangeError (#9). Values are
+ * a 5,000-deep stored value stopped `list` and `export` with a RangeError. Values are
  * bounded at VALUE_MAX_DEPTH both ways: deeper is an EncodeError when writing and a corrupt row
  * when reading. 1,000 is Python's default recursion limit, so Celery cannot write deeper either.
  */

@@ -62,7 +62,7 @@ function prepare(value: unknown, path: string, ancestors: Set<object>, state: { 
   if (ArrayBuffer.isView(object) || object instanceof ArrayBuffer)
     throw new EncodeError(path, "only Uint8Array/Buffer binary data can be stored");
   if (ancestors.has(object)) throw new EncodeError(path, "the value contains a cycle");
-  // Bounded so a deep value is an EncodeError with its path, never a RangeError (#9).
+  // Bounded so a deep value is an EncodeError with its path, never a RangeError.
   if (depth >= VALUE_MAX_DEPTH) throw new EncodeError(path, `the value nests deeper than ${VALUE_MAX_DEPTH} levels`);
   ancestors.add(object);
   try {
@@ -105,7 +105,7 @@ function revive(value: unknown): unknown {
 
 /**
  * Sets a key as data. Plain assignment of "__proto__" swaps the object's prototype and the key
- * vanishes; a Python dict (or a JS object) may well hold that key (#9).
+ * vanishes; a Python dict (or a JS object) may well hold that key.
  */
 function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
   if (key === "__proto__") Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });

@@ -150,8 +150,8 @@ type Handler = (args: unknown[]) => unknown;
 
 /**
  * A known call whose arguments cannot be what Python wrote, where keeping an inert PythonObject
- * would silently lose data (a GroupResult whose member list is unreadable would restore empty,
- * #9 item 8). The reader turns it into a PickleReadError for the whole value.
+ * would silently lose data (a GroupResult whose member list is unreadable would restore empty).
+ * The reader turns it into a PickleReadError for the whole value.
  */
 export class UnreadableCallError extends Error {
   override readonly name = "UnreadableCallError";
@@ -159,7 +159,7 @@ export class UnreadableCallError extends Error {
 
 /** Handlers return undefined when the arguments are not the shape Python pickles; the caller then keeps a PythonObject. */
 const KNOWN_CALLS = new Map<string, Handler>([
-  // Containers pickled as a call, e.g. Celery's regen (a frozen group's member list) reduces to list(items), #9 item 8.
+  // Containers pickled as a call, e.g. Celery's regen (a frozen group's member list) reduces to list(items).
   ["builtins list", (args) => toArray(args)],
   ["builtins tuple", (args) => toArray(args)],
   ["builtins dict", (args) => toDict(args)],
@@ -334,7 +334,7 @@ function resultRef(kind: "AsyncResult" | "GroupResult", args: unknown[]): Python
 /**
  * A GroupResult's members, each an AsyncResult or GroupResult. Anything else (a container or class
  * taskledger cannot read) makes the group unreadable: dropping it would restore a group with
- * fewer members, or none, and join() would return at once (#9 item 8).
+ * fewer members, or none, and join() would return at once.
  */
 function groupMembers(groupId: string, results: unknown): PythonResultRef[] {
   if (results == null) return [];

@@ -24,7 +24,7 @@ export function decodeStored(bytes: Buffer | null, subject: string, column: stri
     } catch (error) {
       throw new CorruptValueError(subject, column, `unreadable Python pickle (${(error as Error).message})`);
     }
-    // A pickle may share and contain itself; whoever walks the value next recurses (#9).
+    // A pickle may share and contain itself; whoever walks the value next recurses.
     const refused = unwalkable(value);
     if (refused) throw new CorruptValueError(subject, column, `the pickled value cannot be read: ${refused}`);
     return value;
@@ -79,7 +79,7 @@ export type GroupTupleShape = [[string, ResultTuple | null], ResultTuple[]];
 /**
  * A stored group as its as_tuple() tree: the tuple taskledger and Celery 5.7 write (also
  * Celery's legacy `[id, children]` form inside it), or the pickled GroupResult Celery 5.6 and
- * older write. Nested groups stay groups and parents are kept (#9 item 13).
+ * older write. Nested groups stay groups and parents are kept.
  */
 export function groupTupleFrom(value: unknown, groupId: string): GroupTupleShape {
   const tuple = toResultTuple(value, groupId);

@@ -17,7 +17,7 @@ export interface ValueFormat {
   readonly name: "json" | "celery";
   /**
    * The result column for a plain value, whatever its shape (a SUCCESS result that looks like
-   * `{exc_type: …}` is still plain data, #16 item 3); null and undefined are SQL NULL, as Celery
+   * `{exc_type: …}` is still plain data); null and undefined are SQL NULL, as Celery
    * stores None.
    */
   result(value: unknown): Buffer | null;

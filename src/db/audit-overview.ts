@@ -1,5 +1,5 @@
 /**
- * The web view's extra audit queries (#14): finished tasks per time bucket, the counts
+ * The web view's extra audit queries: finished tasks per time bucket, the counts
  * behind its tables, and the failure rows behind "failures grouped by exception". Cold paths like
  * ./audit.ts, written once for both dialects; bucket and prefix SQL come from the driver. The
  * rows are mapped in ./audit-reads.ts.
@@ -19,14 +19,14 @@ export function countByTimeBucket(t: Tables, q: TaskQuery, fragments: AuditFragm
 /**
  * Counts per (status, name, worker) in one pass over the window: the overview's state, name and
  * worker tables are rolled up from it, where three GROUP BYs would read the window three times
- * (#14: at 1M rows the 24 h window is ~143k rows, and each pass over it costs ~100 ms).
+ * (at 1M rows the 24 h window is ~143k rows, and each pass over it costs ~100 ms).
  */
 export function countByStateNameWorker(t: Tables, q: TaskQuery, fragments: AuditFragments): SQL {
   return sql`SELECT status, name, worker, count(*) AS n FROM ${sql.raw(t.task)} WHERE ${whereTasks(q, t, fragments)} GROUP BY status, name, worker`;
 }
 
 /**
- * FAILURE rows of the window counted per distinct stored exception and task name (#14): the same
+ * FAILURE rows of the window counted per distinct stored exception and task name: the same
  * exception stores the same bytes, so the database does the grouping in one aggregate and only
  * the distinct values (a handful, usually) are decoded above. Fetching and decoding every
  * failure instead took 1.5 s for the 24 h window at 1M rows (BENCHMARKS.md).

@@ -1,7 +1,7 @@
 /**
  * The drivers' audit reads (Driver.audit): the builders of ./audit.ts and ./audit-overview.ts
- * run through the dialect's executor, over both tiers once the archive exists (#12), with the
- * rows mapped to typed values here, so nothing above src/db sees SQL or a raw row (#16 item 1).
+ * run through the dialect's executor, over both tiers once the archive exists, with the
+ * rows mapped to typed values here, so nothing above src/db sees SQL or a raw row.
  */
 import type { SQL } from "drizzle-orm";
 import {

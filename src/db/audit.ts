@@ -3,7 +3,7 @@
  * so they are built with drizzle's `sql` template, written once for both dialects, and rendered
  * by each driver's drizzle dialect (placeholders differ: $1 vs ?). Where SQL itself differs
  * (hour buckets), the driver supplies the fragment. Used only by the drivers (./audit-reads.ts);
- * nothing above src/db sees these builders (#16 item 1).
+ * nothing above src/db sees these builders.
  */
 import { sql, type SQL } from "drizzle-orm";
 import { toNaiveUtc } from "./naive-utc.js";
@@ -61,7 +61,7 @@ export function whereTasks(q: TaskQuery, t: Tables, fragments: AuditFragments): 
 export type PageCursor = { kind: "id"; id: number } | { kind: "time"; at: string; id: number };
 
 /**
- * Whether a page is listed by time rather than by id (#14 item 4): newest first with an `until`.
+ * Whether a page is listed by time rather than by id: newest first with an `until`.
  * Ids grow with time, so `until` alone matches only the oldest ids, and a walk down the id index
  * passed every newer row first (1.0 s for a page at 1M rows); the time indexes start right there.
  */
@@ -125,7 +125,7 @@ export function countByHour(t: Tables, q: TaskQuery, fragments: AuditFragments, 
 }
 
 /**
- * Per task in the window (#11): its name, when it was sent (first PENDING event), first started
+ * Per task in the window: its name, when it was sent (first PENDING event), first started
  * and finished (last ready event), from the history table. Queue and run times are taken from
  * these in src/backend/auditor.ts, since SQLite has no percentile functions.
  */

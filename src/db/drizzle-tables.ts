@@ -1,5 +1,5 @@
 /**
- * The drizzle table definitions an application imports from `taskledger/drizzle` (#13), built
+ * The drizzle table definitions an application imports from `taskledger/drizzle`, built
  * for its configured names and schema by the same factories that drizzle-kit generates our
  * migrations from (./pg/schema.ts, ./sqlite/schema.ts), with decoding column types: value
  * columns (result, args, kwargs, children) read as decoded JSON or Celery pickle, times as UTC

@@ -1,5 +1,5 @@
 /**
- * Connections an application brings (#13): a node-postgres Pool, a better-sqlite3 Database, or a
+ * Connections an application brings: a node-postgres Pool, a better-sqlite3 Database, or a
  * drizzle database over either; and the transactions it runs on them (a node-postgres client in a
  * transaction, a better-sqlite3 Database in a transaction, or a drizzle transaction). They are
  * recognised by shape, not by `instanceof`: the application's copy of pg or better-sqlite3 may

@@ -57,7 +57,7 @@ export function pendingOf(all: Migration[], appliedTags: ReadonlySet<string>): M
 /**
  * The CREATE TRIGGER statements of the history triggers, from the latest migration that made each
  * (SQLite's update trigger is re-created by 0005_history_order) and rewritten for the configured
- * names: switching history back on (#11) runs them again, so the trigger text lives in one place.
+ * names: switching history back on runs them again, so the trigger text lives in one place.
  */
 export function historyTriggerStatements(dialect: Dialect, tables: Tables): string[] {
   const names = ["tl_history_insert", "tl_history_update"].map((suffix) => `${CELERY_TABLES.task}_${suffix}`);

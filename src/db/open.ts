@@ -31,7 +31,7 @@ export function openDriver(
   return new SqliteDriver({ file: target.file, busyTimeoutMs: options.busyTimeoutMs, tables });
 }
 
-/** A driver over the application's own pool or Database (#13); closing it leaves that open. */
+/** A driver over the application's own pool or Database; closing it leaves that open. */
 export function openOnConnection(client: unknown, tables: Tables): Driver {
   const adopted = adoptConnection(client);
   return adopted.dialect === "postgresql" ? new PgDriver({ pool: adopted.pool, tables }) : new SqliteDriver({ db: adopted.db, tables });

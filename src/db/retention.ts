@@ -1,5 +1,5 @@
 /**
- * Retention rules and holds in SQL (#12), written once for both dialects with drizzle's `sql`
+ * Retention rules and holds in SQL, written once for both dialects with drizzle's `sql`
  * template (the glob match is the one fragment that differs). A rule governs the rows it matches
  * that no more specific rule matches; src/cleanup/retention.ts ranks the rules.
  */
@@ -33,7 +33,7 @@ export function notHeld(t: Tables): SQL {
 
 /**
  * One bounded batch, oldest first on the date_done index, named by id (not ctid: see
- * pg/statements.ts, #9) with the predicate repeated outside so only governed rows ever go.
+ * pg/statements.ts) with the predicate repeated outside so only governed rows ever go.
  * `ids` renders the batch subquery the dialect's way.
  */
 export function deleteByRule(t: Tables, f: AuditFragments, p: DeleteByRuleParams, ids: (select: SQL) => SQL): SQL {

@@ -78,7 +78,7 @@ export function toTaskRow(r: RawTaskRow): TaskRow {
   };
   // SQLite keeps whatever storage class a writer used: a result as TEXT or INTEGER, a traceback as
   // a BLOB. Such a value is taken out of the row and named, so the row is reported as corrupt
-  // instead of stopping a listing with a TypeError (#9).
+  // instead of stopping a listing with a TypeError.
   if (!isBytes(r.result) || !isBytes(r.args) || !isBytes(r.kwargs) || !isBytes(r.children) || !isText(r.traceback))
     return withMistyped(row, r);
   return row;

@@ -37,9 +37,9 @@ export interface Tables {
   group: string;
   taskSequence: string;
   groupSequence: string;
-  /** Legal holds (#12): `<task table>_hold`, beside the task table. */
+  /** Legal holds: `<task table>_hold`, beside the task table. */
   hold: string;
-  /** The archive tier (#12): `<task table>_archive`, beside the task table; created by `migrate --archive`. */
+  /** The archive tier: `<task table>_archive`, beside the task table; created by `migrate --archive`. */
   archive: string;
   /** A quoted, schema-qualified name beside the task table: `<task table>_<suffix>` (archive partitions). */
   besideTask(suffix: string): string;
@@ -47,9 +47,9 @@ export interface Tables {
   migrations: string;
   /** The same table's bare name (SQLite's catalog and PostgreSQL's to_regclass look it up). */
   migrationsName: string;
-  /** `<task table>_history`: one row per state change, kept by triggers (#11). */
+  /** `<task table>_history`: one row per state change, kept by triggers. */
   history: string;
-  /** `<task table>_interest` (PostgreSQL): the ids waiters wait for, so only those are notified (#11). */
+  /** `<task table>_interest` (PostgreSQL): the ids waiters wait for, so only those are notified. */
   interest: string;
   /** The history triggers, unquoted (`history: false` drops them, `true` creates them again). */
   historyTriggers: readonly string[];
@@ -94,7 +94,7 @@ export const MIGRATIONS_TABLE = "taskledger_migrations";
 /**
  * The record of applied migrations belongs to a set of tables, not to the database: with one
  * record per database (or schema), a second set of configured names found the first set's
- * migrations "applied" and its tables never existed ("no such table", #9). Celery's names keep
+ * migrations "applied" and its tables never existed ("no such table"). Celery's names keep
  * `taskledger_migrations`, so databases migrated before keep their record; other names get
  * `taskledger_migrations_<task>_<group>`, or a hash of the two where that exceeds 63 characters.
  */
@@ -130,7 +130,7 @@ function rewrite(sql: string, config: TableConfig, tables: Tables): string {
       .replace(/(["`])([A-Za-z0-9_$]+)\1/g, (token, quote: string, name: string) => {
         if (name === CELERY_TABLES.task) return quote === '"' ? tables.task : `\`${config.task}\``;
         if (name === CELERY_TABLES.group) return quote === '"' ? tables.group : `\`${config.group}\``;
-        // taskledger's own table beside the task table (#12) follows it into its schema.
+        // taskledger's own table beside the task table follows it into its schema.
         if (name === `${CELERY_TABLES.task}_hold`) return quote === '"' ? tables.hold : `\`${config.task}_hold\``;
         if (quote === '"' && TASK_SCHEMA_OBJECTS.has(name)) return qualified(name);
         return name.includes(CELERY_TABLES.task) || name.includes(CELERY_TABLES.group) ? `${quote}${rename(name)}${quote}` : token;

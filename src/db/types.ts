@@ -1,7 +1,7 @@
 /**
  * The types that cross the database seam (rows, parameters, audit queries and their results),
  * in a leaf module that imports nothing: driver.ts, rows.ts, tables.ts and the drivers all
- * depend on it, and it on none of them (#16 item 2, after River's rivertype).
+ * depend on it, and it on none of them (after River's rivertype).
  */
 
 /** One task row as written: every column taskledger sets. */
@@ -55,7 +55,7 @@ export interface TaskRow {
   mistyped?: readonly { column: string; storedAs: string; expected: string }[];
 }
 
-/** One row of the history table (#11), as read. */
+/** One row of the history table, as read. */
 export interface TaskHistoryRow {
   taskId: string;
   status: string | null;
@@ -145,13 +145,13 @@ export interface TaskQuery {
   queues?: readonly string[] | undefined;
   /** Only members of these groups (the group_id column taskledger writes). */
   groups?: readonly string[] | undefined;
-  /** Only task ids starting with this text (#14: the web view's id search). */
+  /** Only task ids starting with this text (the web view's id search). */
   idPrefix?: string | undefined;
   /** Rows whose date_done (or, while unready, date_updated) is at or after this. */
   since?: Date | undefined;
   /** … and before this. */
   until?: Date | undefined;
-  /** Only tasks under a legal hold (#12). */
+  /** Only tasks under a legal hold. */
   held?: boolean | undefined;
 }
 
@@ -194,7 +194,7 @@ export interface FailureValueCount {
   lastSeen: Date | null;
 }
 
-/** One task's life from its history (#11): sent (first PENDING), first STARTED, finished (last ready). */
+/** One task's life from its history: sent (first PENDING), first STARTED, finished (last ready). */
 export interface TaskTiming {
   name: string | null;
   sent: Date | null;
@@ -204,7 +204,7 @@ export interface TaskTiming {
 
 /**
  * The cold-path reads behind auditing, written once for both dialects (./audit.ts) and run by each
- * driver. Every read covers both tiers once the archive exists (#12).
+ * driver. Every read covers both tiers once the archive exists.
  */
 export interface AuditReads {
   /**

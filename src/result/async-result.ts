@@ -46,7 +46,7 @@ export class AsyncResult<T = unknown> implements ResultLike<T> {
   }
 
   /**
-   * Every recorded change of the task's state, oldest first (#11): when it was sent, received,
+   * Every recorded change of the task's state, oldest first: when it was sent, received,
    * started, each retry with its exception, and how it ended; Celery's writes included.
    */
   history(): Promise<TaskEvent[]> {
@@ -164,8 +164,8 @@ export class AsyncResult<T = unknown> implements ResultLike<T> {
     const wait = resolveWait(options);
     const propagate = options.propagate ?? true;
     // Celery's follow_parents: every ancestor (oldest first) is checked before this result, and
-    // again after every wake-up and re-read, so a failure anywhere up the chain ends the wait
-    // (#9 item 9). The unready ancestors are read in the same query as this result.
+    // again after every wake-up and re-read, so a failure anywhere up the chain ends the wait.
+    // The unready ancestors are read in the same query as this result.
     const ancestors = propagate && (options.followParents ?? true) ? this.ancestors() : [];
     const throwIfAncestorFailed = (): void => {
       for (const node of ancestors) node.throwIfCachedFailure();
@@ -250,7 +250,7 @@ export class AsyncResult<T = unknown> implements ResultLike<T> {
    * Walks this result and its descendants breadth first, yielding [result, value] pairs as
    * Celery's collect() does: each node's value comes from get(options), so collect waits for
    * unready nodes (each with the same options, timeout included) and failures propagate unless
-   * `propagate: false` (#9 item 10). A node still unready after get() returned (an `ignored`
+   * `propagate: false`. A node still unready after get() returned (an `ignored`
    * result) throws IncompleteStreamError unless `intermediate`, when it is yielded without its
    * children, as in Celery's iterdeps.
    */

@@ -1,7 +1,7 @@
 /**
  * EagerResult: the outcome of a task run in-process (tests, eager mode). It implements the same
  * ResultLike interface as AsyncResult (meta, dateDone, args, get with its options, collect, ...),
- * is always ready, and never touches a database (#9 item 15).
+ * is always ready, and never touches a database.
  */
 import { randomUUID } from "node:crypto";
 import { TaskRevokedError } from "../errors.js";

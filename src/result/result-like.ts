@@ -1,5 +1,5 @@
 /**
- * ResultLike: the read interface AsyncResult and EagerResult share (#9 item 15), so code that
+ * ResultLike: the read interface AsyncResult and EagerResult share, so code that
  * takes "a result" works the same on an in-process EagerResult as on a stored one. Celery's
  * EagerResult subclasses AsyncResult for the same reason.
  */

@@ -2,7 +2,7 @@
  * ResultSet: many results handled as one. Every status check and every poll of join() is ONE
  * query for all tasks still unready (Celery's DB backend reads them one by one). A member may be
  * a GroupResult itself: its tasks are read in the same query, and join() gives its values as a
- * nested array, as Celery's join does (#9 item 13).
+ * nested array, as Celery's join does.
  */
 import type { MetaOrCorrupt, ResultBackend } from "../backend/result-backend.js";
 import { TaskledgerError } from "../errors.js";

@@ -5,7 +5,7 @@
  *
  * A waiter has a deadline, so a database that is briefly away (restart, killed connections)
  * does not end it early: transient read failures are waited out, re-reading with backoff, until
- * the caller's timeout (#10: 363 of 400 waiters died in a 1.6 s `pg_ctl restart -m fast`).
+ * the caller's timeout (before waiters had one, 363 of 400 died in a 1.6 s `pg_ctl restart -m fast`).
  * Only the timeout, close() (BackendClosedError) or a non-transient error ends a wait.
  */
 import type { MetaOrCorrupt, ResultBackend } from "../backend/result-backend.js";

@@ -1,5 +1,5 @@
 /**
- * The JSON API under /api/ (#14), which the pages' script uses and scripts can too; README
+ * The JSON API under /api/, which the pages' script uses and scripts can too; README
  * "Web view" lists the routes. Every read goes through the backend and its auditor.
  */
 import type { Hono } from "hono";

@@ -1,5 +1,5 @@
 /**
- * The page's static files, bundled into the package at build time (#14: no CDN, works offline):
+ * The page's static files, bundled into the package at build time (no CDN, works offline):
  * scripts/copy-web-assets.mjs copies src/web/assets and uPlot's dist files into dist/web/assets.
  * Run from source (tests through tsx), uPlot is read from node_modules instead.
  */

@@ -1,6 +1,6 @@
 /**
- * The Tasks filters as they travel in a URL's query string (#14: shareable URLs), read once
- * here for the pages and the API alike.
+ * The Tasks filters as they travel in a URL's query string (so a filtered list can be shared as a
+ * URL), read once here for the pages and the API alike.
  */
 import { parsePointInTime } from "../config.js";
 import type { TaskQuery } from "../db/types.js";

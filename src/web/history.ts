@@ -1,12 +1,11 @@
 /**
- * The task page's state timeline (#14) comes from the task JSON's `history` field, filled here
- * and only here. The history table and `backend.getTaskHistory` arrive with #11 (CONTRACTS.md):
- * this function calls it when the backend has it and returns [] otherwise, so the coordinator
- * wires the two by merging, not by editing pages.
+ * The task page's state timeline comes from the task JSON's `history` field, filled here and
+ * only here, from `backend.getTaskHistory` (the history of every state change): this function
+ * calls it when the backend has it and returns [] otherwise.
  */
 import type { DatabaseBackend } from "../backend/database-backend.js";
 
-/** One state change as JSON (TaskEvent of CONTRACTS.md, dates as ISO text, errors as type + message). */
+/** One state change as JSON (a TaskEvent of src/types.ts, dates as ISO text, errors as type + message). */
 export interface HistoryEventJson {
   taskId: string;
   status: string;

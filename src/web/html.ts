@@ -1,5 +1,5 @@
 /**
- * HTML built from text (#14): every interpolated value is escaped unless it is already SafeHtml,
+ * HTML built from text: every interpolated value is escaped unless it is already SafeHtml,
  * so a stored task name such as `<img src=x onerror=alert(1)>` renders literally. There is no
  * way to splice a raw string except `trusted()`, used only for markup written in this folder.
  */

@@ -1,5 +1,5 @@
 /**
- * The Live page's feed (#14): server-sent events, one `task` event per new or changed task.
+ * The Live page's feed: server-sent events, one `task` event per new or changed task.
  * It waits on the same change hub as get() waiters (SQLite: PRAGMA data_version wakes it at
  * once; this process's own writes too) and otherwise re-reads every `pollMs`: an indexed read,
  * newest first by time, of rows written since the last look (date_done, or date_updated while

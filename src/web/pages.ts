@@ -1,5 +1,5 @@
 /**
- * The five pages (#14 item 2), rendered on the server from the same data the API returns. Every
+ * The five pages, rendered on the server from the same data the API returns. Every
  * stored value passes through `h`, which escapes it; the page script (assets/app.js) only adds
  * charts, the live feed and write confirmations, and itself only ever sets textContent.
  */

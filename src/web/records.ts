@@ -1,5 +1,5 @@
 /**
- * What the API returns for tasks and groups (#14), shared by the JSON routes, the live feed and
+ * What the API returns for tasks and groups, shared by the JSON routes, the live feed and
  * the pages. Values go through toPlain (bigints, bytes, errors become JSON); a corrupt row keeps
  * its readable columns and says why the rest could not be decoded.
  */

@@ -1,5 +1,5 @@
 /**
- * Safe by default (#14 item 3): who may talk to the server and what every response carries.
+ * Safe by default: who may talk to the server and what every response carries.
  * - A non-loopback bind needs a token; it is checked on every request, the event stream and the
  *   static files included (header, `Authorization: Bearer`, or a cookie set from `?token=`),
  *   and a token link redirects only to a path on this server.

@@ -1,5 +1,5 @@
 /**
- * `taskledger serve` (#14): the web view over one backend. Hono with its Node adapter: a small,
+ * `taskledger serve`: the web view over one backend. Hono with its Node adapter: a small,
  * well-kept router built on web-standard Request/Response, with SSE and streaming helpers, no
  * plugin system to configure and one runtime dependency of its own (see the README "Web view").
  */

@@ -1,5 +1,5 @@
 /**
- * The data behind the Overview and Group pages (#14), also served as JSON by /api/stats and
+ * The data behind the Overview and Group pages, also served as JSON by /api/stats and
  * /api/groups/:id: one function each, so a page and its API never disagree.
  */
 import type { CountEntry, FailureGroup, TimeBucket } from "../backend/auditor.js";

@@ -26,7 +26,7 @@ export interface TaskContext<Tx = undefined> {
   id: string;
   /**
    * The application's transaction the function runs in, when runTask was given `transaction`:
-   * do the task's business writes on it, and its result is recorded in it too (#13).
+   * do the task's business writes on it, and its result is recorded in it too.
    */
   tx: Tx;
   request: RunRequest;
@@ -40,7 +40,7 @@ export interface TaskContext<Tx = undefined> {
 
 export interface RunTaskOptions<Tx = undefined> {
   /**
-   * Runs the function and records its success inside one application transaction (#13): anything
+   * Runs the function and records its success inside one application transaction: anything
    * with drizzle's `transaction(body)` method, such as a drizzle database (or your own wrapper of
    * BEGIN … COMMIT on a pool client). The function gets the transaction as `ctx.tx` for its
    * business writes, and the SUCCESS row commits with them. When the function throws, the

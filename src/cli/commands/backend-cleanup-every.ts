@@ -1,6 +1,6 @@
 /**
  * `taskledger backend-cleanup --every 1h`: the long-running form for containers and sidecars with
- * no cron (#15). It runs at once, then every interval (± jitter) through the library's cleanup
+ * no cron. It runs at once, then every interval (± jitter) through the library's cleanup
  * job, logs one line per run as the cron form does, and on SIGTERM or SIGINT stops at the next
  * batch boundary and exits 0.
  */

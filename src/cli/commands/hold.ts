@@ -1,4 +1,4 @@
-/** `taskledger hold <task-id...>` / `release <task-id...>`: legal holds (#12). */
+/** `taskledger hold <task-id...>` / `release <task-id...>`: legal holds. */
 import { withBackend, type CommandDeps } from "../open.js";
 import { EXIT } from "../exit-codes.js";
 

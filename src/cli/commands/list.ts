@@ -42,7 +42,7 @@ export async function run(options: ListOptions, deps: CommandDeps): Promise<numb
           ]),
         ),
       );
-      // The table has no room for why a row is undecodable; each one is named on stderr (#9).
+      // The table has no room for why a row is undecodable; each one is named on stderr.
       for (const { corrupt } of entries) if (corrupt) deps.out.err(`taskledger: ${corrupt.message}`);
       if (entries.length === limit) deps.out.err(`(first ${limit}; raise --limit or narrow the filters for more)`);
     }

@@ -1,6 +1,6 @@
 /**
  * `taskledger migrate [--check] [--history | --no-history]`: apply pending migrations
- * (idempotent), or report them; switch the history triggers on or off (#11).
+ * (idempotent), or report them; switch the history triggers on or off.
  */
 import { EXIT } from "../exit-codes.js";
 import { withBackend, type CommandDeps } from "../open.js";
@@ -9,7 +9,7 @@ export interface MigrateOptions {
   check?: boolean;
   /** true: install the history triggers; false: drop them; undefined: leave them. */
   history?: boolean;
-  /** Also create the archive tier (#12). */
+  /** Also create the archive tier. */
   archive?: boolean;
 }
 

@@ -1,5 +1,5 @@
 /**
- * `taskledger serve`: the web view (#14) over the store the global options name. Runs until
+ * `taskledger serve`: the web view over the store the global options name. Runs until
  * SIGINT or SIGTERM; prints the address (and, with a token, the link that sets it once).
  */
 import { checkBind } from "../../web/security.js";

@@ -11,7 +11,7 @@ export async function run(taskIds: string[], deps: CommandDeps): Promise<number>
     const found = await backend.audit.byIds(taskIds);
     const byId = new Map(found.map((entry) => [entry.row.taskId, entry]));
     const missing = taskIds.filter((id) => !byId.has(id));
-    // The timeline (#11): one query per shown task; a database without history shows none.
+    // The timeline: one query per shown task; a database without history shows none.
     const histories = new Map<string, TaskEvent[] | Error>();
     for (const id of taskIds) {
       if (!byId.has(id)) continue;

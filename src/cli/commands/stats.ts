@@ -15,7 +15,7 @@ export async function run(options: StatsOptions, deps: CommandDeps): Promise<num
   const top = options.top === undefined ? 10 : parsePositiveInt(options.top, "--top");
   return withBackend(deps, async (backend) => {
     const stats = await backend.audit.stats(query, { top });
-    // Queue and run times come from the history (#11); a database without it still gets its counts.
+    // Queue and run times come from the history; a database without it still gets its counts.
     let timings: NameTimings[] | null = null;
     let timingsError: string | null = null;
     try {

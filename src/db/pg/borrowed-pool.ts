@@ -1,5 +1,5 @@
 /**
- * The application's own pg.Pool (#13), used as taskledger's connection: every statement goes
+ * The application's own pg.Pool, used as taskledger's connection: every statement goes
  * through pool.query(), sessions (migration and cleanup locks) through pool.connect(), and
  * nothing is ever ended: the pool belongs to the application. Only the LISTEN connection is
  * taskledger's own, opened from the pool's settings (below).

@@ -6,7 +6,7 @@
  * met the error fails as transient and the backend's retry runs it on a fresh client.
  * Multi-statement work (migrations, cleanup's advisory lock) uses a dedicated client instead.
  * An idle connection does not keep the process alive (pg.Pool's allowExitOnIdle): a process left
- * with only the cleanup job's unref'd timer exits (#15); a query in flight holds it as before.
+ * with only the cleanup job's unref'd timer exits; a query in flight holds it as before.
  */
 import pg from "pg";
 import type { PgConnection } from "./borrowed-pool.js";
@@ -22,7 +22,7 @@ interface Entry {
   /**
    * Settles when the client's last query does. Queries wait on it instead of being handed to a
    * busy pg.Client: pg 8 warns "Calling client.query() when the client is already executing a
-   * query" for that, and pg 9 makes it an error (#16 item 5). A client runs one query at a time
+   * query" for that, and pg 9 makes it an error. A client runs one query at a time
    * either way, so ordering and throughput are the same.
    */
   tail: Promise<unknown>;

@@ -1,7 +1,7 @@
 /**
  * One LISTEN connection per backend, shared by every waiter in the process. The notify trigger
  * (migrations/pg/0002_history.sql) sends the task id when any writer commits a ready state for
- * an id registered in the interest table (#11), so a waiter wakes about a millisecond after the
+ * an id registered in the interest table, so a waiter wakes about a millisecond after the
  * commit instead of on its next poll. This connection also registers the process's ids there.
  * A dropped connection is re-opened with backoff; on reconnect the ids are registered again and
  * every waiter is told to re-read, since notifications sent meanwhile are lost.
@@ -12,7 +12,7 @@ import type { ChangeListener, ChangeWatch } from "../driver.js";
 import { quoteIdentifier } from "../tables.js";
 
 const RECONNECT_MIN_MS = 50;
-// Capped at 1 s (#10): after a server restart the listener is back within a second of the server.
+// Capped at 1 s: after a server restart the listener is back within a second of the server.
 const RECONNECT_MAX_MS = 1_000;
 /** How often a live listener re-stamps its interest rows, and sweeps rows nobody re-stamped. */
 const INTEREST_REFRESH_MS = 60_000;

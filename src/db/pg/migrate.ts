@@ -18,7 +18,7 @@ export async function migratePg(pool: PgConnection, tables: Tables, options: { a
   const client = await pool.dedicated();
   try {
     // One lock for the database, not per record: two table sets in one schema share Celery's
-    // sequences, and CREATE SEQUENCE IF NOT EXISTS races when run at once (#9).
+    // sequences, and CREATE SEQUENCE IF NOT EXISTS races when run at once.
     const lockKey = MIGRATE_LOCK_KEY;
     await client.query("SELECT pg_advisory_lock(hashtext($1))", [lockKey]);
     try {

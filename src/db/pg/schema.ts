@@ -3,7 +3,7 @@
  * plus the nullable columns and indexes taskledger adds. drizzle-kit generates migrations/pg
  * from the exports below (built for Celery's names); `pgTables()` builds the same tables for
  * configured names and schema, which `taskledger/drizzle` exports for applications' own
- * queries (#13), with decoding column types swapped in.
+ * queries, with decoding column types swapped in.
  */
 import { sql } from "drizzle-orm";
 import {
@@ -86,7 +86,7 @@ export function pgTables<V extends PgColumnBuilderBase, B extends PgColumnBuilde
       index(`ix_${names.task}_unready_date_updated`)
         .on(t.dateUpdated)
         .where(sql`date_done IS NULL`),
-      // The web view's filters, newest first (#14): one (column, id) index per single filter keeps a
+      // The web view's filters, newest first: one (column, id) index per single filter keeps a
       // keyset page an index range scan at any table size. Their cost per store is in BENCHMARKS.md.
       index(`ix_${names.task}_status_id`).on(t.status, t.id),
       index(`ix_${names.task}_name_id`).on(t.name, t.id),
@@ -121,7 +121,7 @@ export const task = celery.task;
 export const taskSet = celery.taskSet;
 
 /**
- * One row per change of a task's state (#11), appended by triggers on the task table
+ * One row per change of a task's state, appended by triggers on the task table
  * (migrations/pg/0002_history.sql) so every writer's changes are kept, Celery's too. `result` and
  * `traceback` hold the stored exception of FAILURE and RETRY rows only; `date` is when the change
  * happened (naive UTC). Rows go with their task (a DELETE trigger), and the insert and update
@@ -144,7 +144,7 @@ export const taskHistory = pgTable(
 );
 
 /**
- * Legal holds (#12): a held task's row survives every retention rule until released. Named after
+ * Legal holds: a held task's row survives every retention rule until released. Named after
  * the task table (`<task table>_hold`); not a Celery table, Celery never reads it. A hold may name
  * an id with no row yet, so a hold can be placed before the task runs.
  */

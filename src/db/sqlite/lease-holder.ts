@@ -1,5 +1,5 @@
 /**
- * Who holds SQLite's cleanup lease, and whether that holder still lives (#9 item 7). The lease row
+ * Who holds SQLite's cleanup lease, and whether that holder still lives. The lease row
  * records the holder's pid, host name and "scope" (boot id and pid namespace on Linux), so a later
  * run on the same machine can check the pid and take over a killed holder's lease at once instead
  * of waiting for it to run out. A holder that cannot be checked from here (another host, another

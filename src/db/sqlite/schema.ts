@@ -2,7 +2,7 @@
  * SQLite models, mirroring ../pg/schema.ts with the type names SQLAlchemy gives Celery's tables
  * on SQLite (VARCHAR(n), BLOB, DATETIME) so the DDL reads the same. drizzle-kit generates
  * migrations/sqlite from the exports below; `sqliteTables()` builds the same tables for
- * configured names, which `taskledger/drizzle` exports (#13).
+ * configured names, which `taskledger/drizzle` exports.
  */
 import { sql } from "drizzle-orm";
 import { customType, index, integer, sqliteTable, text, type SQLiteColumnBuilderBase } from "drizzle-orm/sqlite-core";
@@ -60,7 +60,7 @@ export function sqliteTables<V extends SQLiteColumnBuilderBase, B extends SQLite
       index(`ix_${names.task}_unready_date_updated`)
         .on(t.dateUpdated)
         .where(sql`date_done IS NULL`),
-      // The web view's filters, newest first (#14); see ../pg/schema.ts. Id prefixes use the
+      // The web view's filters, newest first; see ../pg/schema.ts. Id prefixes use the
       // unique task_id index through a range (see the driver's auditFragments).
       index(`ix_${names.task}_status_id`).on(t.status, t.id),
       index(`ix_${names.task}_name_id`).on(t.name, t.id),
@@ -91,7 +91,7 @@ export const task = celery.task;
 export const taskSet = celery.taskSet;
 
 /**
- * One row per change of a task's state (#11), appended by triggers; see ../pg/schema.ts. The id is
+ * One row per change of a task's state, appended by triggers; see ../pg/schema.ts. The id is
  * the rowid without AUTOINCREMENT: new rows still get ids above every existing one, and there is
  * no sqlite_sequence write per history row.
  */
@@ -122,7 +122,7 @@ export const lock = sqliteTable("taskledger_lock", {
   expiresAt: integer("expires_at").notNull(),
 });
 
-/** Legal holds (#12), as in ../pg/schema.ts. */
+/** Legal holds, as in ../pg/schema.ts. */
 export const taskHold = sqliteTable("celery_taskmeta_hold", {
   taskId: varchar("task_id", 155).primaryKey(),
   heldAt: datetime("held_at").notNull(),

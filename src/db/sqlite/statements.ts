@@ -8,7 +8,7 @@ import { TASK_COLUMNS } from "../rows.js";
 import type { Tables } from "../tables.js";
 
 export function buildStatements(t: Tables) {
-  // Legal holds (#12): a held row is never expired, whatever the rule.
+  // Legal holds: a held row is never expired, whatever the rule.
   const notHeld = `NOT EXISTS (SELECT 1 FROM ${t.hold} AS h WHERE h.task_id = ${t.task}.task_id)`;
   // Finished before @before, limited to @only states and never @except ones (NULL: no limit).
   const expired = `date_done < @before
@@ -47,7 +47,7 @@ export function buildStatements(t: Tables) {
     // One bounded batch per statement (and so per write-lock hold), oldest first on the index.
     taskDeleteExpired: `
       DELETE FROM ${t.task} WHERE id IN (SELECT id FROM ${t.task} WHERE ${expired} ORDER BY date_done LIMIT @limit)`,
-    // The dry run's twins (#16 item 1): the deletes' own predicates, counted.
+    // The dry run's twins: the deletes' own predicates, counted.
     taskCountExpired: `SELECT count(*) AS n FROM ${t.task} WHERE ${expired}`,
     taskDeleteStale: `DELETE FROM ${t.task} WHERE id IN (SELECT id FROM ${t.task} WHERE ${stale} ORDER BY date_updated LIMIT @limit)`,
     taskCountStale: `SELECT count(*) AS n FROM ${t.task} WHERE ${stale}`,

@@ -1,4 +1,4 @@
-// taskledger serve: the page script (#14). Loaded from /assets (the CSP forbids inline script).
+// taskledger serve: the page script. Loaded from /assets (the CSP forbids inline script).
 // It never writes markup: every value goes in through textContent.
 "use strict";
 

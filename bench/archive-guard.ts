@@ -113,9 +113,11 @@ async function moves(): Promise<void> {
       const now = new Date();
       await ensurePartitions(driver.pool, tables, now, new Date(now.getTime() + DAY_MS), true);
       const ranked = [{ label: "default=1d", keepMs: DAY_MS }];
-      let { sql: text, params } = new PgDialect().sqlToQuery(
+      const query = new PgDialect().sqlToQuery(
         moveToArchive(tables, fragments, { before: new Date(now.getTime() - 7 * DAY_MS), now, limit: MOVE_BATCH, ranked }),
       );
+      const params = query.params;
+      let text = query.sql;
       if (side !== "as built") {
         const without = text.replace(/indexed AS \(\s*INSERT INTO [^)]*\) SELECT task_id FROM filed\s*\), /, "");
         if (without === text) throw new Error("the move statement no longer has the index's INSERT where this bench expects it");

@@ -51,7 +51,7 @@ export interface TaskMeta<T = unknown> {
 }
 
 /**
- * One change of a task's state, as the history triggers recorded it (#11): every writer's
+ * One change of a task's state, as the history triggers recorded it: every writer's
  * changes, Celery's included, one per state change and per retry attempt, oldest first.
  */
 export interface TaskEvent {
@@ -107,14 +107,14 @@ export interface CleanupReport {
   durationMs: number;
   /** True when nothing was deleted and the counts say what would have been. */
   dryRun: boolean;
-  /** Set when this run took the cleanup lock over from a holder found dead: who that was (#9 item 7). */
+  /** Set when this run took the cleanup lock over from a holder found dead: who that was. */
   lockTakenOver?: string;
   /**
    * Task rows deleted (or, in a dry run, that would be) per retention rule, most specific rule
    * first; the last entry is the catch-all (`default=…`). Rules kept forever count 0.
    */
   byRule: { rule: string; tasks: number }[];
-  /** Finished rows moved from the task table into the archive (archiveAfter; #12). */
+  /** Finished rows moved from the task table into the archive (archiveAfter). */
   archived: number;
   /** Archived rows that expired (dropped with their partitions on PostgreSQL). Not counted by a dry run. */
   archiveExpired: number;
@@ -142,7 +142,7 @@ export interface CleanupProgress {
   elapsedMs: number;
 }
 
-/** A legal hold on a task (#12): its row survives every retention rule until released. */
+/** A legal hold on a task: its row survives every retention rule until released. */
 export interface TaskHold {
   taskId: string;
   heldAt: Date;

@@ -32,7 +32,7 @@ export interface ChangeWatch {
   resume(): void;
   /**
    * Registers interest in these ids (PostgreSQL: rows in the interest table, so the notify
-   * trigger notifies for them, #11); settles once the registration is committed, or failed (the
+   * trigger notifies for them); settles once the registration is committed, or failed (the
    * waiter's bounded re-read covers that). Nothing to do on SQLite.
    */
   watch(taskIds: readonly string[]): Promise<void>;
@@ -44,14 +44,14 @@ export interface ChangeWatch {
 /** A lock held until released; see Driver.cleanupLock. */
 export interface HeldLock {
   release(): Promise<void>;
-  /** Set when the lock was taken over from a holder found dead (#9 item 7): who that was. */
+  /** Set when the lock was taken over from a holder found dead: who that was. */
   readonly takenOverFrom?: string;
   /** True once the lock was found lost (its heartbeat could not be renewed): stop at the next batch. */
   lost(): boolean;
 }
 
 /**
- * Writes inside a transaction the application opened and will commit or roll back (#13). The
+ * Writes inside a transaction the application opened and will commit or roll back. The
  * statements are the driver's own, so guards and triggers apply as to any store.
  */
 export interface TransactionDriver {
@@ -88,9 +88,9 @@ export interface Driver {
   taskGetMany(taskIds: readonly string[]): Promise<TaskRow[]>;
   taskExists(taskId: string): Promise<boolean>;
   taskForget(taskIds: readonly string[]): Promise<number>;
-  /** The history rows of one task, oldest first (#11). */
+  /** The history rows of one task, oldest first. */
   taskHistory(taskId: string): Promise<TaskHistoryRow[]>;
-  /** Whether the history triggers are installed (#11). */
+  /** Whether the history triggers are installed. */
   historyEnabled(): Promise<boolean>;
   /** Installs (true) or drops (false) the history triggers; returns whether anything changed. */
   historySet(on: boolean): Promise<boolean>;

@@ -1,5 +1,5 @@
 /**
- * The archive tier on PostgreSQL (#12): `<task table>_archive`, partitioned by RANGE of each row's
+ * The archive tier on PostgreSQL: `<task table>_archive`, partitioned by RANGE of each row's
  * computed expiry (expires_at), one partition per calendar month (UTC) plus one for rows kept
  * forever (held, or governed by a "forever" rule). Partitioning by expiry rather than by date_done
  * is what keeps per-rule retention working: a partition whose month has passed holds only rows
@@ -34,7 +34,7 @@ export function archiveDdl(t: Tables): string[] {
     // task_id by varchar_pattern_ops: byte-wise comparisons, cheaper to maintain than the
     // collation's, and the index answers both `=` and an id-prefix LIKE, as the hot table's
     // pattern index of migration 0004 does. With the history archive's hash index below, a move
-    // is 1.13x faster than with the btrees before (bench/archive-move-floor.ts, #12 item 5). An
+    // is 1.13x faster than with the btrees before (bench/archive-move-floor.ts). An
     // archive created before had a plain btree by another name, dropped once the new one is
     // built. The new names are no longer than the suffixes of the tables here and do not start
     // with the old ones, so a long task table name cut at PostgreSQL's 63 characters can never
@@ -44,7 +44,7 @@ export function archiveDdl(t: Tables): string[] {
     `CREATE INDEX IF NOT EXISTS ${name("archive_id")} ON ${t.archive} (id)`,
     `CREATE INDEX IF NOT EXISTS ${name("archive_date_done")} ON ${t.archive} (date_done)`,
     `CREATE TABLE IF NOT EXISTS ${t.besideTask("archive_forever")} PARTITION OF ${t.archive} FOR VALUES FROM ('infinity') TO (MAXVALUE)`,
-    // History moves with its task (#12), into a history archive partitioned like the archive (by
+    // History moves with its task, into a history archive partitioned like the archive (by
     // the task's expiry), so expiring a month drops its history partition too instead of deleting
     // the history rows of ~830k tasks first. A move (moveToArchive below) takes the history in the
     // same statement and marks its transaction, so the delete trigger of migration 0002, replaced
@@ -135,7 +135,7 @@ export function archiveGuardFunctions(t: Tables): [string, string] {
   return [t.besideTask("archived"), t.besideTask("supersede")];
 }
 
-/** The history archive (#12): the archived tasks' history, partitioned by their expiry. */
+/** The history archive: the archived tasks' history, partitioned by their expiry. */
 export function historyArchive(t: Tables): string {
   return t.besideTask("history_archive");
 }

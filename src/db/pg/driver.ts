@@ -1,7 +1,7 @@
 /**
- * The PostgreSQL driver: a node-postgres pool (taskledger's own, or the application's: #13), named
+ * The PostgreSQL driver: a node-postgres pool (taskledger's own, or the application's), named
  * prepared statements (./statements.ts), advisory locks for migrations and cleanup. Waking and
- * history are triggers (#11, migrations/pg/0002_history.sql), so they follow every writer's
+ * history are triggers (migrations/pg/0002_history.sql), so they follow every writer's
  * commits, not only ours.
  */
 import { likePrefix } from "../audit-overview.js";
@@ -32,7 +32,15 @@ import { adoptTransaction, pgTransactionStatus, type PgPoolLike } from "../exter
 import { fromNaiveUtc } from "../naive-utc.js";
 import { countByRule, deleteByRule, globToLike } from "../retention.js";
 import { countArchivable, countArchiveExpired } from "../archive.js";
-import { archiveDdl, archiveGuardDdl, archiveGuardFunctions, archiveIds, ensurePartitions, expireArchive, moveToArchive } from "./archive.js";
+import {
+  archiveDdl,
+  archiveGuardDdl,
+  archiveGuardFunctions,
+  archiveIds,
+  ensurePartitions,
+  expireArchive,
+  moveToArchive,
+} from "./archive.js";
 import { toNaiveUtc } from "../naive-utc.js";
 import { toGroupRow, toHistoryRow, toTaskRow, type RawGroupRow, type RawHistoryRow, type RawTaskRow } from "../rows.js";
 import { quoteIdentifier, type Tables } from "../tables.js";
@@ -60,7 +68,7 @@ const types = {
 
 export type PgDriverOptions =
   | { url: string; poolSize: number; tables: Tables }
-  /** The application's pool (#13): used, never ended. */
+  /** The application's pool: used, never ended. */
   | { pool: PgPoolLike; tables: Tables };
 
 /** Watches nothing: without connection settings there is no LISTEN, and waiters re-read. */
@@ -128,7 +136,7 @@ export class PgDriver implements Driver {
   private databaseCheck: PgDatabaseCheck | undefined;
 
   /**
-   * Writes on the caller's client, inside the caller's transaction (#13). The client's session
+   * Writes on the caller's client, inside the caller's transaction. The client's session
    * state is checked before every statement: a writer kept past COMMIT must not autocommit.
    */
   inTransaction(tx: unknown): TransactionDriver {
@@ -444,7 +452,7 @@ export class PgDriver implements Driver {
       throw error;
     }
     // The server ends the lock with the session: a holder killed with -9 loses it as soon as its
-    // connection closes, so PostgreSQL needs no liveness check of its own (#9 item 7).
+    // connection closes, so PostgreSQL needs no liveness check of its own.
     let lost = false;
     client.on("error", () => (lost = true));
     client.on("end", () => (lost = true));
@@ -479,7 +487,7 @@ export class PgDriver implements Driver {
     hourBucket: sql`to_char(date_done, 'YYYY-MM-DD HH24')`,
     // extract(epoch) of a naive timestamp reads it as UTC, which is what date_done holds.
     timeBucket: (seconds) => sql`(floor(extract(epoch FROM date_done) / ${seconds}) * ${seconds})::bigint`,
-    // LIKE 'prefix%' answers from the varchar_pattern_ops index of migration 0004 (#14) in any
+    // LIKE 'prefix%' answers from the varchar_pattern_ops index of migration 0004 in any
     // collation; the unique index on task_id serves LIKE only under the C collation. The escape
     // is written '\\' because a template literal reads '\' as a lone quote: PostgreSQL then got
     // ESCAPE '' and a prefix holding %, _ or \ matched nothing.

@@ -16,12 +16,12 @@ function guard(current: string, status: string, replaceReady: string): string {
 /**
  * The end of a batch statement: how many rows the `written` CTE wrote. No NOTIFY here: the
  * notify trigger (migrations/pg/0002_history.sql) sends one for ready rows a waiter registered
- * interest in, whoever writes them (#11).
+ * interest in, whoever writes them.
  */
 const COUNT_WRITTEN = "SELECT count(*)::int AS written FROM written";
 
 export function buildStatements(t: Tables) {
-  // Legal holds (#12): a held row is never expired, whatever the rule. Checked where the batch is
+  // Legal holds: a held row is never expired, whatever the rule. Checked where the batch is
   // chosen only: repeating it in the outer WHERE cost 1.88x ctid per batch instead of 1.36x
   // (bench/cleanup-by-key.ts), and a hold committed while one batch statement runs is a race any
   // placement of the check has.
@@ -106,7 +106,7 @@ export function buildStatements(t: Tables) {
     /**
      * One statement, one implicit transaction: update the row if it exists (so an update draws no
      * id from the sequence), else insert it; a racing insert lands in ON CONFLICT; both paths
-     * carry the precedence guard. Waking waiters is the notify trigger's job (#11): it notifies
+     * carry the precedence guard. Waking waiters is the notify trigger's job: it notifies
      * only ids someone waits for, so this statement carries no NOTIFY of its own.
      * $16 extended, $17 replaceReady.
      */
@@ -165,7 +165,7 @@ export function buildStatements(t: Tables) {
      * Many rows from parallel arrays (unnest): one statement whatever the count, far below the
      * 65,535 bind-parameter limit. Rows go in task_id order, so concurrent batches over the same
      * ids take their row locks in one order: unordered, two such batches deadlocked (40P01) again
-     * on every retry in the fault suite's precedence race (#10). Ids must be distinct (ON CONFLICT may touch a row once), and
+     * on every retry in the fault suite's precedence race. Ids must be distinct (ON CONFLICT may touch a row once), and
      * extended ($16) and replaceReady ($17) hold for the whole batch.
      */
     taskStoreMany: `
@@ -239,7 +239,7 @@ export function buildStatements(t: Tables) {
     taskForget: `DELETE FROM ${t.task} WHERE task_id = ANY($1::varchar[])`,
     // Written by the history triggers (migrations/pg/0002_history.sql), in order of change.
     taskHistory: `SELECT task_id, status, date, worker, retries, queue, result, traceback FROM ${t.history} WHERE task_id = $1::varchar ORDER BY id`,
-    // With the archive (#12) an archived task's history is in the history archive; ids keep their order.
+    // With the archive an archived task's history is in the history archive; ids keep their order.
     taskHistoryTiers: `
       SELECT task_id, status, date, worker, retries, queue, result, traceback FROM (
         SELECT ${HISTORY_COLUMNS} FROM ${t.history} WHERE task_id = $1::varchar
@@ -265,9 +265,9 @@ export function buildStatements(t: Tables) {
     // Oldest first on the date_done index, a bounded batch per statement. The batch is named by
     // key (id, the primary key) from an ARRAY(...) of the batch: `id IN (SELECT …)` let the planner
     // hash the whole table on every batch (300–400 ms per 5,000 rows on 1M rows; this way one
-    // index probe per row). Not by ctid, as before #9: a ctid is unique only inside one partition,
+    // index probe per row). Not by ctid, as before batches were named by key: a ctid is unique only inside one partition,
     // so on a table partitioned by hash of task_id a batch of 10 deleted 23 rows, fresh ones among
-    // them, and Citus refuses ctid modifications outright (#12). Not by task_id: 5,000 probes of
+    // them, and Citus refuses ctid modifications outright. Not by task_id: 5,000 probes of
     // the varchar index cost 2.3x the integer ones (73 ms against 32 ms per batch here). The outer
     // WHERE repeats the predicate, so only rows that qualify ever go, even if a partitioned table
     // held two rows with one id, and a row a writer changes meanwhile is judged on its new version
@@ -278,7 +278,7 @@ export function buildStatements(t: Tables) {
         SELECT id FROM ${t.task} WHERE ${expired("$1", "$3", "$4")} AND ${notHeld}
         ORDER BY date_done LIMIT $2::int))
         AND ${expired("$1", "$3", "$4")}`,
-    // The dry run's twins (#16 item 1): the deletes' own predicates, counted.
+    // The dry run's twins: the deletes' own predicates, counted.
     taskCountExpired: `SELECT count(*)::int AS n FROM ${t.task} WHERE ${expired("$1", "$2", "$3")} AND ${notHeld}`,
     taskDeleteStale: `
       DELETE FROM ${t.task} WHERE id = ANY(ARRAY(

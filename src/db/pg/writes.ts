@@ -1,6 +1,6 @@
 /**
  * The PostgreSQL writes (task store, batch store, group save) over any query function: the
- * driver runs them on its pool, a transaction writer (#13) on the caller's client inside the
+ * driver runs them on its pool, a transaction writer on the caller's client inside the
  * caller's transaction. Same statements either way, so triggers and the precedence guard apply
  * identically; their NOTIFY is delivered by PostgreSQL at commit, and not at all on rollback.
  */

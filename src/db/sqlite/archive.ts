@@ -1,5 +1,5 @@
 /**
- * The archive tier on SQLite (#12): one plain table, `<task table>_archive`, so every command
+ * The archive tier on SQLite: one plain table, `<task table>_archive`, so every command
  * works the same as on PostgreSQL. SQLite has no partitions, so expiring the archive is bounded
  * DELETE batches on its expires_at index, like the hot table's.
  */
@@ -24,7 +24,7 @@ export function archiveDdl(t: Tables): string[] {
     `CREATE INDEX IF NOT EXISTS ${name("archive_task_id")} ON ${t.archive} (task_id)`,
     `CREATE INDEX IF NOT EXISTS ${name("archive_id")} ON ${t.archive} (id)`,
     `CREATE INDEX IF NOT EXISTS ${name("archive_expires_at")} ON ${t.archive} (expires_at)`,
-    // History moves with its task (#12): a row leaving the task table for the archive keeps its
+    // History moves with its task: a row leaving the task table for the archive keeps its
     // history (the copy into the archive runs first, in the same transaction), and the history
     // goes when the archive row does (expiry, forget), unless the id is back in the task table.
     `DROP TRIGGER IF EXISTS ${name("tl_history_delete")}`,

@@ -1,6 +1,6 @@
 /**
  * The SQLite driver: one better-sqlite3 connection per backend (its own in WAL mode, or the
- * application's as the application configured it: #13), so readers never
+ * application's as the application configured it), so readers never
  * block the writer and several processes can share one file. better-sqlite3 is synchronous; each
  * method runs one short statement (or one transaction) and returns a settled promise, and a
  * short busy timeout plus the backend's async retry keeps lock waits from freezing the event loop.
@@ -56,7 +56,7 @@ const LOCK_POLL_MS = 200;
 
 export type SqliteDriverOptions =
   | { file: string; busyTimeoutMs: number; tables: Tables }
-  /** The application's connection (#13): used as it is configured, never closed. */
+  /** The application's connection: used as it is configured, never closed. */
   | { db: SqliteDatabaseLike; tables: Tables };
 
 /**
@@ -128,7 +128,7 @@ export class SqliteDriver implements Driver {
    * On a shared connection the application may hold a transaction open across awaits
    * (BEGIN … await … COMMIT); a statement run now would join it and commit or roll back with it.
    * So every statement of this driver's own waits until the connection is outside any
-   * transaction (#13). better-sqlite3's db.transaction() is synchronous and never seen open here.
+   * transaction. better-sqlite3's db.transaction() is synchronous and never seen open here.
    */
   private async outsideTransaction(): Promise<void> {
     if (!this.db.inTransaction) return;
@@ -156,7 +156,7 @@ export class SqliteDriver implements Driver {
   }
 
   /**
-   * Writes on the caller's connection inside the caller's transaction (#13). Each call runs its
+   * Writes on the caller's connection inside the caller's transaction. Each call runs its
    * statement before it returns and throws at once on failure, so it works inside better-sqlite3's
    * synchronous db.transaction(), where nothing else can run until commit.
    */
@@ -458,7 +458,7 @@ export class SqliteDriver implements Driver {
 
   /**
    * A lease row in taskledger_lock holding the holder's pid and host, renewed while held (the
-   * heartbeat). A holder on this machine whose pid is gone is taken over at once (#9 item 7: a
+   * heartbeat). A holder on this machine whose pid is gone is taken over at once (a
    * killed `backend-cleanup` blocked the next run for the whole lease); one that cannot be checked
    * from here (another host or container) only once its heartbeat stops and the lease runs out.
    */

@@ -1,6 +1,6 @@
 /**
  * The SQLite writes (task store, batch store, group save) on one better-sqlite3 connection: the
- * driver's own, or the caller's inside the caller's transaction (#13). Same statements either
+ * driver's own, or the caller's inside the caller's transaction. Same statements either
  * way, so triggers and the precedence guard apply identically. They run synchronously: better-
  * sqlite3 transactions cannot await, and a write inside `db.transaction(() => …)` must have run,
  * or thrown, before that function returns.

@@ -82,6 +82,13 @@ export function buildStatements(t: Tables) {
   // was archived.
   const [archivedRows, supersede] = archiveGuardFunctions(t);
 
+  // A batch's rows from its 15 parallel arrays, in TASK_COLUMNS order.
+  const batchInput = `input AS (
+        SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::bytea[], $4::timestamp[], $5::text[], $6::varchar[], $7::bytea[],
+                             $8::bytea[], $9::varchar[], $10::int[], $11::varchar[], $12::bytea[], $13::varchar[], $14::varchar[],
+                             $15::timestamp[])
+          AS i(${TASK_COLUMNS})
+      )`;
   const params: Record<string, string> = {
     task_id: "$1",
     status: "$2",
@@ -169,12 +176,7 @@ export function buildStatements(t: Tables) {
      * extended ($16) and replaceReady ($17) hold for the whole batch.
      */
     taskStoreMany: `
-      WITH input AS (
-        SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::bytea[], $4::timestamp[], $5::text[], $6::varchar[], $7::bytea[],
-                             $8::bytea[], $9::varchar[], $10::int[], $11::varchar[], $12::bytea[], $13::varchar[], $14::varchar[],
-                             $15::timestamp[])
-          AS i(${TASK_COLUMNS})
-      ), written AS (
+      WITH ${batchInput}, written AS (
         INSERT INTO ${t.task} AS t (id, ${TASK_COLUMNS})
         SELECT nextval('${t.taskSequence}'), ${TASK_COLUMNS} FROM input ORDER BY task_id
         ON CONFLICT (task_id) DO UPDATE SET ${setFrom(excluded, "$16::boolean")}
@@ -190,12 +192,7 @@ export function buildStatements(t: Tables) {
      * must carry over).
      */
     taskStoreManyTiers: `
-      WITH input AS (
-        SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::bytea[], $4::timestamp[], $5::text[], $6::varchar[], $7::bytea[],
-                             $8::bytea[], $9::varchar[], $10::int[], $11::varchar[], $12::bytea[], $13::varchar[], $14::varchar[],
-                             $15::timestamp[])
-          AS i(${TASK_COLUMNS})
-      ), seen AS (
+      WITH ${batchInput}, seen AS (
         SELECT t.task_id, t.status FROM ${t.task} AS t WHERE t.task_id = ANY($1::varchar[])
       ), archived AS (
         SELECT a.* FROM ${archivedRows}(ARRAY(

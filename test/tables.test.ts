@@ -188,6 +188,20 @@ describe("configured table names and schemas", async () => {
       assert.equal((await a.getTaskMeta("celery-1")).status, states.STARTED);
       assert.equal((await a.cleanup({ now: new Date(Date.now() + 10 * 86_400_000) })).tasks, 1);
       assert.deepEqual((await a.migrationStatus()).pending, []);
+      // The archive and what guards stores across tiers live in the schema too.
+      await a.createArchive();
+      await a.markAsDone("old-1", "archived in the schema", { now: new Date(Date.now() - 10 * 86_400_000) });
+      assert.equal((await a.cleanup({ archiveAfter: "7d", expires: "30d" })).archived, 1);
+      assert.equal(await b.markAsStarted("old-1"), false);
+      assert.equal(await new AsyncResult("old-1", b).get({ timeout: 1000 }), "archived in the schema");
+      const archived = await queryDatabase<{ name: string }>(
+        db.url,
+        "SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'results' AND c.relname LIKE 'audit_tasks_archive_ids%' ORDER BY 1",
+      );
+      assert.deepEqual(
+        archived.map((r) => r.name),
+        ["audit_tasks_archive_ids", "audit_tasks_archive_ids_hash"],
+      );
     } finally {
       await Promise.all([a.close(), b.close()]);
     }

@@ -202,7 +202,8 @@ export async function runCleanup(
   }
   report.partitionsDropped = partitionsDropped;
   report.archiveExpired = archiveExpired;
-  report.archiveDeferred = archiveDeferred;
+  // A month both the move and the expiry needed and could not create is reported once.
+  report.archiveDeferred = [...new Set(archiveDeferred)];
   report.durationMs = Date.now() - started;
   return report;
 }

@@ -12,7 +12,7 @@ import { PgDialect } from "drizzle-orm/pg-core";
 import type { AuditFragments } from "../audit.js";
 import { expiryOf, TIER_COLUMNS, type ArchiveRule } from "../archive.js";
 import { toNaiveUtc } from "../naive-utc.js";
-import type { Tables } from "../tables.js";
+import { quoteIdentifier, type Tables } from "../tables.js";
 import type { PgConnection, PgSession } from "./borrowed-pool.js";
 
 const dialect = new PgDialect();
@@ -72,14 +72,16 @@ export function archiveDdl(t: Tables): string[] {
 
 /**
  * What stores need to judge a write by the archive (taskStoreTiers in statements.ts):
- * - `<task>_archive_ids`, every archived task id: one index probe tells a store whether to look in
- *   the archive at all. Probing the archive itself cost every new task's first store 15
- *   partition probes, 0.59x of the store before with 8 callers (bench/archive-guard.ts); the
- *   archive is partitioned by expiry, so no index of its own can answer "is this id here" in one
- *   probe. Moves add their ids in the same statement, expiry and forget take them out. A hash
- *   index, no key: with a unique btree a move ran at 0.69x of one without the index, as every
- *   random id split pages; an id entered twice (moved, stored again by another writer, moved
- *   again) only answers the same probe twice.
+ * - `<task>_archive_ids`, one entry (task id, expiry) per archived row: one index probe tells a
+ *   store whether to look in the archive at all. Probing the archive itself cost every new task's
+ *   first store 15 partition probes, 0.59x of the store before with 8 callers
+ *   (bench/archive-guard.ts); the archive is partitioned by expiry, so no index of its own can
+ *   answer "is this id here" in one probe. Kept exact, row for row: a move adds its rows' entries
+ *   in the same statement, a refile moves them to the new expiry, a partition drop takes its
+ *   month's range, forget and supersede an id's all. An entry per row rather than per id, so an id
+ *   with two archived rows (written again by another writer, archived again) keeps its entry while
+ *   one of them goes. A hash index, no key: with a unique btree a move ran at 0.69x of one without
+ *   the index, as every random id split pages.
  * - `<task>_archived(ids)`, the latest archived row of each id, and `<task>_supersede(ids)`, which
  *   takes those rows out (their history back to the history table, ids kept so its order holds)
  *   once a new hot row replaces them. Functions, not subqueries, because a statement that names
@@ -90,17 +92,18 @@ export function archiveDdl(t: Tables): string[] {
 export function archiveGuardDdl(t: Tables): string[] {
   const [archived, supersede] = archiveGuardFunctions(t);
   const ids = archiveIds(t);
+  // Function bodies quoted with a tag: a configured table name may contain "$$".
   return [
     // Filled from the archive when it is created here (an archive made by an older taskledger);
-    // once, as the table is new.
-    `DO $$ BEGIN
+    // once, as the table is new. Index names take no schema: they live in their table's.
+    `DO $tl$ BEGIN
       IF to_regclass('${ids.replaceAll("'", "''")}') IS NULL THEN
-        CREATE TABLE ${ids} (task_id varchar(155) NOT NULL);
-        INSERT INTO ${ids} (task_id) SELECT DISTINCT task_id FROM ${t.archive} WHERE task_id IS NOT NULL;
-        CREATE INDEX ${t.besideTask("archive_ids_hash")} ON ${ids} USING hash (task_id);
+        CREATE TABLE ${ids} (task_id varchar(155) NOT NULL, expires_at timestamp NOT NULL);
+        INSERT INTO ${ids} (task_id, expires_at) SELECT task_id, expires_at FROM ${t.archive} WHERE task_id IS NOT NULL;
+        CREATE INDEX ${quoteIdentifier(`${t.config.task}_archive_ids_hash`, "tableNames.task")} ON ${ids} USING hash (task_id);
       END IF;
-    END $$`,
-    `CREATE OR REPLACE FUNCTION ${archived}(ids varchar[]) RETURNS SETOF ${t.archive} LANGUAGE plpgsql STABLE AS $$
+    END $tl$`,
+    `CREATE OR REPLACE FUNCTION ${archived}(ids varchar[]) RETURNS SETOF ${t.archive} LANGUAGE plpgsql STABLE AS $tl$
     BEGIN
       -- One id by equality: = ANY over 15 partitions cost 4x as much per store (about 400 us
       -- against 100 us here), the partitions' array handling, not the probes themselves.
@@ -110,22 +113,29 @@ export function archiveGuardDdl(t: Tables): string[] {
         RETURN QUERY SELECT DISTINCT ON (a.task_id) a.* FROM ${t.archive} AS a WHERE a.task_id = ANY(ids)
           ORDER BY a.task_id, a.archived_at DESC, a.id DESC;
       END IF;
-    END $$`,
-    `CREATE OR REPLACE FUNCTION ${supersede}(ids varchar[]) RETURNS integer LANGUAGE plpgsql AS $$
-    DECLARE gone integer;
+    END $tl$`,
+    // Each statement of a plpgsql function reads a new snapshot: a row a concurrent refile moved
+    // to another partition meanwhile (its DELETE here skipped the old version) is seen and taken
+    // by the next round, so no archived row outlives its entry in the index of archived ids.
+    `CREATE OR REPLACE FUNCTION ${supersede}(ids varchar[]) RETURNS integer LANGUAGE plpgsql AS $tl$
+    DECLARE gone integer := 0; n integer;
     BEGIN
       IF cardinality(ids) = 0 THEN RETURN 0; END IF;
-      DELETE FROM ${t.archive} WHERE task_id = ANY(ids);
-      GET DIAGNOSTICS gone = ROW_COUNT;
-      DELETE FROM ${archiveIds(t)} WHERE task_id = ANY(ids);
-      WITH back AS (DELETE FROM ${historyArchive(t)} WHERE task_id = ANY(ids) RETURNING ${HISTORY_COLUMNS})
-      INSERT INTO ${t.history} (${HISTORY_COLUMNS}) OVERRIDING SYSTEM VALUE SELECT ${HISTORY_COLUMNS} FROM back;
+      LOOP
+        DELETE FROM ${t.archive} WHERE task_id = ANY(ids);
+        GET DIAGNOSTICS n = ROW_COUNT;
+        gone := gone + n;
+        WITH back AS (DELETE FROM ${historyArchive(t)} WHERE task_id = ANY(ids) RETURNING ${HISTORY_COLUMNS})
+        INSERT INTO ${t.history} (${HISTORY_COLUMNS}) OVERRIDING SYSTEM VALUE SELECT ${HISTORY_COLUMNS} FROM back;
+        EXIT WHEN NOT EXISTS (SELECT 1 FROM ${t.archive} WHERE task_id = ANY(ids));
+      END LOOP;
+      DELETE FROM ${ids} WHERE task_id = ANY(ids);
       RETURN gone;
-    END $$`,
+    END $tl$`,
   ];
 }
 
-/** The archived task ids, each once (see archiveGuardDdl). */
+/** The index of archived ids: one (task id, expiry) per archived row (see archiveGuardDdl). */
 export function archiveIds(t: Tables): string {
   return t.besideTask("archive_ids");
 }
@@ -184,7 +194,7 @@ export function moveToArchive(
       FROM moved CROSS JOIN (SELECT set_config(${ARCHIVE_MOVE_SETTING}, 'on', true) AS mark) AS move_mark
       RETURNING task_id, expires_at
     ), indexed AS (
-      INSERT INTO ${sql.raw(archiveIds(t))} (task_id) SELECT task_id FROM filed
+      INSERT INTO ${sql.raw(archiveIds(t))} (task_id, expires_at) SELECT task_id, expires_at FROM filed
     ), ${historyFollows(t, t.history, "filed")}
     SELECT count(*)::int AS moved FROM filed`;
 }
@@ -215,23 +225,23 @@ type SessionQuery = PgSession["query"];
 
 /**
  * Runs `work` in a transaction of its own whose every lock waits at most
- * ARCHIVE_DDL_LOCK_TIMEOUT_MS, a few times; returns false when no attempt got its locks (the
+ * ARCHIVE_DDL_LOCK_TIMEOUT_MS, a few times; returns undefined when no attempt got its locks (the
  * transaction rolled back each time, so nothing of it happened).
  */
-async function withShortLocks(pool: PgConnection, work: (query: SessionQuery) => Promise<void>): Promise<boolean> {
+async function withShortLocks<T>(pool: PgConnection, work: (query: SessionQuery) => Promise<T>): Promise<{ done: T } | undefined> {
   const session = await pool.dedicated();
   try {
     for (let attempt = 1; ; attempt++) {
       try {
         await session.query("BEGIN");
         await session.query(`SET LOCAL lock_timeout = ${ARCHIVE_DDL_LOCK_TIMEOUT_MS}`);
-        await work((text, values) => session.query(text, values));
+        const done = await work((text, values) => session.query(text, values));
         await session.query("COMMIT");
-        return true;
+        return { done };
       } catch (error) {
         await session.query("ROLLBACK").catch(() => undefined);
         if ((error as { code?: unknown }).code !== LOCK_NOT_AVAILABLE) throw error;
-        if (attempt >= ARCHIVE_DDL_ATTEMPTS) return false;
+        if (attempt >= ARCHIVE_DDL_ATTEMPTS) return undefined;
         await new Promise((resolve) => setTimeout(resolve, ARCHIVE_DDL_PAUSE_MS));
       }
     }
@@ -324,14 +334,18 @@ async function refile(
   // The history of the rows taken out follows them: filed again under the new expiry, or gone
   // with a row that expired.
   const statement = sql`WITH moved AS (
-      DELETE FROM ${sql.raw(partition)} AS p WHERE ${condition} RETURNING ${sql.raw(TIER_COLUMNS)}, archived_at
+      DELETE FROM ${sql.raw(partition)} AS p WHERE ${condition} RETURNING ${sql.raw(TIER_COLUMNS)}, archived_at, expires_at
     ), filed AS (
       INSERT INTO ${sql.raw(t.archive)} (${sql.raw(TIER_COLUMNS)}, expires_at, archived_at)
       SELECT ${sql.raw(TIER_COLUMNS)}, ${expiryOf(t, f, ranked, "moved")}, archived_at FROM moved
       WHERE ${expiryOf(t, f, ranked, "moved")} > ${at}
       RETURNING task_id, expires_at
     ), unindexed AS (
-      DELETE FROM ${sql.raw(archiveIds(t))} WHERE task_id = ANY(ARRAY(SELECT task_id FROM moved EXCEPT SELECT task_id FROM filed))
+      -- By the index (ANY over the moved ids), then the exact rows: a join could scan the whole index table.
+      DELETE FROM ${sql.raw(archiveIds(t))} AS x WHERE x.task_id = ANY(ARRAY(SELECT task_id FROM moved))
+        AND (x.task_id, x.expires_at) IN (SELECT task_id, expires_at FROM moved)
+    ), reindexed AS (
+      INSERT INTO ${sql.raw(archiveIds(t))} (task_id, expires_at) SELECT task_id, expires_at FROM filed
     ), ${historyFollows(t, historyPartition, "moved")}
     SELECT (SELECT count(*) FROM moved)::int AS moved, (SELECT count(*) FROM filed)::int AS filed`;
   const { sql: text, params } = dialect.sqlToQuery(statement);
@@ -364,25 +378,24 @@ export async function expireArchive(
 ): Promise<ArchiveExpiry> {
   const ensured = await ensurePartitions(pool, t, now, new Date(now.getTime() + maxKeepMs));
   const result: ArchiveExpiry = { rows: 0, partitions: 0, refiled: 0, deferred: ensured.deferred };
+  // A refile may file a row under a month that could not be created; the expiry waits for it.
+  if (ensured.deferred.length > 0) return result;
   const all = await partitions(pool, t);
-  const onPool: SessionQuery = (text, values) => pool.query({ text, values: values ?? [] });
-  const forever = all.find((p) => p.until === null);
-  if (forever) {
-    const released = await refile(
-      onPool,
-      t,
-      f,
-      ranked,
-      t.besideTask("archive_forever"),
-      t.besideTask("history_archive_forever"),
-      "finite",
-      now,
-    );
-    result.refiled += released.refiled;
-    result.rows += released.expired;
+  if (all.some((p) => p.until === null)) {
+    // Under the hold lock too (see below), so a row released and expired here cannot take a
+    // hold placed meanwhile with it.
+    const released = await withShortLocks(pool, async (query) => {
+      await query(`LOCK TABLE ${t.hold} IN SHARE MODE`);
+      return refile(query, t, f, ranked, t.besideTask("archive_forever"), t.besideTask("history_archive_forever"), "finite", now);
+    });
+    if (released) {
+      result.refiled += released.done.refiled;
+      result.rows += released.done.expired;
+    } else result.deferred.push(`expiring released rows of ${t.config.task}_archive_forever`);
   }
   for (const partition of all) {
-    if (partition.until === null || partition.until > now) continue;
+    const until = partition.until;
+    if (until === null || until > now) continue;
     const suffix = partition.name.slice(t.config.task.length + 1);
     const qualified = t.besideTask(suffix);
     const history = t.besideTask(`history_${suffix}`);
@@ -403,9 +416,13 @@ export async function expireArchive(
       const since = foreverRule ? undefined : new Date(now.getTime() - maxKeepMs);
       refiled += (await refile(query, t, f, ranked, qualified, history, "done-since", now, since)).refiled;
       rows = (await query<{ n: number }>(`SELECT count(*)::int AS n FROM ${qualified}`)).rows[0]!.n;
-      // The ids of the rows that go leave the index of archived ids: one delete per row, the only
-      // part of a drop that grows with the partition (holds wait for it; reads and stores do not).
-      await query(`DELETE FROM ${archiveIds(t)} AS x USING ${qualified} AS p WHERE x.task_id = p.task_id`);
+      // The entries of the rows that go leave the index of archived ids: the month's range of
+      // expiry, exactly this partition's rows. The only part of a drop that grows with the
+      // archive (one pass over the narrow index table; holds wait for it, reads and stores do not).
+      await query(`DELETE FROM ${archiveIds(t)} WHERE expires_at >= $1::timestamp AND expires_at < $2::timestamp`, [
+        toNaiveUtc(monthStart(until, -1)),
+        toNaiveUtc(until),
+      ]);
       // DROP takes an ACCESS EXCLUSIVE lock on the archive for the catalog change only: no row is
       // visited, so it is over in milliseconds whatever the partition holds (BENCHMARKS.md). The
       // month's history goes the same way.

@@ -27,7 +27,7 @@ import type {
   TransactionDriver,
 } from "../driver.js";
 import { historyTriggerStatements } from "../migrations.js";
-import { MissingTablesError, NotInTransactionError } from "../../errors.js";
+import { MigrationError, MissingTablesError, NotInTransactionError } from "../../errors.js";
 import { adoptTransaction, pgTransactionStatus, type PgPoolLike } from "../external.js";
 import { fromNaiveUtc } from "../naive-utc.js";
 import { countByRule, deleteByRule, globToLike } from "../retention.js";
@@ -81,12 +81,6 @@ const NO_WATCH: ChangeWatch = {
   close: async () => undefined,
 };
 
-/** The ids not among the rows found (duplicates asked for count once). */
-function without(taskIds: readonly string[], found: readonly RawTaskRow[]): string[] {
-  const have = new Set(found.map((row) => row.task_id));
-  return [...new Set(taskIds)].filter((id) => !have.has(id));
-}
-
 export class PgDriver implements Driver {
   readonly dialect = "postgresql" as const;
   readonly concurrentWriters = true;
@@ -108,7 +102,10 @@ export class PgDriver implements Driver {
     this.tables = options.tables;
     this.sql = buildStatements(this.tables);
     this.names = statementNames(this.sql);
-    this.writes = new PgWrites(this.sql, this.names);
+    this.writes = new PgWrites(this.sql, this.names, async () => {
+      this.archiveKnown = undefined;
+      await this.archiveEnabled();
+    });
     this.run = <R extends pg.QueryResultRow>(config: pg.QueryConfig) =>
       this.pool.query<R>(config).catch((error: unknown) => this.interpret(error));
     this.audit = new SqlAuditReads(
@@ -177,33 +174,22 @@ export class PgDriver implements Driver {
     throw error;
   }
 
-  /** The hot row, else (with an archive) the latest archived one; see taskGetArchived. */
+  /** The hot row, else (with an archive) the latest archived one; see taskGetTiers. */
   async taskGet(taskId: string): Promise<TaskRow | undefined> {
-    const hot = (await this.run<RawTaskRow>({ name: this.names.taskGet, text: this.sql.taskGet, values: [taskId] })).rows[0];
-    if (hot) return toTaskRow(hot);
-    if (!(await this.archiveEnabled())) return undefined;
-    const cold = await this.run<RawTaskRow>({ name: this.names.taskGetArchived, text: this.sql.taskGetArchived, values: [taskId] });
-    return cold.rows[0] && toTaskRow(cold.rows[0]);
+    const statement = (await this.archiveEnabled()) ? "taskGetTiers" : "taskGet";
+    const row = (await this.run<RawTaskRow>({ name: this.names[statement], text: this.sql[statement], values: [taskId] })).rows[0];
+    return row && toTaskRow(row);
   }
 
   async taskGetMany(taskIds: readonly string[]): Promise<TaskRow[]> {
     if (taskIds.length === 0) return [];
-    const hot = (await this.run<RawTaskRow>({ name: this.names.taskGetMany, text: this.sql.taskGetMany, values: [taskIds] })).rows;
-    const missing = taskIds.length > hot.length ? without(taskIds, hot) : [];
-    if (missing.length === 0 || !(await this.archiveEnabled())) return hot.map(toTaskRow);
-    const cold = await this.run<RawTaskRow>({
-      name: this.names.taskGetManyArchived,
-      text: this.sql.taskGetManyArchived,
-      values: [missing],
-    });
-    return [...hot, ...cold.rows].map(toTaskRow);
+    const statement = (await this.archiveEnabled()) ? "taskGetManyTiers" : "taskGetMany";
+    return (await this.run<RawTaskRow>({ name: this.names[statement], text: this.sql[statement], values: [taskIds] })).rows.map(toTaskRow);
   }
 
   async taskExists(taskId: string): Promise<boolean> {
-    if (((await this.run({ name: this.names.taskExists, text: this.sql.taskExists, values: [taskId] })).rowCount ?? 0) > 0) return true;
-    if (!(await this.archiveEnabled())) return false;
-    const cold = await this.run({ name: this.names.taskExistsArchived, text: this.sql.taskExistsArchived, values: [taskId] });
-    return (cold.rowCount ?? 0) > 0;
+    const statement = (await this.archiveEnabled()) ? "taskExistsTiers" : "taskExists";
+    return ((await this.run({ name: this.names[statement], text: this.sql[statement], values: [taskId] })).rowCount ?? 0) > 0;
   }
 
   async taskForget(taskIds: readonly string[]): Promise<number> {
@@ -334,7 +320,13 @@ export class PgDriver implements Driver {
     // An archive made by an older taskledger lacks what every store needs now (archiveGuardDdl):
     // made here once, under the migration lock (filling the index of archived ids reads the
     // archive once; `migrate --archive` does the same ahead of time).
-    if (present && !guarded) await this.underMigrateLock(archiveGuardDdl(this.tables));
+    if (present && !guarded)
+      await this.underMigrateLock(archiveGuardDdl(this.tables)).catch((error: unknown) => {
+        throw new MigrationError(
+          `the archive ${this.tables.archive} predates the index of archived ids that reads and stores now need, and this connection could not add it (${(error as Error).message}); run \`taskledger migrate --archive\` once as a role that owns the archive`,
+          { cause: error },
+        );
+      });
     this.archiveKnown = { present, at: Date.now() };
     return present;
   }

@@ -13,13 +13,6 @@ function guard(current: string, status: string, replaceReady: string): string {
   return precedenceGuard(`${current}.status`, status, replaceReady);
 }
 
-/**
- * The end of a batch statement: how many rows the `written` CTE wrote. No NOTIFY here: the
- * notify trigger (migrations/pg/0002_history.sql) sends one for ready rows a waiter registered
- * interest in, whoever writes them.
- */
-const COUNT_WRITTEN = "SELECT count(*)::int AS written FROM written";
-
 export function buildStatements(t: Tables) {
   // Legal holds: a held row is never expired, whatever the rule. Checked where the batch is
   // chosen only: repeating it in the outer WHERE cost 1.88x ctid per batch instead of 1.36x
@@ -76,12 +69,15 @@ export function buildStatements(t: Tables) {
     ].join(", ");
   // The latest archived row of each id (an id archived twice before stores checked the archive
   // has two; the later move wins, as in every read).
-  const newestFirst = "a.archived_at DESC, a.id DESC";
   // The archive is reached through functions, and only for ids in the index of archived ids
   // (pg/archive.ts archiveGuardDdl): a store never locks the archive's partitions unless the id
   // was archived.
   const [archivedRows, supersede] = archiveGuardFunctions(t);
 
+  // True once the archive exists: the store statements made for a database without one write no
+  // new hot row then, and say so, so a process that has not noticed the archive yet (it checks
+  // every 30 s) cannot store a late STARTED past an archived SUCCESS. One catalog lookup, no lock.
+  const noArchive = `to_regclass('${t.archive.replaceAll("'", "''")}') IS NULL`;
   // A batch's rows from its 15 parallel arrays, in TASK_COLUMNS order.
   const batchInput = `input AS (
         SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::bytea[], $4::timestamp[], $5::text[], $6::varchar[], $7::bytea[],
@@ -126,12 +122,12 @@ export function buildStatements(t: Tables) {
         INSERT INTO ${t.task} AS t (id, ${TASK_COLUMNS})
         SELECT nextval('${t.taskSequence}'), $1::varchar, $2::varchar, $3::bytea, $4::timestamp, $5::text,
                $6::varchar, $7::bytea, $8::bytea, $9::varchar, $10::int, $11::varchar, $12::bytea, $13::varchar, $14::varchar, $15::timestamp
-        WHERE NOT EXISTS (SELECT 1 FROM updated)
+        WHERE NOT EXISTS (SELECT 1 FROM updated) AND ${noArchive}
         ON CONFLICT (task_id) DO UPDATE SET ${setFrom(excluded, "$16::boolean")}
         WHERE ${guard("t", "EXCLUDED.status", "$17::boolean")}
         RETURNING 1
       )
-      SELECT 1 FROM updated UNION ALL SELECT 1 FROM inserted`,
+      SELECT (SELECT count(*) FROM updated) + (SELECT count(*) FROM inserted) AS written, NOT ${noArchive} AS archived`,
 
     /**
      * taskStore once the archive exists: the precedence guard holds across tiers. A late STARTED or
@@ -156,9 +152,7 @@ export function buildStatements(t: Tables) {
         INSERT INTO ${t.task} AS t (id, ${TASK_COLUMNS})
         SELECT nextval('${t.taskSequence}'), ${carried(param, "$16::boolean")}
         FROM (SELECT 1) AS one LEFT JOIN archived AS a ON true
-        WHERE NOT EXISTS (SELECT 1 FROM updated)
-          AND (EXISTS (SELECT 1 FROM seen AS s WHERE ${guard("s", "$2::varchar", "$17::boolean")})
-            OR (NOT EXISTS (SELECT 1 FROM seen) AND ${guard("a", "$2::varchar", "$17::boolean")}))
+        WHERE NOT EXISTS (SELECT 1 FROM updated) AND NOT EXISTS (SELECT 1 FROM seen) AND ${guard("a", "$2::varchar", "$17::boolean")}
         ON CONFLICT (task_id) DO UPDATE SET ${setFrom(excluded, "$16::boolean")}
         WHERE ${guard("t", "EXCLUDED.status", "$17::boolean")}
         RETURNING 1
@@ -166,7 +160,8 @@ export function buildStatements(t: Tables) {
         SELECT ${supersede}(ARRAY(SELECT a.task_id FROM archived AS a)) AS n
         WHERE EXISTS (SELECT 1 FROM archived) AND EXISTS (SELECT 1 FROM inserted)
       )
-      SELECT (SELECT count(*) FROM updated) + (SELECT count(*) FROM inserted) AS written, (SELECT count(*) FROM superseded) AS superseded`,
+      SELECT (SELECT count(*) FROM updated) + (SELECT count(*) FROM inserted) AS written, (SELECT count(*) FROM superseded) AS superseded,
+        EXISTS (SELECT 1 FROM seen AS s WHERE ${guard("s", "$2::varchar", "$17::boolean")}) AND NOT EXISTS (SELECT 1 FROM updated) AS raced`,
 
     /**
      * Many rows from parallel arrays (unnest): one statement whatever the count, far below the
@@ -178,12 +173,12 @@ export function buildStatements(t: Tables) {
     taskStoreMany: `
       WITH ${batchInput}, written AS (
         INSERT INTO ${t.task} AS t (id, ${TASK_COLUMNS})
-        SELECT nextval('${t.taskSequence}'), ${TASK_COLUMNS} FROM input ORDER BY task_id
+        SELECT nextval('${t.taskSequence}'), ${TASK_COLUMNS} FROM input WHERE ${noArchive} ORDER BY task_id
         ON CONFLICT (task_id) DO UPDATE SET ${setFrom(excluded, "$16::boolean")}
         WHERE ${guard("t", "EXCLUDED.status", "$17::boolean")}
         RETURNING 1
       )
-      ${COUNT_WRITTEN}`,
+      SELECT count(*)::int AS written, NOT ${noArchive} AS archived FROM written`,
 
     /**
      * taskStoreMany once the archive exists, with taskStoreTiers' guard across tiers: each row is
@@ -196,8 +191,8 @@ export function buildStatements(t: Tables) {
         SELECT t.task_id, t.status FROM ${t.task} AS t WHERE t.task_id = ANY($1::varchar[])
       ), archived AS (
         SELECT a.* FROM ${archivedRows}(ARRAY(
-          SELECT i.task_id FROM input AS i JOIN ${archiveIds(t)} AS x ON x.task_id = i.task_id
-          WHERE NOT EXISTS (SELECT 1 FROM seen AS s WHERE s.task_id = i.task_id))) AS a
+          SELECT DISTINCT x.task_id FROM ${archiveIds(t)} AS x
+          WHERE x.task_id = ANY($1::varchar[]) AND NOT EXISTS (SELECT 1 FROM seen AS s WHERE s.task_id = x.task_id))) AS a
       ), written AS (
         INSERT INTO ${t.task} AS t (id, ${TASK_COLUMNS})
         SELECT nextval('${t.taskSequence}'), ${carried((column) => `i.${column}`, "$16::boolean")}
@@ -206,12 +201,31 @@ export function buildStatements(t: Tables) {
         ORDER BY i.task_id
         ON CONFLICT (task_id) DO UPDATE SET ${setFrom(excluded, "$16::boolean")}
         WHERE ${guard("t", "EXCLUDED.status", "$17::boolean")}
-        RETURNING t.task_id
+        RETURNING t.task_id, t.xmax = 0 AS fresh
       ), superseded AS (
         SELECT ${supersede}(ARRAY(SELECT a.task_id FROM archived AS a JOIN written AS w ON w.task_id = a.task_id)) AS n
         WHERE EXISTS (SELECT 1 FROM archived)
       )
-      SELECT (SELECT count(*) FROM written)::int AS written, (SELECT count(*) FROM superseded) AS superseded`,
+      SELECT (SELECT count(*) FROM written)::int AS written, (SELECT count(*) FROM superseded) AS superseded,
+        ARRAY(SELECT w.task_id FROM written AS w JOIN seen AS s ON s.task_id = w.task_id WHERE w.fresh) AS raced`,
+
+    /**
+     * After taskStoreManyTiers, for the ids it found hot but inserted anew ($1): a concurrent move
+     * took their hot rows into the archive between the batch's snapshot and its write. The guard
+     * held (it judged the status the move took), but the archived row is still there: the new hot
+     * row takes what the write left out from it (not retries: a change of retries is a history
+     * event), and it goes, as taskStoreTiers' supersede does in the same statement.
+     */
+    taskStoreManySettle: `
+      WITH archived AS (
+        SELECT a.* FROM ${archivedRows}($1::varchar[]) AS a
+      ), carried AS (
+        UPDATE ${t.task} AS t SET ${["name", "args", "kwargs", "worker", "queue", "children", "parent_id", "group_id"]
+          .map((column) => `${column} = COALESCE(t.${column}, a.${column})`)
+          .join(", ")}
+        FROM archived AS a WHERE t.task_id = a.task_id
+      )
+      SELECT ${supersede}(ARRAY(SELECT a.task_id FROM archived AS a)) AS superseded`,
 
     /**
      * taskStoreMany for batches without request metadata (no extended or lineage columns to
@@ -222,13 +236,13 @@ export function buildStatements(t: Tables) {
       WITH written AS (
         INSERT INTO ${t.task} AS t (id, task_id, status, result, date_done, traceback, date_updated)
         SELECT nextval('${t.taskSequence}'), i.* FROM unnest($1::varchar[], $2::varchar[], $3::bytea[], $4::timestamp[], $5::text[], $6::timestamp[])
-          AS i(task_id, status, result, date_done, traceback, date_updated) ORDER BY i.task_id
+          AS i(task_id, status, result, date_done, traceback, date_updated) WHERE ${noArchive} ORDER BY i.task_id
         ON CONFLICT (task_id) DO UPDATE SET status = EXCLUDED.status, result = EXCLUDED.result, date_done = EXCLUDED.date_done,
           traceback = EXCLUDED.traceback, date_updated = EXCLUDED.date_updated
         WHERE ${guard("t", "EXCLUDED.status", "$7::boolean")}
         RETURNING 1
       )
-      ${COUNT_WRITTEN}`,
+      SELECT count(*)::int AS written, NOT ${noArchive} AS archived FROM written`,
 
     taskGet: `SELECT ${TASK_COLUMNS} FROM ${t.task} WHERE task_id = $1::varchar`,
     taskGetMany: `SELECT ${TASK_COLUMNS} FROM ${t.task} WHERE task_id = ANY($1::varchar[])`,
@@ -243,15 +257,26 @@ export function buildStatements(t: Tables) {
         UNION ALL
         SELECT ${HISTORY_COLUMNS} FROM ${historyArchive(t)} WHERE task_id = $1::varchar
       ) AS h ORDER BY id`,
-    // An id the hot table lacks is looked for in the archive by a statement of its own: a hot
-    // read that named the archive in its plan would lock every archive partition and so queue
-    // behind archive DDL waiting for its lock (12.6 s behind a pg_dump, measured before). The
-    // latest archived row wins, the same in every read (an id archived twice by older versions has two).
-    taskGetArchived: `
-      SELECT ${TASK_COLUMNS} FROM ${t.archive} AS a WHERE a.task_id = $1::varchar ORDER BY ${newestFirst} LIMIT 1`,
-    taskGetManyArchived: `
-      SELECT DISTINCT ON (a.task_id) ${TASK_COLUMNS} FROM ${t.archive} AS a WHERE a.task_id = ANY($1::varchar[]) ORDER BY a.task_id, ${newestFirst}`,
-    taskExistsArchived: `SELECT 1 FROM ${t.archive} WHERE task_id = $1::varchar LIMIT 1`,
+    // Reads across tiers once the archive exists: the hot row, else the latest archived row, in
+    // one statement and so one snapshot (a row superseded or moved meanwhile is in one tier or the
+    // other, never in neither). The archive is reached through <task>_archived and only for ids in
+    // the index of archived ids, so a read of a hot or unknown id never locks the archive's
+    // partitions, and never queues behind archive DDL waiting for its lock (12.6 s behind a
+    // pg_dump, measured when reads named the archive).
+    taskGetTiers: `
+      SELECT ${TASK_COLUMNS} FROM ${t.task} WHERE task_id = $1::varchar
+      UNION ALL
+      SELECT ${TASK_COLUMNS} FROM ${archivedRows}(ARRAY[$1::varchar]) AS a
+      WHERE NOT EXISTS (SELECT 1 FROM ${t.task} WHERE task_id = $1::varchar)
+        AND EXISTS (SELECT 1 FROM ${archiveIds(t)} AS x WHERE x.task_id = $1::varchar)`,
+    taskGetManyTiers: `
+      SELECT ${TASK_COLUMNS} FROM ${t.task} WHERE task_id = ANY($1::varchar[])
+      UNION ALL
+      SELECT ${TASK_COLUMNS} FROM ${archivedRows}(ARRAY(
+        SELECT DISTINCT x.task_id FROM ${archiveIds(t)} AS x
+        WHERE x.task_id = ANY($1::varchar[]) AND NOT EXISTS (SELECT 1 FROM ${t.task} AS h WHERE h.task_id = x.task_id))) AS a`,
+    taskExistsTiers: `
+      SELECT 1 FROM ${t.task} WHERE task_id = $1::varchar UNION ALL (SELECT 1 FROM ${archiveIds(t)} WHERE task_id = $1::varchar LIMIT 1) LIMIT 1`,
     taskForgetTiers: `
       WITH hot AS (DELETE FROM ${t.task} WHERE task_id = ANY($1::varchar[]) RETURNING task_id),
         cold AS (DELETE FROM ${t.archive} WHERE task_id = ANY($1::varchar[]) RETURNING task_id),

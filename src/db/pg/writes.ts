@@ -11,6 +11,9 @@ import { toNaiveUtc } from "../naive-utc.js";
 import { taskColumnValues } from "../rows.js";
 import type { PgStatements } from "./statements.js";
 
+/** How often a store whose hot row changed under it runs again (see taskStore). */
+const STORE_RACE_ATTEMPTS = 5;
+
 export type RunQuery = <R extends pg.QueryResultRow = pg.QueryResultRow>(config: pg.QueryConfig) => Promise<pg.QueryResult<R>>;
 
 /**
@@ -27,18 +30,38 @@ export class PgWrites {
   constructor(
     private readonly sql: PgStatements,
     private readonly names: Record<keyof PgStatements, string>,
+    /**
+     * Called when a statement made for a database without an archive found one (created since
+     * this process last looked): the driver then knows, and the write runs again across tiers.
+     */
+    private readonly archiveAppeared: () => Promise<void>,
   ) {}
 
   /** `tiers`: the archive exists, so the precedence guard must look there too. */
   async taskStore(run: RunQuery, w: TaskWrite, tiers: boolean): Promise<boolean> {
     const values = [...taskColumnValues(w), w.extended !== null, w.replaceReady];
     if (tiers) {
-      // One row: how many it wrote (the hot row updated, or a new one inserted).
-      const result = await run<{ written: string }>({ name: this.names.taskStoreTiers, text: this.sql.taskStoreTiers, values });
-      return Number(result.rows[0]!.written) > 0;
+      // One row: how many it wrote, and whether the hot row its snapshot saw (and whose status let
+      // the write through) changed or left meanwhile: moved into the archive, or written by
+      // another. Then it runs again on a new snapshot, which sees where the row went; each run
+      // sees a later state, so a few suffice.
+      for (let attempt = 1; ; attempt++) {
+        const result = await run<{ written: string; raced: boolean }>({
+          name: this.names.taskStoreTiers,
+          text: this.sql.taskStoreTiers,
+          values,
+        });
+        const { written, raced } = result.rows[0]!;
+        if (!raced || attempt >= STORE_RACE_ATTEMPTS) return Number(written) > 0;
+      }
     }
-    const result = await run({ name: this.names.taskStore, text: this.sql.taskStore, values });
-    return (result.rowCount ?? 0) > 0;
+    const result = await run<{ written: string; archived: boolean }>({ name: this.names.taskStore, text: this.sql.taskStore, values });
+    const { written, archived } = result.rows[0]!;
+    if (Number(written) === 0 && archived) {
+      await this.archiveAppeared();
+      return this.taskStore(run, w, true);
+    }
+    return Number(written) > 0;
   }
 
   async taskStoreMany(run: RunQuery, writes: readonly TaskWrite[], tiers: boolean): Promise<number> {
@@ -52,7 +75,7 @@ export class PgWrites {
       const values = lean ? leanValues : taskColumnValues;
       const columns: unknown[][] = Array.from({ length: lean ? 6 : 15 }, () => []);
       for (const w of batch) values(w).forEach((value, i) => columns[i]!.push(value));
-      const result = await run<{ written: number }>(
+      const result = await run<{ written: number; archived?: boolean; raced?: string[] }>(
         lean
           ? { name: this.names.taskStoreManyLean, text: this.sql.taskStoreManyLean, values: [...columns, first.replaceReady] }
           : {
@@ -61,7 +84,15 @@ export class PgWrites {
               values: [...columns, first.extended !== null, first.replaceReady],
             },
       );
-      written += result.rows[0]!.written;
+      const row = result.rows[0]!;
+      if (row.archived && row.written === 0) {
+        await this.archiveAppeared();
+        written += await this.taskStoreMany(run, batch, true);
+        continue;
+      }
+      written += row.written;
+      if (row.raced && row.raced.length > 0)
+        await run({ name: this.names.taskStoreManySettle, text: this.sql.taskStoreManySettle, values: [row.raced] });
     }
     return written;
   }

@@ -1,5 +1,5 @@
 /**
- * #13 on PostgreSQL: a backend over the application's own pg.Pool (or drizzle over it), results
+ * The application's own connection, on PostgreSQL: a backend over the application's own pg.Pool (or drizzle over it), results
  * recorded inside the application's transaction, and the typed errors for bad connections.
  * PostgreSQL-only because node-postgres clients and LISTEN/NOTIFY are; the SQLite twin is
  * app-connection.sqlite.test.ts.
@@ -65,7 +65,7 @@ describe("taskledger on the application's PostgreSQL pool", { skip: await pgSkip
   /** Resolves with the next NOTIFY payload on the task table's channel after `action`. */
   /**
    * LISTENs on taskledger's channel and registers interest in `ids`, as a waiter would: the notify
-   * trigger notifies only for ids someone waits for (#11).
+   * trigger notifies only for ids someone waits for.
    */
   async function listen(...ids: string[]): Promise<{ next(): Promise<string[]>; close(): Promise<void> }> {
     const client = new pg.Client({ connectionString: db.url });

@@ -1,5 +1,5 @@
 /**
- * #13 on SQLite: a backend over the application's own better-sqlite3 Database (or drizzle over
+ * The application's own connection, on SQLite: a backend over the application's own better-sqlite3 Database (or drizzle over
  * it), results recorded inside the application's transaction, other writers kept out of that
  * transaction, and the typed errors for bad connections. The PostgreSQL twin is
  * app-connection.pg.test.ts.

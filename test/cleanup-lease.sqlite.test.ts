@@ -1,5 +1,5 @@
 /**
- * SQLite's cleanup lease (#9 item 7), a SQLite-only file because PostgreSQL's advisory lock needs
+ * SQLite's cleanup lease, a SQLite-only file because PostgreSQL's advisory lock needs
  * no lease: the server ends it with the holder's session. A holder on this machine is checked by
  * pid and a dead one's lease is taken over at once; one that cannot be checked (another host, an
  * older version's lease) is judged by its heartbeat.

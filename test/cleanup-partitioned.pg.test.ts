@@ -1,5 +1,5 @@
 /**
- * PostgreSQL only (#9 item 1): cleanup on tables a DBA partitioned by hash of their key, as one
+ * PostgreSQL only: cleanup on tables a DBA partitioned by hash of their key, as one
  * may do to an adopted Celery table (by hand or with pg_partman). Batches used to name rows by
  * ctid, which is unique only inside one partition: a batch of 10 deleted 23 rows, a fresh STARTED
  * row among them. Batches now name rows by task_id / taskset_id.

@@ -1,7 +1,7 @@
 /**
  * PostgreSQL only: the lean client pool never hands a query to a pg.Client that is still running
  * one (pg 8 prints a DeprecationWarning for that in every concurrent process and pg 9 makes it an
- * error, #16 item 5), and its end() holds every connection until it has closed.
+ * error), and its end() holds every connection until it has closed.
  */
 import assert from "node:assert/strict";
 import { after, test } from "node:test";

@@ -169,7 +169,7 @@ describe("durations and options", () => {
     assert.equal(resolveOptions({ url: ":memory:", resultExpires: 0 }).resultExpiresMs, null);
   });
 
-  it("one retention parser: forever, never and none in any case, null and zero durations keep forever; a bad value names the option (#16)", () => {
+  it("one retention parser: forever, never and none in any case, null and zero durations keep forever; a bad value names the option", () => {
     for (const word of ["forever", "never", "none", "Never", "FOREVER", " None ", null, 0, "0", "0s"])
       assert.equal(parseRetention(word, "x"), null, JSON.stringify(word));
     assert.equal(parseRetention("7d", "x"), 604_800_000);

@@ -1,5 +1,5 @@
 /**
- * `taskledger/drizzle` (#13): the exported tables describe configured names and schemas, decode what the backend wrote, and run a
+ * `taskledger/drizzle`: the exported tables describe configured names and schemas, decode what the backend wrote, and run a
  * join; `migrate()` runs over the application's own connection and leaves it open.
  * (That they type-check in an application's strict TypeScript: integration/drizzle-types.test.ts.)
  */

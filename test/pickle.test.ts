@@ -79,7 +79,7 @@ describe("bytes Celery 5.2.6 stored (shared/research/celery-ddl.md)", () => {
   });
 });
 
-describe("groups Debian's Celery 5.2.6 saved (#9 item 8)", () => {
+describe("groups Debian's Celery 5.2.6 saved", () => {
   interface SavedGroupFixture {
     id: string;
     members: (string | string[])[];

@@ -71,7 +71,7 @@ describe("PostgreSQL schema", { skip: await pgSkip() }, () => {
         "celery_tasksetmeta_pkey",
         "celery_tasksetmeta_taskset_id_key",
         "ix_celery_taskmeta_date_done",
-        // #14's web view filters (migration 0004)
+        // The web view's filters (migration 0004)
         "ix_celery_taskmeta_group_id_id",
         "ix_celery_taskmeta_name_id",
         "ix_celery_taskmeta_queue_id",

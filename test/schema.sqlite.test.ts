@@ -57,7 +57,7 @@ describe("SQLite schema", () => {
       "celery_taskmeta_task_id_key",
       "celery_tasksetmeta_taskset_id_key",
       "ix_celery_taskmeta_date_done",
-      // #14's web view filters (migration 0004)
+      // The web view's filters (migration 0004)
       "ix_celery_taskmeta_group_id_id",
       "ix_celery_taskmeta_history_task_id",
       "ix_celery_taskmeta_name_id",

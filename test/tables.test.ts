@@ -58,7 +58,7 @@ describe("configured table names and schemas", async () => {
         "audit_tasks_task_id_key",
         "ix_audit_groups_date_done",
         "ix_audit_tasks_date_done",
-        // #14's web view indexes (migration 0004), renamed with the table
+        // The web view's indexes (migration 0004), renamed with the table
         "ix_audit_tasks_group_id_id",
         "ix_audit_tasks_history_task_id",
         "ix_audit_tasks_name_id",
@@ -154,7 +154,7 @@ describe("configured table names and schemas", async () => {
           "index audit_tasks_task_id_key",
           "index ix_audit_groups_date_done",
           "index ix_audit_tasks_date_done",
-          // #14's web view indexes (migration 0004), renamed with the table
+          // The web view's indexes (migration 0004), renamed with the table
           "index ix_audit_tasks_group_id_id",
           "index ix_audit_tasks_history_task_id",
           "index ix_audit_tasks_name_id",

@@ -1,6 +1,6 @@
 /**
  * Type-level tests: tsc compiles test/types/*.types.ts, whose expectType<Equal<...>>() lines and
- * @ts-expect-error markers fail the compile when a public type drifts (#9 item 15).
+ * @ts-expect-error markers fail the compile when a public type drifts.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";

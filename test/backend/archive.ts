@@ -10,7 +10,7 @@ import { queryDatabase } from "../helpers/pg.js";
 
 const DAY = 86_400_000;
 
-/** #12 item 3: the archive tier. */
+/** The archive tier. */
 export function archiveSuite(ctx: SuiteContext): void {
   describe("archive tier", () => {
     let b: DatabaseBackend;
@@ -185,7 +185,7 @@ export function archiveSuite(ctx: SuiteContext): void {
         const fresh = await ctx.harness.freshUrl("archive_indexes");
         const a = await ctx.open(fresh, { resultExpires: null });
         await a.createArchive();
-        // An archive made before #12 item 5's index change: a plain btree on task_id, (task_id, id) on history.
+        // An archive made before its indexes changed: a plain btree on task_id, (task_id, id) on history.
         await queryDatabase(fresh, "DROP INDEX celery_taskmeta_archive_tid_pattern");
         await queryDatabase(fresh, "DROP INDEX celery_taskmeta_history_archive_hash");
         await queryDatabase(fresh, "CREATE INDEX celery_taskmeta_archive_task_id ON celery_taskmeta_archive (task_id)");

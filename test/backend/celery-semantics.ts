@@ -1,5 +1,5 @@
 /**
- * Celery semantics a porting user hits (#9 items 9-15), on both dialects: failures travelling down
+ * Celery semantics a porting user hits, on both dialects: failures travelling down
  * a chain, collect() waiting, callbacks, failed()/revoked(), nested groups, legacy tuples,
  * ignore_result, and EagerResult reading like AsyncResult.
  */
@@ -36,7 +36,7 @@ function waiters(b: { waiterCount: number }, operation: Promise<unknown>, n = 1)
 }
 
 export function celerySemanticsSuite(ctx: SuiteContext): void {
-  describe("Celery semantics (#9)", () => {
+  describe("Celery semantics", () => {
     it("get() rethrows the error of a failed grandparent, not only of the parent", async () => {
       const b = ctx.backend();
       const [grand, parent, child] = [id(), id(), id()];

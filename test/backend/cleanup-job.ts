@@ -1,5 +1,5 @@
 /**
- * The cleanup job (#15) on each dialect: overlap across backends counted at the database, expiry
+ * The cleanup job on each dialect: overlap across backends counted at the database, expiry
  * with no command run, close() during a run, a failing run and the tick after it, and a process
  * left with only the job's timer exiting. Intervals below a minute use the job's test-only
  * escape hatch (allowShortIntervalForTests), so nothing sleeps for minutes.

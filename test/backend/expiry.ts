@@ -120,7 +120,7 @@ export function expirySuite(ctx: SuiteContext): void {
         const other = await ctx.open(url, { migrate: false });
         await assert.rejects(other.cleanup(), (error: unknown) => {
           assert.ok(error instanceof CleanupLockedError, String(error));
-          // The refusal says who holds the lock and that it is alive (#9 item 7).
+          // The refusal says who holds the lock and that it is alive.
           const holder =
             ctx.harness.dialect === "sqlite"
               ? new RegExp(`pid ${process.pid} on this host .*which is alive`)

@@ -1,5 +1,5 @@
 /**
- * #11: waking moves into the database (any writer's commit wakes a waiter; only ids someone
+ * Waking moves into the database (any writer's commit wakes a waiter; only ids someone
  * waits for are notified) and every state change is kept by triggers, on both dialects.
  */
 import assert from "node:assert/strict";
@@ -15,7 +15,7 @@ const DAY = 86_400_000;
 const PUSH_ONLY = { interval: 3_600_000, timeout: 30_000 } as const;
 
 export function historySuite(ctx: SuiteContext): void {
-  describe("waking on any writer's commit (#11)", () => {
+  describe("waking on any writer's commit", () => {
     it("a waiter wakes on a plain SQL UPDATE made outside taskledger", async () => {
       const spy = spyDriver();
       const b = await ctx.openOver(ctx.url(), {}, spy.over);
@@ -33,7 +33,7 @@ export function historySuite(ctx: SuiteContext): void {
       const { value, wokeAt } = await waiting;
       assert.equal(value, null);
       if (ctx.harness.dialect === "postgresql") {
-        // The issue's bound (#11): the notify trigger, not the hour-long re-read, woke it.
+        // The required bound, under 100 ms: the notify trigger, not the hour-long re-read, woke it.
         assert.ok(wokeAt - committedAt < 100, `woke ${Math.round(wokeAt - committedAt)} ms after the commit`);
       }
     });
@@ -69,7 +69,7 @@ export function historySuite(ctx: SuiteContext): void {
     );
   });
 
-  describe("history of every state change (#11)", () => {
+  describe("history of every state change", () => {
     it("keeps one event per change of state and per retry attempt, with the exception of each failed attempt", async () => {
       const b = ctx.backend();
       const task = id();

@@ -6,7 +6,7 @@ import type { SuiteContext } from "./suite.js";
 
 const DAY = 86_400_000;
 
-/** #12 items 1 and 2: retention rules, --explain's library call, and legal holds. */
+/** Retention rules, --explain's library call, and legal holds. */
 export function retentionSuite(ctx: SuiteContext): void {
   describe("retention rules and holds", () => {
     let b: DatabaseBackend;

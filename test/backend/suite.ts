@@ -36,7 +36,7 @@ export function backendSuite(harness: Harness, skip: string | false): void {
     let shared: DatabaseBackend | undefined;
     // Backends a test opens are closed when it ends; those a sub-suite's before() opens, when
     // the whole suite does. Each open backend keeps a connection, and with test files run two
-    // at a time, ~60 left open until the end came within reach of max_connections (#16 item 6).
+    // at a time, ~60 left open until the end came within reach of max_connections.
     const opened: DatabaseBackend[] = [];
     let openedByTest: DatabaseBackend[] | undefined;
     const keep = (backend: DatabaseBackend) => {

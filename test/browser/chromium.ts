@@ -1,5 +1,5 @@
 /**
- * Debian's Chromium, headless, driven by playwright-core (#14 item 5): no browser download.
+ * Debian's Chromium, headless, driven by playwright-core: no browser download.
  * Without /usr/bin/chromium the browser suites skip with one line, except under CI=true, where
  * .ci/run installs the package first and a missing browser fails the run.
  */

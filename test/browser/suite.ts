@@ -1,5 +1,5 @@
 /**
- * The web view in a real browser (#14 item 5), per dialect: what an auditor sees and does, and
+ * The web view in a real browser, per dialect: what an auditor sees and does, and
  * that the safety rules hold where they matter, in the page (no script runs from stored values).
  */
 import assert from "node:assert/strict";

@@ -1,5 +1,5 @@
 /**
- * #9 item 2: a secret in a database URL never reaches the CLI's output. Every URL form (userinfo
+ * A secret in a database URL never reaches the CLI's output. Every URL form (userinfo
  * with a raw `@`, percent-encoded, Celery's db+ form, `?password=`, `?sslpassword=`, --url=,
  * TASKLEDGER_URL, libpq key/value strings, malformed and unreachable URLs) is fed through every
  * command, on its success and its error paths, in-process through the same program main.ts runs.

@@ -201,7 +201,7 @@ export function cliSuite(harness: Harness, skip: string | false, options: { with
       assert.match(text.stdout, /9 tasks since .*failure rate 25\.0%/);
     });
 
-    it("show prints the history timeline with durations and each failed attempt's exception; --json includes it (#11)", async () => {
+    it("show prints the history timeline with durations and each failed attempt's exception; --json includes it", async () => {
       const task = randomUUID();
       const t0 = Date.now() - 60_000;
       const at = (s: number) => new Date(t0 + s * 1000);
@@ -238,7 +238,7 @@ export function cliSuite(harness: Harness, skip: string | false, options: { with
       assert.deepEqual(shown.history[2].error, { exc_type: "RangeError", exc_module: "builtins", exc_message: ["db busy"] });
     });
 
-    it("stats adds queue time and run time per task name (p50, p95, max) over the window (#11)", async () => {
+    it("stats adds queue time and run time per task name (p50, p95, max) over the window", async () => {
       const fresh = await harness.freshUrl("cli_timings");
       const b = await openBackend({ url: fresh, resultExtended: true });
       opened.push(b);
@@ -272,7 +272,7 @@ export function cliSuite(harness: Harness, skip: string | false, options: { with
       assert.deepEqual(outside.timings, []);
     });
 
-    it("migrate --no-history switches history off for every writer and --history back on (#11)", async () => {
+    it("migrate --no-history switches history off for every writer and --history back on", async () => {
       const fresh = await harness.freshUrl("cli_history");
       const off = await cli(["--url", fresh, "--json", "migrate", "--no-history"]);
       assert.equal(off.code, 0, off.stderr);
@@ -595,7 +595,7 @@ export function cliSuite(harness: Harness, skip: string | false, options: { with
 
     it("two cleanups at once contend for the lock: the second, started while the first holds it, is refused and the first deletes everything", async () => {
       // Exit codes [0, 0] are what two runs without any lock give, so the test requires contention:
-      // the second starts only once the first is seen holding the lock, while it still runs (#16).
+      // the second starts only once the first is seen holding the lock, while it still runs.
       const { url: fresh, backend: b } = await expiredRows("cli_cleanup_contended", 20_000);
       let firstDone = false;
       // A separate process (in-process runs take turns), as two cron jobs would be.
@@ -694,7 +694,7 @@ export function cliSuite(harness: Harness, skip: string | false, options: { with
           Buffer.concat([Buffer.from([0x80, 2]), Buffer.alloc(5000, 0x5d), Buffer.alloc(4999, 0x61), Buffer.from([0x2e])]),
         ],
         "deep-json": ["result", Buffer.from("[".repeat(5000) + "]".repeat(5000))],
-        // Not only result: setRaw writes the column it names (#16 item 6).
+        // Not only result: setRaw writes the column it names.
         "bad-args": ["args", "{not json"],
         // SQLite keeps any storage class; PostgreSQL's bytea and text columns cannot hold these.
         ...(harness.dialect === "sqlite"
@@ -709,7 +709,7 @@ export function cliSuite(harness: Harness, skip: string | false, options: { with
       await b.markAsDone("fine-before", 1);
       for (const [id, [column, value]] of Object.entries(bad)) await harness.setRaw(fresh, id, column, value);
       await b.markAsDone("fine-after", 2);
-      // An exception whose message holds an object reads, its message as text (#9 items 4 and 16).
+      // An exception whose message holds an object reads, its message as text.
       const ids = Object.keys(bad).filter((id) => id !== "object-message");
       const every = [...ids, "object-message", "fine-before", "fine-after"].sort();
       const records = (text: string) =>
@@ -780,7 +780,7 @@ export function cliSuite(harness: Harness, skip: string | false, options: { with
     });
 
     for (const word of ["Never", "FOREVER", "none"]) {
-      it(`"${word}" keeps rows forever everywhere a retention is read: --expires, TASKLEDGER_RESULT_EXPIRES, --keep, --keep-failures, a policy file's expires and rules (#16)`, async () => {
+      it(`"${word}" keeps rows forever everywhere a retention is read: --expires, TASKLEDGER_RESULT_EXPIRES, --keep, --keep-failures, a policy file's expires and rules`, async () => {
         const fresh = await harness.freshUrl(`cli_forever_${word.toLowerCase()}`);
         const b = await openBackend({ url: fresh, resultExtended: true });
         opened.push(b);
@@ -849,7 +849,7 @@ export function cliSuite(harness: Harness, skip: string | false, options: { with
       }
     });
 
-    it("every count option takes a positive integer in digits only; anything else exits 2 naming the option (#16)", async () => {
+    it("every count option takes a positive integer in digits only; anything else exits 2 naming the option", async () => {
       const cases: [string[], string, string[]][] = [
         [["list"], "--limit", ["-1", "abc", "0", "1.5", "0x10", "1e3", "", "99999999999999999999"]],
         [["stats"], "--top", ["0", "abc", "-5", "2.5", "1e3", "+3"]],
@@ -896,7 +896,7 @@ export function cliSuite(harness: Harness, skip: string | false, options: { with
       // a 24 MB heap, so the large export only succeeds if it streams. Peak RSS (which also counts
       // driver buffers and pages the allocator keeps) is checked loosely on top. (100k rows and a
       // 32 MB heap proved the same in three times the time: the cost is per row, so the rows are
-      // fewer and longer; #16 item 6.)
+      // fewer and longer.)
       const small = await cli(["--url", fresh, "export"], { measureMemory: true, heapLimitMb: 24 });
       assert.equal(small.code, 0, small.stderr);
       assert.equal(small.stdout.trim().split("\n").length, 5_000);

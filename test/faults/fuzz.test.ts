@@ -1,5 +1,5 @@
 /**
- * Property-based fuzzing (#10, fast-check) of everything that reads outside input: the database
+ * Property-based fuzzing (fast-check) of everything that reads outside input: the database
  * URL parser, the duration parser, the JSON codec (round trip), the pickle reader and the kombu
  * JSON reader. Only typed errors may come out, nothing may hang (each target runs in a worker
  * thread that is terminated after HANG_MS), and nothing in a pickle may run. The seed is fixed

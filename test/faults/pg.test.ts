@@ -1,5 +1,5 @@
 /**
- * The PostgreSQL half of the fault suite (#10), on one throwaway cluster of its own (initdb on
+ * The PostgreSQL half of the fault suite, on one throwaway cluster of its own (initdb on
  * FAULT_PG_PORT, default 29010) that the scenarios restart, crash and kill connections of. The
  * shared server is never touched. Scenarios run in order; the ones that restart the server come
  * last so the others never see an outage they did not cause. Each prints `# FIGURE` lines.

@@ -1,5 +1,5 @@
 /**
- * Four processes writing one SQLite file, plus a reader and a concurrent cleanup (#10): no
+ * Four processes writing one SQLite file, plus a reader and a concurrent cleanup: no
  * SQLITE_BUSY (or any other error) may reach a caller, and no acknowledged write may be lost.
  * The cleanup has 30,000 expired rows to delete while the writers run.
  */

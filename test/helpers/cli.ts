@@ -3,7 +3,7 @@
  *
  * By default the command runs in this process through the program's `run(argv)` seam with an
  * Output that collects text, exactly as main.ts wires it to the process: a subprocess costs
- * 1-1.5 s of Node start-up on 2 cores and the CLI suites ran ~70 of them (#16 item 6).
+ * 1-1.5 s of Node start-up on 2 cores and the CLI suites ran ~70 of them.
  * `subprocess: true` (or a memory option) runs the built dist/cli/main.js as cron would, for the
  * few tests about the process itself: memory caps, pipes, signals.
  */

@@ -1,5 +1,5 @@
 /**
- * The driver seam for tests and benchmarks (#16 item 2): a backend's driver is private, so a test
+ * The driver seam for tests and benchmarks: a backend's driver is private, so a test
  * that counts or fails driver calls opens its backend with `openBackendOver(options, spy.over)`
  * (or `ctx.openOver` in the shared suite), and one that needs the cleanup lock opens a plain
  * driver on the same database with `openDriverFor`. The real driver object is never changed.

@@ -35,7 +35,7 @@ export interface Harness {
   dropListeners(url: string): Promise<number>;
   /** LISTEN connections currently open (PostgreSQL). */
   listenerCount(url: string): Promise<number>;
-  /** Runs one SQL statement behind taskledger's back, as psql or another app would (#11). */
+  /** Runs one SQL statement behind taskledger's back, as psql or another app would. */
   execRaw(url: string, statement: string): Promise<void>;
   /** Rows in a table. */
   countRows(url: string, table: string): Promise<number>;

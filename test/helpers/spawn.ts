@@ -3,7 +3,7 @@
  *
  * The fixture is compiled once per test process to plain JavaScript beside the others (esbuild,
  * already installed through tsx) with its imports of src/ pointed at the built dist/, so a child
- * starts as plain `node` in ~50 ms instead of 1-1.6 s through tsx on 2 cores (#16 item 6).
+ * starts as plain `node` in ~50 ms instead of 1-1.6 s through tsx on 2 cores.
  */
 import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";

@@ -1,5 +1,5 @@
 /**
- * `taskledger/drizzle` type-checks in an application's strict TypeScript (#13): tsc compiles the
+ * `taskledger/drizzle` type-checks in an application's strict TypeScript: tsc compiles the
  * README's drizzle and job-queue examples resolving "taskledger" and "taskledger/drizzle" by the package's own
  * name and exports map (dist/), as an application's compiler does. Slow (a full tsc run), so it
  * lives with the integration tests (npm run test:integration).

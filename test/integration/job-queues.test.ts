@@ -1,5 +1,5 @@
 /**
- * The README's job-queue examples, end to end (#13): pg-boss on the same PostgreSQL database
+ * The README's job-queue examples, end to end: pg-boss on the same PostgreSQL database
  * (a worker process, and a client process that enqueues, waits and reads the audit trail), and
  * BullMQ on Redis with the results in SQL. Slow (real queues polling), so run by
  * `npm run test:integration`. PostgreSQL and Redis are mandatory under CI=true; otherwise a

@@ -1,5 +1,5 @@
 // A library user's program, compiled against the packed tarball with strict and without
-// skipLibCheck (#16 item 7): it must type-check and run with nothing but taskledger, its
+// skipLibCheck: it must type-check and run with nothing but taskledger, its
 // dependencies and @types/node installed.
 import { randomUUID } from "node:crypto";
 import { AsyncResult, GroupResult, openBackend, runTask, states, TimeoutError, type TaskMeta } from "taskledger";

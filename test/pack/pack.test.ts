@@ -1,5 +1,5 @@
 /**
- * The published package stands alone (#16 item 7): `npm pack`, install the tarball into a scratch
+ * The published package stands alone: `npm pack`, install the tarball into a scratch
  * project with only @types/node and TypeScript beside it, type-check a consumer with
  * `strict: true, skipLibCheck: false` (drizzle-orm's declarations fail that, so the public
  * declarations must never reach them), then run it against a SQLite file.

@@ -1,6 +1,6 @@
 /**
  * Type-level checks, compiled by tsc in test/types.test.ts (never run): what get() is typed to
- * return, and that AsyncResult and EagerResult both satisfy ResultLike (#9 item 15).
+ * return, and that AsyncResult and EagerResult both satisfy ResultLike.
  */
 import { AsyncResult, EagerResult, GroupResult, type ResultLike } from "../../src/index.js";
 

@@ -1,5 +1,5 @@
 /**
- * The web view's test data (#14), the same on both dialects and for the API and browser suites:
+ * The web view's test data, the same on both dialects and for the API and browser suites:
  * known counts per state, name, worker and queue, a saved group, a failure with a traceback,
  * XSS strings in stored values, and one row whose result cannot be decoded.
  */

@@ -1,5 +1,5 @@
 /**
- * The web view's API and pages over HTTP semantics, without a browser (#14): filters and keyset
+ * The web view's API and pages over HTTP semantics, without a browser: filters and keyset
  * pages, every field of a task, groups, stats, failure groups, export, the live feed, and the
  * safety rules (token, Host, read-only, escaping, CSP, masked credentials, corrupt rows).
  * Requests go through the Hono app in process (app.request), the live feed through a real server.
@@ -130,7 +130,7 @@ export function webSuite(dialect: "sqlite" | "postgresql"): void {
       assert.equal(task["queue"], "etl");
       assert.deepEqual(task["exception"], { type: "RangeError", message: "bad row 7" });
       assert.match(String(task["traceback"]), /line 40, in load/);
-      // The history triggers (#11) kept the one state change the seed made.
+      // The history triggers kept the one state change the seed made.
       const history = task["history"] as {
         taskId: string;
         status: string;

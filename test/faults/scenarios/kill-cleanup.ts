@@ -1,9 +1,9 @@
 /**
  * `kill -9` of `taskledger backend-cleanup` mid-run on a few hundred thousand expired rows, then
- * a rerun (#10): the rerun must not meet a stale lock (it completes, exit 0) and must finish the
+ * a rerun: the rerun must not meet a stale lock (it completes, exit 0) and must finish the
  * job, and nothing younger than the cutoff may be deleted by either run. Both dialects.
  * PostgreSQL's advisory lock dies with the killed session; SQLite's cleanup lock is a lease row
- * that must not outlive its holder (#9 item 7).
+ * that must not outlive its holder.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";

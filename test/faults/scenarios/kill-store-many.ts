@@ -1,5 +1,5 @@
 /**
- * `kill -9` of a process inside storeMany of 10,000 rows, at several points (#10): the batch is
+ * `kill -9` of a process inside storeMany of 10,000 rows, at several points: the batch is
  * one transaction, so the database holds 0 or 10,000 of its rows, never a part. Both dialects.
  * The kill points are spread over the time one uncut storeMany takes on this machine.
  */

@@ -1,5 +1,5 @@
 /**
- * Precedence races (#10): several processes write unready and ready states for thousands of ids
+ * Precedence races: several processes write unready and ready states for thousands of ids
  * in random order, as single stores and as batches. Once a ready write (SUCCESS) is
  * acknowledged, no later unready write may replace it: 0 ids unready at the end. Both dialects.
  */

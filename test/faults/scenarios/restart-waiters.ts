@@ -1,9 +1,10 @@
 /**
- * 1,000 waiters through a killed LISTEN connection and through a server restart (#10). The
+ * 1,000 waiters through a killed LISTEN connection and through a server restart. The
  * waiters and the completing writer use different backends, so a waiter learns of the commit
  * only through the database (NOTIFY, or its re-read), as it would across processes. Every waiter
  * must return its value; the figures are the delays from the completing commit to each return.
- * Before #10 a restart rejected most waiters with DatabaseError after about 1 s of retries.
+ * With the earlier 7-attempt retry, a restart rejected most waiters with DatabaseError after
+ * about 1 s of retries.
  */
 import assert from "node:assert/strict";
 import { untilWaiting } from "../../helpers/waiting.js";

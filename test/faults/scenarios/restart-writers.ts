@@ -1,9 +1,9 @@
 /**
- * Writers across PostgreSQL restarts (#10): writer processes store single results and batches,
+ * Writers across PostgreSQL restarts: writer processes store single results and batches,
  * SUCCESS and FAILURE, while the server is stopped `-m fast` and then `-m immediate` (crash
  * recovery) and kept down OUTAGE_MS more each time. Every acknowledged write must be present with
  * its state, and no call may give up before its retry budget (default 15 s) ran out: with an
- * ordinary restart (a few seconds) no call fails at all. Before #10 the 7-attempt retry gave up
+ * ordinary restart (a few seconds) no call fails at all. The earlier 7-attempt retry gave up
  * after about 1 s, so every restart failed calls in every writer. The verdict does not depend on
  * how long the restart takes on a loaded machine (crash recovery took up to 20 s here under a load
  * average of 40); the figures say how many calls outlived their budget.

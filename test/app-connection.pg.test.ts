@@ -326,4 +326,24 @@ describe("taskledger on the application's PostgreSQL pool", { skip: await pgSkip
       await client.end();
     }
   });
+
+  // Last in this file: it creates the archive, which changes the statements every later store runs.
+  it("writes inside the application's transaction keep precedence across tiers once the archive exists", async () => {
+    await backend.createArchive();
+    const task = randomUUID();
+    await backend.markAsDone(task, "first", { now: new Date(Date.now() - 10 * 86_400_000) });
+    assert.equal((await backend.cleanup({ archiveAfter: "7d", expires: null })).archived, 1);
+    await inTransaction(async (client) => {
+      assert.equal(await backend.inTransaction(client).markAsStarted(task), false, "a late STARTED is refused inside the transaction too");
+    });
+    await inTransaction(async (client) => {
+      assert.equal(await backend.inTransaction(client).markAsDone(task, "second"), true);
+    }, true);
+    assert.equal((await backend.getTaskMeta(task)).result, "first", "rolled back: the archived row is still the task");
+    await inTransaction(async (client) => {
+      assert.equal(await backend.inTransaction(client).markAsDone(task, "second"), true);
+    });
+    assert.equal((await backend.getTaskMeta(task)).result, "second");
+    assert.equal(await backend.audit.count({ idPrefix: task }), 1);
+  });
 });

@@ -342,4 +342,22 @@ describe("taskledger on the application's SQLite connection", () => {
       unlinkSync(link);
     }
   });
+
+  // Last in this file: it creates the archive, which changes what every later store does.
+  it("writes inside the application's transaction keep precedence across tiers once the archive exists", async () => {
+    await backend.createArchive();
+    const task = id();
+    await backend.markAsDone(task, "first", { now: new Date(Date.now() - 10 * 86_400_000) });
+    assert.equal((await backend.cleanup({ archiveAfter: "7d", expires: null })).archived, 1);
+    db.exec("BEGIN IMMEDIATE");
+    assert.equal(await backend.inTransaction(db).markAsStarted(task), false, "a late STARTED is refused inside the transaction too");
+    assert.equal(await backend.inTransaction(db).markAsDone(task, "second"), true);
+    db.exec("ROLLBACK");
+    assert.equal((await backend.getTaskMeta(task)).result, "first", "rolled back: the archived row is still the task");
+    db.exec("BEGIN IMMEDIATE");
+    assert.equal(await backend.inTransaction(db).markAsDone(task, "second"), true);
+    db.exec("COMMIT");
+    assert.equal((await backend.getTaskMeta(task)).result, "second");
+    assert.equal(await backend.audit.count({ idPrefix: task }), 1);
+  });
 });

@@ -253,6 +253,42 @@ export function archiveTiersSuite(ctx: SuiteContext): void {
         }
       },
     );
+
+    it(
+      "moves wait for the next run when a partition they need cannot be created behind a reader, and say so",
+      { skip: ctx.harness.dialect !== "postgresql" && "partitions are PostgreSQL's" },
+      async () => {
+        const url = await ctx.harness.freshUrl("archive_create_deferred");
+        const a = await ctx.open(url, { resultExpires: null });
+        await a.createArchive();
+        // A year on, the months a move files into do not exist yet.
+        const later = new Date(Date.now() + 365 * DAY);
+        const ids = Array.from({ length: 3 }, () => randomUUID());
+        await a.storeMany(
+          ids.map((taskId) => ({ taskId, status: states.SUCCESS, result: 1 })),
+          { now: new Date(later.getTime() - 10 * DAY) },
+        );
+        const reader = new pg.Client({ connectionString: url });
+        await reader.connect();
+        try {
+          await reader.query("BEGIN ISOLATION LEVEL REPEATABLE READ");
+          await reader.query("SELECT count(*) FROM celery_taskmeta_archive");
+          const report = await a.cleanup({ archiveAfter: "7d", expires: "30d", now: later });
+          assert.equal(report.archived, 0);
+          assert.ok(
+            report.archiveDeferred.some((d) => /^creating celery_taskmeta_archive_p\d{6}$/.test(d)),
+            JSON.stringify(report.archiveDeferred),
+          );
+          assert.equal(new Set(report.archiveDeferred).size, report.archiveDeferred.length, "each reported once");
+          await reader.query("COMMIT");
+          const next = await a.cleanup({ archiveAfter: "7d", expires: "30d", now: later });
+          assert.equal(next.archived, 3);
+          assert.deepEqual(next.archiveDeferred, []);
+        } finally {
+          await reader.end().catch(() => undefined);
+        }
+      },
+    );
   });
 }
 

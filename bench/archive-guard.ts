@@ -34,8 +34,16 @@ const MOVE_BATCH = 50_000;
 
 const DAY_MS = 86_400_000;
 const tables = resolveTables("postgresql");
-const statements = buildStatements(tables);
-type Statement = "taskStore" | "taskStoreTiers";
+const built = buildStatements(tables);
+/**
+ * The store statement as it was before the guard across tiers: today's plain statement also
+ * checks the catalog for an archive (and writes no new hot row once there is one), so the
+ * baseline is that statement without the check.
+ */
+const before = built.taskStore.replace(/ AND to_regclass\('[^']*'\) IS NULL/, "");
+if (before === built.taskStore) throw new Error("the plain store statement no longer has the catalog check this bench takes out");
+const statements = { taskStore: before, taskStoreTiers: built.taskStoreTiers, taskStoreChecked: built.taskStore };
+type Statement = keyof typeof statements;
 
 function values(taskId: string, status: string): unknown[] {
   const now = new Date().toISOString().replace("T", " ").replace("Z", "");
@@ -91,10 +99,42 @@ async function main(): Promise<void> {
       console.log(`${kind}: before ${fmt(before)} stores/s, guard across tiers ${fmt(tiers)} stores/s: ${fmtRatio(tiers / before)}`);
     }
     await pool.end();
+    await withoutArchive();
     await moves();
   } finally {
     await dropAll();
   }
+}
+
+/** Without an archive: the plain store statement with its catalog check against without it. */
+async function withoutArchive(): Promise<void> {
+  const db = await createPg("archive_guard_none");
+  const backend = await openBackend({ url: db.url, resultExpires: null });
+  await backend.close();
+  const pool = new pg.Pool({ connectionString: db.url, max: CALLERS });
+  const run = async (statement: Statement): Promise<number> => {
+    const ids = Array.from({ length: STORES }, () => randomUUID());
+    let next = 0;
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: CALLERS }, async () => {
+        while (next < ids.length)
+          await pool.query({ name: statement, text: statements[statement], values: values(ids[next++]!, "STARTED") });
+      }),
+    );
+    return (STORES * 1000) / (performance.now() - started);
+  };
+  const results = await interleave(ROUNDS, [
+    { name: "before", round: () => run("taskStore") },
+    { name: "with the catalog check", round: () => run("taskStoreChecked") },
+  ]);
+  const plain = summarize(results.get("before")!).median;
+  const checked = summarize(results.get("with the catalog check")!).median;
+  console.log(
+    `no archive, new ids: before ${fmt(plain)} stores/s, with the catalog check ${fmt(checked)} stores/s: ${fmtRatio(checked / plain)}`,
+  );
+  await pool.end();
+  await dropPg(db);
 }
 
 /** Rows per second moving MOVE_ROWS rows, with and without the index of archived ids. */
@@ -119,7 +159,7 @@ async function moves(): Promise<void> {
       const params = query.params;
       let text = query.sql;
       if (side !== "as built") {
-        const without = text.replace(/indexed AS \(\s*INSERT INTO [^)]*\) SELECT task_id FROM filed\s*\), /, "");
+        const without = text.replace(/indexed AS \(\s*INSERT INTO [^)]*\) SELECT task_id, expires_at FROM filed\s*\), /, "");
         if (without === text) throw new Error("the move statement no longer has the index's INSERT where this bench expects it");
         text = without;
       }

@@ -22,6 +22,14 @@ export function archiveTiersSuite(ctx: SuiteContext): void {
       await b.createArchive();
     });
 
+    /** A fresh database with an archive, and a backend on it (resultExpires off). */
+    async function withArchive(label: string, options: { resultExtended?: boolean } = {}) {
+      const url = await ctx.harness.freshUrl(label);
+      const backend = await ctx.open(url, { resultExpires: null, ...options });
+      await backend.createArchive();
+      return { url, backend };
+    }
+
     /** Ids stored finished `days` ago and moved into the archive. */
     async function archived(count: number, days = 10, status: string = states.SUCCESS): Promise<string[]> {
       const ids = Array.from({ length: count }, () => randomUUID());
@@ -85,9 +93,7 @@ export function archiveTiersSuite(ctx: SuiteContext): void {
     });
 
     it("an id with two archived rows (another writer stored it again) stays guarded when one of them expires", async () => {
-      const url = await ctx.harness.freshUrl("archive_two_rows");
-      const a = await ctx.open(url, { resultExpires: null, resultExtended: true });
-      await a.createArchive();
+      const { url, backend: a } = await withArchive("archive_two_rows", { resultExtended: true });
       const id = randomUUID();
       await a.markAsDone(id, "first", { now: ago(20), request: { name: "short.lived" } });
       assert.equal((await a.cleanup({ archiveAfter: "7d", expires: "30d" })).archived, 1);
@@ -112,9 +118,7 @@ export function archiveTiersSuite(ctx: SuiteContext): void {
       "a store whose hot row a concurrent move takes away is judged again by the archived row, and supersedes it",
       { skip: ctx.harness.dialect !== "postgresql" && "SQLite's one writer cannot interleave a move with a store" },
       async () => {
-        const url = await ctx.harness.freshUrl("archive_move_race");
-        const a = await ctx.open(url, { resultExpires: null, resultExtended: true });
-        await a.createArchive();
+        const { url, backend: a } = await withArchive("archive_move_race", { resultExtended: true });
         const [one, many] = [randomUUID(), randomUUID()];
         for (const id of [one, many]) await a.markAsDone(id, "first", { now: ago(10), request: { name: "raced.task", worker: "w1" } });
         // A move of both rows, held open: each store below reads its hot row, then waits on the move's lock.
@@ -206,9 +210,7 @@ export function archiveTiersSuite(ctx: SuiteContext): void {
       "archive DDL waiting behind a reader holds up neither hot reads nor holds, leaves the drop to the next run, and a hold placed meanwhile keeps its row",
       { skip: ctx.harness.dialect !== "postgresql" && "partitions and their locks are PostgreSQL's; SQLite expires in row batches" },
       async () => {
-        const url = await ctx.harness.freshUrl("archive_ddl");
-        const a = await ctx.open(url, { resultExpires: null });
-        await a.createArchive();
+        const { url, backend: a } = await withArchive("archive_ddl");
         const old = Array.from({ length: 5 }, () => randomUUID());
         await a.storeMany(
           old.map((taskId) => ({ taskId, status: states.SUCCESS, result: 1 })),
@@ -258,9 +260,7 @@ export function archiveTiersSuite(ctx: SuiteContext): void {
       "moves wait for the next run when a partition they need cannot be created behind a reader, and say so",
       { skip: ctx.harness.dialect !== "postgresql" && "partitions are PostgreSQL's" },
       async () => {
-        const url = await ctx.harness.freshUrl("archive_create_deferred");
-        const a = await ctx.open(url, { resultExpires: null });
-        await a.createArchive();
+        const { url, backend: a } = await withArchive("archive_create_deferred");
         // A year on, the months a move files into do not exist yet.
         const later = new Date(Date.now() + 365 * DAY);
         const ids = Array.from({ length: 3 }, () => randomUUID());

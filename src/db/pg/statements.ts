@@ -67,8 +67,6 @@ export function buildStatements(t: Tables) {
       ).map(([column, cast]) => `COALESCE(${src(column, cast)}, a.${column})`),
       src("date_updated", "timestamp"),
     ].join(", ");
-  // The latest archived row of each id (an id archived twice before stores checked the archive
-  // has two; the later move wins, as in every read).
   // The archive is reached through functions, and only for ids in the index of archived ids
   // (pg/archive.ts archiveGuardDdl): a store never locks the archive's partitions unless the id
   // was archived.
@@ -132,11 +130,11 @@ export function buildStatements(t: Tables) {
     /**
      * taskStore once the archive exists: the precedence guard holds across tiers. A late STARTED or
      * RETRY for a task whose SUCCESS was archived would otherwise make a new hot row, and the task
-     * would read STARTED again. The archive is probed only when the snapshot has no hot row (a new
-     * task, or one archived), once per partition on its task_id index. A hot row seen in the
-     * snapshot that a concurrent move takes away is judged by the status seen: the guard refuses
-     * what it refused, so a late unready write can never slip in between the move's DELETE and the
-     * archive row this snapshot cannot see yet.
+     * would read STARTED again. With no hot row in the snapshot and the id in the index of archived
+     * ids, the latest archived row judges the write, and a new hot row supersedes it. A new row is
+     * never inserted for an id the snapshot saw hot: when that row changed or left meanwhile (a
+     * concurrent move took it, and this snapshot cannot see the archived copy yet), `raced` says so
+     * and PgWrites runs the statement again on a new snapshot.
      */
     taskStoreTiers: `
       WITH seen AS (
@@ -184,7 +182,9 @@ export function buildStatements(t: Tables) {
      * taskStoreMany once the archive exists, with taskStoreTiers' guard across tiers: each row is
      * judged by the hot row the snapshot saw, else by the latest archived row, which a new hot row
      * then supersedes. Batches without request metadata take it too (the archived row's columns
-     * must carry over).
+     * must carry over). Unlike taskStoreTiers it keeps ON CONFLICT for rows seen hot (task_id
+     * order, one lock order for concurrent batches), so one whose hot row a concurrent move took
+     * is inserted anew: `raced` names those, and taskStoreManySettle completes them at once.
      */
     taskStoreManyTiers: `
       WITH ${batchInput}, seen AS (

@@ -130,6 +130,28 @@ describe("taskledger on the application's SQLite connection", () => {
     assert.equal(await backend.restoreGroup(group2), null);
   });
 
+  it("a hold and a release on the shared connection wait for the caller's open transaction and never join it", async () => {
+    const task = id();
+    db.exec("BEGIN IMMEDIATE");
+    const holding = backend.hold([task], { reason: "kept whatever the caller does" });
+    let settled = false;
+    void holding.then(() => (settled = true));
+    for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(settled, false, "the hold did not run inside the caller's transaction");
+    db.exec("ROLLBACK");
+    assert.equal(await holding, 1);
+    assert.deepEqual(
+      (await backend.holds([task])).map((h) => h.taskId),
+      [task],
+      "the caller's rollback did not take the hold with it",
+    );
+    db.exec("BEGIN IMMEDIATE");
+    const releasing = backend.release([task]);
+    db.exec("ROLLBACK");
+    assert.equal(await releasing, 1);
+    assert.deepEqual(await backend.holds([task]), []);
+  });
+
   it("other callers' writes on the shared connection wait for the caller's open transaction and never join it", async () => {
     const [mine, theirs, elsewhere] = [id(), id(), id()];
     // The caller holds a transaction open across awaits (BEGIN … await … ROLLBACK).

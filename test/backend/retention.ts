@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { before, describe, it } from "node:test";
-import { ConfigError, states, type DatabaseBackend, type RetentionRule, type TaskState } from "../../src/index.js";
+import { ConfigError, MissingTablesError, states, type DatabaseBackend, type RetentionRule, type TaskState } from "../../src/index.js";
 import type { SuiteContext } from "./suite.js";
 
 const DAY = 86_400_000;
@@ -9,6 +9,16 @@ const DAY = 86_400_000;
 /** Retention rules, --explain's library call, and legal holds. */
 export function retentionSuite(ctx: SuiteContext): void {
   describe("retention rules and holds", () => {
+    it("a database without the hold table says so, with the table's name, on hold, holds and release", async () => {
+      const url = await ctx.harness.freshUrl("no_hold_table");
+      const b = await ctx.open(url);
+      await ctx.harness.execRaw(url, "DROP TABLE celery_taskmeta_hold");
+      const missing = (e: unknown) => e instanceof MissingTablesError && /celery_taskmeta_hold/.test(e.message);
+      await assert.rejects(b.hold(["t1"]), missing);
+      await assert.rejects(b.holds(["t1"]), missing);
+      await assert.rejects(b.release(["t1"]), missing);
+    });
+
     let b: DatabaseBackend;
     before(async () => {
       b = await ctx.open(await ctx.harness.freshUrl("retention"), { resultExpires: "1d", resultExtended: true });

@@ -168,9 +168,15 @@ export class PgDriver implements Driver {
     return result.rows[0]!.present;
   }
 
-  /** undefined_table (42P01) becomes MissingTablesError; anything else passes through. */
+  /**
+   * undefined_table (42P01) becomes MissingTablesError naming the table PostgreSQL names (the
+   * hold table, say, on a database migrated before holds); anything else passes through.
+   */
   private interpret(error: unknown): never {
-    if ((error as { code?: unknown } | null)?.code === "42P01") throw new MissingTablesError(this.tables.task, { cause: error });
+    if ((error as { code?: unknown } | null)?.code === "42P01") {
+      const named = /relation "([^"]+)" does not exist/.exec((error as Error).message)?.[1];
+      throw new MissingTablesError(named ?? this.tables.task, { cause: error });
+    }
     throw error;
   }
 
@@ -277,12 +283,12 @@ export class PgDriver implements Driver {
     // Not prepared: its text varies with the rules; parsing costs little next to a batch.
     const query = deleteByRule(this.tables, this.fragments, p, (select) => sql`id = ANY(ARRAY(${select}))`);
     const { sql: text, params } = this.drizzleDialect.sqlToQuery(query);
-    return (await this.pool.query({ text, values: params })).rowCount ?? 0;
+    return (await this.run({ text, values: params })).rowCount ?? 0;
   }
 
   async taskHold(p: { taskIds: readonly string[]; now: Date; reason: string | null }): Promise<number> {
     if (p.taskIds.length === 0) return 0;
-    const result = await this.pool.query({
+    const result = await this.run({
       name: this.names.taskHold,
       text: this.sql.taskHold,
       values: [p.taskIds, toNaiveUtc(p.now), p.reason],
@@ -292,12 +298,12 @@ export class PgDriver implements Driver {
 
   async taskRelease(taskIds: readonly string[]): Promise<number> {
     if (taskIds.length === 0) return 0;
-    return (await this.pool.query({ name: this.names.taskRelease, text: this.sql.taskRelease, values: [taskIds] })).rowCount ?? 0;
+    return (await this.run({ name: this.names.taskRelease, text: this.sql.taskRelease, values: [taskIds] })).rowCount ?? 0;
   }
 
   async taskHolds(taskIds: readonly string[]): Promise<HoldRow[]> {
     if (taskIds.length === 0) return [];
-    const result = await this.pool.query<{ task_id: string; held_at: string; reason: string | null }>({
+    const result = await this.run<{ task_id: string; held_at: string; reason: string | null }>({
       name: this.names.taskHolds,
       text: this.sql.taskHolds,
       values: [taskIds],

@@ -113,6 +113,15 @@ export class SqliteDriver implements Driver {
   }
 
   // Statements are prepared on first use: the tables exist only once migrations have run.
+  /** Runs a statement with a missing table reported as such (a table dropped after its statement was prepared). */
+  private mapped<T>(run: () => T): T {
+    try {
+      return run();
+    } catch (error) {
+      throw interpretSqliteError(error, this.tables);
+    }
+  }
+
   private prepared(): Statements {
     if (!this.statements) {
       try {
@@ -249,15 +258,18 @@ export class SqliteDriver implements Driver {
   }
 
   async taskHistory(taskId: string): Promise<TaskHistoryRow[]> {
+    if (this.db.inTransaction) await this.outsideTransaction();
     return (this.prepared().taskHistory.all(taskId) as RawHistoryRow[]).map(toHistoryRow);
   }
 
   async historyEnabled(): Promise<boolean> {
+    if (this.db.inTransaction) await this.outsideTransaction();
     return this.historyTriggerCount() === this.tables.historyTriggers.length;
   }
 
   /** Drops the history triggers and, to switch history on, creates them again: one transaction. */
   async historySet(on: boolean): Promise<boolean> {
+    if (this.db.inTransaction) await this.outsideTransaction();
     const n = this.historyTriggerCount();
     if (on ? n === this.tables.historyTriggers.length : n === 0) return false;
     const statements = on ? historyTriggerStatements("sqlite", this.tables) : [];
@@ -321,24 +333,34 @@ export class SqliteDriver implements Driver {
   }
 
   async taskDeleteByRule(p: DeleteByRuleParams): Promise<number> {
+    if (this.db.inTransaction) await this.outsideTransaction();
     const query = deleteByRule(this.tables, this.fragments, p, (select) => sql`id IN (${select})`);
     const { sql: text, params } = this.drizzleDialect.sqlToQuery(query);
     return this.db.prepare(text).run(...params).changes;
   }
 
   async taskHold(p: { taskIds: readonly string[]; now: Date; reason: string | null }): Promise<number> {
+    if (this.db.inTransaction) await this.outsideTransaction();
     if (p.taskIds.length === 0) return 0;
-    return this.prepared().taskHold.run({ ids: JSON.stringify(p.taskIds), now: toNaiveUtc(p.now), reason: p.reason }).changes;
+    return this.mapped(
+      () => this.prepared().taskHold.run({ ids: JSON.stringify(p.taskIds), now: toNaiveUtc(p.now), reason: p.reason }).changes,
+    );
   }
 
   async taskRelease(taskIds: readonly string[]): Promise<number> {
+    if (this.db.inTransaction) await this.outsideTransaction();
     if (taskIds.length === 0) return 0;
-    return this.prepared().taskRelease.run(JSON.stringify(taskIds)).changes;
+    return this.mapped(() => this.prepared().taskRelease.run(JSON.stringify(taskIds)).changes);
   }
 
   async taskHolds(taskIds: readonly string[]): Promise<HoldRow[]> {
+    if (this.db.inTransaction) await this.outsideTransaction();
     if (taskIds.length === 0) return [];
-    const rows = this.prepared().taskHolds.all(JSON.stringify(taskIds)) as { task_id: string; held_at: string; reason: string | null }[];
+    const rows = this.mapped(() => this.prepared().taskHolds.all(JSON.stringify(taskIds))) as {
+      task_id: string;
+      held_at: string;
+      reason: string | null;
+    }[];
     return rows.map((r) => ({ taskId: r.task_id, heldAt: fromNaiveUtc(r.held_at)!, reason: r.reason }));
   }
 
@@ -370,6 +392,7 @@ export class SqliteDriver implements Driver {
   }
 
   async archiveCreate(): Promise<void> {
+    if (this.db.inTransaction) await this.outsideTransaction();
     this.db
       .transaction(() => {
         for (const statement of archiveDdl(this.tables)) this.db.exec(statement);
@@ -383,6 +406,7 @@ export class SqliteDriver implements Driver {
   }
 
   async taskArchive(p: ArchiveMoveParams): Promise<number> {
+    if (this.db.inTransaction) await this.outsideTransaction();
     // Unlike PostgreSQL, SQLite has no DELETE … RETURNING inside a WITH, so the copy and the delete
     // are two statements in one IMMEDIATE transaction: a killed process commits both or neither.
     return this.db
@@ -401,6 +425,7 @@ export class SqliteDriver implements Driver {
     now: Date;
     limit: number;
   }): Promise<{ rows: number; partitions: number; refiled: number; more: boolean }> {
+    if (this.db.inTransaction) await this.outsideTransaction();
     const refiled = this.runSql(refileForever(this.tables, this.fragments, p.ranked, p.now));
     const rows = this.runSql(expireBatch(this.tables, this.fragments, p.ranked, p.now, p.limit));
     return { rows, partitions: 0, refiled, more: rows === p.limit };

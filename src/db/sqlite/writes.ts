@@ -113,9 +113,10 @@ export class SqliteWrites {
   }
 }
 
-/** "no such table" becomes MissingTablesError; anything else passes through. */
+/** "no such table: X" becomes MissingTablesError naming X; anything else passes through. */
 export function interpretSqliteError(error: unknown, tables: Tables): unknown {
-  if (error instanceof Error && /^no such table/.test(error.message)) return new MissingTablesError(tables.task, { cause: error });
+  const missing = error instanceof Error ? /^no such table: ?(\S*)/.exec(error.message) : null;
+  if (missing) return new MissingTablesError(missing[1] || tables.task, { cause: error });
   return error;
 }
 

@@ -22,7 +22,7 @@ import { withRetry } from "./retry.js";
 import { pendingMeta, rowToMeta } from "./task-meta.js";
 import { buildTaskWrite, foldWrites, groupRow, validateId } from "./task-write.js";
 import { TransactionWriter } from "./transaction-writer.js";
-import type { TransactionLike } from "../db/external.js";
+import { synchronousTransaction, type TransactionLike } from "../db/external.js";
 import type { MetaOrCorrupt, ResultBackend, Subscription } from "./result-backend.js";
 
 export type { StoreOptions } from "./mark-as.js";
@@ -300,6 +300,10 @@ export class DatabaseBackend extends MarkAs implements ResultBackend {
   inTransaction(tx: TransactionLike): TransactionWriter {
     if (this.closed) throw new BackendClosedError("inTransaction");
     return new TransactionWriter(this.driver.inTransaction(tx), this.driver, this.options, (ids) => this.events.emit("stored", ids));
+  }
+  /** See ResultBackend.synchronousTransaction: recognised by shape in db/, where connections are known. */
+  synchronousTransaction<Tx>(on: unknown): (<R>(body: (tx: Tx) => R) => R) | undefined {
+    return synchronousTransaction<Tx>(on);
   }
 
   /** Stops any cleanup job (waiting for its run to reach a batch boundary), then closes the pool or file. Idempotent. */

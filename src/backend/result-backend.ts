@@ -43,6 +43,11 @@ export interface ResultBackend {
 
   /** A writer whose stores commit or roll back with the application's transaction `tx`. */
   inTransaction(tx: TransactionLike): TransactionWriter;
+  /**
+   * How to run a transaction on `on` when its transactions are synchronous (better-sqlite3, or
+   * drizzle over it): nothing inside can await. undefined for any other connection.
+   */
+  synchronousTransaction<Tx>(on: unknown): (<R>(body: (tx: Tx) => R) => R) | undefined;
 
   /**
    * Watches task ids for committed changes, from this process or any other writer: subscribe

@@ -9,7 +9,6 @@ import { hostname } from "node:os";
 import type { ResultBackend } from "../backend/result-backend.js";
 import { parseDuration, type Duration } from "../config.js";
 import { SynchronousTransactionError, TaskRevokedError } from "../errors.js";
-import { synchronousTransaction } from "../db/external.js";
 import { runInTaskContext } from "../result/task-context.js";
 import { REVOKED, RETRY, FAILURE, SUCCESS, isReady } from "../states.js";
 import type { TaskRequest } from "../types.js";
@@ -82,7 +81,7 @@ export async function runTask<T, Tx = undefined>(
   options: RunTaskOptions<Tx> = {},
 ): Promise<TaskOutcome<T>> {
   const taskId = request.id;
-  const synchronous = options.transactionOn ? synchronousTransaction<Tx>(options.transactionOn) : undefined;
+  const synchronous = options.transactionOn ? backend.synchronousTransaction<Tx>(options.transactionOn) : undefined;
   // Refused before anything is written: an async function would run on outside the transaction
   // once the synchronous transaction had returned (and, before, was recorded as a FAILURE).
   if (synchronous && Object.prototype.toString.call(fn) === "[object AsyncFunction]") throw new SynchronousTransactionError(taskId);

@@ -21,9 +21,14 @@ const dialect = new PgDialect();
 export const ARCHIVE_MOVE_SETTING = "taskledger.archive_move";
 const MONTH_SUFFIX = /_p(\d{4})(\d{2})$/;
 
+/** The name of an index beside the task table (unqualified: an index lives in its table's schema). */
+function indexName(t: Tables, suffix: string): string {
+  return quoteIdentifier(`${t.config.task}_${suffix}`, "tableNames.task");
+}
+
 /** The archive's DDL, idempotent: the parent, its indexes, and the "forever" partition. */
 export function archiveDdl(t: Tables): string[] {
-  const name = (suffix: string) => `"${t.config.task}_${suffix}"`;
+  const name = (suffix: string) => indexName(t, suffix);
   return [
     `CREATE TABLE IF NOT EXISTS ${t.archive} (
       id integer NOT NULL, task_id varchar(155), status varchar(50), result bytea, date_done timestamp, traceback text,
@@ -100,7 +105,7 @@ export function archiveGuardDdl(t: Tables): string[] {
       IF to_regclass('${ids.replaceAll("'", "''")}') IS NULL THEN
         CREATE TABLE ${ids} (task_id varchar(155) NOT NULL, expires_at timestamp NOT NULL);
         INSERT INTO ${ids} (task_id, expires_at) SELECT task_id, expires_at FROM ${t.archive} WHERE task_id IS NOT NULL;
-        CREATE INDEX ${quoteIdentifier(`${t.config.task}_archive_ids_hash`, "tableNames.task")} ON ${ids} USING hash (task_id);
+        CREATE INDEX ${indexName(t, "archive_ids_hash")} ON ${ids} USING hash (task_id);
       END IF;
     END $tl$`,
     `CREATE OR REPLACE FUNCTION ${archived}(ids varchar[]) RETURNS SETOF ${t.archive} LANGUAGE plpgsql STABLE AS $tl$

@@ -382,9 +382,7 @@ export class SqliteDriver implements Driver {
 
   /** Checked on every call: one lookup in SQLite's in-memory schema, no I/O. */
   private archivePresent(): boolean {
-    return (
-      this.cached("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(this.tables.config.task + "_archive") !== undefined
-    );
+    return this.writes.archivePresent();
   }
 
   async archiveEnabled(): Promise<boolean> {

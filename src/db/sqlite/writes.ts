@@ -77,8 +77,8 @@ export class SqliteWrites {
     return this.storeStatement().run(...writeParams(w)).changes;
   }
 
-  /** One lookup in SQLite's in-memory schema, no I/O. */
-  private archivePresent(): boolean {
+  /** Whether the archive exists on this connection: one lookup in SQLite's in-memory schema, no I/O. */
+  archivePresent(): boolean {
     return (
       this.cached("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(`${this.tables.config.task}_archive`) !== undefined
     );

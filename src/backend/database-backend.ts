@@ -65,6 +65,14 @@ export class DatabaseBackend extends MarkAs implements ResultBackend {
     return this.driver.dialect;
   }
 
+  /**
+   * What the database can do (pushed changes, concurrent writers, partitioned archive, session
+   * locks): for code and tests that must take a different path, instead of naming the dialect.
+   */
+  get capabilities() {
+    return this.driver.capabilities;
+  }
+
   /** The database URL with any password masked. */
   get url(): string {
     return this.options.target.display;

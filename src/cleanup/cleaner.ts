@@ -47,7 +47,7 @@ export async function runCleanup(
   const adaptive = options.batchSize === undefined;
   let batchSize = options.batchSize ?? CLEANUP_BATCH_SIZE_DEFAULT;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new ConfigError("batchSize", `expected a positive integer, got ${batchSize}`);
-  const targetMs = driver.concurrentWriters ? BATCH_TARGET_MS.concurrentWriters : BATCH_TARGET_MS.singleWriter;
+  const targetMs = driver.capabilities.concurrentWriters ? BATCH_TARGET_MS.concurrentWriters : BATCH_TARGET_MS.singleWriter;
   const expiresMs = options.expires === undefined ? defaultExpiresMs : resolveExpires(options.expires, "expires");
   const deadline = options.maxRuntime == null ? Infinity : started + parseDuration(options.maxRuntime, "maxRuntime");
   const pauseMs = options.pauseMs === undefined ? undefined : parseDuration(options.pauseMs, "pauseMs");
@@ -192,7 +192,7 @@ export async function runCleanup(
           const scale = Math.min(2, Math.max(0.5, targetMs / Math.max(1, batchMs)));
           batchSize = Math.round(Math.min(BATCH_SIZE_MAX, Math.max(BATCH_SIZE_MIN, batchSize * scale)));
         }
-        const pause = pauseMs !== undefined ? pauseMs : driver.concurrentWriters ? 0 : Math.min(50, batchMs / 2);
+        const pause = pauseMs !== undefined ? pauseMs : driver.capabilities.concurrentWriters ? 0 : Math.min(50, batchMs / 2);
         await new Promise((resolve) => (pause > 0 ? setTimeout(resolve, pause) : setImmediate(resolve)));
       }
       if (!report.complete) break;

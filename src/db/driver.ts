@@ -8,6 +8,7 @@ import type {
   ArchiveMoveParams,
   ArchiveRule,
   AuditReads,
+  Capabilities,
   ChangeListener,
   DeleteByRuleParams,
   DeleteExpiredParams,
@@ -72,12 +73,10 @@ export interface TransactionDriver {
 
 export interface Driver {
   readonly dialect: Dialect;
-  /** True when commits by other processes are pushed (LISTEN/NOTIFY). */
-  readonly supportsNotify: boolean;
+  /** What this dialect can do; see Capabilities. */
+  readonly capabilities: Capabilities;
   /** The configured table, sequence and schema names. */
   readonly tables: Tables;
-  /** False when one writer holds the whole database (SQLite): batch loops then pause for others. */
-  readonly concurrentWriters: boolean;
 
   /** Upserts one task; false when the precedence guard kept the existing row. */
   taskStore(write: TaskWrite): Promise<boolean>;

@@ -4,6 +4,21 @@
  * depend on it, and it on none of them (after River's rivertype).
  */
 
+/**
+ * What a dialect can do, declared by its driver. Code and tests above src/db branch on these,
+ * never on the dialect's name, so a new dialect takes the paths its abilities allow.
+ */
+export interface Capabilities {
+  /** Other connections' commits are pushed per task id (LISTEN/NOTIFY); otherwise a change check wakes waiters. */
+  readonly pushedChanges: boolean;
+  /** Several connections write at once under row locks; false when one writer holds the whole database. */
+  readonly concurrentWriters: boolean;
+  /** The archive is partitioned by expiry and expires by dropping whole partitions; false: row batches. */
+  readonly archivePartitions: boolean;
+  /** Named locks belong to a server session and end with it; false: a lease row kept alive by a heartbeat. */
+  readonly sessionLocks: boolean;
+}
+
 /** One task row as written: every column taskledger sets. */
 export interface TaskWrite {
   taskId: string;

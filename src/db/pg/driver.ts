@@ -14,6 +14,7 @@ import type {
   ArchiveMoveParams,
   ArchiveRule,
   AuditReads,
+  Capabilities,
   DeleteByRuleParams,
   DeleteExpiredParams,
   Driver,
@@ -83,8 +84,12 @@ const NO_WATCH: ChangeWatch = {
 
 export class PgDriver implements Driver {
   readonly dialect = "postgresql" as const;
-  readonly concurrentWriters = true;
-  readonly supportsNotify = true;
+  readonly capabilities: Capabilities = {
+    pushedChanges: true,
+    concurrentWriters: true,
+    archivePartitions: true,
+    sessionLocks: true,
+  };
   readonly pool: PgConnection;
   private readonly sql: PgStatements;
   private readonly names: Record<keyof PgStatements, string>;

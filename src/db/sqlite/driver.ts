@@ -14,6 +14,7 @@ import type {
   ArchiveMoveParams,
   ArchiveRule,
   AuditReads,
+  Capabilities,
   DeleteByRuleParams,
   DeleteExpiredParams,
   Driver,
@@ -69,8 +70,12 @@ type Statements = { [K in keyof ReturnType<typeof buildStatements>]: Database.St
 
 export class SqliteDriver implements Driver {
   readonly dialect = "sqlite" as const;
-  readonly concurrentWriters = false;
-  readonly supportsNotify = false;
+  readonly capabilities: Capabilities = {
+    pushedChanges: false,
+    concurrentWriters: false,
+    archivePartitions: false,
+    sessionLocks: false,
+  };
   readonly db: Database.Database;
   private statements: Statements | undefined;
   readonly tables: Tables;

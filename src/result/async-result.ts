@@ -121,11 +121,14 @@ export class AsyncResult<T = unknown> implements ResultLike<T> {
     return this.backend.exists(this.id);
   }
 
-  /** Deletes the stored result (and, as Celery does, the parents'). */
+  /**
+   * Deletes the stored result and, as Celery does, its parents': all in one call to the backend
+   * (one statement), so a chain is never left half forgotten.
+   */
   async forget(): Promise<void> {
-    this.cached = undefined;
-    await this.parent?.forget();
-    await this.backend.forget(this.id);
+    const chain = [...this.ancestors(), this];
+    for (const node of chain) node.cached = undefined;
+    await this.backend.forget(chain.map((node) => node.id));
   }
 
   /**

@@ -125,6 +125,24 @@ export function clientSuite(ctx: SuiteContext): void {
       assert.equal(await result.exists(), false);
     });
 
+    it("forget() deletes a result and its parents in one call", async () => {
+      const spy = spyDriver();
+      const b = await ctx.openOver(ctx.url(), { migrate: false }, spy.over);
+      try {
+        const [root, middle, leaf] = [id(), id(), id()];
+        for (const task of [root, middle, leaf]) await b.markAsDone(task, task);
+        const chained = new AsyncResult(leaf, b, new AsyncResult(middle, b, new AsyncResult(root, b)));
+        assert.equal(await chained.get(), leaf);
+        const forgets = spy.count(["taskForget"]);
+        await chained.forget();
+        assert.deepEqual(forgets(), { taskForget: 1 }, "one statement for the whole chain");
+        for (const task of [root, middle, leaf]) assert.equal(await new AsyncResult(task, b).exists(), false, task);
+        assert.equal(await chained.state(), states.PENDING, "no cached outcome survives forget");
+      } finally {
+        await b.close();
+      }
+    });
+
     it("closing the backend fails pending and later calls with BackendClosedError", async () => {
       const b = await ctx.open(ctx.url(), { migrate: false });
       const waiting = new AsyncResult(id(), b).get(PUSH_ONLY);

@@ -54,10 +54,10 @@ describe("SQLite cleanup lease", () => {
   it("a lease left by a dead process on this host is taken over at once, and the report says whose it was", async () => {
     const pid = deadPid();
     setLease(JSON.stringify({ ...newHolder(), pid }), 60_000);
-    assert.match((await lock.cleanupLockHolder())!, new RegExp(`pid ${pid} on this host .*no longer running`));
+    assert.match((await lock.lockHolder("cleanup"))!, new RegExp(`pid ${pid} on this host .*no longer running`));
     const report = await backend.cleanup();
     assert.match(report.lockTakenOver!, new RegExp(`pid ${pid} on this host \\(${hostname()}\\), which is no longer running`));
-    assert.equal(await lock.cleanupLockHolder(), undefined, "the lease was released after the run");
+    assert.equal(await lock.lockHolder("cleanup"), undefined, "the lease was released after the run");
   });
 
   it("a lease held by a live process on this host is respected, and the refusal says it is alive", async () => {
@@ -100,7 +100,7 @@ describe("SQLite cleanup lease", () => {
     });
     assert.equal(report.complete, false);
     assert.equal(report.tasks, 10);
-    assert.match((await lock.cleanupLockHolder())!, /which is alive/, "the new holder's lease was left alone");
+    assert.match((await lock.lockHolder("cleanup"))!, /which is alive/, "the new holder's lease was left alone");
     setLease(randomUUID(), -1);
   });
 });

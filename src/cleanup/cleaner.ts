@@ -152,8 +152,8 @@ export async function runCleanup(
     return report;
   }
 
-  const lock = await retrying("cleanup lock", () => driver.cleanupLock(options.lock === "wait"));
-  if (!lock) throw new CleanupLockedError(await driver.cleanupLockHolder().catch(() => undefined));
+  const lock = await retrying("cleanup lock", () => driver.lock("cleanup", { wait: options.lock === "wait" }));
+  if (!lock) throw new CleanupLockedError(await driver.lockHolder("cleanup").catch(() => undefined));
   const report = emptyReport(false, byRuleOf(ranked));
   if (lock.takenOverFrom) report.lockTakenOver = lock.takenOverFrom;
   let total = 0;

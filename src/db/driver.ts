@@ -15,6 +15,7 @@ import type {
   Dialect,
   GroupRow,
   HoldRow,
+  LockName,
   MigrationStatus,
   TaskHistoryRow,
   TaskRow,
@@ -42,7 +43,7 @@ export interface ChangeWatch {
   close(): Promise<void>;
 }
 
-/** A lock held until released; see Driver.cleanupLock. */
+/** A named lock held until released; see Driver.lock. */
 export interface HeldLock {
   release(): Promise<void>;
   /** Set when the lock was taken over from a holder found dead: who that was. */
@@ -163,10 +164,15 @@ export interface Driver {
   /** Applies pending migrations under a lock, so concurrent starters all succeed. */
   migrate(): Promise<MigrationStatus>;
   migrationStatus(): Promise<MigrationStatus>;
-  /** Takes the cleanup lock; undefined when another holder has it and `wait` is false. */
-  cleanupLock(wait: boolean): Promise<HeldLock | undefined>;
-  /** Who holds the cleanup lock now and whether it is known to be alive, for messages; undefined when free. */
-  cleanupLockHolder(): Promise<string | undefined>;
+  /**
+   * Takes the named lock (`cleanup`, and later a metrics collector or a chord dispatcher): one
+   * holder per database at a time, across processes and hosts. Undefined when another holder has
+   * it and `wait` is false. A session lock on servers that have them (ended by the server with the
+   * holder's connection), a heartbeat lease elsewhere (see Capabilities.sessionLocks).
+   */
+  lock(name: LockName, options: { wait: boolean }): Promise<HeldLock | undefined>;
+  /** Who holds the named lock now and whether it is known to be alive, for messages; undefined when free. */
+  lockHolder(name: LockName): Promise<string | undefined>;
 
   /**
    * Watches for task rows committed by other connections and processes: pushed per task id on

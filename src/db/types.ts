@@ -19,6 +19,12 @@ export interface Capabilities {
   readonly sessionLocks: boolean;
 }
 
+/**
+ * A named lock's name: lower-case words joined by dots or dashes ("cleanup"). Locks are keyed by
+ * name in every dialect, so two kinds of work never share one by accident.
+ */
+export type LockName = string;
+
 /** One task row as written: every column taskledger sets. */
 export interface TaskWrite {
   taskId: string;

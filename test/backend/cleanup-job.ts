@@ -44,8 +44,8 @@ export function cleanupJobSuite(ctx: SuiteContext): void {
       // Each run, once inside the lock, marks itself active in the database and stays a moment,
       // so two runs that overlapped would leave peak = 2.
       for (const spy of spies) {
-        spy.intercept("cleanupLock", async (take, wait) => {
-          const lock = await take(wait);
+        spy.intercept("lock", async (take, name, options) => {
+          const lock = await take(name, options);
           if (!lock) return lock;
           await ctx.harness.exec(
             url,

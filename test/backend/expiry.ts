@@ -115,7 +115,7 @@ export function expirySuite(ctx: SuiteContext): void {
     it("two overlapping cleanups never both run: the second fails with CleanupLockedError or waits", async () => {
       // The lock is held by another driver on the same database, as another backend's run would.
       await withDriver(url, async (driver) => {
-        const held = await driver.cleanupLock(false);
+        const held = await driver.lock("cleanup", { wait: false });
         assert.ok(held);
         const other = await ctx.open(url, { migrate: false });
         await assert.rejects(other.cleanup(), (error: unknown) => {
@@ -135,6 +135,31 @@ export function expirySuite(ctx: SuiteContext): void {
         await held.release();
         const report = await waiting;
         assert.equal(report.complete, true);
+      });
+    });
+
+    it("named locks: one holder per name across connections, other names free, a bad name refused", async () => {
+      await withDriver(url, async (mine) => {
+        await withDriver(url, async (theirs) => {
+          const chords = await mine.lock("chord-dispatch", { wait: false });
+          assert.ok(chords, "a free name is taken");
+          assert.equal(await theirs.lock("chord-dispatch", { wait: false }), undefined, "a held name is refused to another connection");
+          assert.ok(await theirs.lockHolder("chord-dispatch"), "its holder is named");
+          assert.equal(await theirs.lockHolder("metrics"), undefined, "another name is free");
+          const metrics = await theirs.lock("metrics", { wait: false });
+          assert.ok(metrics, "another name is not blocked by the first");
+          let taken = false;
+          const waiting = theirs.lock("chord-dispatch", { wait: true }).then((held) => ((taken = true), held));
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          assert.equal(taken, false, "a waiter waits while the name is held");
+          await chords.release();
+          const next = await waiting;
+          assert.ok(next, "the waiter takes the name once released");
+          await next.release();
+          await metrics.release();
+          assert.equal(await mine.lockHolder("chord-dispatch"), undefined);
+          await assert.rejects(mine.lock("Cleanup; DROP TABLE x", { wait: false }), /lock name "Cleanup; DROP TABLE x": use lower-case/);
+        });
       });
     });
   });

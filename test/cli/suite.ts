@@ -51,7 +51,7 @@ export function cliSuite(harness: Harness, skip: string | false, options: { with
     async function lockHeld(target: string): Promise<string | undefined> {
       return withDriver(target, async (driver) => {
         for (let i = 0; i < 3_000; i++) {
-          const holder = await driver.cleanupLockHolder();
+          const holder = await driver.lockHolder("cleanup");
           if (holder) return holder;
           await new Promise((resolve) => setTimeout(resolve, 5));
         }

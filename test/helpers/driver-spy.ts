@@ -91,21 +91,21 @@ export async function withDriver<T>(options: BackendOptions | string, body: (dri
   }
 }
 
-/** Who holds the cleanup lock on the database now (Driver.cleanupLockHolder), asked on a driver of its own. */
+/** Who holds the cleanup lock on the database now (Driver.lockHolder), asked on a driver of its own. */
 export function cleanupLockHolder(options: BackendOptions | string): Promise<string | undefined> {
-  return withDriver(options, (driver) => driver.cleanupLockHolder());
+  return withDriver(options, (driver) => driver.lockHolder("cleanup"));
 }
 
 /**
  * Takes the cleanup lock on a driver of its own, as another backend's cleanup would
- * (Driver.cleanupLock); undefined when someone else holds it and `wait` is false. Releasing the
+ * (Driver.lock); undefined when someone else holds it and `wait` is false. Releasing the
  * lock closes that driver; release() may be called more than once.
  */
 export async function takeCleanupLock(options: BackendOptions | string, wait = false): Promise<HeldLock | undefined> {
   const driver = openDriverFor(options);
   let lock: HeldLock | undefined;
   try {
-    lock = await driver.cleanupLock(wait);
+    lock = await driver.lock("cleanup", { wait });
   } finally {
     if (!lock) await driver.close();
   }

@@ -21,6 +21,7 @@ import type {
   GroupRow,
   HeldLock,
   HoldRow,
+  LockName,
   MigrationStatus,
   TaskHistoryRow,
   TaskRow,
@@ -51,6 +52,7 @@ import { ClientPool } from "./client-pool.js";
 import { PgDatabaseCheck } from "./database-identity.js";
 import { isTransientPgError } from "./errors.js";
 import { PgListener } from "./listener.js";
+import { lockHolder, takeLock } from "./lock.js";
 import { MIGRATE_LOCK_KEY, migratePg } from "./migrate.js";
 import { buildStatements, type PgStatements } from "./statements.js";
 import { PgWrites, statementNames, type RunQuery } from "./writes.js";
@@ -58,7 +60,6 @@ import { PgWrites, statementNames, type RunQuery } from "./writes.js";
 const TIMESTAMP_OID = 1114;
 /** How long "no archive here" is believed before it is checked again. */
 const ARCHIVE_RECHECK_MS = 30_000;
-const CLEANUP_LOCK_KEY = "taskledger.cleanup";
 
 // Timestamps without time zone come back as text and are read as UTC in naive-utc.ts; the
 // default parser would read them in the process's local zone.
@@ -437,52 +438,12 @@ export class PgDriver implements Driver {
     return migratePg(this.pool, this.tables, { apply: false });
   }
 
-  /** A session advisory lock on a dedicated connection, released with it. */
-  async cleanupLock(wait: boolean): Promise<HeldLock | undefined> {
-    const client = await this.pool.dedicated();
-    try {
-      if (wait) {
-        await client.query("SELECT pg_advisory_lock(hashtext($1))", [CLEANUP_LOCK_KEY]);
-      } else {
-        const taken = await client.query("SELECT pg_try_advisory_lock(hashtext($1)) AS taken", [CLEANUP_LOCK_KEY]);
-        if (!taken.rows[0].taken) {
-          await client.end();
-          return undefined;
-        }
-      }
-    } catch (error) {
-      await client.end().catch(() => undefined);
-      throw error;
-    }
-    // The server ends the lock with the session: a holder killed with -9 loses it as soon as its
-    // connection closes, so PostgreSQL needs no liveness check of its own.
-    let lost = false;
-    client.on("error", () => (lost = true));
-    client.on("end", () => (lost = true));
-    return { lost: () => lost, release: () => client.end().catch(() => undefined) };
+  lock(name: LockName, options: { wait: boolean }): Promise<HeldLock | undefined> {
+    return takeLock(this.pool, name, options.wait);
   }
 
-  async cleanupLockHolder(): Promise<string | undefined> {
-    // A bigint advisory key is stored as classid (high 32 bits) and objid (low 32 bits).
-    const { rows } = await this.pool.query<{ pid: number; app: string | null; addr: string | null; since: string | null }>({
-      text: `SELECT a.pid, a.application_name AS app, a.client_addr::text AS addr, to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS since
-        FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-        WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
-          AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-          AND l.classid::bigint = ((hashtext($1)::bigint >> 32) & 4294967295)
-          AND l.objid::bigint = (hashtext($1)::bigint & 4294967295)`,
-      values: [CLEANUP_LOCK_KEY],
-    });
-    const row = rows[0];
-    if (!row) return undefined;
-    const from = [
-      row.app ? `application ${row.app}` : "",
-      row.addr ? `from ${row.addr}` : "",
-      row.since ? `connected since ${row.since}` : "",
-    ]
-      .filter(Boolean)
-      .join(", ");
-    return `PostgreSQL session ${row.pid}${from ? ` (${from})` : ""}, which is alive: the server ends the lock with the session`;
+  lockHolder(name: LockName): Promise<string | undefined> {
+    return lockHolder(this.pool, name);
   }
 
   /** The SQL pieces audit and retention queries need that differ between dialects. */

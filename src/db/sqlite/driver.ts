@@ -21,6 +21,7 @@ import type {
   GroupRow,
   HeldLock,
   HoldRow,
+  LockName,
   MigrationStatus,
   TaskHistoryRow,
   TaskRow,
@@ -41,19 +42,10 @@ import { quoteIdentifier, type Tables } from "../tables.js";
 import type { ChangeListener, ChangeWatch } from "../driver.js";
 import { SqliteChangePoller } from "./change-poller.js";
 import { isTransientSqliteError } from "./errors.js";
-import { describeHolder, holderText, livenessOf, newHolder, parseHolder } from "./lease-holder.js";
+import { lockHolder, takeLock } from "./lock.js";
 import { migrateSqlite } from "./migrate.js";
 import { buildStatements } from "./statements.js";
 import { interpretSqliteError, SqliteWrites } from "./writes.js";
-
-const CLEANUP_LOCK = "cleanup";
-/**
- * How long a lease outlives its last heartbeat. Only holders that cannot be checked by pid (another
- * host or container) wait this out; it allows two missed renewals on a busy database.
- */
-const LOCK_LEASE_MS = 15_000;
-const LOCK_RENEW_MS = 5_000;
-const LOCK_POLL_MS = 200;
 
 export type SqliteDriverOptions =
   | { file: string; busyTimeoutMs: number; tables: Tables }
@@ -484,68 +476,13 @@ export class SqliteDriver implements Driver {
     return migrateSqlite(this.db, this.tables, { apply: false });
   }
 
-  /**
-   * A lease row in taskledger_lock holding the holder's pid and host, renewed while held (the
-   * heartbeat). A holder on this machine whose pid is gone is taken over at once (a
-   * killed `backend-cleanup` blocked the next run for the whole lease); one that cannot be checked
-   * from here (another host or container) only once its heartbeat stops and the lease runs out.
-   */
-  async cleanupLock(wait: boolean): Promise<HeldLock | undefined> {
-    const me = holderText(newHolder());
-    const s = this.prepared();
-    if (this.db.inTransaction) await this.outsideTransaction();
-    let takenOverFrom: string | undefined;
-    for (;;) {
-      const now = Date.now();
-      if (s.lockTake.run({ name: CLEANUP_LOCK, holder: me, expires_at: now + LOCK_LEASE_MS, now }).changes > 0) break;
-      const current = s.lockGet.get({ name: CLEANUP_LOCK }) as { holder: string; expires_at: number } | undefined;
-      if (current) {
-        const previous = parseHolder(current.holder);
-        if (
-          livenessOf(previous) === "dead" &&
-          s.lockTakeOver.run({ name: CLEANUP_LOCK, holder: me, expires_at: now + LOCK_LEASE_MS, previous: current.holder }).changes > 0
-        ) {
-          takenOverFrom = describeHolder(previous, "dead", current.expires_at, now);
-          break;
-        }
-      }
-      if (!wait) return undefined;
-      await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
-    }
-    let lost = false;
-    const renew = setInterval(() => {
-      try {
-        if (s.lockRenew.run({ name: CLEANUP_LOCK, holder: me, expires_at: Date.now() + LOCK_LEASE_MS }).changes === 0) lost = true;
-      } catch {
-        // a busy database delays one renewal; the lease has room for two more
-      }
-    }, LOCK_RENEW_MS);
-    renew.unref();
-    return {
-      ...(takenOverFrom ? { takenOverFrom } : {}),
-      // Read at each batch boundary (a point read by primary key): a holder whose lease was taken
-      // over (found dead by mistake, or its heartbeat stalled past the lease) stops at once.
-      lost: () => {
-        if (lost) return true;
-        try {
-          lost = (s.lockGet.get({ name: CLEANUP_LOCK }) as { holder: string } | undefined)?.holder !== me;
-        } catch {
-          // busy: the heartbeat still decides
-        }
-        return lost;
-      },
-      release: async () => {
-        clearInterval(renew);
-        s.lockRelease.run({ name: CLEANUP_LOCK, holder: me });
-      },
-    };
+  lock(name: LockName, options: { wait: boolean }): Promise<HeldLock | undefined> {
+    return takeLock(this.prepared(), () => this.outsideTransaction(), name, options.wait);
   }
 
-  async cleanupLockHolder(): Promise<string | undefined> {
-    const current = this.prepared().lockGet.get({ name: CLEANUP_LOCK }) as { holder: string; expires_at: number } | undefined;
-    if (!current || current.expires_at < Date.now()) return undefined;
-    const holder = parseHolder(current.holder);
-    return describeHolder(holder, livenessOf(holder), current.expires_at);
+  async lockHolder(name: LockName): Promise<string | undefined> {
+    await this.outsideTransaction();
+    return lockHolder(this.prepared(), name);
   }
 
   // date_done is text 'YYYY-MM-DD HH:MM:SS.ffffff' here, so its first 13 characters are the hour.

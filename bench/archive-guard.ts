@@ -18,9 +18,10 @@ import { openBackend } from "../src/index.js";
 import { buildStatements } from "../src/db/pg/statements.js";
 import { resolveTables } from "../src/db/tables.js";
 import { PgDialect } from "drizzle-orm/pg-core";
-import type { AuditFragments } from "../src/db/audit.js";
 import { ensurePartitions, moveToArchive } from "../src/db/pg/archive.js";
-import { PgDriver } from "../src/db/pg/driver.js";
+import { ClientPool } from "../src/db/pg/client-pool.js";
+import { PG_TYPES } from "../src/db/pg/executor.js";
+import { PG_FRAGMENTS } from "../src/db/pg/fragments.js";
 import { createPg, dropAll, dropPg } from "./databases.js";
 import { fillFinishedPg } from "./fill.js";
 import { fmt, fmtRatio, interleave, numberArg, summarize } from "./lib.js";
@@ -148,10 +149,10 @@ async function moves(): Promise<void> {
       await backend.createArchive();
       await backend.close();
       await fillFinishedPg(db.url, MOVE_ROWS);
-      const driver = new PgDriver({ url: db.url, poolSize: 1, tables });
-      const fragments = (driver as unknown as { fragments: AuditFragments }).fragments;
+      const pool = new ClientPool({ connectionString: db.url, types: PG_TYPES }, 1);
+      const fragments = PG_FRAGMENTS;
       const now = new Date();
-      await ensurePartitions(driver.pool, tables, now, new Date(now.getTime() + DAY_MS), true);
+      await ensurePartitions(pool, tables, now, new Date(now.getTime() + DAY_MS), true);
       const ranked = [{ label: "default=1d", keepMs: DAY_MS }];
       const query = new PgDialect().sqlToQuery(
         moveToArchive(tables, fragments, { before: new Date(now.getTime() - 7 * DAY_MS), now, limit: MOVE_BATCH, ranked }),
@@ -166,12 +167,12 @@ async function moves(): Promise<void> {
       const started = performance.now();
       let moved = 0;
       for (;;) {
-        const n = (await driver.pool.query<{ moved: number }>({ text, values: params })).rows[0]!.moved;
+        const n = (await pool.query<{ moved: number }>({ text, values: params })).rows[0]!.moved;
         moved += n;
         if (n < MOVE_BATCH) break;
       }
       rates.get(side)!.push((moved * 1000) / (performance.now() - started));
-      await driver.close();
+      await pool.end();
       await dropPg(db);
     }
   }

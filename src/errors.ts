@@ -199,6 +199,23 @@ export class MissingTablesError extends MigrationError {
   }
 }
 
+/**
+ * A table lacks a column taskledger needs: created by Celery (or an older taskledger) and not
+ * migrated since. Nothing was written.
+ */
+export class MissingColumnError extends MigrationError {
+  override name = "MissingColumnError";
+  constructor(
+    readonly column: string,
+    options?: { cause: unknown },
+  ) {
+    super(
+      `column ${column} does not exist: the tables were created by Celery or an older taskledger and not migrated since. Run \`taskledger migrate\` (or openBackend() with migrate left on) to add it; Celery's own columns are never changed.`,
+      options,
+    );
+  }
+}
+
 /** Cleanup did not start because another cleanup holds the lock on this database. */
 export class CleanupLockedError extends TaskledgerError {
   override name = "CleanupLockedError";

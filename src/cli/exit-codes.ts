@@ -26,11 +26,10 @@ export function reportError(error: unknown, out: Output): number {
     out.err(`taskledger: ${error.message}`);
     return EXIT.USAGE;
   }
+  // A missing table or column is MissingTablesError / MissingColumnError by now (each dialect's
+  // interpretError), whose message says to migrate: nothing here reads the database's words.
   const message = error instanceof Error ? error.message : String(error);
-  const missing = /does not exist|no such table|no column named|no such column/i.test(message)
-    ? " (tables missing, or created by Celery and not adopted yet? run `taskledger migrate` first)"
-    : "";
   const known = error instanceof TaskledgerError || error instanceof DatabaseError || error instanceof MigrationError;
-  out.err(`taskledger: ${known ? message : `unexpected error: ${message}`}${missing}`);
+  out.err(`taskledger: ${known ? message : `unexpected error: ${message}`}`);
   return EXIT.FAILURE;
 }

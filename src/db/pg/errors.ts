@@ -1,7 +1,15 @@
 /**
- * Which PostgreSQL failures are transient. Connection loss and server restarts are retried (the
- * pool drops the broken client); so are serialization failures and deadlocks, which PostgreSQL
- * itself says to retry. Everything else (constraint, syntax, permission) fails at once.
+ * PostgreSQL's errors, read once for the whole dialect (the executor applies these to every
+ * statement): what a failure means (interpretError) and whether it is worth retrying
+ * (isTransientPgError).
+ */
+import { MissingColumnError, MissingTablesError } from "../../errors.js";
+import type { Tables } from "../tables.js";
+
+/**
+ * Transient: connection loss and server restarts (the pool drops the broken client), and the
+ * serialization failures and deadlocks PostgreSQL itself says to retry. Everything else
+ * (constraint, syntax, permission) fails at once.
  */
 const TRANSIENT_SQLSTATE_CLASSES = ["08"]; // connection exception
 const TRANSIENT_SQLSTATES = new Set([
@@ -13,6 +21,7 @@ const TRANSIENT_SQLSTATES = new Set([
   "53300", // too_many_connections
 ]);
 const TRANSIENT_NODE_CODES = new Set(["ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENOTCONN", "EAI_AGAIN"]);
+// node-postgres's own errors carry no code: its messages are all there is to read.
 const TRANSIENT_MESSAGES = [
   /Connection terminated/i,
   /connection is not open/i,
@@ -28,4 +37,21 @@ export function isTransientPgError(error: unknown): boolean {
     if (code.length === 5 && TRANSIENT_SQLSTATE_CLASSES.includes(code.slice(0, 2))) return true;
   }
   return TRANSIENT_MESSAGES.some((pattern) => pattern.test(error.message));
+}
+
+/**
+ * undefined_table (42P01) becomes MissingTablesError naming the table PostgreSQL names (the hold
+ * table, say, on a database migrated before holds); undefined_column (42703) MissingColumnError.
+ * Anything else is returned as it is.
+ */
+export function interpretError(error: unknown, tables: Tables): unknown {
+  const code = (error as { code?: unknown } | null)?.code;
+  const message = error instanceof Error ? error.message : "";
+  if (code === "42P01")
+    return new MissingTablesError(/relation "([^"]+)" does not exist/.exec(message)?.[1] ?? tables.task, { cause: error });
+  if (code === "42703")
+    return new MissingColumnError(/column "?([^" ]+)"? (?:of relation "([^"]+)" )?does not exist/.exec(message)?.[1] ?? "?", {
+      cause: error,
+    });
+  return error;
 }

@@ -31,7 +31,7 @@ import type {
 import { historyTriggerStatements } from "../migrations.js";
 import { NotInTransactionError } from "../../errors.js";
 import { adoptTransaction, type SqliteDatabaseLike } from "../external.js";
-import { sameDatabaseFile } from "./database-file.js";
+import { sameDatabaseFile } from "./identity.js";
 import { fromNaiveUtc } from "../naive-utc.js";
 import { countByRule, deleteByRule, globToSqliteGlob } from "../retention.js";
 import { archiveBatch, archiveDdl, copyToArchive, expireBatch, refileForever, SQLITE_FOREVER } from "./archive.js";
@@ -40,12 +40,12 @@ import { toNaiveUtc } from "../naive-utc.js";
 import { toGroupRow, toHistoryRow, toTaskRow, type RawGroupRow, type RawHistoryRow, type RawTaskRow } from "../rows.js";
 import { quoteIdentifier, type Tables } from "../tables.js";
 import type { ChangeListener, ChangeWatch } from "../driver.js";
-import { SqliteChangePoller } from "./change-poller.js";
+import { SqliteChangePoller } from "./changes.js";
 import { isTransientSqliteError } from "./errors.js";
 import { lockHolder, takeLock } from "./lock.js";
 import { migrateSqlite } from "./migrate.js";
 import { buildStatements } from "./statements.js";
-import { interpretSqliteError, SqliteWrites } from "./writes.js";
+import { interpretSqliteError, SqliteWrites } from "./task-writes.js";
 
 export type SqliteDriverOptions =
   | { file: string; busyTimeoutMs: number; tables: Tables }

@@ -1,41 +1,32 @@
 /**
- * The PostgreSQL writes (task store, batch store, group save) over any query function: the
+ * The PostgreSQL writes (task store, batch store, forget, group save) over any query function: the
  * driver runs them on its pool, a transaction writer on the caller's client inside the
  * caller's transaction. Same statements either way, so triggers and the precedence guard apply
  * identically; their NOTIFY is delivered by PostgreSQL at commit, and not at all on rollback.
  */
-import { createHash } from "node:crypto";
-import type pg from "pg";
 import type { GroupRow, TaskWrite } from "../driver.js";
 import { toNaiveUtc } from "../naive-utc.js";
 import { taskColumnValues } from "../rows.js";
-import type { PgStatements } from "./statements.js";
+import type { PgExecutor, RunQuery } from "./executor.js";
 
 /** How often a store whose hot row changed under it runs again (see taskStore). */
 const STORE_RACE_ATTEMPTS = 5;
 
-export type RunQuery = <R extends pg.QueryResultRow = pg.QueryResultRow>(config: pg.QueryConfig) => Promise<pg.QueryResult<R>>;
-
-/**
- * Prepared-statement names carry a hash of the statements: on an application's pool two
- * backends with different table names may share a connection, and node-postgres refuses one
- * name for two texts.
- */
-export function statementNames(statements: PgStatements): Record<keyof PgStatements, string> {
-  const suffix = createHash("sha256").update(JSON.stringify(statements)).digest("hex").slice(0, 10);
-  return Object.fromEntries(Object.keys(statements).map((key) => [key, `tl_${key}_${suffix}`])) as Record<keyof PgStatements, string>;
-}
-
 export class PgWrites {
+  private readonly sql: PgExecutor["sql"];
+  private readonly names: PgExecutor["names"];
+
   constructor(
-    private readonly sql: PgStatements,
-    private readonly names: Record<keyof PgStatements, string>,
+    private readonly exec: PgExecutor,
     /**
      * Called when a statement made for a database without an archive found one (created since
      * this process last looked): the driver then knows, and the write runs again across tiers.
      */
     private readonly archiveAppeared: () => Promise<void>,
-  ) {}
+  ) {
+    this.sql = exec.sql;
+    this.names = exec.names;
+  }
 
   /** `tiers`: the archive exists, so the precedence guard must look there too. */
   async taskStore(run: RunQuery, w: TaskWrite, tiers: boolean): Promise<boolean> {
@@ -95,6 +86,13 @@ export class PgWrites {
         await run({ name: this.names.taskStoreManySettle, text: this.sql.taskStoreManySettle, values: [row.raced] });
     }
     return written;
+  }
+
+  /** Forgets tasks (and their history) in both tiers when `tiers`. */
+  async taskForget(taskIds: readonly string[], tiers: boolean): Promise<number> {
+    if (taskIds.length === 0) return 0;
+    if (tiers) return (await this.exec.statement<{ n: number }>("taskForgetTiers", [taskIds])).rows[0]!.n;
+    return (await this.exec.statement("taskForget", [taskIds])).rowCount ?? 0;
   }
 
   async groupSave(run: RunQuery, row: GroupRow): Promise<void> {

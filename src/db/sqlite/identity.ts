@@ -1,7 +1,7 @@
 /**
  * Which file a SQLite connection writes to, so a caller's transaction on another file is refused
  * (backend.inTransaction(tx)): written there, a result is invisible to the backend, which goes on
- * reading PENDING. The PostgreSQL twin is ../pg/database-identity.ts.
+ * reading PENDING. The PostgreSQL twin is ../pg/identity.ts.
  */
 import { realpathSync } from "node:fs";
 import { resolve } from "node:path";

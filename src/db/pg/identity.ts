@@ -1,7 +1,7 @@
 /**
  * Which database a node-postgres client is connected to, so a caller's transaction on another
  * database is refused (backend.inTransaction(tx)): written there, a result is invisible to the
- * backend, which goes on reading PENDING. The SQLite twin is ../sqlite/database-file.ts.
+ * backend, which goes on reading PENDING. The SQLite twin is ../sqlite/identity.ts.
  *
  * A database is its name plus the server it runs on. The server is told by
  * pg_postmaster_start_time(), which every role may call and which differs between any two

@@ -1,0 +1,50 @@
+/**
+ * Task history on PostgreSQL: rows written by triggers (migrations/pg/0002_history.sql) for every
+ * writer's commits, not only ours, and switched on or off by creating or dropping those triggers.
+ */
+import type { TaskHistoryRow } from "../driver.js";
+import { historyTriggerStatements } from "../migrations.js";
+import { toHistoryRow, type RawHistoryRow } from "../rows.js";
+import { quoteIdentifier } from "../tables.js";
+import type { PgExecutor } from "./executor.js";
+
+export class PgHistory {
+  constructor(private readonly exec: PgExecutor) {}
+
+  async taskHistory(taskId: string, tiers: boolean): Promise<TaskHistoryRow[]> {
+    return (await this.exec.statement<RawHistoryRow>(tiers ? "taskHistoryTiers" : "taskHistory", [taskId])).rows.map(toHistoryRow);
+  }
+
+  async historyEnabled(): Promise<boolean> {
+    return (await this.triggerCount()) === this.exec.tables.historyTriggers.length;
+  }
+
+  /** Drops the history triggers and, to switch history on, creates them again: one transaction. */
+  async historySet(on: boolean): Promise<boolean> {
+    const t = this.exec.tables;
+    const n = await this.triggerCount();
+    if (on ? n === t.historyTriggers.length : n === 0) return false;
+    const session = await this.exec.dedicated();
+    try {
+      await session.query("BEGIN");
+      for (const name of t.historyTriggers)
+        await session.query(`DROP TRIGGER IF EXISTS ${quoteIdentifier(name, "tableNames.task")} ON ${t.task}`);
+      if (on) for (const statement of historyTriggerStatements("postgresql", t)) await session.query(statement);
+      await session.query("COMMIT");
+      return true;
+    } catch (error) {
+      await session.query("ROLLBACK").catch(() => undefined);
+      throw error;
+    } finally {
+      await session.end().catch(() => undefined);
+    }
+  }
+
+  private async triggerCount(): Promise<number> {
+    const result = await this.exec.query<{ n: number }>({
+      text: "SELECT count(*)::int AS n FROM pg_trigger WHERE tgrelid = to_regclass($1) AND tgname = ANY($2::text[])",
+      values: [this.exec.tables.task, this.exec.tables.historyTriggers],
+    });
+    return result.rows[0]!.n;
+  }
+}

@@ -1,0 +1,30 @@
+/** Reading tasks on PostgreSQL: the hot row, else (with an archive) the latest archived one, in one statement and so one snapshot. */
+import type { TaskRow } from "../driver.js";
+import { toTaskRow, type RawTaskRow } from "../rows.js";
+import type { PgExecutor } from "./executor.js";
+
+export class PgTaskReads {
+  constructor(private readonly exec: PgExecutor) {}
+
+  async taskGet(taskId: string, tiers: boolean): Promise<TaskRow | undefined> {
+    const row = (await this.exec.statement<RawTaskRow>(tiers ? "taskGetTiers" : "taskGet", [taskId])).rows[0];
+    return row && toTaskRow(row);
+  }
+
+  async taskGetMany(taskIds: readonly string[], tiers: boolean): Promise<TaskRow[]> {
+    if (taskIds.length === 0) return [];
+    return (await this.exec.statement<RawTaskRow>(tiers ? "taskGetManyTiers" : "taskGetMany", [taskIds])).rows.map(toTaskRow);
+  }
+
+  async taskExists(taskId: string, tiers: boolean): Promise<boolean> {
+    return ((await this.exec.statement(tiers ? "taskExistsTiers" : "taskExists", [taskId])).rowCount ?? 0) > 0;
+  }
+
+  async tablesExist(): Promise<boolean> {
+    const result = await this.exec.query<{ present: boolean }>({
+      text: "SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AS present",
+      values: [this.exec.tables.task, this.exec.tables.group],
+    });
+    return result.rows[0]!.present;
+  }
+}

@@ -5,6 +5,7 @@
  */
 import type { Driver, KeyCount, ListOrder, TaskQuery, TaskRow } from "../db/driver.js";
 import { ConfigError, CorruptValueError } from "../errors.js";
+import { FAILURE, isReady } from "../states.js";
 import { groupFailures, type FailureGroup, type ListedTask } from "./failure-groups.js";
 import { rowToMeta } from "./task-meta.js";
 
@@ -28,7 +29,7 @@ export interface TaskStats {
   byWorker: CountEntry[];
   /** Busiest hours (UTC, 'YYYY-MM-DD HH'), most tasks first. */
   busiestHours: CountEntry[];
-  /** FAILURE rows among ready rows (SUCCESS, FAILURE, REVOKED); null when none is ready. */
+  /** FAILURE rows among ready rows (READY_STATES); null when none is ready. */
   failureRate: number | null;
 }
 
@@ -45,7 +46,7 @@ export interface NameTimings {
   name: string | null;
   /** Sent (markAsSent's PENDING) to first STARTED. */
   queue: DurationStats | null;
-  /** First STARTED to finished (SUCCESS, FAILURE, REVOKED), retries included. */
+  /** First STARTED to finished (a READY_STATES event), retries included. */
   run: DurationStats | null;
 }
 
@@ -129,17 +130,15 @@ export class TaskAuditor {
         const k = key(r);
         const entry = entries.get(k) ?? { key: k, count: 0, failures: 0 };
         entry.count += r.count;
-        if (r.status === "FAILURE") entry.failures += r.count;
+        if (r.status === FAILURE) entry.failures += r.count;
         entries.set(k, entry);
       }
       return [...entries.values()].sort((a, b) => b.count - a.count || String(a.key).localeCompare(String(b.key))).slice(0, limit);
     };
     const byState = roll((r) => r.status, 1000);
     const total = byState.reduce((sum, e) => sum + e.count, 0);
-    const ready = byState
-      .filter((e) => e.key === "SUCCESS" || e.key === "FAILURE" || e.key === "REVOKED")
-      .reduce((sum, e) => sum + e.count, 0);
-    const failed = byState.find((e) => e.key === "FAILURE")?.count ?? 0;
+    const ready = byState.filter((e) => e.key !== null && isReady(e.key)).reduce((sum, e) => sum + e.count, 0);
+    const failed = byState.find((e) => e.key === FAILURE)?.count ?? 0;
     return {
       total,
       byState,
@@ -233,10 +232,8 @@ export class TaskAuditor {
     const byWorker = await read("worker", top);
     const busiestHours = await read("hour", top);
     const total = byState.reduce((sum, e) => sum + e.count, 0);
-    const ready = byState
-      .filter((e) => e.key === "SUCCESS" || e.key === "FAILURE" || e.key === "REVOKED")
-      .reduce((sum, e) => sum + e.count, 0);
-    const failed = byState.find((e) => e.key === "FAILURE")?.count ?? 0;
+    const ready = byState.filter((e) => e.key !== null && isReady(e.key)).reduce((sum, e) => sum + e.count, 0);
+    const failed = byState.find((e) => e.key === FAILURE)?.count ?? 0;
     return { total, byState, byName, byWorker, busiestHours, failureRate: ready === 0 ? null : failed / ready };
   }
 }

@@ -6,19 +6,7 @@ import type { CleanupOptions } from "./cleaner.js";
 import { validateRule } from "./retention.js";
 import { readCustomStates } from "./rule-states.js";
 
-const UNITS: [string, number][] = [
-  ["w", 604_800_000],
-  ["d", 86_400_000],
-  ["h", 3_600_000],
-  ["m", 60_000],
-  ["s", 1_000],
-];
-
-/** A whole number of milliseconds in the largest unit that divides it ("1d", "36h"), else "N ms". */
-export function durationText(ms: number): string {
-  for (const [unit, size] of UNITS) if (ms > 0 && ms % size === 0) return `${ms / size}${unit}`;
-  return `${ms} ms`;
-}
+export { durationText } from "./duration-text.js";
 
 /** `expires` as given (or the backend default as text), null when results never expire. */
 export function describeRetention(expires: string | null, cleanup: CleanupOptions): string {

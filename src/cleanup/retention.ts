@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import { parseRetention, type Duration } from "../config.js";
 import { ConfigError } from "../errors.js";
 import type { RulePredicate } from "../db/driver.js";
+import { durationText } from "./duration-text.js";
 import type { RetentionRule } from "./options.js";
 import { checkRuleStates, readCustomStates } from "./rule-states.js";
 
@@ -120,7 +121,7 @@ export function buildPolicy(
   const perState = Object.entries(keep ?? {}).map(([state, value]) =>
     validateRule({ state, keep: value ?? "forever" }, `keep.${state}`, custom),
   );
-  const catchAll: RankedRule = { keepMs: expiresMs, label: `default=${expiresMs === null ? "forever" : formatMs(expiresMs)}` };
+  const catchAll: RankedRule = { keepMs: expiresMs, label: `default=${expiresMs === null ? "forever" : durationText(expiresMs)}` };
   return [...rankRules([...explicit, ...perState]), catchAll];
 }
 
@@ -130,18 +131,6 @@ export function governingRule(
   row: { status: string | null; name: string | null; queue: string | null },
 ): RankedRule {
   return ranked.find((rule) => ruleMatches(rule, row)) ?? ranked[ranked.length - 1]!;
-}
-
-function formatMs(ms: number): string {
-  for (const [unit, size] of [
-    ["d", 86_400_000],
-    ["h", 3_600_000],
-    ["m", 60_000],
-    ["s", 1000],
-  ] as const) {
-    if (ms % size === 0) return `${ms / size}${unit}`;
-  }
-  return `${ms}ms`;
 }
 
 /** A policy file as documented in the README ("Retention"); returns its expires, rules and custom states. */

@@ -1,4 +1,7 @@
 /** Plain-text tables, bar charts and a progress line for the terminal. */
+import { elapsedText } from "../cleanup/duration-text.js";
+
+export { elapsedText as formatDuration };
 
 export function table(headers: string[], rows: (string | number | null | undefined)[][]): string {
   const cells = rows.map((row) => row.map((cell) => (cell === null || cell === undefined ? "" : String(cell))));
@@ -17,13 +20,6 @@ export function bar(value: number, max: number, width = 20): string {
   return "█".repeat(filled) + "·".repeat(width - filled);
 }
 
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
-  const minutes = Math.floor(ms / 60_000);
-  return `${minutes} min ${Math.round((ms % 60_000) / 1000)} s`;
-}
-
 export function formatCount(n: number): string {
   return n.toLocaleString("en-US");
 }
@@ -34,7 +30,7 @@ export function progressLine(done: number, total: number, elapsedMs: number): st
   const fraction = total > 0 ? Math.min(1, done / total) : 1;
   const width = 24;
   const filled = Math.round(fraction * width);
-  const eta = rate > 0 && total > done ? `ETA ${formatDuration(((total - done) / rate) * 1000)}` : "";
+  const eta = rate > 0 && total > done ? `ETA ${elapsedText(((total - done) / rate) * 1000)}` : "";
   return `[${"#".repeat(filled)}${"-".repeat(width - filled)}] ${String(Math.round(fraction * 100)).padStart(3)}%  ${formatCount(done)}/${formatCount(total)} rows  ${formatCount(Math.round(rate))} rows/s  ${eta}`.trimEnd();
 }
 

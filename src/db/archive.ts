@@ -7,6 +7,7 @@
  */
 import { sql, type SQL } from "drizzle-orm";
 import type { AuditFragments } from "./audit.js";
+import { heldSql } from "./holds.js";
 import { TIER_COLUMNS } from "./rows.js";
 import type { ArchiveRule } from "./types.js";
 import { toNaiveUtc } from "./naive-utc.js";
@@ -23,7 +24,7 @@ export { TIER_COLUMNS };
  * rows. `table` qualifies the columns (the row being moved).
  */
 export function expiryOf(t: Tables, f: AuditFragments, ranked: readonly ArchiveRule[], table: string): SQL {
-  const held = sql`EXISTS (SELECT 1 FROM ${sql.raw(t.hold)} AS h WHERE h.task_id = ${sql.raw(table)}.task_id)`;
+  const held = sql.raw(heldSql(t.hold, `${table}.task_id`));
   const keep = (rule: ArchiveRule) => (rule.keepMs === null ? f.forever : f.plusMs(sql.raw(`${table}.date_done`), rule.keepMs));
   const branches = ranked.slice(0, -1).map((rule) => sql` WHEN ${ruleMatch(rule, f)} THEN ${keep(rule)}`);
   return sql`CASE WHEN ${held} THEN ${f.forever}${sql.join(branches, sql``)} ELSE ${keep(ranked[ranked.length - 1]!)} END`;

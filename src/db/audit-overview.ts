@@ -5,14 +5,16 @@
  * rows are mapped in ./audit-reads.ts.
  */
 import { sql, type SQL } from "drizzle-orm";
-import { whereTasks, type AuditFragments } from "./audit.js";
+import { FAILURE } from "../states.js";
+import { FAILURES, whereTasks, type AuditFragments } from "./audit.js";
+import { READY_SQL } from "./state-sql.js";
 import type { Tables } from "./tables.js";
 import type { TaskQuery } from "./types.js";
 
 /** Finished (ready) rows and failures per `seconds`-wide bucket of date_done, oldest first. */
 export function countByTimeBucket(t: Tables, q: TaskQuery, fragments: AuditFragments, seconds: number): SQL {
-  return sql`SELECT ${fragments.timeBucket(seconds)} AS bucket, count(*) AS n, sum(CASE WHEN status = 'FAILURE' THEN 1 ELSE 0 END) AS failures
-    FROM ${sql.raw(t.task)} WHERE ${whereTasks(q, t, fragments)} AND date_done IS NOT NULL AND status IN ('SUCCESS', 'FAILURE', 'REVOKED')
+  return sql`SELECT ${fragments.timeBucket(seconds)} AS bucket, count(*) AS n, ${FAILURES} AS failures
+    FROM ${sql.raw(t.task)} WHERE ${whereTasks(q, t, fragments)} AND date_done IS NOT NULL AND status IN ${sql.raw(READY_SQL)}
     GROUP BY bucket ORDER BY bucket`;
 }
 
@@ -33,7 +35,7 @@ export function countByStateNameWorker(t: Tables, q: TaskQuery, fragments: Audit
  */
 export function countFailuresByValue(t: Tables, q: TaskQuery, fragments: AuditFragments, limit: number): SQL {
   return sql`SELECT result, name, count(*) AS n, min(date_done) AS first_seen, max(date_done) AS last_seen, max(task_id) AS sample
-    FROM ${sql.raw(t.task)} WHERE ${whereTasks({ ...q, states: ["FAILURE"] }, t, fragments)} GROUP BY result, name ORDER BY n DESC LIMIT ${limit}`;
+    FROM ${sql.raw(t.task)} WHERE ${whereTasks({ ...q, states: [FAILURE] }, t, fragments)} GROUP BY result, name ORDER BY n DESC LIMIT ${limit}`;
 }
 
 /** Escapes LIKE's wildcards so a typed prefix matches literally (ESCAPE '\'). */

@@ -15,6 +15,7 @@ import {
   type PageCursor,
 } from "./audit.js";
 import { ConfigError } from "../errors.js";
+import { FAILURE } from "../states.js";
 import { countByStateNameWorker, countByTimeBucket, countFailuresByValue } from "./audit-overview.js";
 import { auditTables } from "./archive.js";
 import { fromNaiveUtc } from "./naive-utc.js";
@@ -98,7 +99,7 @@ export class SqlAuditReads implements AuditReads {
       return {
         row: {
           taskId: String(r["sample"]),
-          status: "FAILURE",
+          status: FAILURE,
           result: (r["result"] as Buffer | null) ?? null,
           traceback: null,
           dateDone: lastSeen,

@@ -6,8 +6,11 @@
  * nothing above src/db sees these builders.
  */
 import { sql, type SQL } from "drizzle-orm";
+import { FAILURE, PENDING, STARTED } from "../states.js";
+import { heldOnlySql } from "./holds.js";
 import { toNaiveUtc } from "./naive-utc.js";
 import { TIER_COLUMNS } from "./rows.js";
+import { READY_SQL, stateSql } from "./state-sql.js";
 import type { Tables } from "./tables.js";
 import type { ListOrder, TaskQuery } from "./types.js";
 
@@ -32,9 +35,12 @@ export interface AuditFragments {
 
 const COLUMNS = sql.raw(TIER_COLUMNS);
 
+/** The FAILURE rows among those counted, as an aggregate beside count(*). */
+export const FAILURES = sql.raw(`sum(CASE WHEN status = ${stateSql(FAILURE)} THEN 1 ELSE 0 END)`);
+
 export function whereTasks(q: TaskQuery, t: Tables, fragments: AuditFragments): SQL {
   const parts: SQL[] = [sql`1 = 1`];
-  if (q.held) parts.push(sql`task_id IN (SELECT task_id FROM ${sql.raw(t.hold)})`);
+  if (q.held) parts.push(sql.raw(heldOnlySql(t.hold, "task_id")));
   if (q.states?.length) parts.push(sql`status IN ${[...q.states]}`);
   if (q.names?.length) parts.push(sql`name IN ${[...q.names]}`);
   if (q.workers?.length) parts.push(sql`worker IN ${[...q.workers]}`);
@@ -115,12 +121,12 @@ export function countByColumn(
   fragments: AuditFragments,
 ): SQL {
   const col = sql.raw(column);
-  return sql`SELECT ${col} AS key, count(*) AS n, sum(CASE WHEN status = 'FAILURE' THEN 1 ELSE 0 END) AS failures
+  return sql`SELECT ${col} AS key, count(*) AS n, ${FAILURES} AS failures
     FROM ${sql.raw(t.task)} WHERE ${whereTasks(q, t, fragments)} GROUP BY ${col} ORDER BY n DESC, key LIMIT ${limit}`;
 }
 
 export function countByHour(t: Tables, q: TaskQuery, fragments: AuditFragments, limit: number): SQL {
-  return sql`SELECT ${fragments.hourBucket} AS key, count(*) AS n, sum(CASE WHEN status = 'FAILURE' THEN 1 ELSE 0 END) AS failures
+  return sql`SELECT ${fragments.hourBucket} AS key, count(*) AS n, ${FAILURES} AS failures
     FROM ${sql.raw(t.task)} WHERE ${whereTasks(q, t, fragments)} AND date_done IS NOT NULL GROUP BY key ORDER BY n DESC, key LIMIT ${limit}`;
 }
 
@@ -131,9 +137,9 @@ export function countByHour(t: Tables, q: TaskQuery, fragments: AuditFragments, 
  */
 export function taskTimings(t: Tables, q: TaskQuery, fragments: AuditFragments): SQL {
   return sql`SELECT w.name AS name,
-      min(CASE WHEN h.status = 'PENDING' THEN h.date END) AS sent,
-      min(CASE WHEN h.status = 'STARTED' THEN h.date END) AS started,
-      max(CASE WHEN h.status IN ('SUCCESS', 'FAILURE', 'REVOKED') THEN h.date END) AS done
+      min(CASE WHEN h.status = ${sql.raw(stateSql(PENDING))} THEN h.date END) AS sent,
+      min(CASE WHEN h.status = ${sql.raw(stateSql(STARTED))} THEN h.date END) AS started,
+      max(CASE WHEN h.status IN ${sql.raw(READY_SQL)} THEN h.date END) AS done
     FROM (SELECT task_id, name FROM ${sql.raw(t.task)} WHERE ${whereTasks(q, t, fragments)}) AS w
     JOIN ${sql.raw(t.history)} AS h ON h.task_id = w.task_id
     GROUP BY w.task_id, w.name`;

@@ -4,10 +4,8 @@
  * a ready state replaces one only when the write allows it, and PENDING (a producer's
  * markAsSent) never replaces a row a worker already moved on.
  */
-import { PENDING, READY_STATES } from "../states.js";
-
-/** The ready states as an SQL list: `('SUCCESS', 'FAILURE', 'REVOKED')`. */
-export const READY_SQL = `(${[...READY_STATES].map((s) => `'${s}'`).join(", ")})`;
+import { PENDING } from "../states.js";
+import { READY_SQL, stateSql } from "./state-sql.js";
 
 /**
  * Whether a write of `incoming` may replace a row whose status is `current` (an SQL expression
@@ -15,5 +13,5 @@ export const READY_SQL = `(${[...READY_STATES].map((s) => `'${s}'`).join(", ")})
  */
 export function precedenceGuard(current: string, incoming: string, replaceReady: string): string {
   return `((${current} IS NULL OR ${current} NOT IN ${READY_SQL} OR (${incoming} IN ${READY_SQL} AND ${replaceReady}))
-    AND (${incoming} <> '${PENDING}' OR ${current} IS NULL OR ${current} = '${PENDING}'))`;
+    AND (${incoming} <> ${stateSql(PENDING)} OR ${current} IS NULL OR ${current} = ${stateSql(PENDING)}))`;
 }

@@ -6,6 +6,7 @@
 import { sql, type SQL } from "drizzle-orm";
 import type { AuditFragments } from "./audit.js";
 import type { DeleteByRuleParams, RulePredicate } from "./types.js";
+import { notHeldSql } from "./holds.js";
 import { toNaiveUtc } from "./naive-utc.js";
 import type { Tables } from "./tables.js";
 
@@ -22,13 +23,8 @@ export function ruleMatch(rule: RulePredicate, f: AuditFragments): SQL {
 export function governedExpired(t: Tables, f: AuditFragments, p: Omit<DeleteByRuleParams, "limit">): SQL {
   const parts: SQL[] = [sql`date_done < ${toNaiveUtc(p.before)}`, ruleMatch(p.rule, f)];
   for (const other of p.outranked) parts.push(sql`NOT (${ruleMatch(other, f)})`);
-  parts.push(notHeld(t));
+  parts.push(sql.raw(notHeldSql(t.hold, `${t.task}.task_id`)));
   return sql.join(parts, sql` AND `);
-}
-
-/** Excludes held rows; the hold table's primary key makes it one probe per row. */
-export function notHeld(t: Tables): SQL {
-  return sql`NOT EXISTS (SELECT 1 FROM ${sql.raw(t.hold)} AS h WHERE h.task_id = ${sql.raw(t.task)}.task_id)`;
 }
 
 /**

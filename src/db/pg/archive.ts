@@ -11,6 +11,7 @@ import { sql, type SQL } from "drizzle-orm";
 import { PgDialect } from "drizzle-orm/pg-core";
 import type { AuditFragments } from "../audit.js";
 import { expiryOf, TIER_COLUMNS, type ArchiveRule } from "../archive.js";
+import { heldOnlySql } from "../holds.js";
 import { toNaiveUtc } from "../naive-utc.js";
 import { quoteIdentifier, type Tables } from "../tables.js";
 import type { PgConnection, PgSession } from "./borrowed-pool.js";
@@ -330,7 +331,7 @@ async function refile(
   // Either way an expired partition is not scanned whole (4.9 s for 100k rows when it was).
   const condition =
     where === "held"
-      ? sql`p.task_id IN (SELECT task_id FROM ${sql.raw(t.hold)})`
+      ? sql.raw(heldOnlySql(t.hold, "p.task_id"))
       : where === "done-since"
         ? since
           ? sql`p.date_done > ${toNaiveUtc(since)} AND ${expiry} > ${at}`

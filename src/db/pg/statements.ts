@@ -4,6 +4,7 @@
  * 0.65x of raw pg per single upsert and 0.19x on a 10k batch here (research/toolchain.md §6).
  */
 import { TASK_COLUMNS } from "../rows.js";
+import { notHeldSql } from "../holds.js";
 import { precedenceGuard } from "../precedence.js";
 import { archiveGuardFunctions, archiveIds, HISTORY_COLUMNS, historyArchive } from "./archive.js";
 import type { Tables } from "../tables.js";
@@ -18,7 +19,7 @@ export function buildStatements(t: Tables) {
   // chosen only: repeating it in the outer WHERE cost 1.88x ctid per batch instead of 1.36x
   // (bench/cleanup-by-key.ts), and a hold committed while one batch statement runs is a race any
   // placement of the check has.
-  const notHeld = `NOT EXISTS (SELECT 1 FROM ${t.hold} AS h WHERE h.task_id = ${t.task}.task_id)`;
+  const notHeld = notHeldSql(t.hold, `${t.task}.task_id`);
   // Finished before `before`, limited to `only` states and never `except` ones (NULL: no limit).
   const expired = (before: string, only: string, except: string) =>
     `date_done < ${before}::timestamp AND (${only}::varchar[] IS NULL OR status = ANY(${only}::varchar[]))

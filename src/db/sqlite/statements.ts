@@ -3,13 +3,14 @@
  * 0.06x of raw better-sqlite3 inside a transaction here (research/toolchain.md §6). Lists are bound
  * as one JSON text and expanded with json_each, so each statement has a fixed shape.
  */
+import { notHeldSql } from "../holds.js";
 import { precedenceGuard } from "../precedence.js";
 import { TASK_COLUMNS } from "../rows.js";
 import type { Tables } from "../tables.js";
 
 export function buildStatements(t: Tables) {
   // Legal holds: a held row is never expired, whatever the rule.
-  const notHeld = `NOT EXISTS (SELECT 1 FROM ${t.hold} AS h WHERE h.task_id = ${t.task}.task_id)`;
+  const notHeld = notHeldSql(t.hold, `${t.task}.task_id`);
   // Finished before @before, limited to @only states and never @except ones (NULL: no limit).
   const expired = `date_done < @before
           AND (@only IS NULL OR status IN (SELECT value FROM json_each(@only)))

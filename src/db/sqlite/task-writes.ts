@@ -6,13 +6,13 @@
  * or thrown, before that function returns.
  */
 import type Database from "better-sqlite3";
-import { MissingTablesError } from "../../errors.js";
 import type { GroupRow, TaskWrite } from "../driver.js";
 import type { SqliteDatabaseLike } from "../external.js";
 import { toNaiveUtc } from "../naive-utc.js";
 import { precedenceGuard } from "../precedence.js";
 import { taskColumnValues } from "../rows.js";
 import type { Tables } from "../tables.js";
+import { interpretError } from "./errors.js";
 import type { SqliteStatementTexts } from "./statements.js";
 
 export class SqliteWrites {
@@ -94,6 +94,24 @@ export class SqliteWrites {
     return this.storeManyTx.immediate(writes);
   }
 
+  /** Forgets tasks (and, through the delete triggers, their history) in both tiers. */
+  taskForget(taskIds: readonly string[]): number {
+    const t = this.tables;
+    const ids = JSON.stringify(taskIds);
+    if (!this.archivePresent()) return this.cached(this.texts.taskForget).run(ids).changes;
+    return this.db
+      .transaction(() => {
+        const gone = this.cached(
+          `SELECT count(DISTINCT task_id) AS n FROM (SELECT task_id FROM ${t.task} WHERE task_id IN (SELECT value FROM json_each(?))
+          UNION ALL SELECT task_id FROM ${t.archive} WHERE task_id IN (SELECT value FROM json_each(?)))`,
+        ).get(ids, ids) as { n: number };
+        this.cached(this.texts.taskForget).run(ids);
+        this.cached(`DELETE FROM ${t.archive} WHERE task_id IN (SELECT value FROM json_each(?))`).run(ids);
+        return gone.n;
+      })
+      .immediate();
+  }
+
   groupSave(row: GroupRow): void {
     this.group ??= this.prepare(this.texts.groupSave);
     this.group.run(row.groupId, row.result, row.dateDone && toNaiveUtc(row.dateDone));
@@ -108,16 +126,9 @@ export class SqliteWrites {
     try {
       return this.db.prepare(text) as Database.Statement;
     } catch (error) {
-      throw interpretSqliteError(error, this.tables);
+      throw interpretError(error, this.tables);
     }
   }
-}
-
-/** "no such table: X" becomes MissingTablesError naming X; anything else passes through. */
-export function interpretSqliteError(error: unknown, tables: Tables): unknown {
-  const missing = error instanceof Error ? /^no such table: ?(\S*)/.exec(error.message) : null;
-  if (missing) return new MissingTablesError(missing[1] || tables.task, { cause: error });
-  return error;
 }
 
 /** The columns an archived row hands to the new hot row that supersedes it, in TASK_COLUMNS order from name on. */

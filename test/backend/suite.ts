@@ -17,6 +17,7 @@ import { precedenceSuite } from "./precedence.js";
 import { retentionSuite } from "./retention.js";
 import { archiveSuite } from "./archive.js";
 import { archiveTiersSuite } from "./archive-tiers.js";
+import { schemaErrorSuite } from "./schema-errors.js";
 import { storeReadSuite } from "./store-read.js";
 
 export interface SuiteContext {
@@ -74,5 +75,6 @@ export function backendSuite(harness: Harness, skip: string | false): void {
     clientSuite(context);
     celerySemanticsSuite(context);
     historySuite(context);
+    schemaErrorSuite(context);
   });
 }

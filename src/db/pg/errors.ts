@@ -49,9 +49,13 @@ export function interpretError(error: unknown, tables: Tables): unknown {
   const message = error instanceof Error ? error.message : "";
   if (code === "42P01")
     return new MissingTablesError(/relation "([^"]+)" does not exist/.exec(message)?.[1] ?? tables.task, { cause: error });
-  if (code === "42703")
-    return new MissingColumnError(/column "?([^" ]+)"? (?:of relation "([^"]+)" )?does not exist/.exec(message)?.[1] ?? "?", {
-      cause: error,
-    });
+  if (code === "42703") {
+    // "column t.children does not exist" names it through the statement's alias: the column is the last part.
+    const named = /column "?([^" ]+)"? (?:of relation "[^"]+" )?does not exist/.exec(message)?.[1];
+    return new MissingColumnError(named?.split(".").pop() ?? "?", { cause: error });
+  }
+  return new MissingColumnError(/column "?([^" ]+)"? (?:of relation "([^"]+)" )?does not exist/.exec(message)?.[1] ?? "?", {
+    cause: error,
+  });
   return error;
 }

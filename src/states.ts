@@ -35,6 +35,11 @@ export const UNREADY_STATES: ReadonlySet<string> = new Set([PENDING, RECEIVED, S
 export const ALL_STATES: ReadonlySet<string> = new Set([PENDING, RECEIVED, STARTED, SUCCESS, FAILURE, RETRY, REVOKED]);
 /** States whose stored result is an exception. */
 export const EXCEPTION_STATES: ReadonlySet<string> = new Set([RETRY, FAILURE, REVOKED]);
+/**
+ * States whose history row keeps the result and traceback (the error of a failure or of each
+ * retry); the history triggers spell this set in their migrations, compared by test/rules.test.ts.
+ */
+export const HISTORY_RESULT_STATES: ReadonlySet<string> = new Set([FAILURE, RETRY]);
 /** States whose exception `get()` rethrows when `propagate` is on. */
 export const PROPAGATE_STATES: ReadonlySet<string> = new Set([FAILURE, REVOKED]);
 

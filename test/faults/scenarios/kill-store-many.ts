@@ -52,6 +52,29 @@ function killSuite(side: Side) {
   });
 }
 
+/** The same kill points on another server's throwaway cluster (test/faults/mysql.test.ts). */
+export function killStoreManyOn(shared: () => Cluster, name: string): void {
+  describe(`kill -9 inside storeMany on ${name}`, () => {
+    let cluster: Cluster;
+    let url = "";
+    before(async () => {
+      cluster = shared();
+      url = await cluster.createDatabase("kill");
+      await (await openBackend({ url })).close();
+    });
+    killSuite({
+      name: name.toLowerCase(),
+      url: () => url,
+      count: async (prefix) =>
+        Number(
+          (
+            await cluster.query<{ n: string }>("kill", "SELECT count(*) AS n FROM celery_taskmeta WHERE task_id LIKE $1", [`${prefix}-%`])
+          )[0]!.n,
+        ),
+    });
+  });
+}
+
 /** Runs on the fault suite's own cluster (test/faults/pg.test.ts). */
 export function killStoreManyScenario(shared: () => Cluster): void {
   describe("kill -9 inside storeMany", () => {

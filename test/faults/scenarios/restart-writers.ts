@@ -1,5 +1,5 @@
 /**
- * Writers across PostgreSQL restarts: writer processes store single results and batches,
+ * Writers across server restarts (PostgreSQL, MariaDB): writer processes store single results and batches,
  * SUCCESS and FAILURE, while the server is stopped `-m fast` and then `-m immediate` (crash
  * recovery) and kept down OUTAGE_MS more each time. Every acknowledged write must be present with
  * its state, and no call may give up before its retry budget (default 15 s) ran out: with an
@@ -27,8 +27,8 @@ const LOOPS = 4;
 const OUTAGE_MS = 1_500;
 
 /** Runs on the fault suite's own cluster (test/faults/pg.test.ts). */
-export function writersScenario(shared: () => Cluster): void {
-  describe("writers across PostgreSQL restarts", () => {
+export function writersScenario(shared: () => Cluster, server: "PostgreSQL" | "MariaDB" = "PostgreSQL"): void {
+  describe(`writers across ${server} restarts`, () => {
     let cluster: Cluster;
     let url = "";
     before(async () => {
@@ -77,7 +77,7 @@ export function writersScenario(shared: () => Cluster): void {
       const premature = failures.filter((f) => !f.transient || f.elapsedMs < RETRY_BUDGET_DEFAULT_MS - 50);
       const calls = reports.reduce((n, r) => n + r.calls, 0);
       const longestBlockMs = Math.max(...reports.map((r) => r.longestBlockMs));
-      figure("restart-writers", {
+      figure(server === "PostgreSQL" ? "restart-writers" : `restart-writers-${server.toLowerCase()}`, {
         processes: WRITERS,
         loopsEach: LOOPS,
         calls,

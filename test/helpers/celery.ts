@@ -8,10 +8,14 @@ import { fileURLToPath } from "node:url";
 const PYTHON = process.env["TASKLEDGER_CELERY_PYTHON"] ?? "/usr/bin/python3";
 const SCRIPT = fileURLToPath(new URL("../fixtures/celery/celery_side.py", import.meta.url));
 
-export function celerySkip(): string | false {
-  const probe = spawnSync(PYTHON, ["-c", "import celery, sqlalchemy, psycopg2; print(celery.__version__)"], { encoding: "utf8" });
+/** The database driver Python needs for each server (Debian's package is python3-<module>). */
+const PYTHON_DRIVER = { postgresql: "psycopg2", mysql: "pymysql" } as const;
+
+export function celerySkip(server: keyof typeof PYTHON_DRIVER = "postgresql"): string | false {
+  const driver = PYTHON_DRIVER[server];
+  const probe = spawnSync(PYTHON, ["-c", `import celery, sqlalchemy, ${driver}; print(celery.__version__)`], { encoding: "utf8" });
   if (probe.status === 0) return false;
-  const reason = `Celery is not importable by ${PYTHON} (apt-get install -y python3-celery python3-sqlalchemy python3-psycopg2)`;
+  const reason = `Celery is not importable by ${PYTHON} with ${driver} (apt-get install -y python3-celery python3-sqlalchemy python3-${driver})`;
   if (process.env["CI"] === "true") throw new Error(`the Celery interop tests are mandatory under CI=true: ${reason}`);
   console.log(`# ${reason}; Celery interop suites skipped`);
   return reason;

@@ -55,6 +55,12 @@ export interface BackendOptions {
    * settings, for LISTEN. Pool size, busy timeout and createIfMissing do not apply.
    */
   client?: ConnectionLike;
+  /**
+   * A streaming replica of the same PostgreSQL database for audit reads: list, show, stats,
+   * export and the web view's pages and API. Stores, waits, holds, forget and cleanup stay on
+   * `url` (or `client`). Replicas lag: a result just stored may not be listed yet.
+   */
+  readUrl?: string;
   /** How long results are kept before cleanup deletes them; null, 0 or "forever" ("never", "none") keeps them forever. Default "1d". */
   resultExpires?: Duration | null;
   /** Write name, args, kwargs, worker, retries and queue (Celery's result_extended). Default false. */
@@ -101,6 +107,8 @@ export type DatabaseTarget =
 
 export interface ResolvedOptions {
   target: DatabaseTarget;
+  /** Where audit reads go: a replica (readUrl), else undefined (the target). */
+  readTarget: DatabaseTarget | undefined;
   resultExpiresMs: number | null;
   resultExtended: boolean;
   poolSize: number;
@@ -351,6 +359,7 @@ export function resolveOptions(options: BackendOptions = {}): ResolvedOptions {
     throw new ConfigError("busyTimeoutMs", `expected a whole number of milliseconds, got ${busyTimeoutMs}`);
   return {
     target,
+    readTarget: resolveReadTarget(options.readUrl, target),
     resultExpiresMs: resolveExpires(options.resultExpires, "resultExpires"),
     resultExtended: options.resultExtended ?? false,
     poolSize,
@@ -367,6 +376,18 @@ export function resolveOptions(options: BackendOptions = {}): ResolvedOptions {
       groupSchema: options.tableSchemas?.group ?? null,
     },
   };
+}
+
+/** A read replica's target: PostgreSQL's streaming replicas only, of a PostgreSQL primary. */
+function resolveReadTarget(readUrl: string | undefined, target: DatabaseTarget): DatabaseTarget | undefined {
+  if (readUrl === undefined || readUrl.trim() === "") return undefined;
+  const read = parseDatabaseUrl(readUrl);
+  if (read.dialect !== "postgresql" || target.dialect !== "postgresql")
+    throw new ConfigError(
+      "readUrl",
+      `read replicas are PostgreSQL streaming replicas of a PostgreSQL primary; got ${read.display} for a ${target.dialect} database. Leave readUrl out to read from the database itself`,
+    );
+  return read;
 }
 
 /** The target of an application's connection; checked here so a bad one fails before anything opens. */

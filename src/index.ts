@@ -6,7 +6,7 @@ export { openBackend } from "./backend/open-backend.js";
 export { DatabaseBackend, type StoreOptions, type MetaOrCorrupt } from "./backend/database-backend.js";
 export { TransactionWriter } from "./backend/transaction-writer.js";
 export type { ConnectionLike, TransactionLike, PgPoolLike, PgClientLike, SqliteDatabaseLike, DrizzleDatabaseLike } from "./db/external.js";
-export type { Capabilities } from "./db/types.js";
+export type { Capabilities, ReplicaStatus } from "./db/types.js";
 export type { CleanupOptions } from "./cleanup/cleaner.js";
 export { CleanupJob, CLEANUP_JOB_MIN_INTERVAL_MS, type CleanupJobOptions, type CleanupRun } from "./cleanup/job.js";
 export {

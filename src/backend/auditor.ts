@@ -3,7 +3,10 @@
  * matching row (keyset pagination by id). Rows whose values cannot be decoded are reported in
  * place (a CorruptValueError with the raw row), never thrown, so a listing always completes.
  */
-import type { Driver, KeyCount, ListOrder, TaskQuery, TaskRow } from "../db/driver.js";
+import type { Driver, KeyCount, ListOrder, ReplicaStatus, TaskQuery, TaskRow } from "../db/driver.js";
+import type { TaskEvent } from "../types.js";
+import { validateId } from "./task-write.js";
+import { historyRowToEvent } from "./task-history.js";
 import { ConfigError, CorruptValueError } from "../errors.js";
 import { FAILURE, isReady } from "../states.js";
 import { groupFailures, type FailureGroup, type ListedTask } from "./failure-groups.js";
@@ -71,6 +74,16 @@ function summarize(values: number[]): DurationStats | null {
   return { count: values.length, p50: percentile(values, 50), p95: percentile(values, 95), max: values[values.length - 1]! };
 }
 
+/**
+ * Where audit figures come from when a replica serves them, and how old they may be, in words
+ * (the CLI's `stats` and the web view's footer); `null`: a replica that did not report its replay.
+ */
+export function replicaText(replica: ReplicaStatus | null): string {
+  if (replica === null) return "read from a replica that does not report its replay (is it a replica?)";
+  const behind = replica.lagMs < 1000 ? "caught up with the primary" : `${(replica.lagMs / 1000).toFixed(1)} s behind the primary`;
+  return `read from a replica, ${behind}${replica.paused ? " (replay paused)" : ""}`;
+}
+
 export class TaskAuditor {
   constructor(
     private readonly driver: Driver,
@@ -78,6 +91,20 @@ export class TaskAuditor {
     /** The backend's many-read (one query, rows decoded once): `show` and the web's task pages use it too. */
     private readonly readMany: (taskIds: readonly string[]) => Promise<Map<string, ListedTask>>,
   ) {}
+
+  /** Every recorded change of a task's state, oldest first (see DatabaseBackend.getTaskHistory), from where audits read. */
+  async history(taskId: string): Promise<TaskEvent[]> {
+    validateId(taskId, "task");
+    return (await this.retrying("history", () => this.driver.taskHistory(taskId))).map(historyRowToEvent);
+  }
+
+  /**
+   * Where audits read from, when that is a read replica: how far behind the primary it is and
+   * whether its replay is paused; undefined when audits read the database itself.
+   */
+  replica(): Promise<ReplicaStatus | undefined> {
+    return this.retrying("replica", () => this.driver.replicaStatus());
+  }
 
   /**
    * One page of matching rows, newest first unless `order` says otherwise, after the row whose

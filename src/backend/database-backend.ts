@@ -45,18 +45,23 @@ export class DatabaseBackend extends MarkAs implements ResultBackend {
   private closing: Promise<void> | undefined;
   private readonly jobs = new Set<CleanupJob>();
 
+  /** Where audit reads go: a read replica's driver (readUrl), else the backend's own. */
+  private readonly reader: Driver;
+
   constructor(
     private readonly driver: Driver,
     readonly options: ResolvedOptions,
+    reader?: Driver,
   ) {
     super();
+    this.reader = reader ?? driver;
     this.events.setMaxListeners(0);
     this.changes = new ChangeHub(driver);
     this.events.on("stored", (ids) => this.changes.notify(ids));
     this.audit = new TaskAuditor(
-      driver,
+      this.reader,
       (operation, attempt) => this.retrying(operation, undefined, attempt),
-      (taskIds) => this.readMany("show", taskIds),
+      (taskIds) => this.readMany("show", taskIds, undefined, this.reader),
     );
   }
 
@@ -71,6 +76,11 @@ export class DatabaseBackend extends MarkAs implements ResultBackend {
    */
   get capabilities() {
     return this.driver.capabilities;
+  }
+
+  /** Whether audit reads (`audit`) go to a read replica (readUrl) rather than the database itself. */
+  get readsReplica(): boolean {
+    return this.reader !== this.driver;
   }
 
   /** The database URL with any password masked. */
@@ -135,9 +145,14 @@ export class DatabaseBackend extends MarkAs implements ResultBackend {
    * with the raw row kept beside its meta (or beside why it could not be decoded). Unknown ids
    * are absent. getManyTaskMeta, `show` and the web view's task pages all read through it.
    */
-  private async readMany(operation: string, taskIds: readonly string[], retryBudgetMs?: number): Promise<Map<string, ListedTask>> {
+  private async readMany(
+    operation: string,
+    taskIds: readonly string[],
+    retryBudgetMs?: number,
+    driver: Driver = this.driver,
+  ): Promise<Map<string, ListedTask>> {
     const unique = [...new Set(taskIds.map((id) => validateId(id, "task")))];
-    const rows = await this.retrying(operation, `${unique.length} tasks`, () => this.driver.taskGetMany(unique), retryBudgetMs);
+    const rows = await this.retrying(operation, `${unique.length} tasks`, () => driver.taskGetMany(unique), retryBudgetMs);
     return new Map(rows.map((row) => [row.taskId, decodeListed(0, row)]));
   }
 
@@ -327,6 +342,7 @@ export class DatabaseBackend extends MarkAs implements ResultBackend {
     this.events.removeAllListeners();
     await this.changes.close();
     await this.driver.close();
+    if (this.reader !== this.driver) await this.reader.close();
   }
 
   private toWrite(item: Omit<StoreItem, "traceback"> & { traceback?: string | null | undefined }, now: Date | undefined): TaskWrite {

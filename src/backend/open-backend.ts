@@ -31,7 +31,18 @@ export async function openBackendOver(options: BackendOptions | string, over: (d
     }),
   );
   const driver = over(opened);
+  let reader: Driver | undefined;
   try {
+    // Audit reads' own connection, to a replica: never migrated (a replica is read-only), and its
+    // tables are the primary's, so nothing needs checking here.
+    const readTarget = resolved.readTarget;
+    if (readTarget)
+      reader = openDriver(readTarget, {
+        poolSize: resolved.poolSize,
+        busyTimeoutMs: resolved.busyTimeoutMs,
+        createIfMissing: false,
+        tables: resolved.tables,
+      });
     if (resolved.migrate)
       await withRetry(
         resolved.retry,
@@ -54,9 +65,10 @@ export async function openBackendOver(options: BackendOptions | string, over: (d
       );
   } catch (error) {
     await driver.close();
+    await reader?.close();
     throw error;
   }
-  const backend = new DatabaseBackend(driver, resolved);
+  const backend = new DatabaseBackend(driver, resolved, reader);
   if (typeof options !== "string" && options.cleanupJob) backend.startCleanupJob(options.cleanupJob);
   return backend;
 }

@@ -10,6 +10,7 @@ import type { Output } from "./output.js";
 
 export interface GlobalOptions {
   url?: string;
+  readUrl?: string;
   json?: boolean;
   taskTable?: string;
   groupTable?: string;
@@ -34,6 +35,7 @@ export function depsFor(globals: GlobalOptions, out: Output): CommandDeps {
     open: (options = {}) =>
       openBackend({
         url,
+        ...(globals.readUrl ? { readUrl: globals.readUrl } : {}),
         migrate: options.migrate ?? false,
         createIfMissing: options.create ?? false,
         tableNames: {

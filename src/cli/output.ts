@@ -21,12 +21,14 @@ export interface Output {
   readonly interactive: boolean;
 }
 
-/** The secrets of every database URL a command line can carry: --url, --url=…, TASKLEDGER_URL. */
+/** The secrets of every database URL a command line can carry: --url, --read-url (also as --x=…), TASKLEDGER_URL, TASKLEDGER_READ_URL. */
 export function cliSecrets(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): string[] {
-  const urls = [env["TASKLEDGER_URL"] ?? ""];
+  const urls = [env["TASKLEDGER_URL"] ?? "", env["TASKLEDGER_READ_URL"] ?? ""];
   argv.forEach((arg, i) => {
-    if (arg === "--url" && argv[i + 1] !== undefined) urls.push(argv[i + 1]!);
-    else if (arg.startsWith("--url=")) urls.push(arg.slice("--url=".length));
+    for (const flag of ["--url", "--read-url"]) {
+      if (arg === flag && argv[i + 1] !== undefined) urls.push(argv[i + 1]!);
+      else if (arg.startsWith(`${flag}=`)) urls.push(arg.slice(flag.length + 1));
+    }
   });
   return urls.flatMap(secretsOf);
 }

@@ -44,6 +44,12 @@ export function buildProgram(out: Output): { program: Command; run: (argv: strin
         "database URL: postgres://…, sqlite:<file>, a file path, or Celery's db+… form (password masked in all output)",
       ).env("TASKLEDGER_URL"),
     )
+    .addOption(
+      new Option(
+        "--read-url <url>",
+        "a PostgreSQL streaming replica for the audit commands (list, show, stats, export, serve's pages); writes, holds, forget and cleanup stay on --url",
+      ).env("TASKLEDGER_READ_URL"),
+    )
     .option("--json", "machine-readable JSON output")
     .addOption(
       new Option("--task-table <name>", "task table, as Celery's database_table_names.task (default celery_taskmeta)").env(

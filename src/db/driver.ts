@@ -17,6 +17,7 @@ import type {
   HoldRow,
   LockName,
   MigrationStatus,
+  ReplicaStatus,
   TaskHistoryRow,
   TaskRow,
   TaskWrite,
@@ -183,6 +184,13 @@ export interface Driver {
 
   /** The cold-path audit reads (list, count, stats, the web overview), across both tiers. */
   readonly audit: AuditReads;
+
+  /**
+   * Where this connection's database stands as a replica: how far its replay is behind (the age
+   * of the last transaction it replayed, 0 when it has replayed all it received) and whether
+   * replay is paused; undefined when it is not a replica (a primary, or a dialect without them).
+   */
+  replicaStatus(): Promise<ReplicaStatus | undefined>;
 
   /** Whether an error is worth retrying: connection loss, server restart, busy database. */
   isTransient(error: unknown): boolean;

@@ -25,6 +25,14 @@ export interface Capabilities {
  */
 export type LockName = string;
 
+/** A replica's replay, as Driver.replicaStatus reads it. */
+export interface ReplicaStatus {
+  /** Milliseconds since the last transaction it replayed was committed on the primary; 0 when caught up. */
+  lagMs: number;
+  /** Replay is paused (pg_wal_replay_pause()): the replica shows the primary as it was then. */
+  paused: boolean;
+}
+
 /** One task row as written: every column taskledger sets. */
 export interface TaskWrite {
   taskId: string;

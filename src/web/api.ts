@@ -23,6 +23,8 @@ export const API_ROUTES: Record<string, string> = {
   "GET /api/export": "every matching task, streamed; format=csv or jsonl (default), same filters as /api/tasks",
   "GET /api/events":
     "server-sent events: one `task` event per new or changed task (same filters); when more changed at once than the feed sends, one `missed` event whose catch_up lists the rest",
+  "GET /api/replica":
+    "with a read replica: how far behind the primary the data is (lagMs) and whether replay is paused; replica null when reads go to the database itself",
   "POST /api/tasks/:id/forget": "delete the task's row (only with --allow-writes and the X-Taskledger-Token header)",
   "POST /api/tasks/:id/revoke": "mark the task REVOKED unless it finished (only with --allow-writes and the header)",
 };
@@ -34,6 +36,7 @@ function json(value: unknown, status = 200): Response {
 
 export function mountApi(app: Hono, backend: DatabaseBackend, live: LiveOptions): void {
   app.get("/api", () => json({ routes: API_ROUTES }));
+  app.get("/api/replica", async () => json({ replica: backend.readsReplica ? ((await backend.audit.replica()) ?? null) : null }));
 
   app.get("/api/tasks", async (c) => {
     const filters = readFilters(new URL(c.req.url).searchParams);

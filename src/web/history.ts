@@ -28,13 +28,9 @@ interface TaskEventLike {
   traceback?: string | null;
 }
 
-type HistoryReader = (taskId: string) => Promise<TaskEventLike[]>;
-
-/** A task's state history, oldest first; [] where the database keeps none. */
+/** A task's state history, oldest first; [] where the database keeps none. Read where audits read (a replica, with readUrl). */
 export async function loadHistory(backend: DatabaseBackend, taskId: string): Promise<HistoryEventJson[]> {
-  const reader = (backend as unknown as { getTaskHistory?: HistoryReader }).getTaskHistory;
-  if (typeof reader !== "function") return [];
-  const events = await reader.call(backend, taskId);
+  const events: TaskEventLike[] = await backend.audit.history(taskId);
   return events.map((e) => ({
     taskId: e.taskId,
     status: e.status,

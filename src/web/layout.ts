@@ -1,4 +1,5 @@
 /** The frame every page shares: head with the bundled assets only, navigation, footer. */
+import { replicaText } from "../backend/auditor.js";
 import { h, type SafeHtml } from "./html.js";
 
 export interface PageContext {
@@ -7,6 +8,8 @@ export interface PageContext {
   allowWrites: boolean;
   /** Sent back in a header by the page's script for writes; present only with --allow-writes. */
   writeToken: string | null;
+  /** With a read replica (readUrl): how far behind the primary the pages' data is, read for this page. */
+  replica?: { lagMs: number; paused: boolean } | null;
 }
 
 const NAV: [string, string][] = [
@@ -33,7 +36,7 @@ ${ctx.writeToken ? h`<meta name="taskledger-write-token" content="${ctx.writeTok
 <h1>${title}</h1>
 ${body}
 </main>
-<footer>store: <code>${ctx.storeUrl}</code> · ${ctx.allowWrites ? "writes enabled (forget, revoke)" : "read-only"} · <a href="/api">JSON API</a></footer>
+<footer>store: <code>${ctx.storeUrl}</code>${ctx.replica === undefined ? "" : h` · <span class="replica">${replicaText(ctx.replica)}</span>`} · ${ctx.allowWrites ? "writes enabled (forget, revoke)" : "read-only"} · <a href="/api">JSON API</a></footer>
 </body>
 </html>`;
 }

@@ -90,15 +90,18 @@ export function createWebApp(backend: DatabaseBackend, options: WebOptions & { s
     shutdown: options.shutdown ?? new AbortController().signal,
   });
 
-  app.get("/", (c) => page(overviewPage(ctx, backend, search(c.req.url))));
-  app.get("/tasks", (c) => page(tasksPage(ctx, backend, search(c.req.url))));
+  // With a read replica, each page says how far behind the primary its data is.
+  const pageCtx = async (): Promise<PageContext> =>
+    backend.readsReplica ? { ...ctx, replica: (await backend.audit.replica().catch(() => undefined)) ?? null } : ctx;
+  app.get("/", async (c) => page(overviewPage(await pageCtx(), backend, search(c.req.url))));
+  app.get("/tasks", async (c) => page(tasksPage(await pageCtx(), backend, search(c.req.url))));
   app.get("/tasks/:id", async (c) => {
     const [entry] = await backend.audit.byIds([c.req.param("id")]);
     if (!entry) return c.html(errorPage(ctx, 404, `No task ${c.req.param("id")} in this store (it reads as PENDING).`).text, 404);
-    return page(taskPage(ctx, backend, entry));
+    return page(taskPage(await pageCtx(), backend, entry));
   });
-  app.get("/groups/:id", (c) => page(groupPage(ctx, backend, c.req.param("id"))));
-  app.get("/live", (c) => page(livePage(ctx, backend, search(c.req.url))));
+  app.get("/groups/:id", async (c) => page(groupPage(await pageCtx(), backend, c.req.param("id"))));
+  app.get("/live", async (c) => page(livePage(await pageCtx(), backend, search(c.req.url))));
   app.notFound((c) =>
     c.req.path.startsWith("/api/")
       ? c.json({ error: "no such route; GET /api lists them" }, 404)

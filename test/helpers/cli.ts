@@ -49,7 +49,7 @@ let queue: Promise<unknown> = Promise.resolve();
 function cliInProcess(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
   const turn = queue.then(async () => {
     // The subprocess form starts with TASKLEDGER_URL="" so a developer's own URL never leaks in.
-    const overrides: NodeJS.ProcessEnv = { TASKLEDGER_URL: "", ...env };
+    const overrides: NodeJS.ProcessEnv = { TASKLEDGER_URL: "", TASKLEDGER_READ_URL: "", ...env };
     const saved = new Map(Object.keys(overrides).map((key) => [key, process.env[key]]));
     for (const [key, value] of Object.entries(overrides)) setEnv(key, value);
     const output = textOutput();
@@ -86,7 +86,7 @@ export function cliProcess(args: string[], options: CliOptions = {}): CliProcess
     main,
   ];
   const child = spawn(process.execPath, [...nodeArgs, ...args], {
-    env: { ...process.env, TASKLEDGER_URL: "", ...options.env },
+    env: { ...process.env, TASKLEDGER_URL: "", TASKLEDGER_READ_URL: "", ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const out: Buffer[] = [];

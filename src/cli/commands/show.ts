@@ -15,7 +15,7 @@ export async function run(taskIds: string[], deps: CommandDeps): Promise<number>
     const histories = new Map<string, TaskEvent[] | Error>();
     for (const id of taskIds) {
       if (!byId.has(id)) continue;
-      histories.set(id, await backend.getTaskHistory(id).catch((error: Error) => error));
+      histories.set(id, await backend.audit.history(id).catch((error: Error) => error));
     }
     if (deps.json) {
       deps.out.out(

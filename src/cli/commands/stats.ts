@@ -1,5 +1,6 @@
 /** `taskledger stats`: counts by state, task name, worker and hour over a window. */
 import type { CountEntry, DurationStats, NameTimings } from "../../backend/auditor.js";
+import { replicaText } from "../../backend/auditor.js";
 import { withBackend, type CommandDeps } from "../open.js";
 import { parsePositiveInt, queryFrom, type FilterOptions } from "../options.js";
 import { EXIT } from "../exit-codes.js";
@@ -15,6 +16,8 @@ export async function run(options: StatsOptions, deps: CommandDeps): Promise<num
   const top = options.top === undefined ? 10 : parsePositiveInt(options.top, "--top");
   return withBackend(deps, async (backend) => {
     const stats = await backend.audit.stats(query, { top });
+    // Auditors reading a replica must know how old what they read may be.
+    const replica = backend.readsReplica ? ((await backend.audit.replica()) ?? null) : undefined;
     // Queue and run times come from the history; a database without it still gets its counts.
     let timings: NameTimings[] | null = null;
     let timingsError: string | null = null;
@@ -26,7 +29,13 @@ export async function run(options: StatsOptions, deps: CommandDeps): Promise<num
     if (deps.json) {
       deps.out.out(
         JSON.stringify(
-          { since: query.since?.toISOString() ?? null, until: query.until?.toISOString() ?? null, ...stats, timings },
+          {
+            since: query.since?.toISOString() ?? null,
+            until: query.until?.toISOString() ?? null,
+            ...stats,
+            timings,
+            ...(replica === undefined ? {} : { replica }),
+          },
           null,
           2,
         ),
@@ -51,6 +60,7 @@ export async function run(options: StatsOptions, deps: CommandDeps): Promise<num
     deps.out.out(
       [
         `${formatCount(stats.total)} tasks ${window}; failure rate ${rate} of finished tasks`,
+        ...(replica === undefined ? [] : [replicaText(replica)]),
         "",
         section("state", stats.byState, false),
         "",

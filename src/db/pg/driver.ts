@@ -21,6 +21,7 @@ import type {
   HoldRow,
   LockName,
   MigrationStatus,
+  ReplicaStatus,
   TaskHistoryRow,
   TaskRow,
   TaskWrite,
@@ -42,6 +43,7 @@ import { PgHolds } from "./holds.js";
 import { PgDatabaseCheck } from "./identity.js";
 import { lockHolder, takeLock } from "./lock.js";
 import { migratePg } from "./migrate.js";
+import { replicaStatus } from "./replica.js";
 import { buildStatements } from "./statements.js";
 import { PgTaskReads } from "./task-reads.js";
 import { PgWrites } from "./task-writes.js";
@@ -263,6 +265,10 @@ export class PgDriver implements Driver {
   watchChanges(onChange: ChangeListener): ChangeWatch {
     const config = this.exec.listenConfig;
     return config ? new PgListener(config, this.tables.channel, this.tables.interest, onChange) : NO_WATCH;
+  }
+
+  replicaStatus(): Promise<ReplicaStatus | undefined> {
+    return replicaStatus(this.exec);
   }
 
   isTransient(error: unknown): boolean {

@@ -26,6 +26,7 @@ import type {
   HoldRow,
   LockName,
   MigrationStatus,
+  ReplicaStatus,
   TaskHistoryRow,
   TaskRow,
   TaskWrite,
@@ -255,6 +256,11 @@ export class SqliteDriver implements Driver {
 
   watchChanges(onChange: ChangeListener): ChangeWatch {
     return new SqliteChangePoller(this.db, onChange);
+  }
+
+  /** A SQLite file has no replicas of its own. */
+  async replicaStatus(): Promise<ReplicaStatus | undefined> {
+    return undefined;
   }
 
   isTransient(error: unknown): boolean {

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { describe, it } from "node:test";
-import { MissingColumnError, MissingTablesError } from "../../src/index.js";
+import { DatabaseError, MissingColumnError, MissingTablesError } from "../../src/index.js";
 import type { SuiteContext } from "./suite.js";
 
 export function schemaErrorSuite(ctx: SuiteContext): void {
@@ -44,6 +44,21 @@ export function schemaErrorSuite(ctx: SuiteContext): void {
         assert.match(error.message, /column children does not exist.*taskledger migrate/);
         return true;
       });
+    });
+
+    it("an unreachable or locked database stays a transient DatabaseError, retried, never taken for a missing table or column", async () => {
+      const fault = await ctx.harness.persistentFault(ctx.url());
+      try {
+        const b = await ctx.open(fault.url, { migrate: false, retryBudget: 300 });
+        await assert.rejects(b.storeResult(randomUUID(), 1, "SUCCESS"), (error: unknown) => {
+          assert.ok(error instanceof DatabaseError, String(error));
+          assert.equal(error.transient, true, error.message);
+          assert.ok(error.attempts > 1, `retried: ${error.message}`);
+          return true;
+        });
+      } finally {
+        await fault.release();
+      }
     });
   });
 }

@@ -12,7 +12,7 @@ export function expirySuite(ctx: SuiteContext): void {
     let b: DatabaseBackend;
     let url: string;
     before(async () => {
-      url = await ctx.harness.freshUrl("expiry");
+      url = await ctx.harness.migratedUrl("expiry");
       b = await ctx.open(url, { resultExpires: "1d" });
     });
 
@@ -121,11 +121,7 @@ export function expirySuite(ctx: SuiteContext): void {
         await assert.rejects(other.cleanup(), (error: unknown) => {
           assert.ok(error instanceof CleanupLockedError, String(error));
           // The refusal says who holds the lock and that it is alive.
-          const holder =
-            ctx.harness.dialect === "sqlite"
-              ? new RegExp(`pid ${process.pid} on this host .*which is alive`)
-              : /PostgreSQL session \d+ .*which is alive/;
-          assert.match(error.message, holder);
+          assert.match(error.message, ctx.harness.liveLockHolder());
           return true;
         });
         let finished = false;

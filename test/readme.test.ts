@@ -10,13 +10,20 @@ import { transformSync } from "esbuild";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { spawnSync } from "node:child_process";
-import { createTestDatabase, pgSkip } from "./helpers/pg.js";
-import { tempDir } from "./helpers/sqlite.js";
+import { pgHarness } from "./helpers/pg-harness.js";
+import { pgSkip } from "./helpers/pg.js";
+import { sqliteHarness } from "./helpers/sqlite-harness.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
-const dir = tempDir("readme");
-after(() => dir.remove());
+// Each run gets a database of its own, already migrated (a copy of a template), as a deployed
+// application's would be: the examples' own openBackend then only checks the migrations.
+const sqlite = await sqliteHarness("readme");
+const postgres = await pgHarness();
+after(async () => {
+  await sqlite.cleanup();
+  await postgres.cleanup();
+});
 
 const EXAMPLES: [file: string, expected: RegExp, only?: "sqlite" | "postgresql"][] = [
   ["wait-for-result.ts", /math\.add -> 5/],
@@ -72,16 +79,11 @@ describe("README examples", async () => {
       const source = readFileSync(new URL(`../examples/${file}`, import.meta.url), "utf8");
       assert.ok(readme.includes(source.trim()), `README.md does not contain examples/${file} verbatim`);
     });
-    it(`${file} runs on SQLite`, { skip: only === "postgresql" && "a PostgreSQL example" }, () => {
-      assert.match(run(file, `sqlite:${dir.file("readme.db")}`), expected);
+    it(`${file} runs on SQLite`, { skip: only === "postgresql" && "a PostgreSQL example" }, async () => {
+      assert.match(run(file, await sqlite.migratedUrl("readme")), expected);
     });
     it(`${file} runs on PostgreSQL`, { skip: pg || (only === "sqlite" && "a SQLite example") }, async () => {
-      const db = await createTestDatabase("readme");
-      try {
-        assert.match(run(file, db.url), expected);
-      } finally {
-        await db.drop();
-      }
+      assert.match(run(file, await postgres.migratedUrl("readme")), expected);
     });
   }
 });

@@ -128,7 +128,7 @@ export function archiveTiersSuite(ctx: SuiteContext): void {
         try {
           const single = a.markAsRevoked(one, "after the move");
           const batch = a.storeMany([{ taskId: many, status: states.FAILURE, result: new Error("after the move") }]);
-          await untilLockWaits(ctx, url, 2);
+          await ctx.harness.untilLockWaiters(url, 2);
           await mover.commit();
           assert.equal(await single, true);
           assert.equal(await batch, 1);
@@ -229,7 +229,7 @@ export function archiveTiersSuite(ctx: SuiteContext): void {
         const reader = await ctx.harness.holdReader(url, month);
         try {
           const cleanup = a.cleanup(later);
-          await untilLockWaits(ctx, url);
+          await ctx.harness.untilLockWaiters(url, 1);
           // While the drop waits for its lock: a hot read answers, and a hold goes through.
           const read = await Promise.race([a.getTaskMeta(hot), sleep(3000).then(() => "timed out")]);
           assert.equal(typeof read === "string" ? read : read.result, "hot", "a hot read did not queue behind the archive's DDL");
@@ -288,13 +288,4 @@ export function archiveTiersSuite(ctx: SuiteContext): void {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Resolves once `sessions` sessions wait for a lock on this database (the cleanup's DDL, stores behind a move). */
-async function untilLockWaits(ctx: SuiteContext, url: string, sessions = 1): Promise<void> {
-  for (let i = 0; i < 500; i++) {
-    if ((await ctx.harness.lockWaiters(url)) >= sessions) return;
-    await sleep(5);
-  }
-  throw new Error("no session ever waited for a lock");
 }

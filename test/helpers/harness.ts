@@ -81,8 +81,8 @@ export interface Harness {
   listen(url: string, channel: string): Promise<RawListener>;
 
   // Only where capabilities.concurrentWriters:
-  /** Sessions now waiting for a lock on the database. */
-  lockWaiters(url: string): Promise<number>;
+  /** Resolves once `sessions` sessions wait for a lock on the database (polled); rejects after about 5 s. */
+  untilLockWaiters(url: string, sessions: number): Promise<void>;
   /**
    * Moves these hot rows into the archive (expiring in 20 days) inside a transaction left open,
    * as a concurrent mover would, until commit().

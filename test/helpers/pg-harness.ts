@@ -193,14 +193,19 @@ export async function pgHarness(): Promise<Harness> {
         close: () => client.end(),
       };
     },
-    lockWaiters: async (url) =>
-      (
-        await queryDatabase<{ n: number }>(
-          url,
-          `SELECT count(DISTINCT l.pid)::int AS n FROM pg_locks AS l JOIN pg_stat_activity AS a ON a.pid = l.pid
-          WHERE NOT l.granted AND a.datname = current_database()`,
-        )
-      )[0]!.n,
+    // One connection for every poll: a connection per poll cost more than the query.
+    untilLockWaiters: (url, sessions) =>
+      withClient(url, async (client) => {
+        for (let i = 0; i < 1000; i++) {
+          const { rows } = await client.query<{ n: number }>(
+            `SELECT count(DISTINCT l.pid)::int AS n FROM pg_locks AS l JOIN pg_stat_activity AS a ON a.pid = l.pid
+            WHERE NOT l.granted AND a.datname = current_database()`,
+          );
+          if (rows[0]!.n >= sessions) return;
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+        throw new Error(`${sessions} sessions never waited for a lock`);
+      }),
     openArchiveMove: async (url, taskIds) => {
       const mover = new pg.Client({ connectionString: url });
       await mover.connect();

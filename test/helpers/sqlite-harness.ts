@@ -143,7 +143,7 @@ export async function sqliteHarness(label: string): Promise<Harness> {
     dropListeners: async () => 0,
     listenerCount: async () => 0,
     listen: noSuch("pushed changes"),
-    lockWaiters: noSuch("concurrent writers"),
+    untilLockWaiters: noSuch("concurrent writers"),
     openArchiveMove: noSuch("concurrent writers"),
     partitionsOf: noSuch("partitions"),
     holdReader: noSuch("partitions"),

@@ -28,6 +28,7 @@ export interface CliContext {
 
 /** The context over a harness; `shared` is filled in by the suite's before(). */
 export function cliContext(harness: Harness, shared: { url: string; backend?: DatabaseBackend }, opened: DatabaseBackend[]): CliContext {
+  const expired = new Map<number, Promise<string>>();
   const open = async (url: string, options: Omit<BackendOptions, "url"> = {}) => {
     const backend = await openBackend({ url, ...options });
     opened.push(backend);
@@ -43,15 +44,28 @@ export function cliContext(harness: Harness, shared: { url: string; backend?: Da
       return { url, backend: await open(url, { resultExtended: true }) };
     },
     expiredRows: async (label, count) => {
-      const url = await harness.migratedUrl(label);
-      const backend = await open(url);
-      for (let i = 0; i < count; i += 5_000) {
-        await backend.storeMany(
-          Array.from({ length: Math.min(5_000, count - i) }, () => ({ taskId: randomUUID(), status: states.SUCCESS, result: 1 })),
-          { now: new Date(Date.now() - 10 * DAY) },
-        );
+      // Filled once per count and copied: three tests each wanted 20,000 rows.
+      let filled = expired.get(count);
+      if (!filled) {
+        filled = (async () => {
+          const url = await harness.migratedUrl(`expired_${count}`);
+          const backend = await openBackend({ url });
+          try {
+            for (let i = 0; i < count; i += 5_000) {
+              await backend.storeMany(
+                Array.from({ length: Math.min(5_000, count - i) }, () => ({ taskId: randomUUID(), status: states.SUCCESS, result: 1 })),
+                { now: new Date(Date.now() - 10 * DAY) },
+              );
+            }
+          } finally {
+            await backend.close();
+          }
+          return url;
+        })();
+        expired.set(count, filled);
       }
-      return { url, backend };
+      const url = await harness.copyOf(await filled, label);
+      return { url, backend: await open(url) };
     },
     lockHeld: (url) =>
       withDriver(url, async (driver) => {

@@ -56,6 +56,7 @@ export async function pgHarness(): Promise<Harness> {
       })();
       return (await fresh(label, (await template).name)).url;
     },
+    copyOf: async (url, label) => (await fresh(label, new URL(url).pathname.slice(1))).url,
     migrationTags: () => readMigrations("postgresql").map((m) => m.tag),
     cleanup: async () => {
       await Promise.all(databases.splice(0).map((db) => db.drop()));

@@ -56,6 +56,13 @@ export async function sqliteHarness(label: string): Promise<Harness> {
       copyFileSync(await template, fileOf(url));
       return url;
     },
+    copyOf: async (url, name) => {
+      // Closing the last connection checkpointed the WAL into the file: the file is the database.
+      if (existsSync(`${fileOf(url)}-wal`)) throw new Error(`${url} is still open: close its connections before copying it`);
+      const copy = await freshUrl(name);
+      copyFileSync(fileOf(url), fileOf(copy));
+      return copy;
+    },
     migrationTags: () => readMigrations("sqlite").map((m) => m.tag),
     cleanup: async () => {
       template = undefined;

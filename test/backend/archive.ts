@@ -84,7 +84,7 @@ export function archiveSuite(ctx: SuiteContext): void {
       await b.release(old[4]!);
     });
 
-    it("expired archived rows go (whole partitions on PostgreSQL); held and longer-kept rows stay", async () => {
+    it("expired archived rows go (whole partitions where the archive is partitioned); held and longer-kept rows stay", async () => {
       const fresh = await ctx.harness.migratedUrl("archive_expiry");
       const a = await ctx.open(fresh, { resultExpires: null, resultExtended: true });
       await a.createArchive();

@@ -28,9 +28,14 @@ export function cleanupLockSuite(ctx: CliContext): void {
       try {
         let finished = false;
         const waiting = cli(["--url", ctx.url(), "--json", "backend-cleanup", "--wait"]).finally(() => (finished = true));
-        // Long enough for a run that ignored the lock to be done (~20 ms here, a few hundred on a
-        // loaded machine); --wait must not be.
-        await new Promise((resolve) => setTimeout(resolve, 1000));
+        if (ctx.harness.capabilities.sessionLocks) {
+          // The server shows the waiting run blocked on the lock.
+          await ctx.harness.untilLockWaiters(ctx.url(), 1);
+        } else {
+          // A lease is polled, which nothing outside shows: long enough for a run that ignored the
+          // lock to be done (~20 ms here, a few hundred on a loaded machine); --wait must not be.
+          await new Promise((resolve) => setTimeout(resolve, 1000));
+        }
         assert.equal(finished, false, "the waiting cleanup ran while the lock was held");
         await lock.release();
         const waited = await waiting;

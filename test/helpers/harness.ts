@@ -85,9 +85,11 @@ export interface Harness {
   /** Subscribes to a change channel with a plain client. */
   listen(url: string, channel: string): Promise<RawListener>;
 
-  // Only where capabilities.concurrentWriters:
-  /** Resolves once `sessions` sessions wait for a lock on the database (polled); rejects after about 5 s. */
+  // Only where capabilities.concurrentWriters or capabilities.sessionLocks (a server holds the locks):
+  /** Resolves once `sessions` sessions wait for a lock (a row, a table, a named lock) on the database; rejects after about 5 s. */
   untilLockWaiters(url: string, sessions: number): Promise<void>;
+
+  // Only where capabilities.concurrentWriters:
   /**
    * Moves these hot rows into the archive (expiring in 20 days) inside a transaction left open,
    * as a concurrent mover would, until commit().

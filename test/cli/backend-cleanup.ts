@@ -11,9 +11,12 @@ import { DAY, type CliContext } from "./context.js";
 
 export function backendCleanupSuite(ctx: CliContext): void {
   describe("backend-cleanup: retention", () => {
-    /** A fresh store: 40 SUCCESS and 7 FAILURE 10 days old, 3 FAILURE 100 days old, 5 SUCCESS a day old, a group 10 days old. */
-    async function agedStore(label: string): Promise<{ url: string; b: DatabaseBackend; total: number }> {
-      const { url, backend: b } = await ctx.freshStore(label);
+    // 40 SUCCESS and 7 FAILURE 10 days old, 3 FAILURE 100 days old, 5 SUCCESS a day old, a group 10 days old.
+    let url = "";
+    let b: DatabaseBackend;
+    let total = 0;
+    before(async () => {
+      ({ url, backend: b } = await ctx.freshStore("cli_cleanup"));
       const aged = (count: number, status: string, ageDays: number) =>
         b.storeMany(
           Array.from({ length: count }, () => ({ taskId: randomUUID(), status, result: status === states.FAILURE ? new Error("f") : 1 })),
@@ -24,11 +27,10 @@ export function backendCleanupSuite(ctx: CliContext): void {
       await aged(3, states.FAILURE, 100);
       await aged(5, states.SUCCESS, 1);
       await b.saveGroup("g-old", ["x"], { now: new Date(Date.now() - 10 * DAY) });
-      return { url, b, total: await b.audit.count({}) };
-    }
+      total = await b.audit.count({});
+    });
 
     it("backend-cleanup --dry-run counts what would go and deletes nothing", async () => {
-      const { url, b, total } = await agedStore("cli_cleanup_dry");
       const dry = await cli(["--url", url, "--json", "backend-cleanup", "--expires", "7d", "--keep-failures", "90d", "--dry-run"]);
       assert.equal(dry.code, 0, dry.stderr);
       const counted = JSON.parse(dry.stdout);
@@ -39,7 +41,6 @@ export function backendCleanupSuite(ctx: CliContext): void {
     });
 
     it("a real backend-cleanup deletes what --expires and --keep-failures let go, in one summary line", async () => {
-      const { url, b, total } = await agedStore("cli_cleanup");
       const real = await cli(["--url", url, "backend-cleanup", "--expires", "7d", "--keep-failures", "90d", "--batch-size", "10"]);
       assert.equal(real.code, 0, real.stderr);
       assert.match(

@@ -3,18 +3,24 @@
  * at once contend, and a run killed with -9 does not block the next.
  */
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { before, describe, it } from "node:test";
 import { cli, cliProcess } from "../helpers/cli.js";
 import { cleanupLockHolder, takeCleanupLock } from "../helpers/driver-spy.js";
 import type { CliContext } from "./context.js";
 
 export function cleanupLockSuite(ctx: CliContext): void {
   describe("backend-cleanup and the cleanup lock", () => {
+    // For the two tests that hold the lock themselves: the waiting run then cleans up for real.
+    let url = "";
+    before(async () => {
+      ({ url } = await ctx.freshStore("cli_lock"));
+    });
+
     it("a cleanup started while another holds the lock exits 3 saying another backend-cleanup is running", async () => {
-      const lock = await takeCleanupLock(ctx.url());
+      const lock = await takeCleanupLock(url);
       assert.ok(lock);
       try {
-        const refused = await cli(["--url", ctx.url(), "backend-cleanup"]);
+        const refused = await cli(["--url", url, "backend-cleanup"]);
         assert.equal(refused.code, 3, refused.stderr);
         assert.match(refused.stderr, /another backend-cleanup is running/);
       } finally {
@@ -23,14 +29,14 @@ export function cleanupLockSuite(ctx: CliContext): void {
     });
 
     it("backend-cleanup --wait waits while another holds the lock, then runs to completion", async () => {
-      const lock = await takeCleanupLock(ctx.url());
+      const lock = await takeCleanupLock(url);
       assert.ok(lock);
       try {
         let finished = false;
-        const waiting = cli(["--url", ctx.url(), "--json", "backend-cleanup", "--wait"]).finally(() => (finished = true));
+        const waiting = cli(["--url", url, "--json", "backend-cleanup", "--wait"]).finally(() => (finished = true));
         if (ctx.harness.capabilities.sessionLocks) {
           // The server shows the waiting run blocked on the lock.
-          await ctx.harness.untilLockWaiters(ctx.url(), 1);
+          await ctx.harness.untilLockWaiters(url, 1);
         } else {
           // A lease is polled, which nothing outside shows: long enough for a run that ignored the
           // lock to be done (~20 ms here, a few hundred on a loaded machine); --wait must not be.

@@ -13,9 +13,8 @@ export function listSuite(ctx: CliContext): void {
     const ids = { a: randomUUID(), b: randomUUID(), c: randomUUID() };
     let url = "";
     before(async () => {
-      const store = await ctx.freshStore("cli_list");
-      url = store.url;
-      const b = store.backend;
+      url = ctx.url();
+      const b = ctx.backend();
       await b.markAsDone(ids.a, 1, { request: { name: "audit.a", worker: "wa", queue: "qa" }, now: new Date(now - 3 * DAY) });
       await b.markAsFailure(ids.b, new Error("x"), {
         request: { name: "audit.b", worker: "wb", queue: "qb" },

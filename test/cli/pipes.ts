@@ -8,7 +8,7 @@ import type { CliContext } from "./context.js";
 export function pipesSuite(ctx: CliContext): void {
   describe("closed pipes", () => {
     it("writing into a closed pipe (export | head, list | head, --help | head) exits quietly with no stack trace", async () => {
-      const { url, backend } = await ctx.freshStore("cli_pipes");
+      const [url, backend] = [ctx.url(), ctx.backend()];
       await backend.storeMany(Array.from({ length: 2000 }, (_, i) => ({ taskId: `pipe-${i}`, status: states.SUCCESS, result: { i } })));
       for (const args of [["export"], ["export", "--format", "csv"], ["list", "--jsonl", "--limit", "2000"], ["list"], ["--help"]]) {
         const run = await cli(["--url", url, ...args], { closeStdout: true });

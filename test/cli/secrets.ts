@@ -9,7 +9,6 @@ import { randomUUID } from "node:crypto";
 import { before, describe, it } from "node:test";
 import { buildProgram } from "../../src/cli/program.js";
 import { bufferOutput } from "../../src/cli/output.js";
-import type { DatabaseBackend } from "../../src/index.js";
 import { cli } from "../helpers/cli.js";
 import type { Harness } from "../helpers/harness.js";
 import type { CliContext } from "./context.js";
@@ -83,9 +82,8 @@ export function secretsSuite(ctx: CliContext): void {
     let url = "";
     const taskId = randomUUID();
     before(async () => {
-      let backend: DatabaseBackend;
-      ({ url, backend } = await ctx.freshStore("secrets"));
-      await backend.markAsFailure(taskId, new Error("boom"), { request: { name: "n", args: [1] } });
+      url = ctx.url();
+      await ctx.backend().markAsFailure(taskId, new Error("boom"), { request: { name: "n", args: [1] } });
     });
 
     it("every URL form through every command, on its output and error paths, never shows the password", async () => {

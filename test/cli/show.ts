@@ -13,9 +13,8 @@ export function showSuite(ctx: CliContext): void {
     const at = (s: number) => new Date(t0 + s * 1000);
     let url = "";
     before(async () => {
-      const store = await ctx.freshStore("cli_show");
-      url = store.url;
-      const b = store.backend;
+      url = ctx.url();
+      const b = ctx.backend();
       await b.markAsFailure(failed, new TypeError("bad row 7"), {
         request: { name: "etl.load", args: [7], kwargs: { table: "orders" }, worker: "w9", queue: "etl", parentId: "p-1" },
       });

@@ -1,4 +1,5 @@
-/** The web view's API suite on a real SQLite file (see test/web/suite.ts). */
+/** The web view's API suite on real SQLite files (see test/web/suite.ts). */
+import { sqliteHarness } from "./helpers/sqlite-harness.js";
 import { webSuite } from "./web/suite.js";
 
-webSuite("sqlite");
+webSuite(await sqliteHarness("web"), false);

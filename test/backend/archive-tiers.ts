@@ -5,10 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import pg from "pg";
 import { before, describe, it } from "node:test";
 import { AsyncResult, states, type DatabaseBackend } from "../../src/index.js";
-import { TIER_COLUMNS } from "../../src/db/rows.js";
 import type { SuiteContext } from "./suite.js";
 
 const DAY = 86_400_000;
@@ -18,13 +16,13 @@ export function archiveTiersSuite(ctx: SuiteContext): void {
   describe("archive tier: promises across tiers", () => {
     let b: DatabaseBackend;
     before(async () => {
-      b = await ctx.open(await ctx.harness.freshUrl("archive_tiers"), { resultExpires: null, resultExtended: true });
+      b = await ctx.open(await ctx.harness.migratedUrl("archive_tiers"), { resultExpires: null, resultExtended: true });
       await b.createArchive();
     });
 
     /** A fresh database with an archive, and a backend on it (resultExpires off). */
     async function withArchive(label: string, options: { resultExtended?: boolean } = {}) {
-      const url = await ctx.harness.freshUrl(label);
+      const url = await ctx.harness.migratedUrl(label);
       const backend = await ctx.open(url, { resultExpires: null, ...options });
       await backend.createArchive();
       return { url, backend };
@@ -116,31 +114,26 @@ export function archiveTiersSuite(ctx: SuiteContext): void {
 
     it(
       "a store whose hot row a concurrent move takes away is judged again by the archived row, and supersedes it",
-      { skip: ctx.harness.dialect !== "postgresql" && "SQLite's one writer cannot interleave a move with a store" },
+      {
+        skip:
+          !ctx.harness.capabilities.concurrentWriters &&
+          "no concurrent writers (capabilities.concurrentWriters): one writer cannot interleave a move with a store",
+      },
       async () => {
         const { url, backend: a } = await withArchive("archive_move_race", { resultExtended: true });
         const [one, many] = [randomUUID(), randomUUID()];
         for (const id of [one, many]) await a.markAsDone(id, "first", { now: ago(10), request: { name: "raced.task", worker: "w1" } });
         // A move of both rows, held open: each store below reads its hot row, then waits on the move's lock.
-        const mover = new pg.Client({ connectionString: url });
-        await mover.connect();
+        const mover = await ctx.harness.openArchiveMove(url, [one, many]);
         try {
-          await mover.query("BEGIN");
-          await mover.query(
-            `WITH moved AS (DELETE FROM celery_taskmeta WHERE task_id = ANY($1) RETURNING ${TIER_COLUMNS}),
-              filed AS (INSERT INTO celery_taskmeta_archive (${TIER_COLUMNS}, expires_at, archived_at)
-                SELECT ${TIER_COLUMNS}, timezone('UTC', now()) + interval '20 days', timezone('UTC', now()) FROM moved RETURNING task_id, expires_at)
-            INSERT INTO celery_taskmeta_archive_ids (task_id, expires_at) SELECT task_id, expires_at FROM filed`,
-            [[one, many]],
-          );
           const single = a.markAsRevoked(one, "after the move");
           const batch = a.storeMany([{ taskId: many, status: states.FAILURE, result: new Error("after the move") }]);
-          await untilLockWaits(url, 2);
-          await mover.query("COMMIT");
+          await ctx.harness.untilLockWaiters(url, 2);
+          await mover.commit();
           assert.equal(await single, true);
           assert.equal(await batch, 1);
         } finally {
-          await mover.end().catch(() => undefined);
+          await mover.end();
         }
         for (const [id, status] of [
           [one, states.REVOKED],
@@ -155,7 +148,7 @@ export function archiveTiersSuite(ctx: SuiteContext): void {
     );
 
     it("writers racing the mover never bring back an unready state, and every id stays one row", async () => {
-      const url = await ctx.harness.freshUrl("archive_race");
+      const url = await ctx.harness.migratedUrl("archive_race");
       const mover = await ctx.open(url, { resultExpires: null });
       const writer = await ctx.open(url, { resultExpires: null });
       await mover.createArchive();
@@ -187,7 +180,7 @@ export function archiveTiersSuite(ctx: SuiteContext): void {
     });
 
     it("the dry run counts the moves the real run makes after its own expiry pass", async () => {
-      const fresh = await ctx.open(await ctx.harness.freshUrl("archive_dry"), { resultExpires: null });
+      const fresh = await ctx.open(await ctx.harness.migratedUrl("archive_dry"), { resultExpires: null });
       await fresh.createArchive();
       const store = (count: number, days: number) =>
         fresh.storeMany(
@@ -208,7 +201,11 @@ export function archiveTiersSuite(ctx: SuiteContext): void {
 
     it(
       "archive DDL waiting behind a reader holds up neither hot reads nor holds, leaves the drop to the next run, and a hold placed meanwhile keeps its row",
-      { skip: ctx.harness.dialect !== "postgresql" && "partitions and their locks are PostgreSQL's; SQLite expires in row batches" },
+      {
+        skip:
+          !ctx.harness.capabilities.archivePartitions &&
+          "no archive partitions (capabilities.archivePartitions): expiry deletes row batches, no DDL",
+      },
       async () => {
         const { url, backend: a } = await withArchive("archive_ddl");
         const old = Array.from({ length: 5 }, () => randomUUID());
@@ -223,16 +220,16 @@ export function archiveTiersSuite(ctx: SuiteContext): void {
         await a.markAsDone(hot, "hot", { now: later.now });
         // A backup that has read the month about to be dropped (pg_dump reads each partition as a
         // table) and keeps its transaction open.
-        const reader = new pg.Client({ connectionString: url });
-        await reader.connect();
+        // The one month the archived rows went to.
+        const months = await ctx.harness.partitionsOf(url, "celery_taskmeta_archive");
+        const filled = [];
+        for (const name of months) if ((await ctx.harness.countRows(url, name)) > 0) filled.push(name);
+        assert.equal(filled.length, 1, `rows in ${filled.join(", ")}`);
+        const month = filled[0]!;
+        const reader = await ctx.harness.holdReader(url, month);
         try {
-          const month = (
-            await reader.query<{ name: string }>("SELECT tableoid::regclass::text AS name FROM celery_taskmeta_archive LIMIT 1")
-          ).rows[0]!.name;
-          await reader.query("BEGIN ISOLATION LEVEL REPEATABLE READ");
-          await reader.query(`SELECT count(*) FROM ${month}`);
           const cleanup = a.cleanup(later);
-          await untilLockWaits(url);
+          await ctx.harness.untilLockWaiters(url, 1);
           // While the drop waits for its lock: a hot read answers, and a hold goes through.
           const read = await Promise.race([a.getTaskMeta(hot), sleep(3000).then(() => "timed out")]);
           assert.equal(typeof read === "string" ? read : read.result, "hot", "a hot read did not queue behind the archive's DDL");
@@ -243,7 +240,7 @@ export function archiveTiersSuite(ctx: SuiteContext): void {
           assert.equal(report.archiveExpired, 0);
           assert.equal((await a.getTaskMeta(old[1]!)).status, states.SUCCESS);
           assert.ok(report.archiveDeferred.includes(`dropping ${month}`), JSON.stringify(report.archiveDeferred));
-          await reader.query("COMMIT");
+          await reader.release();
           const next = await a.cleanup(later);
           assert.equal(next.partitionsDropped, 1);
           assert.deepEqual(next.archiveDeferred, []);
@@ -251,14 +248,14 @@ export function archiveTiersSuite(ctx: SuiteContext): void {
           assert.equal((await a.getTaskMeta(old[0]!)).status, states.SUCCESS, "the hold that returned success kept its row");
           assert.equal((await a.getTaskMeta(old[1]!)).exists, false);
         } finally {
-          await reader.end().catch(() => undefined);
+          await reader.release();
         }
       },
     );
 
     it(
       "moves wait for the next run when a partition they need cannot be created behind a reader, and say so",
-      { skip: ctx.harness.dialect !== "postgresql" && "partitions are PostgreSQL's" },
+      { skip: !ctx.harness.capabilities.archivePartitions && "no archive partitions (capabilities.archivePartitions) to create" },
       async () => {
         const { url, backend: a } = await withArchive("archive_create_deferred");
         // A year on, the months a move files into do not exist yet.
@@ -268,11 +265,8 @@ export function archiveTiersSuite(ctx: SuiteContext): void {
           ids.map((taskId) => ({ taskId, status: states.SUCCESS, result: 1 })),
           { now: new Date(later.getTime() - 10 * DAY) },
         );
-        const reader = new pg.Client({ connectionString: url });
-        await reader.connect();
+        const reader = await ctx.harness.holdReader(url, "celery_taskmeta_archive");
         try {
-          await reader.query("BEGIN ISOLATION LEVEL REPEATABLE READ");
-          await reader.query("SELECT count(*) FROM celery_taskmeta_archive");
           const report = await a.cleanup({ archiveAfter: "7d", expires: "30d", now: later });
           assert.equal(report.archived, 0);
           assert.ok(
@@ -280,12 +274,12 @@ export function archiveTiersSuite(ctx: SuiteContext): void {
             JSON.stringify(report.archiveDeferred),
           );
           assert.equal(new Set(report.archiveDeferred).size, report.archiveDeferred.length, "each reported once");
-          await reader.query("COMMIT");
+          await reader.release();
           const next = await a.cleanup({ archiveAfter: "7d", expires: "30d", now: later });
           assert.equal(next.archived, 3);
           assert.deepEqual(next.archiveDeferred, []);
         } finally {
-          await reader.end().catch(() => undefined);
+          await reader.release();
         }
       },
     );
@@ -294,23 +288,4 @@ export function archiveTiersSuite(ctx: SuiteContext): void {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Resolves once `sessions` sessions wait for a lock on this database (the cleanup's DDL, stores behind a move). */
-async function untilLockWaits(url: string, sessions = 1): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    for (let i = 0; i < 500; i++) {
-      const { rows } = await client.query<{ n: number }>(
-        `SELECT count(DISTINCT l.pid)::int AS n FROM pg_locks AS l JOIN pg_stat_activity AS a ON a.pid = l.pid
-        WHERE NOT l.granted AND a.datname = current_database()`,
-      );
-      if (rows[0]!.n >= sessions) return;
-      await sleep(5);
-    }
-    throw new Error("no session ever waited for a lock");
-  } finally {
-    await client.end();
-  }
 }

@@ -36,7 +36,7 @@ export function cleanupJobSuite(ctx: SuiteContext): void {
     }
 
     it("two backends with the job on one database never run a cleanup at the same time (counted at the database)", async () => {
-      const url = await ctx.harness.freshUrl("job_overlap");
+      const url = await ctx.harness.migratedUrl("job_overlap");
       const spies = [spyDriver(), spyDriver()];
       const backends = [await ctx.openOver(url, {}, spies[0]!.over), await ctx.openOver(url, { migrate: false }, spies[1]!.over)];
       await ctx.harness.exec(url, "CREATE TABLE job_probe (active integer NOT NULL, peak integer NOT NULL, runs integer NOT NULL)");
@@ -93,7 +93,7 @@ export function cleanupJobSuite(ctx: SuiteContext): void {
     });
 
     it("rows expire with no command run: the job deletes them within its interval", async () => {
-      const url = await ctx.harness.freshUrl("job_expire");
+      const url = await ctx.harness.migratedUrl("job_expire");
       const b = await ctx.open(url, { resultExpires: "1d" });
       const old = await storeAged(b, 30, 2 * DAY);
       const fresh = await storeAged(b, 5, DAY / 2);
@@ -122,7 +122,7 @@ export function cleanupJobSuite(ctx: SuiteContext): void {
     });
 
     it("close() during a run stops it at a batch boundary, leaves no half batch, and resolves", async () => {
-      const url = await ctx.harness.freshUrl("job_close");
+      const url = await ctx.harness.migratedUrl("job_close");
       const b = await ctx.open(url);
       await storeAged(b, 3_000, 2 * DAY);
       const batches: number[] = [];
@@ -214,7 +214,7 @@ export function cleanupJobSuite(ctx: SuiteContext): void {
     });
 
     it("a process whose only remaining handle is the job's timer exits on its own", async () => {
-      const url = await ctx.harness.freshUrl("job_exit");
+      const url = await ctx.harness.migratedUrl("job_exit");
       const child = spawn(process.execPath, [compiledFixture("cleanup-job-idle.ts"), url], { stdio: ["ignore", "pipe", "pipe"] });
       let stdout = "";
       let stderr = "";

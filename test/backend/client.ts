@@ -212,7 +212,7 @@ export function clientSuite(ctx: SuiteContext): void {
   describe("pushed wake-ups", () => {
     it("a dropped LISTEN connection is re-opened and waiters still wake on the next commit", async (t) => {
       const b = await ctx.open(ctx.url(), { migrate: false });
-      if (b.dialect !== "postgresql") return t.skip("no NOTIFY: SQLite checks data_version instead");
+      if (!b.capabilities.pushedChanges) return t.skip("no pushed changes (capabilities.pushedChanges): waiters re-check instead");
       const task = id();
       const waiting = new AsyncResult(task, b).get(PUSH_ONLY);
       await untilWaiting(b, 1, [waiting]);

@@ -6,14 +6,6 @@ import { openBackendOver } from "../../src/backend/open-backend.js";
 import { spyDriver, type DriverSpy } from "../helpers/driver-spy.js";
 import { runFixture } from "../helpers/spawn.js";
 import type { SuiteContext } from "./suite.js";
-import { readMigrations } from "../../src/db/migrations.js";
-
-/** An error the dialect's driver classes as transient: a reset connection, a busy file. */
-function transientError(dialect: string): Error {
-  return dialect === "sqlite"
-    ? Object.assign(new Error("database is locked"), { code: "SQLITE_BUSY" })
-    : Object.assign(new Error("Connection terminated unexpectedly"), { code: "ECONNRESET" });
-}
 
 /**
  * Makes every read through `spy`'s driver fail with `error` until the returned `heal()`; `reads()`
@@ -76,7 +68,7 @@ export function faultSuite(ctx: SuiteContext): void {
       const single = new AsyncResult(task, b).get({ timeout: 60_000, interval: 20 });
       const set = new ResultSet([task], b).join({ timeout: 60_000, interval: 20 });
       await new Promise((resolve) => setImmediate(resolve));
-      const outage = readOutage(spy, () => transientError(ctx.harness.dialect));
+      const outage = readOutage(spy, () => ctx.harness.transientError());
       await outage.reads(40); // both waiters spent several retry budgets in the outage
       await ctx.backend().markAsDone(task, "after the outage");
       outage.heal();
@@ -87,7 +79,7 @@ export function faultSuite(ctx: SuiteContext): void {
     it("a waiter in an outage still ends at its own timeout, with the database error as cause", async () => {
       const spy = spyDriver();
       const b = await ctx.openOver(ctx.url(), { migrate: false, retryBudget: "20ms", retry: { baseDelayMs: 2, maxDelayMs: 10 } }, spy.over);
-      readOutage(spy, () => transientError(ctx.harness.dialect));
+      readOutage(spy, () => ctx.harness.transientError());
       await assert.rejects(new AsyncResult(randomUUID(), b).get({ timeout: 300, interval: 20 }), (e: unknown) => {
         assert.ok(e instanceof TimeoutError, String(e));
         assert.ok(e.cause instanceof DatabaseError);
@@ -101,7 +93,7 @@ export function faultSuite(ctx: SuiteContext): void {
         { url: ctx.url(), migrate: false, retryBudget: "20ms", retry: { baseDelayMs: 2, maxDelayMs: 10 } },
         spy.over,
       );
-      const outage = readOutage(spy, () => transientError(ctx.harness.dialect));
+      const outage = readOutage(spy, () => ctx.harness.transientError());
       const waiting = new AsyncResult(randomUUID(), b).get({ timeout: 60_000, interval: 50 });
       waiting.catch(() => undefined);
       await outage.reads(5);
@@ -161,7 +153,7 @@ export function faultSuite(ctx: SuiteContext): void {
       assert.ok([...metas.values()].every((m) => !(m instanceof Error) && m.status === states.SUCCESS));
       const status = await b.migrationStatus();
       assert.deepEqual(status.pending, []);
-      assert.equal(status.applied.length, readMigrations(ctx.harness.dialect).length);
+      assert.equal(status.applied.length, ctx.harness.migrationTags().length);
     });
 
     it("migrating an up-to-date database is a no-op", async () => {

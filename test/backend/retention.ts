@@ -10,7 +10,7 @@ const DAY = 86_400_000;
 export function retentionSuite(ctx: SuiteContext): void {
   describe("retention rules and holds", () => {
     it("a database without the hold table says so, with the table's name, on hold, holds and release", async () => {
-      const url = await ctx.harness.freshUrl("no_hold_table");
+      const url = await ctx.harness.migratedUrl("no_hold_table");
       const b = await ctx.open(url);
       await ctx.harness.execRaw(url, "DROP TABLE celery_taskmeta_hold");
       const missing = (e: unknown) => e instanceof MissingTablesError && /celery_taskmeta_hold/.test(e.message);
@@ -21,7 +21,7 @@ export function retentionSuite(ctx: SuiteContext): void {
 
     let b: DatabaseBackend;
     before(async () => {
-      b = await ctx.open(await ctx.harness.freshUrl("retention"), { resultExpires: "1d", resultExtended: true });
+      b = await ctx.open(await ctx.harness.migratedUrl("retention"), { resultExpires: "1d", resultExtended: true });
     });
 
     async function store(ageDays: number, request: { name?: string; queue?: string }, status: TaskState = states.SUCCESS): Promise<string> {

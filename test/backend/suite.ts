@@ -1,6 +1,7 @@
 /**
- * The shared backend suite: every backend behaviour, run on each dialect by a ~40-line file
- * (backend.sqlite.test.ts, backend.pg.test.ts) that supplies a Harness.
+ * The shared backend suite: every backend behaviour, run on each dialect by a few-line file
+ * (backend.sqlite.test.ts, backend.pg.test.ts) that supplies a Harness (test/helpers/harness.ts).
+ * Sub-suites branch on ctx.harness.capabilities, never on the dialect's name.
  */
 import { after, afterEach, before, beforeEach, describe } from "node:test";
 import { openBackend, type DatabaseBackend } from "../../src/index.js";
@@ -55,7 +56,7 @@ export function backendSuite(harness: Harness, skip: string | false): void {
       await Promise.all(mine.map((b) => b.close()));
     });
     before(async () => {
-      url = await harness.freshUrl("suite");
+      url = await harness.migratedUrl("suite");
       shared = await open(url, { resultExtended: true });
     });
     after(async () => {

@@ -9,12 +9,13 @@ import type { DatabaseBackend } from "../../src/index.js";
 import { startWebServer, type WebServer } from "../../src/web/server.js";
 import { cli } from "../helpers/cli.js";
 import { runFixture } from "../helpers/spawn.js";
-import { freshStore, openSeeded, skipFor, XSS_NAME, XSS_RESULT, type Seeded, type Store } from "../web/seed.js";
+import { freshStore, openSeeded, XSS_NAME, XSS_RESULT, type Seeded, type Store } from "../web/seed.js";
+import type { Harness } from "../helpers/harness.js";
 import { browserSkip, launchChromium } from "./chromium.js";
 
-export function browserSuite(dialect: "sqlite" | "postgresql"): void {
-  describe(`the web view in Chromium on ${dialect}`, async () => {
-    const skip = browserSkip() || (await skipFor(dialect));
+export function browserSuite(harness: Harness, skipReason: string | false): void {
+  describe(`the web view in Chromium on ${harness.dialect}`, async () => {
+    const skip = browserSkip() || skipReason;
     let store: Store;
     let backend: DatabaseBackend;
     let seeded: Seeded;
@@ -26,7 +27,7 @@ export function browserSuite(dialect: "sqlite" | "postgresql"): void {
 
     before(async () => {
       if (skip) return;
-      store = await freshStore(dialect, "web_browser");
+      store = await freshStore(harness, "web_browser");
       ({ backend, seeded } = await openSeeded(store));
       server = await startWebServer(backend, { port: 0, livePollMs: 250 });
       browser = await launchChromium();
@@ -41,7 +42,7 @@ export function browserSuite(dialect: "sqlite" | "postgresql"): void {
       await browser.close();
       await server.close();
       await backend.close();
-      await store.drop();
+      await harness.cleanup();
     });
 
     it("the overview shows the seeded counts, a chart and the failure groups", { skip }, async () => {

@@ -1,4 +1,6 @@
 /** The web view in Chromium over real PostgreSQL (see test/browser/suite.ts). */
+import { pgHarness } from "../helpers/pg-harness.js";
+import { pgSkip } from "../helpers/pg.js";
 import { browserSuite } from "./suite.js";
 
-browserSuite("postgresql");
+browserSuite(await pgHarness(), await pgSkip());

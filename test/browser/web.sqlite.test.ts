@@ -1,4 +1,5 @@
 /** The web view in Chromium over a real SQLite file (see test/browser/suite.ts). */
+import { sqliteHarness } from "../helpers/sqlite-harness.js";
 import { browserSuite } from "./suite.js";
 
-browserSuite("sqlite");
+browserSuite(await sqliteHarness("web_browser"), false);

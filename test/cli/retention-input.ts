@@ -9,14 +9,14 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { openBackend, states, type DatabaseBackend } from "../../src/index.js";
+import { states, type DatabaseBackend } from "../../src/index.js";
 import { cli } from "../helpers/cli.js";
-import type { Harness } from "../helpers/harness.js";
+import type { CliContext } from "./context.js";
 
 const DAY = 86_400_000;
 
-export function retentionInputSuite(harness: Harness, skip: string | false): void {
-  describe(`backend-cleanup refuses retention input it cannot honour, on ${harness.dialect}`, { skip }, () => {
+export function retentionInputSuite(ctx: CliContext): void {
+  describe("backend-cleanup refuses retention input it cannot honour", () => {
     let url = "";
     let b: DatabaseBackend;
     let failure = "";
@@ -27,13 +27,11 @@ export function retentionInputSuite(harness: Harness, skip: string | false): voi
       return path;
     };
     before(async () => {
-      url = await harness.freshUrl("cli_retention_input");
-      b = await openBackend({ url });
+      ({ url, backend: b } = await ctx.freshStore("cli_retention_input"));
       failure = randomUUID();
       await b.storeMany([{ taskId: failure, status: states.FAILURE, result: new Error("boom") }], { now: new Date(Date.now() - 10 * DAY) });
     });
-    after(async () => {
-      await b.close();
+    after(() => {
       rmSync(dir, { recursive: true, force: true });
     });
 

@@ -6,11 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { after, before, describe, it } from "node:test";
+import { before, describe, it } from "node:test";
 import { buildProgram } from "../../src/cli/program.js";
 import { bufferOutput } from "../../src/cli/output.js";
-import { openBackend, type DatabaseBackend } from "../../src/index.js";
+import { cli } from "../helpers/cli.js";
 import type { Harness } from "../helpers/harness.js";
+import type { CliContext } from "./context.js";
 
 const SECRET = "Zq7-hunter2-Xy";
 
@@ -54,13 +55,8 @@ interface Form {
   works: boolean;
 }
 
-/** `url` with its userinfo replaced (PostgreSQL), keeping host, port and database. */
-function pgForm(url: string, build: (hostPath: string, user: string) => string): string {
-  const parsed = new URL(url);
-  return build(`${parsed.host}${parsed.pathname}`, parsed.username || "postgres");
-}
-
-function formsFor(dialect: string, url: string): Form[] {
+/** Forms that fail on every dialect, then the harness's forms that reach the database at `url`. */
+function formsFor(harness: Harness, url: string): Form[] {
   const failing: Form[] = [
     { label: "libpq key/value string", argv: ["--url", `host=127.0.0.1 port=1 password=${SECRET} dbname=x`], works: false },
     { label: "libpq key/value string, quoted", argv: ["--url", `dbname=x password='${SECRET} x'`], works: false },
@@ -71,36 +67,7 @@ function formsFor(dialect: string, url: string): Form[] {
     { label: "unsupported database", argv: ["--url", `mysql://root:${SECRET}@db/x`], works: false },
     { label: "missing SQLite file with ?password=", argv: ["--url", `sqlite:/nonexistent-dir/x.db?password=${SECRET}`], works: false },
   ];
-  if (dialect === "sqlite") {
-    const file = url.replace(/^sqlite:/, "");
-    return [
-      ...failing,
-      { label: "Celery's SQLite URL with ?password=", argv: ["--url", `db+sqlite:///${file}?password=${SECRET}`], works: true },
-    ];
-  }
-  return [
-    ...failing,
-    { label: "userinfo password", argv: ["--url", pgForm(url, (h, u) => `postgres://${u}:${SECRET}@${h}`)], works: true },
-    { label: "userinfo password with a raw @", argv: ["--url", pgForm(url, (h, u) => `postgres://${u}:a@${SECRET}@${h}`)], works: true },
-    { label: "percent-encoded password", argv: ["--url", pgForm(url, (h, u) => `postgresql://${u}:${SECRET}%40%2F@${h}`)], works: true },
-    {
-      label: "Celery's db+postgresql+psycopg2 form",
-      argv: ["--url", pgForm(url, (h, u) => `db+postgresql+psycopg2://${u}:${SECRET}@${h}`)],
-      works: true,
-    },
-    { label: "--url= form", argv: [`--url=${pgForm(url, (h, u) => `postgres://${u}:${SECRET}@${h}`)}`], works: true },
-    {
-      label: "?password= query parameter",
-      argv: ["--url", pgForm(url, (h, u) => `postgres://${h}?user=${u}&password=${SECRET}`)],
-      works: true,
-    },
-    {
-      label: "?sslpassword= query parameter",
-      argv: ["--url", pgForm(url, (h, u) => `postgres://${u}@${h}?sslmode=disable&sslpassword=${SECRET}`)],
-      works: true,
-    },
-    { label: "TASKLEDGER_URL", argv: [], env: pgForm(url, (h, u) => `postgres://${u}:${SECRET}@${h}`), works: true },
-  ];
+  return [...failing, ...harness.secretUrlForms(url, SECRET).map((form) => ({ ...form, works: true }))];
 }
 
 async function runInProcess(argv: string[]): Promise<{ code: number; text: string }> {
@@ -110,18 +77,13 @@ async function runInProcess(argv: string[]): Promise<{ code: number; text: strin
   return { code, text: [...out.stdout, ...out.stderr].join("\n") };
 }
 
-export function secretsSuite(harness: Harness, skip: string | false): void {
-  describe(`a URL's secret never reaches the CLI's output on ${harness.dialect}`, { skip }, () => {
+export function secretsSuite(ctx: CliContext): void {
+  describe("a URL's secret never reaches the CLI's output", () => {
     let url = "";
-    let backend: DatabaseBackend;
     const taskId = randomUUID();
     before(async () => {
-      url = await harness.freshUrl("secrets");
-      backend = await openBackend({ url, resultExtended: true });
-      await backend.markAsFailure(taskId, new Error("boom"), { request: { name: "n", args: [1] } });
-    });
-    after(async () => {
-      await backend.close();
+      url = ctx.url();
+      await ctx.backend().markAsFailure(taskId, new Error("boom"), { request: { name: "n", args: [1] } });
     });
 
     it("every URL form through every command, on its output and error paths, never shows the password", async () => {
@@ -130,7 +92,7 @@ export function secretsSuite(harness: Harness, skip: string | false): void {
       const savedBudget = process.env["TASKLEDGER_RETRY_BUDGET"];
       process.env["TASKLEDGER_RETRY_BUDGET"] = "0";
       try {
-        for (const form of formsFor(harness.dialect, url)) {
+        for (const form of formsFor(ctx.harness, url)) {
           if (form.env === undefined) delete process.env["TASKLEDGER_URL"];
           else process.env["TASKLEDGER_URL"] = form.env;
           const runs = await Promise.all(
@@ -157,6 +119,27 @@ export function secretsSuite(harness: Harness, skip: string | false): void {
       assert.equal(refused.code, 2);
       assert.match(refused.text, /key\/value connection strings .* are not supported; write it as a URL/);
       assert.doesNotMatch(refused.text, /host=db|user=app/);
+    });
+
+    it("passwords in URLs are masked in every line, on success and on every error path", async () => {
+      const secretUrl = ctx.harness.withPassword(url, "hunter2");
+      const runs = [
+        await cli(["--url", secretUrl, "migrate", "--check"]),
+        await cli(["--url", secretUrl, "list", "--bogus-option"]),
+        await cli(["--url", "mysql://root:hunter2@db/x", "list"]),
+        await cli(["--url", "postgres://app:hunter2@127.0.0.1:1/x", "list"], { env: { TASKLEDGER_RETRY_BUDGET: "0" } }),
+        await cli(["--url", "postgres://app:hunter2@[broken/x", "stats"]),
+        await cli(["--help"], { env: { TASKLEDGER_URL: "postgres://app:hunter2@db/x" } }),
+      ];
+      for (const run of runs) {
+        assert.doesNotMatch(run.stdout + run.stderr, /hunter2/);
+      }
+      // Where the URL can carry a password, the command that worked printed it masked.
+      if (secretUrl.includes("hunter2")) assert.match(runs[0]!.stdout, /\*\*\*/);
+      assert.equal(runs[1]!.code, 2);
+      assert.equal(runs[2]!.code, 2);
+      assert.equal(runs[3]!.code, 1);
+      assert.equal(runs[4]!.code, 2);
     });
   });
 }

@@ -49,10 +49,13 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** A fresh empty database on the test server. */
-export async function createTestDatabase(label: string): Promise<TestDatabase> {
+/**
+ * A fresh database on the test server: empty, or a copy of `template` (a database nobody is
+ * connected to; copying one is ~30 ms where migrating an empty one is ~150-250 ms).
+ */
+export async function createTestDatabase(label: string, template?: string): Promise<TestDatabase> {
   const name = `tl_${label.replace(/[^a-z0-9]/gi, "_").toLowerCase()}_${randomBytes(4).toString("hex")}`;
-  await adminQuery(`CREATE DATABASE ${name}`);
+  await adminQuery(template === undefined ? `CREATE DATABASE ${name}` : `CREATE DATABASE ${name} TEMPLATE ${template}`);
   return {
     name,
     url: urlForDatabase(name),

@@ -9,7 +9,8 @@ import { request } from "node:http";
 import { after, before, describe, it } from "node:test";
 import { openBackend, type DatabaseBackend } from "../../src/index.js";
 import { createWebApp, startWebServer } from "../../src/web/server.js";
-import { freshStore, skipFor, type Store } from "./seed.js";
+import { freshStore, type Store } from "./seed.js";
+import type { Harness } from "../helpers/harness.js";
 
 const OLD_TOKEN = "old-token-0123456789";
 const NEW_TOKEN = "new-token-9876543210";
@@ -32,21 +33,20 @@ function rawGet(url: string, path: string): Promise<{ status: number; location: 
   });
 }
 
-export function accessSuite(dialect: "sqlite" | "postgresql"): void {
-  describe(`taskledger serve on ${dialect}: tokens and redirects`, async () => {
-    const skip = await skipFor(dialect);
+export function accessSuite(harness: Harness, skipReason: string | false): void {
+  describe(`taskledger serve on ${harness.dialect}: tokens and redirects`, async () => {
+    const skip = skipReason;
     let store: Store;
     let backend: DatabaseBackend;
 
     before(async () => {
       if (skip) return;
-      store = await freshStore(dialect, "web_access");
+      store = await freshStore(harness, "web_access");
       backend = await openBackend({ url: store.url });
     });
     after(async () => {
       if (skip) return;
       await backend.close();
-      await store.drop();
     });
 
     it("after a restart with a new token, the new link works though the browser still holds the old cookie", { skip }, async () => {

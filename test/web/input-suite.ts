@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { openBackend, type DatabaseBackend } from "../../src/index.js";
 import { createWebApp } from "../../src/web/server.js";
-import { freshStore, skipFor, type Store } from "./seed.js";
+import { freshStore, type Store } from "./seed.js";
+import type { Harness } from "../helpers/harness.js";
 
 const LOCAL = "http://127.0.0.1:8765";
 const DAY = 86_400_000;
@@ -19,9 +20,9 @@ const PREFIXES: [prefix: string, literal: string, patternOnly: string][] = [
   ["e\\%", "e\\%1", "e\\X1"],
 ];
 
-export function inputSuite(dialect: "sqlite" | "postgresql"): void {
-  describe(`taskledger serve on ${dialect}: awkward input`, async () => {
-    const skip = await skipFor(dialect);
+export function inputSuite(harness: Harness, skipReason: string | false): void {
+  describe(`taskledger serve on ${harness.dialect}: awkward input`, async () => {
+    const skip = skipReason;
     let store: Store;
     let backend: DatabaseBackend;
     let app: ReturnType<typeof createWebApp>;
@@ -29,14 +30,13 @@ export function inputSuite(dialect: "sqlite" | "postgresql"): void {
 
     before(async () => {
       if (skip) return;
-      store = await freshStore(dialect, "web_input");
+      store = await freshStore(harness, "web_input");
       backend = await openBackend({ url: store.url, resultExtended: true, resultExpires: null });
       app = createWebApp(backend, { host: "127.0.0.1" });
     });
     after(async () => {
       if (skip) return;
       await backend.close();
-      await store.drop();
     });
 
     it("an id prefix holding %, _ or \\ matches literally and only literally, archived rows included", { skip }, async () => {

@@ -7,7 +7,8 @@ import { after, before, describe, it } from "node:test";
 import { setTimeout } from "node:timers/promises";
 import { openBackend, type DatabaseBackend } from "../../src/index.js";
 import { startWebServer, type WebServer } from "../../src/web/server.js";
-import { freshStore, skipFor, type Store } from "./seed.js";
+import { freshStore, type Store } from "./seed.js";
+import type { Harness } from "../helpers/harness.js";
 
 const BURST = 1_500;
 
@@ -60,16 +61,16 @@ async function readFor(reader: ReadableStreamDefaultReader<string>, ms: number):
   }
 }
 
-export function liveSuite(dialect: "sqlite" | "postgresql"): void {
-  describe(`taskledger serve on ${dialect}: the live feed under a burst`, async () => {
-    const skip = await skipFor(dialect);
+export function liveSuite(harness: Harness, skipReason: string | false): void {
+  describe(`taskledger serve on ${harness.dialect}: the live feed under a burst`, async () => {
+    const skip = skipReason;
     let store: Store;
     let backend: DatabaseBackend;
     let writer: DatabaseBackend;
 
     before(async () => {
       if (skip) return;
-      store = await freshStore(dialect, "web_live");
+      store = await freshStore(harness, "web_live");
       backend = await openBackend({ url: store.url });
       writer = await openBackend({ url: store.url, migrate: false });
     });
@@ -77,7 +78,6 @@ export function liveSuite(dialect: "sqlite" | "postgresql"): void {
       if (skip) return;
       await writer.close();
       await backend.close();
-      await store.drop();
     });
 
     /** Opens the feed for ids starting `prefix-`, commits one burst of `BURST` rows through another connection. */

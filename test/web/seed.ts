@@ -3,10 +3,8 @@
  * known counts per state, name, worker and queue, a saved group, a failure with a traceback,
  * XSS strings in stored values, and one row whose result cannot be decoded.
  */
-import Database from "better-sqlite3";
 import { openBackend, type DatabaseBackend } from "../../src/index.js";
-import { createTestDatabase, pgSkip, queryDatabase, type TestDatabase } from "../helpers/pg.js";
-import { tempDir } from "../helpers/sqlite.js";
+import type { Harness } from "../helpers/harness.js";
 
 export const XSS_NAME = "<img src=x onerror=alert(1)>";
 export const XSS_RESULT = "<script>alert(2)</script><b>bold</b>";
@@ -60,46 +58,20 @@ export async function seed(backend: DatabaseBackend, corrupt: (taskId: string, b
 }
 
 export interface Store {
-  dialect: "sqlite" | "postgresql";
   url: string;
-  /** The same store under a URL carrying a password (PostgreSQL: trust auth ignores it). */
+  /** The same store under a URL carrying a password where the dialect's URLs can (PostgreSQL's trust auth ignores it). */
   urlWithPassword: string;
   corrupt(taskId: string, bytes: Buffer): Promise<void>;
-  drop(): Promise<void>;
 }
 
-/** A fresh store per dialect, or the skip reason (PostgreSQL not answering outside CI). */
-export async function freshStore(dialect: "sqlite" | "postgresql", label: string): Promise<Store> {
-  if (dialect === "sqlite") {
-    const dir = tempDir(label);
-    const file = dir.file("web.db");
-    return {
-      dialect,
-      url: `sqlite:${file}`,
-      urlWithPassword: `sqlite:${file}`,
-      corrupt: async (taskId, bytes) => {
-        const db = new Database(file);
-        db.prepare("UPDATE celery_taskmeta SET result = ? WHERE task_id = ?").run(bytes, taskId);
-        db.close();
-      },
-      drop: async () => dir.remove(),
-    };
-  }
-  const db: TestDatabase = await createTestDatabase(label);
-  const withPassword = new URL(db.url);
-  withPassword.password = "s3cret-pw";
+/** A fresh migrated store on the harness's dialect; it goes with harness.cleanup(). */
+export async function freshStore(harness: Harness, label: string): Promise<Store> {
+  const url = await harness.migratedUrl(label);
   return {
-    dialect,
-    url: db.url,
-    urlWithPassword: withPassword.toString(),
-    corrupt: async (taskId, bytes) =>
-      void (await queryDatabase(db.url, "UPDATE celery_taskmeta SET result = $1 WHERE task_id = $2", [bytes, taskId])),
-    drop: () => db.drop(),
+    url,
+    urlWithPassword: harness.withPassword(url, "s3cret-pw"),
+    corrupt: (taskId, bytes) => harness.setRaw(url, taskId, "result", bytes),
   };
-}
-
-export async function skipFor(dialect: "sqlite" | "postgresql"): Promise<string | false> {
-  return dialect === "postgresql" ? pgSkip() : false;
 }
 
 export async function openSeeded(store: Store): Promise<{ backend: DatabaseBackend; seeded: Seeded }> {

@@ -12,13 +12,14 @@ import { createWebApp, startWebServer } from "../../src/web/server.js";
 import { accessSuite } from "./access-suite.js";
 import { inputSuite } from "./input-suite.js";
 import { liveSuite } from "./live-suite.js";
-import { freshStore, openSeeded, skipFor, XSS_NAME, type Seeded, type Store } from "./seed.js";
+import { freshStore, openSeeded, XSS_NAME, type Seeded, type Store } from "./seed.js";
+import type { Harness } from "../helpers/harness.js";
 
 const LOCAL = "http://127.0.0.1:8765";
 
-export function webSuite(dialect: "sqlite" | "postgresql"): void {
-  describe(`taskledger serve on ${dialect}`, async () => {
-    const skip = await skipFor(dialect);
+export function webSuite(harness: Harness, skipReason: string | false): void {
+  describe(`taskledger serve on ${harness.dialect}`, async () => {
+    const skip = skipReason;
     let store: Store;
     let backend: DatabaseBackend;
     let seeded: Seeded;
@@ -35,14 +36,13 @@ export function webSuite(dialect: "sqlite" | "postgresql"): void {
 
     before(async () => {
       if (skip) return;
-      store = await freshStore(dialect, "web_api");
+      store = await freshStore(harness, "web_api");
       ({ backend, seeded } = await openSeeded(store));
       app = createWebApp(backend, { host: "127.0.0.1" });
     });
     after(async () => {
       if (skip) return;
       await backend.close();
-      await store.drop();
     });
 
     it("the task list filters by state, name, worker, queue, group and id prefix", { skip }, async () => {
@@ -313,7 +313,9 @@ export function webSuite(dialect: "sqlite" | "postgresql"): void {
       }
     });
   });
-  inputSuite(dialect);
-  accessSuite(dialect);
-  liveSuite(dialect);
+  inputSuite(harness, skipReason);
+  accessSuite(harness, skipReason);
+  liveSuite(harness, skipReason);
+  // The stores of every suite above go together, once the file's tests are done.
+  after(() => harness.cleanup());
 }

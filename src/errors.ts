@@ -306,3 +306,33 @@ function describeCause(cause: unknown): string {
   }
   return String(cause);
 }
+
+/**
+ * A value is larger than its column or than the server's max_allowed_packet (MySQL, MariaDB).
+ * Thrown before anything is written: the database would otherwise refuse it, or in a non-strict
+ * session cut it. The message says which limit to raise.
+ */
+export class ValueTooLargeError extends TaskledgerError {
+  override name = "ValueTooLargeError";
+  constructor(
+    /** The column (`result`, `args`, …) or `statement` for the packet limit. */
+    readonly column: string,
+    /** The value's size in bytes. */
+    readonly bytes: number,
+    /** The limit it exceeds, in bytes. */
+    readonly limit: number,
+    remedy: string,
+  ) {
+    super(`the ${column} value is ${bytes} bytes, more than the ${limit} bytes allowed; nothing was written. ${remedy}`);
+  }
+}
+
+/** The database server runs with settings taskledger cannot work under safely (MySQL's SQL mode, say). */
+export class ServerSettingsError extends TaskledgerError {
+  override name = "ServerSettingsError";
+}
+
+/** A feature this dialect does not offer yet; the message says what to use instead. */
+export class NotAvailableError extends TaskledgerError {
+  override name = "NotAvailableError";
+}

@@ -107,6 +107,7 @@ export function countTasks(t: Tables, q: TaskQuery, fragments: AuditFragments): 
   return sql`SELECT count(*) AS n FROM ${sql.raw(t.task)} WHERE ${whereTasks(q, t, fragments)}`;
 }
 
+// The key column is named group_key: KEY is a reserved word in MySQL.
 export function countByColumn(
   t: Tables,
   q: TaskQuery,
@@ -115,13 +116,13 @@ export function countByColumn(
   fragments: AuditFragments,
 ): SQL {
   const col = sql.raw(column);
-  return sql`SELECT ${col} AS key, count(*) AS n, sum(CASE WHEN status = 'FAILURE' THEN 1 ELSE 0 END) AS failures
-    FROM ${sql.raw(t.task)} WHERE ${whereTasks(q, t, fragments)} GROUP BY ${col} ORDER BY n DESC, key LIMIT ${limit}`;
+  return sql`SELECT ${col} AS group_key, count(*) AS n, sum(CASE WHEN status = 'FAILURE' THEN 1 ELSE 0 END) AS failures
+    FROM ${sql.raw(t.task)} WHERE ${whereTasks(q, t, fragments)} GROUP BY ${col} ORDER BY n DESC, group_key LIMIT ${limit}`;
 }
 
 export function countByHour(t: Tables, q: TaskQuery, fragments: AuditFragments, limit: number): SQL {
-  return sql`SELECT ${fragments.hourBucket} AS key, count(*) AS n, sum(CASE WHEN status = 'FAILURE' THEN 1 ELSE 0 END) AS failures
-    FROM ${sql.raw(t.task)} WHERE ${whereTasks(q, t, fragments)} AND date_done IS NOT NULL GROUP BY key ORDER BY n DESC, key LIMIT ${limit}`;
+  return sql`SELECT ${fragments.hourBucket} AS group_key, count(*) AS n, sum(CASE WHEN status = 'FAILURE' THEN 1 ELSE 0 END) AS failures
+    FROM ${sql.raw(t.task)} WHERE ${whereTasks(q, t, fragments)} AND date_done IS NOT NULL GROUP BY group_key ORDER BY n DESC, group_key LIMIT ${limit}`;
 }
 
 /**

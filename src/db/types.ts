@@ -147,7 +147,7 @@ export interface MigrationStatus {
   planned: string[];
 }
 
-export type Dialect = "postgresql" | "sqlite";
+export type Dialect = "postgresql" | "sqlite" | "mysql";
 
 /** Called with the task ids that changed, or null when anything may have changed. */
 export type ChangeListener = (taskIds: readonly string[] | null) => void;

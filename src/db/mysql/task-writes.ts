@@ -1,0 +1,144 @@
+/**
+ * The MySQL writes (task store, batch store, group save) over an executor: the driver's pool, or
+ * the caller's connection inside the caller's transaction. Same statements either way, so the
+ * triggers and the precedence guard apply identically.
+ *
+ * Values are checked against their columns before anything is sent: on a table Celery created,
+ * `result`, `args` and `kwargs` are BLOB (64 KiB) and `traceback` TEXT, and a larger value must be
+ * refused with what to do, never cut.
+ */
+import { ValueTooLargeError } from "../../errors.js";
+import type { GroupRow, TaskWrite } from "../driver.js";
+import { toNaiveUtc } from "../naive-utc.js";
+import { taskColumnValues } from "../rows.js";
+import type { Tables } from "../tables.js";
+import type { MysqlExecutor } from "./executor.js";
+import { buildStatements, taskStoreSql } from "./statements.js";
+
+/** Byte capacities of the value columns as the database has them (Celery's BLOB, taskledger's LONGBLOB). */
+export interface ColumnLimits {
+  task: Partial<Record<"result" | "args" | "kwargs" | "children" | "traceback", number>>;
+  group: Partial<Record<"result", number>>;
+  /** Whether a column is narrower than taskledger makes it: the table was created by Celery. */
+  narrow: boolean;
+}
+
+/** Rows per INSERT of a batch: 15 values each, far below the 65,535 placeholders of a statement. */
+const BATCH_ROWS = 500;
+
+export class MysqlTaskWrites {
+  private readonly sql: ReturnType<typeof buildStatements>;
+
+  constructor(
+    private readonly tables: Tables,
+    private readonly limits: () => Promise<ColumnLimits>,
+    /** The connections count found rows (mysql2's default), so a refused write reports 1 affected row, not 0. */
+    private readonly foundRows: boolean,
+  ) {
+    this.sql = buildStatements(tables);
+  }
+
+  /** One statement; true when it inserted or updated the row, false when the guard kept it. */
+  async taskStore(run: MysqlExecutor, w: TaskWrite): Promise<boolean> {
+    await this.checkSizes([w]);
+    const result = await run.write(taskStoreSql(this.tables, 1, w.extended !== null, w.replaceReady), taskColumnValues(w));
+    // 1 inserted, 2 updated, 0 unchanged; counting found rows, unchanged is 1 too, and then only
+    // the insert id (set by LAST_INSERT_ID(id) on the update path) tells it from an insert.
+    if (!this.foundRows) return result.affectedRows > 0;
+    return result.affectedRows === 2 || (result.affectedRows === 1 && result.insertId === 0);
+  }
+
+  /**
+   * Multi-row upserts in task_id order (concurrent batches over the same ids lock rows in one
+   * order, so they do not deadlock), at most BATCH_ROWS per statement, one statement per kind of
+   * write (extended, replaceReady). Returns rows inserted or updated: the reply counts 1 per insert
+   * and 2 per update, and its info names the updates ("Duplicates: n").
+   */
+  async taskStoreMany(run: MysqlExecutor, writes: readonly TaskWrite[]): Promise<number> {
+    if (writes.length === 0) return 0;
+    await this.checkSizes(writes);
+    if (this.foundRows) {
+      // Found rows blur refused and inserted rows in a multi-row reply; row by row each is told apart.
+      let written = 0;
+      for (const w of writes) if (await this.taskStore(run, w)) written++;
+      return written;
+    }
+    let written = 0;
+    const kinds = new Map<string, TaskWrite[]>();
+    for (const w of writes) {
+      const key = `${w.extended !== null}:${w.replaceReady}`;
+      const list = kinds.get(key);
+      if (list) list.push(w);
+      else kinds.set(key, [w]);
+    }
+    for (const list of kinds.values()) {
+      const sorted = [...list].sort((a, b) => Buffer.compare(Buffer.from(a.taskId), Buffer.from(b.taskId)));
+      for (let i = 0; i < sorted.length; i += BATCH_ROWS) {
+        const chunk = sorted.slice(i, i + BATCH_ROWS);
+        const first = chunk[0]!;
+        const result = await run.write(
+          taskStoreSql(this.tables, chunk.length, first.extended !== null, first.replaceReady),
+          chunk.flatMap(taskColumnValues),
+        );
+        const updated = Number(/Duplicates: (\d+)/.exec(result.info)?.[1] ?? 0);
+        written += result.affectedRows - updated;
+      }
+    }
+    return written;
+  }
+
+  async groupSave(run: MysqlExecutor, row: GroupRow): Promise<void> {
+    const limit = (await this.limits()).group.result;
+    if (row.result && limit !== undefined && row.result.length > limit)
+      throw this.tooLarge(this.tables.group, "result", row.result.length, limit);
+    await run.write(this.sql.groupSave, [row.groupId, row.result, row.dateDone && toNaiveUtc(row.dateDone)]);
+  }
+
+  private async checkSizes(writes: readonly TaskWrite[]): Promise<void> {
+    const limits = await this.limits();
+    for (const w of writes) {
+      const sizes: [keyof ColumnLimits["task"], number | undefined][] = [
+        ["result", w.result?.length],
+        ["args", w.extended?.args?.length],
+        ["kwargs", w.extended?.kwargs?.length],
+        ["children", w.children?.length],
+        ["traceback", w.traceback === null ? undefined : Buffer.byteLength(w.traceback)],
+      ];
+      for (const [column, size] of sizes) {
+        const limit = limits.task[column];
+        if (size !== undefined && limit !== undefined && size > limit) throw this.tooLarge(this.tables.task, column, size, limit);
+      }
+    }
+  }
+
+  private tooLarge(table: string, column: string, size: number, limit: number): ValueTooLargeError {
+    const type = column === "traceback" ? "LONGTEXT" : "LONGBLOB";
+    return new ValueTooLargeError(
+      column,
+      size,
+      limit,
+      `${table}.${column} is narrower than taskledger makes it (a table Celery created, whose BLOB and TEXT hold 64 KiB); widen it with \`ALTER TABLE ${table} MODIFY ${column} ${type}\` (Celery reads ${type} the same), or store a smaller value.`,
+    );
+  }
+}
+
+/** The capacities of the value columns, from information_schema (bytes; NULL for columns absent). */
+export async function readColumnLimits(run: MysqlExecutor, t: Tables): Promise<ColumnLimits> {
+  const rows = await run.query<{ t: string; c: string; n: number | string | null }>(
+    `SELECT TABLE_NAME AS t, COLUMN_NAME AS c, CHARACTER_OCTET_LENGTH AS n FROM information_schema.COLUMNS
+      WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ? AND COLUMN_NAME IN ('result', 'args', 'kwargs', 'children', 'traceback')
+      UNION ALL
+      SELECT TABLE_NAME, COLUMN_NAME, CHARACTER_OCTET_LENGTH FROM information_schema.COLUMNS
+      WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ? AND COLUMN_NAME = 'result'`,
+    [t.config.taskSchema, t.config.task, t.config.groupSchema, t.config.group],
+  );
+  const limits: ColumnLimits = { task: {}, group: {}, narrow: false };
+  for (const row of rows) {
+    if (row.n === null) continue;
+    const n = Number(row.n);
+    if (n < 4_294_967_295) limits.narrow = true;
+    if (row.t === t.config.group) limits.group.result = n;
+    else limits.task[row.c as keyof ColumnLimits["task"]] = n;
+  }
+  return limits;
+}

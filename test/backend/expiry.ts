@@ -124,7 +124,7 @@ export function expirySuite(ctx: SuiteContext): void {
           const holder =
             ctx.harness.dialect === "sqlite"
               ? new RegExp(`pid ${process.pid} on this host .*which is alive`)
-              : /PostgreSQL session \d+ .*which is alive/;
+              : /(?:PostgreSQL session|MySQL connection) \d+ .*which is alive/;
           assert.match(error.message, holder);
           return true;
         });

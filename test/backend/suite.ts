@@ -68,8 +68,10 @@ export function backendSuite(harness: Harness, skip: string | false): void {
     expirySuite(context);
     cleanupJobSuite(context);
     retentionSuite(context);
-    archiveSuite(context);
-    archiveTiersSuite(context);
+    if (harness.archive !== false) {
+      archiveSuite(context);
+      archiveTiersSuite(context);
+    }
     faultSuite(context);
     clientSuite(context);
     celerySemanticsSuite(context);

@@ -29,6 +29,7 @@ export async function migrateMysql(pool: MysqlPoolLike, tables: Tables, options:
       for (const migration of pending) planned.push(...(await plan(connection, tables, migration.statements)));
       return { applied: [...applied], pending: pending.map((m) => m.tag), planned };
     }
+    const historyOff = await historySwitchedOff(connection, tables);
     const ran: string[] = [];
     for (const migration of pending) {
       try {
@@ -47,6 +48,12 @@ export async function migrateMysql(pool: MysqlPoolLike, tables: Tables, options:
         migration.hash,
         migration.createdAt,
       ]);
+    }
+    // A migration that re-creates a history trigger (0005) must not switch history back on where
+    // `migrate --no-history` (or history: false) switched it off.
+    if (historyOff && pending.length > 0) {
+      const schema = tables.config.taskSchema ? `${tables.quote(tables.config.taskSchema, "tableSchemas.task")}.` : "";
+      for (const name of tables.historyTriggers) await connection.query(`DROP TRIGGER IF EXISTS ${schema}${tables.quote(name, "tableNames.task")}`);
     }
     return { applied: [...applied, ...pending.map((m) => m.tag)], pending: [], planned: ran };
   } finally {
@@ -94,6 +101,16 @@ async function taskIdCollation(connection: mysql.Connection, tables: Tables): Pr
   // Names from the catalog, spliced into DDL: only plain ones.
   if (!row?.charset || !row.collation || !/^\w+$/.test(row.charset) || !/^\w+$/.test(row.collation)) return undefined;
   return { charset: row.charset, collation: row.collation };
+}
+
+/** History was switched off: its table is there, and none of its triggers. */
+async function historySwitchedOff(connection: mysql.Connection, tables: Tables): Promise<boolean> {
+  const [rows] = (await connection.query(
+    `SELECT (SELECT count(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ?) AS history,
+      (SELECT count(*) FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = COALESCE(?, DATABASE()) AND TRIGGER_NAME IN (?)) AS triggers`,
+    [tables.config.taskSchema, `${tables.config.task}_history`, tables.config.taskSchema, [...tables.historyTriggers]],
+  )) as unknown as [{ history: number; triggers: number }[]];
+  return Number(rows[0]?.history) > 0 && Number(rows[0]?.triggers) === 0;
 }
 
 /** `db`.`name` or `name` → [db or null, name]. */

@@ -13,7 +13,17 @@ export function placeholders(n: number): string {
   return Array.from({ length: n }, () => "?").join(", ");
 }
 
-const ROW = `(${placeholders(15)})`;
+/**
+ * How a new row gets its id: drawn from Celery's sequence in the statement itself, or left to an
+ * AUTO_INCREMENT column (a table an older Celery made). Never left to a DEFAULT NEXTVAL(): MariaDB
+ * 10.11.19 crashed (signal 11) on concurrent prepared INSERTs that drew the id from that default,
+ * and not once with the NEXTVAL() written in the statement.
+ */
+export type IdSource = "sequence" | "auto_increment";
+
+function newRow(sequence: string, ids: IdSource, values: number): string {
+  return ids === "sequence" ? `(NEXTVAL(${sequence}), ${placeholders(values)})` : `(${placeholders(values)})`;
+}
 
 /**
  * The upsert for `rows` writes with the precedence guard, one statement. MySQL runs the
@@ -23,7 +33,7 @@ const ROW = `(${placeholders(15)})`;
  * id non-zero when the row existed, which tells an insert from a refused write on a pool that
  * counts found rows. `extended` and `replaceReady` are fixed per text (four texts).
  */
-export function taskStoreSql(t: Tables, rows: number, extended: boolean, replaceReady: boolean): string {
+export function taskStoreSql(t: Tables, ids: IdSource, rows: number, extended: boolean, replaceReady: boolean): string {
   const ok = precedenceGuard("status", "VALUES(status)", replaceReady ? "TRUE" : "FALSE");
   const set = (column: string) => `${column} = IF(${ok}, VALUES(${column}), ${column})`;
   const ext = (column: string) => (extended ? set(column) : undefined);
@@ -45,7 +55,8 @@ export function taskStoreSql(t: Tables, rows: number, extended: boolean, replace
     set("date_updated"),
     set("status"), // last: see above
   ].filter((a): a is string => a !== undefined);
-  return `INSERT INTO ${t.task} (${TASK_COLUMNS}) VALUES ${Array.from({ length: rows }, () => ROW).join(", ")}
+  const row = newRow(t.taskSequence, ids, 15);
+  return `INSERT INTO ${t.task} (${ids === "sequence" ? "id, " : ""}${TASK_COLUMNS}) VALUES ${Array.from({ length: rows }, () => row).join(", ")}
     ON DUPLICATE KEY UPDATE ${assignments.join(", ")}`;
 }
 
@@ -72,7 +83,8 @@ export function buildStatements(t: Tables) {
       ON DUPLICATE KEY UPDATE task_id = task_id`,
     taskRelease: (n: number) => `DELETE FROM ${t.hold} WHERE task_id IN (${placeholders(n)})`,
     taskHolds: (n: number) => `SELECT task_id, held_at, reason FROM ${t.hold} WHERE task_id IN (${placeholders(n)})`,
-    groupSave: `INSERT INTO ${t.group} (taskset_id, result, date_done) VALUES (?, ?, ?)
+    groupSave: (ids: IdSource) => `INSERT INTO ${t.group} (${ids === "sequence" ? "id, " : ""}taskset_id, result, date_done)
+      VALUES ${newRow(t.groupSequence, ids, 3)}
       ON DUPLICATE KEY UPDATE result = VALUES(result), date_done = VALUES(date_done)`,
     groupGet: `SELECT taskset_id, result, date_done FROM ${t.group} WHERE taskset_id = ?`,
     groupDelete: `DELETE FROM ${t.group} WHERE taskset_id = ?`,

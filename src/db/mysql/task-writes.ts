@@ -13,7 +13,7 @@ import { toNaiveUtc } from "../naive-utc.js";
 import { taskColumnValues } from "../rows.js";
 import type { Tables } from "../tables.js";
 import type { MysqlExecutor } from "./executor.js";
-import { buildStatements, taskStoreSql } from "./statements.js";
+import { buildStatements, taskStoreSql, type IdSource } from "./statements.js";
 
 /** Byte capacities of the value columns as the database has them (Celery's BLOB, taskledger's LONGBLOB). */
 export interface ColumnLimits {
@@ -21,6 +21,8 @@ export interface ColumnLimits {
   group: Partial<Record<"result", number>>;
   /** Whether a column is narrower than taskledger makes it: the table was created by Celery. */
   narrow: boolean;
+  /** Where new rows' ids come from, per table. */
+  ids: { task: IdSource; group: IdSource };
 }
 
 /** Rows per INSERT of a batch: 15 values each, far below the 65,535 placeholders of a statement. */
@@ -41,7 +43,7 @@ export class MysqlTaskWrites {
   /** One statement; true when it inserted or updated the row, false when the guard kept it. */
   async taskStore(run: MysqlExecutor, w: TaskWrite): Promise<boolean> {
     await this.checkSizes([w]);
-    const result = await run.write(taskStoreSql(this.tables, 1, w.extended !== null, w.replaceReady), taskColumnValues(w));
+    const result = await run.write(taskStoreSql(this.tables, (await this.limits()).ids.task, 1, w.extended !== null, w.replaceReady), taskColumnValues(w));
     // 1 inserted, 2 updated, 0 unchanged; counting found rows, unchanged is 1 too, and then only
     // the insert id (set by LAST_INSERT_ID(id) on the update path) tells it from an insert.
     if (!this.foundRows) return result.affectedRows > 0;
@@ -57,6 +59,7 @@ export class MysqlTaskWrites {
   async taskStoreMany(run: MysqlExecutor, writes: readonly TaskWrite[]): Promise<number> {
     if (writes.length === 0) return 0;
     await this.checkSizes(writes);
+    const limits = await this.limits();
     if (this.foundRows) {
       // Found rows blur refused and inserted rows in a multi-row reply; row by row each is told apart.
       let written = 0;
@@ -77,7 +80,7 @@ export class MysqlTaskWrites {
         const chunk = sorted.slice(i, i + BATCH_ROWS);
         const first = chunk[0]!;
         const result = await run.write(
-          taskStoreSql(this.tables, chunk.length, first.extended !== null, first.replaceReady),
+          taskStoreSql(this.tables, limits.ids.task, chunk.length, first.extended !== null, first.replaceReady),
           chunk.flatMap(taskColumnValues),
         );
         const updated = Number(/Duplicates: (\d+)/.exec(result.info)?.[1] ?? 0);
@@ -88,10 +91,11 @@ export class MysqlTaskWrites {
   }
 
   async groupSave(run: MysqlExecutor, row: GroupRow): Promise<void> {
-    const limit = (await this.limits()).group.result;
+    const limits = await this.limits();
+    const limit = limits.group.result;
     if (row.result && limit !== undefined && row.result.length > limit)
       throw this.tooLarge(this.tables.group, "result", row.result.length, limit);
-    await run.write(this.sql.groupSave, [row.groupId, row.result, row.dateDone && toNaiveUtc(row.dateDone)]);
+    await run.write(this.sql.groupSave(limits.ids.group), [row.groupId, row.result, row.dateDone && toNaiveUtc(row.dateDone)]);
   }
 
   private async checkSizes(writes: readonly TaskWrite[]): Promise<void> {
@@ -124,16 +128,20 @@ export class MysqlTaskWrites {
 
 /** The capacities of the value columns, from information_schema (bytes; NULL for columns absent). */
 export async function readColumnLimits(run: MysqlExecutor, t: Tables): Promise<ColumnLimits> {
-  const rows = await run.query<{ t: string; c: string; n: number | string | null }>(
-    `SELECT TABLE_NAME AS t, COLUMN_NAME AS c, CHARACTER_OCTET_LENGTH AS n FROM information_schema.COLUMNS
-      WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ? AND COLUMN_NAME IN ('result', 'args', 'kwargs', 'children', 'traceback')
+  const rows = await run.query<{ t: string; c: string; n: number | string | null; extra: string | null }>(
+    `SELECT TABLE_NAME AS t, COLUMN_NAME AS c, CHARACTER_OCTET_LENGTH AS n, EXTRA AS extra FROM information_schema.COLUMNS
+      WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ? AND COLUMN_NAME IN ('id', 'result', 'args', 'kwargs', 'children', 'traceback')
       UNION ALL
-      SELECT TABLE_NAME, COLUMN_NAME, CHARACTER_OCTET_LENGTH FROM information_schema.COLUMNS
-      WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ? AND COLUMN_NAME = 'result'`,
+      SELECT TABLE_NAME, COLUMN_NAME, CHARACTER_OCTET_LENGTH, EXTRA FROM information_schema.COLUMNS
+      WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ? AND COLUMN_NAME IN ('id', 'result')`,
     [t.config.taskSchema, t.config.task, t.config.groupSchema, t.config.group],
   );
-  const limits: ColumnLimits = { task: {}, group: {}, narrow: false };
+  const limits: ColumnLimits = { task: {}, group: {}, narrow: false, ids: { task: "sequence", group: "sequence" } };
   for (const row of rows) {
+    if (row.c === "id") {
+      if (/auto_increment/i.test(row.extra ?? "")) limits.ids[row.t === t.config.group ? "group" : "task"] = "auto_increment";
+      continue;
+    }
     if (row.n === null) continue;
     const n = Number(row.n);
     if (n < 4_294_967_295) limits.narrow = true;

@@ -48,12 +48,21 @@ export const SESSION_SETUP = [
   "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
 ];
 
+/**
+ * maxIdle equal to the pool size: mysql2 then starts no idle reaper, whose one-second timer is
+ * never unref'd and kept a process alive that had nothing left but idle connections.
+ */
 export function createOwnPool(url: string, size: number): MysqlPoolLike {
-  const pool = mysql.createPool({ ...connectionOptions(url), connectionLimit: size, maxIdle: size, idleTimeout: 60_000 });
+  const pool = mysql.createPool({ ...connectionOptions(url), connectionLimit: size, maxIdle: size });
   // The callback connection's queries run in order, so these precede whatever the pool sends next.
   pool.pool.on("connection", (connection) => {
     for (const statement of SESSION_SETUP) connection.query(statement, () => undefined);
   });
+  // An idle connection does not keep the process alive (as pg.Pool's allowExitOnIdle): a process
+  // left with only the cleanup job's unref'd timer exits; a connection in use holds it as before.
+  const socket = (connection: unknown) => (connection as { stream?: { ref?(): void; unref?(): void } }).stream;
+  pool.pool.on("acquire", (connection) => socket(connection)?.ref?.());
+  pool.pool.on("release", (connection) => socket(connection)?.unref?.());
   return pool;
 }
 

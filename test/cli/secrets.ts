@@ -68,7 +68,7 @@ function formsFor(dialect: string, url: string): Form[] {
     { label: "unreachable server, ?password=", argv: ["--url", `postgres://127.0.0.1:1/x?user=u&password=${SECRET}`], works: false },
     { label: "malformed URL", argv: ["--url", `postgres://app:${SECRET}@[broken/x`], works: false },
     { label: "malformed URL, / in the password", argv: ["--url", `postgres://app:se/${SECRET}@db/x`], works: false },
-    { label: "unsupported database", argv: ["--url", `mysql://root:${SECRET}@db/x`], works: false },
+    { label: "unsupported database", argv: ["--url", `mssql://root:${SECRET}@db/x`], works: false },
     { label: "missing SQLite file with ?password=", argv: ["--url", `sqlite:/nonexistent-dir/x.db?password=${SECRET}`], works: false },
   ];
   if (dialect === "sqlite") {

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { openBackend, type DatabaseBackend } from "../../src/index.js";
 import { createWebApp } from "../../src/web/server.js";
-import { freshStore, skipFor, type Store } from "./seed.js";
+import { freshStore, skipFor, type Store, type WebDialect } from "./seed.js";
 
 const LOCAL = "http://127.0.0.1:8765";
 const DAY = 86_400_000;
@@ -19,7 +19,7 @@ const PREFIXES: [prefix: string, literal: string, patternOnly: string][] = [
   ["e\\%", "e\\%1", "e\\X1"],
 ];
 
-export function inputSuite(dialect: "sqlite" | "postgresql"): void {
+export function inputSuite(dialect: WebDialect): void {
   describe(`taskledger serve on ${dialect}: awkward input`, async () => {
     const skip = await skipFor(dialect);
     let store: Store;
@@ -45,8 +45,11 @@ export function inputSuite(dialect: "sqlite" | "postgresql"): void {
         ids("old-").map((taskId) => ({ taskId, status: "SUCCESS", result: 1 })),
         { now: new Date(Date.now() - 10 * DAY) },
       );
-      await backend.createArchive();
-      assert.equal((await backend.cleanup({ archiveAfter: "7d" })).archived, PREFIXES.length * 2);
+      // MySQL has no archive tier yet: there the old rows stay hot, and the prefixes are checked on one tier.
+      if (dialect !== "mysql") {
+        await backend.createArchive();
+        assert.equal((await backend.cleanup({ archiveAfter: "7d" })).archived, PREFIXES.length * 2);
+      }
       await backend.storeMany(ids("new-").map((taskId) => ({ taskId, status: "SUCCESS", result: 1 })));
       for (const tier of ["new-", "old-"]) {
         for (const [prefix, literal] of PREFIXES) {

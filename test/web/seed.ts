@@ -7,6 +7,7 @@ import Database from "better-sqlite3";
 import { openBackend, type DatabaseBackend } from "../../src/index.js";
 import { createTestDatabase, pgSkip, queryDatabase, type TestDatabase } from "../helpers/pg.js";
 import { tempDir } from "../helpers/sqlite.js";
+import { createTestDatabase as createMysqlDatabase, mysqlSkip, queryDatabase as queryMysql } from "../helpers/mysql.js";
 
 export const XSS_NAME = "<img src=x onerror=alert(1)>";
 export const XSS_RESULT = "<script>alert(2)</script><b>bold</b>";
@@ -59,8 +60,10 @@ export async function seed(backend: DatabaseBackend, corrupt: (taskId: string, b
   return { failedId: "fail-0", xssId: "xss-1", corruptId: "corrupt-1", groupId: "grp-1", groupMembers, counts, total: 16 };
 }
 
+export type WebDialect = "sqlite" | "postgresql" | "mysql";
+
 export interface Store {
-  dialect: "sqlite" | "postgresql";
+  dialect: WebDialect;
   url: string;
   /** The same store under a URL carrying a password (PostgreSQL: trust auth ignores it). */
   urlWithPassword: string;
@@ -69,7 +72,7 @@ export interface Store {
 }
 
 /** A fresh store per dialect, or the skip reason (PostgreSQL not answering outside CI). */
-export async function freshStore(dialect: "sqlite" | "postgresql", label: string): Promise<Store> {
+export async function freshStore(dialect: WebDialect, label: string): Promise<Store> {
   if (dialect === "sqlite") {
     const dir = tempDir(label);
     const file = dir.file("web.db");
@@ -85,6 +88,18 @@ export async function freshStore(dialect: "sqlite" | "postgresql", label: string
       drop: async () => dir.remove(),
     };
   }
+  if (dialect === "mysql") {
+    const db = await createMysqlDatabase(label);
+    return {
+      dialect,
+      url: db.url,
+      // MySQL checks a password it is given; the suites' password-masking checks run on the other dialects.
+      urlWithPassword: db.url,
+      corrupt: async (taskId, bytes) =>
+        void (await queryMysql(db.url, "UPDATE celery_taskmeta SET result = ? WHERE task_id = ?", [bytes, taskId])),
+      drop: () => db.drop(),
+    };
+  }
   const db: TestDatabase = await createTestDatabase(label);
   const withPassword = new URL(db.url);
   withPassword.password = "s3cret-pw";
@@ -98,7 +113,8 @@ export async function freshStore(dialect: "sqlite" | "postgresql", label: string
   };
 }
 
-export async function skipFor(dialect: "sqlite" | "postgresql"): Promise<string | false> {
+export async function skipFor(dialect: WebDialect): Promise<string | false> {
+  if (dialect === "mysql") return mysqlSkip();
   return dialect === "postgresql" ? pgSkip() : false;
 }
 

@@ -11,6 +11,7 @@ const PASSWORD_USER = { user: "taskledger_cli", password: "hunter2" };
 
 const harness = {
   dialect: "mysql",
+  archive: false,
   freshUrl: async (label: string) => {
     const db = await createTestDatabase(label);
     databases.push(db);

@@ -18,7 +18,21 @@ export interface WriteResult {
 
 export type Row = Record<string, unknown>;
 
-type Target = Pick<MysqlPoolLike, "execute" | "query"> | Pick<MysqlConnectionLike, "execute" | "query">;
+type Target = MysqlPoolLike | Pick<MysqlConnectionLike, "execute" | "query">;
+
+/** A connection as mysql2's promise API gives it, with the prepared-statement cache of its session. */
+interface Session {
+  execute(options: object): Promise<[unknown, unknown]>;
+  unprepare(sql: string): void;
+  release?(): void;
+}
+
+/**
+ * MariaDB 10.11 keeps a prepared statement's table list from when it was prepared: after another
+ * session creates a trigger on the table (history switched on, say), executing it failed with
+ * "Table '…_history' doesn't exist" on every call, until it was prepared again.
+ */
+const STALE_PREPARED = new Set([1146, 1615 /* ER_NEED_REPREPARE */]);
 
 /** The server settings read once per executor family. */
 export interface ServerFacts {
@@ -41,14 +55,27 @@ export class MysqlExecutor {
     return new MysqlExecutor(target, this.defaultTable, this.facts);
   }
 
-  /** A prepared statement (parsed once per connection): the hot paths. */
+  /**
+   * A prepared statement (parsed once per connection): the hot paths. A statement that meets a
+   * missing table is prepared again once (see STALE_PREPARED) before the error stands.
+   */
   async execute<R = Row>(sql: string, values: readonly unknown[] = []): Promise<R[]> {
     await this.checkPacket(sql, values);
+    const pooled = "getConnection" in this.target;
+    let session: Session | undefined;
     try {
-      const [rows] = await this.target.execute({ sql, values, dateStrings: true });
-      return rows as R[];
+      session = (pooled ? await (this.target as MysqlPoolLike).getConnection() : this.target) as Session;
+      try {
+        return (await session.execute({ sql, values, dateStrings: true }))[0] as R[];
+      } catch (error) {
+        if (!STALE_PREPARED.has((error as { errno?: number }).errno ?? 0)) throw error;
+        session.unprepare(sql);
+        return (await session.execute({ sql, values, dateStrings: true }))[0] as R[];
+      }
     } catch (error) {
       throw interpretError(error, this.defaultTable);
+    } finally {
+      if (pooled) session?.release?.();
     }
   }
 

@@ -64,9 +64,16 @@ export interface TestDatabase {
 
 /** A fresh empty database on the test server. */
 export async function createTestDatabase(label: string): Promise<TestDatabase> {
-  const name = `tl_${label.replace(/[^a-z0-9]/gi, "_").toLowerCase().slice(0, 40)}_${randomBytes(4).toString("hex")}`;
+  const name = `tl_${label
+    .replace(/[^a-z0-9]/gi, "_")
+    .toLowerCase()
+    .slice(0, 40)}_${randomBytes(4).toString("hex")}`;
   await queryDatabase(MYSQL_URL, `CREATE DATABASE \`${name}\``);
-  return { name, url: urlForDatabase(name), drop: () => queryDatabase(MYSQL_URL, `DROP DATABASE IF EXISTS \`${name}\``).then(() => undefined) };
+  return {
+    name,
+    url: urlForDatabase(name),
+    drop: () => queryDatabase(MYSQL_URL, `DROP DATABASE IF EXISTS \`${name}\``).then(() => undefined),
+  };
 }
 
 /** Runs one statement on a database with a throwaway connection. */

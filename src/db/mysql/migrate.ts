@@ -53,7 +53,8 @@ export async function migrateMysql(pool: MysqlPoolLike, tables: Tables, options:
     // `migrate --no-history` (or history: false) switched it off.
     if (historyOff && pending.length > 0) {
       const schema = tables.config.taskSchema ? `${tables.quote(tables.config.taskSchema, "tableSchemas.task")}.` : "";
-      for (const name of tables.historyTriggers) await connection.query(`DROP TRIGGER IF EXISTS ${schema}${tables.quote(name, "tableNames.task")}`);
+      for (const name of tables.historyTriggers)
+        await connection.query(`DROP TRIGGER IF EXISTS ${schema}${tables.quote(name, "tableNames.task")}`);
     }
     return { applied: [...applied, ...pending.map((m) => m.tag)], pending: [], planned: ran };
   } finally {

@@ -29,17 +29,16 @@ function newRow(sequence: string, ids: IdSource, values: number): string {
  * The upsert for `rows` writes with the precedence guard, one statement. MySQL runs the
  * assignments of ON DUPLICATE KEY UPDATE left to right and each sees the ones before it, so every
  * assignment re-evaluates the guard against `status`, and `status` is assigned last: until then it
- * is the row's old status. `id = LAST_INSERT_ID(id)` changes nothing; it makes the reply's insert
- * id non-zero when the row existed, which tells an insert from a refused write on a pool that
- * counts found rows. `extended` and `replaceReady` are fixed per text (four texts).
+ * is the row's old status. `extended` and `replaceReady` are fixed per text (four texts).
+ * `returning` (MariaDB's INSERT … RETURNING) hands back the row as it stands after the statement,
+ * for pools whose affected-row count cannot tell a refused write from an insert (found rows).
  */
-export function taskStoreSql(t: Tables, ids: IdSource, rows: number, extended: boolean, replaceReady: boolean): string {
+export function taskStoreSql(t: Tables, ids: IdSource, rows: number, extended: boolean, replaceReady: boolean, returning = false): string {
   const ok = precedenceGuard("status", "VALUES(status)", replaceReady ? "TRUE" : "FALSE");
   const set = (column: string) => `${column} = IF(${ok}, VALUES(${column}), ${column})`;
   const ext = (column: string) => (extended ? set(column) : undefined);
   const keep = (column: string) => `${column} = IF(${ok}, COALESCE(VALUES(${column}), ${column}), ${column})`;
   const assignments = [
-    "id = LAST_INSERT_ID(id)",
     set("result"),
     set("date_done"),
     set("traceback"),
@@ -57,7 +56,7 @@ export function taskStoreSql(t: Tables, ids: IdSource, rows: number, extended: b
   ].filter((a): a is string => a !== undefined);
   const row = newRow(t.taskSequence, ids, 15);
   return `INSERT INTO ${t.task} (${ids === "sequence" ? "id, " : ""}${TASK_COLUMNS}) VALUES ${Array.from({ length: rows }, () => row).join(", ")}
-    ON DUPLICATE KEY UPDATE ${assignments.join(", ")}`;
+    ON DUPLICATE KEY UPDATE ${assignments.join(", ")}${returning ? " RETURNING status, date_updated" : ""}`;
 }
 
 export function buildStatements(t: Tables) {

@@ -43,11 +43,15 @@ export class MysqlTaskWrites {
   /** One statement; true when it inserted or updated the row, false when the guard kept it. */
   async taskStore(run: MysqlExecutor, w: TaskWrite): Promise<boolean> {
     await this.checkSizes([w]);
-    const result = await run.write(taskStoreSql(this.tables, (await this.limits()).ids.task, 1, w.extended !== null, w.replaceReady), taskColumnValues(w));
-    // 1 inserted, 2 updated, 0 unchanged; counting found rows, unchanged is 1 too, and then only
-    // the insert id (set by LAST_INSERT_ID(id) on the update path) tells it from an insert.
-    if (!this.foundRows) return result.affectedRows > 0;
-    return result.affectedRows === 2 || (result.affectedRows === 1 && result.insertId === 0);
+    const sql = taskStoreSql(this.tables, (await this.limits()).ids.task, 1, w.extended !== null, w.replaceReady, this.foundRows);
+    if (this.foundRows) {
+      // Counting found rows, a refused write reports 1 affected row like an insert (and triggers
+      // clear the insert id that LAST_INSERT_ID(id) would set): the row as it now stands says it.
+      const [row] = await run.execute<{ status: string | null; date_updated: string | null }>(sql, taskColumnValues(w));
+      return row?.status === w.status && row.date_updated === toNaiveUtc(w.dateUpdated);
+    }
+    // 1 inserted, 2 updated, 0 unchanged (the guard kept the row).
+    return (await run.write(sql, taskColumnValues(w))).affectedRows > 0;
   }
 
   /**

@@ -70,8 +70,6 @@ export function historyTriggerStatements(dialect: Dialect, tables: Tables): stri
   }
   const statements = names.flatMap((name) => (latest.has(name) ? [tables.rewriteMigration(latest.get(name)!)] : []));
   if (statements.length !== names.length)
-    throw new MigrationError(
-      `the history triggers are missing from ${fileURLToPath(folders[dialect])}; reinstall taskledger`,
-    );
+    throw new MigrationError(`the history triggers are missing from ${fileURLToPath(folders[dialect])}; reinstall taskledger`);
   return statements;
 }

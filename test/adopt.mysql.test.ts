@@ -97,6 +97,7 @@ describe("MySQL: Celery's tables adopted, and the server's limits", { skip }, ()
       await assert.rejects(backend.markAsDone(task, big), (error: unknown) => {
         assert.ok(error instanceof ValueTooLargeError, String(error));
         assert.equal(error.column, "result");
+        assert.match(error.message, /taskledger migrate --widen/);
         assert.match(error.message, /ALTER TABLE `celery_taskmeta` MODIFY result LONGBLOB/);
         return true;
       });
@@ -114,9 +115,23 @@ describe("MySQL: Celery's tables adopted, and the server's limits", { skip }, ()
     } finally {
       await backend.close();
     }
-    await queryDatabase(url, "ALTER TABLE celery_taskmeta MODIFY result LONGBLOB");
     const widened = await openBackend({ url });
     try {
+      // What `taskledger migrate --widen` runs; a second run finds nothing left to widen.
+      assert.equal((await widened.widenColumns()).length, 2);
+      assert.deepEqual(await widened.widenColumns(), []);
+      const types = await queryDatabase<{ c: string; t: string }>(
+        url,
+        "SELECT COLUMN_NAME AS c, COLUMN_TYPE AS t FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'celery_taskmeta' AND COLUMN_NAME IN ('result', 'traceback', 'date_done') ORDER BY 1",
+      );
+      assert.deepEqual(
+        types.map((r) => [r.c, r.t]),
+        [
+          ["date_done", "datetime(6)"],
+          ["result", "longblob"],
+          ["traceback", "longtext"],
+        ],
+      );
       const big = "y".repeat(70_000);
       assert.equal(await widened.markAsDone(task, big), true);
       assert.equal((await widened.getTaskMeta(task)).result, big);

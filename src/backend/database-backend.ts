@@ -287,6 +287,15 @@ export class DatabaseBackend extends MarkAs implements ResultBackend {
     return this.retrying("createArchive", undefined, () => this.driver.archiveCreate(options.now ?? new Date()));
   }
 
+  /**
+   * Widens columns narrower than taskledger makes them (`taskledger migrate --widen`): on MySQL, the
+   * BLOB, TEXT and DATETIME columns of a table Celery created become LONGBLOB, LONGTEXT and
+   * DATETIME(6), which Celery reads the same. Returns the statements run (none elsewhere).
+   */
+  widenColumns(): Promise<string[]> {
+    return this.retrying("widenColumns", undefined, async () => (await this.driver.widenColumns?.()) ?? []);
+  }
+
   /** Whether this database has the archive tier. */
   hasArchive(): Promise<boolean> {
     return this.retrying("hasArchive", undefined, () => this.driver.archiveEnabled());

@@ -92,9 +92,13 @@ Exit codes: 0 done, 1 failure, 2 usage error, 3 backend-cleanup skipped (another
       "--archive",
       "also create the archive tier (README, Archive); without it the database keeps only the task, group, history and hold tables",
     )
+    .option(
+      "--widen",
+      "widen value and time columns a Celery table made narrower (MySQL: BLOB, TEXT, DATETIME become LONGBLOB, LONGTEXT, DATETIME(6)); Celery reads them the same",
+    )
     .addHelpText(
       "after",
-      "\nExamples:\n  taskledger migrate --check || taskledger migrate\n  taskledger migrate --no-history\n  taskledger migrate --archive",
+      "\nExamples:\n  taskledger migrate --check || taskledger migrate\n  taskledger migrate --no-history\n  taskledger migrate --archive\n  taskledger migrate --widen",
     )
     .action(action((options: migrate.MigrateOptions) => migrate.run(options, deps())));
 

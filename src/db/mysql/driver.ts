@@ -40,7 +40,7 @@ import { MysqlExecutor, readServerFacts, type ServerFacts } from "./executor.js"
 import { historySet, historyTriggerCount, taskHistory } from "./history.js";
 import { taskHold, taskHolds, taskRelease } from "./holds.js";
 import { lockName, namedLockHolder, takeNamedLock } from "./lock.js";
-import { migrateMysql } from "./migrate.js";
+import { migrateMysql, widenMysql } from "./migrate.js";
 import { countsFoundRows, createOwnPool } from "./pool.js";
 import { buildStatements, type MysqlStatements } from "./statements.js";
 import { taskExists, taskForget, taskGet, taskGetMany } from "./task-reads.js";
@@ -330,6 +330,12 @@ export class MysqlDriver implements Driver {
     const status = await migrateMysql(this.pool, this.tables, { apply: true });
     this.limits = undefined;
     return status;
+  }
+
+  async widenColumns(): Promise<string[]> {
+    const ran = await widenMysql(this.pool, this.tables);
+    this.limits = undefined;
+    return ran;
   }
 
   migrationStatus(): Promise<MigrationStatus> {

@@ -27,7 +27,7 @@ export function interpretError(error: unknown, defaultTable: string): unknown {
         column,
         -1,
         -1,
-        `The column ${column} is too narrow for it; widen it (for example ALTER TABLE … MODIFY ${column} LONGBLOB), then store again.`,
+        `The column ${column} is too narrow for it; widen it with \`taskledger migrate --widen\` (a table Celery created), then store again.`,
       ),
       { cause: error },
     );

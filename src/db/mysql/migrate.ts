@@ -138,3 +138,45 @@ async function readApplied(connection: mysql.Connection, tables: Tables, create:
   const [rows] = (await connection.query(`SELECT tag FROM ${tables.migrations} ORDER BY id`)) as unknown as [{ tag: string }[]];
   return new Set(rows.map((r) => r.tag));
 }
+
+/** taskledger's types for the columns a Celery table may have narrower. */
+const WIDE: Record<string, { type: string; wide: (dataType: string, columnType: string) => boolean }> = {
+  result: { type: "LONGBLOB", wide: (t) => t === "longblob" },
+  args: { type: "LONGBLOB", wide: (t) => t === "longblob" },
+  kwargs: { type: "LONGBLOB", wide: (t) => t === "longblob" },
+  children: { type: "LONGBLOB", wide: (t) => t === "longblob" },
+  traceback: { type: "LONGTEXT", wide: (t) => t === "longtext" },
+  date_done: { type: "DATETIME(6)", wide: (_, c) => c === "datetime(6)" },
+};
+
+/**
+ * `migrate --widen`: the value columns of Celery's tables become LONGBLOB and LONGTEXT (BLOB and
+ * TEXT hold 64 KiB), date_done DATETIME(6) (whole seconds otherwise). Celery reads them the same.
+ * One ALTER per table (a table copy on a large table: run it in a quiet hour), under the migration lock.
+ */
+export async function widenMysql(pool: MysqlPoolLike, tables: Tables): Promise<string[]> {
+  const held = await takeNamedLock(pool, await lockName(pool, tables, "migrate"), true);
+  const { connection, lock } = held!;
+  try {
+    const ran: string[] = [];
+    for (const [table, schema, name, columns] of [
+      [tables.task, tables.config.taskSchema, tables.config.task, ["result", "args", "kwargs", "children", "traceback", "date_done"]],
+      [tables.group, tables.config.groupSchema, tables.config.group, ["result", "date_done"]],
+    ] as const) {
+      const [rows] = (await connection.query(
+        `SELECT COLUMN_NAME AS name, DATA_TYPE AS dataType, COLUMN_TYPE AS columnType FROM information_schema.COLUMNS
+          WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ? AND COLUMN_NAME IN (?)`,
+        [schema, name, [...columns]],
+      )) as unknown as [{ name: string; dataType: string; columnType: string }[]];
+      const narrow = rows.filter((r) => !WIDE[r.name]!.wide(r.dataType.toLowerCase(), r.columnType.toLowerCase()));
+      if (narrow.length === 0) continue;
+      // The columns are Celery's nullable ones, so MODIFY without NOT NULL keeps them as they were.
+      const statement = `ALTER TABLE ${table} ${narrow.map((r) => `MODIFY ${tables.quote(r.name, "column")} ${WIDE[r.name]!.type}`).join(", ")}`;
+      await connection.query(statement);
+      ran.push(statement);
+    }
+    return ran;
+  } finally {
+    await lock.release();
+  }
+}

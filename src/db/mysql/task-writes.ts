@@ -125,7 +125,7 @@ export class MysqlTaskWrites {
       column,
       size,
       limit,
-      `${table}.${column} is narrower than taskledger makes it (a table Celery created, whose BLOB and TEXT hold 64 KiB); widen it with \`ALTER TABLE ${table} MODIFY ${column} ${type}\` (Celery reads ${type} the same), or store a smaller value.`,
+      `${table}.${column} is narrower than taskledger makes it (a table Celery created, whose BLOB and TEXT hold 64 KiB); widen it with \`taskledger migrate --widen\` (or \`ALTER TABLE ${table} MODIFY ${column} ${type}\`; Celery reads ${type} the same), or store a smaller value.`,
     );
   }
 }

@@ -10,7 +10,7 @@ import { celery } from "../helpers/celery.js";
 import { cli } from "../helpers/cli.js";
 
 export interface InteropTarget {
-  dialect: "postgresql" | "sqlite";
+  dialect: "postgresql" | "sqlite" | "mysql";
   /** A fresh, empty database as Celery's result_backend URL (db+...), which taskledger also takes. */
   freshUrl(label: string): Promise<string>;
   /** Runs raw SQL to make a table the way Celery 4.3 did (no extended columns). */

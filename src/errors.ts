@@ -331,8 +331,3 @@ export class ValueTooLargeError extends TaskledgerError {
 export class ServerSettingsError extends TaskledgerError {
   override name = "ServerSettingsError";
 }
-
-/** A feature this dialect does not offer yet; the message says what to use instead. */
-export class NotAvailableError extends TaskledgerError {
-  override name = "NotAvailableError";
-}

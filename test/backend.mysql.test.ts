@@ -9,7 +9,6 @@ const COLUMNS = new Set(["result", "args", "kwargs", "children", "traceback"]);
 
 const harness: Harness = {
   dialect: "mysql",
-  archive: false,
   freshUrl: async (label) => {
     const db = await createTestDatabase(label);
     databases.push(db);

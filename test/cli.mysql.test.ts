@@ -11,7 +11,6 @@ const PASSWORD_USER = { user: "taskledger_cli", password: "hunter2" };
 
 const harness = {
   dialect: "mysql",
-  archive: false,
   freshUrl: async (label: string) => {
     const db = await createTestDatabase(label);
     databases.push(db);

@@ -68,10 +68,8 @@ export function backendSuite(harness: Harness, skip: string | false): void {
     expirySuite(context);
     cleanupJobSuite(context);
     retentionSuite(context);
-    if (harness.archive !== false) {
-      archiveSuite(context);
-      archiveTiersSuite(context);
-    }
+    archiveSuite(context);
+    archiveTiersSuite(context);
     faultSuite(context);
     clientSuite(context);
     celerySemanticsSuite(context);

@@ -8,8 +8,6 @@ import type { Driver } from "../../src/db/driver.js";
 
 export interface Harness {
   dialect: "postgresql" | "sqlite" | "mysql";
-  /** false where the dialect has no archive tier yet (MySQL): the archive suites are skipped. */
-  archive?: boolean;
   /** A URL for a new, empty database. */
   freshUrl(label: string): Promise<string>;
   /** Sets one column of a task row to raw bytes or text, as if another writer had. */

@@ -12,6 +12,7 @@ import { likePrefix } from "../audit-overview.js";
 import { SqlAuditReads, type AuditRow } from "../audit-reads.js";
 import type {
   ArchiveMoveParams,
+  ArchiveRule,
   AuditReads,
   Capabilities,
   ChangeListener,
@@ -33,7 +34,9 @@ import { toNaiveUtc } from "../naive-utc.js";
 import { toGroupRow, type RawGroupRow } from "../rows.js";
 import { countByRule, deleteByRule, globToLike } from "../retention.js";
 import type { Tables } from "../tables.js";
-import { archiveUnavailable } from "./archive.js";
+import { archiveDdl, ensurePartitions, expire, moveBatch, MYSQL_FOREVER } from "./archive.js";
+import { countArchivable, countArchiveExpired, TIER_COLUMNS } from "../archive.js";
+import { toTaskRow, type RawTaskRow } from "../rows.js";
 import { MysqlChangePoller } from "./changes.js";
 import { isTransientMysqlError } from "./errors.js";
 import { MysqlExecutor, readServerFacts, type ServerFacts } from "./executor.js";
@@ -42,7 +45,7 @@ import { taskHold, taskHolds, taskRelease } from "./holds.js";
 import { lockName, namedLockHolder, takeNamedLock } from "./lock.js";
 import { migrateMysql, widenMysql } from "./migrate.js";
 import { countsFoundRows, createOwnPool } from "./pool.js";
-import { buildStatements, type MysqlStatements } from "./statements.js";
+import { buildStatements, placeholders, type MysqlStatements } from "./statements.js";
 import { taskExists, taskForget, taskGet, taskGetMany } from "./task-reads.js";
 import { MysqlTaskWrites, readColumnLimits, type ColumnLimits } from "./task-writes.js";
 
@@ -53,8 +56,17 @@ export type MysqlDriverOptions =
 
 /** How long column capacities are believed before they are read again (a `migrate --widen`, an ALTER by hand). */
 const LIMITS_RECHECK_MS = 30_000;
-/** MySQL's DATETIME ends here: the archive's and retention's "kept forever". */
-const MYSQL_FOREVER = "9999-12-31 23:59:59.999999";
+/**
+ * How long "no archive here" is believed before it is checked again. Short: a process that has
+ * not noticed an archive another process created stores without the guard across tiers until it does.
+ */
+const ARCHIVE_RECHECK_MS = 5_000;
+
+type PooledConnection = MysqlConnectionLike & {
+  beginTransaction(): Promise<void>;
+  commit(): Promise<void>;
+  rollback(): Promise<void>;
+};
 
 export class MysqlDriver implements Driver {
   readonly dialect = "mysql" as const;
@@ -98,32 +110,52 @@ export class MysqlDriver implements Driver {
     return this.facts;
   }
 
+  /**
+   * The column capacities, read once and then refreshed in the background every LIMITS_RECHECK_MS:
+   * a store inside a transaction holds a pool connection and must never wait for a second one (ten
+   * such stores at once, with the pool's ten connections, waited for each other until the lock
+   * wait timeout).
+   */
   private columnLimits(): Promise<ColumnLimits> {
-    if (!this.limits || Date.now() - this.limits.at > LIMITS_RECHECK_MS) {
-      const value = this.serverFacts().then(() => readColumnLimits(this.run, this.tables));
+    const read = () => this.serverFacts().then(() => readColumnLimits(this.run, this.tables));
+    if (!this.limits) {
+      const value = read();
       value.catch(() => (this.limits = undefined));
       this.limits = { value, at: Date.now() };
+    } else if (Date.now() - this.limits.at > LIMITS_RECHECK_MS) {
+      const current = this.limits;
+      current.at = Date.now();
+      read().then(
+        (fresh) => {
+          if (this.limits === current) this.limits = { value: Promise.resolve(fresh), at: Date.now() };
+        },
+        () => undefined, // the known capacities stand until a read succeeds
+      );
     }
     return this.limits.value;
   }
 
-  taskStore(w: TaskWrite): Promise<boolean> {
-    return this.writes.taskStore(this.run, w);
+  async taskStore(w: TaskWrite): Promise<boolean> {
+    if (!(await this.archiveEnabled())) return this.writes.taskStore(this.run, w);
+    return this.inOwnTransaction((run) => this.writes.taskStoreTiers(run, w));
   }
 
   /** One transaction on one connection: a batch of several statements commits whole or not at all. */
   async taskStoreMany(writes: readonly TaskWrite[]): Promise<number> {
     if (writes.length === 0) return 0;
-    const connection = (await this.pool.getConnection()) as MysqlConnectionLike & {
-      beginTransaction(): Promise<void>;
-      commit(): Promise<void>;
-      rollback(): Promise<void>;
-    };
+    const tiers = await this.archiveEnabled();
+    return this.inOwnTransaction((run) => (tiers ? this.writes.taskStoreManyTiers(run, writes) : this.writes.taskStoreMany(run, writes)));
+  }
+
+  /** Runs `body` in a transaction on a connection of the pool, committed when it resolves. */
+  private async inOwnTransaction<T>(body: (run: MysqlExecutor) => Promise<T>): Promise<T> {
+    await this.columnLimits(); // read before the connection is taken: see columnLimits
+    const connection = (await this.pool.getConnection()) as PooledConnection;
     try {
       await connection.beginTransaction();
-      const written = await this.writes.taskStoreMany(this.run.on(connection), writes);
+      const result = await body(this.run.on(connection));
       await connection.commit();
-      return written;
+      return result;
     } catch (error) {
       await connection.rollback().catch(() => undefined);
       throw error;
@@ -151,13 +183,16 @@ export class MysqlDriver implements Driver {
     const run = this.run.on(adopted.connection);
     const checked = async <T>(write: () => Promise<T>): Promise<T> => {
       inside();
+      await this.columnLimits();
       await this.sameDatabase(adopted.connection);
       inside();
       return write();
     };
     return {
-      taskStore: (w) => checked(() => this.writes.taskStore(run, w)),
-      taskStoreMany: (ws) => checked(() => this.writes.taskStoreMany(run, ws)),
+      taskStore: (w) =>
+        checked(async () => ((await this.archiveEnabled()) ? this.writes.taskStoreTiers(run, w) : this.writes.taskStore(run, w))),
+      taskStoreMany: (ws) =>
+        checked(async () => ((await this.archiveEnabled()) ? this.writes.taskStoreManyTiers(run, ws) : this.writes.taskStoreMany(run, ws))),
       groupSave: (row) => checked(() => this.writes.groupSave(run, row)),
       // The ready trigger writes the change row in the caller's transaction: pollers see it at commit.
       ended: () => undefined,
@@ -183,20 +218,56 @@ export class MysqlDriver implements Driver {
     return Number(rows[0]?.n) === 2;
   }
 
-  taskGet(taskId: string): Promise<TaskRow | undefined> {
-    return taskGet(this.run, this.sql, taskId);
+  /** The hot row, else (with an archive) the latest archived one. */
+  async taskGet(taskId: string): Promise<TaskRow | undefined> {
+    const hot = await taskGet(this.run, this.sql, taskId);
+    if (hot || !(await this.archiveEnabled())) return hot;
+    const [cold] = await this.run.execute<RawTaskRow>(
+      `SELECT ${TIER_COLUMNS} FROM ${this.tables.archive} WHERE task_id = ? ORDER BY archived_at DESC, id DESC LIMIT 1`,
+      [taskId],
+    );
+    return cold && toTaskRow(cold);
   }
 
-  taskGetMany(taskIds: readonly string[]): Promise<TaskRow[]> {
-    return taskGetMany(this.run, this.sql, taskIds);
+  async taskGetMany(taskIds: readonly string[]): Promise<TaskRow[]> {
+    if (!(await this.archiveEnabled())) return taskGetMany(this.run, this.sql, taskIds);
+    const ids = [...new Set(taskIds)];
+    if (ids.length === 0) return [];
+    // Archive rows first, oldest move first, so for an id in both tiers the hot row (read last)
+    // wins, and among archived rows the latest, as taskGet reads them.
+    const rows = await this.run.execute<RawTaskRow>(
+      `SELECT ${TIER_COLUMNS} FROM (
+        SELECT ${TIER_COLUMNS}, 0 AS tier, archived_at FROM ${this.tables.archive} WHERE task_id IN (${placeholders(ids.length)})
+        UNION ALL SELECT ${TIER_COLUMNS}, 1 AS tier, NULL FROM ${this.tables.task} WHERE task_id IN (${placeholders(ids.length)})) AS tiers
+      ORDER BY tier, archived_at, id`,
+      [...ids, ...ids],
+    );
+    return [...new Map(rows.map((row) => [row.task_id, toTaskRow(row)])).values()];
   }
 
-  taskExists(taskId: string): Promise<boolean> {
-    return taskExists(this.run, this.sql, taskId);
+  async taskExists(taskId: string): Promise<boolean> {
+    if (await taskExists(this.run, this.sql, taskId)) return true;
+    return (
+      (await this.archiveEnabled()) &&
+      (await this.run.execute(`SELECT 1 AS present FROM ${this.tables.archive} WHERE task_id = ? LIMIT 1`, [taskId])).length > 0
+    );
   }
 
-  taskForget(taskIds: readonly string[]): Promise<number> {
-    return taskForget(this.run, this.sql, taskIds);
+  async taskForget(taskIds: readonly string[]): Promise<number> {
+    if (!(await this.archiveEnabled())) return taskForget(this.run, this.sql, taskIds);
+    const ids = [...new Set(taskIds)];
+    if (ids.length === 0) return 0;
+    const list = placeholders(ids.length);
+    return this.inOwnTransaction(async (run) => {
+      const [gone] = await run.execute<{ n: number }>(
+        `SELECT count(DISTINCT task_id) AS n FROM (SELECT task_id FROM ${this.tables.task} WHERE task_id IN (${list})
+          UNION ALL SELECT task_id FROM ${this.tables.archive} WHERE task_id IN (${list})) AS both_tiers`,
+        [...ids, ...ids],
+      );
+      await run.write(`DELETE FROM ${this.tables.task} WHERE task_id IN (${list})`, ids);
+      await run.write(`DELETE FROM ${this.tables.archive} WHERE task_id IN (${list})`, ids);
+      return Number(gone?.n ?? 0);
+    });
   }
 
   taskHistory(taskId: string): Promise<TaskHistoryRow[]> {
@@ -262,34 +333,77 @@ export class MysqlDriver implements Driver {
     return taskHolds(this.run, this.sql, taskIds);
   }
 
-  /** Not yet on MySQL (./archive.ts): every read and cleanup takes the one-tier path. */
+  private archiveKnown: { present: boolean; at: number } | undefined;
+
   async archiveEnabled(): Promise<boolean> {
-    return false;
+    const known = this.archiveKnown;
+    if (known && (known.present || Date.now() - known.at < ARCHIVE_RECHECK_MS)) return known.present;
+    const [row] = await this.run.execute<{ n: number }>(
+      "SELECT count(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ?",
+      [this.tables.config.taskSchema, `${this.tables.config.task}_archive`],
+    );
+    const present = Number(row?.n) > 0;
+    this.archiveKnown = { present, at: Date.now() };
+    return present;
   }
 
-  async archiveCreate(): Promise<void> {
-    throw archiveUnavailable();
+  /** Runs `body` on a connection holding the migration lock, so two processes never race on DDL. */
+  private async underMigrateLock<T>(body: (run: MysqlExecutor) => Promise<T>): Promise<T> {
+    const held = await takeNamedLock(this.pool, await lockName(this.pool, this.tables, "migrate"), true);
+    try {
+      return await body(this.run.on(held!.connection));
+    } finally {
+      await held!.lock.release();
+    }
   }
 
-  async archivePrepare(): Promise<string[]> {
+  async archiveCreate(now: Date): Promise<void> {
+    await this.underMigrateLock(async (run) => {
+      const [id] = await run.query<{ charset: string | null; collation: string | null }>(
+        `SELECT CHARACTER_SET_NAME AS charset, COLLATION_NAME AS collation FROM information_schema.COLUMNS
+          WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ? AND COLUMN_NAME = 'task_id'`,
+        [this.tables.config.taskSchema, this.tables.config.task],
+      );
+      // Names from the catalog, spliced into DDL: only plain ones.
+      const plain = (name: string | null | undefined) => (name && /^\w+$/.test(name) ? name : undefined);
+      const charset = plain(id?.charset) ?? "utf8mb4";
+      const collation = plain(id?.collation) ?? "utf8mb4_bin";
+      for (const statement of archiveDdl(this.tables, `varchar(155) CHARACTER SET ${charset} COLLATE ${collation}`, now))
+        await run.query(statement);
+      await ensurePartitions(run, this.tables, now, new Date(now.getTime() + 31 * 86_400_000));
+    });
+    this.archiveKnown = { present: true, at: Date.now() };
+  }
+
+  async archivePrepare(p: { now: Date; maxKeepMs: number }): Promise<string[]> {
+    await this.underMigrateLock((run) => ensurePartitions(run, this.tables, p.now, new Date(p.now.getTime() + p.maxKeepMs)));
     return [];
   }
 
-  async taskArchive(p: ArchiveMoveParams): Promise<number> {
-    void p;
-    throw archiveUnavailable();
+  taskArchive(p: ArchiveMoveParams): Promise<number> {
+    return this.inOwnTransaction((run) => moveBatch(run, this.tables, this.fragments, p, (q) => this.drizzleDialect.sqlToQuery(q)));
   }
 
-  async archiveExpire(): Promise<{ rows: number; partitions: number; refiled: number; more: boolean }> {
-    return { rows: 0, partitions: 0, refiled: 0, more: false };
+  /** Whole partitions for months that have passed, then bounded row batches (see ./archive.ts). */
+  archiveExpire(p: {
+    ranked: readonly ArchiveRule[];
+    now: Date;
+    limit: number;
+  }): Promise<{ rows: number; partitions: number; refiled: number; more: boolean }> {
+    return this.underMigrateLock((run) => expire(run, this.tables, this.fragments, p, (q) => this.drizzleDialect.sqlToQuery(q)));
   }
 
-  async taskCountArchivable(): Promise<number> {
-    return 0;
+  async taskCountArchivable(p: { before: Date; ranked: readonly ArchiveRule[]; now: Date }): Promise<number> {
+    return Number((await this.query(countArchivable(this.tables, this.fragments, p)))[0]?.["n"] ?? 0);
   }
 
-  async archiveCountExpired(): Promise<number> {
-    return 0;
+  async archiveCountExpired(p: { ranked: readonly ArchiveRule[]; now: Date }): Promise<number> {
+    // What archiveExpire removes: rows past their stored expiry (or filed forever) whose expiry
+    // under today's rules and holds has passed too.
+    const at = toNaiveUtc(p.now);
+    const due = sql`(expires_at < ${at} OR expires_at = ${this.fragments.forever})`;
+    const query = countArchiveExpired(this.tables, this.fragments, p.ranked, due, (expiry) => sql`${expiry} < ${at}`);
+    return Number((await this.query(query))[0]?.["n"] ?? 0);
   }
 
   taskCountStale(p: { before: Date }): Promise<number> {

@@ -11,6 +11,7 @@ import { ValueTooLargeError } from "../../errors.js";
 import type { GroupRow, TaskWrite } from "../driver.js";
 import { toNaiveUtc } from "../naive-utc.js";
 import { taskColumnValues } from "../rows.js";
+import { isReady, PENDING } from "../../states.js";
 import type { Tables } from "../tables.js";
 import type { MysqlExecutor } from "./executor.js";
 import { buildStatements, taskStoreSql, type IdSource } from "./statements.js";
@@ -94,6 +95,49 @@ export class MysqlTaskWrites {
     return written;
   }
 
+  /**
+   * A store once the archive exists, inside a transaction on `run`'s connection: the precedence
+   * guard holds across tiers. The hot row is locked first (FOR UPDATE): a move holding it makes
+   * the store wait, and then find the row in the archive. With no hot row, the latest archived
+   * row of the id judges the write (a late STARTED after an archived SUCCESS is refused, as for a
+   * hot one), and a write it lets through supersedes it: the new hot row keeps what the write does
+   * not say, and the archived rows go, so an id is in one tier once. Unlike PostgreSQL's single
+   * statement, this takes three round trips, and only where an archive exists.
+   */
+  async taskStoreTiers(run: MysqlExecutor, w: TaskWrite): Promise<boolean> {
+    const t = this.tables;
+    if ((await run.execute(`SELECT 1 AS hot FROM ${t.task} WHERE task_id = ? FOR UPDATE`, [w.taskId])).length === 0) {
+      const [archived] = await run.execute<Record<string, unknown> & { status: string | null }>(
+        `SELECT status, ${CARRIED.join(", ")} FROM ${t.archive} WHERE task_id = ? ORDER BY archived_at DESC, id DESC LIMIT 1 FOR UPDATE`,
+        [w.taskId],
+      );
+      if (archived) {
+        if (!guardAllows(archived.status, w.status, w.replaceReady)) return false;
+        await this.checkSizes([w]);
+        const params = taskColumnValues(w);
+        // Positions in TASK_COLUMNS: name..queue (5-10) when the write has no request metadata,
+        // children, parent_id, group_id (11-13) when it leaves them out.
+        CARRIED.forEach((column, i) => {
+          const at = 5 + i;
+          if (at <= 10 ? w.extended === null : params[at] === null) params[at] = archived[column];
+        });
+        const sql = taskStoreSql(t, (await this.limits()).ids.task, 1, true, w.replaceReady);
+        await run.write(sql, params);
+        await run.write(`DELETE FROM ${t.archive} WHERE task_id = ?`, [w.taskId]);
+        return true;
+      }
+    }
+    return this.taskStore(run, w);
+  }
+
+  /** taskStoreMany once the archive exists: row by row in task_id order, in the caller's transaction. */
+  async taskStoreManyTiers(run: MysqlExecutor, writes: readonly TaskWrite[]): Promise<number> {
+    let written = 0;
+    const sorted = [...writes].sort((a, b) => Buffer.compare(Buffer.from(a.taskId), Buffer.from(b.taskId)));
+    for (const w of sorted) if (await this.taskStoreTiers(run, w)) written++;
+    return written;
+  }
+
   async groupSave(run: MysqlExecutor, row: GroupRow): Promise<void> {
     const limits = await this.limits();
     const limit = limits.group.result;
@@ -128,6 +172,15 @@ export class MysqlTaskWrites {
       `${table}.${column} is narrower than taskledger makes it (a table Celery created, whose BLOB and TEXT hold 64 KiB); widen it with \`taskledger migrate --widen\` (or \`ALTER TABLE ${table} MODIFY ${column} ${type}\`; Celery reads ${type} the same), or store a smaller value.`,
     );
   }
+}
+
+/** The columns an archived row hands to the new hot row that supersedes it, in TASK_COLUMNS order from name on. */
+const CARRIED = ["name", "args", "kwargs", "worker", "retries", "queue", "children", "parent_id", "group_id"] as const;
+
+/** precedenceGuard (db/precedence.ts) in memory, for a row read under its lock. */
+function guardAllows(current: string | null, incoming: string, replaceReady: boolean): boolean {
+  if (current === null) return true;
+  return (!isReady(current) || (isReady(incoming) && replaceReady)) && (incoming !== PENDING || current === PENDING);
 }
 
 /** The capacities of the value columns, from information_schema (bytes; NULL for columns absent). */

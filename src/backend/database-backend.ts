@@ -60,7 +60,7 @@ export class DatabaseBackend extends MarkAs implements ResultBackend {
     );
   }
 
-  /** "postgresql" or "sqlite". */
+  /** "postgresql", "sqlite" or "mysql"; code that must take another path asks `capabilities` instead. */
   get dialect() {
     return this.driver.dialect;
   }

@@ -37,7 +37,7 @@ function addFilters(command: Command): Command {
 export function buildProgram(out: Output): { program: Command; run: (argv: string[]) => Promise<number> } {
   let exitCode: number = EXIT.OK;
   const program = new Command("taskledger")
-    .description("Audit and maintain a taskledger / Celery result store (PostgreSQL or SQLite).")
+    .description("Audit and maintain a taskledger / Celery result store (PostgreSQL, SQLite, or MySQL/MariaDB).")
     .addOption(
       new Option(
         "--url <url>",

@@ -1,6 +1,6 @@
 /**
  * The auditing queries behind the CLI and the web view (list, count, stats, export): cold paths,
- * so they are built with drizzle's `sql` template, written once for both dialects, and rendered
+ * so they are built with drizzle's `sql` template, written once for every dialect, and rendered
  * by each driver's drizzle dialect (placeholders differ: $1 vs ?). Where SQL itself differs
  * (hour buckets), the driver supplies the fragment. Used only by the drivers (./audit-reads.ts);
  * nothing above src/db sees these builders.

@@ -218,7 +218,7 @@ export interface TaskTiming {
 }
 
 /**
- * The cold-path reads behind auditing, written once for both dialects (./audit.ts) and run by each
+ * The cold-path reads behind auditing, written once for every dialect (./audit.ts) and run by each
  * driver. Every read covers both tiers once the archive exists.
  */
 export interface AuditReads {

@@ -15,7 +15,7 @@ import type { ChangeListener, ChangeWatch } from "../driver.js";
 import { toNaiveUtc } from "../naive-utc.js";
 import type { Tables } from "../tables.js";
 import type { MysqlExecutor } from "./executor.js";
-import { placeholders } from "./statements.js";
+import { listSlices, placeholders } from "./statements.js";
 
 export const POLL_MS = 10;
 const GAP_WAIT_MS = 2_000;
@@ -24,6 +24,8 @@ const CHANGE_RETENTION_MS = 60_000;
 /** Interest rows of waiters that crashed without withdrawing age out after this. */
 const INTEREST_RETENTION_MS = 86_400_000;
 const PRUNE_EVERY_MS = 10_000;
+/** Ids per interest statement. */
+const WATCH_SLICE = 1_000;
 
 export class MysqlChangePoller implements ChangeWatch {
   readonly ready: Promise<void>;
@@ -67,19 +69,27 @@ export class MysqlChangePoller implements ChangeWatch {
     const ids = [...new Set(taskIds)];
     if (ids.length === 0 || this.closed) return;
     const at = toNaiveUtc(new Date());
-    await this.run.write(
-      `INSERT INTO ${this.tables.interest} (task_id, listener, since) VALUES ${ids.map(() => "(?, ?, ?)").join(", ")}
-        ON DUPLICATE KEY UPDATE since = VALUES(since)`,
-      ids.flatMap((id) => [id, this.listener, at]),
-    );
+    // In slices: a statement takes at most 65,535 placeholders.
+    for (let i = 0; i < ids.length; i += WATCH_SLICE) {
+      const slice = ids.slice(i, i + WATCH_SLICE);
+      await this.run.write(
+        `INSERT INTO ${this.tables.interest} (task_id, listener, since) VALUES ${slice.map(() => "(?, ?, ?)").join(", ")}
+          ON DUPLICATE KEY UPDATE since = VALUES(since)`,
+        slice.flatMap((id) => [id, this.listener, at]),
+      );
+    }
   }
 
   unwatch(taskIds: readonly string[]): void {
     const ids = [...new Set(taskIds)];
     if (ids.length === 0 || this.closed) return;
-    this.run
-      .write(`DELETE FROM ${this.tables.interest} WHERE listener = ? AND task_id IN (${placeholders(ids.length)})`, [this.listener, ...ids])
-      .catch(() => undefined); // left behind, an entry costs a change row per ready write until it ages out
+    for (const slice of listSlices(ids))
+      this.run
+        .write(`DELETE FROM ${this.tables.interest} WHERE listener = ? AND task_id IN (${placeholders(slice.length)})`, [
+          this.listener,
+          ...slice,
+        ])
+        .catch(() => undefined); // left behind, an entry costs a change row per ready write until it ages out
   }
 
   async close(): Promise<void> {

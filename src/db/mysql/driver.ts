@@ -45,7 +45,7 @@ import { taskHold, taskHolds, taskRelease } from "./holds.js";
 import { lockName, namedLockHolder, takeNamedLock } from "./lock.js";
 import { migrateMysql, widenMysql } from "./migrate.js";
 import { countsFoundRows, createOwnPool } from "./pool.js";
-import { buildStatements, placeholders, type MysqlStatements } from "./statements.js";
+import { buildStatements, listSlices, placeholders, type MysqlStatements } from "./statements.js";
 import { taskExists, taskForget, taskGet, taskGetMany } from "./task-reads.js";
 import { MysqlTaskWrites, readColumnLimits, type ColumnLimits } from "./task-writes.js";
 
@@ -231,18 +231,20 @@ export class MysqlDriver implements Driver {
 
   async taskGetMany(taskIds: readonly string[]): Promise<TaskRow[]> {
     if (!(await this.archiveEnabled())) return taskGetMany(this.run, this.sql, taskIds);
-    const ids = [...new Set(taskIds)];
-    if (ids.length === 0) return [];
-    // Archive rows first, oldest move first, so for an id in both tiers the hot row (read last)
-    // wins, and among archived rows the latest, as taskGet reads them.
-    const rows = await this.run.execute<RawTaskRow>(
-      `SELECT ${TIER_COLUMNS} FROM (
-        SELECT ${TIER_COLUMNS}, 0 AS tier, archived_at FROM ${this.tables.archive} WHERE task_id IN (${placeholders(ids.length)})
-        UNION ALL SELECT ${TIER_COLUMNS}, 1 AS tier, NULL FROM ${this.tables.task} WHERE task_id IN (${placeholders(ids.length)})) AS tiers
-      ORDER BY tier, archived_at, id`,
-      [...ids, ...ids],
-    );
-    return [...new Map(rows.map((row) => [row.task_id, toTaskRow(row)])).values()];
+    const found = new Map<string, TaskRow>();
+    for (const ids of listSlices([...new Set(taskIds)])) {
+      // Archive rows first, oldest move first, so for an id in both tiers the hot row (read last)
+      // wins, and among archived rows the latest, as taskGet reads them.
+      const rows = await this.run.execute<RawTaskRow>(
+        `SELECT ${TIER_COLUMNS} FROM (
+          SELECT ${TIER_COLUMNS}, 0 AS tier, archived_at FROM ${this.tables.archive} WHERE task_id IN (${placeholders(ids.length)})
+          UNION ALL SELECT ${TIER_COLUMNS}, 1 AS tier, NULL FROM ${this.tables.task} WHERE task_id IN (${placeholders(ids.length)})) AS tiers
+        ORDER BY tier, archived_at, id`,
+        [...ids, ...ids],
+      );
+      for (const row of rows) found.set(row.task_id, toTaskRow(row));
+    }
+    return [...found.values()];
   }
 
   async taskExists(taskId: string): Promise<boolean> {
@@ -255,19 +257,21 @@ export class MysqlDriver implements Driver {
 
   async taskForget(taskIds: readonly string[]): Promise<number> {
     if (!(await this.archiveEnabled())) return taskForget(this.run, this.sql, taskIds);
-    const ids = [...new Set(taskIds)];
-    if (ids.length === 0) return 0;
-    const list = placeholders(ids.length);
-    return this.inOwnTransaction(async (run) => {
-      const [gone] = await run.execute<{ n: number }>(
-        `SELECT count(DISTINCT task_id) AS n FROM (SELECT task_id FROM ${this.tables.task} WHERE task_id IN (${list})
-          UNION ALL SELECT task_id FROM ${this.tables.archive} WHERE task_id IN (${list})) AS both_tiers`,
-        [...ids, ...ids],
-      );
-      await run.write(`DELETE FROM ${this.tables.task} WHERE task_id IN (${list})`, ids);
-      await run.write(`DELETE FROM ${this.tables.archive} WHERE task_id IN (${list})`, ids);
-      return Number(gone?.n ?? 0);
-    });
+    let forgotten = 0;
+    for (const ids of listSlices([...new Set(taskIds)])) {
+      const list = placeholders(ids.length);
+      forgotten += await this.inOwnTransaction(async (run) => {
+        const [gone] = await run.execute<{ n: number }>(
+          `SELECT count(DISTINCT task_id) AS n FROM (SELECT task_id FROM ${this.tables.task} WHERE task_id IN (${list})
+            UNION ALL SELECT task_id FROM ${this.tables.archive} WHERE task_id IN (${list})) AS both_tiers`,
+          [...ids, ...ids],
+        );
+        await run.write(`DELETE FROM ${this.tables.task} WHERE task_id IN (${list})`, ids);
+        await run.write(`DELETE FROM ${this.tables.archive} WHERE task_id IN (${list})`, ids);
+        return Number(gone?.n ?? 0);
+      });
+    }
+    return forgotten;
   }
 
   taskHistory(taskId: string): Promise<TaskHistoryRow[]> {

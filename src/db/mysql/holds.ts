@@ -2,7 +2,7 @@
 import type { HoldRow } from "../driver.js";
 import { fromNaiveUtc, toNaiveUtc } from "../naive-utc.js";
 import type { MysqlExecutor } from "./executor.js";
-import type { MysqlStatements } from "./statements.js";
+import { LIST_SLICE, listSlices, type MysqlStatements } from "./statements.js";
 
 /** Places holds; an existing one keeps its time and reason. Returns how many are new. */
 export async function taskHold(
@@ -13,6 +13,13 @@ export async function taskHold(
 ): Promise<number> {
   const ids = [...new Set(p.taskIds)];
   if (ids.length === 0) return 0;
+  // One statement per slice; an INSERT takes at most 65,535 placeholders (three per hold).
+  if (ids.length > LIST_SLICE / 4) {
+    let placed = 0;
+    for (let i = 0; i < ids.length; i += LIST_SLICE / 4)
+      placed += await taskHold(run, sql, foundRows, { ...p, taskIds: ids.slice(i, i + LIST_SLICE / 4) });
+    return placed;
+  }
   // Counting found rows, an existing hold reports 1 like a new one: those are counted first.
   const existing = foundRows ? (await taskHolds(run, sql, ids)).length : 0;
   const at = toNaiveUtc(p.now);
@@ -24,14 +31,16 @@ export async function taskHold(
 }
 
 export async function taskRelease(run: MysqlExecutor, sql: MysqlStatements, taskIds: readonly string[]): Promise<number> {
-  const ids = [...new Set(taskIds)];
-  if (ids.length === 0) return 0;
-  return (await run.write(sql.taskRelease(ids.length), ids)).affectedRows;
+  let released = 0;
+  for (const ids of listSlices([...new Set(taskIds)])) released += (await run.write(sql.taskRelease(ids.length), ids)).affectedRows;
+  return released;
 }
 
 export async function taskHolds(run: MysqlExecutor, sql: MysqlStatements, taskIds: readonly string[]): Promise<HoldRow[]> {
-  const ids = [...new Set(taskIds)];
-  if (ids.length === 0) return [];
-  const rows = await run.execute<{ task_id: string; held_at: string; reason: string | null }>(sql.taskHolds(ids.length), ids);
-  return rows.map((r) => ({ taskId: r.task_id, heldAt: fromNaiveUtc(r.held_at)!, reason: r.reason }));
+  const holds: HoldRow[] = [];
+  for (const ids of listSlices([...new Set(taskIds)])) {
+    const rows = await run.execute<{ task_id: string; held_at: string; reason: string | null }>(sql.taskHolds(ids.length), ids);
+    holds.push(...rows.map((r) => ({ taskId: r.task_id, heldAt: fromNaiveUtc(r.held_at)!, reason: r.reason })));
+  }
+  return holds;
 }

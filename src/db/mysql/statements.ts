@@ -8,6 +8,25 @@ import { precedenceGuard } from "../precedence.js";
 import { TASK_COLUMNS } from "../rows.js";
 import type { Tables } from "../tables.js";
 
+/** Ids per IN list: far below the 65,535 placeholders of a statement. */
+export const LIST_SLICE = 8_192;
+
+/**
+ * Ids for an `IN (?, …)` list, padded (with the first id, which IN ignores twice) to a power of
+ * two: a prepared statement per list length would leave hundreds of texts on the server, whose
+ * prepared statements all sessions share (max_prepared_stmt_count); this way a few dozen at most.
+ */
+export function listSlices(ids: readonly string[]): string[][] {
+  const slices: string[][] = [];
+  for (let i = 0; i < ids.length; i += LIST_SLICE) {
+    const slice = ids.slice(i, i + LIST_SLICE);
+    let size = 1;
+    while (size < slice.length) size *= 2;
+    slices.push([...slice, ...Array.from({ length: size - slice.length }, () => slice[0]!)]);
+  }
+  return slices;
+}
+
 /** `?, ?, ?` for n values. */
 export function placeholders(n: number): string {
   return Array.from({ length: n }, () => "?").join(", ");

@@ -2,7 +2,7 @@
 import type { TaskRow } from "../driver.js";
 import { toTaskRow, type RawTaskRow } from "../rows.js";
 import type { MysqlExecutor } from "./executor.js";
-import type { MysqlStatements } from "./statements.js";
+import { listSlices, type MysqlStatements } from "./statements.js";
 
 export async function taskGet(run: MysqlExecutor, sql: MysqlStatements, taskId: string): Promise<TaskRow | undefined> {
   const row = (await run.execute<RawTaskRow>(sql.taskGet, [taskId]))[0];
@@ -10,9 +10,10 @@ export async function taskGet(run: MysqlExecutor, sql: MysqlStatements, taskId: 
 }
 
 export async function taskGetMany(run: MysqlExecutor, sql: MysqlStatements, taskIds: readonly string[]): Promise<TaskRow[]> {
-  if (taskIds.length === 0) return [];
-  const ids = [...new Set(taskIds)];
-  return (await run.execute<RawTaskRow>(sql.taskGetMany(ids.length), ids)).map(toTaskRow);
+  const rows: TaskRow[] = [];
+  for (const ids of listSlices([...new Set(taskIds)]))
+    rows.push(...(await run.execute<RawTaskRow>(sql.taskGetMany(ids.length), ids)).map(toTaskRow));
+  return rows;
 }
 
 export async function taskExists(run: MysqlExecutor, sql: MysqlStatements, taskId: string): Promise<boolean> {
@@ -20,7 +21,7 @@ export async function taskExists(run: MysqlExecutor, sql: MysqlStatements, taskI
 }
 
 export async function taskForget(run: MysqlExecutor, sql: MysqlStatements, taskIds: readonly string[]): Promise<number> {
-  if (taskIds.length === 0) return 0;
-  const ids = [...new Set(taskIds)];
-  return (await run.write(sql.taskForget(ids.length), ids)).affectedRows;
+  let forgotten = 0;
+  for (const ids of listSlices([...new Set(taskIds)])) forgotten += (await run.write(sql.taskForget(ids.length), ids)).affectedRows;
+  return forgotten;
 }

@@ -317,13 +317,17 @@ export class ValueTooLargeError extends TaskledgerError {
   constructor(
     /** The column (`result`, `args`, …) or `statement` for the packet limit. */
     readonly column: string,
-    /** The value's size in bytes. */
-    readonly bytes: number,
-    /** The limit it exceeds, in bytes. */
-    readonly limit: number,
+    /** The value's size in bytes, when known before the server refused it. */
+    readonly bytes: number | undefined,
+    /** The limit it exceeds, in bytes, when known. */
+    readonly limit: number | undefined,
     remedy: string,
   ) {
-    super(`the ${column} value is ${bytes} bytes, more than the ${limit} bytes allowed; nothing was written. ${remedy}`);
+    const size =
+      bytes !== undefined && limit !== undefined
+        ? ` is ${bytes} bytes, more than the ${limit} bytes allowed`
+        : " is too large for its column";
+    super(`the ${column} value${size}; nothing was written. ${remedy}`);
   }
 }
 

@@ -25,8 +25,8 @@ export function interpretError(error: unknown, defaultTable: string): unknown {
     return Object.assign(
       new ValueTooLargeError(
         column,
-        -1,
-        -1,
+        undefined,
+        undefined,
         `The column ${column} is too narrow for it; widen it with \`taskledger migrate --widen\` (a table Celery created), then store again.`,
       ),
       { cause: error },

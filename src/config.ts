@@ -5,7 +5,7 @@ import { resolve } from "node:path";
 import type { CleanupJobOptions } from "./cleanup/options.js";
 import { CELERY_FORMAT, JSON_FORMAT, type ValueFormat } from "./codec/value-format.js";
 import { adoptConnection, type ConnectionLike } from "./db/external.js";
-import { CELERY_TABLES, type TableConfig } from "./db/tables.js";
+import { assertNever, CELERY_TABLES, type TableConfig } from "./db/tables.js";
 import { ConfigError, InvalidUrlError } from "./errors.js";
 import type { Duration } from "./types.js";
 
@@ -103,7 +103,9 @@ export interface BackendOptions {
 
 export type DatabaseTarget =
   | { dialect: "sqlite"; file: string; display: string; client?: ConnectionLike }
-  | { dialect: "postgresql"; url: string; display: string; client?: ConnectionLike };
+  | { dialect: "postgresql"; url: string; display: string; client?: ConnectionLike }
+  /** MySQL or MariaDB; `url` is normalised to `mysql://`. */
+  | { dialect: "mysql"; url: string; display: string; client?: ConnectionLike };
 
 export interface ResolvedOptions {
   target: DatabaseTarget;
@@ -283,8 +285,9 @@ function safeDecode(value: string): string {
 
 /**
  * Reads a database URL. Accepts `sqlite:<path>`, `sqlite:///relative`, `sqlite:////absolute`,
- * a bare file path, `:memory:`, `postgres://`, `postgresql://`, and Celery's `db+` prefixed forms
- * with optional SQLAlchemy driver suffixes (`postgresql+psycopg2://`).
+ * a bare file path, `:memory:`, `postgres://`, `postgresql://`, `mysql://`, `mariadb://`, and
+ * Celery's `db+` prefixed forms with optional SQLAlchemy driver suffixes (`postgresql+psycopg2://`,
+ * `mysql+pymysql://`, `mysql+mysqldb://`).
  */
 export function parseDatabaseUrl(raw: string): DatabaseTarget {
   const masked = maskUrl(raw);
@@ -327,8 +330,34 @@ export function parseDatabaseUrl(raw: string): DatabaseTarget {
     if (parsed.hostname === "" && !parsed.searchParams.has("host")) throw new InvalidUrlError(masked, "the PostgreSQL URL has no host");
     return { dialect: "postgresql", url, display: maskUrl(url) };
   }
-  throw new InvalidUrlError(masked, `unsupported database "${base}": taskledger stores results in SQLite or PostgreSQL`);
+  if (base === "mysql" || base === "mariadb") {
+    if (driver !== undefined && !MYSQL_DRIVERS.has(driver))
+      throw new InvalidUrlError(masked, `unsupported MySQL driver "${driver}"; use mysql://, mariadb:// or db+mysql+pymysql://`);
+    const url = "mysql" + withoutDb.slice(scheme.length);
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new InvalidUrlError(masked, "malformed MySQL URL");
+    }
+    if (parsed.hostname === "" && !parsed.searchParams.has("unix_socket")) throw new InvalidUrlError(masked, "the MySQL URL has no host");
+    if (parsed.pathname.replace(/^\//, "") === "")
+      throw new InvalidUrlError(masked, "the MySQL URL names no database; add it as the path: mysql://user@host:3306/dbname");
+    for (const key of parsed.searchParams.keys())
+      if (!MYSQL_PARAMS.has(key))
+        throw new InvalidUrlError(
+          masked,
+          `unsupported MySQL URL parameter "${key}"; taskledger reads ${[...MYSQL_PARAMS].join(", ")} (the character set is always utf8mb4)`,
+        );
+    return { dialect: "mysql", url, display: maskUrl(url) };
+  }
+  throw new InvalidUrlError(masked, `unsupported database "${base}": taskledger stores results in SQLite, PostgreSQL or MySQL/MariaDB`);
 }
+
+/** SQLAlchemy's MySQL driver names a Celery URL may carry; taskledger connects with mysql2 whatever it says. */
+const MYSQL_DRIVERS = new Set(["pymysql", "mysqldb", "mysqlconnector", "mariadbconnector"]);
+/** The URL parameters a MySQL URL may carry (SQLAlchemy's names). */
+const MYSQL_PARAMS = new Set(["charset", "unix_socket", "ssl", "connect_timeout"]);
 
 function sqlite(file: string): DatabaseTarget {
   return {
@@ -393,9 +422,16 @@ function resolveReadTarget(readUrl: string | undefined, target: DatabaseTarget):
 /** The target of an application's connection; checked here so a bad one fails before anything opens. */
 function clientTarget(client: ConnectionLike): DatabaseTarget {
   const adopted = adoptConnection(client);
-  return adopted.dialect === "postgresql"
-    ? { dialect: "postgresql", url: "", display: "postgresql (application pool)", client }
-    : { dialect: "sqlite", file: adopted.db.name, display: `sqlite:${adopted.db.name} (application connection)`, client };
+  switch (adopted.dialect) {
+    case "postgresql":
+      return { dialect: "postgresql", url: "", display: "postgresql (application pool)", client };
+    case "sqlite":
+      return { dialect: "sqlite", file: adopted.db.name, display: `sqlite:${adopted.db.name} (application connection)`, client };
+    case "mysql":
+      return { dialect: "mysql", url: "", display: "mysql (application pool)", client };
+    default:
+      return assertNever(adopted);
+  }
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
  * `taskledger/drizzle`: for applications that use drizzle themselves. The table
- * definitions for both dialects (for joins in the application's own queries), the drizzle-kit
+ * definitions for every dialect (for joins in the application's own queries), the drizzle-kit
  * filter that keeps the application's drizzle-kit off these tables, and a programmatic
  * `migrate()` over the application's connection for deploy-time migrations.
  *
@@ -16,11 +16,11 @@ import { adoptConnection } from "./db/external.js";
 import { resolveTables } from "./db/tables.js";
 import { withRetry } from "./backend/retry.js";
 
-export { pgTables, sqliteTables, drizzleKitTablesFilter, type DrizzleTableOptions } from "./db/drizzle-tables.js";
+export { pgTables, sqliteTables, mysqlTables, drizzleKitTablesFilter, type DrizzleTableOptions } from "./db/drizzle-tables.js";
 export type { MigrationStatus } from "./db/driver.js";
 
 export interface MigrateOptions extends DrizzleTableOptions {
-  /** The application's pg.Pool, better-sqlite3 Database, or drizzle database over either. */
+  /** The application's pg.Pool, better-sqlite3 Database, mysql2 Pool, or drizzle database over one of them. */
   client: ConnectionLike;
 }
 

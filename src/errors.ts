@@ -323,3 +323,32 @@ function describeCause(cause: unknown): string {
   }
   return String(cause);
 }
+
+/**
+ * A value is larger than its column or than the server's max_allowed_packet (MySQL, MariaDB).
+ * Thrown before anything is written: the database would otherwise refuse it, or in a non-strict
+ * session cut it. The message says which limit to raise.
+ */
+export class ValueTooLargeError extends TaskledgerError {
+  override name = "ValueTooLargeError";
+  constructor(
+    /** The column (`result`, `args`, …) or `statement` for the packet limit. */
+    readonly column: string,
+    /** The value's size in bytes, when known before the server refused it. */
+    readonly bytes: number | undefined,
+    /** The limit it exceeds, in bytes, when known. */
+    readonly limit: number | undefined,
+    remedy: string,
+  ) {
+    const size =
+      bytes !== undefined && limit !== undefined
+        ? ` is ${bytes} bytes, more than the ${limit} bytes allowed`
+        : " is too large for its column";
+    super(`the ${column} value${size}; nothing was written. ${remedy}`);
+  }
+}
+
+/** The database server runs with settings taskledger cannot work under safely (MySQL's SQL mode, say). */
+export class ServerSettingsError extends TaskledgerError {
+  override name = "ServerSettingsError";
+}

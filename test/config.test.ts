@@ -46,7 +46,7 @@ describe("database URLs", () => {
 
   it("unsupported and malformed URLs are typed errors that mask the password", () => {
     for (const bad of [
-      "mysql://root:hunter2@db/x",
+      "mssql://root:hunter2@db/x",
       "redis://:hunter2@cache:6379/0",
       "postgres://user:hunter2@[bad/x",
       "db+",
@@ -67,7 +67,7 @@ describe("database URLs", () => {
 
   it("openBackend rejects a bad URL before touching anything", async () => {
     await assert.rejects(
-      openBackend({ url: "mysql://root:hunter2@db/x" }),
+      openBackend({ url: "mssql://root:hunter2@db/x" }),
       (e: unknown) => e instanceof InvalidUrlError && !e.message.includes("hunter2"),
     );
   });

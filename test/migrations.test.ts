@@ -25,6 +25,7 @@ describe("committed migrations match the models", () => {
   for (const [dialect, config] of [
     ["pg", "drizzle.config.ts"],
     ["sqlite", "drizzle.sqlite.config.ts"],
+    ["mysql", "drizzle.mysql.config.ts"],
   ] as const) {
     it(`drizzle-kit finds no schema change for ${dialect}`, () => {
       const committed = join(root, "migrations", dialect);

@@ -65,7 +65,7 @@ export class DatabaseBackend extends MarkAs implements ResultBackend {
     );
   }
 
-  /** "postgresql" or "sqlite". */
+  /** "postgresql", "sqlite" or "mysql"; code that must take another path asks `capabilities` instead. */
   get dialect() {
     return this.driver.dialect;
   }
@@ -300,6 +300,15 @@ export class DatabaseBackend extends MarkAs implements ResultBackend {
    */
   createArchive(options: { now?: Date } = {}): Promise<void> {
     return this.retrying("createArchive", undefined, () => this.driver.archiveCreate(options.now ?? new Date()));
+  }
+
+  /**
+   * Widens columns narrower than taskledger makes them (`taskledger migrate --widen`): on MySQL, the
+   * BLOB, TEXT and DATETIME columns of a table Celery created become LONGBLOB, LONGTEXT and
+   * DATETIME(6), which Celery reads the same. Returns the statements run (none elsewhere).
+   */
+  widenColumns(): Promise<string[]> {
+    return this.retrying("widenColumns", undefined, async () => (await this.driver.widenColumns?.()) ?? []);
   }
 
   /** Whether this database has the archive tier. */

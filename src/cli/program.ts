@@ -37,7 +37,7 @@ function addFilters(command: Command): Command {
 export function buildProgram(out: Output): { program: Command; run: (argv: string[]) => Promise<number> } {
   let exitCode: number = EXIT.OK;
   const program = new Command("taskledger")
-    .description("Audit and maintain a taskledger / Celery result store (PostgreSQL or SQLite).")
+    .description("Audit and maintain a taskledger / Celery result store (PostgreSQL, SQLite, or MySQL/MariaDB).")
     .addOption(
       new Option(
         "--url <url>",
@@ -98,9 +98,13 @@ Exit codes: 0 done, 1 failure, 2 usage error, 3 backend-cleanup skipped (another
       "--archive",
       "also create the archive tier (README, Archive); without it the database keeps only the task, group, history and hold tables",
     )
+    .option(
+      "--widen",
+      "widen value and time columns a Celery table made narrower (MySQL: BLOB, TEXT, DATETIME become LONGBLOB, LONGTEXT, DATETIME(6)); Celery reads them the same",
+    )
     .addHelpText(
       "after",
-      "\nExamples:\n  taskledger migrate --check || taskledger migrate\n  taskledger migrate --no-history\n  taskledger migrate --archive",
+      "\nExamples:\n  taskledger migrate --check || taskledger migrate\n  taskledger migrate --no-history\n  taskledger migrate --archive\n  taskledger migrate --widen",
     )
     .action(action((options: migrate.MigrateOptions) => migrate.run(options, deps())));
 

@@ -3,7 +3,7 @@
  * without the extended columns). The first migration creates the tables; where they already
  * exist it is planned instead as the smallest change: the columns they lack (every one
  * nullable), the indexes they lack, the sequences they lack. Nothing existing is altered, so
- * Celery keeps working on the same tables. Used by both dialects' migrators.
+ * Celery keeps working on the same tables. Used by every dialect's migrator.
  */
 
 /** What the database already has, as the dialect's migrator found it. */

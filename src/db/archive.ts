@@ -1,5 +1,5 @@
 /**
- * The archive tier in SQL shared by both dialects: the expiry a row gets under the ranked
+ * The archive tier in SQL shared by every dialect: the expiry a row gets under the ranked
  * retention rules, the rows a move takes, and the audit view over both tiers. PostgreSQL
  * partitions the archive (and its history) by that expiry and moves a batch in one statement
  * (./pg/archive.ts), so expiring it is dropping whole partitions; SQLite keeps one plain table

@@ -1,7 +1,7 @@
 /**
  * The web view's extra audit queries: finished tasks per time bucket, the counts
  * behind its tables, and the failure rows behind "failures grouped by exception". Cold paths like
- * ./audit.ts, written once for both dialects; bucket and prefix SQL come from the driver. The
+ * ./audit.ts, written once for every dialect; bucket and prefix SQL come from the driver. The
  * rows are mapped in ./audit-reads.ts.
  */
 import { sql, type SQL } from "drizzle-orm";

@@ -79,7 +79,7 @@ export class SqlAuditReads implements AuditReads {
     const rows = await this.run(
       column === "hour" ? countByHour(t, query, this.fragments, limit) : countByColumn(t, query, column, limit, this.fragments),
     );
-    return rows.map((r) => ({ key: text(r["key"]), count: Number(r["n"]), failures: Number(r["failures"] ?? 0) }));
+    return rows.map((r) => ({ key: text(r["group_key"]), count: Number(r["n"]), failures: Number(r["failures"] ?? 0) }));
   }
 
   async countByStateNameWorker(query: TaskQuery): Promise<StateNameWorkerCount[]> {

@@ -1,6 +1,6 @@
 /**
  * The auditing queries behind the CLI and the web view (list, count, stats, export): cold paths,
- * so they are built with drizzle's `sql` template, written once for both dialects, and rendered
+ * so they are built with drizzle's `sql` template, written once for every dialect, and rendered
  * by each driver's drizzle dialect (placeholders differ: $1 vs ?). Where SQL itself differs
  * (hour buckets), the driver supplies the fragment. Used only by the drivers (./audit-reads.ts);
  * nothing above src/db sees these builders.
@@ -113,6 +113,7 @@ export function countTasks(t: Tables, q: TaskQuery, fragments: AuditFragments): 
   return sql`SELECT count(*) AS n FROM ${sql.raw(t.task)} WHERE ${whereTasks(q, t, fragments)}`;
 }
 
+// The key column is named group_key: KEY is a reserved word in MySQL.
 export function countByColumn(
   t: Tables,
   q: TaskQuery,
@@ -121,13 +122,13 @@ export function countByColumn(
   fragments: AuditFragments,
 ): SQL {
   const col = sql.raw(column);
-  return sql`SELECT ${col} AS key, count(*) AS n, ${FAILURES} AS failures
-    FROM ${sql.raw(t.task)} WHERE ${whereTasks(q, t, fragments)} GROUP BY ${col} ORDER BY n DESC, key LIMIT ${limit}`;
+  return sql`SELECT ${col} AS group_key, count(*) AS n, ${FAILURES} AS failures
+    FROM ${sql.raw(t.task)} WHERE ${whereTasks(q, t, fragments)} GROUP BY ${col} ORDER BY n DESC, group_key LIMIT ${limit}`;
 }
 
 export function countByHour(t: Tables, q: TaskQuery, fragments: AuditFragments, limit: number): SQL {
-  return sql`SELECT ${fragments.hourBucket} AS key, count(*) AS n, ${FAILURES} AS failures
-    FROM ${sql.raw(t.task)} WHERE ${whereTasks(q, t, fragments)} AND date_done IS NOT NULL GROUP BY key ORDER BY n DESC, key LIMIT ${limit}`;
+  return sql`SELECT ${fragments.hourBucket} AS group_key, count(*) AS n, ${FAILURES} AS failures
+    FROM ${sql.raw(t.task)} WHERE ${whereTasks(q, t, fragments)} AND date_done IS NOT NULL GROUP BY group_key ORDER BY n DESC, group_key LIMIT ${limit}`;
 }
 
 /**

@@ -162,6 +162,12 @@ export interface Driver {
   /** Whether the configured task and group tables exist. */
   tablesExist(): Promise<boolean>;
 
+  /**
+   * Widens value and time columns narrower than taskledger makes them (MySQL: a table Celery
+   * created, with BLOB, TEXT and DATETIME(0)), under the migration lock; returns the statements
+   * run. Absent where no column can be narrower (PostgreSQL's bytea, SQLite's dynamic types).
+   */
+  widenColumns?(): Promise<string[]>;
   /** Applies pending migrations under a lock, so concurrent starters all succeed. */
   migrate(): Promise<MigrationStatus>;
   migrationStatus(): Promise<MigrationStatus>;

@@ -7,12 +7,14 @@
  */
 import { customType as pgCustomType, timestamp } from "drizzle-orm/pg-core";
 import { customType as sqliteCustomType } from "drizzle-orm/sqlite-core";
+import { customType as mysqlCustomType } from "drizzle-orm/mysql-core";
 import { decodeStored } from "../codec/stored.js";
 import { JSON_FORMAT } from "../codec/value-format.js";
 import { CorruptValueError } from "../errors.js";
 import { fromNaiveUtc, toNaiveUtc } from "./naive-utc.js";
 import { pgTables as buildPgTables } from "./pg/schema.js";
 import { sqliteTables as buildSqliteTables } from "./sqlite/schema.js";
+import { mysqlTables as buildMysqlTables } from "./mysql/schema.js";
 import { resolveTables } from "./tables.js";
 
 /** Which tables to describe: the names and schemas given to openBackend(). */
@@ -50,6 +52,23 @@ const sqliteValue = sqliteCustomType<{ data: unknown; driverData: Buffer }>({
   toDriver: (value) => JSON_FORMAT.result(value)!,
 });
 
+const mysqlValue = mysqlCustomType<{ data: unknown; driverData: Buffer }>({
+  dataType: () => "longblob",
+  fromDriver: decodeValue,
+  toDriver: (value) => JSON_FORMAT.result(value)!,
+});
+
+/**
+ * DATETIME(6) in naive UTC as a Date. Read as text or as a Date: a pool without dateStrings makes
+ * a Date in its `timezone` (local by default), and its UTC fields are then the wrong ones, so the
+ * pool must use `dateStrings: true` or `timezone: "Z"` (the README says so).
+ */
+const mysqlUtc = mysqlCustomType<{ data: Date; driverData: string | Date }>({
+  dataType: () => "datetime(6)",
+  fromDriver: (value) => (value instanceof Date ? value : fromNaiveUtc(value)!),
+  toDriver: (date) => toNaiveUtc(date),
+});
+
 /** DATETIME text 'YYYY-MM-DD HH:MM:SS.ffffff' in naive UTC (SQLAlchemy's form), as a Date. */
 const sqliteUtc = sqliteCustomType<{ data: Date; driverData: string }>({
   dataType: () => "DATETIME",
@@ -57,7 +76,7 @@ const sqliteUtc = sqliteCustomType<{ data: Date; driverData: string }>({
   toDriver: (date) => toNaiveUtc(date),
 });
 
-function names(options: DrizzleTableOptions, dialect: "postgresql" | "sqlite") {
+function names(options: DrizzleTableOptions, dialect: "postgresql" | "sqlite" | "mysql") {
   // Validated as openBackend validates them, so a bad name fails here and not in a query.
   return resolveTables(dialect, {
     ...(options.tableNames?.task ? { task: options.tableNames.task } : {}),
@@ -77,6 +96,14 @@ export function pgTables(options: DrizzleTableOptions = {}) {
     value: (name) => pgValue(name),
     time: (name) => timestamp(name, { mode: "date" }),
   });
+}
+
+/**
+ * taskledger's MySQL/MariaDB tables as drizzle tables (see pgTables); a schema is a database here.
+ * On a table Celery created the value columns are BLOB, not LONGBLOB: reads are the same.
+ */
+export function mysqlTables(options: DrizzleTableOptions = {}) {
+  return buildMysqlTables(names(options, "mysql"), { value: (name) => mysqlValue(name), time: (name) => mysqlUtc(name) });
 }
 
 /** taskledger's SQLite tables as drizzle tables (see pgTables). */

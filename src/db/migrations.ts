@@ -25,6 +25,7 @@ const folders: Record<Dialect, URL> = {
   // src/db/ and dist/db/ are both two levels below the package root.
   postgresql: new URL("../../migrations/pg/", import.meta.url),
   sqlite: new URL("../../migrations/sqlite/", import.meta.url),
+  mysql: new URL("../../migrations/mysql/", import.meta.url),
 };
 
 export function readMigrations(dialect: Dialect): Migration[] {
@@ -69,8 +70,6 @@ export function historyTriggerStatements(dialect: Dialect, tables: Tables): stri
   }
   const statements = names.flatMap((name) => (latest.has(name) ? [tables.rewriteMigration(latest.get(name)!)] : []));
   if (statements.length !== names.length)
-    throw new MigrationError(
-      `the history triggers are missing from migrations/${dialect === "postgresql" ? "pg" : "sqlite"}; reinstall taskledger`,
-    );
+    throw new MigrationError(`the history triggers are missing from ${fileURLToPath(folders[dialect])}; reinstall taskledger`);
   return statements;
 }

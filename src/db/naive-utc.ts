@@ -1,5 +1,5 @@
 /**
- * Celery's date_done is a naive UTC timestamp; both dialects hold it as text of the form
+ * Celery's date_done is a naive UTC timestamp; every dialect holds it as text of the form
  * 'YYYY-MM-DD HH:MM:SS.ffffff' on the wire (SQLite stores exactly that, as SQLAlchemy does).
  * Converting here, not in the drivers' type parsers, keeps reads independent of the process TZ.
  */

@@ -3,12 +3,13 @@ import { existsSync } from "node:fs";
 import type { DatabaseTarget } from "../config.js";
 import { ConfigError } from "../errors.js";
 import { isTransientSqliteError } from "./sqlite/errors.js";
-import { resolveTables, type TableConfig } from "./tables.js";
+import { assertNever, resolveTables, type TableConfig } from "./tables.js";
 import type { Driver } from "./driver.js";
 import { adoptConnection } from "./external.js";
 import type { Tables } from "./tables.js";
 import { PgDriver } from "./pg/driver.js";
 import { SqliteDriver } from "./sqlite/driver.js";
+import { MysqlDriver } from "./mysql/driver.js";
 
 /**
  * Whether opening failed only for now: setting WAL mode on a fresh SQLite file can meet another
@@ -24,15 +25,32 @@ export function openDriver(
 ): Driver {
   const tables = resolveTables(target.dialect, options.tables);
   if (target.client !== undefined) return openOnConnection(target.client, tables);
-  if (target.dialect === "postgresql") return new PgDriver({ url: target.url, poolSize: options.poolSize, tables });
-  if (!options.createIfMissing && target.file !== ":memory:" && !existsSync(target.file)) {
-    throw new ConfigError("url", `no SQLite database at ${target.file}; check the path, or run \`taskledger migrate\` to create one`);
+  switch (target.dialect) {
+    case "postgresql":
+      return new PgDriver({ url: target.url, poolSize: options.poolSize, tables });
+    case "mysql":
+      return new MysqlDriver({ url: target.url, poolSize: options.poolSize, tables });
+    case "sqlite":
+      if (!options.createIfMissing && target.file !== ":memory:" && !existsSync(target.file)) {
+        throw new ConfigError("url", `no SQLite database at ${target.file}; check the path, or run \`taskledger migrate\` to create one`);
+      }
+      return new SqliteDriver({ file: target.file, busyTimeoutMs: options.busyTimeoutMs, tables });
+    default:
+      return assertNever(target);
   }
-  return new SqliteDriver({ file: target.file, busyTimeoutMs: options.busyTimeoutMs, tables });
 }
 
 /** A driver over the application's own pool or Database; closing it leaves that open. */
 export function openOnConnection(client: unknown, tables: Tables): Driver {
   const adopted = adoptConnection(client);
-  return adopted.dialect === "postgresql" ? new PgDriver({ pool: adopted.pool, tables }) : new SqliteDriver({ db: adopted.db, tables });
+  switch (adopted.dialect) {
+    case "postgresql":
+      return new PgDriver({ pool: adopted.pool, tables });
+    case "sqlite":
+      return new SqliteDriver({ db: adopted.db, tables });
+    case "mysql":
+      return new MysqlDriver({ pool: adopted.pool, tables });
+    default:
+      return assertNever(adopted);
+  }
 }

@@ -1,5 +1,5 @@
 /**
- * Retention rules and holds in SQL, written once for both dialects with drizzle's `sql`
+ * Retention rules and holds in SQL, written once for every dialect with drizzle's `sql`
  * template (the glob match is the one fragment that differs). A rule governs the rows it matches
  * that no more specific rule matches; src/cleanup/retention.ts ranks the rules.
  */

@@ -5,11 +5,11 @@
 import { fromNaiveUtc, toNaiveUtc } from "./naive-utc.js";
 import type { TaskHistoryRow, TaskRow, TaskWrite } from "./types.js";
 
-/** The task table's columns as every read selects them (both dialects, both tiers). */
+/** The task table's columns as every read selects them (every dialect, both tiers). */
 export const TASK_COLUMNS =
   "task_id, status, result, date_done, traceback, name, args, kwargs, worker, retries, queue, children, parent_id, group_id, date_updated";
 
-/** A write's values in TASK_COLUMNS order, as both dialects' store statements bind them first. */
+/** A write's values in TASK_COLUMNS order, as every dialect's store statements bind them first. */
 export function taskColumnValues(w: TaskWrite): unknown[] {
   const x = w.extended;
   return [

@@ -8,6 +8,11 @@ import { createHash } from "node:crypto";
 import { ConfigError } from "../errors.js";
 import type { Dialect } from "./types.js";
 
+/** For exhaustive switches over a union: a new member is a compile error where it is not handled. */
+export function assertNever(value: never): never {
+  throw new Error(`unhandled case ${JSON.stringify(value)}`);
+}
+
 export interface TableConfig {
   /** Task table; Celery's `database_table_names.task`. */
   task: string;
@@ -23,15 +28,54 @@ export const CELERY_TABLES: TableConfig = { task: "celery_taskmeta", group: "cel
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
 
-/** Quotes a validated identifier. */
-export function quoteIdentifier(name: string, option: string): string {
+/** Validates an identifier from configuration: plain letters, digits, _ and $ only, so quoting never needs escapes. */
+function validIdentifier(name: string, option: string): string {
   if (!IDENTIFIER.test(name))
     throw new ConfigError(option, `"${name}" is not a plain SQL identifier (letters, digits, _ and $, at most 63 characters)`);
-  return `"${name}"`;
+  return name;
+}
+
+/** Quotes a validated identifier the standard way (PostgreSQL, SQLite). */
+export function quoteIdentifier(name: string, option: string): string {
+  return `"${validIdentifier(name, option)}"`;
+}
+
+/** Quotes a validated identifier for MySQL and MariaDB, where `"` opens a string unless ANSI_QUOTES is set. */
+export function quoteMysqlIdentifier(name: string, option: string): string {
+  return `\`${validIdentifier(name, option)}\``;
+}
+
+/** The dialect's identifier quoter. */
+export function identifierQuoter(dialect: Dialect): (name: string, option: string) => string {
+  switch (dialect) {
+    case "postgresql":
+    case "sqlite":
+      return quoteIdentifier;
+    case "mysql":
+      return quoteMysqlIdentifier;
+    default:
+      return assertNever(dialect);
+  }
+}
+
+/** The quote characters of identifiers in the dialect's migration files (drizzle-kit writes SQLite's with backticks). */
+function migrationQuotes(dialect: Dialect): string {
+  switch (dialect) {
+    case "postgresql":
+      return '"';
+    case "sqlite":
+      return '"`';
+    case "mysql":
+      return "`";
+    default:
+      return assertNever(dialect);
+  }
 }
 
 export interface Tables {
   config: TableConfig;
+  /** The dialect's identifier quoter, validating as it quotes (trigger and index names). */
+  quote(name: string, option: string): string;
   /** Quoted, schema-qualified names, ready for SQL text. */
   task: string;
   group: string;
@@ -51,6 +95,8 @@ export interface Tables {
   history: string;
   /** `<task table>_interest` (PostgreSQL): the ids waiters wait for, so only those are notified. */
   interest: string;
+  /** `<task table>_changes` (MySQL): ready writes of watched ids, appended by a trigger and read by each process's poller. */
+  changes: string;
   /** The history triggers, unquoted (`history: false` drops them, `true` creates them again). */
   historyTriggers: readonly string[];
   /** The NOTIFY channel for the task table (PostgreSQL), unquoted: it is passed as a value. */
@@ -64,26 +110,30 @@ export function resolveTables(dialect: Dialect, config: Partial<TableConfig> = {
   if (dialect === "sqlite" && (full.taskSchema || full.groupSchema)) {
     throw new ConfigError("tableSchemas", "SQLite has no schemas; table schemas apply to PostgreSQL only");
   }
-  const task = quoteIdentifier(full.task, "tableNames.task");
-  const group = quoteIdentifier(full.group, "tableNames.group");
+  const quote = identifierQuoter(dialect);
   if (full.task === full.group) throw new ConfigError("tableNames", "the task and group tables need different names");
-  const qualify = (schema: string | null, name: string, option: string) => (schema ? `${quoteIdentifier(schema, option)}.${name}` : name);
+  // A schema (a database on MySQL) qualifies the name; validated and quoted like the name.
+  const qualify = (schema: string | null, name: string, option: string, schemaOption: string) =>
+    schema ? `${quote(schema, schemaOption)}.${quote(name, option)}` : quote(name, option);
+  const besideTask = (suffix: string) => qualify(full.taskSchema, `${full.task}_${suffix}`, "tableNames.task", "tableSchemas.task");
   const tables: Tables = {
     config: full,
-    task: qualify(full.taskSchema, task, "tableSchemas.task"),
-    group: qualify(full.groupSchema, group, "tableSchemas.group"),
-    taskSequence: qualify(full.taskSchema, '"task_id_sequence"', "tableSchemas.task"),
-    groupSequence: qualify(full.groupSchema, '"taskset_id_sequence"', "tableSchemas.group"),
-    hold: qualify(full.taskSchema, quoteIdentifier(`${full.task}_hold`, "tableNames.task"), "tableSchemas.task"),
-    archive: qualify(full.taskSchema, quoteIdentifier(`${full.task}_archive`, "tableNames.task"), "tableSchemas.task"),
-    besideTask: (suffix) => qualify(full.taskSchema, quoteIdentifier(`${full.task}_${suffix}`, "tableNames.task"), "tableSchemas.task"),
-    migrations: qualify(full.taskSchema, quoteIdentifier(migrationsTableName(full), "tableNames"), "tableSchemas.task"),
+    quote,
+    task: qualify(full.taskSchema, full.task, "tableNames.task", "tableSchemas.task"),
+    group: qualify(full.groupSchema, full.group, "tableNames.group", "tableSchemas.group"),
+    taskSequence: qualify(full.taskSchema, "task_id_sequence", "tableNames.task", "tableSchemas.task"),
+    groupSequence: qualify(full.groupSchema, "taskset_id_sequence", "tableNames.group", "tableSchemas.group"),
+    hold: besideTask("hold"),
+    archive: besideTask("archive"),
+    besideTask,
+    migrations: qualify(full.taskSchema, migrationsTableName(full), "tableNames", "tableSchemas.task"),
     migrationsName: migrationsTableName(full),
-    history: qualify(full.taskSchema, quoteIdentifier(`${full.task}_history`, "tableNames.task"), "tableSchemas.task"),
-    interest: qualify(full.taskSchema, quoteIdentifier(`${full.task}_interest`, "tableNames.task"), "tableSchemas.task"),
+    history: besideTask("history"),
+    interest: besideTask("interest"),
+    changes: besideTask("changes"),
     historyTriggers: [`${full.task}_tl_history_insert`, `${full.task}_tl_history_update`],
     channel: `taskledger_${full.taskSchema ? `${full.taskSchema}_` : ""}${full.task}`.slice(0, 63),
-    rewriteMigration: (sql) => rewrite(sql, full, tables),
+    rewriteMigration: (sql) => rewrite(sql, full, tables, migrationQuotes(dialect)),
   };
   return tables;
 }
@@ -110,30 +160,43 @@ export function migrationsTableName(config: TableConfig): string {
  * when renamed, where other names (indexes, triggers, constraints) are only renamed.
  */
 const TASK_SCHEMA_OBJECTS = new Set(
-  ["history", "interest", "notify_ready", "history_on_insert", "history_on_update", "history_on_delete"].map(
+  ["history", "interest", "changes", "notify_ready", "history_on_insert", "history_on_update", "history_on_delete"].map(
     (suffix) => `${CELERY_TABLES.task}_${suffix}`,
   ),
 );
 
-function rewrite(sql: string, config: TableConfig, tables: Tables): string {
+/**
+ * Rewrites a migration generated for Celery's names. Every identifier token quoted the way the
+ * dialect's migration files quote them is replaced by the resolved (quoted, qualified) name, so the
+ * quoting is the dialect's own and never a second convention patched in.
+ */
+function rewrite(sql: string, config: TableConfig, tables: Tables, quotes: string): string {
   if (config.task === CELERY_TABLES.task && config.group === CELERY_TABLES.group && !config.taskSchema && !config.groupSchema) return sql;
   const rename = (name: string) => name.replace(CELERY_TABLES.group, config.group).replace(CELERY_TABLES.task, config.task);
-  const qualified = (name: string) => (config.taskSchema ? `"${config.taskSchema}"."${rename(name)}"` : `"${rename(name)}"`);
+  const escaped = quotes.replace(/[\]^$.*+?()[{}|-]/g, "\\$&");
+  const token = new RegExp(`([${escaped}])([A-Za-z0-9_$]+)\\1`, "g");
+  const resolved: Record<string, string> = {
+    [CELERY_TABLES.task]: tables.task,
+    [CELERY_TABLES.group]: tables.group,
+    [`${CELERY_TABLES.task}_hold`]: tables.hold,
+    task_id_sequence: tables.taskSequence,
+    taskset_id_sequence: tables.groupSequence,
+  };
   return (
     sql
       // The NOTIFY channel, passed to the notify trigger as an argument (validated characters only).
       .replace(/'taskledger_celery_taskmeta'/g, `'${tables.channel}'`)
-      .replace(/"public"\."task_id_sequence"/g, tables.taskSequence)
-      .replace(/"public"\."taskset_id_sequence"/g, tables.groupSequence)
+      // drizzle-kit qualifies PostgreSQL's sequences with "public"; the token pass below qualifies them as configured.
+      .replace(/"public"\.(?="task_id_sequence"|"taskset_id_sequence")/g, "")
+      .replace(token, (whole, _quote: string, name: string) => {
+        const known = resolved[name];
+        if (known !== undefined) return known;
+        // taskledger's own relations beside the task table follow it into its schema.
+        if (TASK_SCHEMA_OBJECTS.has(name)) return tables.besideTask(name.slice(CELERY_TABLES.task.length + 1));
+        return name.includes(CELERY_TABLES.task) || name.includes(CELERY_TABLES.group) ? tables.quote(rename(name), "tableNames") : whole;
+      })
+      // After the token pass, which would qualify the quoted name inside the text a second time.
       .replace(/nextval\('task_id_sequence'\)/g, `nextval('${tables.taskSequence}')`)
       .replace(/nextval\('taskset_id_sequence'\)/g, `nextval('${tables.groupSequence}')`)
-      .replace(/(["`])([A-Za-z0-9_$]+)\1/g, (token, quote: string, name: string) => {
-        if (name === CELERY_TABLES.task) return quote === '"' ? tables.task : `\`${config.task}\``;
-        if (name === CELERY_TABLES.group) return quote === '"' ? tables.group : `\`${config.group}\``;
-        // taskledger's own table beside the task table follows it into its schema.
-        if (name === `${CELERY_TABLES.task}_hold`) return quote === '"' ? tables.hold : `\`${config.task}_hold\``;
-        if (quote === '"' && TASK_SCHEMA_OBJECTS.has(name)) return qualified(name);
-        return name.includes(CELERY_TABLES.task) || name.includes(CELERY_TABLES.group) ? `${quote}${rename(name)}${quote}` : token;
-      })
   );
 }

@@ -161,7 +161,7 @@ export interface MigrationStatus {
   planned: string[];
 }
 
-export type Dialect = "postgresql" | "sqlite";
+export type Dialect = "postgresql" | "sqlite" | "mysql";
 
 /** Called with the task ids that changed, or null when anything may have changed. */
 export type ChangeListener = (taskIds: readonly string[] | null) => void;
@@ -232,7 +232,7 @@ export interface TaskTiming {
 }
 
 /**
- * The cold-path reads behind auditing, written once for both dialects (./audit.ts) and run by each
+ * The cold-path reads behind auditing, written once for every dialect (./audit.ts) and run by each
  * driver. Every read covers both tiers once the archive exists.
  */
 export interface AuditReads {

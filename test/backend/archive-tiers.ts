@@ -239,7 +239,12 @@ export function archiveTiersSuite(ctx: SuiteContext): void {
           // Months nobody reads went; the one the backup holds stays, rows and all, for the next run.
           assert.equal(report.archiveExpired, 0);
           assert.equal((await a.getTaskMeta(old[1]!)).status, states.SUCCESS);
-          assert.ok(report.archiveDeferred.includes(`dropping ${month}`), JSON.stringify(report.archiveDeferred));
+          // The partition by its own name: a table of its own on PostgreSQL, `PARTITION (p…)` of the archive on MySQL.
+          const partition = /p\d{6}/.exec(month)![0];
+          assert.ok(
+            report.archiveDeferred.some((d) => d.startsWith("dropping ") && d.includes(partition)),
+            JSON.stringify(report.archiveDeferred),
+          );
           await reader.release();
           const next = await a.cleanup(later);
           assert.equal(next.partitionsDropped, 1);
@@ -270,7 +275,7 @@ export function archiveTiersSuite(ctx: SuiteContext): void {
           const report = await a.cleanup({ archiveAfter: "7d", expires: "30d", now: later });
           assert.equal(report.archived, 0);
           assert.ok(
-            report.archiveDeferred.some((d) => /^creating celery_taskmeta_archive_p\d{6}$/.test(d)),
+            report.archiveDeferred.some((d) => /^creating celery_taskmeta_archive(_| partition )p\d{6}$/.test(d)),
             JSON.stringify(report.archiveDeferred),
           );
           assert.equal(new Set(report.archiveDeferred).size, report.archiveDeferred.length, "each reported once");

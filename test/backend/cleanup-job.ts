@@ -49,7 +49,8 @@ export function cleanupJobSuite(ctx: SuiteContext): void {
           if (!lock) return lock;
           await ctx.harness.exec(
             url,
-            "UPDATE job_probe SET active = active + 1, peak = CASE WHEN active + 1 > peak THEN active + 1 ELSE peak END, runs = runs + 1",
+            // peak first: MySQL runs SET left to right, each assignment seeing the ones before it.
+            "UPDATE job_probe SET peak = CASE WHEN active + 1 > peak THEN active + 1 ELSE peak END, active = active + 1, runs = runs + 1",
           );
           await new Promise((resolve) => setTimeout(resolve, 40));
           return {

@@ -79,7 +79,7 @@ export function cliContext(harness: Harness, shared: { url: string; backend?: Da
     lockHeld: (url) =>
       withDriver(url, async (driver) => {
         for (let i = 0; i < 3_000; i++) {
-          const holder = await driver.cleanupLockHolder();
+          const holder = await driver.lockHolder("cleanup");
           if (holder) return holder;
           await new Promise((resolve) => setTimeout(resolve, 5));
         }

@@ -64,7 +64,7 @@ function formsFor(harness: Harness, url: string): Form[] {
     { label: "unreachable server, ?password=", argv: ["--url", `postgres://127.0.0.1:1/x?user=u&password=${SECRET}`], works: false },
     { label: "malformed URL", argv: ["--url", `postgres://app:${SECRET}@[broken/x`], works: false },
     { label: "malformed URL, / in the password", argv: ["--url", `postgres://app:se/${SECRET}@db/x`], works: false },
-    { label: "unsupported database", argv: ["--url", `mysql://root:${SECRET}@db/x`], works: false },
+    { label: "unsupported database", argv: ["--url", `mssql://root:${SECRET}@db/x`], works: false },
     { label: "missing SQLite file with ?password=", argv: ["--url", `sqlite:/nonexistent-dir/x.db?password=${SECRET}`], works: false },
   ];
   return [...failing, ...harness.secretUrlForms(url, SECRET).map((form) => ({ ...form, works: true }))];
@@ -126,7 +126,7 @@ export function secretsSuite(ctx: CliContext): void {
       const runs = [
         await cli(["--url", secretUrl, "migrate", "--check"]),
         await cli(["--url", secretUrl, "list", "--bogus-option"]),
-        await cli(["--url", "mysql://root:hunter2@db/x", "list"]),
+        await cli(["--url", "mssql://root:hunter2@db/x", "list"]),
         await cli(["--url", "postgres://app:hunter2@127.0.0.1:1/x", "list"], { env: { TASKLEDGER_RETRY_BUDGET: "0" } }),
         await cli(["--url", "postgres://app:hunter2@[broken/x", "stats"]),
         await cli(["--help"], { env: { TASKLEDGER_URL: "postgres://app:hunter2@db/x" } }),

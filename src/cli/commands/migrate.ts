@@ -1,6 +1,7 @@
 /**
- * `taskledger migrate [--check] [--history | --no-history]`: apply pending migrations
- * (idempotent), or report them; switch the history triggers on or off.
+ * `taskledger migrate [--check] [--history | --no-history] [--widen]`: apply pending migrations
+ * (idempotent), or report them; switch the history triggers on or off; widen columns a Celery
+ * table made too narrow.
  */
 import { EXIT } from "../exit-codes.js";
 import { withBackend, type CommandDeps } from "../open.js";
@@ -11,6 +12,8 @@ export interface MigrateOptions {
   history?: boolean;
   /** Also create the archive tier. */
   archive?: boolean;
+  /** Also widen value and time columns narrower than taskledger's (MySQL tables Celery created). */
+  widen?: boolean;
 }
 
 export async function run(options: MigrateOptions, deps: CommandDeps): Promise<number> {
@@ -32,13 +35,22 @@ export async function run(options: MigrateOptions, deps: CommandDeps): Promise<n
       const appliedNow = after.applied.filter((tag) => !before.applied.includes(tag));
       const switched = options.history === undefined ? false : await backend.setHistory(options.history);
       const history = await backend.historyEnabled();
+      const widened = options.widen ? await backend.widenColumns() : [];
       if (options.archive) {
         await backend.createArchive();
         if (!deps.json) deps.out.err(`${backend.url}: archive tier ready (backend-cleanup --archive-after moves finished rows into it)`);
       }
       if (deps.json)
         deps.out.out(
-          JSON.stringify({ url: backend.url, applied: after.applied, appliedNow, pending: after.pending, ran: after.planned, history }),
+          JSON.stringify({
+            url: backend.url,
+            applied: after.applied,
+            appliedNow,
+            pending: after.pending,
+            ran: after.planned,
+            history,
+            ...(options.widen ? { widened } : {}),
+          }),
         );
       else {
         deps.out.out(
@@ -46,6 +58,12 @@ export async function run(options: MigrateOptions, deps: CommandDeps): Promise<n
             ? `${backend.url}: already up to date (${after.applied.length} migrations applied)`
             : `${backend.url}: applied ${appliedNow.join(", ")}`,
         );
+        if (options.widen)
+          deps.out.out(
+            widened.length === 0
+              ? "no column narrower than taskledger's: nothing to widen"
+              : `widened: ${widened.map((w) => w.replace(/\s+/g, " ")).join("; ")}`,
+          );
         if (switched)
           deps.out.out(
             `history switched ${history ? "on: every state change is recorded from now on" : "off: no state change is recorded; rows already kept stay until their task goes"}`,

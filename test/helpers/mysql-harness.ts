@@ -25,7 +25,11 @@ const run = promisify(execFile);
 const COLUMNS = new Set(["result", "args", "kwargs", "children", "traceback"]);
 const NONE: Capabilities = { pushedChanges: false, concurrentWriters: false, archivePartitions: false, sessionLocks: false };
 /** The passwords the shared suites put in URLs (secrets.ts, withPassword), each with a user that has it. */
-const PASSWORD_USERS: Record<string, string> = { hunter2: "taskledger_cli", "Zq7-hunter2-Xy": "taskledger_cli_secret" };
+const PASSWORD_USERS: Record<string, string> = {
+  hunter2: "taskledger_cli",
+  "Zq7-hunter2-Xy": "taskledger_cli_secret",
+  "s3cret-pw": "taskledger_web",
+};
 
 /** `url` logged in as the user whose password is `password`. */
 function asUserWith(url: string, password: string): URL {
@@ -37,17 +41,24 @@ function asUserWith(url: string, password: string): URL {
   return parsed;
 }
 
-/** mysqldump piped into mysql: MariaDB has no CREATE DATABASE … TEMPLATE; sequences and triggers come along. */
+/**
+ * mysqldump piped into mysql: MariaDB has no CREATE DATABASE … TEMPLATE; sequences and triggers come
+ * along. Without LOCK TABLES in the dump: a locked table's insert may not touch the unlocked sequence.
+ */
 async function copyDatabase(from: string, to: string): Promise<void> {
   const server = new URL(MYSQL_URL);
   const args = ["-h", server.hostname, "-P", server.port || "3306", "-u", decodeURIComponent(server.username) || "root"];
   const password = decodeURIComponent(server.password);
   const env = { ...process.env, ...(password ? { MYSQL_PWD: password } : {}) };
-  const { stdout } = await run("mysqldump", [...args, "--triggers", "--routines", "--skip-lock-tables", "--single-transaction", from], {
-    env,
-    maxBuffer: 1 << 30,
-    encoding: "buffer",
-  });
+  const { stdout } = await run(
+    "mysqldump",
+    [...args, "--triggers", "--routines", "--skip-lock-tables", "--skip-add-locks", "--single-transaction", from],
+    {
+      env,
+      maxBuffer: 1 << 30,
+      encoding: "buffer",
+    },
+  );
   await new Promise<void>((resolve, reject) => {
     const child = execFile("mysql", [...args, to], { env }, (error) => (error ? reject(error) : resolve()));
     child.stdin!.end(stdout);
@@ -191,15 +202,23 @@ export async function mysqlHarness(): Promise<Harness> {
       const client = await connect(url);
       try {
         for (let i = 0; i < 1000; i++) {
-          // Row and table locks (InnoDB's lock waits) and named locks (GET_LOCK's "User lock" state).
+          // Row locks (InnoDB transactions in LOCK WAIT; INNODB_TRX lags, so also a statement still
+          // running after 200 ms, which in these tests is one waiting) and metadata, table and named
+          // locks (the process list's "Waiting for …" and GET_LOCK's "User lock" states), on this database.
           const [rows] = (await client.query(
-            `SELECT count(*) AS n FROM information_schema.PROCESSLIST
-            WHERE ID <> CONNECTION_ID() AND DB = DATABASE() AND (STATE LIKE '%lock%' OR STATE = 'User lock' OR STATE LIKE 'Waiting for%')`,
+            `SELECT count(*) AS n FROM information_schema.PROCESSLIST AS p
+            WHERE p.ID <> CONNECTION_ID() AND p.DB = DATABASE()
+              AND (p.STATE LIKE 'Waiting for%' OR p.STATE = 'User lock'
+                OR (p.COMMAND IN ('Query', 'Execute') AND p.TIME_MS > 200)
+                OR p.ID IN (SELECT trx_mysql_thread_id FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'))`,
           )) as unknown as [{ n: number }[]];
           if (Number(rows[0]!.n) >= sessions) return;
           await new Promise((resolve) => setTimeout(resolve, 5));
         }
-        throw new Error(`${sessions} sessions never waited for a lock`);
+        const [seen] = await client.query(
+          "SELECT p.ID, p.STATE, LEFT(p.INFO, 60) AS info, t.trx_state FROM information_schema.PROCESSLIST AS p LEFT JOIN information_schema.INNODB_TRX AS t ON t.trx_mysql_thread_id = p.ID WHERE p.DB = DATABASE()",
+        );
+        throw new Error(`${sessions} sessions never waited for a lock: ${JSON.stringify(seen)}`);
       } finally {
         await client.end();
       }

@@ -164,6 +164,8 @@ export async function expire(
 ): Promise<{ rows: number; partitions: number; refiled: number; more: boolean; deferred: string[] }> {
   const at = toNaiveUtc(p.now);
   const deferred: string[] = [];
+  /** The bound of the last partition whose drop waits for the next run: its rows wait with it, not deleted one by one. */
+  let keepBelow: string | null = null;
   const expiry = expiryOf(t, f, p.ranked, t.archive);
   const affected = async (query: SQL) => {
     const { sql: text, params } = render(query);
@@ -195,6 +197,7 @@ export async function expire(
       const [count] = await run.query<{ n: number }>(`SELECT count(*) AS n FROM ${t.archive} PARTITION (${part.name})`);
       if (!(await withShortLockWait(run, `ALTER TABLE ${t.archive} DROP PARTITION ${part.name}`))) {
         deferred.push(`dropping ${t.config.task}_archive partition ${part.name}`);
+        keepBelow = part.bound;
         continue;
       }
       await affected(sql`DELETE h FROM ${sql.raw(t.history)} AS h JOIN tl_dropping AS d ON d.task_id = h.task_id
@@ -207,7 +210,7 @@ export async function expire(
     }
   }
   const batch = await affected(
-    sql`DELETE FROM ${sql.raw(t.archive)} WHERE expires_at < ${at} AND ${expiry} < ${at} ORDER BY expires_at LIMIT ${p.limit}`,
+    sql`DELETE FROM ${sql.raw(t.archive)} WHERE expires_at < ${at}${keepBelow ? sql` AND expires_at >= ${keepBelow}` : sql``} AND ${expiry} < ${at} ORDER BY expires_at LIMIT ${p.limit}`,
   );
   return { rows: rows + batch, partitions: dropped, refiled, more: batch === p.limit, deferred };
 }

@@ -3,7 +3,7 @@
  * naming it, a value too long for its column ValueTooLargeError (strict mode refuses it; the
  * executor's own checks usually catch it first), and transient failures are told apart.
  */
-import { MissingTablesError, ValueTooLargeError } from "../../errors.js";
+import { MissingColumnError, MissingTablesError, ValueTooLargeError } from "../../errors.js";
 
 interface MysqlError {
   code?: string;
@@ -19,6 +19,11 @@ export function interpretError(error: unknown, defaultTable: string): unknown {
     // "Table 'db.name' doesn't exist"
     const named = /Table '(?:[^'.]+\.)?([^']+)' doesn't exist/.exec(e.message ?? "")?.[1];
     return new MissingTablesError(named ? `\`${named}\`` : defaultTable, { cause: error });
+  }
+  if (e?.errno === 1054 || e?.code === "ER_BAD_FIELD_ERROR") {
+    // "Unknown column 'children' in 'INSERT INTO'": a table Celery or an older taskledger made, not migrated since.
+    const column = /Unknown column '(?:[^']*\.)?([^'.]+)'/.exec(e.message ?? "")?.[1] ?? "?";
+    return new MissingColumnError(column, { cause: error });
   }
   if (e?.errno === 1406 || e?.code === "ER_DATA_TOO_LONG") {
     const column = /for column '([^']+)'/.exec(e.message ?? "")?.[1] ?? "value";

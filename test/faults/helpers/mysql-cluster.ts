@@ -25,7 +25,7 @@ export async function startMysqlCluster(): Promise<Cluster> {
     url: server.url,
     query,
     async createDatabase(name) {
-      await query("test", `CREATE DATABASE ${name}`);
+      await query("test", `CREATE DATABASE \`${name}\``);
       return server.url(name);
     },
     async restart(mode, downMs) {

@@ -4,6 +4,7 @@
  * bounded batches are single-table `DELETE … ORDER BY … LIMIT ?`, since MySQL refuses a LIMIT inside
  * `IN (subquery)` and a subquery on the table being deleted from.
  */
+import { notHeldSql } from "../holds.js";
 import { precedenceGuard } from "../precedence.js";
 import { TASK_COLUMNS } from "../rows.js";
 import type { Tables } from "../tables.js";
@@ -79,7 +80,7 @@ export function taskStoreSql(t: Tables, ids: IdSource, rows: number, extended: b
 }
 
 export function buildStatements(t: Tables) {
-  const notHeld = `NOT EXISTS (SELECT 1 FROM ${t.hold} AS h WHERE h.task_id = ${t.task}.task_id)`;
+  const notHeld = notHeldSql(t.hold, `${t.task}.task_id`);
   return {
     notHeld,
     taskGet: `SELECT ${TASK_COLUMNS} FROM ${t.task} WHERE task_id = ?`,

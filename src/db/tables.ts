@@ -51,6 +51,10 @@ export interface Tables {
   history: string;
   /** `<task table>_interest` (PostgreSQL): the ids waiters wait for, so only those are notified. */
   interest: string;
+  /** `<task table>_webhook`: registered webhooks. */
+  webhook: string;
+  /** `<task table>_webhook_outbox`: ready states waiting to be delivered, and dead letters. */
+  webhookOutbox: string;
   /** The history triggers, unquoted (`history: false` drops them, `true` creates them again). */
   historyTriggers: readonly string[];
   /** The NOTIFY channel for the task table (PostgreSQL), unquoted: it is passed as a value. */
@@ -81,6 +85,8 @@ export function resolveTables(dialect: Dialect, config: Partial<TableConfig> = {
     migrationsName: migrationsTableName(full),
     history: qualify(full.taskSchema, quoteIdentifier(`${full.task}_history`, "tableNames.task"), "tableSchemas.task"),
     interest: qualify(full.taskSchema, quoteIdentifier(`${full.task}_interest`, "tableNames.task"), "tableSchemas.task"),
+    webhook: qualify(full.taskSchema, quoteIdentifier(`${full.task}_webhook`, "tableNames.task"), "tableSchemas.task"),
+    webhookOutbox: qualify(full.taskSchema, quoteIdentifier(`${full.task}_webhook_outbox`, "tableNames.task"), "tableSchemas.task"),
     historyTriggers: [`${full.task}_tl_history_insert`, `${full.task}_tl_history_update`],
     channel: `taskledger_${full.taskSchema ? `${full.taskSchema}_` : ""}${full.task}`.slice(0, 63),
     rewriteMigration: (sql) => rewrite(sql, full, tables),
@@ -106,13 +112,22 @@ export function migrationsTableName(config: TableConfig): string {
 }
 
 /**
- * Relations and functions of migration 0002 that live beside the task table: schema-qualified
+ * Relations and functions of migrations 0002 and 0006 that live beside the task table: schema-qualified
  * when renamed, where other names (indexes, triggers, constraints) are only renamed.
  */
 const TASK_SCHEMA_OBJECTS = new Set(
-  ["history", "interest", "notify_ready", "history_on_insert", "history_on_update", "history_on_delete"].map(
-    (suffix) => `${CELERY_TABLES.task}_${suffix}`,
-  ),
+  [
+    "history",
+    "interest",
+    "notify_ready",
+    "history_on_insert",
+    "history_on_update",
+    "history_on_delete",
+    "webhook",
+    "webhook_outbox",
+    "webhook_on_insert",
+    "webhook_on_update",
+  ].map((suffix) => `${CELERY_TABLES.task}_${suffix}`),
 );
 
 function rewrite(sql: string, config: TableConfig, tables: Tables): string {
@@ -123,6 +138,8 @@ function rewrite(sql: string, config: TableConfig, tables: Tables): string {
     sql
       // The NOTIFY channel, passed to the notify trigger as an argument (validated characters only).
       .replace(/'taskledger_celery_taskmeta'/g, `'${tables.channel}'`)
+      // drizzle-kit qualifies a foreign key's target with the default schema.
+      .replace(/"public"\."celery_taskmeta_webhook"/g, `"${CELERY_TABLES.task}_webhook"`)
       .replace(/"public"\."task_id_sequence"/g, tables.taskSequence)
       .replace(/"public"\."taskset_id_sequence"/g, tables.groupSequence)
       .replace(/nextval\('task_id_sequence'\)/g, `nextval('${tables.taskSequence}')`)

@@ -54,8 +54,5 @@ export function interpretError(error: unknown, tables: Tables): unknown {
     const named = /column "?([^" ]+)"? (?:of relation "[^"]+" )?does not exist/.exec(message)?.[1];
     return new MissingColumnError(named?.split(".").pop() ?? "?", { cause: error });
   }
-  return new MissingColumnError(/column "?([^" ]+)"? (?:of relation "([^"]+)" )?does not exist/.exec(message)?.[1] ?? "?", {
-    cause: error,
-  });
   return error;
 }

@@ -1,0 +1,142 @@
+/**
+ * Webhooks on PostgreSQL: the webhook table and its outbox, which triggers on the task table fill
+ * (migrations/pg/0006_webhooks.sql). A claim is one statement (one transaction): due rows chosen
+ * with FOR UPDATE SKIP LOCKED and leased, so two claims never take the same row, and a lease
+ * left by a killed dispatcher runs out rather than losing its rows.
+ */
+import type { OutboxRow, WebhookMatch, WebhookRow } from "../driver.js";
+import { fromNaiveUtc } from "../naive-utc.js";
+import type { Tables } from "../tables.js";
+import { globToLike, matchText } from "../webhook-pattern.js";
+import type { PgExecutor } from "./executor.js";
+
+const OUTBOX_COLUMNS = "o.id, o.webhook_id, o.task_id, o.status, o.date_done, o.created_at, o.attempts, o.last_error, o.dead_at";
+
+export function webhookStatements(t: Tables) {
+  return {
+    webhookAdd: `
+      INSERT INTO ${t.webhook} (url, match, task_id, name_pattern, secret, created_at)
+      VALUES ($1::text, $2::text, $3::varchar, $4::text, $5::text, $6::bigint) RETURNING id`,
+    webhookList: `
+      SELECT w.id, w.url, w.match, w.secret, w.created_at,
+        (SELECT count(*) FROM ${t.webhookOutbox} AS o WHERE o.webhook_id = w.id AND o.dead_at IS NULL)::int AS pending,
+        (SELECT count(*) FROM ${t.webhookOutbox} AS o WHERE o.webhook_id = w.id AND o.dead_at IS NOT NULL)::int AS dead
+      FROM ${t.webhook} AS w ORDER BY w.id`,
+    // The foreign key's ON DELETE CASCADE takes the webhook's outbox rows with it.
+    webhookRemove: `DELETE FROM ${t.webhook} WHERE id = ANY($1::int[])`,
+    webhookClaim: `
+      WITH due AS (
+        SELECT id FROM ${t.webhookOutbox}
+        WHERE dead_at IS NULL AND next_attempt_at <= $1::bigint AND (claimed_until IS NULL OR claimed_until < $1::bigint)
+        ORDER BY next_attempt_at, id LIMIT $3::int FOR UPDATE SKIP LOCKED),
+      claimed AS (
+        UPDATE ${t.webhookOutbox} AS o SET claimed_until = $2::bigint FROM due WHERE o.id = due.id
+        RETURNING ${OUTBOX_COLUMNS})
+      SELECT o.*, w.url, w.secret FROM claimed AS o JOIN ${t.webhook} AS w ON w.id = o.webhook_id ORDER BY o.id`,
+    webhookDelivered: `DELETE FROM ${t.webhookOutbox} WHERE id = ANY($1::bigint[])`,
+    webhookFailed: `
+      UPDATE ${t.webhookOutbox} SET attempts = attempts + 1, last_error = $2::text, claimed_until = NULL,
+        next_attempt_at = COALESCE($3::bigint, next_attempt_at), dead_at = CASE WHEN $3::bigint IS NULL THEN $4::bigint END
+      WHERE id = $1::bigint`,
+    webhookDeadLetters: `
+      SELECT ${OUTBOX_COLUMNS}, w.url, w.secret FROM ${t.webhookOutbox} AS o JOIN ${t.webhook} AS w ON w.id = o.webhook_id
+      WHERE o.dead_at IS NOT NULL ORDER BY o.dead_at DESC, o.id DESC LIMIT $1::int`,
+    webhookReplay: `
+      UPDATE ${t.webhookOutbox} SET dead_at = NULL, attempts = 0, next_attempt_at = 0, claimed_until = NULL
+      WHERE dead_at IS NOT NULL AND ($1::bigint[] IS NULL OR id = ANY($1::bigint[]))`,
+  };
+}
+
+interface RawOutbox {
+  id: string | number;
+  webhook_id: number;
+  url: string;
+  secret: string;
+  task_id: string;
+  status: string;
+  date_done: string | null;
+  created_at: string | number;
+  attempts: number;
+  last_error: string | null;
+  dead_at: string | number | null;
+}
+
+export function toOutboxRow(r: RawOutbox): OutboxRow {
+  return {
+    id: Number(r.id),
+    webhookId: Number(r.webhook_id),
+    url: r.url,
+    secret: r.secret,
+    taskId: r.task_id,
+    status: r.status,
+    dateDone: fromNaiveUtc(r.date_done),
+    createdAt: new Date(Number(r.created_at)),
+    attempts: Number(r.attempts),
+    lastError: r.last_error,
+    deadAt: r.dead_at === null ? null : new Date(Number(r.dead_at)),
+  };
+}
+
+export class PgWebhooks {
+  constructor(private readonly exec: PgExecutor) {}
+
+  async webhookAdd(p: { url: string; match: WebhookMatch; secret: string; now: Date }): Promise<number> {
+    const taskId = p.match.kind === "task" ? p.match.taskId : null;
+    const pattern = p.match.kind === "name" ? globToLike(p.match.glob) : null;
+    const result = await this.exec.statement<{ id: number }>("webhookAdd", [
+      p.url,
+      matchText(p.match),
+      taskId,
+      pattern,
+      p.secret,
+      p.now.getTime(),
+    ]);
+    return Number(result.rows[0]!.id);
+  }
+
+  async webhookList(): Promise<WebhookRow[]> {
+    const result = await this.exec.statement<{
+      id: number;
+      url: string;
+      match: string;
+      secret: string;
+      created_at: string;
+      pending: number;
+      dead: number;
+    }>("webhookList", []);
+    return result.rows.map((r) => ({
+      id: Number(r.id),
+      url: r.url,
+      match: r.match,
+      secret: r.secret,
+      createdAt: new Date(Number(r.created_at)),
+      pending: Number(r.pending),
+      dead: Number(r.dead),
+    }));
+  }
+
+  async webhookRemove(ids: readonly number[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    return (await this.exec.statement("webhookRemove", [ids])).rowCount ?? 0;
+  }
+
+  async webhookClaim(p: { now: number; leaseUntil: number; limit: number }): Promise<OutboxRow[]> {
+    return (await this.exec.statement<RawOutbox>("webhookClaim", [p.now, p.leaseUntil, p.limit])).rows.map(toOutboxRow);
+  }
+
+  async webhookDelivered(ids: readonly number[]): Promise<void> {
+    if (ids.length > 0) await this.exec.statement("webhookDelivered", [ids]);
+  }
+
+  async webhookFailed(p: { id: number; error: string; retryAt: number | null; deadAt: number }): Promise<void> {
+    await this.exec.statement("webhookFailed", [p.id, p.error, p.retryAt, p.deadAt]);
+  }
+
+  async webhookDeadLetters(p: { limit: number }): Promise<OutboxRow[]> {
+    return (await this.exec.statement<RawOutbox>("webhookDeadLetters", [p.limit])).rows.map(toOutboxRow);
+  }
+
+  async webhookReplay(p: { ids: readonly number[] | null }): Promise<number> {
+    return (await this.exec.statement("webhookReplay", [p.ids])).rowCount ?? 0;
+  }
+}

@@ -158,8 +158,11 @@ export class WebhookDispatcher {
       await this.lock.release().catch(() => undefined);
       this.lock = undefined;
     }
-    this.lock ??= await this.driver.lock(WEBHOOK_LOCK, { wait: false });
-    if (!this.lock) return false;
+    if (!this.lock) {
+      this.lock = await this.driver.lock(WEBHOOK_LOCK, { wait: false });
+      if (!this.lock) return false;
+      await this.driver.webhookReleaseClaims();
+    }
     const now = Date.now();
     const rows = await this.driver.webhookClaim({
       now,

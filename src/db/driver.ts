@@ -200,6 +200,11 @@ export interface Driver {
    * LOCKED; SQLite: the single writer). A lease that runs out (a dispatcher killed) frees its rows.
    */
   webhookClaim(params: { now: number; leaseUntil: number; limit: number }): Promise<OutboxRow[]>;
+  /**
+   * Ends every lease: called by a dispatcher that has just taken the `webhooks` lock, which proves
+   * the previous holder gone, so a killed dispatcher's rows are sent again at once.
+   */
+  webhookReleaseClaims(): Promise<number>;
   /** Deletes delivered outbox rows. */
   webhookDelivered(ids: readonly number[]): Promise<void>;
   /** Records a failed attempt: retried at `retryAt` (epoch ms), or a dead letter from `deadAt` when null. */

@@ -33,6 +33,7 @@ export function webhookStatements(t: Tables) {
         UPDATE ${t.webhookOutbox} AS o SET claimed_until = $2::bigint FROM due WHERE o.id = due.id
         RETURNING ${OUTBOX_COLUMNS})
       SELECT o.*, w.url, w.secret FROM claimed AS o JOIN ${t.webhook} AS w ON w.id = o.webhook_id ORDER BY o.id`,
+    webhookReleaseClaims: `UPDATE ${t.webhookOutbox} SET claimed_until = NULL WHERE claimed_until IS NOT NULL`,
     webhookDelivered: `DELETE FROM ${t.webhookOutbox} WHERE id = ANY($1::bigint[])`,
     webhookFailed: `
       UPDATE ${t.webhookOutbox} SET attempts = attempts + 1, last_error = $2::text, claimed_until = NULL,
@@ -122,6 +123,10 @@ export class PgWebhooks {
 
   async webhookClaim(p: { now: number; leaseUntil: number; limit: number }): Promise<OutboxRow[]> {
     return (await this.exec.statement<RawOutbox>("webhookClaim", [p.now, p.leaseUntil, p.limit])).rows.map(toOutboxRow);
+  }
+
+  async webhookReleaseClaims(): Promise<number> {
+    return (await this.exec.statement("webhookReleaseClaims", [])).rowCount ?? 0;
   }
 
   async webhookDelivered(ids: readonly number[]): Promise<void> {

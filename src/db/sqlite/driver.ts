@@ -278,6 +278,9 @@ export class SqliteDriver implements Driver {
   webhookClaim(p: { now: number; leaseUntil: number; limit: number }): Promise<OutboxRow[]> {
     return this.webhooks.webhookClaim(p);
   }
+  webhookReleaseClaims(): Promise<number> {
+    return this.webhooks.webhookReleaseClaims();
+  }
   webhookDelivered(ids: readonly number[]): Promise<void> {
     return this.webhooks.webhookDelivered(ids);
   }

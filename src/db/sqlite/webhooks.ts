@@ -32,6 +32,7 @@ export function webhookStatements(t: Tables) {
     webhookClaimed: `
       SELECT ${OUTBOX_COLUMNS}, w.url, w.secret FROM ${t.webhookOutbox} AS o JOIN ${t.webhook} AS w ON w.id = o.webhook_id
       WHERE o.id IN (SELECT value FROM json_each(?)) ORDER BY o.id`,
+    webhookReleaseClaims: `UPDATE ${t.webhookOutbox} SET claimed_until = NULL WHERE claimed_until IS NOT NULL`,
     webhookDelivered: `DELETE FROM ${t.webhookOutbox} WHERE id IN (SELECT value FROM json_each(?))`,
     webhookFailed: `
       UPDATE ${t.webhookOutbox} SET attempts = attempts + 1, last_error = @error, claimed_until = NULL,
@@ -139,6 +140,10 @@ export class SqliteWebhooks {
         return (s.webhookClaimed.all(JSON.stringify(ids)) as RawOutbox[]).map(toOutboxRow);
       }),
     );
+  }
+
+  webhookReleaseClaims(): Promise<number> {
+    return this.exec.run(() => this.exec.statements.webhookReleaseClaims.run().changes);
   }
 
   webhookDelivered(ids: readonly number[]): Promise<void> {

@@ -48,8 +48,8 @@ describe("the status page example", { skip }, () => {
     page.on("request", (request) => requests.push(`${request.method()} ${new URL(request.url()).pathname}`));
     await page.goto(`${app.url}/?workMs=1500`);
     await page.click("#start");
-    await page.waitForFunction(() => document.getElementById("state")?.textContent === "STARTED", undefined, { timeout: 30_000 });
-    await page.waitForFunction(() => document.getElementById("state")?.textContent === "SUCCESS", undefined, { timeout: 30_000 });
+    await page.waitForFunction('document.getElementById("state")?.textContent === "STARTED"', undefined, { timeout: 30_000 });
+    await page.waitForFunction('document.getElementById("state")?.textContent === "SUCCESS"', undefined, { timeout: 30_000 });
     const readyAt = (await page.evaluate("window.readyAt")) as number;
     const [taskId, committedAt] = [...recorded][0]!;
     const lag = readyAt - committedAt;

@@ -20,7 +20,11 @@ export class Receiver {
   private readonly server = http.createServer((req, res) => {
     let body = "";
     req.on("data", (chunk) => (body += chunk));
-    req.on("end", async () => {
+    req.on("end", () => void this.respond(req, res, body));
+  });
+
+  private async respond(req: http.IncomingMessage, res: http.ServerResponse, body: string): Promise<void> {
+    {
       const delivery = {
         key: String(req.headers["idempotency-key"]),
         signature: String(req.headers["x-taskledger-signature"]),
@@ -36,8 +40,8 @@ export class Receiver {
       this.inFlight.set(delivery.key, this.inFlight.get(delivery.key)! - 1);
       if (status >= 200 && status < 300) this.answered.add(String(JSON.parse(body).task_id));
       res.writeHead(status).end();
-    });
-  });
+    }
+  }
 
   async start(): Promise<string> {
     await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));

@@ -73,7 +73,7 @@ export function statusSuite(ctx: PushContext): void {
       assert.equal(first.headers.get("cache-control"), "no-store");
       const etag = first.headers.get("etag")!;
       assert.match(etag, /^"[A-Za-z0-9_-]+"$/);
-      assert.equal((await first.json()).state, "STARTED");
+      assert.equal(((await first.json()) as { state: string }).state, "STARTED");
       const again = await get(etag);
       assert.equal(again.status, 304);
       assert.equal(again.headers.get("etag"), etag);
@@ -82,8 +82,8 @@ export function statusSuite(ctx: PushContext): void {
       const changed = await get(etag);
       assert.equal(changed.status, 200);
       assert.notEqual(changed.headers.get("etag"), etag);
-      const body = await changed.json();
-      assert.equal(body.state, "SUCCESS");
+      const body = (await changed.json()) as Record<string, unknown>;
+      assert.equal(body["state"], "SUCCESS");
       assert.equal("result" in body, false, "results stay hidden unless exposeResult allows them");
       assert.equal((await handler(new Request(`${base}/tasks/etag-1?token=${token}`))).status, 404, "outside basePath");
     });
@@ -93,8 +93,8 @@ export function statusSuite(ctx: PushContext): void {
       await server.markAsFailure("fail-1", new RangeError("month out of range"), { traceback: "Traceback: secret frames" });
       const handler = createStatusHandler(server, { secret: SECRET, exposeResult: (meta) => meta.taskId === "fail-1" });
       const response = await handler(new Request(`${base}/tasks/fail-1?token=${signStatusToken(SECRET, "fail-1")}`));
-      const body = await response.json();
-      assert.deepEqual(body.error, { type: "RangeError", message: "month out of range" });
+      const body = (await response.json()) as Record<string, unknown>;
+      assert.deepEqual(body["error"], { type: "RangeError", message: "month out of range" });
       assert.doesNotMatch(JSON.stringify(body), /secret frames/);
     });
 
@@ -165,7 +165,7 @@ export function statusSuite(ctx: PushContext): void {
       await server.saveGroup("grp-1", ["gm-1", "gm-2"]);
       const handler = createStatusHandler(server, { secret: SECRET });
       const token = signStatusToken(SECRET, "grp-1");
-      const polled = await (await handler(new Request(`${base}/tasks/grp-1?token=${token}`))).json();
+      const polled = (await (await handler(new Request(`${base}/tasks/grp-1?token=${token}`))).json()) as { members: unknown[] };
       assert.deepEqual(
         { ...polled, members: polled.members.length },
         { group_id: "grp-1", ready: false, completed: 0, total: 2, members: 2 },

@@ -8,7 +8,7 @@ import { notHeldSql } from "../holds.js";
 import { precedenceGuard } from "../precedence.js";
 import { archiveGuardFunctions, archiveIds, HISTORY_COLUMNS, historyArchive } from "./archive.js";
 import type { Tables } from "../tables.js";
-import { webhookStatements } from "./webhooks.js";
+import { webhookStatements } from "./webhook-statements.js";
 
 /** The precedence guard (db/precedence.ts) over a row alias's status. */
 function guard(current: string, status: string, replaceReady: string): string {

@@ -7,7 +7,7 @@ import { notHeldSql } from "../holds.js";
 import { precedenceGuard } from "../precedence.js";
 import { TASK_COLUMNS } from "../rows.js";
 import type { Tables } from "../tables.js";
-import { webhookStatements } from "./webhooks.js";
+import { webhookStatements } from "./webhook-statements.js";
 
 export function buildStatements(t: Tables) {
   // Legal holds: a held row is never expired, whatever the rule.

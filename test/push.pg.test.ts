@@ -1,23 +1,6 @@
 /** Status handler and webhooks on a real PostgreSQL server, one fresh database per test. */
 import { pushSuite } from "./push/suite.js";
-import { createTestDatabase, pgSkip, queryDatabase, type TestDatabase } from "./helpers/pg.js";
+import { pgHarness } from "./helpers/pg-harness.js";
+import { pgSkip } from "./helpers/pg.js";
 
-const databases: TestDatabase[] = [];
-
-pushSuite(
-  {
-    dialect: "postgresql",
-    freshUrl: async (label) => {
-      const db = await createTestDatabase(`push_${label}`);
-      databases.push(db);
-      return db.url;
-    },
-    execRaw: async (url, statement) => {
-      await queryDatabase(url, statement);
-    },
-    cleanup: async () => {
-      await Promise.all(databases.splice(0).map((db) => db.drop()));
-    },
-  },
-  await pgSkip(),
-);
+pushSuite(await pgHarness(), await pgSkip());

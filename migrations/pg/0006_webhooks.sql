@@ -22,7 +22,7 @@ CREATE TABLE "celery_taskmeta_webhook_outbox" (
 	"dead_at" bigint
 );
 --> statement-breakpoint
-ALTER TABLE "celery_taskmeta_webhook_outbox" ADD CONSTRAINT "celery_taskmeta_webhook_outbox_webhook_id_celery_taskmeta_webhook_id_fk" FOREIGN KEY ("webhook_id") REFERENCES "public"."celery_taskmeta_webhook"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "celery_taskmeta_webhook_outbox" ADD CONSTRAINT "fk_celery_taskmeta_webhook_outbox_webhook" FOREIGN KEY ("webhook_id") REFERENCES "public"."celery_taskmeta_webhook"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "ix_celery_taskmeta_webhook_task_id" ON "celery_taskmeta_webhook" USING btree ("task_id");--> statement-breakpoint
 CREATE INDEX "ix_celery_taskmeta_webhook_outbox_due" ON "celery_taskmeta_webhook_outbox" USING btree ("next_attempt_at","id") WHERE dead_at IS NULL;--> statement-breakpoint
 CREATE INDEX "ix_celery_taskmeta_webhook_outbox_dead" ON "celery_taskmeta_webhook_outbox" USING btree ("dead_at") WHERE dead_at IS NOT NULL;--> statement-breakpoint

@@ -203,8 +203,8 @@ export interface Driver {
   webhookRemove(ids: readonly number[]): Promise<number>;
   /**
    * Claims up to `limit` due outbox rows, oldest first, in one transaction: each is leased until
-   * `leaseUntil` (epoch ms), so no other claim takes it meanwhile (PostgreSQL: FOR UPDATE SKIP
-   * LOCKED; SQLite: the single writer). A lease that runs out (a dispatcher killed) frees its rows.
+   * `leaseUntil` (epoch ms), so no other claim takes it meanwhile (PostgreSQL and MySQL: FOR UPDATE
+   * SKIP LOCKED; SQLite: the single writer). A lease that runs out (a dispatcher killed) frees its rows.
    */
   webhookClaim(params: { now: number; leaseUntil: number; limit: number }): Promise<OutboxRow[]>;
   /**

@@ -12,6 +12,18 @@ export function globToLike(glob: string): string {
     .replace(/\?/g, "_");
 }
 
+/**
+ * MySQL LIKE with `!` as its escape (the outbox triggers say `ESCAPE '!'`): a backslash escape
+ * would depend on the sql_mode the trigger was created under (NO_BACKSLASH_ESCAPES leaves LIKE
+ * without one). The triggers compare under utf8mb4_bin, so case counts as on PostgreSQL.
+ */
+export function globToMysqlLike(glob: string): string {
+  return glob
+    .replace(/[!%_]/g, (c) => `!${c}`)
+    .replace(/\*/g, "%")
+    .replace(/\?/g, "_");
+}
+
 /** SQLite GLOB (case-sensitive, unlike SQLite's LIKE): a literal `[` is written as a one-character class. */
 export function globToSqliteGlob(glob: string): string {
   return glob.replace(/\[/g, "[[]");

@@ -125,6 +125,26 @@ export function statusSuite(ctx: PushContext): void {
       assert.equal((sse.events.at(-1)!.data as { result: string }).result, "done");
     });
 
+    it("an unready change by another writer wakes an open stream at once, not at the next re-check", async () => {
+      const { server, writer } = await ctx.pair("unready");
+      await writer.storeResult("un-1", null, "RECEIVED");
+      // A re-check far beyond the test's wait: only the change hub can deliver these events in time.
+      const handler = createStatusHandler(server, { secret: SECRET, recheck: "1h" });
+      const sse = new SseReader(await handler(new Request(`${base}/tasks/un-1/events?token=${signStatusToken(SECRET, "un-1")}`)));
+      await sse.until(1);
+      await ctx.waiters(server, 1);
+      await writer.storeResult("un-1", null, "STARTED");
+      await sse.until(2, 3_000);
+      await writer.storeResult("un-1", null, "RETRY", { request: { retries: 1 } });
+      await sse.until(3, 3_000);
+      assert.deepEqual(
+        sse.events.map((e) => (e.data as { state: string }).state),
+        ["RECEIVED", "STARTED", "RETRY"],
+      );
+      await writer.storeResult("un-1", 1, "SUCCESS");
+      await sse.end(3_000);
+    });
+
     it("a reconnect with Last-Event-ID resumes without a gap, and a stream of a finished task answers 204", async () => {
       const { server, writer } = await ctx.pair("resume");
       await writer.storeResult("rs-1", null, "STARTED");

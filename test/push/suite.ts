@@ -1,20 +1,17 @@
 /**
  * Telling users: the status handler and webhooks, run on each dialect by a small file
- * (push.pg.test.ts, push.sqlite.test.ts). Each test gets a fresh database and two backends on it,
- * a server (the handler's) and a writer on its own connection, as a worker in another process.
+ * (push.pg.test.ts, push.sqlite.test.ts, push.mysql.test.ts) with that dialect's Harness. Each
+ * test gets a fresh database and two backends on it, a server (the handler's) and a writer on its
+ * own connection, as a worker in another process.
  */
 import { after, afterEach, beforeEach, describe } from "node:test";
 import { openBackend, type DatabaseBackend } from "../../src/index.js";
+import type { Harness } from "../helpers/harness.js";
 import { statusSuite } from "./status.js";
 import { webhookSuite } from "./webhooks.js";
 
-export interface PushHarness {
-  dialect: string;
-  freshUrl(label: string): Promise<string>;
-  /** One statement behind taskledger's back, as Celery or psql would run it. */
-  execRaw(url: string, statement: string): Promise<void>;
-  cleanup(): Promise<void>;
-}
+/** What the push suites use of a dialect's Harness (test/helpers/harness.ts). */
+export type PushHarness = Pick<Harness, "dialect" | "freshUrl" | "execRaw" | "cleanup">;
 
 export interface PushContext {
   pair(label: string): Promise<{ url: string; server: DatabaseBackend; writer: DatabaseBackend; open(): Promise<DatabaseBackend> }>;

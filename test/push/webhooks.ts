@@ -48,6 +48,29 @@ export function webhookSuite(ctx: PushContext): void {
       assert.ok(!JSON.stringify(await server.listWebhooks()).includes(secret), "the list never shows the secret");
     });
 
+    it("a name glob matches case for case, and % and _ in it are plain characters", async (t) => {
+      const receiver = new Receiver();
+      t.after(() => receiver.close());
+      const { server, writer } = await ctx.pair("glob");
+      const url = await receiver.start();
+      await server.addWebhook({ url, match: "reports.*" });
+      await server.addWebhook({ url, match: "pay_100%.?" });
+      const names: [string, string][] = [
+        ["g-1", "reports.monthly"], // matches reports.*
+        ["g-2", "Reports.monthly"], // case differs
+        ["g-3", "REPORTS.MONTHLY"],
+        ["g-4", "pay_100%.x"], // matches pay_100%.?
+        ["g-5", "payX100%.x"], // _ is not a wildcard
+        ["g-6", "pay_100abc.x"], // % is not a wildcard
+        ["g-7", "pay_100%.xy"], // ? is one character
+      ];
+      for (const [id, name] of names) await writer.storeResult(id, 1, "SUCCESS", { request: { name } });
+      server.startWebhookDispatcher(fast);
+      await receiver.until(() => receiver.deliveries.length >= 2);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.deepEqual(receiver.deliveries.map((d) => JSON.parse(d.body).task_id).sort(), ["g-1", "g-4"]);
+    });
+
     it("a ready state written behind taskledger's back (as Celery writes it) is delivered", async (t) => {
       const receiver = new Receiver();
       t.after(() => receiver.close());

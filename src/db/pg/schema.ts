@@ -8,6 +8,7 @@
 import { sql } from "drizzle-orm";
 import {
   bigint,
+  foreignKey,
   customType,
   index,
   type PgColumnBuilderBase,
@@ -182,9 +183,7 @@ export const webhookOutbox = pgTable(
   "celery_taskmeta_webhook_outbox",
   {
     id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
-    webhookId: integer("webhook_id")
-      .notNull()
-      .references(() => webhook.id, { onDelete: "cascade" }),
+    webhookId: integer("webhook_id").notNull(),
     taskId: varchar("task_id", { length: 155 }).notNull(),
     status: varchar("status", { length: 50 }).notNull(),
     dateDone: timestamp("date_done", { mode: "string" }),
@@ -196,6 +195,10 @@ export const webhookOutbox = pgTable(
     deadAt: bigint("dead_at", { mode: "number" }),
   },
   (t) => [
+    // Named short: drizzle's own name for it (71 characters) passes PostgreSQL's 63 and cannot be renamed with the table.
+    foreignKey({ name: "fk_celery_taskmeta_webhook_outbox_webhook", columns: [t.webhookId], foreignColumns: [webhook.id] }).onDelete(
+      "cascade",
+    ),
     index("ix_celery_taskmeta_webhook_outbox_due")
       .on(t.nextAttemptAt, t.id)
       .where(sql`dead_at IS NULL`),

@@ -139,7 +139,7 @@ export function resolveTables(dialect: Dialect, config: Partial<TableConfig> = {
     webhookOutbox: besideTask("webhook_outbox"),
     historyTriggers: [`${full.task}_tl_history_insert`, `${full.task}_tl_history_update`],
     channel: `taskledger_${full.taskSchema ? `${full.taskSchema}_` : ""}${full.task}`.slice(0, 63),
-    rewriteMigration: (sql) => rewrite(sql, full, tables, migrationQuotes(dialect)),
+    rewriteMigration: (sql) => rewrite(sql, full, tables, migrationQuotes(dialect), dialect === "mysql"),
   };
   return tables;
 }
@@ -186,7 +186,7 @@ const TASK_SCHEMA_OBJECTS = new Set(
  * dialect's migration files quote them is replaced by the resolved (quoted, qualified) name, so the
  * quoting is the dialect's own and never a second convention patched in.
  */
-function rewrite(sql: string, config: TableConfig, tables: Tables, quotes: string): string {
+function rewrite(sql: string, config: TableConfig, tables: Tables, quotes: string, schemaTriggers: boolean): string {
   if (config.task === CELERY_TABLES.task && config.group === CELERY_TABLES.group && !config.taskSchema && !config.groupSchema) return sql;
   const rename = (name: string) => name.replace(CELERY_TABLES.group, config.group).replace(CELERY_TABLES.task, config.task);
   const escaped = quotes.replace(/[\]^$.*+?()[{}|-]/g, "\\$&");
@@ -209,6 +209,9 @@ function rewrite(sql: string, config: TableConfig, tables: Tables, quotes: strin
         if (known !== undefined) return known;
         // taskledger's own relations beside the task table follow it into its schema.
         if (TASK_SCHEMA_OBJECTS.has(name)) return tables.besideTask(name.slice(CELERY_TABLES.task.length + 1));
+        // A MySQL trigger lives in its table's database: named there, or CREATE TRIGGER fails (wrong schema).
+        if (schemaTriggers && name.startsWith(`${CELERY_TABLES.task}_tl_`))
+          return tables.besideTask(name.slice(CELERY_TABLES.task.length + 1));
         return name.includes(CELERY_TABLES.task) || name.includes(CELERY_TABLES.group) ? tables.quote(rename(name), "tableNames") : whole;
       })
       // After the token pass, which would qualify the quoted name inside the text a second time.

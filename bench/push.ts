@@ -4,7 +4,11 @@
  * database listeners), webhook dispatch throughput to a local receiver, and the cost of a store with
  * webhooks registered against the same store without (interleaved rounds, same run).
  *
- *   npx tsx bench/push.ts [postgres://…/db] [sqlite file]
+ *   npx tsx bench/push.ts [postgres://…/db] [sqlite file] [mysql://…/server-db] [--only=postgresql,sqlite,mysql]
+ *
+ * Arguments are told apart by their form (postgres:// or postgresql://, mysql:// or mariadb://,
+ * else a SQLite file). On MySQL/MariaDB a database of its own (bench_push_<pid>) is created on the
+ * URL's server and dropped at the end. TASKLEDGER_TEST_MYSQL_URL is the MySQL default.
  */
 import http from "node:http";
 import { openBackend } from "../src/index.js";
@@ -12,8 +16,33 @@ import { createStatusHandler, signStatusToken } from "../src/http.js";
 import { quantile } from "./lib.js";
 
 const SECRET = "bench-secret-0123456789abcdef";
-const pgUrl = process.argv[2] ?? "postgres://postgres@127.0.0.1:5432/bench_push";
-const sqliteUrl = `sqlite:${process.argv[3] ?? `/tmp/bench-push-${process.pid}.db`}`;
+const args = process.argv.slice(2).filter((a) => !a.startsWith("--"));
+const only = process.argv
+  .slice(2)
+  .find((a) => a.startsWith("--only="))
+  ?.slice("--only=".length)
+  .split(",");
+const pgUrl = args.find((a) => /^postgres(ql)?:/.test(a)) ?? "postgres://postgres@127.0.0.1:5432/bench_push";
+const mysqlServer =
+  args.find((a) => /^(mysql|mariadb):/.test(a)) ?? process.env["TASKLEDGER_TEST_MYSQL_URL"] ?? "mysql://root@127.0.0.1:3306/test";
+const sqliteUrl = `sqlite:${args.find((a) => !/^(postgres(ql)?|mysql|mariadb):/.test(a)) ?? `/tmp/bench-push-${process.pid}.db`}`;
+
+/** A database of this run's own on the MySQL server: its URL, and how to drop it. */
+async function mysqlDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const mysql = (await import("mysql2/promise")).default;
+  const name = `bench_push_${process.pid}`;
+  const admin = await mysql.createConnection(mysqlServer.replace(/^mariadb:/, "mysql:"));
+  await admin.query(`CREATE DATABASE \`${name}\``);
+  const url = new URL(mysqlServer);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      await admin.query(`DROP DATABASE IF EXISTS \`${name}\``);
+      await admin.end();
+    },
+  };
+}
 
 /** Reads until `count` more events have arrived; returns when the last did. */
 async function events(reader: ReadableStreamDefaultReader<Uint8Array>, count: number): Promise<number> {
@@ -139,10 +168,21 @@ async function dispatchThroughput(url: string, n: number) {
 }
 
 async function main() {
-  for (const [name, url] of [
-    ["PostgreSQL", pgUrl],
-    ["SQLite", sqliteUrl],
-  ] as const) {
+  const wanted = (dialect: string) => !only || only.includes(dialect);
+  const mysqlDb = wanted("mysql") ? await mysqlDatabase() : undefined;
+  const targets: [string, string][] = [];
+  if (wanted("postgresql")) targets.push(["PostgreSQL", pgUrl]);
+  if (wanted("sqlite")) targets.push(["SQLite", sqliteUrl]);
+  if (mysqlDb) targets.push(["MySQL", mysqlDb.url]);
+  try {
+    await measure(targets);
+  } finally {
+    await mysqlDb?.drop();
+  }
+}
+
+async function measure(targets: readonly [string, string][]) {
+  for (const [name, url] of targets) {
     const lags = await latency(url, 60);
     console.log(
       `${name}: commit-to-event p50 ${quantile(lags, 0.5).toFixed(1)} ms, p95 ${quantile(lags, 0.95).toFixed(1)} ms (n=${lags.length})`,

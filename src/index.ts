@@ -4,6 +4,14 @@
  */
 export { openBackend } from "./backend/open-backend.js";
 export { DatabaseBackend, type StoreOptions, type MetaOrCorrupt } from "./backend/database-backend.js";
+export type { AddWebhookOptions, Webhook, DeadLetter } from "./backend/webhooks.js";
+export {
+  WebhookDispatcher,
+  WEBHOOK_MAX_ATTEMPTS_DEFAULT,
+  type WebhookDispatcherOptions,
+  type WebhookAttempt,
+  type WebhookPayload,
+} from "./backend/webhook-dispatcher.js";
 export { TransactionWriter } from "./backend/transaction-writer.js";
 export type { ConnectionLike, TransactionLike, PgPoolLike, PgClientLike, SqliteDatabaseLike, DrizzleDatabaseLike } from "./db/external.js";
 export type { Capabilities, ReplicaStatus } from "./db/types.js";

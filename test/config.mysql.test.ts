@@ -57,5 +57,10 @@ describe("MySQL URLs", () => {
       ),
       "CREATE TABLE `results`.`jobs_history` (`id` bigint); INSERT INTO `results`.`jobs` VALUES (NEXTVAL(`results`.`task_id_sequence`))",
     );
+    // A trigger is named in its table's database (MySQL refuses one created elsewhere).
+    assert.equal(
+      tables.rewriteMigration("CREATE TRIGGER `celery_taskmeta_tl_webhook_insert` AFTER INSERT ON `celery_taskmeta` FOR EACH ROW"),
+      "CREATE TRIGGER `results`.`jobs_tl_webhook_insert` AFTER INSERT ON `results`.`jobs` FOR EACH ROW",
+    );
   });
 });

@@ -56,6 +56,8 @@ describe("configured table names and schemas", async () => {
         "audit_tasks_history",
         "audit_tasks_hold",
         "audit_tasks_task_id_key",
+        "audit_tasks_webhook",
+        "audit_tasks_webhook_outbox",
         "ix_audit_groups_date_done",
         "ix_audit_tasks_date_done",
         // The web view's indexes (migration 0004), renamed with the table
@@ -65,6 +67,11 @@ describe("configured table names and schemas", async () => {
         "ix_audit_tasks_queue_id",
         "ix_audit_tasks_status_id",
         "ix_audit_tasks_unready_date_updated",
+        // Webhooks (migration 0006)
+        "ix_audit_tasks_webhook_outbox_dead",
+        "ix_audit_tasks_webhook_outbox_due",
+        "ix_audit_tasks_webhook_outbox_webhook_id",
+        "ix_audit_tasks_webhook_task_id",
         "ix_audit_tasks_worker_id",
         "taskledger_lock",
         "taskledger_migrations_audit_tasks_audit_groups",
@@ -152,6 +159,8 @@ describe("configured table names and schemas", async () => {
           "index audit_tasks_interest_pkey",
           "index audit_tasks_pkey",
           "index audit_tasks_task_id_key",
+          "index audit_tasks_webhook_outbox_pkey",
+          "index audit_tasks_webhook_pkey",
           "index ix_audit_groups_date_done",
           "index ix_audit_tasks_date_done",
           // The web view's indexes (migration 0004), renamed with the table
@@ -162,8 +171,14 @@ describe("configured table names and schemas", async () => {
           "index ix_audit_tasks_status_id",
           "index ix_audit_tasks_task_id_pattern",
           "index ix_audit_tasks_unready_date_updated",
+          "index ix_audit_tasks_webhook_outbox_dead",
+          "index ix_audit_tasks_webhook_outbox_due",
+          "index ix_audit_tasks_webhook_outbox_webhook_id",
+          "index ix_audit_tasks_webhook_task_id",
           "index ix_audit_tasks_worker_id",
           "sequence audit_tasks_history_id_seq",
+          "sequence audit_tasks_webhook_id_seq",
+          "sequence audit_tasks_webhook_outbox_id_seq",
           "sequence task_id_sequence",
           "sequence taskset_id_sequence",
           "table audit_groups",
@@ -171,6 +186,8 @@ describe("configured table names and schemas", async () => {
           "table audit_tasks_history",
           "table audit_tasks_hold",
           "table audit_tasks_interest",
+          "table audit_tasks_webhook",
+          "table audit_tasks_webhook_outbox",
         ],
       );
       assert.deepEqual(

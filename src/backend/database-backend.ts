@@ -24,6 +24,9 @@ import { buildTaskWrite, foldWrites, groupRow, validateId } from "./task-write.j
 import { TransactionWriter } from "./transaction-writer.js";
 import { synchronousTransaction, type TransactionLike } from "../db/external.js";
 import type { MetaOrCorrupt, ResultBackend, Subscription } from "./result-backend.js";
+import type { WebhookDispatcher, WebhookDispatcherOptions } from "./webhook-dispatcher.js";
+import { checkedWebhook, startDispatcher, toDeadLetter, type AddWebhookOptions, type DeadLetter, type Webhook } from "./webhooks.js";
+import type { TaskHistoryEntry } from "../db/driver.js";
 
 export type { StoreOptions } from "./mark-as.js";
 
@@ -44,6 +47,7 @@ export class DatabaseBackend extends MarkAs implements ResultBackend {
   private closed = false;
   private closing: Promise<void> | undefined;
   private readonly jobs = new Set<CleanupJob>();
+  private readonly dispatchers = new Set<WebhookDispatcher>();
 
   /** Where audit reads go: a read replica's driver (readUrl), else the backend's own. */
   private readonly reader: Driver;
@@ -347,6 +351,7 @@ export class DatabaseBackend extends MarkAs implements ResultBackend {
   private async closeNow(): Promise<void> {
     // Jobs first: their run in progress still needs the connection to finish its batch.
     await Promise.all([...this.jobs].map((job) => job.stop()));
+    await Promise.all([...this.dispatchers].map((d) => d.stop()));
     this.closed = true;
     this.events.removeAllListeners();
     await this.changes.close();
@@ -371,6 +376,63 @@ export class DatabaseBackend extends MarkAs implements ResultBackend {
     const written = await this.retrying("storeResult", write.taskId, () => this.driver.taskStore(write));
     if (written) this.events.emit("stored", [write.taskId]);
     return written;
+  }
+
+  /**
+   * Registers a webhook: from the next commit on, each ready state (SUCCESS, FAILURE, REVOKED) of
+   * a matching task, written by any writer, is queued in the database's outbox and POSTed by a
+   * dispatcher (startWebhookDispatcher(), `taskledger webhooks dispatch`). Returns its id and
+   * its signing secret: the only time the secret is handed back.
+   */
+  async addWebhook(options: AddWebhookOptions): Promise<{ id: number; secret: string }> {
+    const checked = checkedWebhook(options);
+    const id = await this.retrying("addWebhook", undefined, () => this.driver.webhookAdd({ ...checked, now: new Date() }));
+    return { id, secret: checked.secret };
+  }
+
+  /** Every webhook, oldest first, with its pending and dead deliveries (never its secret). */
+  async listWebhooks(): Promise<Webhook[]> {
+    const rows = await this.retrying("listWebhooks", undefined, () => this.driver.webhookList());
+    return rows.map(({ secret: _secret, ...row }) => row);
+  }
+
+  /** Removes webhooks with their pending deliveries and dead letters; returns how many existed. */
+  removeWebhooks(ids: number | readonly number[]): Promise<number> {
+    const list = typeof ids === "number" ? [ids] : [...ids];
+    return this.retrying("removeWebhooks", undefined, () => this.driver.webhookRemove(list));
+  }
+
+  /** Deliveries given up on, most recent first. */
+  async deadLetters(options: { limit?: number } = {}): Promise<DeadLetter[]> {
+    const rows = await this.retrying("deadLetters", undefined, () => this.driver.webhookDeadLetters({ limit: options.limit ?? 100 }));
+    return rows.map(toDeadLetter);
+  }
+
+  /** Queues dead letters for delivery again with a fresh count of attempts (all when `ids` is absent); returns how many. */
+  replayDeadLetters(ids?: readonly number[]): Promise<number> {
+    return this.retrying("replayDeadLetters", undefined, () => this.driver.webhookReplay({ ids: ids ? [...ids] : null }));
+  }
+
+  /**
+   * Starts delivering webhooks from this process. Several processes may start one: one delivers
+   * at a time (a named lock), the others stand by and take over when it stops or dies. `close()`
+   * stops it too. See WebhookDispatcherOptions.
+   */
+  startWebhookDispatcher(options: WebhookDispatcherOptions = {}): WebhookDispatcher {
+    if (this.closed || this.closing) throw new BackendClosedError("startWebhookDispatcher");
+    const dispatcher = startDispatcher(this.driver, options, (d) => this.dispatchers.delete(d));
+    this.dispatchers.add(dispatcher);
+    return dispatcher;
+  }
+
+  /** History rows of these tasks after `afterId`, oldest first (status streams resume from an id). */
+  historyAfter(taskIds: readonly string[], afterId: number, limit = 500): Promise<TaskHistoryEntry[]> {
+    return this.retrying("historyAfter", undefined, () => this.driver.taskHistoryAfter({ taskIds, afterId, limit }));
+  }
+
+  /** The latest history id among these tasks (0 for none): where a new status stream starts. */
+  latestHistoryId(taskIds: readonly string[]): Promise<number> {
+    return this.retrying("latestHistoryId", undefined, () => this.driver.taskHistoryLatestId(taskIds));
   }
 
   /** Whether close() was called; waiters stop on it. */

@@ -17,6 +17,7 @@ import * as migrate from "./commands/migrate.js";
 import * as serve from "./commands/serve.js";
 import * as show from "./commands/show.js";
 import * as stats from "./commands/stats.js";
+import * as webhooks from "./commands/webhooks.js";
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -231,6 +232,50 @@ Exit codes: 0 done, 1 failure, 2 usage error, 3 backend-cleanup skipped (another
       "\nExamples:\n  npx taskledger serve                      # ./taskledger.db on http://127.0.0.1:8765/\n  TASKLEDGER_SERVE_TOKEN=$(openssl rand -hex 16) taskledger --url postgres://app@db/app serve --host 0.0.0.0",
     )
     .action(action((options: serve.ServeOptions) => serve.run(options, deps())));
+
+  const hooks = program
+    .command("webhooks")
+    .description(
+      "POST each ready state to registered URLs: list (the default), add, remove, dead letters, replay; --every runs the dispatcher",
+    )
+    .option("--every <interval>", "run the dispatcher, looking for due deliveries this often (e.g. 1s); one process delivers at a time")
+    .option("--max-attempts <n>", "attempts before a delivery becomes a dead letter (default 8)")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  taskledger webhooks add https://app.example/hooks/tasks --match 'reports.*'\n  taskledger webhooks --every 1s\n  taskledger webhooks dead\n  taskledger webhooks replay",
+    )
+    .action(
+      action((options: webhooks.DispatchOptions) =>
+        options.every === undefined ? webhooks.list(deps()) : webhooks.dispatch(options, deps()),
+      ),
+    );
+  hooks
+    .command("add")
+    .description("register a webhook (prints a generated signing secret once)")
+    .argument("<url>")
+    .option("--match <glob>", "only tasks whose name matches, e.g. 'reports.*' (default: every task)")
+    .option("--task <id>", "only this task")
+    .option("--secret <secret>", "the signing secret (at least 16 characters); generated when absent")
+    .action(action((url: string, options: webhooks.AddOptions) => webhooks.add(url, options, deps())));
+  hooks
+    .command("list")
+    .description("webhooks with their pending and dead deliveries")
+    .action(action(() => webhooks.list(deps())));
+  hooks
+    .command("remove")
+    .description("remove webhooks with their pending deliveries and dead letters")
+    .argument("<id...>")
+    .action(action((ids: string[]) => webhooks.remove(ids, deps())));
+  hooks
+    .command("dead")
+    .description("deliveries given up on, most recent first")
+    .option("--limit <n>", "at most this many (default 100)")
+    .action(action((options: { limit?: string }) => webhooks.dead(options, deps())));
+  hooks
+    .command("replay")
+    .description("deliver dead letters again (all, or the ids given)")
+    .argument("[id...]")
+    .action(action((ids: string[]) => webhooks.replay(ids, deps())));
 
   const run = async (argv: string[]): Promise<number> => {
     exitCode = EXIT.OK;

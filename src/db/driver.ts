@@ -17,10 +17,14 @@ import type {
   HoldRow,
   LockName,
   MigrationStatus,
+  OutboxRow,
   ReplicaStatus,
+  TaskHistoryEntry,
   TaskHistoryRow,
   TaskRow,
   TaskWrite,
+  WebhookMatch,
+  WebhookRow,
 } from "./types.js";
 
 export type * from "./types.js";
@@ -91,6 +95,13 @@ export interface Driver {
   taskForget(taskIds: readonly string[]): Promise<number>;
   /** The history rows of one task, oldest first. */
   taskHistory(taskId: string): Promise<TaskHistoryRow[]>;
+  /**
+   * History rows of these tasks with an id above `afterId`, oldest first, at most `limit`: what a
+   * status stream has not sent yet. The hot tier only (a stream follows live tasks).
+   */
+  taskHistoryAfter(params: { taskIds: readonly string[]; afterId: number; limit: number }): Promise<TaskHistoryEntry[]>;
+  /** The highest history id among these tasks, 0 when they have none: where a new stream starts. */
+  taskHistoryLatestId(taskIds: readonly string[]): Promise<number>;
   /** Whether the history triggers are installed. */
   historyEnabled(): Promise<boolean>;
   /** Installs (true) or drops (false) the history triggers; returns whether anything changed. */
@@ -180,6 +191,35 @@ export interface Driver {
   lock(name: LockName, options: { wait: boolean }): Promise<HeldLock | undefined>;
   /** Who holds the named lock now and whether it is known to be alive, for messages; undefined when free. */
   lockHolder(name: LockName): Promise<string | undefined>;
+
+  /**
+   * Registers a webhook; returns its id. From the next commit on, the outbox triggers
+   * (migrations/<dialect>/0006_webhooks.sql) write one outbox row per ready state it matches.
+   */
+  webhookAdd(params: { url: string; match: WebhookMatch; secret: string; now: Date }): Promise<number>;
+  /** Every webhook, oldest first, with its pending and dead outbox counts. */
+  webhookList(): Promise<WebhookRow[]>;
+  /** Removes webhooks and their outbox rows (dead letters included); returns how many existed. */
+  webhookRemove(ids: readonly number[]): Promise<number>;
+  /**
+   * Claims up to `limit` due outbox rows, oldest first, in one transaction: each is leased until
+   * `leaseUntil` (epoch ms), so no other claim takes it meanwhile (PostgreSQL and MySQL: FOR UPDATE
+   * SKIP LOCKED; SQLite: the single writer). A lease that runs out (a dispatcher killed) frees its rows.
+   */
+  webhookClaim(params: { now: number; leaseUntil: number; limit: number }): Promise<OutboxRow[]>;
+  /**
+   * Ends every lease: called by a dispatcher that has just taken the `webhooks` lock, which proves
+   * the previous holder gone, so a killed dispatcher's rows are sent again at once.
+   */
+  webhookReleaseClaims(): Promise<number>;
+  /** Deletes delivered outbox rows. */
+  webhookDelivered(ids: readonly number[]): Promise<void>;
+  /** Records a failed attempt: retried at `retryAt` (epoch ms), or a dead letter from `deadAt` when null. */
+  webhookFailed(params: { id: number; error: string; retryAt: number | null; deadAt: number }): Promise<void>;
+  /** Dead letters, most recent first. */
+  webhookDeadLetters(params: { limit: number }): Promise<OutboxRow[]>;
+  /** Makes dead letters due again with a fresh attempt count (all when `ids` is null); returns how many. */
+  webhookReplay(params: { ids: readonly number[] | null }): Promise<number>;
 
   /**
    * Watches for task rows committed by other connections and processes: pushed per task id on

@@ -95,8 +95,12 @@ export interface Tables {
   history: string;
   /** `<task table>_interest` (PostgreSQL): the ids waiters wait for, so only those are notified. */
   interest: string;
-  /** `<task table>_changes` (MySQL): ready writes of watched ids, appended by a trigger and read by each process's poller. */
+  /** `<task table>_changes` (MySQL): changes of state of watched ids, appended by a trigger and read by each process's poller. */
   changes: string;
+  /** `<task table>_webhook`: registered webhooks. */
+  webhook: string;
+  /** `<task table>_webhook_outbox`: ready states waiting to be delivered, and dead letters. */
+  webhookOutbox: string;
   /** The history triggers, unquoted (`history: false` drops them, `true` creates them again). */
   historyTriggers: readonly string[];
   /** The NOTIFY channel for the task table (PostgreSQL), unquoted: it is passed as a value. */
@@ -131,9 +135,11 @@ export function resolveTables(dialect: Dialect, config: Partial<TableConfig> = {
     history: besideTask("history"),
     interest: besideTask("interest"),
     changes: besideTask("changes"),
+    webhook: besideTask("webhook"),
+    webhookOutbox: besideTask("webhook_outbox"),
     historyTriggers: [`${full.task}_tl_history_insert`, `${full.task}_tl_history_update`],
     channel: `taskledger_${full.taskSchema ? `${full.taskSchema}_` : ""}${full.task}`.slice(0, 63),
-    rewriteMigration: (sql) => rewrite(sql, full, tables, migrationQuotes(dialect)),
+    rewriteMigration: (sql) => rewrite(sql, full, tables, migrationQuotes(dialect), dialect === "mysql"),
   };
   return tables;
 }
@@ -156,13 +162,23 @@ export function migrationsTableName(config: TableConfig): string {
 }
 
 /**
- * Relations and functions of migration 0002 that live beside the task table: schema-qualified
+ * Relations and functions of migrations 0002 and 0006 that live beside the task table: schema-qualified
  * when renamed, where other names (indexes, triggers, constraints) are only renamed.
  */
 const TASK_SCHEMA_OBJECTS = new Set(
-  ["history", "interest", "changes", "notify_ready", "history_on_insert", "history_on_update", "history_on_delete"].map(
-    (suffix) => `${CELERY_TABLES.task}_${suffix}`,
-  ),
+  [
+    "history",
+    "interest",
+    "changes",
+    "notify_ready",
+    "history_on_insert",
+    "history_on_update",
+    "history_on_delete",
+    "webhook",
+    "webhook_outbox",
+    "webhook_on_insert",
+    "webhook_on_update",
+  ].map((suffix) => `${CELERY_TABLES.task}_${suffix}`),
 );
 
 /**
@@ -170,7 +186,7 @@ const TASK_SCHEMA_OBJECTS = new Set(
  * dialect's migration files quote them is replaced by the resolved (quoted, qualified) name, so the
  * quoting is the dialect's own and never a second convention patched in.
  */
-function rewrite(sql: string, config: TableConfig, tables: Tables, quotes: string): string {
+function rewrite(sql: string, config: TableConfig, tables: Tables, quotes: string, schemaTriggers: boolean): string {
   if (config.task === CELERY_TABLES.task && config.group === CELERY_TABLES.group && !config.taskSchema && !config.groupSchema) return sql;
   const rename = (name: string) => name.replace(CELERY_TABLES.group, config.group).replace(CELERY_TABLES.task, config.task);
   const escaped = quotes.replace(/[\]^$.*+?()[{}|-]/g, "\\$&");
@@ -186,13 +202,16 @@ function rewrite(sql: string, config: TableConfig, tables: Tables, quotes: strin
     sql
       // The NOTIFY channel, passed to the notify trigger as an argument (validated characters only).
       .replace(/'taskledger_celery_taskmeta'/g, `'${tables.channel}'`)
-      // drizzle-kit qualifies PostgreSQL's sequences with "public"; the token pass below qualifies them as configured.
-      .replace(/"public"\.(?="task_id_sequence"|"taskset_id_sequence")/g, "")
+      // drizzle-kit qualifies PostgreSQL's sequences and foreign-key targets with "public"; the token pass below qualifies them as configured.
+      .replace(/"public"\.(?="task_id_sequence"|"taskset_id_sequence"|"celery_taskmeta_webhook")/g, "")
       .replace(token, (whole, _quote: string, name: string) => {
         const known = resolved[name];
         if (known !== undefined) return known;
         // taskledger's own relations beside the task table follow it into its schema.
         if (TASK_SCHEMA_OBJECTS.has(name)) return tables.besideTask(name.slice(CELERY_TABLES.task.length + 1));
+        // A MySQL trigger lives in its table's database: named there, or CREATE TRIGGER fails (wrong schema).
+        if (schemaTriggers && name.startsWith(`${CELERY_TABLES.task}_tl_`))
+          return tables.besideTask(name.slice(CELERY_TABLES.task.length + 1));
         return name.includes(CELERY_TABLES.task) || name.includes(CELERY_TABLES.group) ? tables.quote(rename(name), "tableNames") : whole;
       })
       // After the token pass, which would qualify the quoted name inside the text a second time.

@@ -254,3 +254,40 @@ export interface AuditReads {
   /** Per matching task, its times from the history table. */
   timings(query: TaskQuery): Promise<TaskTiming[]>;
 }
+
+/** A history row with its id: ids grow in commit order per task, so a stream resumes after one. */
+export interface TaskHistoryEntry extends TaskHistoryRow {
+  id: number;
+}
+
+/** What a webhook is registered for: one task, task names matching a glob, or every task. */
+export type WebhookMatch = { kind: "all" } | { kind: "task"; taskId: string } | { kind: "name"; glob: string };
+
+/** A registered webhook. `match` is how it was registered, in words ("" for all). */
+export interface WebhookRow {
+  id: number;
+  url: string;
+  match: string;
+  secret: string;
+  createdAt: Date;
+  /** Outbox rows waiting to be delivered (due or backing off). */
+  pending: number;
+  /** Dead letters: outbox rows given up on. */
+  dead: number;
+}
+
+/** One outbox row: a ready state owed to one webhook, with what delivering it needs. */
+export interface OutboxRow {
+  id: number;
+  webhookId: number;
+  url: string;
+  secret: string;
+  taskId: string;
+  status: string;
+  dateDone: Date | null;
+  createdAt: Date;
+  /** Delivery attempts made so far. */
+  attempts: number;
+  lastError: string | null;
+  deadAt: Date | null;
+}

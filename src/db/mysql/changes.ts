@@ -1,8 +1,9 @@
 /**
- * Waking on MySQL, which cannot push: the ready triggers append a row to `<task table>_changes`
- * for each ready write of an id in `<task table>_interest`, whoever writes it, and this poller (one
- * per backend) reads the rows after the last one it saw, a primary-key range, every POLL_MS while
- * someone waits. Only ids a waiter registered cost a row, so commits nobody waits for add one
+ * Waking on MySQL, which cannot push: the change triggers append a row to `<task table>_changes`
+ * for each change of state (and each ready write) of an id in `<task table>_interest`, whoever
+ * writes it, so status streams see STARTED and RETRY too (migrations/mysql/0006_webhooks.sql); this
+ * poller (one per backend) reads the rows after the last one it saw, a primary-key range, every
+ * POLL_MS while someone waits. Only ids a waiter registered cost a row, so commits nobody waits for add one
  * index probe.
  *
  * AUTO_INCREMENT ids are taken at insert and seen at commit, so a later id can appear before an

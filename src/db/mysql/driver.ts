@@ -26,10 +26,14 @@ import type {
   LockName,
   ReplicaStatus,
   MigrationStatus,
+  OutboxRow,
+  TaskHistoryEntry,
   TaskHistoryRow,
   TaskRow,
   TaskWrite,
   TransactionDriver,
+  WebhookMatch,
+  WebhookRow,
 } from "../driver.js";
 import { adoptTransaction, type MysqlConnectionLike, type MysqlPoolLike } from "../external.js";
 import { toNaiveUtc } from "../naive-utc.js";
@@ -42,7 +46,7 @@ import { toTaskRow, type RawTaskRow } from "../rows.js";
 import { MysqlChangePoller } from "./changes.js";
 import { isTransientMysqlError } from "./errors.js";
 import { MysqlExecutor, readServerFacts, type ServerFacts } from "./executor.js";
-import { historySet, historyTriggerCount, taskHistory } from "./history.js";
+import { historySet, historyTriggerCount, taskHistory, taskHistoryAfter, taskHistoryLatestId } from "./history.js";
 import { taskHold, taskHolds, taskRelease } from "./holds.js";
 import { checkedLockName } from "../lock-name.js";
 import { lockName, namedLockHolder, takeNamedLock } from "./lock.js";
@@ -51,6 +55,7 @@ import { countsFoundRows, createOwnPool } from "./pool.js";
 import { buildStatements, listSlices, placeholders, type MysqlStatements } from "./statements.js";
 import { taskExists, taskForget, taskGet, taskGetMany } from "./task-reads.js";
 import { MysqlTaskWrites, readColumnLimits, type ColumnLimits } from "./task-writes.js";
+import { MysqlWebhooks } from "./webhooks.js";
 
 export type MysqlDriverOptions =
   | { url: string; poolSize: number; tables: Tables }
@@ -86,6 +91,7 @@ export class MysqlDriver implements Driver {
   private readonly run: MysqlExecutor;
   private readonly sql: MysqlStatements;
   private readonly writes: MysqlTaskWrites;
+  private readonly webhooks: MysqlWebhooks;
   private facts: Promise<ServerFacts> | undefined;
   private limits: { value: Promise<ColumnLimits>; at: number } | undefined;
 
@@ -96,6 +102,7 @@ export class MysqlDriver implements Driver {
     this.run = new MysqlExecutor(this.pool, this.tables.task, () => this.serverFacts());
     this.sql = buildStatements(this.tables);
     this.writes = new MysqlTaskWrites(this.tables, () => this.columnLimits(), countsFoundRows(this.pool));
+    this.webhooks = new MysqlWebhooks(this.run, this.tables, (body) => this.inOwnTransaction(body));
     this.audit = new SqlAuditReads(
       this.tables,
       this.fragments,
@@ -279,6 +286,14 @@ export class MysqlDriver implements Driver {
 
   taskHistory(taskId: string): Promise<TaskHistoryRow[]> {
     return taskHistory(this.run, this.sql, taskId);
+  }
+
+  taskHistoryAfter(p: { taskIds: readonly string[]; afterId: number; limit: number }): Promise<TaskHistoryEntry[]> {
+    return p.taskIds.length === 0 ? Promise.resolve([]) : taskHistoryAfter(this.run, this.sql, p);
+  }
+
+  taskHistoryLatestId(taskIds: readonly string[]): Promise<number> {
+    return taskHistoryLatestId(this.run, this.sql, taskIds);
   }
 
   async historyEnabled(): Promise<boolean> {
@@ -468,6 +483,42 @@ export class MysqlDriver implements Driver {
 
   async lockHolder(name: LockName): Promise<string | undefined> {
     return namedLockHolder(this.pool, await lockName(this.pool, this.tables, checkedLockName(name)));
+  }
+
+  webhookAdd(p: { url: string; match: WebhookMatch; secret: string; now: Date }): Promise<number> {
+    return this.webhooks.webhookAdd(p);
+  }
+
+  webhookList(): Promise<WebhookRow[]> {
+    return this.webhooks.webhookList();
+  }
+
+  webhookRemove(ids: readonly number[]): Promise<number> {
+    return this.webhooks.webhookRemove(ids);
+  }
+
+  webhookClaim(p: { now: number; leaseUntil: number; limit: number }): Promise<OutboxRow[]> {
+    return this.webhooks.webhookClaim(p);
+  }
+
+  webhookReleaseClaims(): Promise<number> {
+    return this.webhooks.webhookReleaseClaims();
+  }
+
+  webhookDelivered(ids: readonly number[]): Promise<void> {
+    return this.webhooks.webhookDelivered(ids);
+  }
+
+  webhookFailed(p: { id: number; error: string; retryAt: number | null; deadAt: number }): Promise<void> {
+    return this.webhooks.webhookFailed(p);
+  }
+
+  webhookDeadLetters(p: { limit: number }): Promise<OutboxRow[]> {
+    return this.webhooks.webhookDeadLetters(p);
+  }
+
+  webhookReplay(p: { ids: readonly number[] | null }): Promise<number> {
+    return this.webhooks.webhookReplay(p);
   }
 
   /** MariaDB's own replicas are not read from (readUrl is PostgreSQL's): never a replica here. */

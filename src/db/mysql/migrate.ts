@@ -86,7 +86,9 @@ async function plan(connection: mysql.Connection, tables: Tables, statements: re
   return planAdoption(rewritten, existing).map((s) => {
     const safe = s
       .replace(/^CREATE TABLE (?!IF NOT EXISTS)/i, "CREATE TABLE IF NOT EXISTS ")
-      .replace(/^((?:--[^\n]*\n\s*)*)CREATE TRIGGER (?!IF NOT EXISTS)/i, "$1CREATE TRIGGER IF NOT EXISTS ");
+      .replace(/^((?:--[^\n]*\n\s*)*)CREATE TRIGGER (?!IF NOT EXISTS)/i, "$1CREATE TRIGGER IF NOT EXISTS ")
+      // MariaDB's form (MySQL 8 has none): a foreign key added by a run cut short is not added twice.
+      .replace(/^(ALTER TABLE \S+ ADD CONSTRAINT \S+ FOREIGN KEY )(?!IF NOT EXISTS)/i, "$1IF NOT EXISTS ");
     return adopted ? safe.replaceAll(BINARY_IDS, adopted) : safe;
   });
 }

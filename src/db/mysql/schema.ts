@@ -11,6 +11,7 @@ import {
   bigint,
   customType,
   datetime,
+  foreignKey,
   index,
   int,
   longtext,
@@ -137,7 +138,7 @@ export const taskHold = mysqlTable("celery_taskmeta_hold", {
 });
 
 /**
- * The ids waiters wait for: the ready trigger records a change only for these, so commits nobody
+ * The ids waiters and status streams wait for: the change triggers record a change only for these, so commits nobody
  * waits for pay one primary-key probe and nothing more. Entries of a crashed waiter age out by `since`.
  */
 export const taskInterest = mysqlTable(
@@ -151,7 +152,7 @@ export const taskInterest = mysqlTable(
 );
 
 /**
- * Ready writes of watched ids, by any writer, appended by the ready triggers: MySQL has no
+ * Changes of state of watched ids, by any writer, appended by the change triggers: MySQL has no
  * LISTEN/NOTIFY, so each process's poller reads this by id (`WHERE id > ?`, a primary-key range).
  * Rows older than a minute are deleted by the pollers.
  */
@@ -163,4 +164,52 @@ export const taskChanges = mysqlTable(
     at: utcTime("at").notNull(),
   },
   (t) => [index("ix_celery_taskmeta_changes_at").on(t.at)],
+);
+
+/**
+ * Webhooks, as in ../pg/schema.ts: `name_pattern` is a LIKE pattern matched byte for byte
+ * (utf8mb4_bin) by the outbox triggers, since MySQL's LIKE ignores case under the default collations.
+ */
+export const webhook = mysqlTable(
+  "celery_taskmeta_webhook",
+  {
+    id: int("id").primaryKey().autoincrement(),
+    url: text("url").notNull(),
+    match: text("match").notNull().default(""),
+    taskId: idColumn("task_id"),
+    namePattern: text("name_pattern"),
+    secret: text("secret").notNull(),
+    createdAt: bigint("created_at", { mode: "number" }).notNull(),
+  },
+  (t) => [index("ix_celery_taskmeta_webhook_task_id").on(t.taskId)],
+);
+
+/**
+ * The webhook outbox, as in ../pg/schema.ts, filled by migrations/mysql/0006_webhooks.sql's
+ * triggers. MySQL has no partial indexes: (next_attempt_at, id) and dead_at index every row. The
+ * foreign key is named short: drizzle's name for it passes MySQL's 64 characters.
+ */
+export const webhookOutbox = mysqlTable(
+  "celery_taskmeta_webhook_outbox",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().autoincrement(),
+    webhookId: int("webhook_id").notNull(),
+    taskId: idColumn("task_id").notNull(),
+    status: varchar("status", { length: 50 }).notNull(),
+    dateDone: utcTime("date_done"),
+    createdAt: bigint("created_at", { mode: "number" }).notNull(),
+    attempts: int("attempts").notNull().default(0),
+    nextAttemptAt: bigint("next_attempt_at", { mode: "number" }).notNull().default(0),
+    claimedUntil: bigint("claimed_until", { mode: "number" }),
+    lastError: text("last_error"),
+    deadAt: bigint("dead_at", { mode: "number" }),
+  },
+  (t) => [
+    foreignKey({ name: "fk_celery_taskmeta_webhook_outbox_webhook", columns: [t.webhookId], foreignColumns: [webhook.id] }).onDelete(
+      "cascade",
+    ),
+    index("ix_celery_taskmeta_webhook_outbox_due").on(t.nextAttemptAt, t.id),
+    index("ix_celery_taskmeta_webhook_outbox_dead").on(t.deadAt),
+    index("ix_celery_taskmeta_webhook_outbox_webhook_id").on(t.webhookId),
+  ],
 );

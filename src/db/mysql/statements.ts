@@ -17,8 +17,8 @@ export const LIST_SLICE = 8_192;
  * two: a prepared statement per list length would leave hundreds of texts on the server, whose
  * prepared statements all sessions share (max_prepared_stmt_count); this way a few dozen at most.
  */
-export function listSlices(ids: readonly string[]): string[][] {
-  const slices: string[][] = [];
+export function listSlices<T extends string | number>(ids: readonly T[]): T[][] {
+  const slices: T[][] = [];
   for (let i = 0; i < ids.length; i += LIST_SLICE) {
     const slice = ids.slice(i, i + LIST_SLICE);
     let size = 1;
@@ -89,6 +89,11 @@ export function buildStatements(t: Tables) {
     taskForget: (n: number) => `DELETE FROM ${t.task} WHERE task_id IN (${placeholders(n)})`,
     // Written by the history triggers (migrations/mysql), in order of change.
     taskHistory: `SELECT task_id, status, date, worker, retries, queue, result, traceback FROM ${t.history} WHERE task_id = ? ORDER BY id`,
+    // What a status stream has not sent yet: the (task_id, id) index, per task, from the cursor on.
+    taskHistoryAfter: (n: number) => `
+      SELECT id, task_id, status, date, worker, retries, queue, result, traceback FROM ${t.history}
+      WHERE task_id IN (${placeholders(n)}) AND id > ? ORDER BY id LIMIT ?`,
+    taskHistoryLatestId: (n: number) => `SELECT COALESCE(MAX(id), 0) AS id FROM ${t.history} WHERE task_id IN (${placeholders(n)})`,
     // Finished before ?, limited to some states and never others (status lists are spliced as placeholders).
     taskDeleteExpired: (only: number, except: number) =>
       `DELETE FROM ${t.task} WHERE ${expired(only, except)} AND ${notHeld} ORDER BY date_done LIMIT ?`,

@@ -21,11 +21,15 @@ import type {
   HoldRow,
   LockName,
   MigrationStatus,
+  OutboxRow,
   ReplicaStatus,
+  TaskHistoryEntry,
   TaskHistoryRow,
   TaskRow,
   TaskWrite,
   TransactionDriver,
+  WebhookMatch,
+  WebhookRow,
 } from "../driver.js";
 import { adoptTransaction, pgTransactionStatus, type PgPoolLike } from "../external.js";
 import type { Tables } from "../tables.js";
@@ -47,6 +51,7 @@ import { replicaStatus } from "./replica.js";
 import { buildStatements } from "./statements.js";
 import { PgTaskReads } from "./task-reads.js";
 import { PgWrites } from "./task-writes.js";
+import { PgWebhooks } from "./webhooks.js";
 
 export type PgDriverOptions =
   | { url: string; poolSize: number; tables: Tables }
@@ -81,6 +86,7 @@ export class PgDriver implements Driver {
   private readonly holds: PgHolds;
   private readonly expiry: PgExpiry;
   private readonly archive: PgArchiveTier;
+  private readonly webhooks: PgWebhooks;
   /** Tells a caller's client on another database from one on ours (inTransaction). */
   private databaseCheck: PgDatabaseCheck | undefined;
 
@@ -101,6 +107,7 @@ export class PgDriver implements Driver {
     this.history = new PgHistory(this.exec);
     this.holds = new PgHolds(this.exec);
     this.expiry = new PgExpiry(this.exec);
+    this.webhooks = new PgWebhooks(this.exec);
     this.audit = new SqlAuditReads(
       this.tables,
       PG_FRAGMENTS,
@@ -181,6 +188,12 @@ export class PgDriver implements Driver {
   async taskHistory(taskId: string): Promise<TaskHistoryRow[]> {
     return this.history.taskHistory(taskId, await this.tiers());
   }
+  taskHistoryAfter(p: { taskIds: readonly string[]; afterId: number; limit: number }): Promise<TaskHistoryEntry[]> {
+    return this.history.taskHistoryAfter(p);
+  }
+  taskHistoryLatestId(taskIds: readonly string[]): Promise<number> {
+    return this.history.taskHistoryLatestId(taskIds);
+  }
   historyEnabled(): Promise<boolean> {
     return this.history.historyEnabled();
   }
@@ -260,6 +273,34 @@ export class PgDriver implements Driver {
   }
   lockHolder(name: LockName): Promise<string | undefined> {
     return lockHolder(this.exec, name);
+  }
+
+  webhookAdd(p: { url: string; match: WebhookMatch; secret: string; now: Date }): Promise<number> {
+    return this.webhooks.webhookAdd(p);
+  }
+  webhookList(): Promise<WebhookRow[]> {
+    return this.webhooks.webhookList();
+  }
+  webhookRemove(ids: readonly number[]): Promise<number> {
+    return this.webhooks.webhookRemove(ids);
+  }
+  webhookClaim(p: { now: number; leaseUntil: number; limit: number }): Promise<OutboxRow[]> {
+    return this.webhooks.webhookClaim(p);
+  }
+  webhookReleaseClaims(): Promise<number> {
+    return this.webhooks.webhookReleaseClaims();
+  }
+  webhookDelivered(ids: readonly number[]): Promise<void> {
+    return this.webhooks.webhookDelivered(ids);
+  }
+  webhookFailed(p: { id: number; error: string; retryAt: number | null; deadAt: number }): Promise<void> {
+    return this.webhooks.webhookFailed(p);
+  }
+  webhookDeadLetters(p: { limit: number }): Promise<OutboxRow[]> {
+    return this.webhooks.webhookDeadLetters(p);
+  }
+  webhookReplay(p: { ids: readonly number[] | null }): Promise<number> {
+    return this.webhooks.webhookReplay(p);
   }
 
   watchChanges(onChange: ChangeListener): ChangeWatch {

@@ -2,7 +2,7 @@
  * Task history on PostgreSQL: rows written by triggers (migrations/pg/0002_history.sql) for every
  * writer's commits, not only ours, and switched on or off by creating or dropping those triggers.
  */
-import type { TaskHistoryRow } from "../driver.js";
+import type { TaskHistoryEntry, TaskHistoryRow } from "../driver.js";
 import { historyTriggerStatements } from "../migrations.js";
 import { toHistoryRow, type RawHistoryRow } from "../rows.js";
 import { quoteIdentifier } from "../tables.js";
@@ -13,6 +13,17 @@ export class PgHistory {
 
   async taskHistory(taskId: string, tiers: boolean): Promise<TaskHistoryRow[]> {
     return (await this.exec.statement<RawHistoryRow>(tiers ? "taskHistoryTiers" : "taskHistory", [taskId])).rows.map(toHistoryRow);
+  }
+
+  async taskHistoryAfter(p: { taskIds: readonly string[]; afterId: number; limit: number }): Promise<TaskHistoryEntry[]> {
+    if (p.taskIds.length === 0) return [];
+    const result = await this.exec.statement<RawHistoryRow & { id: string }>("taskHistoryAfter", [p.taskIds, p.afterId, p.limit]);
+    return result.rows.map((r) => ({ ...toHistoryRow(r), id: Number(r.id) }));
+  }
+
+  async taskHistoryLatestId(taskIds: readonly string[]): Promise<number> {
+    if (taskIds.length === 0) return 0;
+    return Number((await this.exec.statement<{ id: string }>("taskHistoryLatestId", [taskIds])).rows[0]?.id ?? 0);
   }
 
   async historyEnabled(): Promise<boolean> {

@@ -8,6 +8,7 @@
 import { sql } from "drizzle-orm";
 import {
   bigint,
+  foreignKey,
   customType,
   index,
   type PgColumnBuilderBase,
@@ -153,3 +154,57 @@ export const taskHold = pgTable("celery_taskmeta_hold", {
   heldAt: timestamp("held_at", { mode: "string" }).notNull(),
   reason: text("reason"),
 });
+
+/**
+ * Webhooks (`<task table>_webhook`): where to POST a task's ready state, for one task
+ * (`task_id`), for task names matching a pattern (`name_pattern`, compiled per dialect from the
+ * user's glob, kept as given in `match`), or for every task (both NULL). Not a Celery table.
+ */
+export const webhook = pgTable(
+  "celery_taskmeta_webhook",
+  {
+    id: integer("id").primaryKey().generatedAlwaysAsIdentity(),
+    url: text("url").notNull(),
+    match: text("match").notNull().default(""),
+    taskId: varchar("task_id", { length: 155 }),
+    namePattern: text("name_pattern"),
+    secret: text("secret").notNull(),
+    createdAt: bigint("created_at", { mode: "number" }).notNull(),
+  },
+  (t) => [index("ix_celery_taskmeta_webhook_task_id").on(t.taskId)],
+);
+
+/**
+ * The webhook outbox: one row per (webhook, ready state), written by triggers on the task table
+ * (migrations/pg/0006_webhooks.sql) for every writer, deleted once delivered. Times are epoch
+ * milliseconds; `next_attempt_at` 0 means due now, `dead_at` set means given up (a dead letter).
+ */
+export const webhookOutbox = pgTable(
+  "celery_taskmeta_webhook_outbox",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    webhookId: integer("webhook_id").notNull(),
+    taskId: varchar("task_id", { length: 155 }).notNull(),
+    status: varchar("status", { length: 50 }).notNull(),
+    dateDone: timestamp("date_done", { mode: "string" }),
+    createdAt: bigint("created_at", { mode: "number" }).notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    nextAttemptAt: bigint("next_attempt_at", { mode: "number" }).notNull().default(0),
+    claimedUntil: bigint("claimed_until", { mode: "number" }),
+    lastError: text("last_error"),
+    deadAt: bigint("dead_at", { mode: "number" }),
+  },
+  (t) => [
+    // Named short: drizzle's own name for it (71 characters) passes PostgreSQL's 63 and cannot be renamed with the table.
+    foreignKey({ name: "fk_celery_taskmeta_webhook_outbox_webhook", columns: [t.webhookId], foreignColumns: [webhook.id] }).onDelete(
+      "cascade",
+    ),
+    index("ix_celery_taskmeta_webhook_outbox_due")
+      .on(t.nextAttemptAt, t.id)
+      .where(sql`dead_at IS NULL`),
+    index("ix_celery_taskmeta_webhook_outbox_dead")
+      .on(t.deadAt)
+      .where(sql`dead_at IS NOT NULL`),
+    index("ix_celery_taskmeta_webhook_outbox_webhook_id").on(t.webhookId),
+  ],
+);

@@ -8,6 +8,7 @@ import { notHeldSql } from "../holds.js";
 import { precedenceGuard } from "../precedence.js";
 import { archiveGuardFunctions, archiveIds, HISTORY_COLUMNS, historyArchive } from "./archive.js";
 import type { Tables } from "../tables.js";
+import { webhookStatements } from "./webhook-statements.js";
 
 /** The precedence guard (db/precedence.ts) over a row alias's status. */
 function guard(current: string, status: string, replaceReady: string): string {
@@ -251,6 +252,11 @@ export function buildStatements(t: Tables) {
     taskForget: `DELETE FROM ${t.task} WHERE task_id = ANY($1::varchar[])`,
     // Written by the history triggers (migrations/pg/0002_history.sql), in order of change.
     taskHistory: `SELECT task_id, status, date, worker, retries, queue, result, traceback FROM ${t.history} WHERE task_id = $1::varchar ORDER BY id`,
+    // What a status stream has not sent yet: the (task_id, id) index, per task, from the cursor on.
+    taskHistoryAfter: `
+      SELECT id, task_id, status, date, worker, retries, queue, result, traceback FROM ${t.history}
+      WHERE task_id = ANY($1::varchar[]) AND id > $2::bigint ORDER BY id LIMIT $3::int`,
+    taskHistoryLatestId: `SELECT COALESCE(max(id), 0) AS id FROM ${t.history} WHERE task_id = ANY($1::varchar[])`,
     // With the archive an archived task's history is in the history archive; ids keep their order.
     taskHistoryTiers: `
       SELECT task_id, status, date, worker, retries, queue, result, traceback FROM (
@@ -331,6 +337,7 @@ export function buildStatements(t: Tables) {
         SELECT id FROM ${t.group} WHERE date_done < $1::timestamp ORDER BY date_done LIMIT $2::int))
         AND date_done < $1::timestamp`,
     groupCountExpired: `SELECT count(*)::int AS n FROM ${t.group} WHERE date_done < $1::timestamp`,
+    ...webhookStatements(t),
   };
 }
 

@@ -26,11 +26,15 @@ import type {
   HoldRow,
   LockName,
   MigrationStatus,
+  OutboxRow,
   ReplicaStatus,
+  TaskHistoryEntry,
   TaskHistoryRow,
   TaskRow,
   TaskWrite,
   TransactionDriver,
+  WebhookMatch,
+  WebhookRow,
 } from "../driver.js";
 import { adoptTransaction, type SqliteDatabaseLike } from "../external.js";
 import type { Tables } from "../tables.js";
@@ -49,6 +53,7 @@ import { migrateSqlite } from "./migrate.js";
 import { buildStatements } from "./statements.js";
 import { SqliteTaskReads } from "./task-reads.js";
 import { SqliteWrites } from "./task-writes.js";
+import { SqliteWebhooks } from "./webhooks.js";
 
 export type SqliteDriverOptions =
   | { file: string; busyTimeoutMs: number; tables: Tables }
@@ -75,6 +80,7 @@ export class SqliteDriver implements Driver {
   private readonly holds: SqliteHolds;
   private readonly expiry: SqliteExpiry;
   private readonly archive: SqliteArchiveTier;
+  private readonly webhooks: SqliteWebhooks;
   /** Writers for other connections a caller's transaction runs on. */
   private readonly otherWrites = new WeakMap<object, SqliteWrites>();
   /** False for the application's connection: it is neither configured nor closed here. */
@@ -95,6 +101,7 @@ export class SqliteDriver implements Driver {
     this.history = new SqliteHistory(this.exec);
     this.holds = new SqliteHolds(this.exec);
     this.expiry = new SqliteExpiry(this.exec);
+    this.webhooks = new SqliteWebhooks(this.exec);
     this.audit = new SqlAuditReads(
       this.tables,
       SQLITE_FRAGMENTS,
@@ -171,6 +178,12 @@ export class SqliteDriver implements Driver {
 
   taskHistory(taskId: string): Promise<TaskHistoryRow[]> {
     return this.history.taskHistory(taskId);
+  }
+  taskHistoryAfter(p: { taskIds: readonly string[]; afterId: number; limit: number }): Promise<TaskHistoryEntry[]> {
+    return this.history.taskHistoryAfter(p);
+  }
+  taskHistoryLatestId(taskIds: readonly string[]): Promise<number> {
+    return this.history.taskHistoryLatestId(taskIds);
   }
   historyEnabled(): Promise<boolean> {
     return this.history.historyEnabled();
@@ -252,6 +265,34 @@ export class SqliteDriver implements Driver {
   }
   lockHolder(name: LockName): Promise<string | undefined> {
     return this.exec.run(() => lockHolder(this.exec.statements, name));
+  }
+
+  webhookAdd(p: { url: string; match: WebhookMatch; secret: string; now: Date }): Promise<number> {
+    return this.webhooks.webhookAdd(p);
+  }
+  webhookList(): Promise<WebhookRow[]> {
+    return this.webhooks.webhookList();
+  }
+  webhookRemove(ids: readonly number[]): Promise<number> {
+    return this.webhooks.webhookRemove(ids);
+  }
+  webhookClaim(p: { now: number; leaseUntil: number; limit: number }): Promise<OutboxRow[]> {
+    return this.webhooks.webhookClaim(p);
+  }
+  webhookReleaseClaims(): Promise<number> {
+    return this.webhooks.webhookReleaseClaims();
+  }
+  webhookDelivered(ids: readonly number[]): Promise<void> {
+    return this.webhooks.webhookDelivered(ids);
+  }
+  webhookFailed(p: { id: number; error: string; retryAt: number | null; deadAt: number }): Promise<void> {
+    return this.webhooks.webhookFailed(p);
+  }
+  webhookDeadLetters(p: { limit: number }): Promise<OutboxRow[]> {
+    return this.webhooks.webhookDeadLetters(p);
+  }
+  webhookReplay(p: { ids: readonly number[] | null }): Promise<number> {
+    return this.webhooks.webhookReplay(p);
   }
 
   watchChanges(onChange: ChangeListener): ChangeWatch {

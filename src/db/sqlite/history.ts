@@ -2,7 +2,7 @@
  * Task history on SQLite: rows written by triggers (migrations/sqlite) for every writer's commits,
  * not only ours, and switched on or off by creating or dropping those triggers.
  */
-import type { TaskHistoryRow } from "../driver.js";
+import type { TaskHistoryEntry, TaskHistoryRow } from "../driver.js";
 import { historyTriggerStatements } from "../migrations.js";
 import { toHistoryRow, type RawHistoryRow } from "../rows.js";
 import { quoteIdentifier } from "../tables.js";
@@ -13,6 +13,26 @@ export class SqliteHistory {
 
   taskHistory(taskId: string): Promise<TaskHistoryRow[]> {
     return this.exec.run(() => (this.exec.statements.taskHistory.all(taskId) as RawHistoryRow[]).map(toHistoryRow));
+  }
+
+  taskHistoryAfter(p: { taskIds: readonly string[]; afterId: number; limit: number }): Promise<TaskHistoryEntry[]> {
+    if (p.taskIds.length === 0) return Promise.resolve([]);
+    return this.exec.run(() =>
+      (
+        this.exec.statements.taskHistoryAfter.all({
+          ids: JSON.stringify(p.taskIds),
+          after: p.afterId,
+          limit: p.limit,
+        }) as (RawHistoryRow & {
+          id: number;
+        })[]
+      ).map((r) => ({ ...toHistoryRow(r), id: r.id })),
+    );
+  }
+
+  taskHistoryLatestId(taskIds: readonly string[]): Promise<number> {
+    if (taskIds.length === 0) return Promise.resolve(0);
+    return this.exec.run(() => this.exec.statements.taskHistoryLatestId.pluck().get(JSON.stringify(taskIds)) as number);
   }
 
   historyEnabled(): Promise<boolean> {

@@ -128,3 +128,47 @@ export const taskHold = sqliteTable("celery_taskmeta_hold", {
   heldAt: datetime("held_at").notNull(),
   reason: text("reason"),
 });
+
+/** Webhooks, as in ../pg/schema.ts; `name_pattern` is a GLOB pattern here (case-sensitive, like PostgreSQL's LIKE). */
+export const webhook = sqliteTable(
+  "celery_taskmeta_webhook",
+  {
+    id: integer("id").primaryKey(),
+    url: text("url").notNull(),
+    match: text("match").notNull().default(""),
+    taskId: varchar("task_id", 155),
+    namePattern: text("name_pattern"),
+    secret: text("secret").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("ix_celery_taskmeta_webhook_task_id").on(t.taskId)],
+);
+
+/** The webhook outbox, as in ../pg/schema.ts, filled by migrations/sqlite/0006_webhooks.sql's triggers. */
+export const webhookOutbox = sqliteTable(
+  "celery_taskmeta_webhook_outbox",
+  {
+    id: integer("id").primaryKey(),
+    webhookId: integer("webhook_id")
+      .notNull()
+      .references(() => webhook.id, { onDelete: "cascade" }),
+    taskId: varchar("task_id", 155).notNull(),
+    status: varchar("status", 50).notNull(),
+    dateDone: datetime("date_done"),
+    createdAt: integer("created_at").notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    nextAttemptAt: integer("next_attempt_at").notNull().default(0),
+    claimedUntil: integer("claimed_until"),
+    lastError: text("last_error"),
+    deadAt: integer("dead_at"),
+  },
+  (t) => [
+    index("ix_celery_taskmeta_webhook_outbox_due")
+      .on(t.nextAttemptAt, t.id)
+      .where(sql`dead_at IS NULL`),
+    index("ix_celery_taskmeta_webhook_outbox_dead")
+      .on(t.deadAt)
+      .where(sql`dead_at IS NOT NULL`),
+    index("ix_celery_taskmeta_webhook_outbox_webhook_id").on(t.webhookId),
+  ],
+);

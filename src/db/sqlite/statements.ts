@@ -7,6 +7,7 @@ import { notHeldSql } from "../holds.js";
 import { precedenceGuard } from "../precedence.js";
 import { TASK_COLUMNS } from "../rows.js";
 import type { Tables } from "../tables.js";
+import { webhookStatements } from "./webhook-statements.js";
 
 export function buildStatements(t: Tables) {
   // Legal holds: a held row is never expired, whatever the rule.
@@ -79,6 +80,12 @@ export function buildStatements(t: Tables) {
     lockTakeOver: `UPDATE taskledger_lock SET holder = @holder, expires_at = @expires_at WHERE name = @name AND holder = @previous`,
     lockRenew: `UPDATE taskledger_lock SET expires_at = @expires_at WHERE name = @name AND holder = @holder`,
     lockRelease: `DELETE FROM taskledger_lock WHERE name = @name AND holder = @holder`,
+    // What a status stream has not sent yet: the (task_id, id) index, per task, from the cursor on.
+    taskHistoryAfter: `
+      SELECT id, task_id, status, date, worker, retries, queue, result, traceback FROM ${t.history}
+      WHERE task_id IN (SELECT value FROM json_each(@ids)) AND id > @after ORDER BY id LIMIT @limit`,
+    taskHistoryLatestId: `SELECT COALESCE(max(id), 0) FROM ${t.history} WHERE task_id IN (SELECT value FROM json_each(?))`,
+    ...webhookStatements(t),
   };
 }
 

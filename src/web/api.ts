@@ -2,6 +2,7 @@
  * The JSON API under /api/, which the pages' script uses and scripts can too; README
  * "Web view" lists the routes. Every read goes through the backend and its auditor.
  */
+import { ConfigError } from "../errors.js";
 import type { Hono } from "hono";
 import { stream } from "hono/streaming";
 import type { DatabaseBackend } from "../backend/database-backend.js";
@@ -25,6 +26,9 @@ export const API_ROUTES: Record<string, string> = {
     "server-sent events: one `task` event per new or changed task (same filters); when more changed at once than the feed sends, one `missed` event whose catch_up lists the rest",
   "GET /api/replica":
     "with a read replica: how far behind the primary the data is (lagMs) and whether replay is paused; replica null when reads go to the database itself",
+  "GET /api/webhooks": "every webhook (never its secret) with its pending and dead deliveries",
+  "GET /api/webhooks/dead": "deliveries given up on, newest first: task, state, attempts, last error (limit 1-1000, default 100)",
+  "POST /api/webhooks/dead/:id/replay": "queue a dead letter for delivery again (only with --allow-writes and the header)",
   "POST /api/tasks/:id/forget": "delete the task's row (only with --allow-writes and the X-Taskledger-Token header)",
   "POST /api/tasks/:id/revoke": "mark the task REVOKED unless it finished (only with --allow-writes and the header)",
 };
@@ -88,6 +92,16 @@ export function mountApi(app: Hono, backend: DatabaseBackend, live: LiveOptions)
 
   app.get("/api/events", (c) => liveFeed(c, backend, readFilters(new URL(c.req.url).searchParams), live));
 
+  app.get("/api/webhooks", async () => json({ webhooks: await backend.listWebhooks() }));
+  app.get("/api/webhooks/dead", async (c) => {
+    const limit = positiveInt(new URL(c.req.url).searchParams.get("limit"), 100, 1000, "limit");
+    return json({ dead_letters: await backend.deadLetters({ limit }) });
+  });
+  app.post("/api/webhooks/dead/:id/replay", async (c) => {
+    const id = positiveInt(c.req.param("id"), undefined, Number.MAX_SAFE_INTEGER, "id");
+    return json({ id, replayed: await backend.replayDeadLetters([id]) });
+  });
+
   app.post("/api/tasks/:id/forget", async (c) =>
     json({ task_id: c.req.param("id"), forgotten: (await backend.forget(c.req.param("id"))) > 0 }),
   );
@@ -96,4 +110,13 @@ export function mountApi(app: Hono, backend: DatabaseBackend, live: LiveOptions)
     const written = await backend.markAsRevoked(c.req.param("id"), "revoked from taskledger serve", { onlyIfUnready: true });
     return json({ task_id: c.req.param("id"), revoked: written });
   });
+}
+
+/** A whole number from 1 to `max` in a query or path (the default when absent), else a ConfigError (400). */
+function positiveInt(text: string | null, fallback: number | undefined, max: number, name: string): number {
+  if ((text === null || text === "") && fallback !== undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > max)
+    throw new ConfigError(name, `expected a whole number from 1 to ${max}, got ${JSON.stringify(text)}`);
+  return n;
 }

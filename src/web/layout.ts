@@ -16,6 +16,7 @@ const NAV: [string, string][] = [
   ["/", "Overview"],
   ["/tasks", "Tasks"],
   ["/live", "Live"],
+  ["/webhooks", "Webhooks"],
 ];
 
 export function layout(ctx: PageContext, title: string, active: string, body: SafeHtml, options: { charts?: boolean } = {}): SafeHtml {

@@ -125,7 +125,11 @@ export function localPath(pathname: string): string {
 export function writeCheck(allowWrites: boolean, writeToken: string): MiddlewareHandler {
   return async (c, next) => {
     if (c.req.method !== "POST") return next();
-    if (!allowWrites) return c.json({ error: "read-only: start taskledger serve with --allow-writes to forget or revoke tasks" }, 403);
+    if (!allowWrites)
+      return c.json(
+        { error: "read-only: start taskledger serve with --allow-writes to forget or revoke tasks or replay dead letters" },
+        403,
+      );
     if (!sameToken(c.req.header(TOKEN_HEADER), writeToken)) return c.json({ error: `writes need the ${TOKEN_HEADER} header` }, 403);
     const origin = c.req.header("origin");
     if (origin && origin !== new URL(c.req.url).origin) return c.json({ error: "cross-origin write refused" }, 403);

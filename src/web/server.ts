@@ -16,6 +16,7 @@ import { loadAssets } from "./assets.js";
 import { nulCheck, statusOf } from "./input.js";
 import { errorPage, type PageContext } from "./layout.js";
 import { groupPage, livePage, overviewPage, taskPage, tasksPage } from "./pages.js";
+import { webhooksPage } from "./webhooks-page.js";
 import { checkBind, hostCheck, randomToken, securityHeaders, tokenCheck, writeCheck } from "./security.js";
 import type { SafeHtml } from "./html.js";
 
@@ -102,6 +103,7 @@ export function createWebApp(backend: DatabaseBackend, options: WebOptions & { s
   });
   app.get("/groups/:id", async (c) => page(groupPage(await pageCtx(), backend, c.req.param("id"))));
   app.get("/live", async (c) => page(livePage(await pageCtx(), backend, search(c.req.url))));
+  app.get("/webhooks", async () => page(webhooksPage(await pageCtx(), backend)));
   app.notFound((c) =>
     c.req.path.startsWith("/api/")
       ? c.json({ error: "no such route; GET /api lists them" }, 404)

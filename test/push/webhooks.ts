@@ -1,4 +1,5 @@
 /** Webhooks: registration, signed delivery from any writer, retries, dead letters, crashes and concurrency. */
+import { createWebApp } from "../../src/web/server.js";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -8,6 +9,8 @@ import type { PushContext } from "./suite.js";
 import { Receiver } from "./receiver.js";
 
 const fast = { interval: 20, backoffBase: 50, backoffMax: 200 };
+
+const WEB_TOKEN = "web-token-for-webhook-tests-0123";
 
 export function webhookSuite(ctx: PushContext): void {
   describe("webhooks", () => {
@@ -110,8 +113,32 @@ export function webhookSuite(ctx: PushContext): void {
         [["r-dead", "SUCCESS", 3, "HTTP 500"]],
       );
       assert.equal((await server.listWebhooks())[0]!.dead, 1);
+      // The web view shows it, and replays it with --allow-writes and the write token.
+      const web = createWebApp(server, { allowWrites: true, token: WEB_TOKEN });
+      const withToken = { headers: { "X-Taskledger-Token": WEB_TOKEN } };
+      const page = await (await web.request("http://127.0.0.1:8765/webhooks", withToken)).text();
+      assert.match(page, /<table id="dead-letters">[\s\S]*r-dead[\s\S]*HTTP 500[\s\S]*data-action="replay"/);
+      assert.ok(!page.includes(hook.secret), "the page never shows a secret");
+      const api = (await (await web.request("http://127.0.0.1:8765/api/webhooks/dead", withToken)).json()) as {
+        dead_letters: { id: number; taskId: string }[];
+      };
+      assert.deepEqual(
+        api.dead_letters.map((d) => d.taskId),
+        ["r-dead"],
+      );
+      const readOnly = createWebApp(server, { token: WEB_TOKEN });
+      const refused = await readOnly.request(`http://127.0.0.1:8765/api/webhooks/dead/${api.dead_letters[0]!.id}/replay`, {
+        method: "POST",
+        ...withToken,
+      });
+      assert.equal(refused.status, 403, "read-only unless --allow-writes");
       receiver.answer = () => 200;
-      assert.equal(await server.replayDeadLetters(), 1);
+      const replayed = await web.request(`http://127.0.0.1:8765/api/webhooks/dead/${api.dead_letters[0]!.id}/replay`, {
+        method: "POST",
+        ...withToken,
+      });
+      assert.equal(replayed.status, 200);
+      assert.deepEqual(await replayed.json(), { id: api.dead_letters[0]!.id, replayed: 1 });
       await receiver.until(() => attempts.includes("r-dead:1:delivered"));
       assert.deepEqual(await server.deadLetters(), []);
       const keys = receiver.deliveries.filter((d) => JSON.parse(d.body).task_id === "r-dead").map((d) => d.key);

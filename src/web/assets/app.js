@@ -127,6 +127,21 @@ function writes() {
   document.querySelectorAll("button[data-action]").forEach((button) => {
     button.addEventListener("click", async () => {
       const action = button.dataset.action;
+      if (action === "replay") {
+        const deadId = button.dataset.deadId;
+        if (!window.confirm("Deliver dead letter " + deadId + " again?")) return;
+        const response = await fetch("/api/webhooks/dead/" + encodeURIComponent(deadId) + "/replay", {
+          method: "POST",
+          headers: { "X-Taskledger-Token": meta ? meta.content : "" },
+        });
+        const body = await response.json().catch(() => ({}));
+        result.textContent = response.ok
+          ? body.replayed
+            ? "queued for delivery again"
+            : "already replayed"
+          : "refused: " + (body.error || response.status);
+        return;
+      }
       const id = button.dataset.taskId;
       if (
         !window.confirm(

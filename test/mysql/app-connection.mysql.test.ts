@@ -9,9 +9,9 @@ import { after, before, describe, it } from "node:test";
 import { eq, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/mysql2";
 import mysql from "mysql2/promise";
-import { AsyncResult, CorruptValueError, DatabaseMismatchError, NotInTransactionError, openBackend, states } from "../src/index.js";
-import { migrate, mysqlTables } from "../src/drizzle.js";
-import { createTestDatabase, mysqlSkip, type TestDatabase } from "./helpers/mysql.js";
+import { AsyncResult, CorruptValueError, DatabaseMismatchError, NotInTransactionError, openBackend, states } from "../../src/index.js";
+import { migrate, mysqlTables } from "../../src/drizzle.js";
+import { createTestDatabase, mysqlSkip, type TestDatabase } from "../helpers/mysql.js";
 
 const skip = await mysqlSkip();
 const names = { tableNames: { task: "job_results", group: "job_groups" } };

@@ -8,8 +8,8 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, describe, it } from "node:test";
 import mysql from "mysql2/promise";
-import { AsyncResult, openBackend, ServerSettingsError, states, ValueTooLargeError } from "../src/index.js";
-import { createTestDatabase, mysqlSkip, queryDatabase, type TestDatabase } from "./helpers/mysql.js";
+import { AsyncResult, openBackend, ServerSettingsError, states, ValueTooLargeError } from "../../src/index.js";
+import { createTestDatabase, mysqlSkip, queryDatabase, type TestDatabase } from "../helpers/mysql.js";
 
 const skip = await mysqlSkip();
 

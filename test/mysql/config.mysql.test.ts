@@ -1,9 +1,9 @@
 /** MySQL and MariaDB URLs: the five forms, masked display, and refusals that name the fault without the password. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { parseDatabaseUrl } from "../src/config.js";
-import { ConfigError, InvalidUrlError } from "../src/errors.js";
-import { resolveTables } from "../src/db/tables.js";
+import { parseDatabaseUrl } from "../../src/config.js";
+import { ConfigError, InvalidUrlError } from "../../src/errors.js";
+import { resolveTables } from "../../src/db/tables.js";
 
 describe("MySQL URLs", () => {
   it("reads mysql://, mariadb:// and Celery's db+mysql forms as one target, password masked", () => {

@@ -4,11 +4,9 @@
  * cleanup, history and waking by row triggers (migrations/mysql), so they follow every writer's
  * commits, Celery's too. Written against MariaDB 10.11; MySQL 8 differs where the README says.
  */
-import { sql, type SQL } from "drizzle-orm";
+import type { SQL } from "drizzle-orm";
 import { MySqlDialect } from "drizzle-orm/mysql-core";
 import { DatabaseMismatchError, NotInTransactionError } from "../../errors.js";
-import type { AuditFragments } from "../audit.js";
-import { likePrefix } from "../audit-overview.js";
 import { SqlAuditReads, type AuditRow } from "../audit-reads.js";
 import type {
   ArchiveMoveParams,
@@ -36,14 +34,14 @@ import type {
   WebhookRow,
 } from "../driver.js";
 import { adoptTransaction, type MysqlConnectionLike, type MysqlPoolLike } from "../external.js";
-import { toNaiveUtc } from "../naive-utc.js";
-import { toGroupRow, type RawGroupRow } from "../rows.js";
-import { countByRule, deleteByRule, globToLike } from "../retention.js";
 import type { Tables } from "../tables.js";
-import { archiveDdl, ensurePartitions, expire, moveBatch, MYSQL_FOREVER } from "./archive.js";
-import { countArchivable, countArchiveExpired, TIER_COLUMNS } from "../archive.js";
+import { TIER_COLUMNS } from "../archive.js";
 import { toTaskRow, type RawTaskRow } from "../rows.js";
+import { MysqlArchiveTier } from "./archive-tier.js";
 import { MysqlChangePoller } from "./changes.js";
+import { MysqlExpiry } from "./expiry.js";
+import { MysqlGroups } from "./groups.js";
+import { MYSQL_FRAGMENTS } from "./fragments.js";
 import { isTransientMysqlError } from "./errors.js";
 import { MysqlExecutor, readServerFacts, type ServerFacts } from "./executor.js";
 import { historySet, historyTriggerCount, taskHistory, taskHistoryAfter, taskHistoryLatestId } from "./history.js";
@@ -64,11 +62,6 @@ export type MysqlDriverOptions =
 
 /** How long column capacities are believed before they are read again (a `migrate --widen`, an ALTER by hand). */
 const LIMITS_RECHECK_MS = 30_000;
-/**
- * How long "no archive here" is believed before it is checked again. Short: a process that has
- * not noticed an archive another process created stores without the guard across tiers until it does.
- */
-const ARCHIVE_RECHECK_MS = 5_000;
 
 type PooledConnection = MysqlConnectionLike & {
   beginTransaction(): Promise<void>;
@@ -92,6 +85,9 @@ export class MysqlDriver implements Driver {
   private readonly sql: MysqlStatements;
   private readonly writes: MysqlTaskWrites;
   private readonly webhooks: MysqlWebhooks;
+  private readonly expiry: MysqlExpiry;
+  private readonly groups: MysqlGroups;
+  private readonly archive: MysqlArchiveTier;
   private facts: Promise<ServerFacts> | undefined;
   private limits: { value: Promise<ColumnLimits>; at: number } | undefined;
 
@@ -103,9 +99,12 @@ export class MysqlDriver implements Driver {
     this.sql = buildStatements(this.tables);
     this.writes = new MysqlTaskWrites(this.tables, () => this.columnLimits(), countsFoundRows(this.pool));
     this.webhooks = new MysqlWebhooks(this.run, this.tables, (body) => this.inOwnTransaction(body));
+    this.expiry = new MysqlExpiry(this.run, this.sql, this.tables);
+    this.groups = new MysqlGroups(this.run, this.sql);
+    this.archive = new MysqlArchiveTier(this.run, this.pool, this.tables, (body) => this.inOwnTransaction(body));
     this.audit = new SqlAuditReads(
       this.tables,
-      this.fragments,
+      MYSQL_FRAGMENTS,
       (query) => this.query(query),
       () => this.archiveEnabled(),
     );
@@ -310,37 +309,38 @@ export class MysqlDriver implements Driver {
     }
   }
 
-  async taskDeleteExpired(p: DeleteExpiredParams): Promise<number> {
-    const only = p.onlyStatuses ?? [];
-    const except = p.exceptStatuses ?? [];
-    // An empty "only" list matches nothing, as `status = ANY('{}')` does on PostgreSQL.
-    if (p.onlyStatuses && only.length === 0) return 0;
-    const result = await this.run.write(this.sql.taskDeleteExpired(only.length, except.length), [
-      toNaiveUtc(p.before),
-      ...only,
-      ...except,
-      p.limit,
-    ]);
-    return result.affectedRows;
+  taskDeleteExpired(p: DeleteExpiredParams): Promise<number> {
+    return this.expiry.taskDeleteExpired(p);
   }
-
-  async taskCountExpired(p: Omit<DeleteExpiredParams, "limit">): Promise<number> {
-    const only = p.onlyStatuses ?? [];
-    const except = p.exceptStatuses ?? [];
-    if (p.onlyStatuses && only.length === 0) return 0;
-    return this.count(this.sql.taskCountExpired(only.length, except.length), [toNaiveUtc(p.before), ...only, ...except]);
+  taskCountExpired(p: Omit<DeleteExpiredParams, "limit">): Promise<number> {
+    return this.expiry.taskCountExpired(p);
   }
-
-  async taskDeleteByRule(p: DeleteByRuleParams): Promise<number> {
-    // MySQL refuses LIMIT inside IN (subquery) and a subquery on the table being deleted from; a
-    // derived table is materialized first, which lifts both.
-    const query = deleteByRule(this.tables, this.fragments, p, (select) => sql`id IN (SELECT id FROM (${select}) AS batch)`);
-    const { sql: text, params } = this.drizzleDialect.sqlToQuery(query);
-    return ((await this.run.query(text, params)) as unknown as { affectedRows: number }).affectedRows;
+  taskDeleteByRule(p: DeleteByRuleParams): Promise<number> {
+    return this.expiry.taskDeleteByRule(p);
   }
-
-  async taskCountByRule(p: Omit<DeleteByRuleParams, "limit">): Promise<number> {
-    return Number((await this.query(countByRule(this.tables, this.fragments, p)))[0]?.["n"] ?? 0);
+  taskCountByRule(p: Omit<DeleteByRuleParams, "limit">): Promise<number> {
+    return this.expiry.taskCountByRule(p);
+  }
+  taskDeleteStale(p: { before: Date; limit: number }): Promise<number> {
+    return this.expiry.taskDeleteStale(p);
+  }
+  taskCountStale(p: { before: Date }): Promise<number> {
+    return this.expiry.taskCountStale(p);
+  }
+  taskStampUnaged(p: { now: Date; limit: number }): Promise<number> {
+    return this.expiry.taskStampUnaged(p);
+  }
+  groupDeleteExpired(p: { before: Date; limit: number }): Promise<number> {
+    return this.expiry.groupDeleteExpired(p);
+  }
+  groupCountExpired(p: { before: Date }): Promise<number> {
+    return this.expiry.groupCountExpired(p);
+  }
+  groupGet(groupId: string): Promise<GroupRow | undefined> {
+    return this.groups.groupGet(groupId);
+  }
+  groupDelete(groupId: string): Promise<boolean> {
+    return this.groups.groupDelete(groupId);
   }
 
   taskHold(p: { taskIds: readonly string[]; now: Date; reason: string | null }): Promise<number> {
@@ -355,109 +355,30 @@ export class MysqlDriver implements Driver {
     return taskHolds(this.run, this.sql, taskIds);
   }
 
-  private archiveKnown: { present: boolean; at: number } | undefined;
-
-  async archiveEnabled(): Promise<boolean> {
-    const known = this.archiveKnown;
-    if (known && (known.present || Date.now() - known.at < ARCHIVE_RECHECK_MS)) return known.present;
-    const [row] = await this.run.execute<{ n: number }>(
-      "SELECT count(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ?",
-      [this.tables.config.taskSchema, `${this.tables.config.task}_archive`],
-    );
-    const present = Number(row?.n) > 0;
-    this.archiveKnown = { present, at: Date.now() };
-    return present;
+  archiveEnabled(): Promise<boolean> {
+    return this.archive.archiveEnabled();
   }
-
-  /** Runs `body` on a connection holding the migration lock, so two processes never race on DDL. */
-  private async underMigrateLock<T>(body: (run: MysqlExecutor) => Promise<T>): Promise<T> {
-    const held = await takeNamedLock(this.pool, await lockName(this.pool, this.tables, "migrate"), true);
-    try {
-      return await body(this.run.on(held!.connection));
-    } finally {
-      await held!.lock.release();
-    }
+  archiveCreate(now: Date): Promise<void> {
+    return this.archive.archiveCreate(now);
   }
-
-  async archiveCreate(now: Date): Promise<void> {
-    await this.underMigrateLock(async (run) => {
-      const [id] = await run.query<{ charset: string | null; collation: string | null }>(
-        `SELECT CHARACTER_SET_NAME AS charset, COLLATION_NAME AS collation FROM information_schema.COLUMNS
-          WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ? AND COLUMN_NAME = 'task_id'`,
-        [this.tables.config.taskSchema, this.tables.config.task],
-      );
-      // Names from the catalog, spliced into DDL: only plain ones.
-      const plain = (name: string | null | undefined) => (name && /^\w+$/.test(name) ? name : undefined);
-      const charset = plain(id?.charset) ?? "utf8mb4";
-      const collation = plain(id?.collation) ?? "utf8mb4_bin";
-      for (const statement of archiveDdl(this.tables, `varchar(155) CHARACTER SET ${charset} COLLATE ${collation}`, now))
-        await run.query(statement);
-      await ensurePartitions(run, this.tables, now, new Date(now.getTime() + 31 * 86_400_000), true);
-    });
-    this.archiveKnown = { present: true, at: Date.now() };
-  }
-
   archivePrepare(p: { now: Date; maxKeepMs: number }): Promise<string[]> {
-    return this.underMigrateLock((run) => ensurePartitions(run, this.tables, p.now, new Date(p.now.getTime() + p.maxKeepMs)));
+    return this.archive.archivePrepare(p);
   }
-
   taskArchive(p: ArchiveMoveParams): Promise<number> {
-    return this.inOwnTransaction((run) => moveBatch(run, this.tables, this.fragments, p, (q) => this.drizzleDialect.sqlToQuery(q)));
+    return this.archive.taskArchive(p);
   }
-
-  /** Whole partitions for months that have passed, then bounded row batches (see ./archive.ts). */
-  archiveExpire(p: {
-    ranked: readonly ArchiveRule[];
-    now: Date;
-    limit: number;
-  }): Promise<{ rows: number; partitions: number; refiled: number; more: boolean; deferred: string[] }> {
-    return this.underMigrateLock((run) => expire(run, this.tables, this.fragments, p, (q) => this.drizzleDialect.sqlToQuery(q)));
+  archiveExpire(p: { ranked: readonly ArchiveRule[]; now: Date; limit: number }) {
+    return this.archive.archiveExpire(p);
   }
-
-  async taskCountArchivable(p: { before: Date; ranked: readonly ArchiveRule[]; now: Date }): Promise<number> {
-    return Number((await this.query(countArchivable(this.tables, this.fragments, p)))[0]?.["n"] ?? 0);
+  taskCountArchivable(p: { before: Date; ranked: readonly ArchiveRule[]; now: Date }): Promise<number> {
+    return this.archive.taskCountArchivable(p);
   }
-
-  async archiveCountExpired(p: { ranked: readonly ArchiveRule[]; now: Date }): Promise<number> {
-    // What archiveExpire removes: rows past their stored expiry (or filed forever) whose expiry
-    // under today's rules and holds has passed too.
-    const at = toNaiveUtc(p.now);
-    const due = sql`(expires_at < ${at} OR expires_at = ${this.fragments.forever})`;
-    const query = countArchiveExpired(this.tables, this.fragments, p.ranked, due, (expiry) => sql`${expiry} < ${at}`);
-    return Number((await this.query(query))[0]?.["n"] ?? 0);
-  }
-
-  taskCountStale(p: { before: Date }): Promise<number> {
-    return this.count(this.sql.taskCountStale, [toNaiveUtc(p.before)]);
-  }
-
-  async taskDeleteStale(p: { before: Date; limit: number }): Promise<number> {
-    return (await this.run.write(this.sql.taskDeleteStale, [toNaiveUtc(p.before), p.limit])).affectedRows;
-  }
-
-  async taskStampUnaged(p: { now: Date; limit: number }): Promise<number> {
-    return (await this.run.write(this.sql.taskStampUnaged, [toNaiveUtc(p.now), p.limit])).affectedRows;
+  archiveCountExpired(p: { ranked: readonly ArchiveRule[]; now: Date }): Promise<number> {
+    return this.archive.archiveCountExpired(p);
   }
 
   groupSave(row: GroupRow): Promise<void> {
     return this.writes.groupSave(this.run, row);
-  }
-
-  async groupGet(groupId: string): Promise<GroupRow | undefined> {
-    const row = (await this.run.execute<RawGroupRow>(this.sql.groupGet, [groupId]))[0];
-    return row ? toGroupRow(row) : undefined;
-  }
-
-  async groupDelete(groupId: string): Promise<boolean> {
-    return (await this.run.write(this.sql.groupDelete, [groupId])).affectedRows > 0;
-  }
-
-  async groupDeleteExpired(p: { before: Date; limit: number }): Promise<number> {
-    return (await this.run.write(this.sql.groupDeleteExpired, [toNaiveUtc(p.before), p.limit])).affectedRows;
-  }
-
-  groupCountExpired(p: { before: Date }): Promise<number> {
-    return this.count(this.sql.groupCountExpired, [toNaiveUtc(p.before)]);
   }
 
   async migrate(): Promise<MigrationStatus> {
@@ -530,30 +451,12 @@ export class MysqlDriver implements Driver {
     return new MysqlChangePoller(this.run, this.tables, onChange);
   }
 
-  /**
-   * The SQL pieces audit and retention queries need that differ between dialects. Globs and id
-   * prefixes compare byte for byte (utf8mb4_bin) even on a Celery table's case-insensitive columns.
-   */
-  private readonly fragments: AuditFragments = {
-    hourBucket: sql`DATE_FORMAT(date_done, '%Y-%m-%d %H')`,
-    // TIMESTAMPDIFF of naive values, so the session time zone never enters (UNIX_TIMESTAMP would read it).
-    timeBucket: (seconds) => sql`(FLOOR(TIMESTAMPDIFF(SECOND, '1970-01-01 00:00:00', date_done) / ${seconds}) * ${seconds})`,
-    idPrefix: (prefix) => sql`task_id LIKE ${likePrefix(prefix)}`,
-    glob: (column, glob) => sql`CONVERT(${column} USING utf8mb4) COLLATE utf8mb4_bin LIKE ${globToLike(glob)}`,
-    plusMs: (column, ms) => sql`(${column} + INTERVAL ${ms * 1000} MICROSECOND)`,
-    forever: sql`CAST(${MYSQL_FOREVER} AS DATETIME(6))`,
-    greatest: (a, b) => sql`GREATEST(${a}, ${b})`,
-  };
   private readonly drizzleDialect = new MySqlDialect();
 
   /** Runs a cold-path query built with drizzle's `sql` (audit reads, rule deletes, dry-run counts). */
   private async query(query: SQL): Promise<AuditRow[]> {
     const { sql: text, params } = this.drizzleDialect.sqlToQuery(query);
     return this.run.query(text, params);
-  }
-
-  private async count(text: string, values: unknown[]): Promise<number> {
-    return Number((await this.run.execute<{ n: number }>(text, values))[0]?.n ?? 0);
   }
 
   isTransient(error: unknown): boolean {

@@ -5,7 +5,7 @@
  * as in a worker). Rounds interleaved (A B, B A, ...) after a warm-up, medians and ratios within
  * this one run. One fresh database per side, dropped afterwards.
  *
- *   node --import tsx bench/mysql-bench.ts [mysql://root@127.0.0.1:3306/test] [--rounds 6] [--n 600] [--no-celery]
+ *   node --import tsx bench/mysql-bench.ts [mysql://root@127.0.0.1:3306/test] [--rounds 12] [--n 300] [--no-celery]
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import mysql from "mysql2/promise";
@@ -19,8 +19,8 @@ const base =
   process.argv.slice(2).find((a) => a.startsWith("mysql://")) ??
   process.env["TASKLEDGER_TEST_MYSQL_URL"] ??
   "mysql://root@127.0.0.1:3306/test";
-const ROUNDS = numberArg("rounds", 6);
-const N = numberArg("n", 600);
+const ROUNDS = numberArg("rounds", 12);
+const N = numberArg("n", 300);
 const BATCH = 10_000;
 const celery = !process.argv.includes("--no-celery");
 const PAYLOAD = { n: 1, payload: "x".repeat(100) }; // what celery_side.py stores too
@@ -57,17 +57,12 @@ try {
       const o = options as Sent;
       sent.push({ sql: o.sql, values: [...o.values] });
     };
-    pool.execute = ((options: unknown, ...rest: unknown[]) => (
-      record(options),
-      execute.call(pool, options as string, ...(rest as []))
-    )) as typeof pool.execute;
+    const anyExecute = execute as unknown as (this: unknown, ...args: unknown[]) => unknown;
+    pool.execute = ((...args: unknown[]) => (record(args[0]), anyExecute.apply(pool, args))) as typeof pool.execute;
     pool.getConnection = (async () => {
       const connection = await getConnection.call(pool);
-      const own = connection.execute;
-      connection.execute = ((options: unknown, ...rest: unknown[]) => (
-        record(options),
-        own.call(connection, options as string, ...(rest as []))
-      )) as typeof connection.execute;
+      const own = connection.execute as unknown as (this: unknown, ...args: unknown[]) => unknown;
+      connection.execute = ((...args: unknown[]) => (record(args[0]), own.apply(connection, args))) as typeof connection.execute;
       return connection;
     }) as typeof pool.getConnection;
     try {
@@ -99,14 +94,14 @@ try {
     return raw.execute({ sql: store.sql, values, dateStrings: true });
   };
   const rawRead = async (id: string) => {
-    const [rows] = (await raw.execute({ sql: read.sql, values: [id], dateStrings: true })) as [{ result: Buffer | null }[]];
+    const [rows] = (await raw.execute({ sql: read.sql, values: [id], dateStrings: true })) as unknown as [{ result: Buffer | null }[]];
     return rows[0]?.result ? JSON.parse(rows[0].result.toString()) : undefined;
   };
 
   const batchIds = Array.from({ length: BATCH }, () => randomUUID());
   const batchSent = await capture(() => backend.storeMany(batchIds.map((taskId) => ({ taskId, status: "SUCCESS", result: PAYLOAD }))));
   const batchStatements = batchSent.filter((s) => s.sql.startsWith("INSERT"));
-  const batchIndex = new Map(batchIds.map((id, i) => [id, i]));
+  const batchIndex = new Map<unknown, number>(batchIds.map((id, i) => [id, i]));
   const rawBatch = async () => {
     const fresh = Array.from({ length: BATCH }, () => randomUUID());
     const connection = await raw.getConnection();

@@ -6,7 +6,10 @@
  * their own, as in bench/scenarios/cleanup.ts for PostgreSQL. Before each cleanup the same writer
  * runs alone for as long, so the machine's own stalls (shared cores, fsync) are on the page beside it.
  *
- *   node --import tsx bench/mysql-cleanup.ts [mysql://root@127.0.0.1:3306/test] [--rows 1000000] [--rounds 2]
+ *   node --import tsx bench/mysql-cleanup.ts [mysql://root@127.0.0.1:3306/test] [--rows 1000000] [--rounds 2] [--no-history] [--batch N]
+ *
+ * History is on by default (as a new database has it): the fill then writes a history row per
+ * task too, and every deleted task deletes its history by trigger. --no-history switches it off first.
  */
 import { randomBytes } from "node:crypto";
 import mysql from "mysql2/promise";
@@ -23,6 +26,9 @@ const base =
   "mysql://root@127.0.0.1:3306/test";
 const ROWS = numberArg("rows", 1_000_000);
 const ROUNDS = numberArg("rounds", 2);
+const HISTORY = !process.argv.includes("--no-history");
+/** A fixed batch size instead of the adaptive default (5,000 first, then sized to 500 ms a batch). */
+const BATCH = numberArg("batch", Number.NaN);
 const admin = await mysql.createConnection(base);
 const name = `tl_cleanup_${randomBytes(4).toString("hex")}`;
 await admin.query(`CREATE DATABASE \`${name}\``);
@@ -59,9 +65,12 @@ async function fill(db: mysql.Connection): Promise<number> {
 
 try {
   const backend = await openBackend({ url: url.toString() });
+  if (!HISTORY) await backend.setHistory(false);
   await backend.close();
   const db = await mysql.createConnection(url.toString());
-  out.print(`# taskledger cleanup on MariaDB: 1% of ${fmt(ROWS)} rows expired, a writer storing throughout\n`);
+  out.print(
+    `# taskledger cleanup on MariaDB: 1% of ${fmt(ROWS)} rows expired, a writer storing throughout, history ${HISTORY ? "on" : "off"}, ${Number.isNaN(BATCH) ? "adaptive batches" : `batches of ${fmt(BATCH)}`}\n`,
+  );
   out.print(
     "| round | writer alone: longest stall (p99, p50) | during cleanup: writer's longest stall (p99, p50) | stores | rows deleted | cleanup | rate |",
   );
@@ -83,12 +92,17 @@ try {
       const during = new NodeChild("store-loop.ts", [url.toString()]);
       try {
         if ((await during.next()) !== "ready") throw new Error("the writer did not start");
-        const result = await taskledgerCleanup({ url: url.toString() } as DbHandle, EXPIRES_ALL_MS, {
-          start: async () => {
-            await sleep(300);
-            during.send("mark");
+        const result = await taskledgerCleanup(
+          { url: url.toString() } as DbHandle,
+          EXPIRES_ALL_MS,
+          {
+            start: async () => {
+              await sleep(300);
+              during.send("mark");
+            },
           },
-        });
+          Number.isNaN(BATCH) ? {} : { batchSize: BATCH },
+        );
         during.send("stop");
         const w = await during.nextJson<WriterSummary>();
         stalls.push(w.maxGapMs);

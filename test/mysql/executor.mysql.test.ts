@@ -6,8 +6,8 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { openBackend, type DatabaseBackend } from "../src/index.js";
-import { createTestDatabase, mysqlSkip, type TestDatabase } from "./helpers/mysql.js";
+import { openBackend, type DatabaseBackend } from "../../src/index.js";
+import { createTestDatabase, mysqlSkip, type TestDatabase } from "../helpers/mysql.js";
 
 const skip = await mysqlSkip();
 

@@ -98,9 +98,13 @@ Exit codes: 0 done, 1 failure, 2 usage error, 3 backend-cleanup skipped (another
       "--archive",
       "also create the archive tier (README, Archive); without it the database keeps only the task, group, history and hold tables",
     )
+    .option(
+      "--distribute",
+      "on a Citus coordinator: distribute every table by task id, co-located, with the Citus form of history and waking (README, Scaling out)",
+    )
     .addHelpText(
       "after",
-      "\nExamples:\n  taskledger migrate --check || taskledger migrate\n  taskledger migrate --no-history\n  taskledger migrate --archive",
+      "\nExamples:\n  taskledger migrate --check || taskledger migrate\n  taskledger migrate --no-history\n  taskledger migrate --archive\n  taskledger migrate --archive --distribute",
     )
     .action(action((options: migrate.MigrateOptions) => migrate.run(options, deps())));
 

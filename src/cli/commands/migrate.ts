@@ -1,6 +1,7 @@
 /**
- * `taskledger migrate [--check] [--history | --no-history]`: apply pending migrations
- * (idempotent), or report them; switch the history triggers on or off.
+ * `taskledger migrate [--check] [--history | --no-history] [--archive] [--distribute]`: apply
+ * pending migrations (idempotent), or report them; switch the history triggers on or off; create
+ * the archive tier; distribute the tables on a Citus coordinator.
  */
 import { EXIT } from "../exit-codes.js";
 import { withBackend, type CommandDeps } from "../open.js";
@@ -11,6 +12,8 @@ export interface MigrateOptions {
   history?: boolean;
   /** Also create the archive tier. */
   archive?: boolean;
+  /** Then distribute the tables on a Citus coordinator. */
+  distribute?: boolean;
 }
 
 export async function run(options: MigrateOptions, deps: CommandDeps): Promise<number> {
@@ -36,9 +39,25 @@ export async function run(options: MigrateOptions, deps: CommandDeps): Promise<n
         await backend.createArchive();
         if (!deps.json) deps.out.err(`${backend.url}: archive tier ready (backend-cleanup --archive-after moves finished rows into it)`);
       }
+      // Last: the archive's tables, when just created, are distributed with the others.
+      const distributed = options.distribute ? await backend.distribute() : undefined;
+      if (distributed && !deps.json)
+        deps.out.err(
+          distributed.distributed.length === 0 && distributed.ran.length === 0
+            ? `${backend.url}: already distributed (Citus ${distributed.citusVersion}, ${distributed.already.length} tables)`
+            : `${backend.url}: distributed ${distributed.distributed.length} tables by task id, co-located (Citus ${distributed.citusVersion}${distributed.already.length > 0 ? `; ${distributed.already.length} were already` : ""}); history and waking in their Citus form`,
+        );
       if (deps.json)
         deps.out.out(
-          JSON.stringify({ url: backend.url, applied: after.applied, appliedNow, pending: after.pending, ran: after.planned, history }),
+          JSON.stringify({
+            url: backend.url,
+            applied: after.applied,
+            appliedNow,
+            pending: after.pending,
+            ran: after.planned,
+            history,
+            ...(distributed ? { distributed } : {}),
+          }),
         );
       else {
         deps.out.out(

@@ -14,19 +14,9 @@ function guard(current: string, status: string, replaceReady: string): string {
   return precedenceGuard(`${current}.status`, status, replaceReady);
 }
 
-export function buildStatements(t: Tables) {
-  // Legal holds: a held row is never expired, whatever the rule. Checked where the batch is
-  // chosen only: repeating it in the outer WHERE cost 1.88x ctid per batch instead of 1.36x
-  // (bench/cleanup-by-key.ts), and a hold committed while one batch statement runs is a race any
-  // placement of the check has.
-  const notHeld = notHeldSql(t.hold, `${t.task}.task_id`);
-  // Finished before `before`, limited to `only` states and never `except` ones (NULL: no limit).
-  const expired = (before: string, only: string, except: string) =>
-    `date_done < ${before}::timestamp AND (${only}::varchar[] IS NULL OR status = ANY(${only}::varchar[]))
-      AND (${except}::varchar[] IS NULL OR status IS NULL OR NOT (status = ANY(${except}::varchar[])))`;
-  // Unready rows last written before $1.
-  const stale = "date_done IS NULL AND date_updated < $1::timestamp";
-  const setFrom = (src: (column: string, cast: string) => string, ext: string) => `
+/** The SET list of an upsert from a row source (parameters or EXCLUDED); `ext` says whether to write the extended columns. */
+function setFrom(src: (column: string, cast: string) => string, ext: string): string {
+  return `
       status = ${src("status", "varchar")}, result = ${src("result", "bytea")}, date_done = ${src("date_done", "timestamp")},
       traceback = ${src("traceback", "text")},
       name = CASE WHEN ${ext} THEN ${src("name", "varchar")} ELSE t.name END,
@@ -39,6 +29,24 @@ export function buildStatements(t: Tables) {
       parent_id = COALESCE(${src("parent_id", "varchar")}, t.parent_id),
       group_id = COALESCE(${src("group_id", "varchar")}, t.group_id),
       date_updated = ${src("date_updated", "timestamp")}`;
+}
+
+function setFromExcluded(ext: string): string {
+  return setFrom((column) => `EXCLUDED.${column}`, ext);
+}
+
+export function buildStatements(t: Tables) {
+  // Legal holds: a held row is never expired, whatever the rule. Checked where the batch is
+  // chosen only: repeating it in the outer WHERE cost 1.88x ctid per batch instead of 1.36x
+  // (bench/cleanup-by-key.ts), and a hold committed while one batch statement runs is a race any
+  // placement of the check has.
+  const notHeld = notHeldSql(t.hold, `${t.task}.task_id`);
+  // Finished before `before`, limited to `only` states and never `except` ones (NULL: no limit).
+  const expired = (before: string, only: string, except: string) =>
+    `date_done < ${before}::timestamp AND (${only}::varchar[] IS NULL OR status = ANY(${only}::varchar[]))
+      AND (${except}::varchar[] IS NULL OR status IS NULL OR NOT (status = ANY(${except}::varchar[])))`;
+  // Unready rows last written before $1.
+  const stale = "date_done IS NULL AND date_updated < $1::timestamp";
 
   // A new hot row for an id the archive holds (stored again after it was archived) supersedes the
   // archived row: it keeps what the write does not say, as an update of the hot row would.
@@ -245,6 +253,51 @@ export function buildStatements(t: Tables) {
       )
       SELECT count(*)::int AS written, NOT ${noArchive} AS archived FROM written`,
 
+    /**
+     * The Citus profile's single-row store (pg/distribute.ts), first step: Citus routes a statement
+     * to one shard only without INSERT CTEs, so taskStore's upsert is split in two router
+     * statements. This one updates the hot row under the precedence guard and says, from the same
+     * shard group, whether there is a hot row at all (none: taskStoreCitusInsert follows), whether
+     * someone waits for the id (taskledger then NOTIFYs on the coordinator), and whether the archive
+     * exists (a process that has not noticed it must not insert past an archived row).
+     * $16 extended, $17 replaceReady.
+     */
+    taskStoreCitus: `
+      WITH updated AS (
+        UPDATE ${t.task} AS t SET ${setFrom(param, "$16::boolean")}
+        WHERE t.task_id = $1::varchar AND ${guard("t", "$2::varchar", "$17::boolean")}
+        RETURNING 1
+      )
+      SELECT (SELECT count(*) FROM updated)::int AS updated, EXISTS (SELECT 1 FROM ${t.task} AS s WHERE s.task_id = $1::varchar) AS hot,
+        EXISTS (SELECT 1 FROM ${t.interest} AS i WHERE i.task_id = $1::varchar) AS interested, NOT ${noArchive} AS archived`,
+    /** taskStoreCitus once the archive exists: `archived` says whether this id has archived rows. */
+    taskStoreCitusTiers: `
+      WITH updated AS (
+        UPDATE ${t.task} AS t SET ${setFrom(param, "$16::boolean")}
+        WHERE t.task_id = $1::varchar AND ${guard("t", "$2::varchar", "$17::boolean")}
+        RETURNING 1
+      )
+      SELECT (SELECT count(*) FROM updated)::int AS updated, EXISTS (SELECT 1 FROM ${t.task} AS s WHERE s.task_id = $1::varchar) AS hot,
+        EXISTS (SELECT 1 FROM ${t.interest} AS i WHERE i.task_id = $1::varchar) AS interested,
+        EXISTS (SELECT 1 FROM ${archiveIds(t)} AS x WHERE x.task_id = $1::varchar) AS archived`,
+    /**
+     * The Citus profile's second step, for an id with no hot row: a plain INSERT … VALUES, which
+     * Citus routes to one shard (the id is drawn on the coordinator). A racing insert lands in ON
+     * CONFLICT under the guard, as in taskStore.
+     */
+    taskStoreCitusInsert: `
+      INSERT INTO ${t.task} AS t (id, ${TASK_COLUMNS})
+      VALUES (nextval('${t.taskSequence}'), $1::varchar, $2::varchar, $3::bytea, $4::timestamp, $5::text, $6::varchar, $7::bytea, $8::bytea,
+              $9::varchar, $10::int, $11::varchar, $12::bytea, $13::varchar, $14::varchar, $15::timestamp)
+      ON CONFLICT (task_id) DO UPDATE SET ${setFrom(excluded, "$16::boolean")}
+      WHERE ${guard("t", "EXCLUDED.status", "$17::boolean")}`,
+    /** Which of these ids someone waits for (Citus: taskledger NOTIFYs for them on the coordinator). */
+    taskInterest: `SELECT DISTINCT task_id FROM ${t.interest} WHERE task_id = ANY($1::varchar[])`,
+    /** Whether the archive exists, asked on the coordinator (no shard). */
+    archivePresent: `SELECT NOT ${noArchive} AS archived`,
+    /** Wakes waiters on this connection's server; inside a transaction, at its commit. */
+    notify: `SELECT pg_notify($1::text, $2::text)`,
+
     taskGet: `SELECT ${TASK_COLUMNS} FROM ${t.task} WHERE task_id = $1::varchar`,
     taskGetMany: `SELECT ${TASK_COLUMNS} FROM ${t.task} WHERE task_id = ANY($1::varchar[])`,
     taskExists: `SELECT 1 FROM ${t.task} WHERE task_id = $1::varchar`,
@@ -335,3 +388,43 @@ export function buildStatements(t: Tables) {
 }
 
 export type PgStatements = ReturnType<typeof buildStatements>;
+
+/** Rows per multi-row INSERT of the Citus batch store: 15 parameters a row, well under the 65,535 a statement takes. */
+export const CITUS_BATCH_ROWS = 2000;
+
+/**
+ * The Citus profile's batch store: a multi-row INSERT … VALUES, which Citus splits by shard and
+ * sends to each shard as one statement (INSERT … SELECT FROM unnest, the plain form, went through
+ * an intermediate result on every worker: 0.9–1.2 s for 1,000 rows). Ids are drawn on the
+ * coordinator. Rows in task_id order, so concurrent batches lock rows in one order; ids distinct.
+ * The last two parameters are extended and replaceReady for the whole batch.
+ */
+export function citusStoreManyStatement(t: Tables, rows: number): string {
+  const casts = [
+    "varchar",
+    "varchar",
+    "bytea",
+    "timestamp",
+    "text",
+    "varchar",
+    "bytea",
+    "bytea",
+    "varchar",
+    "int",
+    "varchar",
+    "bytea",
+    "varchar",
+    "varchar",
+    "timestamp",
+  ];
+  const values = Array.from(
+    { length: rows },
+    (_, r) => `(nextval('${t.taskSequence}'), ${casts.map((cast, c) => `$${r * casts.length + c + 1}::${cast}`).join(", ")})`,
+  ).join(",\n");
+  const extended = `$${rows * casts.length + 1}::boolean`;
+  const replaceReady = `$${rows * casts.length + 2}::boolean`;
+  return `INSERT INTO ${t.task} AS t (id, ${TASK_COLUMNS}) VALUES ${values}
+    ON CONFLICT (task_id) DO UPDATE SET ${setFromExcluded(extended)}
+    WHERE ${precedenceGuard("t.status", "EXCLUDED.status", replaceReady)}
+    RETURNING t.task_id, t.status`;
+}

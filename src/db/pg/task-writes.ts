@@ -4,10 +4,15 @@
  * caller's transaction. Same statements either way, so triggers and the precedence guard apply
  * identically; their NOTIFY is delivered by PostgreSQL at commit, and not at all on rollback.
  */
+import { isReady } from "../../states.js";
 import type { GroupRow, TaskWrite } from "../driver.js";
 import { toNaiveUtc } from "../naive-utc.js";
 import { taskColumnValues } from "../rows.js";
 import type { PgExecutor, RunQuery } from "./executor.js";
+import { CITUS_BATCH_ROWS, citusStoreManyStatement } from "./statements.js";
+
+/** A NOTIFY payload stays under PostgreSQL's 8,000 bytes: ids are at most 155 characters. */
+const NOTIFY_IDS = 40;
 
 /** How often a store whose hot row changed under it runs again (see taskStore). */
 const STORE_RACE_ATTEMPTS = 5;
@@ -28,8 +33,12 @@ export class PgWrites {
     this.names = exec.names;
   }
 
-  /** `tiers`: the archive exists, so the precedence guard must look there too. */
-  async taskStore(run: RunQuery, w: TaskWrite, tiers: boolean): Promise<boolean> {
+  /**
+   * `tiers`: the archive exists, so the precedence guard must look there too. `citus`: the tables
+   * are distributed (pg/distribute.ts), so the Citus statement forms are taken.
+   */
+  async taskStore(run: RunQuery, w: TaskWrite, tiers: boolean, citus = false): Promise<boolean> {
+    if (citus) return this.taskStoreCitus(run, w, tiers);
     const values = [...taskColumnValues(w), w.extended !== null, w.replaceReady];
     if (tiers) {
       // One row: how many it wrote, and whether the hot row its snapshot saw (and whose status let
@@ -55,7 +64,11 @@ export class PgWrites {
     return Number(written) > 0;
   }
 
-  async taskStoreMany(run: RunQuery, writes: readonly TaskWrite[], tiers: boolean): Promise<number> {
+  async taskStoreMany(run: RunQuery, writes: readonly TaskWrite[], tiers: boolean, citus = false): Promise<number> {
+    // With the archive, batches on Citus keep the plain statements (their guard across tiers and
+    // their race handling need one snapshot of both tiers): correct, but Citus runs them through
+    // intermediate results with a two-phase commit.
+    if (citus && !tiers) return this.taskStoreManyCitus(run, writes);
     let written = 0;
     // extended and replaceReady are per statement, and a batch with no request metadata at all
     // takes the lean statement, so a mixed batch becomes one statement per kind.
@@ -86,6 +99,79 @@ export class PgWrites {
         await run({ name: this.names.taskStoreManySettle, text: this.sql.taskStoreManySettle, values: [row.raced] });
     }
     return written;
+  }
+
+  /**
+   * One row on Citus: two router statements at most (one shard, one-phase commit), then the
+   * NOTIFY on the coordinator when someone waits for this id: on Citus the notify trigger would
+   * run on the worker, where the coordinator's LISTEN never hears it.
+   */
+  private async taskStoreCitus(run: RunQuery, w: TaskWrite, tiers: boolean): Promise<boolean> {
+    const values = [...taskColumnValues(w), w.extended !== null, w.replaceReady];
+    const key = tiers ? "taskStoreCitusTiers" : "taskStoreCitus";
+    const probe = await run<{ updated: number; hot: boolean; interested: boolean; archived: boolean }>({
+      name: this.names[key],
+      text: this.sql[key],
+      values,
+    });
+    const { updated, hot, interested, archived } = probe.rows[0]!;
+    let written = updated > 0;
+    // A hot row the guard kept: the write is refused, as the upsert's ON CONFLICT would refuse it.
+    if (!written && !hot) {
+      if (archived && !tiers) {
+        await this.archiveAppeared();
+        return this.taskStoreCitus(run, w, true);
+      }
+      if (archived) written = await this.taskStore(run, w, true);
+      else
+        written = ((await run({ name: this.names.taskStoreCitusInsert, text: this.sql.taskStoreCitusInsert, values })).rowCount ?? 0) > 0;
+    }
+    if (written && interested && isReady(w.status)) await this.notify(run, [w.taskId]);
+    return written;
+  }
+
+  /** Many rows on Citus: multi-row INSERTs that Citus splits by shard; NOTIFY for the ready ids someone waits for. */
+  private async taskStoreManyCitus(run: RunQuery, writes: readonly TaskWrite[]): Promise<number> {
+    // No archive judged yet by this process: one catalog lookup on the coordinator makes sure.
+    const present = await run<{ archived: boolean }>({ name: this.names.archivePresent, text: this.sql.archivePresent, values: [] });
+    if (present.rows[0]!.archived) {
+      await this.archiveAppeared();
+      return this.taskStoreMany(run, writes, true, true);
+    }
+    let written = 0;
+    const ready: string[] = [];
+    for (const batch of groupBy(writes, (w) => `${w.extended !== null}:${w.replaceReady}`)) {
+      const sorted = [...batch].sort((a, b) => (a.taskId < b.taskId ? -1 : a.taskId > b.taskId ? 1 : 0));
+      for (let at = 0; at < sorted.length; at += CITUS_BATCH_ROWS) {
+        const chunk = sorted.slice(at, at + CITUS_BATCH_ROWS);
+        const values = chunk.flatMap((w) => taskColumnValues(w));
+        values.push(chunk[0]!.extended !== null, chunk[0]!.replaceReady);
+        const result = await run<{ task_id: string; status: string }>({
+          text: citusStoreManyStatement(this.exec.tables, chunk.length),
+          values,
+        });
+        written += result.rowCount ?? 0;
+        for (const row of result.rows) if (isReady(row.status)) ready.push(row.task_id);
+      }
+    }
+    if (ready.length > 0) {
+      const waited = await run<{ task_id: string }>({ name: this.names.taskInterest, text: this.sql.taskInterest, values: [ready] });
+      if (waited.rows.length > 0)
+        await this.notify(
+          run,
+          waited.rows.map((r) => r.task_id),
+        );
+    }
+    return written;
+  }
+
+  private async notify(run: RunQuery, taskIds: readonly string[]): Promise<void> {
+    for (let at = 0; at < taskIds.length; at += NOTIFY_IDS)
+      await run({
+        name: this.names.notify,
+        text: this.sql.notify,
+        values: [this.exec.tables.channel, JSON.stringify(taskIds.slice(at, at + NOTIFY_IDS))],
+      });
   }
 
   /** Forgets tasks (and their history) in both tiers when `tiers`. */

@@ -12,7 +12,7 @@ import type { SuiteContext } from "./suite.js";
 export function schemaErrorSuite(ctx: SuiteContext): void {
   describe("missing tables and columns", () => {
     it("every kind of call on a database without the tables is MissingTablesError naming the table", async () => {
-      const url = await ctx.harness.freshUrl("no-tables");
+      const url = await ctx.harness.freshUrl("no-tables", { empty: true });
       const b = await ctx.open(url, { migrate: false });
       const calls: [string, () => Promise<unknown>][] = [
         ["getTaskMeta", () => b.getTaskMeta("x")],

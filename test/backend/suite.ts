@@ -32,7 +32,7 @@ export interface SuiteContext {
 }
 
 export function backendSuite(harness: Harness, skip: string | false): void {
-  describe(`backend on ${harness.dialect}`, { skip }, () => {
+  describe(`backend on ${harness.citus ? "Citus" : harness.dialect}`, { skip }, () => {
     let url = "";
     let shared: DatabaseBackend | undefined;
     // Backends a test opens are closed when it ends; those a sub-suite's before() opens, when

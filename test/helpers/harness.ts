@@ -8,8 +8,16 @@ import type { Driver } from "../../src/db/driver.js";
 
 export interface Harness {
   dialect: "postgresql" | "sqlite";
-  /** A URL for a new, empty database. */
-  freshUrl(label: string): Promise<string>;
+  /**
+   * PostgreSQL through a Citus coordinator, its tables distributed (`migrate --distribute`): the
+   * few tests that cannot work there skip, saying why.
+   */
+  citus?: boolean;
+  /**
+   * A URL for a new database: empty, except on Citus, where it is migrated and distributed unless
+   * `empty` (a test about a database without taskledger's tables).
+   */
+  freshUrl(label: string, options?: { empty?: boolean }): Promise<string>;
   /** Sets one column of a task row to raw bytes or text, as if another writer had. */
   setRaw(url: string, taskId: string, column: string, value: Buffer | string | number | null): Promise<void>;
   /** Sets the result of a group row to raw bytes. */

@@ -42,7 +42,7 @@ import { PgGroups } from "./groups.js";
 import { PgHistory } from "./history.js";
 import { PgHolds } from "./holds.js";
 import { PgDatabaseCheck } from "./identity.js";
-import { detectCitus, distributePg, workerError, type CitusState } from "./distribute.js";
+import { archiveRefused, detectCitus, distributePg, workerError, type CitusState } from "./distribute.js";
 import { lockHolder, takeLock } from "./lock.js";
 import { migratePg } from "./migrate.js";
 import { replicaStatus } from "./replica.js";
@@ -259,9 +259,8 @@ export class PgDriver implements Driver {
     return this.archive.archiveEnabled();
   }
   async archiveCreate(now: Date): Promise<void> {
+    if (await this.citus()) throw archiveRefused(this.target);
     await this.archive.archiveCreate(now);
-    // Created after `migrate --distribute`: the archive's tables join the others' co-location.
-    if (await this.citus()) await distributePg(this.exec, this.tables, this.target);
   }
   archivePrepare(p: { now: Date; maxKeepMs: number }): Promise<string[]> {
     return this.archive.archivePrepare(p);

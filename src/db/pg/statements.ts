@@ -369,7 +369,7 @@ export function buildStatements(t: Tables) {
 
     taskHold: `
       INSERT INTO ${t.hold} (task_id, held_at, reason) SELECT DISTINCT unnest($1::varchar[]), $2::timestamp, $3::text
-      ON CONFLICT (task_id) DO NOTHING`,
+      ON CONFLICT (task_id) DO NOTHING RETURNING task_id`,
     taskRelease: `DELETE FROM ${t.hold} WHERE task_id = ANY($1::varchar[])`,
     taskHolds: `SELECT task_id, held_at, reason FROM ${t.hold} WHERE task_id = ANY($1::varchar[])`,
 

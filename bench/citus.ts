@@ -81,14 +81,22 @@ const sides: { label: string; url: string; backend: DatabaseBackend }[] = [
 const PAYLOAD = { rows: 42, ok: true, note: "x".repeat(100) };
 
 /** utime + stime (ms) of every process of the server `url` points at: its postmaster's children. */
+const postmasters = new Map<string, number>();
+
 async function serverCpuMs(url: string): Promise<number> {
-  const [{ pid }] = (await query<{ pid: number }>(url, "SELECT pg_backend_pid() AS pid")) as [{ pid: number }];
-  const parent = (pidStat: string) => Number(pidStat.slice(pidStat.lastIndexOf(")") + 2).split(" ")[1]);
-  let postmaster: number;
-  try {
-    postmaster = parent(readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return Number.NaN; // the backend already exited: read again
+  let postmaster = postmasters.get(url);
+  if (postmaster === undefined) {
+    // Read while the backend lives: its parent is the server's postmaster.
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      const pid = (await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid;
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      postmaster = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      postmasters.set(url, postmaster);
+    } finally {
+      await client.end();
+    }
   }
   let ticks = 0;
   for (const entry of readdirSync("/proc")) {

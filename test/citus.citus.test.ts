@@ -133,7 +133,10 @@ describe("Citus through the coordinator", { skip }, () => {
     const bareDb = await bare("dist_worker");
     const onWorker = await cli(["--url", await workerUrl(bareDb.name), "migrate", "--distribute"]);
     assert.equal(onWorker.code, 1);
-    assert.match(onWorker.stderr, /is a Citus worker, not the coordinator: .*Point --url at the coordinator/);
+    assert.match(onWorker.stderr, /is a Citus worker, not the coordinator: .*Point the URL at the coordinator/);
+    const plainOnWorker = await cli(["--url", await workerUrl(bareDb.name), "migrate"]);
+    assert.equal(plainOnWorker.code, 1);
+    assert.match(plainOnWorker.stderr, /is a Citus worker, not the coordinator/);
     if (await pgUnavailable()) return t.skip("no plain PostgreSQL server (TASKLEDGER_TEST_PG_URL) to refuse");
     const plainDb = await createTestDatabase("dist_plain");
     databases.push(plainDb);
@@ -150,7 +153,7 @@ describe("Citus through the coordinator", { skip }, () => {
     const worker = await open(await workerUrl(db.name), { migrate: false });
     await assert.rejects(worker.markAsDone(randomUUID(), 1), (error: unknown) => {
       assert.ok(error instanceof DistributeError);
-      assert.match((error as Error).message, /Citus worker: .*Point the URL at the coordinator/);
+      assert.match((error as Error).message, /Citus worker, not the coordinator: .*Point the URL at the coordinator/);
       return true;
     });
     assert.equal((await worker.getTaskMeta("on-coordinator")).result, 1);

@@ -57,7 +57,7 @@ export async function detectCitus(query: Query, t: Tables): Promise<CitusState |
 /** The error for a store sent to a Citus worker: its sequences hand out ids the integer column cannot hold. */
 export function workerError(target: string): DistributeError {
   return new DistributeError(
-    `${target} is a Citus worker: taskledger writes only through the coordinator (a worker's sequences hand out ids the task table's integer id cannot hold). Point the URL at the coordinator.`,
+    `${target} is a Citus worker, not the coordinator: taskledger migrates, distributes and writes only through the coordinator (a worker's sequences hand out ids the task table's integer id cannot hold). Point the URL at the coordinator.`,
   );
 }
 
@@ -118,12 +118,23 @@ export function citusHistoryFunctions(t: Tables, historySequence: string): strin
   const shardOf = t.besideTask("colocated_shard");
   const literal = (value: string) => `'${value.replaceAll("'", "''")}'`;
   // format() arguments: %1$s the history shard, %2$L the history sequence.
-  const target = `${shardOf}(TG_RELID, ${literal(t.task)}, ${literal(t.history)})`;
+  // Looked up once per session and shard (workers keep the coordinator's connections), in a
+  // session setting keyed by the shard's oid: a shard moved or split is a new relation, so a new key.
+  const target = "target";
   const reason = (status: string, column: string) => `CASE WHEN ${status} IN (''FAILURE'', ''RETRY'') THEN n.${column} END`;
-  const fn = (suffix: string, settings: string, body: string) =>
-    `CREATE OR REPLACE FUNCTION ${t.besideTask(suffix)}() RETURNS trigger LANGUAGE plpgsql
-      SET citus.enable_manual_changes_to_shards = on${settings} AS $tl$
+  // No `SET citus.enable_manual_changes_to_shards`: Citus lets its own connections from the
+  // coordinator (and local execution) change shards, and those are where these triggers fire.
+  // A statement that changed no row (the update a new task's store tries first) returns at once.
+  const fn = (suffix: string, settings: string, changed: string, body: string) =>
+    `CREATE OR REPLACE FUNCTION ${t.besideTask(suffix)}() RETURNS trigger LANGUAGE plpgsql${settings} AS $tl$
+    DECLARE target text;
     BEGIN
+      IF NOT EXISTS (SELECT 1 FROM ${changed}) THEN RETURN NULL; END IF;
+      target := current_setting('taskledger.shard_' || TG_RELID, true);
+      IF target IS NULL OR target = '' THEN
+        target := ${shardOf}(TG_RELID, ${literal(t.task)}, ${literal(t.history)});
+        PERFORM set_config('taskledger.shard_' || TG_RELID, target, false);
+      END IF;
       ${body}
       RETURN NULL;
     END $tl$`;
@@ -140,6 +151,7 @@ export function citusHistoryFunctions(t: Tables, historySequence: string): strin
     fn(
       "citus_history_on_insert",
       "",
+      "new_rows",
       `EXECUTE format('INSERT INTO %1$s (id, task_id, status, date, worker, retries, queue, result, traceback)
         SELECT nextval(%2$L), n.task_id, n.status, COALESCE(n.date_updated, n.date_done, timezone(''UTC'', statement_timestamp())),
                n.worker, n.retries, n.queue, ${reason("n.status", "result")}, ${reason("n.status", "traceback")}
@@ -150,6 +162,7 @@ export function citusHistoryFunctions(t: Tables, historySequence: string): strin
     fn(
       "citus_history_on_update",
       "",
+      "new_rows",
       `EXECUTE format('INSERT INTO %1$s (id, task_id, status, date, worker, retries, queue, result, traceback)
         SELECT nextval(%2$L), n.task_id, n.status,
                GREATEST(
@@ -166,6 +179,7 @@ export function citusHistoryFunctions(t: Tables, historySequence: string): strin
     fn(
       "citus_history_on_delete",
       "\n      SET enable_hashjoin = off SET enable_mergejoin = off SET enable_seqscan = off",
+      "old_rows",
       `IF current_setting('${ARCHIVE_MOVE_SETTING}', true) = 'on' THEN RETURN NULL; END IF;
       EXECUTE format('DELETE FROM %1$s AS h USING old_rows AS o WHERE h.task_id = o.task_id', ${target});`,
     ),
@@ -226,10 +240,7 @@ async function distributeLocked(session: PgSession, t: Tables, target: string): 
     throw new DistributeError(
       `${target} has no Citus extension. Install Citus on every node, CREATE EXTENSION citus in this database on each, register the workers on the coordinator (README, Scaling out), then run migrate --distribute again; or run migrate without --distribute.`,
     );
-  if (!state.coordinator)
-    throw new DistributeError(
-      `${target} is a Citus worker, not the coordinator: tables are distributed from the coordinator only. Point --url at the coordinator and run migrate --distribute there.`,
-    );
+  if (!state.coordinator) throw workerError(target);
   const nodes = await session.query<{ n: number }>(
     "SELECT count(*)::int AS n FROM pg_dist_node WHERE isactive AND noderole = 'primary' AND shouldhaveshards",
   );

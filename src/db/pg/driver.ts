@@ -151,7 +151,7 @@ export class PgDriver implements Driver {
   }
   async taskStoreMany(writes: readonly TaskWrite[]): Promise<number> {
     const citus = await this.citus();
-    return this.writes.taskStoreMany((config) => this.exec.query(config), writes, await this.tiers(), citus);
+    return this.writes.taskStoreMany((config) => this.exec.query(config), writes, await this.tiers(), citus, true);
   }
   async taskForget(taskIds: readonly string[]): Promise<number> {
     return this.writes.taskForget(taskIds, taskIds.length > 0 && (await this.tiers()));
@@ -278,7 +278,11 @@ export class PgDriver implements Driver {
     return this.archive.taskCountArchivable(p);
   }
 
-  migrate(): Promise<MigrationStatus> {
+  async migrate(): Promise<MigrationStatus> {
+    // A Citus worker takes no DDL of its own (Citus refuses some of it half-way through a
+    // migration): tables are made and distributed from the coordinator.
+    const citus = await detectCitus((config) => this.exec.query(config), this.tables);
+    if (citus && !citus.coordinator) throw workerError(this.target);
     return migratePg(this.exec, this.tables, { apply: true });
   }
   migrationStatus(): Promise<MigrationStatus> {

@@ -293,8 +293,6 @@ export function buildStatements(t: Tables) {
       WHERE ${guard("t", "EXCLUDED.status", "$17::boolean")}`,
     /** Which of these ids someone waits for (Citus: taskledger NOTIFYs for them on the coordinator). */
     taskInterest: `SELECT DISTINCT task_id FROM ${t.interest} WHERE task_id = ANY($1::varchar[])`,
-    /** Whether the archive exists, asked on the coordinator (no shard). */
-    archivePresent: `SELECT NOT ${noArchive} AS archived`,
     /** Wakes waiters on this connection's server; inside a transaction, at its commit. */
     notify: `SELECT pg_notify($1::text, $2::text)`,
 

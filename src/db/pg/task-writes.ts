@@ -64,11 +64,9 @@ export class PgWrites {
     return Number(written) > 0;
   }
 
-  async taskStoreMany(run: RunQuery, writes: readonly TaskWrite[], tiers: boolean, citus = false): Promise<number> {
-    // With the archive, batches on Citus keep the plain statements (their guard across tiers and
-    // their race handling need one snapshot of both tiers): correct, but Citus runs them through
-    // intermediate results with a two-phase commit.
-    if (citus && !tiers) return this.taskStoreManyCitus(run, writes);
+  /** `parallel`: `run` is the pool, so two statements may run at once (never on a caller's client). */
+  async taskStoreMany(run: RunQuery, writes: readonly TaskWrite[], tiers: boolean, citus = false, parallel = false): Promise<number> {
+    if (citus) return this.taskStoreManyCitus(run, writes, parallel);
     let written = 0;
     // extended and replaceReady are per statement, and a batch with no request metadata at all
     // takes the lean statement, so a mixed batch becomes one statement per kind.
@@ -108,6 +106,12 @@ export class PgWrites {
    */
   private async taskStoreCitus(run: RunQuery, w: TaskWrite, tiers: boolean): Promise<boolean> {
     const values = [...taskColumnValues(w), w.extended !== null, w.replaceReady];
+    // An unready state is most often a task's first write (STARTED, RECEIVED, a producer's
+    // PENDING) and wakes nobody: the insert first, one router statement, its ON CONFLICT under the
+    // guard for a row that exists. It draws an id from the sequence even then, which a ready write
+    // (most often to an existing row) should not, so those take the update first.
+    if (!tiers && !isReady(w.status))
+      return ((await run({ name: this.names.taskStoreCitusInsert, text: this.sql.taskStoreCitusInsert, values })).rowCount ?? 0) > 0;
     const key = tiers ? "taskStoreCitusTiers" : "taskStoreCitus";
     const probe = await run<{ updated: number; hot: boolean; interested: boolean; archived: boolean }>({
       name: this.names[key],
@@ -130,16 +134,23 @@ export class PgWrites {
     return written;
   }
 
-  /** Many rows on Citus: multi-row INSERTs that Citus splits by shard; NOTIFY for the ready ids someone waits for. */
-  private async taskStoreManyCitus(run: RunQuery, writes: readonly TaskWrite[]): Promise<number> {
-    // No archive judged yet by this process: one catalog lookup on the coordinator makes sure.
-    const present = await run<{ archived: boolean }>({ name: this.names.archivePresent, text: this.sql.archivePresent, values: [] });
-    if (present.rows[0]!.archived) {
-      await this.archiveAppeared();
-      return this.taskStoreMany(run, writes, true, true);
-    }
+  /**
+   * Many rows on Citus: multi-row INSERTs that Citus splits by shard; then a NOTIFY for the ready
+   * ids someone waits for. On the pool (`parallel`), the interest lookup (a query of every shard,
+   * about 25 ms for 1,000 ids here) runs beside the insert instead of after it: it may name an id
+   * whose write the guard refused, and a waiter woken for nothing reads again and waits on.
+   * No archive here: on Citus it is refused (pg/distribute.ts archiveRefused).
+   */
+  private async taskStoreManyCitus(run: RunQuery, writes: readonly TaskWrite[], parallel: boolean): Promise<number> {
+    const readyIds = writes.filter((w) => isReady(w.status)).map((w) => w.taskId);
+    const interest = async () =>
+      readyIds.length === 0
+        ? []
+        : (await run<{ task_id: string }>({ name: this.names.taskInterest, text: this.sql.taskInterest, values: [readyIds] })).rows;
+    const early = parallel ? interest() : undefined;
+    early?.catch(() => undefined);
     let written = 0;
-    const ready: string[] = [];
+    const ready = new Set<string>();
     for (const batch of groupBy(writes, (w) => `${w.extended !== null}:${w.replaceReady}`)) {
       const sorted = [...batch].sort((a, b) => (a.taskId < b.taskId ? -1 : a.taskId > b.taskId ? 1 : 0));
       for (let at = 0; at < sorted.length; at += CITUS_BATCH_ROWS) {
@@ -151,16 +162,12 @@ export class PgWrites {
           values,
         });
         written += result.rowCount ?? 0;
-        for (const row of result.rows) if (isReady(row.status)) ready.push(row.task_id);
+        for (const row of result.rows) if (isReady(row.status)) ready.add(row.task_id);
       }
     }
-    if (ready.length > 0) {
-      const waited = await run<{ task_id: string }>({ name: this.names.taskInterest, text: this.sql.taskInterest, values: [ready] });
-      if (waited.rows.length > 0)
-        await this.notify(
-          run,
-          waited.rows.map((r) => r.task_id),
-        );
+    if (ready.size > 0) {
+      const waited = (await (early ?? interest())).map((r) => r.task_id).filter((id) => ready.has(id));
+      if (waited.length > 0) await this.notify(run, waited);
     }
     return written;
   }

@@ -9,7 +9,7 @@ import { request } from "node:http";
 import { after, before, describe, it } from "node:test";
 import { openBackend, type DatabaseBackend } from "../../src/index.js";
 import { createWebApp, startWebServer } from "../../src/web/server.js";
-import { freshStore, skipFor, type Store } from "./seed.js";
+import { freshStore, skipFor, type Store, type WebTarget } from "./seed.js";
 
 const OLD_TOKEN = "old-token-0123456789";
 const NEW_TOKEN = "new-token-9876543210";
@@ -32,7 +32,7 @@ function rawGet(url: string, path: string): Promise<{ status: number; location: 
   });
 }
 
-export function accessSuite(dialect: "sqlite" | "postgresql"): void {
+export function accessSuite(dialect: WebTarget): void {
   describe(`taskledger serve on ${dialect}: tokens and redirects`, async () => {
     const skip = await skipFor(dialect);
     let store: Store;

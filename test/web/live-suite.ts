@@ -7,7 +7,7 @@ import { after, before, describe, it } from "node:test";
 import { setTimeout } from "node:timers/promises";
 import { openBackend, type DatabaseBackend } from "../../src/index.js";
 import { startWebServer, type WebServer } from "../../src/web/server.js";
-import { freshStore, skipFor, type Store } from "./seed.js";
+import { freshStore, skipFor, type Store, type WebTarget } from "./seed.js";
 
 const BURST = 1_500;
 
@@ -60,7 +60,7 @@ async function readFor(reader: ReadableStreamDefaultReader<string>, ms: number):
   }
 }
 
-export function liveSuite(dialect: "sqlite" | "postgresql"): void {
+export function liveSuite(dialect: WebTarget): void {
   describe(`taskledger serve on ${dialect}: the live feed under a burst`, async () => {
     const skip = await skipFor(dialect);
     let store: Store;

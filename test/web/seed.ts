@@ -3,6 +3,7 @@
  * known counts per state, name, worker and queue, a saved group, a failure with a traceback,
  * XSS strings in stored values, and one row whose result cannot be decoded.
  */
+import { citusSkip, createCitusDatabase } from "../helpers/citus.js";
 import Database from "better-sqlite3";
 import { openBackend, type DatabaseBackend } from "../../src/index.js";
 import { createTestDatabase, pgSkip, queryDatabase, type TestDatabase } from "../helpers/pg.js";
@@ -68,8 +69,11 @@ export interface Store {
   drop(): Promise<void>;
 }
 
+/** Where a web suite runs: SQLite, PostgreSQL, or PostgreSQL through a Citus coordinator (tables distributed). */
+export type WebTarget = "sqlite" | "postgresql" | "citus";
+
 /** A fresh store per dialect, or the skip reason (PostgreSQL not answering outside CI). */
-export async function freshStore(dialect: "sqlite" | "postgresql", label: string): Promise<Store> {
+export async function freshStore(dialect: WebTarget, label: string): Promise<Store> {
   if (dialect === "sqlite") {
     const dir = tempDir(label);
     const file = dir.file("web.db");
@@ -85,11 +89,11 @@ export async function freshStore(dialect: "sqlite" | "postgresql", label: string
       drop: async () => dir.remove(),
     };
   }
-  const db: TestDatabase = await createTestDatabase(label);
+  const db: TestDatabase = dialect === "citus" ? await createCitusDatabase(label) : await createTestDatabase(label);
   const withPassword = new URL(db.url);
   withPassword.password = "s3cret-pw";
   return {
-    dialect,
+    dialect: "postgresql",
     url: db.url,
     urlWithPassword: withPassword.toString(),
     corrupt: async (taskId, bytes) =>
@@ -98,8 +102,8 @@ export async function freshStore(dialect: "sqlite" | "postgresql", label: string
   };
 }
 
-export async function skipFor(dialect: "sqlite" | "postgresql"): Promise<string | false> {
-  return dialect === "postgresql" ? pgSkip() : false;
+export async function skipFor(dialect: WebTarget): Promise<string | false> {
+  return dialect === "postgresql" ? pgSkip() : dialect === "citus" ? citusSkip() : false;
 }
 
 export async function openSeeded(store: Store): Promise<{ backend: DatabaseBackend; seeded: Seeded }> {

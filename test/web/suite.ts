@@ -12,11 +12,11 @@ import { createWebApp, startWebServer } from "../../src/web/server.js";
 import { accessSuite } from "./access-suite.js";
 import { inputSuite } from "./input-suite.js";
 import { liveSuite } from "./live-suite.js";
-import { freshStore, openSeeded, skipFor, XSS_NAME, type Seeded, type Store } from "./seed.js";
+import { freshStore, openSeeded, skipFor, XSS_NAME, type Seeded, type Store, type WebTarget } from "./seed.js";
 
 const LOCAL = "http://127.0.0.1:8765";
 
-export function webSuite(dialect: "sqlite" | "postgresql"): void {
+export function webSuite(dialect: WebTarget): void {
   describe(`taskledger serve on ${dialect}`, async () => {
     const skip = await skipFor(dialect);
     let store: Store;

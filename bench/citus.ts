@@ -144,16 +144,17 @@ try {
     sides.map((side) => ({
       name: side.label,
       round: async () => {
-        const citus = side.url === citusUrl;
-        const before = citus ? await Promise.all(nodes.map((n) => serverCpuMs(at(CITUS, n.host, n.port, name)))) : [];
+        const servers =
+          side.url === citusUrl
+            ? nodes.map((n) => ({ role: n.role, url: at(CITUS, n.host, n.port, name) }))
+            : [{ role: "plain PostgreSQL", url: plainUrl }];
+        const before = await Promise.all(servers.map((n) => serverCpuMs(n.url)));
         const rate = await concurrentStores(side.backend, STORES);
-        if (citus) {
-          const after = await Promise.all(nodes.map((n) => serverCpuMs(at(CITUS, n.host, n.port, name))));
-          nodes.forEach((n, i) => {
-            const perStore = (after[i]! - before[i]!) / STORES;
-            if (Number.isFinite(perStore)) cpu.set(n.role, [...(cpu.get(n.role) ?? []), perStore]);
-          });
-        }
+        const after = await Promise.all(servers.map((n) => serverCpuMs(n.url)));
+        servers.forEach((n, i) => {
+          const perStore = (after[i]! - before[i]!) / STORES;
+          if (Number.isFinite(perStore)) cpu.set(n.role, [...(cpu.get(n.role) ?? []), perStore]);
+        });
         return rate;
       },
     })),
@@ -166,10 +167,39 @@ try {
   const storeRatio = summarize(store.get(sides[1]!.label)!).median / summarize(store.get(sides[0]!.label)!).median;
   log(`Citus / plain: ${storeRatio.toFixed(2)}x (target >= 0.5x)`);
   log();
-  log("CPU per single-row store, by node, during the Citus rounds above (ms of CPU per store)");
-  log("| node | median | min–max |");
+  log("Server CPU per single-row store during the rounds above (ms of CPU per store, all stores; a worker serves about 1/N of them)");
+  log("| server | median | min–max |");
   log("|---|---|---|");
-  for (const n of nodes) log(row(n.role, cpu.get(n.role) ?? [], "ms", 3));
+  for (const role of ["plain PostgreSQL", ...nodes.map((n) => n.role)]) log(row(role, cpu.get(role) ?? [], "ms", 3));
+
+  // 1b. a task's life: STARTED (a new row) then SUCCESS (the same row), 8 callers
+  const LIVES = 1_000;
+  const lives = await interleave(
+    ROUNDS,
+    sides.map((side) => ({
+      name: side.label,
+      round: async () => {
+        const started = performance.now();
+        await Promise.all(
+          Array.from({ length: CALLERS }, async () => {
+            for (let i = 0; i < LIVES / CALLERS; i++) {
+              const task = randomUUID();
+              await side.backend.markAsStarted(task);
+              await side.backend.markAsDone(task, PAYLOAD);
+            }
+          }),
+        );
+        return ((LIVES * 2) / (performance.now() - started)) * 1000;
+      },
+    })),
+  );
+  log();
+  log(`Store, ${CALLERS} callers, a task's life: markAsStarted of a new id, then markAsDone of it (${LIVES * 2} stores per round)`);
+  log("| side | median | min–max |");
+  log("|---|---|---|");
+  for (const side of sides) log(row(side.label, lives.get(side.label)!, "stores/s"));
+  const lifeRatio = summarize(lives.get(sides[1]!.label)!).median / summarize(lives.get(sides[0]!.label)!).median;
+  log(`Citus / plain: ${lifeRatio.toFixed(2)}x`);
 
   // 2. storeMany of 1,000
   const batch = await interleave(

@@ -186,6 +186,31 @@ export function citusHistoryFunctions(t: Tables, historySequence: string): strin
   ];
 }
 
+/**
+ * `<task>_citus_interested(task_id)`: whether someone waits for this id, read from the interest
+ * shard co-located with the id, on the worker that runs the statement. Called only in the RETURNING
+ * list of the Citus single-row insert, so a new task's ready write is one router statement that
+ * also says whether to NOTIFY: Citus takes no subquery in an INSERT, and only IMMUTABLE functions
+ * in its RETURNING. Declared IMMUTABLE for that reason although it reads a table: it is only ever
+ * called on a returned row's column, never on a constant PostgreSQL could fold at plan time.
+ */
+export function citusInterestFunction(t: Tables): string {
+  const literal = (value: string) => `'${value.replaceAll("'", "''")}'`;
+  return `CREATE OR REPLACE FUNCTION ${citusInterested(t)}(id varchar) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS $tl$
+    DECLARE waited boolean;
+    BEGIN
+      EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s WHERE task_id = $1)',
+        shard_name(${literal(t.interest)}::regclass, get_shard_id_for_distribution_column(${literal(t.interest)}, id)))
+        INTO waited USING id;
+      RETURN waited;
+    END $tl$`;
+}
+
+/** The qualified name of citusInterestFunction's function. */
+export function citusInterested(t: Tables): string {
+  return t.besideTask("citus_interested");
+}
+
 /** CREATE TRIGGER statements of the Citus form: history (insert, update) when `history`, the delete trigger always. */
 export function citusTriggerStatements(t: Tables, history: boolean): string[] {
   const names = triggerNames(t);
@@ -268,7 +293,11 @@ async function distributeLocked(session: PgSession, t: Tables, target: string): 
   const before = await triggerFunctions();
   // History stays as it was: on unless someone switched it off (`migrate --no-history`).
   const history = before.some((r) => `"${r.name}"` === names.insert);
-  const citusForm = before.filter((r) => r.fn.includes("citus_history_on_")).length === (history ? 3 : 1);
+  const interestFunction = await session.query<{ present: boolean }>("SELECT to_regprocedure($1) IS NOT NULL AS present", [
+    `${citusInterested(t)}(varchar)`,
+  ]);
+  const citusForm =
+    before.filter((r) => r.fn.includes("citus_history_on_")).length === (history ? 3 : 1) && interestFunction.rows[0]!.present;
 
   const sequence = await session.query<{ seq: string | null }>("SELECT pg_get_serial_sequence($1, 'id') AS seq", [t.history]);
   const historySequence = sequence.rows[0]?.seq;
@@ -315,6 +344,7 @@ async function distributeLocked(session: PgSession, t: Tables, target: string): 
     try {
       await run(UNSAFE_TRIGGERS);
       for (const statement of citusHistoryFunctions(t, historySequence)) await run(statement);
+      await run(citusInterestFunction(t));
       for (const statement of citusTriggerStatements(t, history)) await run(statement);
       await run("COMMIT");
     } catch (error) {

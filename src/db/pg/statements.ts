@@ -8,6 +8,7 @@ import { notHeldSql } from "../holds.js";
 import { precedenceGuard } from "../precedence.js";
 import { archiveGuardFunctions, archiveIds, HISTORY_COLUMNS, historyArchive } from "./archive.js";
 import type { Tables } from "../tables.js";
+import { citusInterested } from "./distribute.js";
 
 /** The precedence guard (db/precedence.ts) over a row alias's status. */
 function guard(current: string, status: string, replaceReady: string): string {
@@ -291,6 +292,17 @@ export function buildStatements(t: Tables) {
               $9::varchar, $10::int, $11::varchar, $12::bytea, $13::varchar, $14::varchar, $15::timestamp)
       ON CONFLICT (task_id) DO UPDATE SET ${setFrom(excluded, "$16::boolean")}
       WHERE ${guard("t", "EXCLUDED.status", "$17::boolean")}`,
+    /**
+     * taskStoreCitusInsert for a ready write: one router statement that also says whether someone
+     * waits for the id (pg/distribute.ts citusInterestFunction), so the NOTIFY can follow.
+     */
+    taskStoreCitusInsertReady: `
+      INSERT INTO ${t.task} AS t (id, ${TASK_COLUMNS})
+      VALUES (nextval('${t.taskSequence}'), $1::varchar, $2::varchar, $3::bytea, $4::timestamp, $5::text, $6::varchar, $7::bytea, $8::bytea,
+              $9::varchar, $10::int, $11::varchar, $12::bytea, $13::varchar, $14::varchar, $15::timestamp)
+      ON CONFLICT (task_id) DO UPDATE SET ${setFrom(excluded, "$16::boolean")}
+      WHERE ${guard("t", "EXCLUDED.status", "$17::boolean")}
+      RETURNING ${citusInterested(t)}(t.task_id) AS interested`,
     /** Which of these ids someone waits for (Citus: taskledger NOTIFYs for them on the coordinator). */
     taskInterest: `SELECT DISTINCT task_id FROM ${t.interest} WHERE task_id = ANY($1::varchar[])`,
     /** Wakes waiters on this connection's server; inside a transaction, at its commit. */

@@ -11,6 +11,9 @@ import { taskColumnValues } from "../rows.js";
 import type { PgExecutor, RunQuery } from "./executor.js";
 import { CITUS_BATCH_ROWS, citusStoreManyStatement } from "./statements.js";
 
+/** How many ids a process remembers having stored unready on Citus (see PgWrites.taskStoreCitus). */
+const RECENT_IDS = 10_000;
+
 /** A NOTIFY payload stays under PostgreSQL's 8,000 bytes: ids are at most 155 characters. */
 const NOTIFY_IDS = 40;
 
@@ -106,12 +109,26 @@ export class PgWrites {
    */
   private async taskStoreCitus(run: RunQuery, w: TaskWrite, tiers: boolean): Promise<boolean> {
     const values = [...taskColumnValues(w), w.extended !== null, w.replaceReady];
-    // An unready state is most often a task's first write (STARTED, RECEIVED, a producer's
-    // PENDING) and wakes nobody: the insert first, one router statement, its ON CONFLICT under the
-    // guard for a row that exists. It draws an id from the sequence even then, which a ready write
-    // (most often to an existing row) should not, so those take the update first.
-    if (!tiers && !isReady(w.status))
-      return ((await run({ name: this.names.taskStoreCitusInsert, text: this.sql.taskStoreCitusInsert, values })).rowCount ?? 0) > 0;
+    // One router statement where the row is most likely new: the insert first, its ON CONFLICT
+    // under the guard for a row that exists after all. That draws an id from the sequence even then
+    // (Citus evaluates nextval() on the coordinator before routing), so a write to a row this
+    // process stored before (the usual STARTED, then SUCCESS) takes the update first instead.
+    // An unready state wakes nobody; a ready one's insert says whether someone waits.
+    if (!tiers && !this.recent.has(w.taskId)) {
+      if (!isReady(w.status)) {
+        const written =
+          ((await run({ name: this.names.taskStoreCitusInsert, text: this.sql.taskStoreCitusInsert, values })).rowCount ?? 0) > 0;
+        if (written) this.remember(w.taskId);
+        return written;
+      }
+      const result = await run<{ interested: boolean }>({
+        name: this.names.taskStoreCitusInsertReady,
+        text: this.sql.taskStoreCitusInsertReady,
+        values,
+      });
+      if (result.rows[0]?.interested) await this.notify(run, [w.taskId]);
+      return result.rows.length > 0;
+    }
     const key = tiers ? "taskStoreCitusTiers" : "taskStoreCitus";
     const probe = await run<{ updated: number; hot: boolean; interested: boolean; archived: boolean }>({
       name: this.names[key],
@@ -131,7 +148,17 @@ export class PgWrites {
         written = ((await run({ name: this.names.taskStoreCitusInsert, text: this.sql.taskStoreCitusInsert, values })).rowCount ?? 0) > 0;
     }
     if (written && interested && isReady(w.status)) await this.notify(run, [w.taskId]);
+    if (isReady(w.status)) this.recent.delete(w.taskId);
     return written;
+  }
+
+  /** Ids this process stored unready lately (Citus): their next write takes the update first. */
+  private readonly recent = new Set<string>();
+
+  private remember(taskId: string): void {
+    this.recent.add(taskId);
+    // Oldest first: a Set iterates in insertion order.
+    if (this.recent.size > RECENT_IDS) this.recent.delete(this.recent.values().next().value!);
   }
 
   /**

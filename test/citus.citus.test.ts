@@ -91,19 +91,31 @@ describe("Citus through the coordinator", { skip }, () => {
     assert.deepEqual(await layout(db.url), [shape]);
   });
 
-  it("the archive tier is refused on Citus, before anything changes: --archive --distribute, and --archive once distributed", async () => {
+  it("migrate --archive --distribute distributes the archive too, partitions included; --archive after distribution joins it", async () => {
     const db = await bare("dist_archive");
     const both = await cli(["--url", db.url, "migrate", "--archive", "--distribute"]);
-    assert.equal(both.code, 1);
-    assert.match(both.stderr, /the archive tier \(migrate --archive\) does not run on Citus yet/);
-    assert.deepEqual((await layout(db.url))[0]!["tables"], null, "nothing distributed");
+    assert.equal(both.code, 0, both.stderr);
+    assert.match(both.stderr, /distributed 8 tables by task id, co-located/);
+    const archived = async (url: string) => {
+      const [shape] = await layout(url);
+      const tables = shape!["tables"] as [string, string, number, number][];
+      const names = tables.map((t) => t[0]);
+      for (const table of ["celery_taskmeta_archive", "celery_taskmeta_history_archive", "celery_taskmeta_archive_ids"])
+        assert.ok(names.includes(table), `${table} is distributed`);
+      assert.ok(
+        names.some((n) => /^celery_taskmeta_archive_p\d{6}$/.test(n)),
+        "the archive's monthly partitions are distributed with it",
+      );
+      assert.equal(new Set(tables.map((t) => t[2])).size, 1, "one co-location group");
+    };
+    await archived(db.url);
+    const again = await cli(["--url", db.url, "--json", "migrate", "--archive", "--distribute"]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual(JSON.parse(again.stdout).distributed.ran, []);
     const other = await distributed("dist_archive_after");
     const after = await cli(["--url", other.url, "migrate", "--archive"]);
-    assert.equal(after.code, 1);
-    assert.match(after.stderr, /does not run on Citus yet/);
-    const b = await open(other.url);
-    assert.equal(await b.hasArchive(), false);
-    await b.markAsDone(randomUUID(), 1);
+    assert.equal(after.code, 0, after.stderr);
+    await archived(other.url);
   });
 
   it("the library's distribute option does the same, and --no-history before it leaves only the delete trigger", async () => {

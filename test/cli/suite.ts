@@ -457,53 +457,45 @@ export function cliSuite(harness: Harness, skip: string | false, options: { with
       assert.equal(await backend.exists(plain), false);
     });
 
-    it(
-      "migrate --archive creates the archive; backend-cleanup --archive-after moves rows that show, list and stats still read",
-      {
-        skip:
-          harness.citus &&
-          "the archive tier does not run on Citus yet: migrate --archive is refused there (test/citus.citus.test.ts checks the refusal)",
-      },
-      async () => {
-        const fresh = await harness.freshUrl("cli_archive");
-        const b = await openBackend({ url: fresh, resultExtended: true });
-        opened.push(b);
-        const ids = Array.from({ length: 12 }, () => randomUUID());
-        await b.storeMany(
-          ids.map((taskId) => ({ taskId, status: states.SUCCESS, result: 7, request: { name: "etl.load" } })),
-          { now: new Date(Date.now() - 10 * DAY) },
-        );
-        const refused = await cli(["--url", fresh, "backend-cleanup", "--expires", "never", "--archive-after", "7d"]);
-        assert.equal(refused.code, 2);
-        assert.match(refused.stderr, /migrate --archive/);
-        const migrated = await cli(["--url", fresh, "migrate", "--archive"]);
-        assert.equal(migrated.code, 0, migrated.stderr);
-        assert.match(migrated.stderr, /archive tier ready/);
-        const moved = await cli([
-          "--url",
-          fresh,
-          "--json",
-          "backend-cleanup",
-          "--expires",
-          "never",
-          "--archive-after",
-          "7d",
-          "--batch-size",
-          "5",
-        ]);
-        assert.equal(moved.code, 0, moved.stderr);
-        assert.equal(JSON.parse(moved.stdout).archived, 12);
-        const shown = await cli(["--url", fresh, "--json", "show", ids[0]!]);
-        assert.equal(shown.code, 0, shown.stderr);
-        assert.equal(JSON.parse(shown.stdout)[0].result, 7);
-        const listed = await cli(["--url", fresh, "--json", "list", "--name", "etl.load"]);
-        assert.equal(JSON.parse(listed.stdout).length, 12);
-        const stats = await cli(["--url", fresh, "--json", "stats", "--all"]);
-        assert.equal(JSON.parse(stats.stdout).total, 12);
-        const exported = await cli(["--url", fresh, "export"]);
-        assert.equal(exported.stdout.trim().split("\n").length, 12);
-      },
-    );
+    it("migrate --archive creates the archive; backend-cleanup --archive-after moves rows that show, list and stats still read", async () => {
+      const fresh = await harness.freshUrl("cli_archive");
+      const b = await openBackend({ url: fresh, resultExtended: true });
+      opened.push(b);
+      const ids = Array.from({ length: 12 }, () => randomUUID());
+      await b.storeMany(
+        ids.map((taskId) => ({ taskId, status: states.SUCCESS, result: 7, request: { name: "etl.load" } })),
+        { now: new Date(Date.now() - 10 * DAY) },
+      );
+      const refused = await cli(["--url", fresh, "backend-cleanup", "--expires", "never", "--archive-after", "7d"]);
+      assert.equal(refused.code, 2);
+      assert.match(refused.stderr, /migrate --archive/);
+      const migrated = await cli(["--url", fresh, "migrate", "--archive"]);
+      assert.equal(migrated.code, 0, migrated.stderr);
+      assert.match(migrated.stderr, /archive tier ready/);
+      const moved = await cli([
+        "--url",
+        fresh,
+        "--json",
+        "backend-cleanup",
+        "--expires",
+        "never",
+        "--archive-after",
+        "7d",
+        "--batch-size",
+        "5",
+      ]);
+      assert.equal(moved.code, 0, moved.stderr);
+      assert.equal(JSON.parse(moved.stdout).archived, 12);
+      const shown = await cli(["--url", fresh, "--json", "show", ids[0]!]);
+      assert.equal(shown.code, 0, shown.stderr);
+      assert.equal(JSON.parse(shown.stdout)[0].result, 7);
+      const listed = await cli(["--url", fresh, "--json", "list", "--name", "etl.load"]);
+      assert.equal(JSON.parse(listed.stdout).length, 12);
+      const stats = await cli(["--url", fresh, "--json", "stats", "--all"]);
+      assert.equal(JSON.parse(stats.stdout).total, 12);
+      const exported = await cli(["--url", fresh, "export"]);
+      assert.equal(exported.stdout.trim().split("\n").length, 12);
+    });
 
     it("a second cleanup while one holds the lock exits 3 with a clear message, or waits with --wait", async () => {
       const lock = await takeCleanupLock(url);

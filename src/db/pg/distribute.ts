@@ -61,19 +61,6 @@ export function workerError(target: string): DistributeError {
   );
 }
 
-/**
- * The archive tier is refused on Citus: its move, its expiry and its guard across tiers are
- * multi-table statements and functions Citus cannot plan through the coordinator (checked on
- * 13.2: "correlated subqueries are not supported when the FROM clause contains a CTE or
- * subquery", and the guard's functions are not on the workers). Refused up front, so no store or
- * cleanup ever fails half-way for it.
- */
-export function archiveRefused(target: string): DistributeError {
-  return new DistributeError(
-    `${target}: the archive tier (migrate --archive) does not run on Citus yet (its moves and expiry are statements Citus cannot plan); a distributed database keeps finished rows in the task table and cleanup deletes them when they expire (README, Scaling out). Distribute a database without the archive, or keep the archive on a single server.`,
-  );
-}
-
 interface Distributed {
   table: string;
   column: string;
@@ -273,9 +260,6 @@ async function distributeLocked(session: PgSession, t: Tables, target: string): 
     throw new DistributeError(
       `${target} is a Citus coordinator with no node to hold shards: add the workers first (SELECT citus_add_node('host', port) on the coordinator), then run migrate --distribute again.`,
     );
-
-  const archived = await session.query<{ present: boolean }>("SELECT to_regclass($1) IS NOT NULL AS present", [t.archive]);
-  if (archived.rows[0]!.present) throw archiveRefused(target);
 
   const report: DistributeReport = { citusVersion: state.version, distributed: [], already: [], ran: [] };
   const run = async (statement: string, values?: unknown[]) => {

@@ -42,7 +42,7 @@ import { PgGroups } from "./groups.js";
 import { PgHistory } from "./history.js";
 import { PgHolds } from "./holds.js";
 import { PgDatabaseCheck } from "./identity.js";
-import { archiveRefused, detectCitus, distributePg, workerError, type CitusState } from "./distribute.js";
+import { detectCitus, distributePg, workerError, type CitusState } from "./distribute.js";
 import { lockHolder, takeLock } from "./lock.js";
 import { migratePg } from "./migrate.js";
 import { replicaStatus } from "./replica.js";
@@ -101,8 +101,8 @@ export class PgDriver implements Driver {
     this.tables = options.tables;
     this.target = "url" in options ? maskedTarget(options.url) : "the application's pool";
     this.exec = new PgExecutor(pool, this.tables, buildStatements(this.tables));
-    this.archive = new PgArchiveTier(this.exec);
-    this.reads = new PgTaskReads(this.exec);
+    this.archive = new PgArchiveTier(this.exec, () => this.citus());
+    this.reads = new PgTaskReads(this.exec, () => this.citusQuiet());
     this.writes = new PgWrites(this.exec, async () => {
       this.archive.forget();
       await this.archive.archiveEnabled();
@@ -145,9 +145,14 @@ export class PgDriver implements Driver {
     return true;
   }
 
+  /** citus() for reads, which a worker answers too: not refused there. */
+  private async citusQuiet(): Promise<boolean> {
+    return this.citus().catch(() => false);
+  }
+
   async taskStore(w: TaskWrite): Promise<boolean> {
     const citus = await this.citus();
-    return this.writes.taskStore((config) => this.exec.query(config), w, await this.tiers(), citus);
+    return this.writes.taskStore((config) => this.exec.query(config), w, await this.tiers(), citus, true);
   }
   async taskStoreMany(writes: readonly TaskWrite[]): Promise<number> {
     const citus = await this.citus();
@@ -259,8 +264,9 @@ export class PgDriver implements Driver {
     return this.archive.archiveEnabled();
   }
   async archiveCreate(now: Date): Promise<void> {
-    if (await this.citus()) throw archiveRefused(this.target);
     await this.archive.archiveCreate(now);
+    // Created after `migrate --distribute`: the archive's tables join the others' co-location.
+    if (await this.citus()) await distributePg(this.exec, this.tables, this.target);
   }
   archivePrepare(p: { now: Date; maxKeepMs: number }): Promise<string[]> {
     return this.archive.archivePrepare(p);

@@ -270,6 +270,7 @@ export function buildStatements(t: Tables) {
         RETURNING 1
       )
       SELECT (SELECT count(*) FROM updated)::int AS updated, EXISTS (SELECT 1 FROM ${t.task} AS s WHERE s.task_id = $1::varchar) AS hot,
+        (SELECT s.status FROM ${t.task} AS s WHERE s.task_id = $1::varchar) AS hot_status,
         EXISTS (SELECT 1 FROM ${t.interest} AS i WHERE i.task_id = $1::varchar) AS interested, NOT ${noArchive} AS archived`,
     /** taskStoreCitus once the archive exists: `archived` says whether this id has archived rows. */
     taskStoreCitusTiers: `
@@ -279,8 +280,54 @@ export function buildStatements(t: Tables) {
         RETURNING 1
       )
       SELECT (SELECT count(*) FROM updated)::int AS updated, EXISTS (SELECT 1 FROM ${t.task} AS s WHERE s.task_id = $1::varchar) AS hot,
+        (SELECT s.status FROM ${t.task} AS s WHERE s.task_id = $1::varchar) AS hot_status,
         EXISTS (SELECT 1 FROM ${t.interest} AS i WHERE i.task_id = $1::varchar) AS interested,
         EXISTS (SELECT 1 FROM ${archiveIds(t)} AS x WHERE x.task_id = $1::varchar) AS archived`,
+    /**
+     * The latest archived row of one id, on Citus: a router statement. Not through the archive's
+     * functions, which Citus would run on a worker, where they cannot query distributed tables.
+     */
+    taskArchivedCitus: `
+      SELECT ${TASK_COLUMNS} FROM ${t.archive} WHERE task_id = $1::varchar ORDER BY archived_at DESC, id DESC LIMIT 1`,
+    /**
+     * supersede() on Citus, as router statements in the caller's transaction (PgWrites): the
+     * archived rows of one id go, their history back to the history table (ids kept, so its order
+     * holds), their entries in the index of archived ids last. `left` tells whether a concurrent
+     * refile moved a row past this snapshot: then it runs again, as the function's loop does.
+     */
+    taskSupersedeRowsCitus: `
+      WITH gone AS (DELETE FROM ${t.archive} WHERE task_id = $1::varchar RETURNING 1)
+      SELECT (SELECT count(*) FROM gone)::int AS gone`,
+    taskSupersedeLeftCitus: `SELECT EXISTS (SELECT 1 FROM ${t.archive} WHERE task_id = $1::varchar) AS left`,
+    taskSupersedeHistoryCitus: `
+      INSERT INTO ${t.history} (${HISTORY_COLUMNS}) OVERRIDING SYSTEM VALUE
+      SELECT ${HISTORY_COLUMNS} FROM ${historyArchive(t)} WHERE task_id = $1::varchar`,
+    taskSupersedeHistoryGoneCitus: `DELETE FROM ${historyArchive(t)} WHERE task_id = $1::varchar`,
+    taskSupersedeIdsCitus: `DELETE FROM ${archiveIds(t)} WHERE task_id = $1::varchar`,
+    /** taskGetTiers on Citus: every table co-located and filtered by one id, so a router statement. */
+    taskGetTiersCitus: `
+      SELECT ${TASK_COLUMNS} FROM ${t.task} WHERE task_id = $1::varchar
+      UNION ALL
+      (SELECT ${TASK_COLUMNS} FROM ${t.archive} AS a
+       WHERE a.task_id = $1::varchar AND NOT EXISTS (SELECT 1 FROM ${t.task} AS h WHERE h.task_id = $1::varchar)
+       ORDER BY a.archived_at DESC, a.id DESC LIMIT 1)`,
+    /** taskGetManyTiers on Citus: both halves joined on the distribution column, so each runs on the shards. */
+    taskGetManyTiersCitus: `
+      SELECT ${TASK_COLUMNS} FROM ${t.task} WHERE task_id = ANY($1::varchar[])
+      UNION ALL
+      (SELECT DISTINCT ON (a.task_id) ${TASK_COLUMNS.split(", ")
+        .map((c) => `a.${c}`)
+        .join(", ")} FROM ${t.archive} AS a
+       WHERE a.task_id = ANY($1::varchar[]) AND NOT EXISTS (SELECT 1 FROM ${t.task} AS h WHERE h.task_id = a.task_id)
+       ORDER BY a.task_id, a.archived_at DESC, a.id DESC)`,
+    /** Which of these ids have archived rows. */
+    taskArchivedIdsCitus: `SELECT DISTINCT task_id FROM ${archiveIds(t)} WHERE task_id = ANY($1::varchar[])`,
+    /** A new hot row takes what its write left out from the archived row it replaces (not retries: a change of it is a history event). */
+    taskCarryCitus: `
+      UPDATE ${t.task} SET ${CARRIED.map((column, i) => `${column} = COALESCE(${column}, $${i + 2})`).join(", ")}
+      WHERE task_id = $1::varchar`,
+    /** Takes back a row a batch inserted where the archived row it did not see refuses it. */
+    taskUndoCitus: `DELETE FROM ${t.task} WHERE task_id = $1::varchar AND id = $2::int`,
     /**
      * The Citus profile's second step, for an id with no hot row: a plain INSERT … VALUES, which
      * Citus routes to one shard (the id is drawn on the coordinator). A racing insert lands in ON
@@ -399,6 +446,9 @@ export function buildStatements(t: Tables) {
 
 export type PgStatements = ReturnType<typeof buildStatements>;
 
+/** The columns a new hot row takes from the archived row it replaces when its write leaves them out (Citus batches). */
+export const CARRIED = ["name", "args", "kwargs", "worker", "queue", "children", "parent_id", "group_id"] as const;
+
 /** Rows per multi-row INSERT of the Citus batch store: 15 parameters a row, well under the 65,535 a statement takes. */
 export const CITUS_BATCH_ROWS = 2000;
 
@@ -436,5 +486,5 @@ export function citusStoreManyStatement(t: Tables, rows: number): string {
   return `INSERT INTO ${t.task} AS t (id, ${TASK_COLUMNS}) VALUES ${values}
     ON CONFLICT (task_id) DO UPDATE SET ${setFromExcluded(extended)}
     WHERE ${precedenceGuard("t.status", "EXCLUDED.status", replaceReady)}
-    RETURNING t.task_id, t.status`;
+    RETURNING t.task_id, t.status, t.id, t.xmax = 0 AS fresh`;
 }

@@ -133,8 +133,8 @@ export class PgWrites {
       return result.rows.length > 0;
     }
     const key = tiers ? "taskStoreCitusTiers" : "taskStoreCitus";
-    let written = false;
-    let interested = false;
+    let written: boolean;
+    let interested: boolean;
     for (let attempt = 1; ; attempt++) {
       const probe = await run<{ updated: number; hot: boolean; hot_status: string | null; interested: boolean; archived: boolean }>({
         name: this.names[key],

@@ -306,13 +306,15 @@ async function untilLockWaits(url: string, sessions = 1): Promise<void> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
+    const citus = (await client.query<{ present: boolean }>("SELECT to_regclass('pg_catalog.citus_lock_waits') IS NOT NULL AS present"))
+      .rows[0]!.present;
     for (let i = 0; i < 500; i++) {
       // On Citus a statement waits on the worker holding its shard; citus_lock_waits sees every node.
       const { rows } = await client.query<{ n: number }>(
-        `SELECT CASE WHEN to_regclass('pg_catalog.citus_lock_waits') IS NULL
-          THEN (SELECT count(DISTINCT l.pid)::int FROM pg_locks AS l JOIN pg_stat_activity AS a ON a.pid = l.pid
-                WHERE NOT l.granted AND a.datname = current_database())
-          ELSE (SELECT count(DISTINCT waiting_gpid)::int FROM citus_lock_waits) END AS n`,
+        citus
+          ? "SELECT count(DISTINCT waiting_gpid)::int AS n FROM citus_lock_waits"
+          : `SELECT count(DISTINCT l.pid)::int AS n FROM pg_locks AS l JOIN pg_stat_activity AS a ON a.pid = l.pid
+             WHERE NOT l.granted AND a.datname = current_database()`,
       );
       if (rows[0]!.n >= sessions) return;
       await sleep(5);

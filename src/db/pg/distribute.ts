@@ -16,6 +16,9 @@
  *   for every writer, Python Celery included. Waking is done by taskledger itself: after its own
  *   ready write it sends the NOTIFY on the coordinator (pg/task-writes.ts), where waiters LISTEN.
  * - Primary keys must contain the distribution column: (id, task_id) and (id, taskset_id).
+ * - The archive tier's tables are distributed too, co-located, partitions and all; its moves and
+ *   expiry take Citus forms (pg/archive.ts, pg/archive-tier.ts), as do writes to archived ids
+ *   (pg/task-writes.ts).
  */
 import { DistributeError } from "../../errors.js";
 import type { DistributeReport } from "../driver.js";

@@ -35,7 +35,8 @@ const closeServer = (server: http.Server) =>
 
 const mounts: Record<string, (backend: DatabaseBackend) => Promise<Mounted>> = {
   "Node's http": async (backend) => {
-    const server = http.createServer(getRequestListener(createStatusHandler(backend, { secret: SECRET, exposeResult: true })));
+    const listener = getRequestListener(createStatusHandler(backend, { secret: SECRET, exposeResult: true }));
+    const server = http.createServer((request, response) => void listener(request, response));
     return { base: await listen(server), close: () => closeServer(server) };
   },
   Express: async (backend) => {

@@ -70,6 +70,11 @@ export interface BackendOptions {
   /** Apply pending migrations when opening. Default true. */
   migrate?: boolean;
   /**
+   * After migrating, distribute the tables on a Citus coordinator (`migrate --distribute`;
+   * README, Scaling out). Idempotent. Default false.
+   */
+  distribute?: boolean;
+  /**
    * How long an operation keeps retrying transient faults (connection resets, server restarts,
    * SQLITE_BUSY) before it throws DatabaseError: a duration ("15s") or milliseconds. Default 15 s;
    * 0 turns retrying off. Waiters (get(), join()) are not bound by it: they wait until their own timeout.
@@ -115,6 +120,7 @@ export interface ResolvedOptions {
   resultExtended: boolean;
   poolSize: number;
   migrate: boolean;
+  distribute: boolean;
   retry: RetryOptions;
   busyTimeoutMs: number;
   createIfMissing: boolean;
@@ -393,6 +399,7 @@ export function resolveOptions(options: BackendOptions = {}): ResolvedOptions {
     resultExtended: options.resultExtended ?? false,
     poolSize,
     migrate: options.migrate ?? true,
+    distribute: options.distribute ?? false,
     retry: resolveRetry(options.retry, options.retryBudget),
     busyTimeoutMs,
     createIfMissing: options.createIfMissing ?? true,

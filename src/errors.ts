@@ -183,6 +183,15 @@ export class MigrationError extends TaskledgerError {
 }
 
 /**
+ * `migrate --distribute` (or `distribute: true`) met a server it cannot set up for Citus: no Citus
+ * extension, a Citus worker instead of the coordinator, or a dialect without Citus. Nothing was
+ * changed.
+ */
+export class DistributeError extends MigrationError {
+  override name = "DistributeError";
+}
+
+/**
  * The database has no taskledger tables (or not the configured ones): opened with
  * `migrate: false` before migrating, or a transaction on another database. Nothing was written.
  */

@@ -6,12 +6,12 @@
 import { EventEmitter } from "node:events";
 import { decodeStored, groupTupleFrom, leafIds } from "../codec/stored.js";
 import type { ResolvedOptions } from "../config.js";
-import type { Driver, MigrationStatus, TaskWrite } from "../db/driver.js";
+import type { DistributeReport, Driver, MigrationStatus, TaskWrite } from "../db/driver.js";
 import { runCleanup, type CleanupOptions } from "../cleanup/cleaner.js";
 import { CleanupJob, type CleanupJobOptions } from "../cleanup/job.js";
 import { describeRetention, durationText } from "../cleanup/retention-text.js";
 import { explainRetention } from "../cleanup/explain.js";
-import { BackendClosedError } from "../errors.js";
+import { BackendClosedError, DistributeError } from "../errors.js";
 import type { TaskState } from "../states.js";
 import type { CleanupReport, ResultTuple, RetentionExplanation, SavedGroup, StoreItem, TaskEvent, TaskHold, TaskMeta } from "../types.js";
 import { historyRowToEvent } from "./task-history.js";
@@ -292,9 +292,31 @@ export class DatabaseBackend extends MarkAs implements ResultBackend {
     return this.retrying("holds", undefined, () => this.driver.taskHolds(ids));
   }
 
-  /** Applies pending migrations under the migration lock; returns applied and pending tags. */
-  migrate(): Promise<MigrationStatus> {
-    return this.retrying("migrate", undefined, () => this.driver.migrate());
+  /**
+   * Applies pending migrations under the migration lock; returns applied and pending tags. With
+   * `distribute`, then sets the tables up for a Citus cluster as distribute() does.
+   */
+  async migrate(options: { distribute?: boolean } = {}): Promise<MigrationStatus> {
+    const status = await this.retrying("migrate", undefined, () => this.driver.migrate());
+    if (options.distribute) await this.distribute();
+    return status;
+  }
+
+  /**
+   * Distributes the migrated tables on a Citus coordinator (`taskledger migrate --distribute`):
+   * every table by task id and co-located, the Citus form of the history triggers, waking by
+   * taskledger's own NOTIFY on the coordinator (README, Scaling out). Idempotent. Throws
+   * DistributeError on a server without Citus, on a Citus worker, or on a database that has no
+   * such profile.
+   */
+  async distribute(): Promise<DistributeReport> {
+    const driver = this.driver;
+    const distribute = driver.distribute;
+    if (!distribute)
+      throw new DistributeError(
+        `${this.url} cannot be distributed: --distribute needs PostgreSQL with the Citus extension, on the coordinator. Run migrate without it here.`,
+      );
+    return this.retrying("distribute", undefined, () => distribute.call(driver));
   }
 
   /**

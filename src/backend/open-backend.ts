@@ -4,7 +4,7 @@ import { isTransientOpenError, openDriver } from "../db/open.js";
 import { DatabaseBackend } from "./database-backend.js";
 import type { Driver } from "../db/driver.js";
 import { withRetry } from "./retry.js";
-import { MissingTablesError } from "../errors.js";
+import { DistributeError, MissingTablesError } from "../errors.js";
 
 /**
  * Opens a backend. The URL defaults to TASKLEDGER_URL, then the SQLite file ./taskledger.db;
@@ -51,9 +51,24 @@ export async function openBackendOver(options: BackendOptions | string, over: (d
         resolved.target.display,
         () => driver.migrate(),
       );
+    if (resolved.distribute) {
+      const distribute = driver.distribute;
+      if (!distribute)
+        throw new DistributeError(
+          `${resolved.target.display} cannot be distributed: distribute needs PostgreSQL with the Citus extension, on the coordinator`,
+        );
+      await withRetry(
+        resolved.retry,
+        (e) => driver.isTransient(e),
+        "distribute",
+        resolved.target.display,
+        () => distribute.call(driver),
+      );
+    }
     // On the application's connection with migrate: false, say now (not at the first store,
     // inside someone's transaction) that the tables are missing.
-    else if (resolved.target.client !== undefined && !(await driver.tablesExist())) throw new MissingTablesError(driver.tables.task);
+    if (!resolved.migrate && resolved.target.client !== undefined && !(await driver.tablesExist()))
+      throw new MissingTablesError(driver.tables.task);
     const history = resolved.history;
     if (history !== undefined)
       await withRetry(

@@ -103,9 +103,13 @@ Exit codes: 0 done, 1 failure, 2 usage error, 3 backend-cleanup skipped (another
       "--widen",
       "widen value and time columns a Celery table made narrower (MySQL: BLOB, TEXT, DATETIME become LONGBLOB, LONGTEXT, DATETIME(6)); Celery reads them the same",
     )
+    .option(
+      "--distribute",
+      "on a Citus coordinator: distribute every table by task id, co-located, with the Citus form of history and waking (README, Scaling out)",
+    )
     .addHelpText(
       "after",
-      "\nExamples:\n  taskledger migrate --check || taskledger migrate\n  taskledger migrate --no-history\n  taskledger migrate --archive\n  taskledger migrate --widen",
+      "\nExamples:\n  taskledger migrate --check || taskledger migrate\n  taskledger migrate --no-history\n  taskledger migrate --archive\n  taskledger migrate --widen\n  taskledger migrate --archive --distribute",
     )
     .action(action((options: migrate.MigrateOptions) => migrate.run(options, deps())));
 

@@ -23,8 +23,15 @@ export { TIER_COLUMNS };
  * date_done plus the governing rule's retention; "forever" for rules kept forever and for held
  * rows. `table` qualifies the columns (the row being moved).
  */
-export function expiryOf(t: Tables, f: AuditFragments, ranked: readonly ArchiveRule[], table: string): SQL {
-  const held = sql.raw(heldSql(t.hold, `${table}.task_id`));
+export function expiryOf(
+  t: Tables,
+  f: AuditFragments,
+  ranked: readonly ArchiveRule[],
+  table: string,
+  /** Whether the row is held, when not the hold table probed per row (Citus: not from a CTE's row). */
+  heldWhen?: SQL,
+): SQL {
+  const held = heldWhen ?? sql.raw(heldSql(t.hold, `${table}.task_id`));
   const keep = (rule: ArchiveRule) => (rule.keepMs === null ? f.forever : f.plusMs(sql.raw(`${table}.date_done`), rule.keepMs));
   const branches = ranked.slice(0, -1).map((rule) => sql` WHEN ${ruleMatch(rule, f)} THEN ${keep(rule)}`);
   return sql`CASE WHEN ${held} THEN ${f.forever}${sql.join(branches, sql``)} ELSE ${keep(ranked[ranked.length - 1]!)} END`;

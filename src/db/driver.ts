@@ -13,6 +13,7 @@ import type {
   DeleteByRuleParams,
   DeleteExpiredParams,
   Dialect,
+  DistributeReport,
   GroupRow,
   HoldRow,
   LockName,
@@ -182,6 +183,12 @@ export interface Driver {
   /** Applies pending migrations under a lock, so concurrent starters all succeed. */
   migrate(): Promise<MigrationStatus>;
   migrationStatus(): Promise<MigrationStatus>;
+  /**
+   * Sets the migrated tables up for a scaled-out server (PostgreSQL with Citus, on the
+   * coordinator), idempotently; absent where a dialect has no such profile. Throws
+   * DistributeError where the server cannot take it.
+   */
+  distribute?(): Promise<DistributeReport>;
   /**
    * Takes the named lock (`cleanup`, and later a metrics collector or a chord dispatcher): one
    * holder per database at a time, across processes and hosts. Undefined when another holder has

@@ -161,6 +161,18 @@ export interface MigrationStatus {
   planned: string[];
 }
 
+/** What `migrate --distribute` found and did on a Citus coordinator (Driver.distribute). */
+export interface DistributeReport {
+  /** The Citus extension's version on the coordinator, e.g. "13.2-1". */
+  citusVersion: string;
+  /** Tables distributed by this run (by task_id, co-located with the task table). */
+  distributed: string[];
+  /** Tables that were distributed already. */
+  already: string[];
+  /** The statements this run executed; none on a second run. */
+  ran: string[];
+}
+
 export type Dialect = "postgresql" | "sqlite" | "mysql";
 
 /** Called with the task ids that changed, or null when anything may have changed. */

@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import { describe, it } from "node:test";
 import { AsyncResult, states } from "../../src/index.js";
 import { spyDriver, type DriverSpy } from "../helpers/driver-spy.js";
+import { hasFact } from "../helpers/harness.js";
 import type { SuiteContext } from "./suite.js";
 
 const id = () => randomUUID();
@@ -16,27 +17,35 @@ const PUSH_ONLY = { interval: 3_600_000, timeout: 30_000 } as const;
 
 export function historySuite(ctx: SuiteContext): void {
   describe("waking on any writer's commit", () => {
-    it("a waiter wakes on a plain SQL UPDATE made outside taskledger", async () => {
-      const spy = spyDriver();
-      const b = await ctx.openOver(ctx.url(), {}, spy.over);
-      const task = id();
-      await b.markAsStarted(task);
-      const firstRead = readOnce(spy);
-      const waiting = new AsyncResult(task, b).get(PUSH_ONLY).then((value) => ({ value, wokeAt: performance.now() }));
-      // get() has read the STARTED row and waits: only a wake-up can end it now.
-      assert.equal(await firstRead, "STARTED");
-      await ctx.harness.execRaw(
-        ctx.url(),
-        `UPDATE celery_taskmeta SET status = 'SUCCESS', result = NULL, date_done = '2026-01-01 00:00:00' WHERE task_id = '${task}'`,
-      );
-      const committedAt = performance.now();
-      const { value, wokeAt } = await waiting;
-      assert.equal(value, null);
-      if (ctx.harness.capabilities.pushedChanges) {
-        // The required bound, under 100 ms: the notify trigger, not the hour-long re-read, woke it.
-        assert.ok(wokeAt - committedAt < 100, `woke ${Math.round(wokeAt - committedAt)} ms after the commit`);
-      }
-    });
+    it(
+      "a waiter wakes on a plain SQL UPDATE made outside taskledger",
+      {
+        skip:
+          !hasFact(ctx.harness, "otherWritersPushed") &&
+          "Citus runs triggers on the worker holding the shard, where a NOTIFY never reaches the coordinator's LISTEN (and breaks a two-phase commit): other writers' commits are seen at the waiter's re-read (test/citus/citus.citus.test.ts measures it)",
+      },
+      async () => {
+        const spy = spyDriver();
+        const b = await ctx.openOver(ctx.url(), {}, spy.over);
+        const task = id();
+        await b.markAsStarted(task);
+        const firstRead = readOnce(spy);
+        const waiting = new AsyncResult(task, b).get(PUSH_ONLY).then((value) => ({ value, wokeAt: performance.now() }));
+        // get() has read the STARTED row and waits: only a wake-up can end it now.
+        assert.equal(await firstRead, "STARTED");
+        await ctx.harness.execRaw(
+          ctx.url(),
+          `UPDATE celery_taskmeta SET status = 'SUCCESS', result = NULL, date_done = '2026-01-01 00:00:00' WHERE task_id = '${task}'`,
+        );
+        const committedAt = performance.now();
+        const { value, wokeAt } = await waiting;
+        assert.equal(value, null);
+        if (ctx.harness.capabilities.pushedChanges) {
+          // The required bound, under 100 ms: the notify trigger, not the hour-long re-read, woke it.
+          assert.ok(wokeAt - committedAt < 100, `woke ${Math.round(wokeAt - committedAt)} ms after the commit`);
+        }
+      },
+    );
 
     it(
       "a commit for an id nobody waits on sends no notification",

@@ -14,6 +14,11 @@ export interface Harness {
   readonly dialect: string;
   /** What the dialect can do, read from its driver (src/db/types.ts Capabilities). */
   readonly capabilities: Capabilities;
+  /**
+   * Facts about this harness's server that capabilities do not say (a scaled-out server such as a
+   * Citus coordinator); absent, or a fact absent: true, as on one plain server.
+   */
+  readonly facts?: HarnessFacts;
 
   /** A URL for a new, empty database: nothing migrated (SQLite: a file that does not exist yet). */
   freshUrl(label: string): Promise<string>;
@@ -102,6 +107,23 @@ export interface Harness {
   partitionsOf(url: string, table: string): Promise<string[]>;
   /** A transaction left open having read `table`, as a backup does (pg_dump reads each partition); release() ends it. */
   holdReader(url: string, table: string): Promise<{ release(): Promise<void> }>;
+}
+
+/** See Harness.facts: each true unless the harness says otherwise. */
+export interface HarnessFacts {
+  /** A plain SQL commit by another writer is pushed to waiters (false: they see it at their re-read). */
+  readonly otherWritersPushed?: boolean;
+  /** awayableDatabase is a server of the kind under test (false: it could only be a plain server standing in). */
+  readonly awayableIsSame?: boolean;
+  /** `taskledger migrate` alone finishes a database's setup (false: the server needs a step more, tested on its own). */
+  readonly migrateIsWholeSetup?: boolean;
+  /** holdReader's reader is one the archive's partition DDL waits for where the test can measure it. */
+  readonly readersHoldDdl?: boolean;
+}
+
+/** Whether `harness` has fact `name` (true unless it says otherwise). */
+export function hasFact(harness: Harness, name: keyof HarnessFacts): boolean {
+  return harness.facts?.[name] !== false;
 }
 
 /** A URL form that carries a secret: argv before the command, or TASKLEDGER_URL. */

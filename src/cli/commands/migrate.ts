@@ -1,7 +1,8 @@
 /**
- * `taskledger migrate [--check] [--history | --no-history] [--widen]`: apply pending migrations
- * (idempotent), or report them; switch the history triggers on or off; widen columns a Celery
- * table made too narrow.
+ * `taskledger migrate [--check] [--history | --no-history] [--archive] [--widen] [--distribute]`:
+ * apply pending migrations (idempotent), or report them; switch the history triggers on or off;
+ * create the archive tier; widen columns a Celery table made too narrow; distribute the tables on a
+ * Citus coordinator.
  */
 import { EXIT } from "../exit-codes.js";
 import { withBackend, type CommandDeps } from "../open.js";
@@ -14,6 +15,8 @@ export interface MigrateOptions {
   archive?: boolean;
   /** Also widen value and time columns narrower than taskledger's (MySQL tables Celery created). */
   widen?: boolean;
+  /** Then distribute the tables on a Citus coordinator. */
+  distribute?: boolean;
 }
 
 export async function run(options: MigrateOptions, deps: CommandDeps): Promise<number> {
@@ -40,6 +43,14 @@ export async function run(options: MigrateOptions, deps: CommandDeps): Promise<n
         await backend.createArchive();
         if (!deps.json) deps.out.err(`${backend.url}: archive tier ready (backend-cleanup --archive-after moves finished rows into it)`);
       }
+      // Last: the archive's tables, when just created, are distributed with the others.
+      const distributed = options.distribute ? await backend.distribute() : undefined;
+      if (distributed && !deps.json)
+        deps.out.err(
+          distributed.distributed.length === 0 && distributed.ran.length === 0
+            ? `${backend.url}: already distributed (Citus ${distributed.citusVersion}, ${distributed.already.length} tables)`
+            : `${backend.url}: distributed ${distributed.distributed.length} tables by task id, co-located (Citus ${distributed.citusVersion}${distributed.already.length > 0 ? `; ${distributed.already.length} were already` : ""}); history and waking in their Citus form`,
+        );
       if (deps.json)
         deps.out.out(
           JSON.stringify({
@@ -50,6 +61,7 @@ export async function run(options: MigrateOptions, deps: CommandDeps): Promise<n
             ran: after.planned,
             history,
             ...(options.widen ? { widened } : {}),
+            ...(distributed ? { distributed } : {}),
           }),
         );
       else {

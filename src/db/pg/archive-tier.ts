@@ -8,7 +8,9 @@ import { MigrationError } from "../../errors.js";
 import { countArchivable, countArchiveExpired } from "../archive.js";
 import type { ArchiveMoveParams, ArchiveRule } from "../driver.js";
 import { toNaiveUtc } from "../naive-utc.js";
+import { PgDialect } from "drizzle-orm/pg-core";
 import {
+  ARCHIVE_MOVE_SETTING,
   archiveDdl,
   archiveGuardDdl,
   archiveGuardFunctions,
@@ -27,7 +29,11 @@ const ARCHIVE_RECHECK_MS = 30_000;
 export class PgArchiveTier {
   private known: { present: boolean; at: number } | undefined;
 
-  constructor(private readonly exec: PgExecutor) {}
+  constructor(
+    private readonly exec: PgExecutor,
+    /** Whether the tables are distributed by Citus (pg/distribute.ts): moves and expiry take their Citus form. */
+    private readonly citus: () => Promise<boolean> = async () => false,
+  ) {}
 
   /** Forgets what was known, so the next call looks again (a store found an archive created meanwhile). */
   forget(): void {
@@ -70,7 +76,24 @@ export class PgArchiveTier {
   }
 
   async taskArchive(p: ArchiveMoveParams): Promise<number> {
-    return Number((await this.exec.rows(moveToArchive(this.exec.tables, PG_FRAGMENTS, p)))[0]?.["moved"] ?? 0);
+    if (!(await this.citus())) return Number((await this.exec.rows(moveToArchive(this.exec.tables, PG_FRAGMENTS, p)))[0]?.["moved"] ?? 0);
+    // One transaction whose mark (the delete trigger then leaves the history to the move) reaches
+    // every worker it touches: Citus sends a transaction's SET LOCAL along when told to.
+    const { sql: text, params } = new PgDialect().sqlToQuery(moveToArchive(this.exec.tables, PG_FRAGMENTS, p, true));
+    const session = await this.exec.dedicated();
+    try {
+      await session.query("BEGIN");
+      await session.query("SET LOCAL citus.propagate_set_commands = 'local'");
+      await session.query(`SET LOCAL ${ARCHIVE_MOVE_SETTING} = 'on'`);
+      const moved = Number((await session.query<{ moved: number }>(text, params)).rows[0]?.moved ?? 0);
+      await session.query("COMMIT");
+      return moved;
+    } catch (error) {
+      await session.query("ROLLBACK").catch(() => undefined);
+      throw error;
+    } finally {
+      await session.end().catch(() => undefined);
+    }
   }
 
   async archiveExpire(p: {
@@ -80,7 +103,10 @@ export class PgArchiveTier {
     maxKeepMs: number;
   }): Promise<{ rows: number; partitions: number; refiled: number; more: boolean; deferred: string[] }> {
     // Whole partitions, so `limit` does not apply: a drop costs the same whatever it holds.
-    return { ...(await expireArchive(this.exec, this.exec.tables, PG_FRAGMENTS, p.ranked, p.now, p.maxKeepMs)), more: false };
+    return {
+      ...(await expireArchive(this.exec, this.exec.tables, PG_FRAGMENTS, p.ranked, p.now, p.maxKeepMs, await this.citus())),
+      more: false,
+    };
   }
 
   async archiveCountExpired(p: { ranked: readonly ArchiveRule[]; now: Date }): Promise<number> {

@@ -186,18 +186,25 @@ export function moveToArchive(
   t: Tables,
   f: AuditFragments,
   p: { before: Date; now: Date; limit: number; ranked: readonly ArchiveRule[] },
+  citus = false,
 ): SQL {
   const now = toNaiveUtc(p.now);
   const before = toNaiveUtc(p.before);
+  // On Citus (pg/distribute.ts) the CTEs run one after another as distributed subplans, and a
+  // subquery correlated with a CTE's row is refused: the holds of the moved rows are read once,
+  // and the move's mark reaches the workers' delete trigger as a SET LOCAL the caller propagates.
+  const expiry = citus
+    ? expiryOf(t, f, p.ranked, "moved", sql`moved.task_id IN (SELECT task_id FROM held)`)
+    : expiryOf(t, f, p.ranked, "moved");
   return sql`WITH moved AS (
       DELETE FROM ${sql.raw(t.task)} WHERE id = ANY(ARRAY(
         SELECT id FROM ${sql.raw(t.task)} WHERE date_done < ${before} ORDER BY date_done LIMIT ${p.limit}))
         AND date_done < ${before}
       RETURNING ${sql.raw(TIER_COLUMNS)}
-    ), filed AS (
+    ), ${citus ? sql`held AS (SELECT task_id FROM ${sql.raw(t.hold)} WHERE task_id = ANY(ARRAY(SELECT task_id FROM moved))), ` : sql``}filed AS (
       INSERT INTO ${sql.raw(t.archive)} (${sql.raw(TIER_COLUMNS)}, expires_at, archived_at)
-      SELECT ${sql.raw(TIER_COLUMNS)}, ${f.greatest(expiryOf(t, f, p.ranked, "moved"), sql`${now}`)}, ${now}
-      FROM moved CROSS JOIN (SELECT set_config(${ARCHIVE_MOVE_SETTING}, 'on', true) AS mark) AS move_mark
+      SELECT ${sql.raw(TIER_COLUMNS)}, ${f.greatest(expiry, sql`${now}`)}, ${now}
+      FROM moved${citus ? sql`` : sql` CROSS JOIN (SELECT set_config(${ARCHIVE_MOVE_SETTING}, 'on', true) AS mark) AS move_mark`}
       RETURNING task_id, expires_at
     ), indexed AS (
       INSERT INTO ${sql.raw(archiveIds(t))} (task_id, expires_at) SELECT task_id, expires_at FROM filed
@@ -234,12 +241,18 @@ type SessionQuery = PgSession["query"];
  * ARCHIVE_DDL_LOCK_TIMEOUT_MS, a few times; returns undefined when no attempt got its locks (the
  * transaction rolled back each time, so nothing of it happened).
  */
-async function withShortLocks<T>(pool: PgConnection, work: (query: SessionQuery) => Promise<T>): Promise<{ done: T } | undefined> {
+async function withShortLocks<T>(
+  pool: PgConnection,
+  work: (query: SessionQuery) => Promise<T>,
+  citus = false,
+): Promise<{ done: T } | undefined> {
   const session = await pool.dedicated();
   try {
     for (let attempt = 1; ; attempt++) {
       try {
         await session.query("BEGIN");
+        // On Citus the DDL and the refiles run on the workers too: the timeout goes along.
+        if (citus) await session.query("SET LOCAL citus.propagate_set_commands = 'local'");
         await session.query(`SET LOCAL lock_timeout = ${ARCHIVE_DDL_LOCK_TIMEOUT_MS}`);
         const done = await work((text, values) => session.query(text, values));
         await session.query("COMMIT");
@@ -322,9 +335,14 @@ async function refile(
   historyPartition: string,
   where: "held" | "done-since" | "finite",
   now: Date,
-  since?: Date,
+  since: Date | undefined,
+  citus: boolean,
 ): Promise<{ refiled: number; expired: number }> {
   const at = toNaiveUtc(now);
+  // See moveToArchive: on Citus the moved rows' holds are read once, not per row of a CTE.
+  const movedExpiry = citus
+    ? expiryOf(t, f, ranked, "moved", sql`moved.task_id IN (SELECT task_id FROM held)`)
+    : expiryOf(t, f, ranked, "moved");
   const expiry = expiryOf(t, f, ranked, "p");
   // "held" probes the partition's task_id index once per hold; "done-since" reads the date_done
   // index from `since` on: only rows done that recently can be kept past now by a finite rule.
@@ -341,10 +359,10 @@ async function refile(
   // with a row that expired.
   const statement = sql`WITH moved AS (
       DELETE FROM ${sql.raw(partition)} AS p WHERE ${condition} RETURNING ${sql.raw(TIER_COLUMNS)}, archived_at, expires_at
-    ), filed AS (
+    ), ${citus ? sql`held AS (SELECT task_id FROM ${sql.raw(t.hold)} WHERE task_id = ANY(ARRAY(SELECT task_id FROM moved))), ` : sql``}filed AS (
       INSERT INTO ${sql.raw(t.archive)} (${sql.raw(TIER_COLUMNS)}, expires_at, archived_at)
-      SELECT ${sql.raw(TIER_COLUMNS)}, ${expiryOf(t, f, ranked, "moved")}, archived_at FROM moved
-      WHERE ${expiryOf(t, f, ranked, "moved")} > ${at}
+      SELECT ${sql.raw(TIER_COLUMNS)}, ${movedExpiry}, archived_at FROM moved
+      WHERE ${movedExpiry} > ${at}
       RETURNING task_id, expires_at
     ), unindexed AS (
       -- By the index (ANY over the moved ids), then the exact rows: a join could scan the whole index table.
@@ -381,6 +399,7 @@ export async function expireArchive(
   ranked: readonly ArchiveRule[],
   now: Date,
   maxKeepMs: number,
+  citus = false,
 ): Promise<ArchiveExpiry> {
   const ensured = await ensurePartitions(pool, t, now, new Date(now.getTime() + maxKeepMs));
   const result: ArchiveExpiry = { rows: 0, partitions: 0, refiled: 0, deferred: ensured.deferred };
@@ -390,10 +409,25 @@ export async function expireArchive(
   if (all.some((p) => p.until === null)) {
     // Under the hold lock too (see below), so a row released and expired here cannot take a
     // hold placed meanwhile with it.
-    const released = await withShortLocks(pool, async (query) => {
-      await query(`LOCK TABLE ${t.hold} IN SHARE MODE`);
-      return refile(query, t, f, ranked, t.besideTask("archive_forever"), t.besideTask("history_archive_forever"), "finite", now);
-    });
+    const released = await withShortLocks(
+      pool,
+      async (query) => {
+        await query(`LOCK TABLE ${t.hold} IN SHARE MODE`);
+        return refile(
+          query,
+          t,
+          f,
+          ranked,
+          t.besideTask("archive_forever"),
+          t.besideTask("history_archive_forever"),
+          "finite",
+          now,
+          undefined,
+          citus,
+        );
+      },
+      citus,
+    );
     if (released) {
       result.refiled += released.done.refiled;
       result.rows += released.done.expired;
@@ -407,34 +441,38 @@ export async function expireArchive(
     const history = t.besideTask(`history_${suffix}`);
     let refiled = 0;
     let rows = 0;
-    const dropped = await withShortLocks(pool, async (query) => {
-      refiled = 0;
-      // The hold table is locked against new holds (SHARE: holds wait, reads go on) until the drop
-      // commits, and held rows are refiled under that lock: a hold committed before is seen here
-      // and its row kept; a hold that waited commits after the row is gone, like any hold of an
-      // id whose row expired. Before, a hold committed between the refile and a DROP waiting for
-      // its lock returned success for a row the DROP then took.
-      await query(`LOCK TABLE ${t.hold} IN SHARE MODE`);
-      refiled += (await refile(query, t, f, ranked, qualified, history, "held", now)).refiled;
-      // A rule kept forever may now match any row, so then every row is judged; else only rows
-      // done within the longest finite retention can outlive now.
-      const foreverRule = ranked.some((rule) => rule.keepMs === null);
-      const since = foreverRule ? undefined : new Date(now.getTime() - maxKeepMs);
-      refiled += (await refile(query, t, f, ranked, qualified, history, "done-since", now, since)).refiled;
-      rows = (await query<{ n: number }>(`SELECT count(*)::int AS n FROM ${qualified}`)).rows[0]!.n;
-      // The entries of the rows that go leave the index of archived ids: the month's range of
-      // expiry, exactly this partition's rows. The only part of a drop that grows with the
-      // archive (one pass over the narrow index table; holds wait for it, reads and stores do not).
-      await query(`DELETE FROM ${archiveIds(t)} WHERE expires_at >= $1::timestamp AND expires_at < $2::timestamp`, [
-        toNaiveUtc(monthStart(until, -1)),
-        toNaiveUtc(until),
-      ]);
-      // DROP takes an ACCESS EXCLUSIVE lock on the archive for the catalog change only: no row is
-      // visited, so it is over in milliseconds whatever the partition holds (BENCHMARKS.md). The
-      // month's history goes the same way.
-      await query(`DROP TABLE ${qualified}`);
-      await query(`DROP TABLE IF EXISTS ${history}`);
-    });
+    const dropped = await withShortLocks(
+      pool,
+      async (query) => {
+        refiled = 0;
+        // The hold table is locked against new holds (SHARE: holds wait, reads go on) until the drop
+        // commits, and held rows are refiled under that lock: a hold committed before is seen here
+        // and its row kept; a hold that waited commits after the row is gone, like any hold of an
+        // id whose row expired. Before, a hold committed between the refile and a DROP waiting for
+        // its lock returned success for a row the DROP then took.
+        await query(`LOCK TABLE ${t.hold} IN SHARE MODE`);
+        refiled += (await refile(query, t, f, ranked, qualified, history, "held", now, undefined, citus)).refiled;
+        // A rule kept forever may now match any row, so then every row is judged; else only rows
+        // done within the longest finite retention can outlive now.
+        const foreverRule = ranked.some((rule) => rule.keepMs === null);
+        const since = foreverRule ? undefined : new Date(now.getTime() - maxKeepMs);
+        refiled += (await refile(query, t, f, ranked, qualified, history, "done-since", now, since, citus)).refiled;
+        rows = (await query<{ n: number }>(`SELECT count(*)::int AS n FROM ${qualified}`)).rows[0]!.n;
+        // The entries of the rows that go leave the index of archived ids: the month's range of
+        // expiry, exactly this partition's rows. The only part of a drop that grows with the
+        // archive (one pass over the narrow index table; holds wait for it, reads and stores do not).
+        await query(`DELETE FROM ${archiveIds(t)} WHERE expires_at >= $1::timestamp AND expires_at < $2::timestamp`, [
+          toNaiveUtc(monthStart(until, -1)),
+          toNaiveUtc(until),
+        ]);
+        // DROP takes an ACCESS EXCLUSIVE lock on the archive for the catalog change only: no row is
+        // visited, so it is over in milliseconds whatever the partition holds (BENCHMARKS.md). The
+        // month's history goes the same way.
+        await query(`DROP TABLE ${qualified}`);
+        await query(`DROP TABLE IF EXISTS ${history}`);
+      },
+      citus,
+    );
     if (!dropped) {
       result.deferred.push(`dropping ${partition.name}`);
       continue;

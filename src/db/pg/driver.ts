@@ -15,6 +15,7 @@ import type {
   ChangeWatch,
   DeleteByRuleParams,
   DeleteExpiredParams,
+  DistributeReport,
   Driver,
   GroupRow,
   HeldLock,
@@ -45,6 +46,7 @@ import { PgGroups } from "./groups.js";
 import { PgHistory } from "./history.js";
 import { PgHolds } from "./holds.js";
 import { PgDatabaseCheck } from "./identity.js";
+import { detectCitus, distributePg, webhooksError, workerError, type CitusState } from "./distribute.js";
 import { lockHolder, takeLock } from "./lock.js";
 import { migratePg } from "./migrate.js";
 import { replicaStatus } from "./replica.js";
@@ -57,6 +59,9 @@ export type PgDriverOptions =
   | { url: string; poolSize: number; tables: Tables }
   /** The application's pool: used, never ended. */
   | { pool: PgPoolLike; tables: Tables };
+
+/** How long "not distributed" is believed before it is checked again (a `migrate --distribute` meanwhile). */
+const CITUS_RECHECK_MS = 30_000;
 
 /** Watches nothing: without connection settings there is no LISTEN, and waiters re-read. */
 const NO_WATCH: ChangeWatch = {
@@ -89,6 +94,10 @@ export class PgDriver implements Driver {
   private readonly webhooks: PgWebhooks;
   /** Tells a caller's client on another database from one on ours (inTransaction). */
   private databaseCheck: PgDatabaseCheck | undefined;
+  /** The Citus profile as last seen: whether the tables are distributed here (see citus()). */
+  private citusKnown: { state: CitusState | undefined; at: number } | undefined;
+  /** Where this driver points, for messages (no credentials). */
+  private readonly target: string;
 
   constructor(options: PgDriverOptions) {
     const pool =
@@ -96,15 +105,16 @@ export class PgDriver implements Driver {
         ? new BorrowedPool(options.pool, PG_TYPES)
         : new ClientPool({ connectionString: options.url, types: PG_TYPES, application_name: "taskledger" }, options.poolSize);
     this.tables = options.tables;
+    this.target = "url" in options ? maskedTarget(options.url) : "the application's pool";
     this.exec = new PgExecutor(pool, this.tables, buildStatements(this.tables));
-    this.archive = new PgArchiveTier(this.exec);
-    this.reads = new PgTaskReads(this.exec);
+    this.archive = new PgArchiveTier(this.exec, () => this.citus());
+    this.reads = new PgTaskReads(this.exec, () => this.citusQuiet());
     this.writes = new PgWrites(this.exec, async () => {
       this.archive.forget();
       await this.archive.archiveEnabled();
     });
     this.groups = new PgGroups(this.exec);
-    this.history = new PgHistory(this.exec);
+    this.history = new PgHistory(this.exec, () => this.citus());
     this.holds = new PgHolds(this.exec);
     this.expiry = new PgExpiry(this.exec);
     this.webhooks = new PgWebhooks(this.exec);
@@ -125,11 +135,35 @@ export class PgDriver implements Driver {
     return this.archive.archiveEnabled();
   }
 
+  /**
+   * Whether the tables are distributed by Citus here, so writes take the Citus statement forms.
+   * Asked once (then every 30 s while not, so a `migrate --distribute` meanwhile is noticed);
+   * a Citus worker is refused, since ids drawn there do not fit the task table's integer id.
+   */
+  private async citus(): Promise<boolean> {
+    const known = this.citusKnown;
+    let state = known?.state;
+    if (!known || (!state?.distributed && Date.now() - known.at >= CITUS_RECHECK_MS)) {
+      state = await detectCitus((config) => this.exec.query(config), this.tables);
+      this.citusKnown = { state, at: Date.now() };
+    }
+    if (!state?.distributed) return false;
+    if (!state.coordinator) throw workerError(this.target);
+    return true;
+  }
+
+  /** citus() for reads, which a worker answers too: not refused there. */
+  private async citusQuiet(): Promise<boolean> {
+    return this.citus().catch(() => false);
+  }
+
   async taskStore(w: TaskWrite): Promise<boolean> {
-    return this.writes.taskStore((config) => this.exec.query(config), w, await this.tiers());
+    const citus = await this.citus();
+    return this.writes.taskStore((config) => this.exec.query(config), w, await this.tiers(), citus, true);
   }
   async taskStoreMany(writes: readonly TaskWrite[]): Promise<number> {
-    return this.writes.taskStoreMany((config) => this.exec.query(config), writes, await this.tiers());
+    const citus = await this.citus();
+    return this.writes.taskStoreMany((config) => this.exec.query(config), writes, await this.tiers(), citus, true);
   }
   async taskForget(taskIds: readonly string[]): Promise<number> {
     return this.writes.taskForget(taskIds, taskIds.length > 0 && (await this.tiers()));
@@ -158,8 +192,8 @@ export class PgDriver implements Driver {
       notInside(pgTransactionStatus(client)); // the caller may have committed while the check ran
     });
     return {
-      taskStore: async (w) => this.writes.taskStore(run, w, await this.tiers()),
-      taskStoreMany: async (ws) => this.writes.taskStoreMany(run, ws, await this.tiers()),
+      taskStore: async (w) => this.writes.taskStore(run, w, await this.tiers(), await this.citus()),
+      taskStoreMany: async (ws) => this.writes.taskStoreMany(run, ws, await this.tiers(), await this.citus()),
       groupSave: (row) => this.writes.groupSave(run, row),
       ended: () => undefined,
     };
@@ -242,8 +276,10 @@ export class PgDriver implements Driver {
   archiveEnabled(): Promise<boolean> {
     return this.archive.archiveEnabled();
   }
-  archiveCreate(now: Date): Promise<void> {
-    return this.archive.archiveCreate(now);
+  async archiveCreate(now: Date): Promise<void> {
+    await this.archive.archiveCreate(now);
+    // Created after `migrate --distribute`: the archive's tables join the others' co-location.
+    if (await this.citus()) await distributePg(this.exec, this.tables, this.target);
   }
   archivePrepare(p: { now: Date; maxKeepMs: number }): Promise<string[]> {
     return this.archive.archivePrepare(p);
@@ -261,11 +297,20 @@ export class PgDriver implements Driver {
     return this.archive.taskCountArchivable(p);
   }
 
-  migrate(): Promise<MigrationStatus> {
+  async migrate(): Promise<MigrationStatus> {
+    // A Citus worker takes no DDL of its own (Citus refuses some of it half-way through a
+    // migration): tables are made and distributed from the coordinator.
+    const citus = await detectCitus((config) => this.exec.query(config), this.tables);
+    if (citus && !citus.coordinator) throw workerError(this.target);
     return migratePg(this.exec, this.tables, { apply: true });
   }
   migrationStatus(): Promise<MigrationStatus> {
     return migratePg(this.exec, this.tables, { apply: false });
+  }
+  async distribute(): Promise<DistributeReport> {
+    const report = await distributePg(this.exec, this.tables, this.target);
+    this.citusKnown = undefined;
+    return report;
   }
 
   lock(name: LockName, options: { wait: boolean }): Promise<HeldLock | undefined> {
@@ -275,7 +320,9 @@ export class PgDriver implements Driver {
     return lockHolder(this.exec, name);
   }
 
-  webhookAdd(p: { url: string; match: WebhookMatch; secret: string; now: Date }): Promise<number> {
+  async webhookAdd(p: { url: string; match: WebhookMatch; secret: string; now: Date }): Promise<number> {
+    // Not delivered on a distributed cluster (pg/distribute.ts): refused rather than kept silently.
+    if (await this.citus()) throw webhooksError(this.target, undefined);
     return this.webhooks.webhookAdd(p);
   }
   webhookList(): Promise<WebhookRow[]> {
@@ -318,5 +365,15 @@ export class PgDriver implements Driver {
 
   async close(): Promise<void> {
     await this.exec.end();
+  }
+}
+
+/** A URL for messages: host, port and database, never the user or password. */
+function maskedTarget(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.host}${parsed.pathname}`;
+  } catch {
+    return "this server";
   }
 }

@@ -6,10 +6,15 @@ import type { TaskHistoryEntry, TaskHistoryRow } from "../driver.js";
 import { historyTriggerStatements } from "../migrations.js";
 import { toHistoryRow, type RawHistoryRow } from "../rows.js";
 import { quoteIdentifier } from "../tables.js";
+import { citusHistoryFunctions, citusTriggerStatements, dropHistoryTriggers, UNSAFE_TRIGGERS } from "./distribute.js";
 import type { PgExecutor } from "./executor.js";
 
 export class PgHistory {
-  constructor(private readonly exec: PgExecutor) {}
+  constructor(
+    private readonly exec: PgExecutor,
+    /** Whether the tables are distributed by Citus: then the triggers take their Citus form (pg/distribute.ts). */
+    private readonly citus: () => Promise<boolean>,
+  ) {}
 
   async taskHistory(taskId: string, tiers: boolean): Promise<TaskHistoryRow[]> {
     return (await this.exec.statement<RawHistoryRow>(tiers ? "taskHistoryTiers" : "taskHistory", [taskId])).rows.map(toHistoryRow);
@@ -35,9 +40,22 @@ export class PgHistory {
     const t = this.exec.tables;
     const n = await this.triggerCount();
     if (on ? n === t.historyTriggers.length : n === 0) return false;
+    const citus = await this.citus();
     const session = await this.exec.dedicated();
     try {
       await session.query("BEGIN");
+      if (citus) {
+        await session.query(UNSAFE_TRIGGERS);
+        for (const statement of dropHistoryTriggers(t)) await session.query(statement);
+        if (on) {
+          const sequence = await session.query<{ seq: string }>("SELECT pg_get_serial_sequence($1, 'id') AS seq", [t.history]);
+          for (const statement of citusHistoryFunctions(t, sequence.rows[0]!.seq)) await session.query(statement);
+          // Only the two history triggers: the delete trigger is always there.
+          for (const statement of citusTriggerStatements(t, true).slice(0, 2)) await session.query(statement);
+        }
+        await session.query("COMMIT");
+        return true;
+      }
       for (const name of t.historyTriggers)
         await session.query(`DROP TRIGGER IF EXISTS ${quoteIdentifier(name, "tableNames.task")} ON ${t.task}`);
       if (on) for (const statement of historyTriggerStatements("postgresql", t)) await session.query(statement);

@@ -8,7 +8,9 @@ export class PgHolds {
 
   async taskHold(p: { taskIds: readonly string[]; now: Date; reason: string | null }): Promise<number> {
     if (p.taskIds.length === 0) return 0;
-    return (await this.exec.statement("taskHold", [p.taskIds, toNaiveUtc(p.now), p.reason])).rowCount ?? 0;
+    // Counted from RETURNING: on Citus, INSERT … SELECT through the coordinator reports the rows
+    // it sent as its row count, conflicts included.
+    return (await this.exec.statement("taskHold", [p.taskIds, toNaiveUtc(p.now), p.reason])).rows.length;
   }
 
   async taskRelease(taskIds: readonly string[]): Promise<number> {

@@ -9,10 +9,32 @@ import { precedenceGuard } from "../precedence.js";
 import { archiveGuardFunctions, archiveIds, HISTORY_COLUMNS, historyArchive } from "./archive.js";
 import type { Tables } from "../tables.js";
 import { webhookStatements } from "./webhook-statements.js";
+import { citusInterested } from "./distribute.js";
 
 /** The precedence guard (db/precedence.ts) over a row alias's status. */
 function guard(current: string, status: string, replaceReady: string): string {
   return precedenceGuard(`${current}.status`, status, replaceReady);
+}
+
+/** The SET list of an upsert from a row source (parameters or EXCLUDED); `ext` says whether to write the extended columns. */
+function setFrom(src: (column: string, cast: string) => string, ext: string): string {
+  return `
+      status = ${src("status", "varchar")}, result = ${src("result", "bytea")}, date_done = ${src("date_done", "timestamp")},
+      traceback = ${src("traceback", "text")},
+      name = CASE WHEN ${ext} THEN ${src("name", "varchar")} ELSE t.name END,
+      args = CASE WHEN ${ext} THEN ${src("args", "bytea")} ELSE t.args END,
+      kwargs = CASE WHEN ${ext} THEN ${src("kwargs", "bytea")} ELSE t.kwargs END,
+      worker = CASE WHEN ${ext} THEN ${src("worker", "varchar")} ELSE t.worker END,
+      retries = CASE WHEN ${ext} THEN ${src("retries", "int")} ELSE t.retries END,
+      queue = CASE WHEN ${ext} THEN ${src("queue", "varchar")} ELSE t.queue END,
+      children = COALESCE(${src("children", "bytea")}, t.children),
+      parent_id = COALESCE(${src("parent_id", "varchar")}, t.parent_id),
+      group_id = COALESCE(${src("group_id", "varchar")}, t.group_id),
+      date_updated = ${src("date_updated", "timestamp")}`;
+}
+
+function setFromExcluded(ext: string): string {
+  return setFrom((column) => `EXCLUDED.${column}`, ext);
 }
 
 export function buildStatements(t: Tables) {
@@ -27,19 +49,6 @@ export function buildStatements(t: Tables) {
       AND (${except}::varchar[] IS NULL OR status IS NULL OR NOT (status = ANY(${except}::varchar[])))`;
   // Unready rows last written before $1.
   const stale = "date_done IS NULL AND date_updated < $1::timestamp";
-  const setFrom = (src: (column: string, cast: string) => string, ext: string) => `
-      status = ${src("status", "varchar")}, result = ${src("result", "bytea")}, date_done = ${src("date_done", "timestamp")},
-      traceback = ${src("traceback", "text")},
-      name = CASE WHEN ${ext} THEN ${src("name", "varchar")} ELSE t.name END,
-      args = CASE WHEN ${ext} THEN ${src("args", "bytea")} ELSE t.args END,
-      kwargs = CASE WHEN ${ext} THEN ${src("kwargs", "bytea")} ELSE t.kwargs END,
-      worker = CASE WHEN ${ext} THEN ${src("worker", "varchar")} ELSE t.worker END,
-      retries = CASE WHEN ${ext} THEN ${src("retries", "int")} ELSE t.retries END,
-      queue = CASE WHEN ${ext} THEN ${src("queue", "varchar")} ELSE t.queue END,
-      children = COALESCE(${src("children", "bytea")}, t.children),
-      parent_id = COALESCE(${src("parent_id", "varchar")}, t.parent_id),
-      group_id = COALESCE(${src("group_id", "varchar")}, t.group_id),
-      date_updated = ${src("date_updated", "timestamp")}`;
 
   // A new hot row for an id the archive holds (stored again after it was archived) supersedes the
   // archived row: it keeps what the write does not say, as an update of the hot row would.
@@ -246,6 +255,107 @@ export function buildStatements(t: Tables) {
       )
       SELECT count(*)::int AS written, NOT ${noArchive} AS archived FROM written`,
 
+    /**
+     * The Citus profile's single-row store (pg/distribute.ts), first step: Citus routes a statement
+     * to one shard only without INSERT CTEs, so taskStore's upsert is split in two router
+     * statements. This one updates the hot row under the precedence guard and says, from the same
+     * shard group, whether there is a hot row at all (none: taskStoreCitusInsert follows), whether
+     * someone waits for the id (taskledger then NOTIFYs on the coordinator), and whether the archive
+     * exists (a process that has not noticed it must not insert past an archived row).
+     * $16 extended, $17 replaceReady.
+     */
+    taskStoreCitus: `
+      WITH updated AS (
+        UPDATE ${t.task} AS t SET ${setFrom(param, "$16::boolean")}
+        WHERE t.task_id = $1::varchar AND ${guard("t", "$2::varchar", "$17::boolean")}
+        RETURNING 1
+      )
+      SELECT (SELECT count(*) FROM updated)::int AS updated, EXISTS (SELECT 1 FROM ${t.task} AS s WHERE s.task_id = $1::varchar) AS hot,
+        (SELECT s.status FROM ${t.task} AS s WHERE s.task_id = $1::varchar) AS hot_status,
+        EXISTS (SELECT 1 FROM ${t.interest} AS i WHERE i.task_id = $1::varchar) AS interested, NOT ${noArchive} AS archived`,
+    /** taskStoreCitus once the archive exists: `archived` says whether this id has archived rows. */
+    taskStoreCitusTiers: `
+      WITH updated AS (
+        UPDATE ${t.task} AS t SET ${setFrom(param, "$16::boolean")}
+        WHERE t.task_id = $1::varchar AND ${guard("t", "$2::varchar", "$17::boolean")}
+        RETURNING 1
+      )
+      SELECT (SELECT count(*) FROM updated)::int AS updated, EXISTS (SELECT 1 FROM ${t.task} AS s WHERE s.task_id = $1::varchar) AS hot,
+        (SELECT s.status FROM ${t.task} AS s WHERE s.task_id = $1::varchar) AS hot_status,
+        EXISTS (SELECT 1 FROM ${t.interest} AS i WHERE i.task_id = $1::varchar) AS interested,
+        EXISTS (SELECT 1 FROM ${archiveIds(t)} AS x WHERE x.task_id = $1::varchar) AS archived`,
+    /**
+     * The latest archived row of one id, on Citus: a router statement. Not through the archive's
+     * functions, which Citus would run on a worker, where they cannot query distributed tables.
+     */
+    taskArchivedCitus: `
+      SELECT ${TASK_COLUMNS} FROM ${t.archive} WHERE task_id = $1::varchar ORDER BY archived_at DESC, id DESC LIMIT 1`,
+    /**
+     * supersede() on Citus, as router statements in the caller's transaction (PgWrites): the
+     * archived rows of one id go, their history back to the history table (ids kept, so its order
+     * holds), their entries in the index of archived ids last. `left` tells whether a concurrent
+     * refile moved a row past this snapshot: then it runs again, as the function's loop does.
+     */
+    taskSupersedeRowsCitus: `
+      WITH gone AS (DELETE FROM ${t.archive} WHERE task_id = $1::varchar RETURNING 1)
+      SELECT (SELECT count(*) FROM gone)::int AS gone`,
+    taskSupersedeLeftCitus: `SELECT EXISTS (SELECT 1 FROM ${t.archive} WHERE task_id = $1::varchar) AS left`,
+    taskSupersedeHistoryCitus: `
+      INSERT INTO ${t.history} (${HISTORY_COLUMNS}) OVERRIDING SYSTEM VALUE
+      SELECT ${HISTORY_COLUMNS} FROM ${historyArchive(t)} WHERE task_id = $1::varchar`,
+    taskSupersedeHistoryGoneCitus: `DELETE FROM ${historyArchive(t)} WHERE task_id = $1::varchar`,
+    taskSupersedeIdsCitus: `DELETE FROM ${archiveIds(t)} WHERE task_id = $1::varchar`,
+    /** taskGetTiers on Citus: every table co-located and filtered by one id, so a router statement. */
+    taskGetTiersCitus: `
+      SELECT ${TASK_COLUMNS} FROM ${t.task} WHERE task_id = $1::varchar
+      UNION ALL
+      (SELECT ${TASK_COLUMNS} FROM ${t.archive} AS a
+       WHERE a.task_id = $1::varchar AND NOT EXISTS (SELECT 1 FROM ${t.task} AS h WHERE h.task_id = $1::varchar)
+       ORDER BY a.archived_at DESC, a.id DESC LIMIT 1)`,
+    /** taskGetManyTiers on Citus: both halves joined on the distribution column, so each runs on the shards. */
+    taskGetManyTiersCitus: `
+      SELECT ${TASK_COLUMNS} FROM ${t.task} WHERE task_id = ANY($1::varchar[])
+      UNION ALL
+      (SELECT DISTINCT ON (a.task_id) ${TASK_COLUMNS.split(", ")
+        .map((c) => `a.${c}`)
+        .join(", ")} FROM ${t.archive} AS a
+       WHERE a.task_id = ANY($1::varchar[]) AND NOT EXISTS (SELECT 1 FROM ${t.task} AS h WHERE h.task_id = a.task_id)
+       ORDER BY a.task_id, a.archived_at DESC, a.id DESC)`,
+    /** Which of these ids have archived rows. */
+    taskArchivedIdsCitus: `SELECT DISTINCT task_id FROM ${archiveIds(t)} WHERE task_id = ANY($1::varchar[])`,
+    /** A new hot row takes what its write left out from the archived row it replaces (not retries: a change of it is a history event). */
+    taskCarryCitus: `
+      UPDATE ${t.task} SET ${CARRIED.map((column, i) => `${column} = COALESCE(${column}, $${i + 2})`).join(", ")}
+      WHERE task_id = $1::varchar`,
+    /** Takes back a row a batch inserted where the archived row it did not see refuses it. */
+    taskUndoCitus: `DELETE FROM ${t.task} WHERE task_id = $1::varchar AND id = $2::int`,
+    /**
+     * The Citus profile's second step, for an id with no hot row: a plain INSERT … VALUES, which
+     * Citus routes to one shard (the id is drawn on the coordinator). A racing insert lands in ON
+     * CONFLICT under the guard, as in taskStore.
+     */
+    taskStoreCitusInsert: `
+      INSERT INTO ${t.task} AS t (id, ${TASK_COLUMNS})
+      VALUES (nextval('${t.taskSequence}'), $1::varchar, $2::varchar, $3::bytea, $4::timestamp, $5::text, $6::varchar, $7::bytea, $8::bytea,
+              $9::varchar, $10::int, $11::varchar, $12::bytea, $13::varchar, $14::varchar, $15::timestamp)
+      ON CONFLICT (task_id) DO UPDATE SET ${setFrom(excluded, "$16::boolean")}
+      WHERE ${guard("t", "EXCLUDED.status", "$17::boolean")}`,
+    /**
+     * taskStoreCitusInsert for a ready write: one router statement that also says whether someone
+     * waits for the id (pg/distribute.ts citusInterestFunction), so the NOTIFY can follow.
+     */
+    taskStoreCitusInsertReady: `
+      INSERT INTO ${t.task} AS t (id, ${TASK_COLUMNS})
+      VALUES (nextval('${t.taskSequence}'), $1::varchar, $2::varchar, $3::bytea, $4::timestamp, $5::text, $6::varchar, $7::bytea, $8::bytea,
+              $9::varchar, $10::int, $11::varchar, $12::bytea, $13::varchar, $14::varchar, $15::timestamp)
+      ON CONFLICT (task_id) DO UPDATE SET ${setFrom(excluded, "$16::boolean")}
+      WHERE ${guard("t", "EXCLUDED.status", "$17::boolean")}
+      RETURNING ${citusInterested(t)}(t.task_id) AS interested`,
+    /** Which of these ids someone waits for (Citus: taskledger NOTIFYs for them on the coordinator). */
+    taskInterest: `SELECT DISTINCT task_id FROM ${t.interest} WHERE task_id = ANY($1::varchar[])`,
+    /** Wakes waiters on this connection's server; inside a transaction, at its commit. */
+    notify: `SELECT pg_notify($1::text, $2::text)`,
+
     taskGet: `SELECT ${TASK_COLUMNS} FROM ${t.task} WHERE task_id = $1::varchar`,
     taskGetMany: `SELECT ${TASK_COLUMNS} FROM ${t.task} WHERE task_id = ANY($1::varchar[])`,
     taskExists: `SELECT 1 FROM ${t.task} WHERE task_id = $1::varchar`,
@@ -322,7 +432,7 @@ export function buildStatements(t: Tables) {
 
     taskHold: `
       INSERT INTO ${t.hold} (task_id, held_at, reason) SELECT DISTINCT unnest($1::varchar[]), $2::timestamp, $3::text
-      ON CONFLICT (task_id) DO NOTHING`,
+      ON CONFLICT (task_id) DO NOTHING RETURNING task_id`,
     taskRelease: `DELETE FROM ${t.hold} WHERE task_id = ANY($1::varchar[])`,
     taskHolds: `SELECT task_id, held_at, reason FROM ${t.hold} WHERE task_id = ANY($1::varchar[])`,
 
@@ -342,3 +452,46 @@ export function buildStatements(t: Tables) {
 }
 
 export type PgStatements = ReturnType<typeof buildStatements>;
+
+/** The columns a new hot row takes from the archived row it replaces when its write leaves them out (Citus batches). */
+export const CARRIED = ["name", "args", "kwargs", "worker", "queue", "children", "parent_id", "group_id"] as const;
+
+/** Rows per multi-row INSERT of the Citus batch store: 15 parameters a row, well under the 65,535 a statement takes. */
+export const CITUS_BATCH_ROWS = 2000;
+
+/**
+ * The Citus profile's batch store: a multi-row INSERT … VALUES, which Citus splits by shard and
+ * sends to each shard as one statement (INSERT … SELECT FROM unnest, the plain form, went through
+ * an intermediate result on every worker: 0.9–1.2 s for 1,000 rows). Ids are drawn on the
+ * coordinator. Rows in task_id order, so concurrent batches lock rows in one order; ids distinct.
+ * The last two parameters are extended and replaceReady for the whole batch.
+ */
+export function citusStoreManyStatement(t: Tables, rows: number): string {
+  const casts = [
+    "varchar",
+    "varchar",
+    "bytea",
+    "timestamp",
+    "text",
+    "varchar",
+    "bytea",
+    "bytea",
+    "varchar",
+    "int",
+    "varchar",
+    "bytea",
+    "varchar",
+    "varchar",
+    "timestamp",
+  ];
+  const values = Array.from(
+    { length: rows },
+    (_, r) => `(nextval('${t.taskSequence}'), ${casts.map((cast, c) => `$${r * casts.length + c + 1}::${cast}`).join(", ")})`,
+  ).join(",\n");
+  const extended = `$${rows * casts.length + 1}::boolean`;
+  const replaceReady = `$${rows * casts.length + 2}::boolean`;
+  return `INSERT INTO ${t.task} AS t (id, ${TASK_COLUMNS}) VALUES ${values}
+    ON CONFLICT (task_id) DO UPDATE SET ${setFromExcluded(extended)}
+    WHERE ${precedenceGuard("t.status", "EXCLUDED.status", replaceReady)}
+    RETURNING t.task_id, t.status, t.id, t.xmax = 0 AS fresh`;
+}

@@ -4,16 +4,22 @@ import { toTaskRow, type RawTaskRow } from "../rows.js";
 import type { PgExecutor } from "./executor.js";
 
 export class PgTaskReads {
-  constructor(private readonly exec: PgExecutor) {}
+  constructor(
+    private readonly exec: PgExecutor,
+    /** Whether the tables are distributed by Citus: reads across tiers then take router forms. */
+    private readonly citus: () => Promise<boolean> = async () => false,
+  ) {}
 
   async taskGet(taskId: string, tiers: boolean): Promise<TaskRow | undefined> {
-    const row = (await this.exec.statement<RawTaskRow>(tiers ? "taskGetTiers" : "taskGet", [taskId])).rows[0];
+    const key = tiers ? ((await this.citus()) ? "taskGetTiersCitus" : "taskGetTiers") : "taskGet";
+    const row = (await this.exec.statement<RawTaskRow>(key, [taskId])).rows[0];
     return row && toTaskRow(row);
   }
 
   async taskGetMany(taskIds: readonly string[], tiers: boolean): Promise<TaskRow[]> {
     if (taskIds.length === 0) return [];
-    return (await this.exec.statement<RawTaskRow>(tiers ? "taskGetManyTiers" : "taskGetMany", [taskIds])).rows.map(toTaskRow);
+    const key = tiers ? ((await this.citus()) ? "taskGetManyTiersCitus" : "taskGetManyTiers") : "taskGetMany";
+    return (await this.exec.statement<RawTaskRow>(key, [taskIds])).rows.map(toTaskRow);
   }
 
   async taskExists(taskId: string, tiers: boolean): Promise<boolean> {

@@ -26,6 +26,8 @@
  *   on the coordinator; `--distribute` refuses while a webhook is registered, and registering one
  *   on a distributed database is refused (README, Scaling out).
  */
+import { HISTORY_RESULT_STATES, RETRY } from "../../states.js";
+import { stateListSql, stateSql } from "../state-sql.js";
 import { DistributeError } from "../../errors.js";
 import type { DistributeReport } from "../driver.js";
 import { quoteIdentifier, type Tables } from "../tables.js";
@@ -130,7 +132,10 @@ export function citusHistoryFunctions(t: Tables, historySequence: string): strin
   // Looked up once per session and shard (workers keep the coordinator's connections), in a
   // session setting keyed by the shard's oid: a shard moved or split is a new relation, so a new key.
   const target = "target";
-  const reason = (status: string, column: string) => `CASE WHEN ${status} IN (''FAILURE'', ''RETRY'') THEN n.${column} END`;
+  // Inside format()'s string, so every quote of a literal is doubled.
+  const quoted = (text: string) => text.replaceAll("'", "''");
+  const reason = (status: string, column: string) =>
+    `CASE WHEN ${status} IN ${quoted(stateListSql(HISTORY_RESULT_STATES))} THEN n.${column} END`;
   // No `SET citus.enable_manual_changes_to_shards`: Citus lets its own connections from the
   // coordinator (and local execution) change shards, and those are where these triggers fire.
   // A statement that changed no row (the update a new task's store tries first) returns at once.
@@ -181,7 +186,7 @@ export function citusHistoryFunctions(t: Tables, historySequence: string): strin
                  (SELECT h.date FROM %1$s AS h WHERE h.task_id = n.task_id ORDER BY h.id DESC LIMIT 1)),
                n.worker, n.retries, n.queue, ${reason("n.status", "result")}, ${reason("n.status", "traceback")}
         FROM new_rows AS n JOIN old_rows AS o ON o.id = n.id
-        WHERE o.status IS DISTINCT FROM n.status OR n.status = ''RETRY'' OR o.retries IS DISTINCT FROM n.retries
+        WHERE o.status IS DISTINCT FROM n.status OR n.status = ${quoted(stateSql(RETRY))} OR o.retries IS DISTINCT FROM n.retries
         ORDER BY n.id', ${target}, ${literal(historySequence)});`,
     ),
     // History goes with its task, except in a move into the archive, which takes it along itself.

@@ -3,8 +3,7 @@
  * creation under the migration lock, the partitions moves need, moves in a transaction of their
  * own, and expiry by dropping whole partitions. The SQL and DDL are in ./archive.ts.
  */
-import { sql, type SQL } from "drizzle-orm";
-import { MySqlDialect } from "drizzle-orm/mysql-core";
+import { sql } from "drizzle-orm";
 import { countArchivable, countArchiveExpired } from "../archive.js";
 import type { AuditRow } from "../audit-reads.js";
 import type { ArchiveMoveParams, ArchiveRule } from "../driver.js";
@@ -23,8 +22,6 @@ import { lockName, takeNamedLock } from "./lock.js";
 const ARCHIVE_RECHECK_MS = 5_000;
 
 export class MysqlArchiveTier {
-  private readonly drizzleDialect = new MySqlDialect();
-
   constructor(
     private readonly run: MysqlExecutor,
     private readonly pool: MysqlPoolLike,
@@ -80,7 +77,7 @@ export class MysqlArchiveTier {
   }
 
   taskArchive(p: ArchiveMoveParams): Promise<number> {
-    return this.inOwnTransaction((run) => moveBatch(run, this.tables, MYSQL_FRAGMENTS, p, (q) => this.drizzleDialect.sqlToQuery(q)));
+    return this.inOwnTransaction((run) => moveBatch(run, this.tables, MYSQL_FRAGMENTS, p, (q) => this.run.render(q)));
   }
 
   /** Whole partitions for months that have passed, then bounded row batches (see ./archive.ts). */
@@ -89,11 +86,11 @@ export class MysqlArchiveTier {
     now: Date;
     limit: number;
   }): Promise<{ rows: number; partitions: number; refiled: number; more: boolean; deferred: string[] }> {
-    return this.underMigrateLock((run) => expire(run, this.tables, MYSQL_FRAGMENTS, p, (q) => this.drizzleDialect.sqlToQuery(q)));
+    return this.underMigrateLock((run) => expire(run, this.tables, MYSQL_FRAGMENTS, p, (q) => this.run.render(q)));
   }
 
   async taskCountArchivable(p: { before: Date; ranked: readonly ArchiveRule[]; now: Date }): Promise<number> {
-    return Number((await this.rows(countArchivable(this.tables, MYSQL_FRAGMENTS, p)))[0]?.["n"] ?? 0);
+    return Number((await this.run.rows<AuditRow>(countArchivable(this.tables, MYSQL_FRAGMENTS, p)))[0]?.["n"] ?? 0);
   }
 
   async archiveCountExpired(p: { ranked: readonly ArchiveRule[]; now: Date }): Promise<number> {
@@ -102,11 +99,6 @@ export class MysqlArchiveTier {
     const at = toNaiveUtc(p.now);
     const due = sql`(expires_at < ${at} OR expires_at = ${MYSQL_FRAGMENTS.forever})`;
     const query = countArchiveExpired(this.tables, MYSQL_FRAGMENTS, p.ranked, due, (expiry) => sql`${expiry} < ${at}`);
-    return Number((await this.rows(query))[0]?.["n"] ?? 0);
-  }
-
-  private async rows(query: SQL): Promise<AuditRow[]> {
-    const { sql: text, params } = this.drizzleDialect.sqlToQuery(query);
-    return this.run.query(text, params);
+    return Number((await this.run.rows<AuditRow>(query))[0]?.["n"] ?? 0);
   }
 }

@@ -4,8 +4,6 @@
  * cleanup, history and waking by row triggers (migrations/mysql), so they follow every writer's
  * commits, Celery's too. Written against MariaDB 10.11; MySQL 8 differs where the README says.
  */
-import type { SQL } from "drizzle-orm";
-import { MySqlDialect } from "drizzle-orm/mysql-core";
 import { DatabaseMismatchError, NotInTransactionError } from "../../errors.js";
 import { SqlAuditReads, type AuditRow } from "../audit-reads.js";
 import type {
@@ -105,7 +103,7 @@ export class MysqlDriver implements Driver {
     this.audit = new SqlAuditReads(
       this.tables,
       MYSQL_FRAGMENTS,
-      (query) => this.query(query),
+      (query) => this.run.rows<AuditRow>(query),
       () => this.archiveEnabled(),
     );
   }
@@ -449,14 +447,6 @@ export class MysqlDriver implements Driver {
 
   watchChanges(onChange: ChangeListener): ChangeWatch {
     return new MysqlChangePoller(this.run, this.tables, onChange);
-  }
-
-  private readonly drizzleDialect = new MySqlDialect();
-
-  /** Runs a cold-path query built with drizzle's `sql` (audit reads, rule deletes, dry-run counts). */
-  private async query(query: SQL): Promise<AuditRow[]> {
-    const { sql: text, params } = this.drizzleDialect.sqlToQuery(query);
-    return this.run.query(text, params);
   }
 
   isTransient(error: unknown): boolean {

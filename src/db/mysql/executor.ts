@@ -5,6 +5,8 @@
  * interpreted (./errors.ts), the server's settings are checked before the first statement (strict
  * SQL mode), and a statement larger than max_allowed_packet is refused before it is sent.
  */
+import type { SQL } from "drizzle-orm";
+import { MySqlDialect } from "drizzle-orm/mysql-core";
 import { ServerSettingsError, ValueTooLargeError } from "../../errors.js";
 import type { MysqlConnectionLike, MysqlPoolLike } from "../external.js";
 import { interpretError } from "./errors.js";
@@ -62,6 +64,9 @@ function forgetEverywhere(pool: MysqlPoolLike, sql: string): void {
   const all = (pool as { pool?: { _allConnections?: { toArray?(): unknown[] } } }).pool?._allConnections;
   for (const connection of all?.toArray?.() ?? []) (connection as Partial<Session>).unprepare?.(sql);
 }
+
+/** Renders drizzle `sql` for MySQL; one for the process, it keeps no state between calls. */
+const DRIZZLE = new MySqlDialect();
 
 export class MysqlExecutor {
   private readonly pooled: boolean;
@@ -146,6 +151,17 @@ export class MysqlExecutor {
     } catch (error) {
       throw interpretError(error, this.defaultTable);
     }
+  }
+
+  /** A drizzle-built statement as text and values (audit reads, rule deletes, archive moves). */
+  render(query: SQL): { sql: string; params: unknown[] } {
+    return DRIZZLE.sqlToQuery(query);
+  }
+
+  /** A cold-path query built with drizzle's `sql`, sent as text. */
+  rows<R = Row>(query: SQL): Promise<R[]> {
+    const { sql, params } = DRIZZLE.sqlToQuery(query);
+    return this.query<R>(sql, params);
   }
 
   private async checkPacket(sql: string, values: readonly unknown[]): Promise<void> {

@@ -3,8 +3,7 @@
  * rule governs, stale unready rows and expired groups, each with its dry-run count on the same
  * predicate.
  */
-import { sql, type SQL } from "drizzle-orm";
-import { MySqlDialect } from "drizzle-orm/mysql-core";
+import { sql } from "drizzle-orm";
 import type { AuditRow } from "../audit-reads.js";
 import type { DeleteByRuleParams, DeleteExpiredParams } from "../driver.js";
 import { toNaiveUtc } from "../naive-utc.js";
@@ -15,8 +14,6 @@ import { MYSQL_FRAGMENTS } from "./fragments.js";
 import type { MysqlStatements } from "./statements.js";
 
 export class MysqlExpiry {
-  private readonly drizzleDialect = new MySqlDialect();
-
   constructor(
     private readonly run: MysqlExecutor,
     private readonly sql: MysqlStatements,
@@ -48,12 +45,12 @@ export class MysqlExpiry {
     // MySQL refuses LIMIT inside IN (subquery) and a subquery on the table being deleted from; a
     // derived table is materialized first, which lifts both.
     const query = deleteByRule(this.tables, MYSQL_FRAGMENTS, p, (select) => sql`id IN (SELECT id FROM (${select}) AS batch)`);
-    const { sql: text, params } = this.drizzleDialect.sqlToQuery(query);
+    const { sql: text, params } = this.run.render(query);
     return ((await this.run.query(text, params)) as unknown as { affectedRows: number }).affectedRows;
   }
 
   async taskCountByRule(p: Omit<DeleteByRuleParams, "limit">): Promise<number> {
-    return Number((await this.rows(countByRule(this.tables, MYSQL_FRAGMENTS, p)))[0]?.["n"] ?? 0);
+    return Number((await this.run.rows<AuditRow>(countByRule(this.tables, MYSQL_FRAGMENTS, p)))[0]?.["n"] ?? 0);
   }
 
   taskCountStale(p: { before: Date }): Promise<number> {
@@ -74,11 +71,6 @@ export class MysqlExpiry {
 
   groupCountExpired(p: { before: Date }): Promise<number> {
     return this.count(this.sql.groupCountExpired, [toNaiveUtc(p.before)]);
-  }
-
-  private async rows(query: SQL): Promise<AuditRow[]> {
-    const { sql: text, params } = this.drizzleDialect.sqlToQuery(query);
-    return this.run.query(text, params);
   }
 
   private async count(text: string, values: unknown[]): Promise<number> {
